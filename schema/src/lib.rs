@@ -1,1 +1,22 @@
-//! placeholder
+//! Schemas, typed state, validation and plan logic of the eks provider.
+//!
+//! Owns: the description of every resource, data source and the provider
+//! configuration (as [`spec`] values, independent of Terraform's wire types),
+//! the typed state structs that are their twins, and every rule that can be
+//! decided without talking to AWS: name and ARN syntax, policy document
+//! comparison, tag merging and diffing, cross-attribute checks, update plans.
+//! Does not own: any I/O (AWS, Kubernetes, files) or the plugin protocol; the
+//! provider crate maps these specs onto `tfplugin` and calls the rules.
+#![deny(missing_docs)]
+
+pub mod association;
+pub mod associations_data;
+pub mod input;
+pub mod names;
+pub mod policy;
+pub mod provider_config;
+pub mod spec;
+pub mod tags;
+
+pub use input::Input;
+pub use spec::{Attr, BlockSpec, Kind, Mode, Problem, ResourceSpec};

@@ -1,0 +1,289 @@
+//! `eks_pod_identity_association`: one service account bound to one IAM role.
+//!
+//! Owns, in this order: the state struct, its spec (twins), the plan-time
+//! rules, and the update plan (which calls an apply must make). Does not own:
+//! the AWS calls themselves (provider crate).
+
+use crate::input::Input;
+use crate::names::{
+    check_cluster_name, check_dns1123_label, check_dns1123_subdomain, check_role_arn,
+};
+use crate::policy;
+use crate::spec::{Attr, Kind, Problem, ResourceSpec};
+use crate::tags::{self, TagChange, Tags};
+use serde::{Deserialize, Serialize};
+
+/// Resource type name.
+pub const TYPE_NAME: &str = "eks_pod_identity_association";
+
+/// The resource's state; field names are attribute names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AssociationState {
+    /// Same as `association_id`.
+    pub id: Option<String>,
+    /// Cluster name.
+    pub cluster_name: String,
+    /// Kubernetes namespace.
+    pub namespace: String,
+    /// Kubernetes service account.
+    pub service_account: String,
+    /// IAM role the pods receive.
+    pub role_arn: Option<String>,
+    /// Role chained to from `role_arn`.
+    pub target_role_arn: Option<String>,
+    /// Session tags off.
+    pub disable_session_tags: Option<bool>,
+    /// Session policy JSON.
+    pub session_policy: Option<String>,
+    /// The resource's own tags.
+    pub tags: Option<Tags>,
+    /// `tags` merged with the provider's `default_tags`.
+    pub tags_all: Option<Tags>,
+    /// EKS association ID.
+    pub association_id: Option<String>,
+    /// EKS association ARN.
+    pub association_arn: Option<String>,
+    /// External ID EKS uses with `target_role_arn`.
+    pub external_id: Option<String>,
+    /// ARN of the addon that owns the association, if any.
+    pub owner_arn: Option<String>,
+}
+
+/// The resource's spec.
+pub fn spec() -> ResourceSpec {
+    ResourceSpec {
+        name: TYPE_NAME,
+        description: "Binds one Kubernetes service account of an EKS cluster to an IAM role through EKS Pod Identity: pods running under the service account receive the role's temporary credentials. The role must trust the `pods.eks.amazonaws.com` service principal with `sts:AssumeRole` and `sts:TagSession`.\n\nA service account can have only one association. Associations that an EKS addon owns are managed with `eks_addon_pod_identity`, not with this resource. EKS needs the `eks-pod-identity-agent` addon on the cluster (EKS Auto Mode clusters include it); the provider warns at plan time when it is missing.",
+        version: 0,
+        attrs: vec![
+            Attr::computed("id", Kind::String, "The association ID (same as `association_id`).").stable(),
+            Attr::required("cluster_name", Kind::String, "Name of the EKS cluster. Changing it replaces the association.").replace().check(check_cluster_name),
+            Attr::required("namespace", Kind::String, "Kubernetes namespace of the service account (a DNS-1123 label). Changing it replaces the association.").replace().check(check_dns1123_label),
+            Attr::required("service_account", Kind::String, "Name of the Kubernetes service account (a DNS-1123 subdomain). Changing it replaces the association.").replace().check(check_dns1123_subdomain),
+            Attr::required("role_arn", Kind::String, "ARN of the IAM role that pods using the service account assume. It must be in the cluster's account and trust `pods.eks.amazonaws.com`. Changing it updates the association in place. New roles take a few seconds to become visible to EKS; the provider retries for up to two minutes.").check(check_role_arn),
+            Attr::optional("target_role_arn", Kind::String, "ARN of a role, possibly in another account, that EKS assumes with the credentials of `role_arn` (role chaining). Its trust policy must allow `role_arn` with `sts:ExternalId` equal to `external_id`. Removing it clears the target role.").check(check_role_arn),
+            Attr::optional("disable_session_tags", Kind::Bool, "Turn off the session tags EKS adds when it assumes the role (`eks-cluster-arn`, `kubernetes-namespace`, ...). Required for `session_policy`.").default(serde_json::Value::Bool(false)),
+            Attr::optional("session_policy", Kind::String, "A session policy (JSON) that further limits the role's permissions for these pods. Requires `disable_session_tags = true`. At most 2,048 characters. Compared by meaning: a change of whitespace or key order shows no difference after apply.").check(policy::check_session_policy),
+            Attr::optional("tags", Kind::StringMap, "Tags on the association. Merged with the provider's `default_tags`; these win."),
+            Attr::computed("tags_all", Kind::StringMap, "All tags on the association: `tags` merged with the provider's `default_tags`."),
+            Attr::computed("association_id", Kind::String, "The association ID (`a-` followed by 17 characters).").stable(),
+            Attr::computed("association_arn", Kind::String, "The association ARN.").stable(),
+            Attr::computed("external_id", Kind::String, "The external ID EKS passes when it assumes `target_role_arn`; unknown until `target_role_arn` is applied, null without it."),
+            Attr::computed("owner_arn", Kind::String, "ARN of the addon that owns this association; always null for associations made by this resource.").stable(),
+        ],
+        blocks: vec![],
+    }
+}
+
+/// What plan-time rules need to know of the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct AssociationInput {
+    /// `session_policy`.
+    pub session_policy: Input<String>,
+    /// `disable_session_tags`.
+    pub disable_session_tags: Input<bool>,
+    /// `tags` merged with default tags, when known.
+    pub tags_all: Input<Tags>,
+}
+
+/// Cross-attribute rules, checked at validate and plan time.
+pub fn check(input: &AssociationInput) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if input.session_policy.is_set()
+        && input.disable_session_tags.is_decided()
+        && input.disable_session_tags.known() != Some(&true)
+    {
+        problems.push(Problem::new(
+            "session_policy",
+            "session_policy requires disable_session_tags = true",
+            "EKS applies a session policy only when its session tags are turned off. Add `disable_session_tags = true` to this resource, or remove `session_policy`.",
+        ));
+    }
+    if let Input::Known(all) = &input.tags_all
+        && let Err(e) = tags::check(all)
+    {
+        problems.push(Problem::new("tags", "Invalid tags", e));
+    }
+    problems
+}
+
+/// The calls an update needs, derived from prior and planned state.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AssociationChange {
+    /// UpdatePodIdentityAssociation is needed.
+    pub update: bool,
+    /// New `roleArn`, when it changed.
+    pub role_arn: Option<String>,
+    /// New `targetRoleArn`, when it changed; `Some("")` clears it.
+    pub target_role_arn: Option<String>,
+    /// New `disableSessionTags`, when it changed.
+    pub disable_session_tags: Option<bool>,
+    /// New `policy`, when its meaning changed; `Some("")` clears it.
+    pub policy: Option<String>,
+    /// Tag calls on the association.
+    pub tags: TagChange,
+}
+
+/// Plans the calls that turn `prior` into `planned`.
+pub fn plan_update(prior: &AssociationState, planned: &AssociationState) -> AssociationChange {
+    let mut c = AssociationChange::default();
+    if planned.role_arn != prior.role_arn {
+        c.role_arn = planned.role_arn.clone();
+    }
+    if planned.target_role_arn != prior.target_role_arn {
+        c.target_role_arn = Some(planned.target_role_arn.clone().unwrap_or_default());
+    }
+    let dst = |s: &AssociationState| s.disable_session_tags.unwrap_or(false);
+    if dst(planned) != dst(prior) {
+        c.disable_session_tags = Some(dst(planned));
+    }
+    let policy_same = match (&prior.session_policy, &planned.session_policy) {
+        (Some(a), Some(b)) => policy::equivalent(a, b),
+        (None, None) => true,
+        _ => false,
+    };
+    if !policy_same {
+        c.policy = Some(planned.session_policy.clone().unwrap_or_default());
+    }
+    c.update = c.role_arn.is_some()
+        || c.target_role_arn.is_some()
+        || c.disable_session_tags.is_some()
+        || c.policy.is_some();
+    c.tags = tags::diff(
+        &prior.tags_all.clone().unwrap_or_default(),
+        &planned.tags_all.clone().unwrap_or_default(),
+    );
+    c
+}
+
+/// What the plan knows of `external_id`: `None` means unknown until apply.
+pub fn planned_external_id(
+    prior: Option<&AssociationState>,
+    target_role_arn: &Input<String>,
+) -> Option<Option<String>> {
+    match (prior, target_role_arn) {
+        (_, Input::Null) => Some(None),
+        (Some(p), Input::Known(t)) if p.target_role_arn.as_ref() == Some(t) => {
+            Some(p.external_id.clone())
+        }
+        _ => None,
+    }
+}
+
+/// The command that adopts an existing association into this resource.
+pub fn import_command(address: &str, cluster: &str, association_id: &str) -> String {
+    format!("terraform import {address} {cluster},{association_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> AssociationState {
+        AssociationState {
+            cluster_name: "c".into(),
+            namespace: "ns".into(),
+            service_account: "sa".into(),
+            role_arn: Some("arn:aws:iam::123456789012:role/a".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn state_and_spec_are_twins() {
+        crate::spec::twins::assert_twins::<AssociationState>(&spec());
+    }
+
+    #[test]
+    fn session_policy_needs_disabled_session_tags() {
+        let mut i = AssociationInput {
+            session_policy: Input::Known("{}".into()),
+            ..Default::default()
+        };
+        let p = check(&i);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].attr, "session_policy");
+        assert!(p[0].detail.contains("disable_session_tags = true"));
+        i.disable_session_tags = Input::Known(false);
+        assert_eq!(check(&i).len(), 1);
+        i.disable_session_tags = Input::Known(true);
+        assert!(check(&i).is_empty());
+        // Not yet known: decided at apply, no error now.
+        i.disable_session_tags = Input::Unknown;
+        assert!(check(&i).is_empty());
+        // An unknown policy still needs the flag.
+        i.session_policy = Input::Unknown;
+        i.disable_session_tags = Input::Null;
+        assert_eq!(check(&i).len(), 1);
+    }
+
+    #[test]
+    fn merged_tags_are_limited() {
+        let many: Tags = (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
+        let p = check(&AssociationInput {
+            tags_all: Input::Known(many),
+            ..Default::default()
+        });
+        assert_eq!(p[0].attr, "tags");
+    }
+
+    #[test]
+    fn no_change_no_calls() {
+        let c = plan_update(&state(), &state());
+        assert!(!c.update);
+        assert!(c.tags.is_empty());
+    }
+
+    #[test]
+    fn removing_target_role_sends_empty_value() {
+        let mut prior = state();
+        prior.target_role_arn = Some("arn:aws:iam::210987654321:role/t".into());
+        let c = plan_update(&prior, &state());
+        assert!(c.update);
+        assert_eq!(c.target_role_arn.as_deref(), Some(""));
+        assert_eq!(c.role_arn, None);
+    }
+
+    #[test]
+    fn role_change_and_tags_only_what_changed() {
+        let mut planned = state();
+        planned.role_arn = Some("arn:aws:iam::123456789012:role/b".into());
+        planned.tags_all = Some([("a".to_string(), "1".to_string())].into());
+        let c = plan_update(&state(), &planned);
+        assert_eq!(
+            c.role_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:role/b")
+        );
+        assert_eq!(c.target_role_arn, None);
+        assert_eq!(c.disable_session_tags, None);
+        assert_eq!(c.tags.set.len(), 1);
+    }
+
+    #[test]
+    fn equivalent_policy_text_needs_no_call() {
+        let mut prior = state();
+        prior.session_policy = Some(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*"}]}"#.into());
+        let mut planned = prior.clone();
+        planned.session_policy =
+            Some(r#"{ "Statement": [ { "Action": ["s3:*"], "Effect": "Allow" } ] }"#.into());
+        assert!(!plan_update(&prior, &planned).update);
+    }
+
+    #[test]
+    fn external_id_is_unknown_when_target_changes() {
+        let mut prior = state();
+        prior.target_role_arn = Some("t1".into());
+        prior.external_id = Some("x".into());
+        assert_eq!(
+            planned_external_id(Some(&prior), &Input::Known("t1".into())),
+            Some(Some("x".into()))
+        );
+        assert_eq!(
+            planned_external_id(Some(&prior), &Input::Known("t2".into())),
+            None
+        );
+        assert_eq!(planned_external_id(Some(&prior), &Input::Null), Some(None));
+        assert_eq!(planned_external_id(None, &Input::Known("t1".into())), None);
+        assert_eq!(planned_external_id(None, &Input::Unknown), None);
+    }
+}

@@ -1,0 +1,137 @@
+//! The provider's own configuration block (design §1).
+//!
+//! Owns: its spec and typed form. Does not own: turning it into AWS clients.
+
+use crate::names::check_role_arn;
+use crate::spec::{Attr, BlockSpec, Kind, ResourceSpec};
+use crate::tags::Tags;
+use serde::{Deserialize, Serialize};
+
+/// `provider "eks" { ... }` as typed state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ProviderConfig {
+    /// AWS region.
+    pub region: Option<String>,
+    /// Shared config profile.
+    pub profile: Option<String>,
+    /// Role to assume for every call.
+    pub assume_role: Option<AssumeRole>,
+    /// Endpoint overrides.
+    pub endpoints: Option<Endpoints>,
+    /// Tags merged into every taggable thing we create.
+    pub default_tags: Option<Tags>,
+    /// Most attempts per AWS call.
+    pub max_retries: Option<i64>,
+}
+
+/// `assume_role { ... }`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AssumeRole {
+    /// Role to assume.
+    pub role_arn: Option<String>,
+    /// Session name.
+    pub session_name: Option<String>,
+    /// External ID the role's trust policy asks for.
+    pub external_id: Option<String>,
+}
+
+/// `endpoints { ... }`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Endpoints {
+    /// EKS endpoint URL.
+    pub eks: Option<String>,
+    /// IAM endpoint URL.
+    pub iam: Option<String>,
+    /// STS endpoint URL.
+    pub sts: Option<String>,
+}
+
+/// Default number of attempts per AWS call (adaptive retry for throttling).
+pub const DEFAULT_MAX_RETRIES: i64 = 25;
+
+fn check_url(s: &str) -> Result<(), String> {
+    if s.starts_with("http://") || s.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not a URL: write it as https://host[:port] (or http:// for a local endpoint)."
+        ))
+    }
+}
+
+/// The spec of the provider block.
+pub fn spec() -> ResourceSpec {
+    ResourceSpec {
+        name: "eks",
+        description: "The `eks` provider manages EKS Pod Identity: associations, addons that receive their permissions through pod identity, and IRSA migrations. Credentials come from the standard AWS chain (environment, shared config and credentials files, SSO, web identity, instance metadata).",
+        version: 0,
+        attrs: vec![
+            Attr::optional(
+                "region",
+                Kind::String,
+                "AWS region of the clusters, such as `us-west-2`. Defaults to `AWS_REGION` / `AWS_DEFAULT_REGION` or the profile's region, as the AWS CLI does.",
+            ),
+            Attr::optional(
+                "profile",
+                Kind::String,
+                "Named profile of the shared AWS config and credentials files (SSO profiles included). Defaults to `AWS_PROFILE`.",
+            ),
+            Attr::optional(
+                "default_tags",
+                Kind::StringMap,
+                "Tags merged into every association and role this provider creates. A resource's own `tags` win on conflicts.",
+            ),
+            Attr::optional(
+                "max_retries",
+                Kind::Number,
+                "Most attempts per AWS call, with adaptive back-off on throttling. Defaults to 25.",
+            ),
+        ],
+        blocks: vec![
+            BlockSpec {
+                name: "assume_role",
+                description: "Assume this IAM role (through STS) for every call the provider makes.",
+                attrs: vec![
+                    Attr::optional("role_arn", Kind::String, "ARN of the role to assume.")
+                        .check(check_role_arn),
+                    Attr::optional(
+                        "session_name",
+                        Kind::String,
+                        "Session name of the assumed role. Defaults to `terraform-provider-eks`.",
+                    ),
+                    Attr::optional(
+                        "external_id",
+                        Kind::String,
+                        "External ID required by the role's trust policy.",
+                    )
+                    .sensitive(),
+                ],
+            },
+            BlockSpec {
+                name: "endpoints",
+                description: "Custom service endpoints, for local testing or private endpoints. `AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL_IAM` and `AWS_ENDPOINT_URL_STS` work too.",
+                attrs: vec![
+                    Attr::optional("eks", Kind::String, "EKS endpoint URL.").check(check_url),
+                    Attr::optional("iam", Kind::String, "IAM endpoint URL.").check(check_url),
+                    Attr::optional("sts", Kind::String, "STS endpoint URL.").check(check_url),
+                ],
+            },
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_and_spec_are_twins() {
+        crate::spec::twins::assert_twins::<ProviderConfig>(&spec());
+    }
+
+    #[test]
+    fn endpoint_urls_are_checked() {
+        assert!(check_url("http://127.0.0.1:4566").is_ok());
+        assert!(check_url("127.0.0.1:4566").is_err());
+    }
+}
