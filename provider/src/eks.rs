@@ -1,0 +1,123 @@
+//! EKS lookups and the calls every resource shares.
+//!
+//! Owns: finders (`find_<thing>_by_<key>`, returning `Ok(None)` for "not
+//! found"), pagination, and the per-cluster agent check. Does not own: the
+//! create/update/delete flows of a resource (each resource file has them).
+
+use crate::clients::Clients;
+use crate::errors::AwsError;
+use aws_sdk_eks::types::{PodIdentityAssociation, PodIdentityAssociationSummary};
+
+/// Name of the addon that runs the EKS Pod Identity agent.
+pub const AGENT_ADDON: &str = "eks-pod-identity-agent";
+
+/// Maps "not found" to `None`.
+fn not_found_is_none<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The association with this ID, or `None` when it (or its cluster) is gone.
+pub async fn find_association_by_id(
+    c: &Clients,
+    cluster: &str,
+    association_id: &str,
+) -> Result<Option<PodIdentityAssociation>, AwsError> {
+    let r = c
+        .eks
+        .describe_pod_identity_association()
+        .cluster_name(cluster)
+        .association_id(association_id)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribePodIdentityAssociation", e));
+    Ok(not_found_is_none(r)?.and_then(|o| o.association))
+}
+
+/// All association summaries of a cluster (every page), optionally filtered.
+pub async fn list_associations(
+    c: &Clients,
+    cluster: &str,
+    namespace: Option<&str>,
+    service_account: Option<&str>,
+) -> Result<Vec<PodIdentityAssociationSummary>, AwsError> {
+    let mut out = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let page = c
+            .eks
+            .list_pod_identity_associations()
+            .cluster_name(cluster)
+            .set_namespace(namespace.map(str::to_string))
+            .set_service_account(service_account.map(str::to_string))
+            .max_results(100)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListPodIdentityAssociations", e))?;
+        out.extend(page.associations.unwrap_or_default());
+        match page.next_token {
+            Some(t) if !t.is_empty() => next = Some(t),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// The ID of the association of one service account, if there is one.
+pub async fn find_association_id_by_service_account(
+    c: &Clients,
+    cluster: &str,
+    namespace: &str,
+    service_account: &str,
+) -> Result<Option<String>, AwsError> {
+    let found = not_found_is_none(list_associations(c, cluster, Some(namespace), Some(service_account)).await)?;
+    Ok(found.and_then(|list| {
+        list.into_iter()
+            .find(|a| a.namespace.as_deref() == Some(namespace) && a.service_account.as_deref() == Some(service_account))
+            .and_then(|a| a.association_id)
+    }))
+}
+
+/// Whether pods of the cluster can get pod identity credentials: the agent
+/// addon is installed, or the cluster is in EKS Auto Mode. `None` when the
+/// cluster does not exist (yet). Cached per cluster for the process.
+pub async fn find_agent_by_cluster(c: &Clients, cluster: &str) -> Result<Option<bool>, AwsError> {
+    if let Ok(cache) = c.agent_cache.lock()
+        && let Some(v) = cache.get(cluster)
+    {
+        return Ok(Some(*v));
+    }
+    let described = not_found_is_none(
+        c.eks
+            .describe_cluster()
+            .name(cluster)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeCluster", e)),
+    )?;
+    let Some(cluster_out) = described.and_then(|d| d.cluster) else {
+        return Ok(None);
+    };
+    let auto_mode = cluster_out
+        .compute_config
+        .and_then(|cc| cc.enabled)
+        .unwrap_or(false);
+    let has_agent = auto_mode
+        || not_found_is_none(
+            c.eks
+                .describe_addon()
+                .cluster_name(cluster)
+                .addon_name(AGENT_ADDON)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("DescribeAddon", e)),
+        )?
+        .is_some();
+    if let Ok(mut cache) = c.agent_cache.lock() {
+        cache.insert(cluster.to_string(), has_agent);
+    }
+    Ok(Some(has_agent))
+}

@@ -1,0 +1,54 @@
+//! The provider: its configuration block, and the one list of resources and
+//! data sources it serves.
+//!
+//! Owns: registration and ConfigureProvider (building [`Clients`]). Does not
+//! own: any resource logic.
+
+use crate::clients::Clients;
+use crate::data_sources::pod_identity_associations::PodIdentityAssociations;
+use crate::errors::config_diagnostic;
+use crate::resources::pod_identity_association::PodIdentityAssociation;
+use crate::spec_map;
+use async_trait::async_trait;
+use schema::provider_config::{self, ProviderConfig};
+use std::any::Any;
+use std::sync::Arc;
+use tfplugin::{DataSource, Diagnostics, Provider, Resource, Schema, Value};
+
+/// Registry source address of this provider.
+pub const ADDRESS: &str = "registry.terraform.io/eks-tools/eks";
+
+/// The `eks` provider.
+#[derive(Default)]
+pub struct EksProvider;
+
+#[async_trait]
+impl Provider for EksProvider {
+    fn schema(&self) -> Schema {
+        spec_map::to_schema(&provider_config::spec())
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+        vec![Arc::new(PodIdentityAssociation)]
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        vec![Arc::new(PodIdentityAssociations)]
+    }
+
+    async fn configure(&self, config: &Value, _terraform_version: &str) -> Result<Arc<dyn Any + Send + Sync>, Diagnostics> {
+        if !config.is_fully_known() {
+            // Values from resources not yet created; Terraform calls us again
+            // at apply. Unknowns read as unset here.
+            tracing::info!("provider configuration has values known only at apply; they count as unset for now");
+        }
+        let cfg: ProviderConfig = spec_map::from_value(config, "provider configuration").map_err(Diagnostics::from)?;
+        match Clients::new(&cfg).await {
+            Ok(c) => {
+                tracing::info!(region = %c.region, "eks provider configured for region {}", c.region);
+                Ok(Arc::new(c))
+            }
+            Err(e) => Err(Diagnostics::from(config_diagnostic(&e))),
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! The provider's resources, one file each.
+pub mod pod_identity_association;

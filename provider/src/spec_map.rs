@@ -1,0 +1,162 @@
+//! The bridge between our specs and typed state (crate `schema`) and the
+//! plugin layer's schemas and values (crate `tfplugin`).
+//!
+//! Owns: spec → `tfplugin::Schema`, typed state ↔ `Value`, configuration
+//! values → `schema::Input`, and `Problem` → diagnostic. Nothing else in the
+//! provider builds schemas or converts values by hand.
+
+use schema::spec::{Attr, Kind, Mode, Problem, ResourceSpec};
+use schema::Input;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tfplugin::{AttrPath, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, NestingMode, Schema, Type, Value};
+
+/// The Terraform type of an attribute kind.
+fn type_of(kind: &Kind) -> Type {
+    match kind {
+        Kind::String => Type::String,
+        Kind::Bool => Type::Bool,
+        Kind::Number => Type::Number,
+        Kind::StringMap => Type::Map(Box::new(Type::String)),
+        Kind::StringSet => Type::Set(Box::new(Type::String)),
+        Kind::StringList => Type::List(Box::new(Type::String)),
+        Kind::ObjectList(attrs) => Type::List(Box::new(Type::Object(
+            attrs.iter().map(|a| (a.name.to_string(), type_of(&a.kind))).collect(),
+        ))),
+    }
+}
+
+/// Runs a string check on a value: a string, or each element of a collection.
+fn run_check(check: fn(&str) -> Result<(), String>, v: &Value) -> Result<(), String> {
+    match v {
+        Value::String(s) => check(s),
+        Value::List(items) | Value::Set(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .try_for_each(check),
+        _ => Ok(()),
+    }
+}
+
+fn attribute(a: &Attr) -> Attribute {
+    let mut at = match &a.kind {
+        Kind::String => Attribute::string(a.name),
+        Kind::Bool => Attribute::bool(a.name),
+        Kind::Number => Attribute::number(a.name),
+        Kind::StringMap => Attribute::map(a.name, Type::String),
+        Kind::StringSet => Attribute::set(a.name, Type::String),
+        Kind::StringList => Attribute::list(a.name, Type::String),
+        // Computed lists of objects are plain list(object) types: simplest on
+        // every Terraform version, and the user never writes them.
+        Kind::ObjectList(_) => Attribute::list(a.name, strip_list(type_of(&a.kind))),
+    };
+    at = match (a.mode, a.default.is_some()) {
+        (Mode::Required, _) => at.required(),
+        (Mode::Optional, false) => at.optional(),
+        (Mode::Optional, true) | (Mode::OptionalComputed, _) => at.optional().computed(),
+        (Mode::Computed, _) => at.computed(),
+    };
+    at = at.description(a.description);
+    if a.replace {
+        at = at.requires_replace();
+    }
+    if a.stable {
+        at = at.use_state_for_unknown();
+    }
+    if a.sensitive {
+        at = at.sensitive();
+    }
+    if let Some(d) = &a.default
+        && let Ok(v) = Value::from_json(d, &type_of(&a.kind))
+    {
+        at = at.default(v);
+    }
+    if let Some(check) = a.check {
+        at = at.validator(move |v: &Value| run_check(check, v));
+    }
+    at
+}
+
+fn strip_list(t: Type) -> Type {
+    match t {
+        Type::List(inner) => *inner,
+        other => other,
+    }
+}
+
+/// The Terraform schema of a spec.
+pub fn to_schema(spec: &ResourceSpec) -> Schema {
+    let mut block = Block::new().description(spec.description);
+    for a in &spec.attrs {
+        block = block.attr(attribute(a));
+    }
+    for b in &spec.blocks {
+        let mut inner = Block::new().description(b.description);
+        for a in &b.attrs {
+            inner = inner.attr(attribute(a));
+        }
+        block = block.block(NestedBlock::new(b.name, NestingMode::Single, inner));
+    }
+    Schema { version: spec.version, block }
+}
+
+/// A typed state from a value; unknown values read as null.
+pub fn from_value<T: DeserializeOwned>(v: &Value, what: &str) -> Result<T, Diagnostic> {
+    tfplugin::typed::from_value(v).map_err(|e| {
+        Diagnostic::error(
+            format!("Unexpected {what} value"),
+            format!("The provider could not read the {what}: {e}. This is a bug in the provider; please report it."),
+        )
+    })
+}
+
+/// A value from a typed state.
+pub fn to_value<T: Serialize>(t: &T, schema: &Schema) -> Result<Value, Diagnostic> {
+    tfplugin::typed::to_value(t, &schema.ty()).map_err(|e| {
+        Diagnostic::error(
+            "Unexpected state value",
+            format!("The provider could not write its state: {e}. This is a bug in the provider; please report it."),
+        )
+    })
+}
+
+/// A string attribute of a configuration, as planning sees it.
+pub fn input_str(v: &Value, key: &str) -> Input<String> {
+    match v.get(key) {
+        Value::Null => Input::Null,
+        Value::String(s) => Input::Known(s.clone()),
+        _ => Input::Unknown,
+    }
+}
+
+/// A bool attribute of a configuration, as planning sees it.
+pub fn input_bool(v: &Value, key: &str) -> Input<bool> {
+    match v.get(key) {
+        Value::Null => Input::Null,
+        Value::Bool(b) => Input::Known(*b),
+        _ => Input::Unknown,
+    }
+}
+
+/// A map-of-strings attribute, as planning sees it (unknown if any part is).
+pub fn input_string_map(v: &Value, key: &str) -> Input<std::collections::BTreeMap<String, String>> {
+    match v.get(key) {
+        Value::Null => Input::Null,
+        m @ Value::Map(entries) if m.is_fully_known() => Input::Known(
+            entries
+                .iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect(),
+        ),
+        _ => Input::Unknown,
+    }
+}
+
+/// Problems found by a rule, as diagnostics at their attributes.
+pub fn problems_to_diagnostics(problems: Vec<Problem>) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    for p in problems {
+        d.push(Diagnostic::error(p.summary, p.detail).at(AttrPath::root(p.attr)));
+    }
+    d
+}
