@@ -17,6 +17,7 @@ pub mod policy;
 pub mod provider_config;
 pub mod spec;
 pub mod tags;
+pub mod well_known;
 
 pub use input::Input;
 pub use spec::{Attr, BlockSpec, Kind, Mode, Problem, ResourceSpec};

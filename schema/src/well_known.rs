@@ -1,0 +1,1 @@
+//! The catalogue of well-known IAM policies (being written).
