@@ -1,0 +1,129 @@
+//! Logging in the form Terraform reads from plugin stderr: hclog JSON lines
+//! (`{"@level":"debug","@message":..,"@module":"provider.eks","@timestamp":..}`).
+//!
+//! Owns: the tracing subscriber and its level (from `TF_LOG_PROVIDER`, else
+//! `TF_LOG`; `JSON` means trace; unset means warn).
+
+use std::io::Write;
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, filter::LevelFilter};
+
+/// The `@module` Terraform shows for our lines.
+const MODULE: &str = "provider.eks";
+
+/// Installs the hclog-style JSON subscriber (once; later calls do nothing).
+pub fn init() {
+    let level = level_from_env(
+        std::env::var("TF_LOG_PROVIDER").ok().as_deref(),
+        std::env::var("TF_LOG").ok().as_deref(),
+    );
+    let _ = tracing_subscriber::registry()
+        .with(HclogLayer.with_filter(level))
+        .try_init();
+}
+
+fn level_from_env(provider: Option<&str>, global: Option<&str>) -> LevelFilter {
+    let v = provider.filter(|s| !s.is_empty()).or(global).unwrap_or("");
+    match v.to_ascii_uppercase().as_str() {
+        "TRACE" | "JSON" => LevelFilter::TRACE,
+        "DEBUG" => LevelFilter::DEBUG,
+        "INFO" => LevelFilter::INFO,
+        "WARN" => LevelFilter::WARN,
+        "ERROR" => LevelFilter::ERROR,
+        "OFF" => LevelFilter::OFF,
+        _ => LevelFilter::WARN,
+    }
+}
+
+struct HclogLayer;
+
+struct Fields(serde_json::Map<String, serde_json::Value>);
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.put(field, serde_json::Value::String(format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, value.into());
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, value.into());
+    }
+}
+
+impl Fields {
+    fn put(&mut self, field: &Field, v: serde_json::Value) {
+        let name = if field.name() == "message" {
+            "@message"
+        } else {
+            field.name()
+        };
+        self.0.insert(name.to_string(), v);
+    }
+}
+
+/// One hclog JSON line for an event.
+fn line(level: &Level, target: &str, mut fields: Fields) -> String {
+    let lvl = match *level {
+        Level::TRACE => "trace",
+        Level::DEBUG => "debug",
+        Level::INFO => "info",
+        Level::WARN => "warn",
+        Level::ERROR => "error",
+    };
+    let ts = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    fields.0.insert("@level".into(), lvl.into());
+    fields.0.insert("@module".into(), MODULE.into());
+    fields.0.insert("@timestamp".into(), ts.into());
+    fields.0.entry("@message").or_insert_with(|| "".into());
+    fields.0.insert("target".into(), target.into());
+    serde_json::Value::Object(fields.0).to_string()
+}
+
+impl<S: Subscriber> Layer<S> for HclogLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let mut f = Fields(serde_json::Map::new());
+        event.record(&mut f);
+        let l = line(event.metadata().level(), event.metadata().target(), f);
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{l}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels() {
+        assert_eq!(
+            level_from_env(Some("debug"), Some("ERROR")),
+            LevelFilter::DEBUG
+        );
+        assert_eq!(level_from_env(None, Some("JSON")), LevelFilter::TRACE);
+        assert_eq!(level_from_env(Some(""), None), LevelFilter::WARN);
+    }
+
+    #[test]
+    fn line_shape() {
+        let mut f = Fields(serde_json::Map::new());
+        f.0.insert("@message".into(), "hi".into());
+        let j: serde_json::Value = serde_json::from_str(&line(&Level::INFO, "x", f)).unwrap();
+        assert_eq!(j["@level"], "info");
+        assert_eq!(j["@message"], "hi");
+        assert_eq!(j["@module"], "provider.eks");
+        assert!(j["@timestamp"].as_str().unwrap().contains('T'));
+    }
+}

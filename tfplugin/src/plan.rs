@@ -1,0 +1,190 @@
+//! Generic planning applied by the framework before `Resource::plan`.
+//!
+//! Owns: defaults, marking computed attributes unknown, use-state-for-unknown
+//! and requires-replace detection. Does not own: resource-specific planning.
+
+use crate::schema::{Block, NestingMode};
+use crate::value::{AttrPath, Value};
+
+/// The framework's plan for one resource instance.
+pub(crate) struct FrameworkPlan {
+    pub planned: Value,
+    pub requires_replace: Vec<AttrPath>,
+}
+
+/// Plans `proposed` against `prior` and `config` (see module docs). A null
+/// `proposed` is a destroy and plans null.
+pub(crate) fn plan(
+    block: &Block,
+    prior: Option<&Value>,
+    config: &Value,
+    proposed: &Value,
+) -> FrameworkPlan {
+    if proposed.is_null() {
+        return FrameworkPlan {
+            planned: Value::Null,
+            requires_replace: vec![],
+        };
+    }
+    let mut planned = proposed.clone();
+    let mut rr = Vec::new();
+    plan_block(
+        block,
+        prior,
+        config,
+        &mut planned,
+        &AttrPath::default(),
+        &mut rr,
+    );
+    FrameworkPlan {
+        planned,
+        requires_replace: rr,
+    }
+}
+
+fn plan_block(
+    block: &Block,
+    prior: Option<&Value>,
+    config: &Value,
+    planned: &mut Value,
+    path: &AttrPath,
+    rr: &mut Vec<AttrPath>,
+) {
+    if !matches!(planned, Value::Map(_)) {
+        return;
+    }
+    // Defaults first, so they count when deciding whether anything changed.
+    for a in &block.attributes {
+        if let Some(d) = &a.default
+            && config.get(&a.name).is_null()
+        {
+            planned.set(&a.name, d.clone());
+        }
+    }
+    let prior = prior.filter(|p| matches!(p, Value::Map(_)));
+    let changed = match prior {
+        None => true,
+        Some(p) => {
+            block
+                .attributes
+                .iter()
+                .filter(|a| a.required || a.optional)
+                .any(|a| !p.get(&a.name).equals(planned.get(&a.name)))
+                || block
+                    .blocks
+                    .iter()
+                    .any(|b| !p.get(&b.name).equals(planned.get(&b.name)))
+        }
+    };
+    for a in &block.attributes {
+        let cfg = config.get(&a.name);
+        if a.computed && cfg.is_null() && a.default.is_none() {
+            let v = match prior {
+                None => Value::Unknown,
+                Some(p) if a.use_state_for_unknown => p.get(&a.name).clone(),
+                Some(_) if changed => Value::Unknown,
+                Some(p) => p.get(&a.name).clone(),
+            };
+            planned.set(&a.name, v);
+        }
+        let p = path.clone().attr(&a.name);
+        if let Some((NestingMode::Single, nb)) = &a.nested {
+            let prior_child = prior.map(|pv| pv.get(&a.name));
+            if let Some(child) = planned.get_mut(&a.name) {
+                plan_block(nb, prior_child, cfg, child, &p, rr);
+            }
+        }
+        if a.requires_replace
+            && let Some(pv) = prior
+            && !pv.get(&a.name).equals(planned.get(&a.name))
+        {
+            rr.push(p);
+        }
+    }
+    for b in &block.blocks {
+        if matches!(b.nesting, NestingMode::Single | NestingMode::Group) {
+            let prior_child = prior.map(|pv| pv.get(&b.name));
+            let cfg = config.get(&b.name);
+            if let Some(child) = planned.get_mut(&b.name) {
+                plan_block(
+                    &b.block,
+                    prior_child,
+                    cfg,
+                    child,
+                    &path.clone().attr(&b.name),
+                    rr,
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::Attribute;
+    use serde_json::json;
+
+    fn block() -> Block {
+        Block::new()
+            .attr(Attribute::string("name").required().requires_replace())
+            .attr(Attribute::string("note").optional())
+            .attr(Attribute::string("id").computed().use_state_for_unknown())
+            .attr(Attribute::string("etag").computed())
+            .attr(
+                Attribute::string("mode")
+                    .optional()
+                    .computed()
+                    .default(Value::string("fast")),
+            )
+    }
+
+    fn v(j: serde_json::Value) -> Value {
+        Value::from_json(&j, &block().ty()).unwrap()
+    }
+
+    #[test]
+    fn create_marks_computed_unknown_and_applies_defaults() {
+        let cfg = v(json!({"name": "a"}));
+        let p = plan(&block(), None, &cfg, &cfg);
+        assert!(p.planned.get("id").is_unknown());
+        assert!(p.planned.get("etag").is_unknown());
+        assert_eq!(p.planned.get("mode").as_str(), Some("fast"));
+        assert!(p.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn no_change_keeps_prior() {
+        let prior = v(json!({"name": "a", "id": "1", "etag": "e", "mode": "fast"}));
+        let cfg = v(json!({"name": "a"}));
+        let p = plan(&block(), Some(&prior), &cfg, &prior);
+        assert!(p.planned.equals(&prior));
+    }
+
+    #[test]
+    fn update_unknowns_only_unpinned_computed() {
+        let prior = v(json!({"name": "a", "id": "1", "etag": "e", "mode": "fast"}));
+        let cfg = v(json!({"name": "a", "note": "n"}));
+        let proposed = v(json!({"name": "a", "note": "n", "id": "1", "etag": "e", "mode": "fast"}));
+        let p = plan(&block(), Some(&prior), &cfg, &proposed);
+        assert_eq!(p.planned.get("id").as_str(), Some("1"));
+        assert!(p.planned.get("etag").is_unknown());
+        assert!(p.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn requires_replace_detected() {
+        let prior = v(json!({"name": "a", "id": "1", "etag": "e", "mode": "fast"}));
+        let cfg = v(json!({"name": "b"}));
+        let proposed = v(json!({"name": "b", "id": "1", "etag": "e", "mode": "fast"}));
+        let p = plan(&block(), Some(&prior), &cfg, &proposed);
+        assert_eq!(p.requires_replace, vec![AttrPath::root("name")]);
+    }
+
+    #[test]
+    fn destroy_plans_null() {
+        let prior = v(json!({"name": "a"}));
+        let p = plan(&block(), Some(&prior), &Value::Null, &Value::Null);
+        assert!(p.planned.is_null());
+    }
+}

@@ -1,0 +1,353 @@
+//! The interface providers are written against: `Provider`, `Resource`,
+//! `DataSource`, `Function`, the request/response structs and `Ctx`.
+//!
+//! Owns: what resource code sees. No wire types appear here; the gRPC adapter
+//! (`server`) converts at the edge.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::schema::Schema;
+use crate::value::{Type, Value};
+
+/// Per-call context: provider data from `configure` and the stop signal.
+#[derive(Clone)]
+pub struct Ctx {
+    stop: CancellationToken,
+    data: Option<Arc<dyn Any + Send + Sync>>,
+    terraform_version: Arc<str>,
+}
+
+impl Ctx {
+    /// A context outside a server (for unit tests of resources).
+    pub fn detached(data: Option<Arc<dyn Any + Send + Sync>>) -> Self {
+        Ctx::new(CancellationToken::new(), data, "")
+    }
+    pub(crate) fn new(
+        stop: CancellationToken,
+        data: Option<Arc<dyn Any + Send + Sync>>,
+        terraform_version: &str,
+    ) -> Self {
+        Ctx {
+            stop,
+            data,
+            terraform_version: terraform_version.into(),
+        }
+    }
+    /// What `Provider::configure` returned, if configured and of type `T`.
+    pub fn data<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.data.clone()?.downcast::<T>().ok()
+    }
+    /// True once Terraform asked the provider to stop (StopProvider).
+    pub fn is_stopping(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+    /// Resolves when Terraform asks the provider to stop.
+    pub async fn stopped(&self) {
+        self.stop.cancelled().await
+    }
+    /// The Terraform version from ConfigureProvider (empty before that).
+    pub fn terraform_version(&self) -> &str {
+        &self.terraform_version
+    }
+}
+
+/// A provider: its schema, its resources, data sources and functions.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// The provider configuration schema.
+    fn schema(&self) -> Schema;
+    /// Every managed resource type.
+    fn resources(&self) -> Vec<Arc<dyn Resource>>;
+    /// Every data source type.
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
+    /// Provider-defined functions.
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        vec![]
+    }
+    /// Extra validation of the provider configuration (after schema validators).
+    async fn validate_config(&self, _config: &Value) -> Diagnostics {
+        Diagnostics::default()
+    }
+    /// Configures the provider; the returned data is available as `Ctx::data`.
+    /// The config may contain unknown values (e.g. a region from another
+    /// resource): handle them gracefully.
+    async fn configure(
+        &self,
+        config: &Value,
+        terraform_version: &str,
+    ) -> Result<Arc<dyn Any + Send + Sync>, Diagnostics>;
+}
+
+/// Input to `Resource::plan`.
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    /// state before the change; `None` on create
+    pub prior_state: Option<Value>,
+    /// configuration (may contain unknowns)
+    pub config: Value,
+    /// Terraform's proposed new state
+    pub proposed: Value,
+    /// private data from the prior state
+    pub prior_private: Vec<u8>,
+    /// identity from the prior state
+    pub prior_identity: Option<Value>,
+}
+
+/// Output of planning; starts as the framework's plan.
+#[derive(Debug, Clone)]
+pub struct PlanResponse {
+    /// planned new state
+    pub planned: Value,
+    /// attributes whose change forces replacement
+    pub requires_replace: Vec<crate::value::AttrPath>,
+    /// private data to carry to apply
+    pub private: Vec<u8>,
+    /// problems
+    pub diagnostics: Diagnostics,
+    /// planned identity
+    pub identity: Option<Value>,
+}
+
+/// Input to create and update.
+#[derive(Debug, Clone)]
+pub struct ApplyRequest {
+    /// state before the change; `None` on create
+    pub prior_state: Option<Value>,
+    /// the planned state (unknowns are for the resource to fill)
+    pub planned: Value,
+    /// configuration
+    pub config: Value,
+    /// private data from the plan
+    pub private: Vec<u8>,
+    /// planned identity
+    pub identity: Option<Value>,
+}
+
+/// Output of create and update. A non-null `new_state` with errors is a
+/// partial state: Terraform keeps it and taints the resource.
+#[derive(Debug, Clone)]
+pub struct ApplyResponse {
+    /// resulting state (must be wholly known)
+    pub new_state: Value,
+    /// private data to store
+    pub private: Vec<u8>,
+    /// problems
+    pub diagnostics: Diagnostics,
+    /// resulting identity
+    pub identity: Option<Value>,
+}
+
+impl ApplyResponse {
+    /// A failed apply that leaves no state behind.
+    pub fn failed(diagnostics: Diagnostics) -> Self {
+        ApplyResponse {
+            new_state: Value::Null,
+            private: vec![],
+            diagnostics,
+            identity: None,
+        }
+    }
+}
+
+/// Input to read.
+#[derive(Debug, Clone)]
+pub struct ReadRequest {
+    /// current state
+    pub state: Value,
+    /// private data
+    pub private: Vec<u8>,
+    /// current identity
+    pub identity: Option<Value>,
+}
+
+/// Output of read.
+#[derive(Debug, Clone)]
+pub struct ReadResponse {
+    /// `None`: the object is gone and is removed from state
+    pub new_state: Option<Value>,
+    /// private data
+    pub private: Vec<u8>,
+    /// problems
+    pub diagnostics: Diagnostics,
+    /// identity
+    pub identity: Option<Value>,
+}
+
+/// Input to delete.
+#[derive(Debug, Clone)]
+pub struct DeleteRequest {
+    /// state being destroyed
+    pub prior_state: Value,
+    /// private data
+    pub private: Vec<u8>,
+}
+
+/// Input to import.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    /// the import ID (empty when importing by identity)
+    pub id: String,
+    /// identity, when importing by identity
+    pub identity: Option<Value>,
+}
+
+/// One imported object.
+#[derive(Debug, Clone)]
+pub struct ImportedResource {
+    /// state (Terraform calls read next)
+    pub state: Value,
+    /// private data
+    pub private: Vec<u8>,
+    /// identity
+    pub identity: Option<Value>,
+}
+
+/// Output of import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportResponse {
+    /// imported objects
+    pub imported: Vec<ImportedResource>,
+    /// problems
+    pub diagnostics: Diagnostics,
+}
+
+/// A managed resource type.
+#[async_trait]
+pub trait Resource: Send + Sync + 'static {
+    /// Type name, e.g. `eks_pod_identity_association`.
+    fn type_name(&self) -> &'static str;
+    /// Schema of the resource.
+    fn schema(&self) -> Schema;
+    /// Identity schema (flat attributes only; version in `Schema.version`).
+    fn identity_schema(&self) -> Option<Schema> {
+        None
+    }
+    /// Extra validation (after schema validators).
+    async fn validate(&self, _ctx: &Ctx, _config: &Value) -> Diagnostics {
+        Diagnostics::default()
+    }
+    /// Upgrades state JSON written by schema `version` to the current schema.
+    async fn upgrade_state(
+        &self,
+        _version: i64,
+        raw: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
+        Ok(raw)
+    }
+    /// Adjusts the plan; called after the framework applied defaults,
+    /// computed-unknown marking, use_state_for_unknown and requires_replace.
+    async fn plan(&self, _ctx: &Ctx, _req: &PlanRequest, _resp: &mut PlanResponse) {}
+    /// Creates the object.
+    async fn create(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse;
+    /// Reads the object.
+    async fn read(&self, ctx: &Ctx, req: ReadRequest) -> ReadResponse;
+    /// Updates the object in place.
+    async fn update(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse;
+    /// Deletes the object (gone already counts as success).
+    async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> Diagnostics;
+    /// Imports existing objects by ID or identity.
+    async fn import(&self, _ctx: &Ctx, _req: ImportRequest) -> ImportResponse {
+        ImportResponse {
+            imported: vec![],
+            diagnostics: Diagnostic::error(
+                "Resource import not supported",
+                format!("The resource type {} is not importable.", self.type_name()),
+            )
+            .into(),
+        }
+    }
+}
+
+/// Output of a data source read.
+#[derive(Debug, Clone)]
+pub struct DataReadResponse {
+    /// the data read
+    pub state: Value,
+    /// problems
+    pub diagnostics: Diagnostics,
+}
+
+/// A data source type.
+#[async_trait]
+pub trait DataSource: Send + Sync + 'static {
+    /// Type name.
+    fn type_name(&self) -> &'static str;
+    /// Schema.
+    fn schema(&self) -> Schema;
+    /// Extra validation (after schema validators).
+    async fn validate(&self, _ctx: &Ctx, _config: &Value) -> Diagnostics {
+        Diagnostics::default()
+    }
+    /// Reads the data.
+    async fn read(&self, ctx: &Ctx, config: Value) -> DataReadResponse;
+}
+
+/// One function parameter.
+#[derive(Debug, Clone)]
+pub struct FunctionParameter {
+    /// display name
+    pub name: String,
+    /// type constraint
+    pub ty: Type,
+    /// markdown description
+    pub description: String,
+    /// null arguments are passed instead of rejected by Terraform
+    pub allow_null: bool,
+    /// unknown arguments are passed instead of short-circuiting to unknown
+    pub allow_unknown: bool,
+}
+
+impl FunctionParameter {
+    /// A parameter that takes neither null nor unknown.
+    pub fn new(name: &str, ty: Type) -> Self {
+        FunctionParameter {
+            name: name.to_string(),
+            ty,
+            description: String::new(),
+            allow_null: false,
+            allow_unknown: false,
+        }
+    }
+}
+
+/// What a function takes and returns.
+#[derive(Debug, Clone)]
+pub struct FunctionDefinition {
+    /// positional parameters
+    pub parameters: Vec<FunctionParameter>,
+    /// variadic final parameter
+    pub variadic: Option<FunctionParameter>,
+    /// return type
+    pub return_type: Type,
+    /// one-line summary
+    pub summary: String,
+    /// markdown description
+    pub description: String,
+    /// deprecation message, if deprecated
+    pub deprecation: Option<String>,
+}
+
+/// A function failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionError {
+    /// message for the user
+    pub text: String,
+    /// index of the offending argument
+    pub argument: Option<i64>,
+}
+
+/// A provider-defined function.
+#[async_trait]
+pub trait Function: Send + Sync + 'static {
+    /// Function name (called as `provider::<name>::<fn>`).
+    fn name(&self) -> &'static str;
+    /// Signature and documentation.
+    fn definition(&self) -> FunctionDefinition;
+    /// Runs the function; variadic arguments follow the positional ones.
+    async fn call(&self, args: Vec<Value>) -> Result<Value, FunctionError>;
+}

@@ -1,0 +1,151 @@
+//! AutoMTLS as go-plugin does it: a fresh self-signed server certificate per
+//! process, and a client certificate pinned to the one Terraform passed in
+//! `PLUGIN_CLIENT_CERT`.
+//!
+//! Owns: certificate generation (rcgen, ECDSA P-256) and the rustls server
+//! configuration (ring provider only). The pinning verifier compares DER
+//! bytes instead of building a chain: go-plugin's client certificate is a
+//! self-signed CA certificate, which webpki refuses as an end entity.
+
+use std::sync::Arc;
+
+use rustls::DistinguishedName;
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+/// Why TLS could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// `PLUGIN_CLIENT_CERT` holds no PEM certificate.
+    #[error("PLUGIN_CLIENT_CERT does not contain a PEM certificate")]
+    ClientCert(#[source] rustls::pki_types::pem::Error),
+    /// Generating the server certificate failed.
+    #[error("generating the server certificate")]
+    Generate(#[source] rcgen::Error),
+    /// rustls refused the configuration.
+    #[error("configuring TLS")]
+    Config(#[source] rustls::Error),
+}
+
+/// The ring crypto provider: the only one this crate uses.
+pub fn crypto_provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A server certificate and key, plus the DER to announce in the handshake.
+pub struct ServerCert {
+    /// certificate, DER
+    pub cert_der: Vec<u8>,
+    /// private key, PKCS#8 DER
+    pub key_der: Vec<u8>,
+}
+
+/// Generates a certificate like go-plugin's `generateCert`: ECDSA P-256,
+/// subject and SAN `localhost`, CA flag set, server and client auth.
+pub fn generate_server_cert() -> Result<ServerCert, TlsError> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(TlsError::Generate)?;
+    let mut p =
+        CertificateParams::new(vec!["localhost".to_string()]).map_err(TlsError::Generate)?;
+    p.distinguished_name.push(DnType::CommonName, "localhost");
+    p.distinguished_name
+        .push(DnType::OrganizationName, "HashiCorp");
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+        KeyUsagePurpose::KeyAgreement,
+        KeyUsagePurpose::KeyCertSign,
+    ];
+    p.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ClientAuth,
+        ExtendedKeyUsagePurpose::ServerAuth,
+    ];
+    let now = time::OffsetDateTime::now_utc();
+    p.not_before = now - time::Duration::seconds(30);
+    p.not_after = now + time::Duration::days(365 * 30);
+    let cert = p.self_signed(&key).map_err(TlsError::Generate)?;
+    Ok(ServerCert {
+        cert_der: cert.der().to_vec(),
+        key_der: key.serialize_der(),
+    })
+}
+
+/// Accepts exactly one client certificate (byte for byte).
+#[derive(Debug)]
+struct PinnedClient {
+    der: Vec<u8>,
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for PinnedClient {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.der.as_slice() {
+            Ok(ClientCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algs)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algs.supported_schemes()
+    }
+}
+
+/// Builds the server TLS configuration: our certificate, the pinned client
+/// certificate required, ALPN `h2` (grpc-go clients insist on it).
+pub fn server_config(
+    client_cert_pem: &str,
+    server: &ServerCert,
+) -> Result<rustls::ServerConfig, TlsError> {
+    let client =
+        CertificateDer::from_pem_slice(client_cert_pem.as_bytes()).map_err(TlsError::ClientCert)?;
+    let provider = crypto_provider();
+    let verifier = PinnedClient {
+        der: client.as_ref().to_vec(),
+        algs: provider.signature_verification_algorithms,
+    };
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(TlsError::Config)?
+        .with_client_cert_verifier(Arc::new(verifier))
+        .with_single_cert(
+            vec![CertificateDer::from(server.cert_der.clone())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server.key_der.clone())),
+        )
+        .map_err(TlsError::Config)?;
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(cfg)
+}
