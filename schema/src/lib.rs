@@ -15,6 +15,7 @@ pub mod input;
 pub mod names;
 pub mod policy;
 pub mod provider_config;
+pub mod role;
 pub mod spec;
 pub mod tags;
 pub mod well_known;

@@ -1,0 +1,369 @@
+//! Roles the provider makes for pod identity: names, trust policy, checks of
+//! the role-creation attributes, and the smallest change from the role as it
+//! is to the role as configured.
+//!
+//! Owns: everything about a made role that needs no AWS call. Used by
+//! `eks_pod_identity_association` and (for its entries) `eks_addon_pod_identity`,
+//! so both make roles the same way. Does not own: IAM calls.
+
+use crate::names::check_role_name;
+use crate::policy;
+use crate::tags::{self, TagChange, Tags};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+
+/// The service principal a pod identity role must trust.
+pub const PODS_PRINCIPAL: &str = "pods.eks.amazonaws.com";
+/// Name of the inline policy that holds `permission_policy`.
+pub const INLINE_POLICY_NAME: &str = "permission-policy";
+/// Name of the inline policy that holds the well-known policies' statements.
+pub const WELL_KNOWN_POLICY_NAME: &str = "well-known-policies";
+/// Tag that marks a role as made by this provider for one service account;
+/// its value is `cluster/namespace/service_account`. It lets an apply that
+/// died after creating the role adopt it instead of failing or leaking it.
+pub const OWNER_TAG: &str = "eks-tools:pod-identity";
+/// IAM's limit on the aggregate size of a role's inline policies (characters, whitespace excluded).
+pub const INLINE_POLICY_MAX_LEN: usize = 10_240;
+/// Most managed policies attachable to a role (the raised IAM quota; the default is 10).
+pub const MAX_MANAGED_POLICIES: usize = 20;
+/// Longest role path.
+pub const MAX_PATH_LEN: usize = 512;
+
+/// The name of the role made for a service account when the user gives none.
+///
+/// Deterministic, at most 64 characters, and unique per (cluster, namespace,
+/// service account): the readable part may be shortened, but the suffix is a
+/// hash of the three parts joined by NUL, so `a-b`/`c` and `a`/`b-c` (which
+/// a `-` join confuses) differ.
+pub fn generated_role_name(cluster: &str, namespace: &str, service_account: &str) -> String {
+    let digest = Sha256::digest(format!("{cluster}\0{namespace}\0{service_account}").as_bytes());
+    let hash = &hex::encode(digest)[..10];
+    // "eks-pi-" + readable + "-" + hash ≤ 64  ⇒ readable ≤ 46
+    let budget = 64 - "eks-pi-".len() - 1 - hash.len();
+    let readable: String = format!("{cluster}-{namespace}-{service_account}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(budget)
+        .collect();
+    format!("eks-pi-{}-{hash}", readable.trim_end_matches('-'))
+}
+
+/// The owner tag value for a service account.
+pub fn owner_tag_value(cluster: &str, namespace: &str, service_account: &str) -> String {
+    format!("{cluster}/{namespace}/{service_account}")
+}
+
+/// Checks a role path: `/` or `/a/b/`, printable ASCII, at most 512 characters.
+pub fn check_role_path(p: &str) -> Result<(), String> {
+    let printable = p.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c));
+    if p.len() > MAX_PATH_LEN
+        || !p.starts_with('/')
+        || !p.ends_with('/')
+        || !printable
+        || p.contains("//")
+    {
+        return Err(format!(
+            "{p:?} is not a valid IAM role path: it must begin and end with '/', such as \"/\" or \"/pod-identity/\", with at most {MAX_PATH_LEN} printable characters."
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a managed policy ARN (`arn:aws:iam::aws:policy/...` or `arn:aws:iam::123456789012:policy/...`).
+pub fn check_policy_arn(s: &str) -> Result<(), String> {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let ok = matches!(
+        parts.as_slice(),
+        ["arn", "aws" | "aws-cn" | "aws-us-gov", "iam", "", account, resource]
+            if (*account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())))
+                && resource.starts_with("policy/") && resource.len() > "policy/".len()
+    );
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not an IAM managed policy ARN: expected arn:PARTITION:iam::aws:policy/NAME (AWS managed) or arn:PARTITION:iam::ACCOUNT_ID:policy/NAME."
+        ))
+    }
+}
+
+/// Checks an inline permission policy given by the user.
+pub fn check_permission_policy(text: &str) -> Result<(), String> {
+    policy::check_document(text, INLINE_POLICY_MAX_LEN)
+}
+
+/// The trust policy of a made role: exactly the pods.eks.amazonaws.com
+/// statement with sts:AssumeRole and sts:TagSession, plus the conditions asked for.
+///
+/// `conditions` is a user Condition block (`{"StringEquals": {...}}`);
+/// `cluster_arn` (with `restrict_to_cluster`) adds aws:SourceAccount and
+/// aws:SourceArn of the cluster.
+pub fn trust_policy(conditions: Option<&Value>, cluster_arn: Option<&str>) -> Value {
+    let mut cond = conditions.cloned().unwrap_or_else(|| json!({}));
+    if let Some(arn) = cluster_arn {
+        let account = arn.split(':').nth(4).unwrap_or_default().to_string();
+        merge_condition(
+            &mut cond,
+            "StringEquals",
+            "aws:SourceAccount",
+            json!(account),
+        );
+        merge_condition(&mut cond, "ArnEquals", "aws:SourceArn", json!(arn));
+    }
+    let mut statement = json!({
+        "Effect": "Allow",
+        "Principal": {"Service": PODS_PRINCIPAL},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+    });
+    if cond.as_object().is_some_and(|o| !o.is_empty()) {
+        statement["Condition"] = cond;
+    }
+    json!({"Version": "2012-10-17", "Statement": [statement]})
+}
+
+fn merge_condition(cond: &mut Value, operator: &str, key: &str, value: Value) {
+    if !cond.is_object() {
+        *cond = json!({});
+    }
+    let op = &mut cond[operator];
+    if !op.is_object() {
+        *op = json!({});
+    }
+    op[key] = value;
+}
+
+/// Checks `trust_conditions`: a JSON object of condition operators, each an
+/// object of condition keys.
+pub fn check_trust_conditions(text: &str) -> Result<(), String> {
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| format!("trust_conditions is not valid JSON: {e}."))?;
+    let ok = v
+        .as_object()
+        .is_some_and(|ops| ops.values().all(|keys| keys.is_object()));
+    if ok {
+        Ok(())
+    } else {
+        Err("trust_conditions must be an IAM Condition block: a JSON object such as {\"StringEquals\": {\"aws:RequestTag/team\": \"payments\"}}.".into())
+    }
+}
+
+/// A made role as configured or as found in IAM.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoleShape {
+    /// Attached managed policies.
+    pub managed_policy_arns: BTreeSet<String>,
+    /// Inline policy [`INLINE_POLICY_NAME`], if any.
+    pub permission_policy: Option<String>,
+    /// Inline policy [`WELL_KNOWN_POLICY_NAME`], if any.
+    pub well_known_policy: Option<String>,
+    /// Permissions boundary.
+    pub permissions_boundary_arn: Option<String>,
+    /// Trust policy document.
+    pub trust_policy: String,
+    /// Tags (owner tag included).
+    pub tags: Tags,
+}
+
+/// The IAM calls that turn one [`RoleShape`] into another, never more.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RoleChange {
+    /// AttachRolePolicy.
+    pub attach: Vec<String>,
+    /// DetachRolePolicy.
+    pub detach: Vec<String>,
+    /// PutRolePolicy (name, document).
+    pub put_inline: Vec<(&'static str, String)>,
+    /// DeleteRolePolicy.
+    pub delete_inline: Vec<&'static str>,
+    /// PutRolePermissionsBoundary (`Some(Some)`) or DeleteRolePermissionsBoundary (`Some(None)`).
+    pub boundary: Option<Option<String>>,
+    /// UpdateAssumeRolePolicy.
+    pub trust_policy: Option<String>,
+    /// TagRole / UntagRole.
+    pub tags: TagChange,
+}
+
+impl RoleChange {
+    /// True when the role is already as wanted.
+    pub fn is_empty(&self) -> bool {
+        self.attach.is_empty()
+            && self.detach.is_empty()
+            && self.put_inline.is_empty()
+            && self.delete_inline.is_empty()
+            && self.boundary.is_none()
+            && self.trust_policy.is_none()
+            && self.tags.is_empty()
+    }
+}
+
+fn inline_change(
+    name: &'static str,
+    actual: &Option<String>,
+    wanted: &Option<String>,
+    change: &mut RoleChange,
+) {
+    match (actual, wanted) {
+        (Some(a), Some(w)) if policy::equivalent(a, w) => {}
+        (_, Some(w)) => change.put_inline.push((name, w.clone())),
+        (Some(_), None) => change.delete_inline.push(name),
+        (None, None) => {}
+    }
+}
+
+/// The smallest change from `actual` to `wanted`.
+pub fn plan_role_change(actual: &RoleShape, wanted: &RoleShape) -> RoleChange {
+    let mut c = RoleChange {
+        attach: wanted
+            .managed_policy_arns
+            .difference(&actual.managed_policy_arns)
+            .cloned()
+            .collect(),
+        detach: actual
+            .managed_policy_arns
+            .difference(&wanted.managed_policy_arns)
+            .cloned()
+            .collect(),
+        ..Default::default()
+    };
+    inline_change(
+        INLINE_POLICY_NAME,
+        &actual.permission_policy,
+        &wanted.permission_policy,
+        &mut c,
+    );
+    inline_change(
+        WELL_KNOWN_POLICY_NAME,
+        &actual.well_known_policy,
+        &wanted.well_known_policy,
+        &mut c,
+    );
+    if actual.permissions_boundary_arn != wanted.permissions_boundary_arn {
+        c.boundary = Some(wanted.permissions_boundary_arn.clone());
+    }
+    if !policy::equivalent(&actual.trust_policy, &wanted.trust_policy) {
+        c.trust_policy = Some(wanted.trust_policy.clone());
+    }
+    c.tags = tags::diff(&actual.tags, &wanted.tags);
+    c
+}
+
+/// Checks a role name given by the user (see [`check_role_name`]).
+pub fn check_name(s: &str) -> Result<(), String> {
+    check_role_name(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_names_are_bounded_deterministic_and_unambiguous() {
+        let a = generated_role_name("c", "a-b", "c");
+        let b = generated_role_name("c", "a", "b-c");
+        assert_ne!(a, b);
+        assert_eq!(a, generated_role_name("c", "a-b", "c"));
+        let long = generated_role_name(&"x".repeat(100), &"n".repeat(63), &"s".repeat(253));
+        assert!(long.len() <= 64, "{long}");
+        assert!(check_role_name(&long).is_ok());
+        // Same long prefix, different service account: still different.
+        let long2 = generated_role_name(
+            &"x".repeat(100),
+            &"n".repeat(63),
+            &format!("{}t", "s".repeat(252)),
+        );
+        assert_ne!(long, long2);
+        assert!(check_role_name(&generated_role_name("my_cluster", "ns", "sa.with.dots")).is_ok());
+    }
+
+    #[test]
+    fn trust_policy_is_exactly_the_pods_statement() {
+        let t = trust_policy(None, None);
+        assert_eq!(
+            t,
+            json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]})
+        );
+    }
+
+    #[test]
+    fn restrict_to_cluster_adds_source_conditions() {
+        let user = json!({"StringEquals": {"aws:RequestTag/team": "a"}});
+        let t = trust_policy(
+            Some(&user),
+            Some("arn:aws:eks:us-east-1:123456789012:cluster/c1"),
+        );
+        let cond = &t["Statement"][0]["Condition"];
+        assert_eq!(cond["StringEquals"]["aws:SourceAccount"], "123456789012");
+        assert_eq!(cond["StringEquals"]["aws:RequestTag/team"], "a");
+        assert_eq!(
+            cond["ArnEquals"]["aws:SourceArn"],
+            "arn:aws:eks:us-east-1:123456789012:cluster/c1"
+        );
+    }
+
+    #[test]
+    fn paths_arns_conditions() {
+        assert!(check_role_path("/").is_ok());
+        assert!(check_role_path("/a/b/").is_ok());
+        for bad in ["", "a/", "/a", "//", "/a b/"] {
+            assert!(check_role_path(bad).is_err(), "{bad}");
+        }
+        assert!(check_policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").is_ok());
+        assert!(
+            check_policy_arn("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy")
+                .is_ok()
+        );
+        assert!(check_policy_arn("arn:aws:iam::123456789012:policy/mine").is_ok());
+        for bad in [
+            "arn:aws:iam::aws:role/x",
+            "arn:aws:iam::12:policy/x",
+            "AmazonS3ReadOnlyAccess",
+            "arn:aws:iam::aws:policy/",
+        ] {
+            assert!(check_policy_arn(bad).is_err(), "{bad}");
+        }
+        assert!(check_trust_conditions(r#"{"StringEquals":{"k":"v"}}"#).is_ok());
+        assert!(check_trust_conditions(r#"{"StringEquals":"v"}"#).is_err());
+        assert!(check_trust_conditions("nope").is_err());
+    }
+
+    #[test]
+    fn role_change_touches_only_what_changed() {
+        let trust = trust_policy(None, None).to_string();
+        let actual = RoleShape {
+            managed_policy_arns: ["a".to_string(), "b".to_string()].into(),
+            permission_policy: Some(
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into(),
+            ),
+            trust_policy: trust.clone(),
+            ..Default::default()
+        };
+        let mut wanted = actual.clone();
+        assert!(plan_role_change(&actual, &wanted).is_empty());
+        wanted.managed_policy_arns = ["b".to_string(), "c".to_string()].into();
+        wanted.permission_policy = None;
+        wanted.permissions_boundary_arn = Some("arn:aws:iam::aws:policy/PowerUserAccess".into());
+        let c = plan_role_change(&actual, &wanted);
+        assert_eq!(c.attach, vec!["c".to_string()]);
+        assert_eq!(c.detach, vec!["a".to_string()]);
+        assert_eq!(c.delete_inline, vec![INLINE_POLICY_NAME]);
+        assert!(c.put_inline.is_empty());
+        assert_eq!(
+            c.boundary,
+            Some(Some("arn:aws:iam::aws:policy/PowerUserAccess".into()))
+        );
+        assert_eq!(c.trust_policy, None);
+        // A semantically equal inline policy in other text: no call.
+        let mut reformatted = actual.clone();
+        reformatted.permission_policy = Some(
+            r#"{ "Statement": { "Resource": "*", "Action": ["s3:*"], "Effect": "Allow" } }"#.into(),
+        );
+        assert!(plan_role_change(&actual, &reformatted).is_empty());
+    }
+}
