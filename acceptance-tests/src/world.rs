@@ -1,0 +1,605 @@
+//! The local AWS world of one test binary: moto (IAM, STS) and
+//! `eks-emulator` (EKS) on free loopback ports, started on first use and
+//! shared by the binary's tests, which keep apart by using random names.
+//!
+//! Both servers die with the test binary: they are spawned with
+//! `PR_SET_PDEATHSIG` from a thread that never ends (the signal fires when the
+//! *thread* that forked them exits, and test threads exit all the time).
+//!
+//! Faults set through [`World::set_faults`] hit every test of the binary:
+//! tests that need them live in a test binary of their own.
+
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::http::{self, Answer, decode, encode, xml_all, xml_first};
+
+/// How long a server may take to print its address. moto needs about a
+/// second; a cold machine under a parallel build more.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a cluster or addon may take to become ACTIVE in the emulator.
+const ACTIVE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The account moto and the emulator use.
+pub const ACCOUNT_ID: &str = "123456789012";
+/// The region of the world.
+pub const REGION: &str = "us-east-1";
+
+/// A running world: where its servers listen and where their logs are.
+#[derive(Debug)]
+pub struct World {
+    /// moto's base URL (IAM and STS), e.g. `http://127.0.0.1:40123`.
+    pub moto_url: String,
+    /// The emulator's base URL (EKS and `/_emulator/...`).
+    pub eks_url: String,
+    /// Folder with `moto.log` and `emulator.log`.
+    pub log_dir: PathBuf,
+}
+
+/// An IAM role as moto reports it.
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub name: String,
+    pub arn: String,
+    pub path: String,
+    /// The trust policy, decoded and parsed.
+    pub trust_policy: Value,
+}
+
+static WORLD: OnceLock<World> = OnceLock::new();
+
+/// The world of this test binary, started on first call.
+pub fn world() -> &'static World {
+    WORLD.get_or_init(|| World::start().unwrap_or_else(|e| panic!("starting the world: {e}")))
+}
+
+/// The trust policy that lets EKS Pod Identity assume a role.
+pub fn pod_identity_trust() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"]
+        }]
+    })
+}
+
+impl World {
+    fn start() -> Result<World, String> {
+        let emulator = emulator_bin()?;
+        let moto = moto_server();
+        let log_dir = target_dir()?.join("world").join(binary_name());
+        std::fs::create_dir_all(&log_dir)
+            .map_err(|e| format!("creating {}: {e}", log_dir.display()))?;
+        let (tx, rx) = mpsc::channel();
+        let dir = log_dir.clone();
+        thread::Builder::new()
+            .name("tf-acc-world".into())
+            .spawn(move || {
+                let mut children = Vec::new();
+                let result = spawn_servers(&moto, &emulator, &dir, &mut children);
+                let failed = result.is_err();
+                // The receiver waits for exactly this message.
+                let _ = tx.send(result);
+                if failed {
+                    for child in &mut children {
+                        let _ = child.kill();
+                    }
+                    return;
+                }
+                // Park forever: the servers are children of this thread and get
+                // SIGKILL (PR_SET_PDEATHSIG) when it ends, i.e. when the process does.
+                loop {
+                    thread::park();
+                }
+            })
+            .map_err(|e| format!("spawning the world thread: {e}"))?;
+        let (moto_url, eks_url) = rx
+            .recv()
+            .map_err(|_| "the world thread died".to_string())??;
+        let world = World {
+            moto_url,
+            eks_url,
+            log_dir,
+        };
+        eprintln!(
+            "[tf-acc] world: moto {} eks-emulator {} (logs in {})",
+            world.moto_url,
+            world.eks_url,
+            world.log_dir.display()
+        );
+        Ok(world)
+    }
+
+    /// The environment terraform (and so the provider) needs to talk to this world.
+    pub fn aws_env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL_EKS", self.eks_url.as_str()),
+            ("AWS_ENDPOINT_URL_IAM", self.moto_url.as_str()),
+            ("AWS_ENDPOINT_URL_STS", self.moto_url.as_str()),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", REGION),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    // ---- IAM (moto, query API) -------------------------------------------
+
+    /// One IAM query call; the answer whatever its status.
+    pub fn iam(&self, action: &str, params: &[(&str, &str)]) -> Answer {
+        let mut form = format!("Action={action}&Version=2010-05-08");
+        for (k, v) in params {
+            form.push_str(&format!("&{k}={}", encode(v)));
+        }
+        let url = format!("{}/", self.moto_url);
+        http::send(
+            "POST",
+            &url,
+            "iam",
+            Some(("application/x-www-form-urlencoded", &form)),
+        )
+    }
+
+    fn iam_ok(&self, action: &str, params: &[(&str, &str)]) -> String {
+        let answer = self.iam(action, params);
+        assert!(
+            answer.ok(),
+            "IAM {action} {params:?}: HTTP {}: {}",
+            answer.status,
+            answer.body
+        );
+        answer.body
+    }
+
+    /// Creates a role with the given trust policy.
+    pub fn create_role(&self, name: &str, trust: &Value) -> Role {
+        let body = self.iam_ok(
+            "CreateRole",
+            &[
+                ("RoleName", name),
+                ("AssumeRolePolicyDocument", &trust.to_string()),
+            ],
+        );
+        parse_role(&body).unwrap_or_else(|| panic!("CreateRole {name}: no role in {body}"))
+    }
+
+    /// Creates a role with a random `tf-acc-` name that trusts pods.eks.amazonaws.com.
+    pub fn create_pod_role(&self) -> Role {
+        self.create_role(&crate::random_name(), &pod_identity_trust())
+    }
+
+    /// The role, or `None` when moto does not know it.
+    pub fn get_role(&self, name: &str) -> Option<Role> {
+        let answer = self.iam("GetRole", &[("RoleName", name)]);
+        if answer.body.contains("<Code>NoSuchEntity</Code>") {
+            return None;
+        }
+        assert!(answer.ok(), "GetRole {name}: {}", answer.body);
+        parse_role(&answer.body)
+    }
+
+    /// Names of all roles (follows `Marker`).
+    pub fn list_roles(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let mut params = vec![("MaxItems", "1000")];
+            if let Some(m) = &marker {
+                params.push(("Marker", m));
+            }
+            let body = self.iam_ok("ListRoles", &params);
+            names.extend(xml_all(&body, "RoleName"));
+            marker = match xml_first(&body, "IsTruncated").as_deref() {
+                Some("true") => xml_first(&body, "Marker"),
+                _ => None,
+            };
+            if marker.is_none() {
+                return names;
+            }
+        }
+    }
+
+    /// ARNs of the managed policies attached to a role.
+    pub fn list_attached_role_policies(&self, role: &str) -> Vec<String> {
+        let body = self.iam_ok("ListAttachedRolePolicies", &[("RoleName", role)]);
+        xml_all(&body, "PolicyArn")
+    }
+
+    /// Names of a role's inline policies.
+    pub fn list_role_policies(&self, role: &str) -> Vec<String> {
+        let body = self.iam_ok("ListRolePolicies", &[("RoleName", role)]);
+        xml_all(&body, "member")
+    }
+
+    /// Deletes a role (moto, like IAM, refuses while policies remain).
+    pub fn delete_role(&self, role: &str) {
+        self.iam_ok("DeleteRole", &[("RoleName", role)]);
+    }
+
+    // ---- EKS (emulator, REST-JSON) ---------------------------------------
+
+    /// One EKS call; the answer whatever its status.
+    pub fn eks(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {
+        let url = format!("{}{path}", self.eks_url);
+        let text = body.map(Value::to_string);
+        http::send(
+            method,
+            &url,
+            "eks",
+            text.as_deref().map(|t| ("application/json", t)),
+        )
+    }
+
+    fn eks_ok(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let answer = self.eks(method, path, body);
+        assert!(
+            answer.ok(),
+            "EKS {method} {path}: HTTP {}: {}",
+            answer.status,
+            answer.body
+        );
+        answer.json()
+    }
+
+    /// Creates a cluster and waits until it is ACTIVE.
+    pub fn create_cluster(&self, name: &str) {
+        self.eks_ok(
+            "POST",
+            "/clusters",
+            Some(&json!({
+                "name": name,
+                "roleArn": format!("arn:aws:iam::{ACCOUNT_ID}:role/eks-cluster"),
+                "resourcesVpcConfig": {},
+            })),
+        );
+        wait_until(&format!("cluster {name} ACTIVE"), || {
+            self.describe_cluster(name)
+                .is_some_and(|c| c["status"] == "ACTIVE")
+        });
+    }
+
+    /// Creates an ACTIVE cluster with a random `tf-acc-` name and returns the name.
+    pub fn new_cluster(&self) -> String {
+        let name = crate::random_name();
+        self.create_cluster(&name);
+        name
+    }
+
+    /// DescribeCluster's `cluster`, or `None` when it does not exist.
+    pub fn describe_cluster(&self, name: &str) -> Option<Value> {
+        let answer = self.eks("GET", &format!("/clusters/{name}"), None);
+        if answer.status == 404 {
+            return None;
+        }
+        assert!(answer.ok(), "DescribeCluster {name}: {}", answer.body);
+        Some(answer.json()["cluster"].clone())
+    }
+
+    /// Creates an addon and waits until it is ACTIVE.
+    pub fn create_addon(&self, cluster: &str, addon: &str) {
+        self.eks_ok(
+            "POST",
+            &format!("/clusters/{cluster}/addons"),
+            Some(&json!({"addonName": addon})),
+        );
+        wait_until(&format!("addon {addon} on {cluster} ACTIVE"), || {
+            let answer = self.eks("GET", &format!("/clusters/{cluster}/addons/{addon}"), None);
+            answer.ok() && answer.json()["addon"]["status"] == "ACTIVE"
+        });
+    }
+
+    /// Creates an association directly (not through terraform); returns it.
+    pub fn create_association(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        service_account: &str,
+        role_arn: &str,
+    ) -> Value {
+        let answer = self.eks_ok(
+            "POST",
+            &format!("/clusters/{cluster}/pod-identity-associations"),
+            Some(&json!({
+                "namespace": namespace,
+                "serviceAccount": service_account,
+                "roleArn": role_arn,
+            })),
+        );
+        answer["association"].clone()
+    }
+
+    /// DescribePodIdentityAssociation's `association`, or `None` when gone.
+    pub fn describe_association(&self, cluster: &str, id: &str) -> Option<Value> {
+        let path = format!("/clusters/{cluster}/pod-identity-associations/{id}");
+        let answer = self.eks("GET", &path, None);
+        if answer.status == 404 {
+            return None;
+        }
+        assert!(
+            answer.ok(),
+            "DescribePodIdentityAssociation {id}: {}",
+            answer.body
+        );
+        Some(answer.json()["association"].clone())
+    }
+
+    /// All association summaries of a cluster (follows `nextToken`).
+    pub fn list_associations(&self, cluster: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut path = format!("/clusters/{cluster}/pod-identity-associations?maxResults=100");
+            if let Some(t) = &token {
+                path.push_str(&format!("&nextToken={}", encode(t)));
+            }
+            let page = self.eks_ok("GET", &path, None);
+            if let Some(items) = page["associations"].as_array() {
+                out.extend(items.iter().cloned());
+            }
+            token = page["nextToken"].as_str().map(str::to_string);
+            if token.is_none() {
+                return out;
+            }
+        }
+    }
+
+    /// Deletes an association out of band.
+    pub fn delete_association(&self, cluster: &str, id: &str) {
+        self.eks_ok(
+            "DELETE",
+            &format!("/clusters/{cluster}/pod-identity-associations/{id}"),
+            None,
+        );
+    }
+
+    // ---- emulator admin ----------------------------------------------------
+
+    /// `GET /_emulator/state`: everything the emulator holds.
+    pub fn state(&self) -> Value {
+        self.eks_ok("GET", "/_emulator/state", None)
+    }
+
+    /// `GET /_emulator/counters`: calls per operation.
+    pub fn counters(&self) -> Value {
+        self.eks_ok("GET", "/_emulator/counters", None)
+    }
+
+    /// Calls of one operation so far (0 when never called).
+    pub fn count(&self, operation: &str) -> u64 {
+        count_in(&self.counters(), operation)
+    }
+
+    /// `POST /_emulator/faults`: keys latency_ms, throttle_rate,
+    /// error_5xx_rate, operations, iam_propagation_delay_secs,
+    /// delete_consistency_delay_secs. Affects every test of this binary.
+    pub fn set_faults(&self, faults: &Value) {
+        self.eks_ok("POST", "/_emulator/faults", Some(faults));
+    }
+}
+
+/// The count of `operation` in a counters document, whether the emulator
+/// answers `{"Op": n}` or `{"counters": {"Op": n}}`.
+pub fn count_in(counters: &Value, operation: &str) -> u64 {
+    counters
+        .get(operation)
+        .or_else(|| counters.get("counters").and_then(|c| c.get(operation)))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+fn parse_role(xml: &str) -> Option<Role> {
+    let trust = xml_first(xml, "AssumeRolePolicyDocument").map(|d| decode(&d))?;
+    Some(Role {
+        name: xml_first(xml, "RoleName")?,
+        arn: xml_first(xml, "Arn")?,
+        path: xml_first(xml, "Path").unwrap_or_else(|| "/".into()),
+        trust_policy: serde_json::from_str(&trust).unwrap_or(Value::String(trust)),
+    })
+}
+
+/// Polls `done` every 100 ms until it holds; panics after [`ACTIVE_TIMEOUT`].
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + ACTIVE_TIMEOUT;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+// ---- processes ---------------------------------------------------------------
+
+fn spawn_servers(
+    moto: &Path,
+    emulator: &Path,
+    dir: &Path,
+    children: &mut Vec<Child>,
+) -> Result<(String, String), String> {
+    let moto_log = dir.join("moto.log");
+    let mut command = Command::new(moto);
+    command
+        .args(["-H", "127.0.0.1", "-p", "0"])
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+    children.push(spawn_logged(command, &moto_log)?);
+    let moto_url = wait_for_url(children.last_mut(), &moto_log)?;
+    // The first IAM call loads the managed policies (about a second): do it
+    // now, not inside the first test's timing.
+    let warm = http::send(
+        "POST",
+        &format!("{moto_url}/"),
+        "iam",
+        Some((
+            "application/x-www-form-urlencoded",
+            "Action=ListRoles&Version=2010-05-08",
+        )),
+    );
+    if !warm.ok() {
+        return Err(format!("moto does not answer IAM calls: {}", warm.body));
+    }
+
+    let emulator_log = dir.join("emulator.log");
+    let mut command = Command::new(emulator);
+    command.args(["--listen", "127.0.0.1:0", "--iam-endpoint", &moto_url]);
+    children.push(spawn_logged(command, &emulator_log)?);
+    let eks_url = wait_for_url(children.last_mut(), &emulator_log)?;
+    Ok((moto_url, eks_url))
+}
+
+/// Spawns with stdout and stderr into `log`, dying with this process.
+fn spawn_logged(mut command: Command, log: &Path) -> Result<Child, String> {
+    let file = File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
+    let err = file
+        .try_clone()
+        .map_err(|e| format!("cloning {}: {e}", log.display()))?;
+    // SAFETY: getpid is async-signal-safe and has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the closure runs between fork and exec and calls only
+    // async-signal-safe functions (prctl, getppid, _exit).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("starting {:?}: {e}", command.get_program()))
+}
+
+/// Waits until the log shows `http://127.0.0.1:PORT` (moto's "Running on",
+/// the emulator's "listening on") and returns that URL.
+fn wait_for_url(child: Option<&mut Child>, log: &Path) -> Result<String, String> {
+    let child = child.ok_or("no child")?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(url) = find_url(&text) {
+            return Ok(url);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("{} exited ({status}):\n{text}", log.display()));
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{}: no address after {START_TIMEOUT:?}:\n{text}",
+                log.display()
+            ));
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn find_url(text: &str) -> Option<String> {
+    const PREFIX: &str = "http://127.0.0.1:";
+    let start = text.find(PREFIX)?;
+    let port: String = text[start + PREFIX.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (!port.is_empty()).then(|| format!("{PREFIX}{port}"))
+}
+
+// ---- where things are --------------------------------------------------------
+
+/// The workspace root (this crate's parent folder).
+pub fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// The cargo target dir this test binary was built into
+/// (`<target>/debug/deps/<binary>` → `<target>`).
+fn target_dir() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    exe.ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .ok_or_else(|| format!("no target dir above {}", exe.display()))
+}
+
+/// The test binary's name without cargo's hash (`association-1a2b…` → `association`).
+fn binary_name() -> String {
+    let exe = std::env::current_exe().ok();
+    let stem = exe
+        .as_deref()
+        .and_then(Path::file_stem)
+        .and_then(|s| s.to_str())
+        .unwrap_or("tests");
+    stem.rsplit_once('-')
+        .map_or(stem, |(name, _)| name)
+        .to_string()
+}
+
+/// Builds `package` with cargo into this workspace's target dir, once per process.
+fn cargo_build(package: &str) -> Result<PathBuf, String> {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let target = target_dir()?;
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if !built.iter().any(|p| p == package) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        eprintln!(
+            "[tf-acc] building {package} (set TF_ACC_PROVIDER_DIR / EKS_EMULATOR_BIN to skip)"
+        );
+        let status = Command::new(&cargo)
+            .args(["build", "--quiet", "-p", package, "--target-dir"])
+            .arg(&target)
+            .current_dir(repo_root())
+            .status()
+            .map_err(|e| format!("running {cargo}: {e}"))?;
+        if !status.success() {
+            return Err(format!("cargo build -p {package}: {status}"));
+        }
+        built.push(package.to_string());
+    }
+    Ok(target.join("debug"))
+}
+
+/// The folder with `terraform-provider-eks`: `TF_ACC_PROVIDER_DIR`, else built.
+pub fn provider_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| match std::env::var_os("TF_ACC_PROVIDER_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => cargo_build("terraform-provider-eks")
+            .unwrap_or_else(|e| panic!("building the provider: {e}")),
+    })
+    .clone()
+}
+
+fn emulator_bin() -> Result<PathBuf, String> {
+    match std::env::var_os("EKS_EMULATOR_BIN") {
+        Some(bin) => Ok(PathBuf::from(bin)),
+        None => Ok(cargo_build("eks-emulator")?.join("eks-emulator")),
+    }
+}
+
+fn moto_server() -> PathBuf {
+    if let Some(bin) = std::env::var_os("MOTO_SERVER") {
+        return PathBuf::from(bin);
+    }
+    let venv = repo_root().join(".venv/bin/moto_server");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("moto_server")
+    }
+}

@@ -1,0 +1,389 @@
+//! `eks_pod_identity_association` with existing roles, end to end through
+//! terraform. Each test is a short step script: config → checks → import
+//! verify → changed config → destroy → nothing left in the emulator.
+
+use acceptance_tests::hcl::{association, config, json, map, provider, string};
+use acceptance_tests::{Tf, World, acc, random_name};
+use serde_json::{Value, json};
+
+const ADDRESS: &str = "eks_pod_identity_association.test";
+
+/// The one association `tf` manages, as the emulator describes it.
+fn described(w: &World, cluster: &str, tf: &Tf) -> Value {
+    let id = tf.resource(ADDRESS)["association_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    w.describe_association(cluster, &id)
+        .unwrap_or_else(|| panic!("association {id} is not in the emulator"))
+}
+
+fn assert_nothing_left(w: &World, cluster: &str) {
+    let left = w.list_associations(cluster);
+    assert!(left.is_empty(), "associations left after destroy: {left:?}");
+}
+
+fn provider_block() -> String {
+    provider(&[])
+}
+
+#[test]
+fn association_basic() {
+    let Some(w) = acc("association_basic") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let (role1, role2) = (w.create_pod_role(), w.create_pod_role());
+    let (namespace, service_account) = (random_name(), random_name());
+    let mut tf = Tf::new(w);
+    let with_role = |arn: &str| {
+        config(&[
+            provider_block(),
+            association("test", &cluster, &namespace, &service_account, arn, &[]),
+        ])
+    };
+
+    // Create.
+    tf.write(&with_role(&role1.arn));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    let id = r["association_id"].as_str().unwrap_or_default().to_string();
+    assert_eq!(r["id"], id.as_str());
+    assert_eq!(id.len(), 19, "association ID {id:?}");
+    assert!(id.starts_with("a-"), "association ID {id:?}");
+    assert_eq!(
+        r["association_arn"],
+        format!("arn:aws:eks:us-east-1:123456789012:podidentityassociation/{cluster}/{id}")
+    );
+    assert_eq!(r["role_arn"], role1.arn.as_str());
+    assert_eq!(r["disable_session_tags"], false);
+    let remote = described(w, &cluster, &tf);
+    assert_eq!(remote["namespace"], namespace.as_str());
+    assert_eq!(remote["serviceAccount"], service_account.as_str());
+    assert_eq!(remote["roleArn"], role1.arn.as_str());
+    tf.assert_plan_empty();
+
+    // Another role: updated in place, same association.
+    tf.write(&with_role(&role2.arn));
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions.get(ADDRESS).map(Vec::as_slice),
+        Some(&["update".to_string()][..]),
+        "{actions:?}"
+    );
+    tf.apply();
+    assert_eq!(tf.resource(ADDRESS)["association_id"], id.as_str());
+    assert_eq!(described(w, &cluster, &tf)["roleArn"], role2.arn.as_str());
+    tf.assert_plan_empty();
+
+    // Import, in both ID formats.
+    tf.import_verify(ADDRESS, &format!("{cluster},{id}"), &[]);
+    tf.import_verify(
+        ADDRESS,
+        &format!("{cluster}/{namespace}/{service_account}"),
+        &[],
+    );
+
+    // Deleted out of band: the next plan creates it again.
+    w.delete_association(&cluster, &id);
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions.get(ADDRESS).map(Vec::as_slice),
+        Some(&["create".to_string()][..]),
+        "{actions:?}"
+    );
+    tf.apply();
+    assert_ne!(tf.resource(ADDRESS)["association_id"], id.as_str());
+    tf.assert_plan_empty();
+
+    tf.destroy();
+    assert_nothing_left(w, &cluster);
+}
+
+#[test]
+fn association_tags() {
+    let Some(w) = acc("association_tags") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    let with_tags = |tags: &[(&str, &str)]| {
+        config(&[
+            provider(&[("default_tags", map(&[("team", "platform"), ("env", "acc")]))]),
+            association(
+                "test",
+                &cluster,
+                "default",
+                &sa,
+                &role.arn,
+                &[("tags", map(tags))],
+            ),
+        ])
+    };
+
+    tf.write(&with_tags(&[("env", "test"), ("app", "one")]));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    assert_eq!(r["tags"], json!({"env": "test", "app": "one"}));
+    // The resource's own tags win over default_tags.
+    let all = json!({"team": "platform", "env": "test", "app": "one"});
+    assert_eq!(r["tags_all"], all);
+    assert_eq!(described(w, &cluster, &tf)["tags"], all);
+    tf.assert_plan_empty();
+    let id = r["association_id"].as_str().unwrap_or_default().to_string();
+    tf.import_verify(ADDRESS, &format!("{cluster},{id}"), &[]);
+
+    // Change one tag, drop one: in place; the dropped one is gone remotely.
+    tf.write(&with_tags(&[("app", "two")]));
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions.get(ADDRESS).map(Vec::as_slice),
+        Some(&["update".to_string()][..]),
+        "{actions:?}"
+    );
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    assert_eq!(r["association_id"], id.as_str());
+    let all = json!({"team": "platform", "env": "acc", "app": "two"});
+    assert_eq!(r["tags_all"], all);
+    assert_eq!(described(w, &cluster, &tf)["tags"], all);
+    tf.assert_plan_empty();
+
+    tf.destroy();
+    assert_nothing_left(w, &cluster);
+}
+
+#[test]
+fn association_target_role() {
+    let Some(w) = acc("association_target_role") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    // The target trusts the first role, as cross-account chaining needs.
+    let target = w.create_role(
+        &random_name(),
+        &json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"AWS": role.arn},
+                "Action": ["sts:AssumeRole", "sts:TagSession"]
+            }]
+        }),
+    );
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    let with = |extra: &[(&str, String)]| {
+        config(&[
+            provider_block(),
+            association("test", &cluster, "default", &sa, &role.arn, extra),
+        ])
+    };
+
+    tf.write(&with(&[("target_role_arn", string(&target.arn))]));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    assert_eq!(r["target_role_arn"], target.arn.as_str());
+    let external_id = r["external_id"].as_str().unwrap_or_default().to_string();
+    assert!(!external_id.is_empty(), "external_id not set: {r}");
+    let remote = described(w, &cluster, &tf);
+    assert_eq!(remote["targetRoleArn"], target.arn.as_str());
+    assert_eq!(remote["externalId"], external_id.as_str());
+    tf.assert_plan_empty();
+    let id = r["association_id"].as_str().unwrap_or_default().to_string();
+    tf.import_verify(ADDRESS, &format!("{cluster},{id}"), &[]);
+
+    // Removing target_role_arn really clears it in EKS.
+    tf.write(&with(&[]));
+    tf.apply();
+    let remote = described(w, &cluster, &tf);
+    let cleared = |v: &Value| v.is_null() || v == "";
+    assert!(
+        cleared(&remote["targetRoleArn"]),
+        "targetRoleArn still set: {remote}"
+    );
+    assert!(
+        cleared(&remote["externalId"]),
+        "externalId still set: {remote}"
+    );
+    let r = tf.resource(ADDRESS);
+    assert!(cleared(&r["target_role_arn"]), "{r}");
+    assert!(cleared(&r["external_id"]), "{r}");
+    tf.assert_plan_empty();
+
+    tf.destroy();
+    assert_nothing_left(w, &cluster);
+}
+
+#[test]
+fn association_session_policy() {
+    let Some(w) = acc("association_session_policy") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let sa = random_name();
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]
+    });
+    let mut tf = Tf::new(w);
+
+    // Without disable_session_tags: refused at plan time, nothing created.
+    tf.write(&config(&[
+        provider_block(),
+        association(
+            "test",
+            &cluster,
+            "default",
+            &sa,
+            &role.arn,
+            &[("session_policy", json(&policy))],
+        ),
+    ]));
+    tf.plan_expect_error("session_policy");
+    assert_nothing_left(w, &cluster);
+
+    tf.write(&config(&[
+        provider_block(),
+        association(
+            "test",
+            &cluster,
+            "default",
+            &sa,
+            &role.arn,
+            &[
+                ("disable_session_tags", "true".into()),
+                ("session_policy", json(&policy)),
+            ],
+        ),
+    ]));
+    tf.apply();
+    let remote = described(w, &cluster, &tf);
+    assert_eq!(remote["disableSessionTags"], true);
+    let sent: Value =
+        serde_json::from_str(remote["policy"].as_str().unwrap_or_default()).unwrap_or(Value::Null);
+    assert_eq!(sent, policy, "session policy in EKS: {remote}");
+    tf.assert_plan_empty();
+    let id = tf.resource(ADDRESS)["association_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    tf.import_verify(ADDRESS, &format!("{cluster},{id}"), &[]);
+
+    tf.destroy();
+    assert_nothing_left(w, &cluster);
+}
+
+#[test]
+fn association_duplicate_service_account() {
+    let Some(w) = acc("association_duplicate_service_account") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let sa = random_name();
+    let existing = w.create_association(&cluster, "default", &sa, &role.arn);
+    let existing_id = existing["associationId"].as_str().unwrap_or_default();
+    assert!(!existing_id.is_empty(), "{existing}");
+
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider_block(),
+        association("test", &cluster, "default", &sa, &role.arn, &[]),
+    ]));
+    let output = tf.apply_expect_error(existing_id);
+    assert!(
+        output.contains("terraform import"),
+        "no import hint:\n{output}"
+    );
+    // The existing association is untouched and alone.
+    assert_eq!(w.list_associations(&cluster).len(), 1);
+}
+
+#[test]
+fn association_untrusted_role() {
+    let Some(w) = acc("association_untrusted_role") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_role(
+        &random_name(),
+        &json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole"
+            }]
+        }),
+    );
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider_block(),
+        association("test", &cluster, "default", &random_name(), &role.arn, &[]),
+    ]));
+    tf.apply_expect_error("Trust policy of the role provided is invalid");
+    assert_nothing_left(w, &cluster);
+    assert!(
+        tf.resource_opt(ADDRESS).is_none(),
+        "a failed create left state"
+    );
+}
+
+#[test]
+fn association_bad_namespace() {
+    let Some(w) = acc("association_bad_namespace") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider_block(),
+        association("test", &cluster, "Bad_NS", &random_name(), &role.arn, &[]),
+    ]));
+    tf.plan_expect_error("namespace");
+    assert_nothing_left(w, &cluster);
+}
+
+#[test]
+fn association_agent_addon_warning() {
+    let Some(w) = acc("association_agent_addon_warning") else {
+        return;
+    };
+    let role = w.create_pod_role();
+
+    // No eks-pod-identity-agent addon: a warning that names it.
+    let cluster = w.new_cluster();
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider_block(),
+        association("test", &cluster, "default", &random_name(), &role.arn, &[]),
+    ]));
+    let output = tf.apply();
+    assert!(
+        output.contains("Warning") && output.contains("eks-pod-identity-agent"),
+        "no warning about the missing agent addon:\n{output}"
+    );
+    tf.destroy();
+
+    // With the addon: no such warning.
+    let cluster = w.new_cluster();
+    w.create_addon(&cluster, "eks-pod-identity-agent");
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider_block(),
+        association("test", &cluster, "default", &random_name(), &role.arn, &[]),
+    ]));
+    let output = tf.apply();
+    assert!(
+        !output.contains("eks-pod-identity-agent"),
+        "warning although the agent addon is installed:\n{output}"
+    );
+    tf.destroy();
+    assert_nothing_left(w, &cluster);
+}

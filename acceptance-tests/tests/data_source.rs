@@ -1,0 +1,72 @@
+//! The `eks_pod_identity_associations` data source: filters and pagination.
+//! The associations are made through the emulator's API directly (fast); the
+//! data source must read them all, more than one page (100) of them.
+
+use acceptance_tests::hcl::{config, data, provider, string};
+use acceptance_tests::{Tf, acc, random_name};
+use serde_json::Value;
+
+const KIND: &str = "eks_pod_identity_associations";
+
+fn associations(tf: &Tf, label: &str) -> Vec<Value> {
+    let values = tf.resource(&format!("data.{KIND}.{label}"));
+    values["associations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn associations_filters_and_pagination() {
+    let Some(w) = acc("associations_filters_and_pagination") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let (many, few) = (random_name(), random_name());
+    for i in 0..105 {
+        w.create_association(&cluster, &many, &format!("sa-{i}"), &role.arn);
+    }
+    let shared = w.create_association(&cluster, &few, "shared", &role.arn);
+    w.create_association(&cluster, &few, "other", &role.arn);
+
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        data(KIND, "all", &[("cluster_name", string(&cluster))]),
+        data(
+            KIND,
+            "many",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("namespace", string(&many)),
+            ],
+        ),
+        data(
+            KIND,
+            "one",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("namespace", string(&few)),
+                ("service_account", string("shared")),
+            ],
+        ),
+    ]));
+    tf.apply();
+
+    assert_eq!(associations(&tf, "all").len(), 107);
+    let many_list = associations(&tf, "many");
+    assert_eq!(many_list.len(), 105);
+    assert!(many_list.iter().all(|a| a["namespace"] == many.as_str()));
+    let one = associations(&tf, "one");
+    assert_eq!(one.len(), 1, "{one:?}");
+    let a = &one[0];
+    assert_eq!(a["association_id"], shared["associationId"]);
+    assert_eq!(a["association_arn"], shared["associationArn"]);
+    assert_eq!(a["namespace"], few.as_str());
+    assert_eq!(a["service_account"], "shared");
+    // The list API has no roleArn: the data source must still return it.
+    assert_eq!(a["role_arn"], role.arn.as_str());
+    assert_eq!(a["disable_session_tags"], false);
+    tf.assert_plan_empty();
+}

