@@ -1,0 +1,797 @@
+//! The addon operations: CreateAddon, DescribeAddon, ListAddons,
+//! UpdateAddon, DeleteAddon, DescribeUpdate, ListUpdates,
+//! DescribeAddonVersions and DescribeAddonConfiguration.
+//!
+//! This module owns addon validation against the catalogue (supported
+//! addon, version and service accounts), the addon-owned pod identity
+//! associations (created and replaced through `podIdentityAssociations`,
+//! removed with the addon unless `preserve`), and the start of status
+//! transitions; `state::Region::settle` completes them.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::Emulator;
+use crate::associations::{bury, check_service_account_free, new_association};
+use crate::catalogue::{AddonSpec, VersionSpec};
+use crate::error::ApiError;
+use crate::iam::check_role;
+use crate::ids;
+use crate::state::{Addon, Idempotent, Pending, Region, Transition, Update};
+use crate::wire::{Ctx, fingerprint, opt_str, opt_tags, paginate, req_str};
+
+const CREATE_OP: &str = "CreateAddon";
+const UPDATE_OP: &str = "UpdateAddon";
+
+/// `No addon: {addon} found in cluster: {cluster}` (ResourceNotFoundException).
+pub fn addon_not_found(cluster: &str, addon: &str) -> ApiError {
+    ApiError::not_found(format!("No addon: {addon} found in cluster: {cluster}"))
+        .cluster(cluster)
+        .addon(addon)
+}
+
+fn not_supported_in(addon: &str, k8s: &str) -> ApiError {
+    ApiError::invalid_parameter(format!(
+        "Addon {addon} specified is not supported in {k8s} kubernetes version"
+    ))
+    .addon(addon)
+}
+
+fn version_not_supported(addon: &str) -> ApiError {
+    ApiError::invalid_parameter("Addon version specified is not supported").addon(addon)
+}
+
+/// One `{serviceAccount, roleArn}` of a request.
+#[derive(Debug, Clone, PartialEq)]
+struct PodIdentityRequest {
+    service_account: String,
+    role_arn: String,
+}
+
+fn parse_pod_identity(body: &Value) -> Result<Option<Vec<PodIdentityRequest>>, ApiError> {
+    let items = match body.get("podIdentityAssociations") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(ApiError::invalid_parameter(
+                "podIdentityAssociations must be a list",
+            ));
+        }
+    };
+    let mut out = Vec::with_capacity(items.len());
+    let mut seen = BTreeSet::new();
+    for item in items {
+        let service_account = req_str(item, "serviceAccount")?;
+        let role_arn = req_str(item, "roleArn")?;
+        if !seen.insert(service_account.clone()) {
+            return Err(ApiError::invalid_parameter(format!(
+                "Service account {service_account} appears more than once in the pod identity configuration"
+            )));
+        }
+        out.push(PodIdentityRequest {
+            service_account,
+            role_arn,
+        });
+    }
+    Ok(Some(out))
+}
+
+fn check_resolve_conflicts(body: &Value) -> Result<Option<String>, ApiError> {
+    let value = opt_str(body, "resolveConflicts")?;
+    if let Some(v) = &value
+        && !["OVERWRITE", "NONE", "PRESERVE"].contains(&v.as_str())
+    {
+        return Err(ApiError::invalid_parameter(format!(
+            "1 validation error detected: Value '{v}' at 'resolveConflicts' failed to satisfy constraint: Member must satisfy enum value set: [OVERWRITE, NONE, PRESERVE]"
+        )));
+    }
+    Ok(value)
+}
+
+fn check_configuration_values(values: Option<&str>) -> Result<(), ApiError> {
+    match values {
+        Some(v) if v.trim_start().starts_with('{') => match serde_json::from_str::<Value>(v) {
+            Ok(Value::Object(_)) => Ok(()),
+            _ => Err(ApiError::invalid_parameter(
+                "ConfigurationValue provided in request is not supported: the JSON is not valid",
+            )),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Checks a pod identity list against a version: the version supports pod
+/// identity and every service account is one the addon declares.
+fn check_pod_identity(
+    spec: &AddonSpec,
+    version: &VersionSpec,
+    requested: &[PodIdentityRequest],
+) -> Result<(), ApiError> {
+    if requested.is_empty() {
+        return Ok(());
+    }
+    let declared = spec.pod_identity_of(version);
+    if declared.is_empty() {
+        return Err(ApiError::invalid_parameter(format!(
+            "Pod Identity feature is not supported for addon version: {}",
+            version.addon_version
+        ))
+        .addon(&spec.addon_name));
+    }
+    for r in requested {
+        if !declared
+            .iter()
+            .any(|d| d.service_account == r.service_account)
+        {
+            return Err(ApiError::invalid_parameter(format!(
+                "Service account {} in pod identity configuration is not supported for addon {}",
+                r.service_account, spec.addon_name
+            ))
+            .addon(&spec.addon_name));
+        }
+    }
+    Ok(())
+}
+
+/// Resolves the version for a cluster: the one asked for, or the default.
+fn resolve_version<'c>(
+    spec: &'c AddonSpec,
+    k8s: &str,
+    requested: Option<&str>,
+) -> Result<&'c VersionSpec, ApiError> {
+    if !spec.supports_cluster(k8s) {
+        return Err(not_supported_in(&spec.addon_name, k8s));
+    }
+    match requested {
+        Some(v) => spec
+            .find_version(v)
+            .filter(|v| v.cluster_versions.iter().any(|c| c == k8s))
+            .ok_or_else(|| version_not_supported(&spec.addon_name)),
+        None => spec
+            .default_version(k8s)
+            .ok_or_else(|| not_supported_in(&spec.addon_name, k8s)),
+    }
+}
+
+fn replay(
+    region: &Region,
+    op: &str,
+    cluster: &str,
+    token: Option<&str>,
+    fp: &str,
+) -> Result<Option<Value>, ApiError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    match region
+        .tokens
+        .get(&(op.to_owned(), cluster.to_owned(), token.to_owned()))
+    {
+        None => Ok(None),
+        Some(rec) if rec.fingerprint == fp => Ok(Some(rec.response.clone())),
+        Some(_) => Err(ApiError::invalid_request(format!(
+            "The client request token {token} has already been used for a different request"
+        ))),
+    }
+}
+
+fn remember(
+    region: &mut Region,
+    op: &str,
+    cluster: &str,
+    token: Option<&str>,
+    fp: String,
+    out: &Value,
+) {
+    if let Some(token) = token {
+        region.tokens.insert(
+            (op.to_owned(), cluster.to_owned(), token.to_owned()),
+            Idempotent {
+                fingerprint: fp,
+                response: out.clone(),
+            },
+        );
+    }
+}
+
+fn addon_json(region: &Region, addon: &Addon) -> Value {
+    let arns = region
+        .owned_associations(&addon.addon_arn)
+        .into_iter()
+        .map(|a| a.association_arn.clone())
+        .collect();
+    addon.to_json(arns)
+}
+
+/// The checks of CreateAddon that need the region; returns the version.
+#[allow(clippy::too_many_arguments)]
+fn check_create<'c>(
+    region: &Region,
+    spec: Option<&'c AddonSpec>,
+    cluster: &str,
+    addon_name: &str,
+    version: Option<&str>,
+    namespace: Option<&str>,
+    pod_identity: &[PodIdentityRequest],
+    delete_delay: f64,
+) -> Result<(&'c AddonSpec, &'c VersionSpec, String), ApiError> {
+    let c = region
+        .clusters
+        .get(cluster)
+        .ok_or_else(|| ApiError::cluster_not_found(cluster))?;
+    if c.status != "ACTIVE" {
+        return Err(ApiError::invalid_request(format!(
+            "Cluster '{cluster}' is not in ACTIVE status"
+        ))
+        .cluster(cluster));
+    }
+    if region
+        .addons
+        .contains_key(&(cluster.to_owned(), addon_name.to_owned()))
+    {
+        return Err(ApiError::in_use("Addon already exists.")
+            .cluster(cluster)
+            .addon(addon_name));
+    }
+    let spec = spec.ok_or_else(|| not_supported_in(addon_name, &c.version))?;
+    let v = resolve_version(spec, &c.version, version)?;
+    check_pod_identity(spec, v, pod_identity)?;
+    let ns = namespace.unwrap_or(&spec.default_namespace).to_owned();
+    for r in pod_identity {
+        check_service_account_free(region, cluster, &ns, &r.service_account, delete_delay)?;
+    }
+    Ok((spec, v, ns))
+}
+
+/// CreateAddon: the addon starts CREATING with its associations in place.
+pub async fn create(
+    em: &Emulator,
+    ctx: &Ctx,
+    cluster: &str,
+    body: Value,
+) -> Result<Value, ApiError> {
+    let addon_name = req_str(&body, "addonName")?;
+    let version = opt_str(&body, "addonVersion")?.filter(|v| !v.is_empty());
+    let sa_role = opt_str(&body, "serviceAccountRoleArn")?.filter(|v| !v.is_empty());
+    check_resolve_conflicts(&body)?;
+    let token = opt_str(&body, "clientRequestToken")?;
+    let tags = opt_tags(&body)?.unwrap_or_default();
+    let configuration_values = opt_str(&body, "configurationValues")?.filter(|v| !v.is_empty());
+    check_configuration_values(configuration_values.as_deref())?;
+    let pod_identity = parse_pod_identity(&body)?.unwrap_or_default();
+    let namespace_config = body
+        .pointer("/namespaceConfig/namespace")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned);
+    let fp = fingerprint(&format!("{CREATE_OP}/{cluster}"), &body);
+    let spec = em.catalogue.find_addon(&addon_name);
+
+    let iam_delay = {
+        let mut world = em.world();
+        let faults = world.injector.faults.clone();
+        let region = world.settled(&ctx.account, &ctx.region);
+        if let Some(previous) = replay(region, CREATE_OP, cluster, token.as_deref(), &fp)? {
+            return Ok(previous);
+        }
+        check_create(
+            region,
+            spec,
+            cluster,
+            &addon_name,
+            version.as_deref(),
+            namespace_config.as_deref(),
+            &pod_identity,
+            faults.delete_consistency_delay_secs,
+        )?;
+        faults.iam_propagation_delay_secs
+    };
+    if let Some(role) = &sa_role
+        && ids::parse_role_arn(role).is_none()
+    {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid role ARN: {role}"
+        )));
+    }
+    for r in &pod_identity {
+        check_role(em.iam.as_ref(), &ctx.account, &r.role_arn, iam_delay).await?;
+    }
+
+    let mut world = em.world();
+    let faults = world.injector.faults.clone();
+    let region = world.settled(&ctx.account, &ctx.region);
+    if let Some(previous) = replay(region, CREATE_OP, cluster, token.as_deref(), &fp)? {
+        return Ok(previous);
+    }
+    let (spec, v, ns) = check_create(
+        region,
+        spec,
+        cluster,
+        &addon_name,
+        version.as_deref(),
+        namespace_config.as_deref(),
+        &pod_identity,
+        faults.delete_consistency_delay_secs,
+    )?;
+    let now = ids::now_epoch();
+    let addon = Addon {
+        addon_name: addon_name.clone(),
+        cluster_name: cluster.to_owned(),
+        status: "CREATING".to_owned(),
+        addon_version: v.addon_version.clone(),
+        health: Vec::new(),
+        addon_arn: ids::addon_arn(&ctx.region, &ctx.account, cluster, &addon_name),
+        created_at: now,
+        modified_at: now,
+        service_account_role_arn: sa_role,
+        tags,
+        publisher: spec.publisher.clone(),
+        owner: spec.owner.clone(),
+        configuration_values,
+        namespace_config,
+        namespace: ns.clone(),
+        pending: Some(Pending {
+            until: Instant::now() + faults.addon_transition(),
+            transition: Transition::Create,
+        }),
+        preserve: false,
+    };
+    for r in &pod_identity {
+        let a = new_association(
+            ctx,
+            region,
+            cluster,
+            &ns,
+            &r.service_account,
+            &r.role_arn,
+            Some(addon.addon_arn.clone()),
+        );
+        region.associations.insert(a.association_id.clone(), a);
+    }
+    let out = json!({ "addon": addon_json(region, &addon) });
+    region
+        .addons
+        .insert((cluster.to_owned(), addon_name), addon);
+    remember(region, CREATE_OP, cluster, token.as_deref(), fp, &out);
+    Ok(out)
+}
+
+fn find_addon<'r>(region: &'r Region, cluster: &str, addon: &str) -> Result<&'r Addon, ApiError> {
+    if !region.clusters.contains_key(cluster) {
+        return Err(ApiError::cluster_not_found(cluster));
+    }
+    region
+        .addons
+        .get(&(cluster.to_owned(), addon.to_owned()))
+        .ok_or_else(|| addon_not_found(cluster, addon))
+}
+
+/// DescribeAddon.
+pub fn describe(em: &Emulator, ctx: &Ctx, cluster: &str, addon: &str) -> Result<Value, ApiError> {
+    let mut world = em.world();
+    let region = world.settled(&ctx.account, &ctx.region);
+    let a = find_addon(region, cluster, addon)?;
+    Ok(json!({ "addon": addon_json(region, a) }))
+}
+
+/// ListAddons: names, paginated.
+pub fn list(em: &Emulator, ctx: &Ctx, cluster: &str) -> Result<Value, ApiError> {
+    let mut world = em.world();
+    let region = world.settled(&ctx.account, &ctx.region);
+    if !region.clusters.contains_key(cluster) {
+        return Err(ApiError::cluster_not_found(cluster));
+    }
+    let names: Vec<(String, String)> = region
+        .addons
+        .keys()
+        .filter(|(c, _)| c == cluster)
+        .map(|(_, n)| (n.clone(), n.clone()))
+        .collect();
+    let (page, next) = paginate(ctx, names)?;
+    let mut out = json!({ "addons": page });
+    if let (Some(next), Some(obj)) = (next, out.as_object_mut()) {
+        obj.insert("nextToken".into(), next.into());
+    }
+    Ok(out)
+}
+
+/// The checks of UpdateAddon that need the region; returns the target
+/// version.
+fn check_update<'c>(
+    em: &'c Emulator,
+    region: &Region,
+    cluster: &str,
+    addon_name: &str,
+    version: Option<&str>,
+    pod_identity: Option<&[PodIdentityRequest]>,
+    delete_delay: f64,
+) -> Result<&'c VersionSpec, ApiError> {
+    let addon = find_addon(region, cluster, addon_name)?;
+    if matches!(addon.status.as_str(), "CREATING" | "UPDATING" | "DELETING") {
+        return Err(ApiError::in_use(format!(
+            "Addon {addon_name} cannot be updated while it is in {} status",
+            addon.status
+        ))
+        .cluster(cluster)
+        .addon(addon_name));
+    }
+    let k8s = region
+        .clusters
+        .get(cluster)
+        .map(|c| c.version.clone())
+        .unwrap_or_default();
+    let spec = em
+        .catalogue
+        .find_addon(addon_name)
+        .ok_or_else(|| not_supported_in(addon_name, &k8s))?;
+    let v = resolve_version(spec, &k8s, Some(version.unwrap_or(&addon.addon_version)))?;
+    match pod_identity {
+        Some(list) => {
+            check_pod_identity(spec, v, list)?;
+            for r in list {
+                let taken = region.find_association_by_service_account(
+                    cluster,
+                    &addon.namespace,
+                    &r.service_account,
+                );
+                match taken {
+                    Some(a) if a.owner_arn.as_deref() == Some(addon.addon_arn.as_str()) => {}
+                    _ => check_service_account_free(
+                        region,
+                        cluster,
+                        &addon.namespace,
+                        &r.service_account,
+                        delete_delay,
+                    )?,
+                }
+            }
+        }
+        None => {
+            // Keeping owned associations across a version change needs
+            // pod identity support in the new version.
+            if !region.owned_associations(&addon.addon_arn).is_empty()
+                && spec.pod_identity_of(v).is_empty()
+            {
+                return Err(ApiError::invalid_parameter(format!(
+                    "Pod Identity feature is not supported for addon version: {}",
+                    v.addon_version
+                ))
+                .addon(addon_name));
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// UpdateAddon: returns an Update; the addon is UPDATING until it settles.
+/// `podIdentityAssociations` left out keeps the owned associations, `[]`
+/// deletes them all, a list replaces the owned set (an association whose
+/// service account stays keeps its ID and takes the new role).
+pub async fn update(
+    em: &Emulator,
+    ctx: &Ctx,
+    cluster: &str,
+    addon_name: &str,
+    body: Value,
+) -> Result<Value, ApiError> {
+    let version = opt_str(&body, "addonVersion")?.filter(|v| !v.is_empty());
+    let sa_role = opt_str(&body, "serviceAccountRoleArn")?;
+    let resolve = check_resolve_conflicts(&body)?;
+    let token = opt_str(&body, "clientRequestToken")?;
+    let configuration_values = opt_str(&body, "configurationValues")?;
+    check_configuration_values(configuration_values.as_deref())?;
+    let pod_identity = parse_pod_identity(&body)?;
+    let fp = fingerprint(&format!("{UPDATE_OP}/{cluster}/{addon_name}"), &body);
+
+    let iam_delay = {
+        let mut world = em.world();
+        let faults = world.injector.faults.clone();
+        let region = world.settled(&ctx.account, &ctx.region);
+        if let Some(previous) = replay(region, UPDATE_OP, cluster, token.as_deref(), &fp)? {
+            return Ok(previous);
+        }
+        check_update(
+            em,
+            region,
+            cluster,
+            addon_name,
+            version.as_deref(),
+            pod_identity.as_deref(),
+            faults.delete_consistency_delay_secs,
+        )?;
+        faults.iam_propagation_delay_secs
+    };
+    if let Some(role) = sa_role.as_deref().filter(|r| !r.is_empty())
+        && ids::parse_role_arn(role).is_none()
+    {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid role ARN: {role}"
+        )));
+    }
+    for r in pod_identity.iter().flatten() {
+        check_role(em.iam.as_ref(), &ctx.account, &r.role_arn, iam_delay).await?;
+    }
+
+    let mut world = em.world();
+    let faults = world.injector.faults.clone();
+    let region = world.settled(&ctx.account, &ctx.region);
+    if let Some(previous) = replay(region, UPDATE_OP, cluster, token.as_deref(), &fp)? {
+        return Ok(previous);
+    }
+    let v = check_update(
+        em,
+        region,
+        cluster,
+        addon_name,
+        version.as_deref(),
+        pod_identity.as_deref(),
+        faults.delete_consistency_delay_secs,
+    )?;
+    let key = (cluster.to_owned(), addon_name.to_owned());
+    let Some(addon) = region.addons.get(&key).cloned() else {
+        return Err(addon_not_found(cluster, addon_name));
+    };
+
+    let mut params = Vec::new();
+    if let Some(version) = &version {
+        params.push(json!({"type": "AddonVersion", "value": version}));
+    }
+    if let Some(role) = &sa_role {
+        params.push(json!({"type": "ServiceAccountRoleArn", "value": role}));
+    }
+    if let Some(resolve) = &resolve {
+        params.push(json!({"type": "ResolveConflicts", "value": resolve}));
+    }
+    if let Some(values) = &configuration_values {
+        params.push(json!({"type": "ConfigurationValues", "value": values}));
+    }
+    if let Some(list) = &pod_identity {
+        let value: Vec<Value> = list
+            .iter()
+            .map(|r| json!({"serviceAccount": r.service_account, "roleArn": r.role_arn}))
+            .collect();
+        params.push(
+            json!({"type": "PodIdentityAssociations", "value": Value::Array(value).to_string()}),
+        );
+    }
+
+    if let Some(list) = &pod_identity {
+        replace_owned(ctx, region, &addon, list);
+    }
+    let update = Update {
+        id: ids::uuid(),
+        cluster_name: cluster.to_owned(),
+        addon_name: addon_name.to_owned(),
+        status: "InProgress".to_owned(),
+        params,
+        created_at: ids::now_epoch(),
+        errors: Vec::new(),
+        seq: region.next_seq(),
+    };
+    let out = json!({ "update": update.to_json() });
+    if let Some(a) = region.addons.get_mut(&key) {
+        a.addon_version = v.addon_version.clone();
+        if let Some(role) = sa_role {
+            a.service_account_role_arn = (!role.is_empty()).then_some(role);
+        }
+        if let Some(values) = configuration_values {
+            a.configuration_values = (!values.is_empty()).then_some(values);
+        }
+        a.status = "UPDATING".to_owned();
+        a.health = Vec::new();
+        a.modified_at = ids::now_epoch();
+        a.pending = Some(Pending {
+            until: Instant::now() + faults.addon_transition(),
+            transition: Transition::Update {
+                update_id: update.id.clone(),
+            },
+        });
+    }
+    region.updates.insert(update.id.clone(), update);
+    remember(region, UPDATE_OP, cluster, token.as_deref(), fp, &out);
+    Ok(out)
+}
+
+/// Makes the addon's owned associations match `list`.
+fn replace_owned(ctx: &Ctx, region: &mut Region, addon: &Addon, list: &[PodIdentityRequest]) {
+    let owned: Vec<(String, String)> = region
+        .owned_associations(&addon.addon_arn)
+        .into_iter()
+        .map(|a| (a.association_id.clone(), a.service_account.clone()))
+        .collect();
+    for (id, sa) in owned {
+        match list.iter().find(|r| r.service_account == sa) {
+            Some(r) => {
+                if let Some(a) = region.associations.get_mut(&id)
+                    && a.role_arn != r.role_arn
+                {
+                    a.role_arn = r.role_arn.clone();
+                    a.modified_at = ids::now_epoch();
+                }
+            }
+            None => {
+                if let Some(a) = region.associations.remove(&id) {
+                    bury(region, &a);
+                }
+            }
+        }
+    }
+    for r in list {
+        let exists = region
+            .find_association_by_service_account(
+                &addon.cluster_name,
+                &addon.namespace,
+                &r.service_account,
+            )
+            .is_some();
+        if !exists {
+            let a = new_association(
+                ctx,
+                region,
+                &addon.cluster_name,
+                &addon.namespace,
+                &r.service_account,
+                &r.role_arn,
+                Some(addon.addon_arn.clone()),
+            );
+            region.associations.insert(a.association_id.clone(), a);
+        }
+    }
+}
+
+/// DeleteAddon: the addon is DELETING until it settles; then it is gone
+/// with its owned associations, unless `preserve=true`.
+pub fn delete(
+    em: &Emulator,
+    ctx: &Ctx,
+    cluster: &str,
+    addon_name: &str,
+) -> Result<Value, ApiError> {
+    let preserve = match ctx.query.get("preserve") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::invalid_parameter(format!(
+                "preserve must be true or false, not {other}"
+            )));
+        }
+    };
+    let mut world = em.world();
+    let transition = world.injector.faults.addon_transition();
+    let region = world.settled(&ctx.account, &ctx.region);
+    find_addon(region, cluster, addon_name)?;
+    let key = (cluster.to_owned(), addon_name.to_owned());
+    let Some(addon) = region.addons.get_mut(&key) else {
+        return Err(addon_not_found(cluster, addon_name));
+    };
+    if addon.status != "DELETING" {
+        addon.status = "DELETING".to_owned();
+        addon.modified_at = ids::now_epoch();
+        addon.preserve = preserve;
+        addon.pending = Some(Pending {
+            until: Instant::now() + transition,
+            transition: Transition::Delete,
+        });
+    }
+    let addon = addon.clone();
+    Ok(json!({ "addon": addon_json(region, &addon) }))
+}
+
+/// DescribeUpdate.
+pub fn describe_update(
+    em: &Emulator,
+    ctx: &Ctx,
+    cluster: &str,
+    id: &str,
+) -> Result<Value, ApiError> {
+    let addon = ctx.query.get("addonName").filter(|a| !a.is_empty());
+    let mut world = em.world();
+    let region = world.settled(&ctx.account, &ctx.region);
+    if !region.clusters.contains_key(cluster) {
+        return Err(ApiError::cluster_not_found(cluster));
+    }
+    let update = region
+        .updates
+        .get(id)
+        .filter(|u| u.cluster_name == cluster && addon.is_none_or(|a| u.addon_name == a))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("No update found for ID: {id}")).cluster(cluster)
+        })?;
+    Ok(json!({ "update": update.to_json() }))
+}
+
+/// ListUpdates: update IDs of the cluster (or of one addon), oldest first.
+pub fn list_updates(em: &Emulator, ctx: &Ctx, cluster: &str) -> Result<Value, ApiError> {
+    let addon = ctx.query.get("addonName").filter(|a| !a.is_empty());
+    let mut world = em.world();
+    let region = world.settled(&ctx.account, &ctx.region);
+    if !region.clusters.contains_key(cluster) {
+        return Err(ApiError::cluster_not_found(cluster));
+    }
+    if let Some(a) = addon {
+        find_addon(region, cluster, a)?;
+    }
+    let ids: Vec<(String, String)> = region
+        .updates
+        .values()
+        .filter(|u| u.cluster_name == cluster && addon.is_none_or(|a| u.addon_name == a))
+        .map(|u| (format!("{:020}", u.seq), u.id.clone()))
+        .collect();
+    let (page, next) = paginate(ctx, ids)?;
+    let mut out = json!({ "updateIds": page });
+    if let (Some(next), Some(obj)) = (next, out.as_object_mut()) {
+        obj.insert("nextToken".into(), next.into());
+    }
+    Ok(out)
+}
+
+/// DescribeAddonVersions, filtered by kubernetesVersion, addonName, types,
+/// publishers and owners; paginated by addon.
+pub fn describe_versions(em: &Emulator, ctx: &Ctx) -> Result<Value, ApiError> {
+    let k8s = ctx.query.get("kubernetesVersion").filter(|s| !s.is_empty());
+    let name = ctx.query.get("addonName").filter(|s| !s.is_empty());
+    let types = ctx.query.all("types");
+    let publishers = ctx.query.all("publishers");
+    let owners = ctx.query.all("owners");
+    let items: Vec<(String, Value)> = em
+        .catalogue
+        .addons
+        .iter()
+        .filter(|a| name.is_none_or(|n| a.addon_name == n))
+        .filter(|a| types.is_empty() || types.contains(&a.addon_type.as_str()))
+        .filter(|a| publishers.is_empty() || publishers.contains(&a.publisher.as_str()))
+        .filter(|a| owners.is_empty() || owners.contains(&a.owner.as_str()))
+        .filter(|a| k8s.is_none_or(|k| a.supports_cluster(k)))
+        .map(|a| {
+            let info =
+                a.info_json(|v| k8s.is_none_or(|k| v.cluster_versions.iter().any(|c| c == k)));
+            (a.addon_name.clone(), info)
+        })
+        .collect();
+    let (page, next) = paginate(ctx, items)?;
+    let mut out = json!({ "addons": page });
+    if let (Some(next), Some(obj)) = (next, out.as_object_mut()) {
+        obj.insert("nextToken".into(), next.into());
+    }
+    Ok(out)
+}
+
+/// DescribeAddonConfiguration: the configuration schema and the pod
+/// identity configuration (empty when the version has no support).
+pub fn describe_configuration(em: &Emulator, ctx: &Ctx) -> Result<Value, ApiError> {
+    let name = ctx
+        .query
+        .get("addonName")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::invalid_parameter("addonName is a required parameter"))?;
+    let version = ctx
+        .query
+        .get("addonVersion")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::invalid_parameter("addonVersion is a required parameter"))?;
+    let spec = em
+        .catalogue
+        .find_addon(name)
+        .ok_or_else(|| ApiError::not_found(format!("Addon {name} not found")).addon(name))?;
+    let v = spec
+        .find_version(version)
+        .ok_or_else(|| version_not_supported(name))?;
+    let pod_identity: Vec<Value> = spec
+        .pod_identity_of(v)
+        .iter()
+        .map(|p| {
+            json!({
+                "serviceAccount": p.service_account,
+                "recommendedManagedPolicies": p.recommended_managed_policies,
+            })
+        })
+        .collect();
+    Ok(json!({
+        "addonName": spec.addon_name,
+        "addonVersion": v.addon_version,
+        "configurationSchema": spec.configuration_schema.to_string(),
+        "podIdentityConfiguration": pod_identity,
+    }))
+}

@@ -1,0 +1,103 @@
+//! The admin API under `/_emulator/`: reset, counters, faults and a state
+//! dump for tests. It is not part of EKS: no faults or counters apply to it,
+//! and its errors are plain `{"message": ...}` with status 400.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::Emulator;
+use crate::error::json_body;
+use crate::faults::{Faults, Injector};
+
+/// `POST /_emulator/reset`: clears all resources, counters and faults.
+pub async fn reset(State(em): State<Arc<Emulator>>) -> Response {
+    let mut world = em.world();
+    world.regions.clear();
+    world.injector = Injector::default();
+    json_body(&json!({"reset": true}))
+}
+
+/// `GET /_emulator/counters`: calls per operation, plus `errors` per code.
+pub async fn counters(State(em): State<Arc<Emulator>>) -> Response {
+    let world = em.world();
+    json_body(&world.injector.counters.to_json())
+}
+
+/// `POST /_emulator/counters/reset`.
+pub async fn reset_counters(State(em): State<Arc<Emulator>>) -> Response {
+    em.world().injector.counters = Default::default();
+    json_body(&json!({"reset": true}))
+}
+
+/// `GET /_emulator/faults`.
+pub async fn get_faults(State(em): State<Arc<Emulator>>) -> Response {
+    let faults = em.world().injector.faults.clone();
+    json_body(&serde_json::to_value(faults).unwrap_or(Value::Null))
+}
+
+/// `POST /_emulator/faults`: replaces the fault configuration (`{}` turns
+/// every fault off).
+pub async fn set_faults(State(em): State<Arc<Emulator>>, body: Bytes) -> Response {
+    let parsed: Result<Faults, String> = if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Faults::default())
+    } else {
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
+    };
+    match parsed.and_then(|f| f.validate().map(|()| f)) {
+        Ok(faults) => {
+            em.world().injector.set_faults(faults.clone());
+            json_body(&serde_json::to_value(faults).unwrap_or(Value::Null))
+        }
+        Err(message) => {
+            let mut response = json_body(&json!({ "message": message }));
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            response.into_response()
+        }
+    }
+}
+
+/// `GET /_emulator/state`: every region's clusters, associations (full
+/// shapes), addons and updates.
+pub async fn state(State(em): State<Arc<Emulator>>) -> Response {
+    let mut world = em.world();
+    world.settle_all();
+    let regions: Vec<Value> = world
+        .regions
+        .iter()
+        .map(|((account, region), r)| {
+            let addons: Vec<Value> = r
+                .addons
+                .values()
+                .map(|a| {
+                    let arns = r
+                        .owned_associations(&a.addon_arn)
+                        .into_iter()
+                        .map(|x| x.association_arn.clone())
+                        .collect();
+                    a.to_json(arns)
+                })
+                .collect();
+            json!({
+                "account": account,
+                "region": region,
+                "clusters": r.clusters.values().map(|c| c.to_json()).collect::<Vec<_>>(),
+                "associations": r.associations.values().map(|a| a.to_json()).collect::<Vec<_>>(),
+                "addons": addons,
+                "updates": r.updates.values().map(|u| {
+                    let mut v = u.to_json();
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("clusterName".into(), u.cluster_name.clone().into());
+                        o.insert("addonName".into(), u.addon_name.clone().into());
+                    }
+                    v
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json_body(&json!({ "regions": regions }))
+}

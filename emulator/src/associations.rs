@@ -1,0 +1,447 @@
+//! The pod identity association operations: Create, Describe, List,
+//! Update, Delete.
+//!
+//! This module owns their validation (IDs, session policy rules, duplicate
+//! service accounts, delete consistency, ownership by addons), the IAM check
+//! of the role, and clientRequestToken idempotency. Addon-owned associations
+//! are created and removed by the `addons` module through
+//! [`new_association`] and [`check_session_policy`].
+
+use serde_json::{Value, json};
+
+use crate::Emulator;
+use crate::error::{ApiError, Code};
+use crate::iam::check_role;
+use crate::ids;
+use crate::state::{Association, Idempotent, Region, Tombstone};
+use crate::wire::{Ctx, fingerprint, opt_bool, opt_str, opt_tags, paginate, req_str};
+
+/// EKS's limit of associations per cluster.
+pub const MAX_ASSOCIATIONS_PER_CLUSTER: usize = 5000;
+
+/// Largest session policy EKS accepts.
+pub const MAX_POLICY_LEN: usize = 2048;
+
+/// Checks the association ID's length as EKS does before looking it up.
+pub fn check_association_id(id: &str) -> Result<(), ApiError> {
+    if id.len() != 19 {
+        return Err(ApiError::invalid_parameter(
+            "The parameter associationId should be 19 characters long.",
+        ));
+    }
+    Ok(())
+}
+
+/// The ResourceNotFoundException for a missing association.
+pub fn association_not_found(cluster: &str, id: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "No Pod Identity Association found for id: {id} in cluster: {cluster}"
+    ))
+    .cluster(cluster)
+}
+
+/// A session policy needs disableSessionTags = true, must be JSON and at
+/// most [`MAX_POLICY_LEN`] characters.
+pub fn check_session_policy(
+    policy: Option<&str>,
+    disable_session_tags: bool,
+) -> Result<(), ApiError> {
+    let Some(policy) = policy else {
+        return Ok(());
+    };
+    if !disable_session_tags {
+        return Err(ApiError::invalid_parameter(
+            "A session policy can only be used when disableSessionTags is set to true",
+        ));
+    }
+    if policy.len() > MAX_POLICY_LEN {
+        return Err(ApiError::invalid_parameter(format!(
+            "The policy must be at most {MAX_POLICY_LEN} characters long"
+        )));
+    }
+    match serde_json::from_str::<Value>(policy) {
+        Ok(Value::Object(_)) => Ok(()),
+        _ => Err(ApiError::invalid_parameter(
+            "The policy is not a valid JSON policy document",
+        )),
+    }
+}
+
+fn check_target_role(target: Option<&str>) -> Result<(), ApiError> {
+    match target {
+        Some(t) if !t.is_empty() && ids::parse_role_arn(t).is_none() => Err(
+            ApiError::invalid_parameter(format!("Invalid target role ARN: {t}")),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a create for a service account that has an association, or had
+/// one deleted within the delete-consistency delay.
+pub fn check_service_account_free(
+    region: &Region,
+    cluster: &str,
+    namespace: &str,
+    service_account: &str,
+    delete_delay_secs: f64,
+) -> Result<(), ApiError> {
+    if let Some(existing) =
+        region.find_association_by_service_account(cluster, namespace, service_account)
+    {
+        return Err(ApiError::in_use(format!(
+            "Association already exists: {}",
+            existing.association_id
+        ))
+        .cluster(cluster));
+    }
+    let key = (
+        cluster.to_owned(),
+        namespace.to_owned(),
+        service_account.to_owned(),
+    );
+    if let Some(tomb) = region.tombstones.get(&key)
+        && tomb.at.elapsed().as_secs_f64() < delete_delay_secs
+    {
+        // The deleted association is still being cleaned up.
+        return Err(
+            ApiError::in_use(format!("Association already exists: {}", tomb.id)).cluster(cluster),
+        );
+    }
+    Ok(())
+}
+
+/// A new association record (not yet inserted).
+#[allow(clippy::too_many_arguments)]
+pub fn new_association(
+    ctx: &Ctx,
+    region: &mut Region,
+    cluster: &str,
+    namespace: &str,
+    service_account: &str,
+    role_arn: &str,
+    owner_arn: Option<String>,
+) -> Association {
+    let id = ids::association_id();
+    let now = ids::now_epoch();
+    Association {
+        cluster_name: cluster.to_owned(),
+        namespace: namespace.to_owned(),
+        service_account: service_account.to_owned(),
+        role_arn: role_arn.to_owned(),
+        association_arn: ids::association_arn(&ctx.region, &ctx.account, cluster, &id),
+        association_id: id,
+        tags: Default::default(),
+        created_at: now,
+        modified_at: now,
+        owner_arn,
+        disable_session_tags: false,
+        target_role_arn: None,
+        external_id: None,
+        policy: None,
+        seq: region.next_seq(),
+    }
+}
+
+/// Records a deleted association for the delete-consistency fault.
+pub fn bury(region: &mut Region, association: &Association) {
+    region.tombstones.insert(
+        (
+            association.cluster_name.clone(),
+            association.namespace.clone(),
+            association.service_account.clone(),
+        ),
+        Tombstone {
+            at: std::time::Instant::now(),
+            id: association.association_id.clone(),
+        },
+    );
+}
+
+/// The answer already given for this token, or an error when the token was
+/// used for a different request.
+fn replay(
+    region: &Region,
+    op: &str,
+    cluster: &str,
+    token: Option<&str>,
+    fp: &str,
+) -> Result<Option<Value>, ApiError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    match region
+        .tokens
+        .get(&(op.to_owned(), cluster.to_owned(), token.to_owned()))
+    {
+        None => Ok(None),
+        Some(rec) if rec.fingerprint == fp => Ok(Some(rec.response.clone())),
+        Some(_) => Err(ApiError::invalid_request(format!(
+            "The client request token {token} has already been used for a different request"
+        ))),
+    }
+}
+
+fn remember(
+    region: &mut Region,
+    op: &str,
+    cluster: &str,
+    token: Option<&str>,
+    fp: String,
+    response: &Value,
+) {
+    if let Some(token) = token {
+        region.tokens.insert(
+            (op.to_owned(), cluster.to_owned(), token.to_owned()),
+            Idempotent {
+                fingerprint: fp,
+                response: response.clone(),
+            },
+        );
+    }
+}
+
+const CREATE_OP: &str = "CreatePodIdentityAssociation";
+const UPDATE_OP: &str = "UpdatePodIdentityAssociation";
+
+/// CreatePodIdentityAssociation.
+pub async fn create(
+    em: &Emulator,
+    ctx: &Ctx,
+    cluster: &str,
+    body: Value,
+) -> Result<Value, ApiError> {
+    let namespace = req_str(&body, "namespace")?;
+    let service_account = req_str(&body, "serviceAccount")?;
+    let role_arn = req_str(&body, "roleArn")?;
+    let token = opt_str(&body, "clientRequestToken")?;
+    let tags = opt_tags(&body)?.unwrap_or_default();
+    let disable_session_tags = opt_bool(&body, "disableSessionTags")?.unwrap_or(false);
+    let target = opt_str(&body, "targetRoleArn")?.filter(|t| !t.is_empty());
+    let policy = opt_str(&body, "policy")?.filter(|p| !p.is_empty());
+    let fp = fingerprint(&format!("{CREATE_OP}/{cluster}"), &body);
+
+    let (iam_delay, delete_delay) = {
+        let mut world = em.world();
+        let faults = world.injector.faults.clone();
+        let region = world.settled(&ctx.account, &ctx.region);
+        if !region.clusters.contains_key(cluster) {
+            return Err(ApiError::cluster_not_found(cluster));
+        }
+        if let Some(previous) = replay(region, CREATE_OP, cluster, token.as_deref(), &fp)? {
+            return Ok(previous);
+        }
+        check_service_account_free(
+            region,
+            cluster,
+            &namespace,
+            &service_account,
+            faults.delete_consistency_delay_secs,
+        )?;
+        (
+            faults.iam_propagation_delay_secs,
+            faults.delete_consistency_delay_secs,
+        )
+    };
+    check_session_policy(policy.as_deref(), disable_session_tags)?;
+    check_target_role(target.as_deref())?;
+    check_role(em.iam.as_ref(), &ctx.account, &role_arn, iam_delay).await?;
+
+    let mut world = em.world();
+    let region = world.settled(&ctx.account, &ctx.region);
+    if !region.clusters.contains_key(cluster) {
+        return Err(ApiError::cluster_not_found(cluster));
+    }
+    if let Some(previous) = replay(region, CREATE_OP, cluster, token.as_deref(), &fp)? {
+        return Ok(previous);
+    }
+    check_service_account_free(region, cluster, &namespace, &service_account, delete_delay)?;
+    let count = region
+        .associations
+        .values()
+        .filter(|a| a.cluster_name == cluster)
+        .count();
+    if count >= MAX_ASSOCIATIONS_PER_CLUSTER {
+        return Err(ApiError::new(
+            Code::ResourceLimitExceeded,
+            format!("Cluster {cluster} already has the maximum of {MAX_ASSOCIATIONS_PER_CLUSTER} pod identity associations"),
+        )
+        .cluster(cluster));
+    }
+    let mut association = new_association(
+        ctx,
+        region,
+        cluster,
+        &namespace,
+        &service_account,
+        &role_arn,
+        None,
+    );
+    association.tags = tags;
+    association.disable_session_tags = disable_session_tags;
+    association.external_id = target.as_ref().map(|_| ids::uuid());
+    association.target_role_arn = target;
+    association.policy = policy;
+    let out = json!({ "association": association.to_json() });
+    region
+        .associations
+        .insert(association.association_id.clone(), association);
+    remember(region, CREATE_OP, cluster, token.as_deref(), fp, &out);
+    Ok(out)
+}
+
+fn find<'r>(region: &'r Region, cluster: &str, id: &str) -> Result<&'r Association, ApiError> {
+    if !region.clusters.contains_key(cluster) {
+        return Err(ApiError::cluster_not_found(cluster));
+    }
+    region
+        .associations
+        .get(id)
+        .filter(|a| a.cluster_name == cluster)
+        .ok_or_else(|| association_not_found(cluster, id))
+}
+
+fn refuse_owned(a: &Association, action: &str) -> Result<(), ApiError> {
+    match &a.owner_arn {
+        Some(owner) => Err(ApiError::invalid_request(format!(
+            "Cannot {action} pod identity association {} because it is owned by addon {owner}; change it through the addon",
+            a.association_id
+        ))
+        .cluster(&a.cluster_name)),
+        None => Ok(()),
+    }
+}
+
+/// DescribePodIdentityAssociation.
+pub fn describe(em: &Emulator, ctx: &Ctx, cluster: &str, id: &str) -> Result<Value, ApiError> {
+    check_association_id(id)?;
+    let mut world = em.world();
+    let region = world.settled(&ctx.account, &ctx.region);
+    let a = find(region, cluster, id)?;
+    Ok(json!({ "association": a.to_json() }))
+}
+
+/// ListPodIdentityAssociations: summaries (no roleArn, no tags), filtered
+/// by namespace and serviceAccount, in creation order.
+pub fn list(em: &Emulator, ctx: &Ctx, cluster: &str) -> Result<Value, ApiError> {
+    let namespace = ctx.query.get("namespace").filter(|s| !s.is_empty());
+    let service_account = ctx.query.get("serviceAccount").filter(|s| !s.is_empty());
+    let mut world = em.world();
+    let region = world.settled(&ctx.account, &ctx.region);
+    if !region.clusters.contains_key(cluster) {
+        return Err(ApiError::cluster_not_found(cluster));
+    }
+    let items: Vec<(String, Value)> = region
+        .associations
+        .values()
+        .filter(|a| a.cluster_name == cluster)
+        .filter(|a| namespace.is_none_or(|n| a.namespace == n))
+        .filter(|a| service_account.is_none_or(|s| a.service_account == s))
+        .map(|a| (format!("{:020}", a.seq), a.summary_json()))
+        .collect();
+    let (page, next) = paginate(ctx, items)?;
+    let mut out = json!({ "associations": page });
+    if let (Some(next), Some(obj)) = (next, out.as_object_mut()) {
+        obj.insert("nextToken".into(), next.into());
+    }
+    Ok(out)
+}
+
+/// UpdatePodIdentityAssociation: members left out keep their value;
+/// `targetRoleArn: ""` clears the target role and its external ID,
+/// `policy: ""` clears the session policy.
+pub async fn update(
+    em: &Emulator,
+    ctx: &Ctx,
+    cluster: &str,
+    id: &str,
+    body: Value,
+) -> Result<Value, ApiError> {
+    check_association_id(id)?;
+    let role_arn = opt_str(&body, "roleArn")?.filter(|r| !r.is_empty());
+    let token = opt_str(&body, "clientRequestToken")?;
+    let disable_session_tags = opt_bool(&body, "disableSessionTags")?;
+    let target = opt_str(&body, "targetRoleArn")?;
+    let policy = opt_str(&body, "policy")?;
+    let fp = fingerprint(&format!("{UPDATE_OP}/{cluster}/{id}"), &body);
+
+    let iam_delay = {
+        let mut world = em.world();
+        let faults = world.injector.faults.clone();
+        let region = world.settled(&ctx.account, &ctx.region);
+        let current = find(region, cluster, id)?;
+        refuse_owned(current, "update")?;
+        if let Some(previous) = replay(region, UPDATE_OP, cluster, token.as_deref(), &fp)? {
+            return Ok(previous);
+        }
+        let new_disable = disable_session_tags.unwrap_or(current.disable_session_tags);
+        let new_policy = match &policy {
+            None => current.policy.clone(),
+            Some(p) if p.is_empty() => None,
+            Some(p) => Some(p.clone()),
+        };
+        check_session_policy(new_policy.as_deref(), new_disable)?;
+        faults.iam_propagation_delay_secs
+    };
+    check_target_role(target.as_deref())?;
+    if let Some(role) = &role_arn {
+        check_role(em.iam.as_ref(), &ctx.account, role, iam_delay).await?;
+    }
+
+    let mut world = em.world();
+    let region = world.settled(&ctx.account, &ctx.region);
+    find(region, cluster, id)?;
+    if let Some(previous) = replay(region, UPDATE_OP, cluster, token.as_deref(), &fp)? {
+        return Ok(previous);
+    }
+    let a = region
+        .associations
+        .get_mut(id)
+        .ok_or_else(|| association_not_found(cluster, id))?;
+    refuse_owned(a, "update")?;
+    let new_disable = disable_session_tags.unwrap_or(a.disable_session_tags);
+    let new_policy = match policy {
+        None => a.policy.clone(),
+        Some(p) if p.is_empty() => None,
+        Some(p) => Some(p),
+    };
+    // Checked again on the current record: a concurrent update may have
+    // changed the other half of the rule.
+    check_session_policy(new_policy.as_deref(), new_disable)?;
+    if let Some(role) = role_arn {
+        a.role_arn = role;
+    }
+    a.disable_session_tags = new_disable;
+    a.policy = new_policy;
+    match target {
+        None => {}
+        Some(t) if t.is_empty() => {
+            a.target_role_arn = None;
+            a.external_id = None;
+        }
+        Some(t) => {
+            if a.external_id.is_none() {
+                a.external_id = Some(ids::uuid());
+            }
+            a.target_role_arn = Some(t);
+        }
+    }
+    a.modified_at = ids::now_epoch();
+    let out = json!({ "association": a.to_json() });
+    remember(region, UPDATE_OP, cluster, token.as_deref(), fp, &out);
+    Ok(out)
+}
+
+/// DeletePodIdentityAssociation: returns the deleted association.
+pub fn delete(em: &Emulator, ctx: &Ctx, cluster: &str, id: &str) -> Result<Value, ApiError> {
+    check_association_id(id)?;
+    let mut world = em.world();
+    let region = world.settled(&ctx.account, &ctx.region);
+    let a = find(region, cluster, id)?;
+    refuse_owned(a, "delete")?;
+    let a = region
+        .associations
+        .remove(id)
+        .ok_or_else(|| association_not_found(cluster, id))?;
+    bury(region, &a);
+    Ok(json!({ "association": a.to_json() }))
+}

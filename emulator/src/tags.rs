@@ -1,0 +1,122 @@
+//! TagResource, UntagResource and ListTagsForResource on
+//! `/tags/{resourceArn}` for clusters, pod identity associations and addons,
+//! and the tag limits shared with the create operations.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::Emulator;
+use crate::error::{ApiError, Code};
+use crate::ids::{EksResource, parse_eks_arn};
+use crate::state::Region;
+use crate::wire::Ctx;
+
+/// Most tags one resource may carry.
+pub const MAX_TAGS: usize = 50;
+
+/// Checks tags against the TagMap limits; the message names the problem.
+pub fn validate(tags: &BTreeMap<String, String>) -> Result<(), String> {
+    if tags.len() > MAX_TAGS {
+        return Err(format!("A resource can have at most {MAX_TAGS} tags"));
+    }
+    for (k, v) in tags {
+        if k.is_empty() || k.chars().count() > 128 {
+            return Err(format!("Tag key {k:?} must be 1 to 128 characters long"));
+        }
+        if v.chars().count() > 256 {
+            return Err(format!(
+                "The value of tag {k} must be at most 256 characters long"
+            ));
+        }
+        if k.to_ascii_lowercase().starts_with("aws:") {
+            return Err(format!("Tag key {k} uses the reserved prefix aws:"));
+        }
+    }
+    Ok(())
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(Code::BadRequest, message)
+}
+
+fn not_found(arn: &str) -> ApiError {
+    ApiError::new(Code::NotFound, format!("Resource {arn} not found"))
+}
+
+/// The tags of the resource an ARN names.
+fn tags_of<'r>(
+    region: &'r mut Region,
+    ctx: &Ctx,
+    arn: &str,
+) -> Result<&'r mut BTreeMap<String, String>, ApiError> {
+    let parsed = parse_eks_arn(arn).ok_or_else(|| bad_request(format!("Invalid ARN: {arn}")))?;
+    if parsed.account != ctx.account || parsed.region != ctx.region {
+        return Err(not_found(arn));
+    }
+    match parsed.resource {
+        EksResource::Cluster { name } => region
+            .clusters
+            .get_mut(&name)
+            .filter(|c| c.arn == arn)
+            .map(|c| &mut c.tags),
+        EksResource::Association { cluster, id } => region
+            .associations
+            .get_mut(&id)
+            .filter(|a| a.cluster_name == cluster && a.association_arn == arn)
+            .map(|a| &mut a.tags),
+        EksResource::Addon { cluster, addon } => region
+            .addons
+            .get_mut(&(cluster, addon))
+            .filter(|a| a.addon_arn == arn)
+            .map(|a| &mut a.tags),
+    }
+    .ok_or_else(|| not_found(arn))
+}
+
+/// TagResource.
+pub fn tag(em: &Emulator, ctx: &Ctx, arn: &str, body: Value) -> Result<Value, ApiError> {
+    let Some(Value::Object(map)) = body.get("tags") else {
+        return Err(bad_request("tags is a required parameter"));
+    };
+    let mut new = BTreeMap::new();
+    for (k, v) in map {
+        let Some(v) = v.as_str() else {
+            return Err(bad_request(format!(
+                "The value of tag {k} must be a string"
+            )));
+        };
+        new.insert(k.clone(), v.to_owned());
+    }
+    let mut world = em.world();
+    let region = world.settled(&ctx.account, &ctx.region);
+    let tags = tags_of(region, ctx, arn)?;
+    let mut merged = tags.clone();
+    merged.extend(new);
+    validate(&merged).map_err(bad_request)?;
+    *tags = merged;
+    Ok(json!({}))
+}
+
+/// UntagResource (`tagKeys` repeated in the query).
+pub fn untag(em: &Emulator, ctx: &Ctx, arn: &str) -> Result<Value, ApiError> {
+    let keys = ctx.query.all("tagKeys");
+    if keys.is_empty() {
+        return Err(bad_request("tagKeys is a required parameter"));
+    }
+    let mut world = em.world();
+    let region = world.settled(&ctx.account, &ctx.region);
+    let tags = tags_of(region, ctx, arn)?;
+    for k in keys {
+        tags.remove(k);
+    }
+    Ok(json!({}))
+}
+
+/// ListTagsForResource.
+pub fn list(em: &Emulator, ctx: &Ctx, arn: &str) -> Result<Value, ApiError> {
+    let mut world = em.world();
+    let region = world.settled(&ctx.account, &ctx.region);
+    let tags = tags_of(region, ctx, arn)?;
+    Ok(json!({ "tags": tags }))
+}

@@ -1,0 +1,146 @@
+//! CreateCluster, DescribeCluster, ListClusters, DeleteCluster.
+
+use serde_json::json;
+
+use crate::support::Eks;
+
+#[tokio::test]
+async fn cluster_basic() {
+    let eks = Eks::new().await;
+    let c = eks.cluster("c1").await;
+    assert_eq!(c["name"], "c1");
+    assert_eq!(c["status"], "ACTIVE");
+    assert_eq!(c["version"], "1.31");
+    assert_eq!(c["arn"], "arn:aws:eks:us-west-2:123456789012:cluster/c1");
+    let issuer = c["identity"]["oidc"]["issuer"].as_str().unwrap();
+    let id = issuer
+        .strip_prefix("https://oidc.eks.us-west-2.amazonaws.com/id/")
+        .unwrap();
+    assert_eq!(id.len(), 32);
+    assert!(
+        id.chars()
+            .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
+    );
+    assert!(c["createdAt"].is_number());
+    assert!(c["certificateAuthority"]["data"].as_str().unwrap().len() > 20);
+    assert!(c.get("computeConfig").is_none());
+
+    let d = eks.op("DescribeCluster", "GET", "/clusters/c1", None).await;
+    assert_eq!(d["cluster"], c);
+
+    let other = eks.cluster("c2").await;
+    assert_ne!(other["identity"], c["identity"]);
+
+    let l = eks.op("ListClusters", "GET", "/clusters", None).await;
+    assert_eq!(l["clusters"], json!(["c1", "c2"]));
+
+    let del = eks
+        .op("DeleteCluster", "DELETE", "/clusters/c1", None)
+        .await;
+    assert_eq!(del["cluster"]["status"], "DELETING");
+    eks.call("GET", "/clusters/c1", None).await.assert_error(
+        404,
+        "ResourceNotFoundException",
+        "No cluster found for name: c1.",
+    );
+}
+
+#[tokio::test]
+async fn cluster_errors() {
+    let eks = Eks::new().await;
+    eks.call("DELETE", "/clusters/nope", None)
+        .await
+        .assert_error(
+            404,
+            "ResourceNotFoundException",
+            "No cluster found for name: nope.",
+        );
+    eks.cluster("dup").await;
+    let r = eks
+        .call(
+            "POST",
+            "/clusters",
+            Some(json!({"name": "dup", "roleArn": "arn:aws:iam::123456789012:role/x", "resourcesVpcConfig": {}})),
+        )
+        .await;
+    r.assert_error(
+        409,
+        "ResourceInUseException",
+        "Cluster already exists with name: dup",
+    );
+    let r = eks
+        .call(
+            "POST",
+            "/clusters",
+            Some(json!({"name": "-bad", "roleArn": "arn:aws:iam::123456789012:role/x", "resourcesVpcConfig": {}})),
+        )
+        .await;
+    assert_eq!(r.error_type.as_deref(), Some("InvalidParameterException"));
+    let r = eks
+        .call(
+            "POST",
+            "/clusters",
+            Some(json!({"name": "v", "version": "1.10", "roleArn": "arn:aws:iam::123456789012:role/x", "resourcesVpcConfig": {}})),
+        )
+        .await;
+    assert_eq!(r.error_type.as_deref(), Some("InvalidParameterException"));
+    let r = eks.call("PUT", "/clusters", None).await;
+    assert_eq!(r.status.as_u16(), 404);
+    assert_eq!(r.error_type.as_deref(), Some("UnknownOperationException"));
+}
+
+#[tokio::test]
+async fn cluster_auto_mode_and_ipv6() {
+    let eks = Eks::new().await;
+    let c = eks
+        .op(
+            "CreateCluster",
+            "POST",
+            "/clusters",
+            Some(json!({
+                "name": "auto",
+                "version": "1.32",
+                "roleArn": "arn:aws:iam::123456789012:role/cluster",
+                "resourcesVpcConfig": {},
+                "computeConfig": {"enabled": true, "nodePools": ["general-purpose"]},
+                "kubernetesNetworkConfig": {"ipFamily": "ipv6"},
+            })),
+        )
+        .await;
+    assert_eq!(c["cluster"]["computeConfig"]["enabled"], true);
+    assert_eq!(c["cluster"]["kubernetesNetworkConfig"]["ipFamily"], "ipv6");
+    assert_eq!(c["cluster"]["version"], "1.32");
+}
+
+#[tokio::test]
+async fn cluster_list_pagination_and_regions() {
+    let mut eks = Eks::new().await;
+    for i in 0..5 {
+        eks.cluster(&format!("p{i}")).await;
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let path = match &token {
+            Some(t) => format!("/clusters?maxResults=2&nextToken={t}"),
+            None => "/clusters?maxResults=2".to_owned(),
+        };
+        let page = eks.op("ListClusters", "GET", &path, None).await;
+        for c in page["clusters"].as_array().unwrap() {
+            seen.push(c.as_str().unwrap().to_owned());
+        }
+        match page["nextToken"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec!["p0", "p1", "p2", "p3", "p4"]);
+    let r = eks.call("GET", "/clusters?maxResults=0", None).await;
+    assert_eq!(r.error_type.as_deref(), Some("InvalidParameterException"));
+    let r = eks.call("GET", "/clusters?maxResults=101", None).await;
+    assert_eq!(r.error_type.as_deref(), Some("InvalidParameterException"));
+
+    eks.region = "eu-west-1".to_owned();
+    let l = eks.op("ListClusters", "GET", "/clusters", None).await;
+    assert_eq!(l["clusters"], json!([]));
+}

@@ -1,0 +1,117 @@
+//! The IAM checks of pod identity associations, against a real moto.
+
+use serde_json::json;
+
+use crate::support::{Eks, Moto, ec2_trust, pods_trust};
+use eks_emulator::Config;
+
+async fn eks_with_moto() -> (Eks, Moto) {
+    let moto = Moto::start().await;
+    let eks = Eks::with_config(Config {
+        iam_endpoint: Some(moto.endpoint.clone()),
+        ..Config::default()
+    })
+    .await;
+    eks.cluster("c1").await;
+    (eks, moto)
+}
+
+async fn create(eks: &Eks, sa: &str, role: &str) -> crate::support::Reply {
+    eks.call(
+        "POST",
+        "/clusters/c1/pod-identity-associations",
+        Some(json!({"namespace": "ns", "serviceAccount": sa, "roleArn": role})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn iam_role_checks() {
+    let (eks, moto) = eks_with_moto().await;
+    let trusted = moto.create_role("trusted", "/", &pods_trust()).await;
+    let with_path = moto
+        .create_role("pathed", "/some/path/", &pods_trust())
+        .await;
+    assert_eq!(with_path, "arn:aws:iam::123456789012:role/some/path/pathed");
+    let untrusted = moto.create_role("untrusted", "/", &ec2_trust()).await;
+
+    let a = create(&eks, "ok", &trusted).await.ok();
+    assert_eq!(a["association"]["roleArn"], trusted.as_str());
+    create(&eks, "pathed", &with_path).await.ok();
+    create(&eks, "bad", &untrusted).await.assert_error(
+        400,
+        "InvalidParameterException",
+        "Trust policy of the role provided is invalid",
+    );
+    create(&eks, "missing", "arn:aws:iam::123456789012:role/nope")
+        .await
+        .assert_error(
+            400,
+            "InvalidParameterException",
+            "Role provided in the request does not exist",
+        );
+    // Right name, wrong path: another ARN.
+    create(&eks, "wrongpath", "arn:aws:iam::123456789012:role/pathed")
+        .await
+        .assert_error(
+            400,
+            "InvalidParameterException",
+            "Role provided in the request does not exist",
+        );
+    // Another account's role cannot be passed.
+    create(&eks, "x", "arn:aws:iam::210987654321:role/trusted")
+        .await
+        .assert_error(
+            400,
+            "InvalidParameterException",
+            "Role provided in the request does not exist",
+        );
+
+    // Update checks the new role too.
+    let path = format!(
+        "/clusters/c1/pod-identity-associations/{}",
+        a["association"]["associationId"].as_str().unwrap()
+    );
+    eks.call("POST", &path, Some(json!({"roleArn": untrusted})))
+        .await
+        .assert_error(
+            400,
+            "InvalidParameterException",
+            "Trust policy of the role provided is invalid",
+        );
+    eks.call("POST", &path, Some(json!({"roleArn": with_path})))
+        .await
+        .ok();
+}
+
+#[tokio::test]
+async fn iam_propagation_delay() {
+    let (eks, moto) = eks_with_moto().await;
+    eks.admin(
+        "POST",
+        "/_emulator/faults",
+        json!({"iam_propagation_delay_secs": 1.5}),
+    )
+    .await;
+    let role = moto.create_role("fresh", "/", &pods_trust()).await;
+    create(&eks, "sa", &role).await.assert_error(
+        400,
+        "InvalidParameterException",
+        "Role provided in the request does not exist",
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    create(&eks, "sa", &role).await.ok();
+}
+
+#[tokio::test]
+async fn iam_unreachable_is_a_server_error() {
+    let eks = Eks::with_config(Config {
+        iam_endpoint: Some("http://127.0.0.1:9".to_owned()),
+        ..Config::default()
+    })
+    .await;
+    eks.cluster("c1").await;
+    let r = create(&eks, "sa", "arn:aws:iam::123456789012:role/x").await;
+    assert_eq!(r.status.as_u16(), 500);
+    assert_eq!(r.error_type.as_deref(), Some("ServerException"));
+}
