@@ -10,6 +10,7 @@ pub mod clients;
 pub mod data_sources;
 pub mod eks;
 pub mod errors;
+pub mod iam;
 pub mod provider;
 pub mod resources;
 pub mod retry;

@@ -443,10 +443,10 @@ async fn create_association(
     s: &AssociationState,
 ) -> Result<Association, CreateError> {
     let tags_all = s.tags_all.clone().unwrap_or_default();
+    let tags = (!tags_all.is_empty()).then(|| tags_all.into_iter().collect::<std::collections::HashMap<_, _>>());
     let timeout = retry::PROPAGATION_TIMEOUT.max(retry::DELETE_CONSISTENCY_TIMEOUT);
-    let mut duplicate: Option<Association> = None;
-    let result = retry::until_done(ctx, "CreatePodIdentityAssociation", timeout, || {
-        let dup = &mut duplicate;
+    let outcome = retry::until_done(ctx, "CreatePodIdentityAssociation", timeout, || {
+        let tags = tags.clone();
         async move {
             let r = c
                 .eks
@@ -458,15 +458,19 @@ async fn create_association(
                 .set_target_role_arn(s.target_role_arn.clone())
                 .disable_session_tags(s.disable_session_tags.unwrap_or(false))
                 .set_policy(s.session_policy.clone())
-                .set_tags(if tags_all.is_empty() { None } else { Some(tags_all.clone().into_iter().collect()) })
+                .set_tags(tags)
                 .send()
                 .await
                 .map_err(|e| AwsError::from_sdk("CreatePodIdentityAssociation", e));
             match r {
-                Ok(out) => Attempt::Done(out.association.ok_or(AwsError::Incomplete {
-                    operation: "CreatePodIdentityAssociation",
-                    field: "association",
-                })),
+                Ok(out) => Attempt::Done(
+                    out.association
+                        .map(Created::New)
+                        .ok_or(AwsError::Incomplete {
+                            operation: "CreatePodIdentityAssociation",
+                            field: "association",
+                        }),
+                ),
                 Err(e) if e.is("InvalidParameterException", "Role provided in the request does not exist") => {
                     Attempt::Again(e)
                 }
@@ -476,10 +480,7 @@ async fn create_association(
                         return Attempt::Done(Err(e));
                     };
                     match eks::find_association_by_id(c, &s.cluster_name, &id).await {
-                        Ok(Some(existing)) => {
-                            *dup = Some(existing);
-                            Attempt::Done(Err(e))
-                        }
+                        Ok(Some(existing)) => Attempt::Done(Ok(Created::Existing(existing))),
                         Ok(None) => Attempt::Again(e),
                         Err(lookup) => Attempt::Done(Err(lookup)),
                     }
@@ -489,11 +490,19 @@ async fn create_association(
         }
     })
     .await;
-    match (result, duplicate) {
-        (Ok(a), _) => Ok(a),
-        (Err(_), Some(existing)) => Err(CreateError::Duplicate(existing)),
-        (Err(e), None) => Err(CreateError::Aws(e)),
+    match outcome {
+        Ok(Created::New(a)) => Ok(a),
+        Ok(Created::Existing(a)) => Err(CreateError::Duplicate(a)),
+        Err(e) => Err(CreateError::Aws(e)),
     }
+}
+
+/// What CreatePodIdentityAssociation found.
+enum Created {
+    /// Made now.
+    New(Association),
+    /// The service account already had this one.
+    Existing(Association),
 }
 
 fn duplicate_diagnostic(planned: &AssociationState, existing: &Association) -> Diagnostic {

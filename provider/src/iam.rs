@@ -1,0 +1,323 @@
+//! IAM for the roles the provider makes: finders and the calls that create,
+//! change and delete a role.
+//!
+//! Owns: reading a role into a [`RoleShape`] (documents percent-decoded),
+//! applying a [`RoleChange`] (only the calls it lists, independent ones
+//! concurrently), creating a role, and deleting a role with everything
+//! attached to it. Does not own: deciding what the role should be (`schema::role`).
+
+use crate::clients::Clients;
+use crate::errors::AwsError;
+use aws_sdk_iam::types::Tag;
+use futures::future::try_join_all;
+use schema::role::{INLINE_POLICY_NAME, RoleChange, RoleShape, WELL_KNOWN_POLICY_NAME};
+use schema::tags::Tags;
+use std::collections::BTreeSet;
+
+/// A made role as found in IAM.
+#[derive(Debug, Clone)]
+pub struct FoundRole {
+    /// Role ARN.
+    pub arn: String,
+    /// Role path.
+    pub path: String,
+    /// What it holds.
+    pub shape: RoleShape,
+}
+
+fn not_found_is_none<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn decode(doc: &str) -> String {
+    percent_encoding::percent_decode_str(doc)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .unwrap_or_else(|_| doc.to_string())
+}
+
+fn iam_tags(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder().key(k).value(v).build().map_err(|_| AwsError::Incomplete {
+                operation: "TagRole",
+                field: "tag key",
+            })
+        })
+        .collect()
+}
+
+/// The role with this name and everything on it, or `None` when it does not exist.
+pub async fn find_role_by_name(c: &Clients, name: &str) -> Result<Option<FoundRole>, AwsError> {
+    let got = not_found_is_none(
+        c.iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetRole", e)),
+    )?;
+    let Some(role) = got.and_then(|g| g.role) else {
+        return Ok(None);
+    };
+    let (attached, inline_names) = tokio::try_join!(list_attached(c, name), list_inline_names(c, name))?;
+    let wanted_inline: Vec<&str> = [INLINE_POLICY_NAME, WELL_KNOWN_POLICY_NAME]
+        .into_iter()
+        .filter(|n| inline_names.iter().any(|x| x == n))
+        .collect();
+    let docs = try_join_all(wanted_inline.iter().map(|p| get_inline(c, name, p))).await?;
+    let mut shape = RoleShape {
+        managed_policy_arns: attached,
+        trust_policy: role.assume_role_policy_document.as_deref().map(decode).unwrap_or_default(),
+        permissions_boundary_arn: role.permissions_boundary.and_then(|b| b.permissions_boundary_arn),
+        tags: role.tags.unwrap_or_default().into_iter().map(|t| (t.key, t.value)).collect(),
+        ..Default::default()
+    };
+    for (n, doc) in wanted_inline.iter().zip(docs) {
+        match *n {
+            INLINE_POLICY_NAME => shape.permission_policy = doc,
+            _ => shape.well_known_policy = doc,
+        }
+    }
+    Ok(Some(FoundRole {
+        arn: role.arn,
+        path: role.path,
+        shape,
+    }))
+}
+
+async fn list_attached(c: &Clients, name: &str) -> Result<BTreeSet<String>, AwsError> {
+    let mut out = BTreeSet::new();
+    let mut marker = None;
+    loop {
+        let page = c
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e))?;
+        out.extend(page.attached_policies.unwrap_or_default().into_iter().filter_map(|p| p.policy_arn));
+        match (page.is_truncated, page.marker) {
+            (true, Some(m)) => marker = Some(m),
+            _ => return Ok(out),
+        }
+    }
+}
+
+async fn list_inline_names(c: &Clients, name: &str) -> Result<Vec<String>, AwsError> {
+    let mut out = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = c
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListRolePolicies", e))?;
+        out.extend(page.policy_names);
+        match (page.is_truncated, page.marker) {
+            (true, Some(m)) => marker = Some(m),
+            _ => return Ok(out),
+        }
+    }
+}
+
+async fn get_inline(c: &Clients, role: &str, policy: &str) -> Result<Option<String>, AwsError> {
+    let got = not_found_is_none(
+        c.iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(policy)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetRolePolicy", e)),
+    )?;
+    Ok(got.map(|g| decode(&g.policy_document)))
+}
+
+/// Creates a role with its trust policy, boundary and tags (policies are
+/// attached afterwards with [`apply_change`]). Returns the role ARN.
+pub async fn create_role(c: &Clients, name: &str, path: &str, shape: &RoleShape) -> Result<String, AwsError> {
+    let out = c
+        .iam
+        .create_role()
+        .role_name(name)
+        .path(path)
+        .assume_role_policy_document(&shape.trust_policy)
+        .set_permissions_boundary(shape.permissions_boundary_arn.clone())
+        .set_tags(Some(iam_tags(&shape.tags)?))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("CreateRole", e))?;
+    out.role.map(|r| r.arn).ok_or(AwsError::Incomplete {
+        operation: "CreateRole",
+        field: "role",
+    })
+}
+
+/// Makes exactly the calls in `change`. Calls on different policies are
+/// independent, so they run concurrently.
+pub async fn apply_change(c: &Clients, role: &str, change: &RoleChange) -> Result<(), AwsError> {
+    let attach = change.attach.iter().map(|arn| async move {
+        c.iam
+            .attach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("AttachRolePolicy", e))
+    });
+    let detach = change.detach.iter().map(|arn| async move {
+        let r = c
+            .iam
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("DetachRolePolicy", e));
+        not_found_is_none(r).map(|_| ())
+    });
+    let put = change.put_inline.iter().map(|(name, doc)| async move {
+        c.iam
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(*name)
+            .policy_document(doc)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("PutRolePolicy", e))
+    });
+    let delete = change.delete_inline.iter().map(|name| async move {
+        let r = c
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(*name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("DeleteRolePolicy", e));
+        not_found_is_none(r).map(|_| ())
+    });
+    tokio::try_join!(
+        try_join_all(attach),
+        try_join_all(detach),
+        try_join_all(put),
+        try_join_all(delete),
+        async {
+            match &change.boundary {
+                Some(Some(arn)) => c
+                    .iam
+                    .put_role_permissions_boundary()
+                    .role_name(role)
+                    .permissions_boundary(arn)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| AwsError::from_sdk("PutRolePermissionsBoundary", e)),
+                Some(None) => not_found_is_none(
+                    c.iam
+                        .delete_role_permissions_boundary()
+                        .role_name(role)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| AwsError::from_sdk("DeleteRolePermissionsBoundary", e)),
+                )
+                .map(|_| ()),
+                None => Ok(()),
+            }
+        },
+        async {
+            match &change.trust_policy {
+                Some(doc) => c
+                    .iam
+                    .update_assume_role_policy()
+                    .role_name(role)
+                    .policy_document(doc)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| AwsError::from_sdk("UpdateAssumeRolePolicy", e)),
+                None => Ok(()),
+            }
+        },
+        async {
+            if change.tags.set.is_empty() {
+                return Ok(());
+            }
+            c.iam
+                .tag_role()
+                .role_name(role)
+                .set_tags(Some(iam_tags(&change.tags.set)?))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("TagRole", e))
+        },
+        async {
+            if change.tags.remove.is_empty() {
+                return Ok(());
+            }
+            c.iam
+                .untag_role()
+                .role_name(role)
+                .set_tag_keys(Some(change.tags.remove.clone()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("UntagRole", e))
+        },
+    )?;
+    Ok(())
+}
+
+/// Deletes a role and everything attached to it (IAM refuses to delete a role
+/// that still has policies). A role already gone counts as deleted.
+pub async fn delete_role(c: &Clients, name: &str) -> Result<(), AwsError> {
+    let attached = match not_found_is_none(list_attached(c, name).await)? {
+        Some(a) => a,
+        None => return Ok(()),
+    };
+    let inline = not_found_is_none(list_inline_names(c, name).await)?.unwrap_or_default();
+    let change = RoleChange {
+        detach: attached.into_iter().collect(),
+        ..Default::default()
+    };
+    apply_change(c, name, &change).await?;
+    try_join_all(inline.iter().map(|p| async move {
+        not_found_is_none(
+            c.iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(p)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("DeleteRolePolicy", e)),
+        )
+    }))
+    .await?;
+    not_found_is_none(
+        c.iam
+            .delete_role()
+            .role_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("DeleteRole", e)),
+    )?;
+    Ok(())
+}
