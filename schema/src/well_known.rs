@@ -1,1 +1,708 @@
-//! The catalogue of well-known IAM policies (being written).
+//! The catalogue of well-known IAM policies: ready-made grants a user asks
+//! for by name (`well_known_policies = ["aws-load-balancer-controller"]`) on
+//! a role the provider makes for a pod identity association.
+//!
+//! Owns: the catalogue itself (embedded from
+//! `schema/data/well_known/catalogue.json`), name resolution (canonical
+//! kebab-case names, plus eksctl's camelCase names as aliases), `${partition}`
+//! substitution, and rendering one entry or several combined entries as an
+//! IAM policy document, checked against IAM's inline policy size limit.
+//! Does not own: creating roles or attaching anything (the provider does
+//! that), nor the other inline policies a role may carry.
+//!
+//! The seven entries with an eksctl name carry exactly eksctl's grants
+//! (`schema/data/well_known/eksctl-reference.json` is a copy of the project's
+//! reference data and the tests compare against it). The others follow the
+//! IAM policy each project documents for its controller; where the project
+//! scopes resources to the user's own ARNs (a bucket, a queue, a CA), the
+//! entry uses the documented ARN form with `*` and its `notes` say so.
+//!
+//! Sizes (compact JSON, which is also how IAM counts, since IAM ignores
+//! whitespace; measured for `aws-us-gov`, the longest partition name):
+//! `aws-load-balancer-controller` alone is 5,287 characters of the 10,240 a
+//! role's inline policies may hold; eksctl's seven together are 6,868; every
+//! inline entry together is 13,425, so [`combine`] refuses that combination
+//! (the tests print these numbers).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// IAM's limit, in characters without whitespace, on the inline policies of
+/// one role taken together. [`combine`] keeps its document under it; a caller
+/// that adds more inline policies to the same role must count those too
+/// (see [`policy_chars`]).
+pub const INLINE_POLICY_MAX_CHARS: usize = 10_240;
+
+/// The placeholder in catalogue ARNs that [`lookup`] replaces with the
+/// partition.
+pub const PARTITION_PLACEHOLDER: &str = "${partition}";
+
+/// The policy language version of every document this module renders.
+const POLICY_VERSION: &str = "2012-10-17";
+
+const CATALOGUE_JSON: &str = include_str!("../data/well_known/catalogue.json");
+
+/// One catalogue entry resolved for a partition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WellKnownPolicy {
+    /// The canonical (kebab-case) name.
+    pub name: &'static str,
+    /// eksctl's name for the same policy (`wellKnownPolicies` key), if any.
+    pub eksctl_name: Option<&'static str>,
+    /// AWS managed policy ARNs to attach, partition applied.
+    pub managed_policy_arns: Vec<String>,
+    /// Statements of the inline policy, partition applied; empty when the
+    /// entry is managed policies only.
+    pub statements: Vec<Value>,
+    /// Where the grants come from: project and documentation page.
+    pub source: &'static str,
+    /// How the grants differ from the source (wildcards in place of the
+    /// user's own ARNs, caveats), if they do.
+    pub notes: Option<&'static str>,
+}
+
+/// The catalogue file as stored.
+#[derive(Deserialize)]
+struct CatalogueFile {
+    policies: Vec<Entry>,
+}
+
+/// One entry as stored, before partition substitution.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    name: String,
+    #[serde(default)]
+    eksctl_name: Option<String>,
+    source: String,
+    #[serde(default)]
+    notes: Option<String>,
+    #[serde(default)]
+    managed: Vec<String>,
+    #[serde(default)]
+    inline: Vec<Value>,
+}
+
+/// The parsed catalogue, sorted by canonical name. The data is embedded at
+/// compile time and the tests prove it parses, so an error here is a bug in
+/// this crate; it still travels as an error rather than a panic.
+fn catalogue() -> Result<&'static [Entry], String> {
+    static CATALOGUE: OnceLock<Result<Vec<Entry>, String>> = OnceLock::new();
+    CATALOGUE
+        .get_or_init(|| parse_catalogue(CATALOGUE_JSON))
+        .as_deref()
+        .map_err(|e| format!("the built-in well-known policy catalogue is invalid (a provider bug, please report it): {e}"))
+}
+
+fn parse_catalogue(text: &str) -> Result<Vec<Entry>, String> {
+    let file: CatalogueFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut entries = file.policies;
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut seen = BTreeSet::new();
+    for e in &entries {
+        let kebab = !e.name.is_empty()
+            && !e.name.starts_with('-')
+            && !e.name.ends_with('-')
+            && e.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !kebab {
+            return Err(format!("name {:?} is not kebab-case", e.name));
+        }
+        for n in std::iter::once(&e.name).chain(e.eksctl_name.as_ref()) {
+            if !seen.insert(n.as_str()) {
+                return Err(format!("name {n:?} appears twice"));
+            }
+        }
+        if e.managed.is_empty() && e.inline.is_empty() {
+            return Err(format!("{:?} grants nothing", e.name));
+        }
+        if e.source.trim().is_empty() {
+            return Err(format!("{:?} has no source", e.name));
+        }
+        if let Some(s) = e.inline.iter().find(|s| !s.is_object()) {
+            return Err(format!(
+                "{:?} has a statement that is not an object: {s}",
+                e.name
+            ));
+        }
+    }
+    Ok(entries)
+}
+
+/// Checks that `partition` looks like an AWS partition (`aws`, `aws-cn`,
+/// `aws-us-gov`, and the isolated ones such as `aws-iso-b`).
+pub fn check_partition(partition: &str) -> Result<(), String> {
+    let ok = partition.starts_with("aws")
+        && !partition.ends_with('-')
+        && partition
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{partition:?} is not an AWS partition; expected one such as \"aws\", \"aws-cn\" or \"aws-us-gov\"."
+        ))
+    }
+}
+
+/// Resolves a canonical or eksctl name to its stored entry.
+fn resolve(name: &str) -> Result<&'static Entry, String> {
+    let entries = catalogue()?;
+    entries
+        .iter()
+        .find(|e| e.name == name || e.eksctl_name.as_deref() == Some(name))
+        .ok_or_else(|| unknown_name(entries, name))
+}
+
+/// The error text for a name that is not in the catalogue: what was asked,
+/// every valid canonical name, a guess when one is close, and how to fix it.
+fn unknown_name(entries: &[Entry], name: &str) -> String {
+    let valid: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    let aliases: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e.eksctl_name.as_deref())
+        .collect();
+    let guess = suggest(entries, name)
+        .map(|g| format!(" Did you mean {g:?}?"))
+        .unwrap_or_default();
+    format!(
+        "{name:?} is not a well-known policy.{guess} Valid names: {}. eksctl's names ({}) are accepted too. \
+         Use one of these names, or grant the permissions with your own policy instead.",
+        valid.join(", "),
+        aliases.join(", "),
+    )
+}
+
+/// A canonical name equal to `name` once case, punctuation and a leading
+/// `aws` are ignored (catches `AWSLoadBalancerController`,
+/// `aws-fsx-lustre-csi`).
+fn suggest<'a>(entries: &'a [Entry], name: &str) -> Option<&'a str> {
+    fn fold(s: &str) -> String {
+        let s: String = s
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        match s.strip_prefix("aws") {
+            Some(rest) if !rest.is_empty() => rest.to_string(),
+            _ => s,
+        }
+    }
+    let want = fold(name);
+    entries
+        .iter()
+        .find(|e| {
+            fold(&e.name) == want || e.eksctl_name.as_deref().is_some_and(|a| fold(a) == want)
+        })
+        .map(|e| e.name.as_str())
+}
+
+/// Replaces the partition placeholder in every string value of `v`.
+fn substitute(v: &Value, partition: &str) -> Value {
+    match v {
+        Value::String(s) => Value::String(s.replace(PARTITION_PLACEHOLDER, partition)),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|i| substitute(i, partition)).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), substitute(v, partition)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn materialize(e: &'static Entry, partition: &str) -> WellKnownPolicy {
+    WellKnownPolicy {
+        name: &e.name,
+        eksctl_name: e.eksctl_name.as_deref(),
+        managed_policy_arns: e
+            .managed
+            .iter()
+            .map(|a| a.replace(PARTITION_PLACEHOLDER, partition))
+            .collect(),
+        statements: e.inline.iter().map(|s| substitute(s, partition)).collect(),
+        source: &e.source,
+        notes: e.notes.as_deref(),
+    }
+}
+
+/// Resolves a canonical or eksctl name for a partition; unknown names give
+/// `Err(String)` whose text lists every valid canonical name and says how to
+/// fix it.
+pub fn lookup(name: &str, partition: &str) -> Result<WellKnownPolicy, String> {
+    check_partition(partition)?;
+    Ok(materialize(resolve(name)?, partition))
+}
+
+/// Every entry of the catalogue for a partition, sorted by canonical name.
+pub fn all(partition: &str) -> Result<Vec<WellKnownPolicy>, String> {
+    check_partition(partition)?;
+    Ok(catalogue()?
+        .iter()
+        .map(|e| materialize(e, partition))
+        .collect())
+}
+
+/// All canonical names, sorted.
+pub fn names() -> Vec<&'static str> {
+    // An unparsable catalogue lists nothing here; lookup and check_name
+    // report it.
+    let mut names: Vec<&'static str> = catalogue()
+        .map(|es| es.iter().map(|e| e.name.as_str()).collect())
+        .unwrap_or_default();
+    names.sort_unstable();
+    names
+}
+
+/// Checks one name, usable as a `fn(&str) -> Result<(), String>` validator
+/// (unknown names give the same error text as [`lookup`]).
+pub fn check_name(name: &str) -> Result<(), String> {
+    resolve(name).map(|_| ())
+}
+
+/// Renders statements as a full policy document, compact JSON.
+fn render_document(statements: &[Value]) -> String {
+    serde_json::json!({ "Version": POLICY_VERSION, "Statement": statements }).to_string()
+}
+
+/// The size of a policy document as IAM counts it against its limits:
+/// characters, not counting whitespace outside string values.
+pub fn policy_chars(doc: &str) -> usize {
+    let (mut n, mut in_string, mut escaped) = (0, false, false);
+    for c in doc.chars() {
+        if in_string {
+            n += 1;
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_whitespace() {
+            n += 1;
+            in_string = c == '"';
+        }
+    }
+    n
+}
+
+/// The combined result of several names: managed ARNs (sorted, deduplicated)
+/// and one inline policy document `{"Version":"2012-10-17","Statement":[...]}`
+/// (`None` if no inline statements), as a JSON string.
+///
+/// The result does not depend on the order of `names`, and a name given twice
+/// (or under both its names) counts once. Statements that two entries share
+/// verbatim appear once. A document over [`INLINE_POLICY_MAX_CHARS`] is an
+/// error that gives each entry's size and how to fix it.
+pub fn combine(names: &[String], partition: &str) -> Result<(Vec<String>, Option<String>), String> {
+    check_partition(partition)?;
+    let mut chosen: BTreeMap<&'static str, &'static Entry> = BTreeMap::new();
+    for name in names {
+        let e = resolve(name)?;
+        chosen.insert(&e.name, e);
+    }
+    let mut managed = BTreeSet::new();
+    let mut statements: Vec<Value> = Vec::new();
+    for e in chosen.values() {
+        let p = materialize(e, partition);
+        managed.extend(p.managed_policy_arns);
+        for s in p.statements {
+            if !statements.contains(&s) {
+                statements.push(s);
+            }
+        }
+    }
+    let managed: Vec<String> = managed.into_iter().collect();
+    if statements.is_empty() {
+        return Ok((managed, None));
+    }
+    let doc = render_document(&statements);
+    let size = policy_chars(&doc);
+    if size > INLINE_POLICY_MAX_CHARS {
+        let sizes: Vec<String> = chosen
+            .values()
+            .filter_map(|e| {
+                policy_json(&materialize(e, partition))
+                    .map(|d| format!("{} {}", e.name, policy_chars(&d)))
+            })
+            .collect();
+        return Err(format!(
+            "The well-known policies {} make an inline policy of {size} characters, over IAM's limit of \
+             {INLINE_POLICY_MAX_CHARS} characters for a role's inline policies (sizes: {}). \
+             Ask for fewer well-known policies on this role: split them across service accounts, \
+             each with its own role.",
+            chosen.keys().copied().collect::<Vec<_>>().join(", "),
+            sizes.join(", "),
+        ));
+    }
+    Ok((managed, Some(doc)))
+}
+
+/// A single entry rendered as a full policy document JSON string (inline
+/// statements only; `None` when the entry is managed-only), for a data
+/// source's `policy_json`.
+pub fn policy_json(p: &WellKnownPolicy) -> Option<String> {
+    (!p.statements.is_empty()).then(|| render_document(&p.statements))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
+
+    const EKSCTL_REFERENCE: &str = include_str!("../data/well_known/eksctl-reference.json");
+
+    /// eksctl's seven, as (canonical, eksctl) names.
+    const EKSCTL: [(&str, &str); 7] = [
+        ("image-builder", "imageBuilder"),
+        ("auto-scaler", "autoScaler"),
+        ("aws-load-balancer-controller", "awsLoadBalancerController"),
+        ("external-dns", "externalDNS"),
+        ("cert-manager", "certManager"),
+        ("ebs-csi-controller", "ebsCSIController"),
+        ("efs-csi-controller", "efsCSIController"),
+    ];
+
+    fn reference() -> Value {
+        serde_json::from_str(EKSCTL_REFERENCE).expect("embedded eksctl reference parses")
+    }
+
+    /// Every string anywhere in a JSON value.
+    fn strings(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|i| strings(i, out)),
+            Value::Object(m) => m.values().for_each(|i| strings(i, out)),
+            _ => {}
+        }
+    }
+
+    fn owned(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn well_known_catalogue_parses() {
+        let entries = catalogue().expect("catalogue parses and validates");
+        assert!(entries.len() >= 20, "only {} entries", entries.len());
+        let names = names();
+        assert_eq!(names.len(), entries.len());
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
+        for required in [
+            "velero",
+            "external-secrets",
+            "cloudwatch-observability",
+            "mountpoint-s3-csi",
+            "fsx-lustre-csi",
+            "node-termination-handler",
+            "vpc-cni-ipv4",
+            "vpc-cni-ipv6",
+            "amazon-managed-service-prometheus",
+            "appmesh-controller",
+            "appmesh-envoy-proxy",
+            "gateway-controller",
+            "lb-controller-targetgroup-binding-only",
+            "privateca-issuer",
+        ] {
+            assert!(names.contains(&required), "{required} missing");
+        }
+    }
+
+    #[test]
+    fn well_known_parse_rejects_bad_data() {
+        let dup = r#"{"policies":[{"name":"a","source":"s","managed":["x"]},{"name":"b","eksctl_name":"a","source":"s","managed":["x"]}]}"#;
+        assert!(parse_catalogue(dup).unwrap_err().contains("twice"));
+        let empty = r#"{"policies":[{"name":"a","source":"s"}]}"#;
+        assert!(
+            parse_catalogue(empty)
+                .unwrap_err()
+                .contains("grants nothing")
+        );
+        let camel = r#"{"policies":[{"name":"aB","source":"s","managed":["x"]}]}"#;
+        assert!(parse_catalogue(camel).unwrap_err().contains("kebab"));
+        let extra = r#"{"policies":[{"name":"a","source":"s","managed":["x"],"typo":1}]}"#;
+        assert!(parse_catalogue(extra).is_err());
+    }
+
+    #[test]
+    fn well_known_every_entry_renders_in_every_partition() {
+        for partition in PARTITIONS {
+            for name in names() {
+                let p = lookup(name, partition).unwrap();
+                assert_eq!(p.name, name);
+                assert!(!p.source.is_empty());
+                assert!(!p.managed_policy_arns.is_empty() || !p.statements.is_empty());
+                for arn in &p.managed_policy_arns {
+                    assert!(
+                        arn.starts_with(&format!("arn:{partition}:iam::aws:policy/")),
+                        "{name}: {arn}"
+                    );
+                }
+                match policy_json(&p) {
+                    None => assert!(p.statements.is_empty()),
+                    Some(doc) => {
+                        assert!(!doc.contains(PARTITION_PLACEHOLDER), "{name}: {doc}");
+                        let v: Value = serde_json::from_str(&doc).unwrap();
+                        assert_eq!(v["Version"], POLICY_VERSION);
+                        let statements = v["Statement"].as_array().unwrap();
+                        assert_eq!(statements, &p.statements);
+                        for s in statements {
+                            assert_eq!(s["Effect"], "Allow", "{name}: {s}");
+                            assert!(
+                                s["Action"].is_string() || s["Action"].is_array(),
+                                "{name}: {s}"
+                            );
+                            assert!(
+                                s["Resource"].is_string() || s["Resource"].is_array(),
+                                "{name}: {s}"
+                            );
+                        }
+                        assert!(policy_chars(&doc) <= INLINE_POLICY_MAX_CHARS, "{name}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn well_known_eksctl_entries_match_embedded_reference() {
+        let reference = reference();
+        let policies = reference["policies"].as_object().unwrap();
+        let keys: BTreeSet<&str> = policies.keys().map(String::as_str).collect();
+        let aliases: BTreeSet<&str> = all("aws")
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.eksctl_name)
+            .collect();
+        assert_eq!(keys, aliases, "catalogue aliases are eksctl's names");
+        for partition in PARTITIONS {
+            for (canonical, eksctl) in EKSCTL {
+                let want = substitute(&policies[eksctl], partition);
+                for name in [canonical, eksctl] {
+                    let p = lookup(name, partition).unwrap();
+                    assert_eq!(p.name, canonical);
+                    assert_eq!(p.eksctl_name, Some(eksctl));
+                    let managed = serde_json::to_value(&p.managed_policy_arns).unwrap();
+                    assert_eq!(
+                        managed,
+                        want.get("managed").cloned().unwrap_or(Value::Array(vec![])),
+                        "{name}"
+                    );
+                    let inline = Value::Array(p.statements.clone());
+                    assert_eq!(
+                        inline,
+                        want.get("inline").cloned().unwrap_or(Value::Array(vec![])),
+                        "{name}"
+                    );
+                }
+            }
+            let ipv6 = lookup("vpc-cni-ipv6", partition).unwrap();
+            assert_eq!(
+                Value::Array(ipv6.statements),
+                substitute(&reference["vpcCniIpv6"]["inline"], partition)
+            );
+        }
+    }
+
+    #[test]
+    fn well_known_embedded_reference_matches_shared_reference() {
+        let Ok(path) = std::env::var("WELL_KNOWN_REFERENCE") else {
+            eprintln!(
+                "note: WELL_KNOWN_REFERENCE is not set; not comparing with the shared reference file"
+            );
+            return;
+        };
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+        let shared: Value = serde_json::from_str(&text).unwrap();
+        let embedded = reference();
+        assert_eq!(
+            shared["policies"], embedded["policies"],
+            "{path} differs from the embedded copy"
+        );
+        assert_eq!(
+            shared["vpcCniIpv6"], embedded["vpcCniIpv6"],
+            "{path} differs from the embedded copy"
+        );
+    }
+
+    #[test]
+    fn well_known_aliases_resolve() {
+        for (canonical, eksctl) in EKSCTL {
+            assert_eq!(
+                lookup(eksctl, "aws").unwrap(),
+                lookup(canonical, "aws").unwrap()
+            );
+            assert_eq!(check_name(eksctl), Ok(()));
+            assert_eq!(check_name(canonical), Ok(()));
+        }
+    }
+
+    #[test]
+    fn well_known_unknown_name_lists_valid_ones() {
+        let err = lookup("karpenter", "aws").unwrap_err();
+        for name in names() {
+            assert!(err.contains(name), "{name} missing from: {err}");
+        }
+        assert!(err.contains("\"karpenter\""));
+        assert!(err.contains("imageBuilder"));
+        assert!(!err.contains("Did you mean"));
+        assert_eq!(check_name("karpenter").unwrap_err(), err);
+        assert_eq!(
+            combine(&owned(&["velero", "karpenter"]), "aws").unwrap_err(),
+            err
+        );
+        for (typo, want) in [
+            ("aws-fsx-lustre-csi", "fsx-lustre-csi"),
+            ("AWSLoadBalancerController", "aws-load-balancer-controller"),
+            ("External_DNS", "external-dns"),
+        ] {
+            let err = check_name(typo).unwrap_err();
+            assert!(err.contains(&format!("Did you mean \"{want}\"?")), "{err}");
+        }
+        assert!(check_name("").is_err());
+    }
+
+    #[test]
+    fn well_known_partition_substitution() {
+        for partition in PARTITIONS {
+            for p in all(partition).unwrap() {
+                let mut all_strings = p.managed_policy_arns.clone();
+                p.statements
+                    .iter()
+                    .for_each(|s| strings(s, &mut all_strings));
+                for s in all_strings.iter().filter(|s| s.starts_with("arn:")) {
+                    assert!(
+                        s.starts_with(&format!("arn:{partition}:")),
+                        "{}: {s}",
+                        p.name
+                    );
+                }
+                assert!(
+                    all_strings
+                        .iter()
+                        .all(|s| !s.contains(PARTITION_PLACEHOLDER))
+                );
+            }
+        }
+        let cn = lookup("external-dns", "aws-cn").unwrap();
+        assert_eq!(
+            cn.statements[0]["Resource"],
+            "arn:aws-cn:route53:::hostedzone/*"
+        );
+        let cn = lookup("vpc-cni-ipv4", "aws-cn").unwrap();
+        assert_eq!(
+            cn.managed_policy_arns,
+            ["arn:aws-cn:iam::aws:policy/AmazonEKS_CNI_Policy"]
+        );
+        for bad in ["", "azure", "aws:cn", "AWS", "aws-", "${partition}"] {
+            assert!(lookup("velero", bad).is_err(), "{bad:?}");
+            assert!(combine(&owned(&["velero"]), bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn well_known_combine_dedupes_and_sorts() {
+        let (managed, doc) = combine(
+            &owned(&["cloudwatch-observability", "adot-collector"]),
+            "aws",
+        )
+        .unwrap();
+        assert_eq!(
+            managed,
+            [
+                "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+                "arn:aws:iam::aws:policy/AmazonPrometheusRemoteWriteAccess",
+                "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy",
+            ]
+        );
+        assert_eq!(doc, None);
+
+        let a = combine(
+            &owned(&["external-dns", "cert-manager", "externalDNS"]),
+            "aws",
+        )
+        .unwrap();
+        let b = combine(&owned(&["cert-manager", "external-dns"]), "aws").unwrap();
+        assert_eq!(a, b);
+        let doc: Value = serde_json::from_str(a.1.as_deref().unwrap()).unwrap();
+        let statements = doc["Statement"].as_array().unwrap();
+        // The hostedzone/* ChangeResourceRecordSets statement is in both.
+        assert_eq!(statements.len(), 3 + 2 - 1);
+        assert!(a.0.is_empty());
+
+        let (managed, doc) = combine(
+            &owned(&["image-builder", "efs-csi-controller"]),
+            "aws-us-gov",
+        )
+        .unwrap();
+        assert_eq!(
+            managed,
+            ["arn:aws-us-gov:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser"]
+        );
+        let efs = lookup("efs-csi-controller", "aws-us-gov").unwrap();
+        assert_eq!(doc, policy_json(&efs));
+
+        assert_eq!(combine(&[], "aws").unwrap(), (vec![], None));
+    }
+
+    #[test]
+    fn well_known_combine_typical_controllers_fit() {
+        let names = owned(&[
+            "image-builder",
+            "aws-load-balancer-controller",
+            "external-dns",
+            "cert-manager",
+            "auto-scaler",
+            "efs-csi-controller",
+            "ebs-csi-controller",
+        ]);
+        let (_, doc) = combine(&names, "aws-us-gov").unwrap();
+        let size = policy_chars(doc.as_deref().unwrap());
+        eprintln!("eksctl's seven combined: {size} characters");
+        assert!(size <= INLINE_POLICY_MAX_CHARS);
+    }
+
+    #[test]
+    fn well_known_combine_of_every_entry_is_over_the_limit() {
+        let every: Vec<String> = names().into_iter().map(String::from).collect();
+        let mut statements = Vec::new();
+        for p in all("aws-us-gov").unwrap() {
+            for s in p.statements {
+                if !statements.contains(&s) {
+                    statements.push(s);
+                }
+            }
+        }
+        let size = policy_chars(&render_document(&statements));
+        eprintln!("every inline entry combined (aws-us-gov): {size} characters");
+        let err = combine(&every, "aws-us-gov").unwrap_err();
+        assert!(err.contains(&size.to_string()), "{err}");
+        assert!(err.contains("10240"), "{err}");
+        assert!(err.contains("aws-load-balancer-controller 5287"), "{err}");
+        assert!(err.contains("fewer"), "{err}");
+    }
+
+    #[test]
+    fn well_known_policy_chars_ignores_whitespace_outside_strings() {
+        assert_eq!(
+            policy_chars(r#"{ "a b" : [ 1 , "\" x" ] }"#),
+            r#"{"a b":[1,"\" x"]}"#.len()
+        );
+        let p = lookup("aws-load-balancer-controller", "aws").unwrap();
+        let doc = policy_json(&p).unwrap();
+        let pretty =
+            serde_json::to_string_pretty(&serde_json::from_str::<Value>(&doc).unwrap()).unwrap();
+        assert_eq!(policy_chars(&pretty), policy_chars(&doc));
+        assert_eq!(policy_chars(&doc), doc.chars().count());
+    }
+}
