@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use percent_encoding::percent_decode_str;
@@ -268,26 +268,23 @@ pub async fn dispatch(State(em): State<Arc<Emulator>>, request: Request) -> Resp
             Err(err) => Err(err),
         },
     };
-    let response = match result {
-        Ok(value) => json_body(&value),
+    let (mut response, error) = match result {
+        Ok(value) => (json_body(&value), None),
         Err(err) => {
             em.world().injector.count_error(err.code);
-            if log_enabled() {
-                eprintln!(
-                    "{method} {path} op={op} region={} error={} message={}",
-                    ctx.region,
-                    err.code.as_str(),
-                    err.message
-                );
-            }
-            err.into_response()
+            let summary = format!(" error={} message={:?}", err.code.as_str(), err.message);
+            (err.into_response(), Some(summary))
         }
     };
+    if let Ok(id) = HeaderValue::from_str(&crate::ids::uuid()) {
+        response.headers_mut().insert("x-amzn-RequestId", id);
+    }
     if log_enabled() {
         eprintln!(
-            "{method} {path} op={op} region={} status={}",
+            "{method} {path} op={op} region={} status={}{}",
             ctx.region,
-            response.status().as_u16()
+            response.status().as_u16(),
+            error.unwrap_or_default()
         );
     }
     response

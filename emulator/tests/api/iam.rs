@@ -115,3 +115,34 @@ async fn iam_unreachable_is_a_server_error() {
     assert_eq!(r.status.as_u16(), 500);
     assert_eq!(r.error_type.as_deref(), Some("ServerException"));
 }
+
+#[tokio::test]
+async fn iam_addon_associations_are_checked() {
+    let (eks, moto) = eks_with_moto().await;
+    let trusted = moto.create_role("cni", "/", &pods_trust()).await;
+    let untrusted = moto.create_role("cni-ec2", "/", &ec2_trust()).await;
+    let r = eks
+        .call(
+            "POST",
+            "/clusters/c1/addons",
+            Some(json!({"addonName": "vpc-cni", "podIdentityAssociations": [
+                {"serviceAccount": "aws-node", "roleArn": untrusted}]})),
+        )
+        .await;
+    r.assert_error(
+        400,
+        "InvalidParameterException",
+        "Trust policy of the role provided is invalid",
+    );
+    // Nothing was created by the refused call.
+    let r = eks.call("GET", "/clusters/c1/addons/vpc-cni", None).await;
+    assert_eq!(r.status.as_u16(), 404);
+    eks.call(
+        "POST",
+        "/clusters/c1/addons",
+        Some(json!({"addonName": "vpc-cni", "podIdentityAssociations": [
+            {"serviceAccount": "aws-node", "roleArn": trusted}]})),
+    )
+    .await
+    .ok();
+}
