@@ -6,14 +6,22 @@
 //! configuration (ring provider only). The pinning verifier compares DER
 //! bytes instead of building a chain: go-plugin's client certificate is a
 //! self-signed CA certificate, which webpki refuses as an end entity.
+//!
+//! Terraform's client key is ECDSA P-521 (go-plugin's choice) and ring cannot
+//! verify P-521 signatures, so the verifier adds one signature algorithm,
+//! ECDSA P-521/SHA-512, implemented with the pure-Rust `p521` crate. ring
+//! stays the only rustls crypto provider; `p521` is used for nothing else.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::DistinguishedName;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls::pki_types::{
+    AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, PrivatePkcs8KeyDer,
+    SignatureVerificationAlgorithm, UnixTime, alg_id,
+};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
@@ -78,6 +86,52 @@ pub fn generate_server_cert() -> Result<ServerCert, TlsError> {
     })
 }
 
+/// ECDSA over P-521 with SHA-512, the signature Terraform's client key makes.
+#[derive(Debug)]
+struct EcdsaP521Sha512;
+
+impl SignatureVerificationAlgorithm for EcdsaP521Sha512 {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        use p521::ecdsa::signature::Verifier;
+        let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
+            .map_err(|_| InvalidSignature)?;
+        let sig = p521::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+        key.verify(message, &sig).map_err(|_| InvalidSignature)
+    }
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_P521
+    }
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_SHA512
+    }
+}
+
+static P521: EcdsaP521Sha512 = EcdsaP521Sha512;
+
+/// ring's verification algorithms plus ECDSA P-521 (built once, kept for the
+/// life of the process because rustls wants `'static` tables).
+fn client_signature_algorithms() -> WebPkiSupportedAlgorithms {
+    static ALGS: OnceLock<WebPkiSupportedAlgorithms> = OnceLock::new();
+    *ALGS.get_or_init(|| {
+        let ring = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        let mut all: Vec<&'static dyn SignatureVerificationAlgorithm> = ring.all.to_vec();
+        all.push(&P521);
+        let p521_only: &'static [&'static dyn SignatureVerificationAlgorithm] =
+            Box::leak(Box::new([&P521 as &'static dyn SignatureVerificationAlgorithm]));
+        let mut mapping = ring.mapping.to_vec();
+        mapping.push((SignatureScheme::ECDSA_NISTP521_SHA512, p521_only));
+        WebPkiSupportedAlgorithms {
+            all: Box::leak(all.into_boxed_slice()),
+            mapping: Box::leak(mapping.into_boxed_slice()),
+        }
+    })
+}
+
 /// Accepts exactly one client certificate (byte for byte).
 #[derive(Debug)]
 struct PinnedClient {
@@ -135,7 +189,7 @@ pub fn server_config(
     let provider = crypto_provider();
     let verifier = PinnedClient {
         der: client.as_ref().to_vec(),
-        algs: provider.signature_verification_algorithms,
+        algs: client_signature_algorithms(),
     };
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
