@@ -9,9 +9,12 @@ use crate::names::{
     check_cluster_name, check_dns1123_label, check_dns1123_subdomain, check_role_arn,
 };
 use crate::policy;
+use crate::role;
 use crate::spec::{Attr, Kind, Problem, ResourceSpec};
 use crate::tags::{self, TagChange, Tags};
+use crate::well_known;
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Resource type name.
 pub const TYPE_NAME: &str = "eks_pod_identity_association";
@@ -27,8 +30,32 @@ pub struct AssociationState {
     pub namespace: String,
     /// Kubernetes service account.
     pub service_account: String,
-    /// IAM role the pods receive.
+    /// IAM role the pods receive (given, or the one the provider made).
     pub role_arn: Option<String>,
+    /// Name of the role the provider makes.
+    pub role_name: Option<String>,
+    /// Path of the role the provider makes.
+    pub role_path: Option<String>,
+    /// Managed policies for the made role.
+    pub permission_policy_arns: Option<BTreeSet<String>>,
+    /// Inline policy for the made role.
+    pub permission_policy: Option<String>,
+    /// Well-known policies for the made role.
+    pub well_known_policies: Option<BTreeSet<String>>,
+    /// Permissions boundary of the made role.
+    pub permissions_boundary_arn: Option<String>,
+    /// Extra conditions on the made role's trust statement (JSON).
+    pub trust_conditions: Option<String>,
+    /// Restrict the made role's trust to this cluster.
+    pub restrict_to_cluster: Option<bool>,
+    /// Whether the provider made the role.
+    pub created_role: Option<bool>,
+    /// Managed policies attached to the made role, as found.
+    pub attached_policy_arns: Option<BTreeSet<String>>,
+    /// Inline policies of the made role, as found.
+    pub inline_policies: Option<BTreeMap<String, String>>,
+    /// Trust policy of the made role, as found.
+    pub trust_policy: Option<String>,
     /// Role chained to from `role_arn`.
     pub target_role_arn: Option<String>,
     /// Session tags off.
@@ -60,7 +87,19 @@ pub fn spec() -> ResourceSpec {
             Attr::required("cluster_name", Kind::String, "Name of the EKS cluster. Changing it replaces the association.").replace().check(check_cluster_name),
             Attr::required("namespace", Kind::String, "Kubernetes namespace of the service account (a DNS-1123 label). Changing it replaces the association.").replace().check(check_dns1123_label),
             Attr::required("service_account", Kind::String, "Name of the Kubernetes service account (a DNS-1123 subdomain). Changing it replaces the association.").replace().check(check_dns1123_subdomain),
-            Attr::required("role_arn", Kind::String, "ARN of the IAM role that pods using the service account assume. It must be in the cluster's account and trust `pods.eks.amazonaws.com`. Changing it updates the association in place. New roles take a few seconds to become visible to EKS; the provider retries for up to two minutes.").check(check_role_arn),
+            Attr::optional_computed("role_arn", Kind::String, "ARN of an existing IAM role that pods using the service account assume. It must be in the cluster's account and trust `pods.eks.amazonaws.com`. Changing it updates the association in place. Leave it out to have the provider make the role (then it is the made role's ARN); it cannot be combined with the role-creation attributes. New roles take a few seconds to become visible to EKS; the provider retries for up to two minutes.").check(check_role_arn),
+            Attr::optional_computed("role_name", Kind::String, "Name of the role the provider makes. Defaults to a name derived from cluster, namespace and service account (at most 64 characters, with a hash suffix so that different service accounts never collide). Changing it replaces the role and the association.").check(role::check_name),
+            Attr::optional_computed("role_path", Kind::String, "Path of the role the provider makes, such as `/pod-identity/`. Defaults to `/`. Changing it replaces the role and the association.").check(role::check_role_path),
+            Attr::optional("permission_policy_arns", Kind::StringSet, "Managed policies to attach to the role the provider makes. Changes attach and detach only what changed.").check(role::check_policy_arn),
+            Attr::optional("permission_policy", Kind::String, "An inline policy (JSON) for the role the provider makes, stored as the inline policy `permission-policy`. Compared by meaning, not text.").check(role::check_permission_policy),
+            Attr::optional("well_known_policies", Kind::StringSet, "Named, ready-made policies for the role the provider makes, such as `aws-load-balancer-controller` or `external-dns` (eksctl's names such as `awsLoadBalancerController` work too). See the `eks_well_known_policy` data source for their contents.").check(well_known::check_name),
+            Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role the provider makes.").check(role::check_policy_arn),
+            Attr::optional("trust_conditions", Kind::String, "Extra conditions (an IAM Condition block in JSON) on the `pods.eks.amazonaws.com` trust statement of the role the provider makes.").check(role::check_trust_conditions),
+            Attr::optional("restrict_to_cluster", Kind::Bool, "Add `aws:SourceAccount` and `aws:SourceArn` conditions for this cluster to the trust statement of the role the provider makes, so that only this cluster's pod identity can assume it.").default(serde_json::Value::Bool(false)),
+            Attr::computed("created_role", Kind::Bool, "Whether the provider made the role (and deletes it with the association)."),
+            Attr::computed("attached_policy_arns", Kind::StringSet, "Managed policies attached to the role the provider made (from `permission_policy_arns` and `well_known_policies`). A policy detached outside Terraform shows here in the next plan, and apply attaches it again."),
+            Attr::computed("inline_policies", Kind::StringMap, "Inline policies of the role the provider made, by name (`permission-policy`, `well-known-policies`). Changes made outside Terraform show here in the next plan."),
+            Attr::computed("trust_policy", Kind::String, "Trust policy of the role the provider made. Changes made outside Terraform show here in the next plan."),
             Attr::optional("target_role_arn", Kind::String, "ARN of a role, possibly in another account, that EKS assumes with the credentials of `role_arn` (role chaining). Its trust policy must allow `role_arn` with `sts:ExternalId` equal to `external_id`. Removing it clears the target role.").check(check_role_arn),
             Attr::optional("disable_session_tags", Kind::Bool, "Turn off the session tags EKS adds when it assumes the role (`eks-cluster-arn`, `kubernetes-namespace`, ...). Required for `session_policy`.").default(serde_json::Value::Bool(false)),
             Attr::optional("session_policy", Kind::String, "A session policy (JSON) that further limits the role's permissions for these pods. Requires `disable_session_tags = true`. At most 2,048 characters. Compared by meaning: a change of whitespace or key order shows no difference after apply.").check(policy::check_session_policy),
@@ -84,7 +123,38 @@ pub struct AssociationInput {
     pub disable_session_tags: Input<bool>,
     /// `tags` merged with default tags, when known.
     pub tags_all: Input<Tags>,
+    /// `role_arn` as written in the configuration.
+    pub role_arn: Input<String>,
+    /// Which role-creation attributes the configuration sets (names).
+    pub role_creation_set: Vec<&'static str>,
+    /// `permission_policy_arns`, when known.
+    pub permission_policy_arns: Input<BTreeSet<String>>,
+    /// `well_known_policies`, when known.
+    pub well_known_policies: Input<BTreeSet<String>>,
+    /// `permission_policy`, when known.
+    pub permission_policy: Input<String>,
+    /// AWS partition of the provider's region.
+    pub partition: String,
 }
+
+/// The attributes that only make sense when the provider makes the role.
+pub const ROLE_CREATION_ATTRS: [&str; 8] = [
+    "role_name",
+    "role_path",
+    "permission_policy_arns",
+    "permission_policy",
+    "well_known_policies",
+    "permissions_boundary_arn",
+    "trust_conditions",
+    "restrict_to_cluster",
+];
+
+/// The attributes that give a made role its permissions.
+pub const PERMISSION_SOURCES: [&str; 3] = [
+    "permission_policy_arns",
+    "permission_policy",
+    "well_known_policies",
+];
 
 /// Cross-attribute rules, checked at validate and plan time.
 pub fn check(input: &AssociationInput) -> Vec<Problem> {
@@ -104,7 +174,158 @@ pub fn check(input: &AssociationInput) -> Vec<Problem> {
     {
         problems.push(Problem::new("tags", "Invalid tags", e));
     }
+    problems.extend(check_role_source(input));
     problems
+}
+
+/// Role source rules: `role_arn` excludes the role-creation attributes;
+/// without it, at least one permission source; made-role size limits.
+fn check_role_source(input: &AssociationInput) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if input.role_arn.is_set() {
+        for attr in &input.role_creation_set {
+            problems.push(Problem::new(
+                attr,
+                format!("{attr} cannot be combined with role_arn"),
+                format!(
+                    "role_arn names an existing role, while {attr} describes a role for the provider to make. Remove role_arn to have the provider make the role, or remove {attr} to use the existing role."
+                ),
+            ));
+        }
+        return problems;
+    }
+    let has_source = PERMISSION_SOURCES
+        .iter()
+        .any(|a| input.role_creation_set.contains(a));
+    if !has_source {
+        problems.push(Problem::new(
+            "role_arn",
+            "No role and no permissions",
+            "Set role_arn to use an existing role, or give the role the provider should make its permissions with at least one of permission_policy_arns, permission_policy or well_known_policies.",
+        ));
+        return problems;
+    }
+    let mut managed = input
+        .permission_policy_arns
+        .known()
+        .cloned()
+        .unwrap_or_default();
+    let mut inline_chars = input
+        .permission_policy
+        .known()
+        .map(|p| well_known::policy_chars(p))
+        .unwrap_or(0);
+    if let Input::Known(names) = &input.well_known_policies {
+        let names: Vec<String> = names.iter().cloned().collect();
+        match well_known::combine(&names, &input.partition) {
+            Ok((arns, doc)) => {
+                managed.extend(arns);
+                inline_chars += doc.map(|d| well_known::policy_chars(&d)).unwrap_or(0);
+            }
+            Err(e) => problems.push(Problem::new(
+                "well_known_policies",
+                "Invalid well-known policies",
+                e,
+            )),
+        }
+    }
+    if managed.len() > role::MAX_MANAGED_POLICIES {
+        problems.push(Problem::new(
+            "permission_policy_arns",
+            "Too many managed policies",
+            format!(
+                "The role would have {} managed policies (permission_policy_arns and those of well_known_policies); IAM allows at most {} per role (10 unless the quota was raised). Combine some into one customer managed policy.",
+                managed.len(),
+                role::MAX_MANAGED_POLICIES
+            ),
+        ));
+    }
+    if inline_chars > role::INLINE_POLICY_MAX_LEN {
+        problems.push(Problem::new(
+            "permission_policy",
+            "Inline policies too large",
+            format!(
+                "permission_policy and the inline statements of well_known_policies come to {inline_chars} characters; IAM allows {} per role. Move some permissions into a managed policy (permission_policy_arns).",
+                role::INLINE_POLICY_MAX_LEN
+            ),
+        ));
+    }
+    problems
+}
+
+/// What the provider makes for an association when `role_arn` is not given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WantedRole {
+    /// Role name.
+    pub name: String,
+    /// Role path.
+    pub path: String,
+    /// The role's policies, trust and tags.
+    pub shape: role::RoleShape,
+}
+
+/// The made role a (known) planned state asks for. `cluster_arn` is needed
+/// only with `restrict_to_cluster`.
+pub fn wanted_role(
+    s: &AssociationState,
+    partition: &str,
+    cluster_arn: Option<&str>,
+) -> Result<WantedRole, String> {
+    let names: Vec<String> = s
+        .well_known_policies
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let (wk_arns, wk_doc) = well_known::combine(&names, partition)?;
+    let mut managed = s.permission_policy_arns.clone().unwrap_or_default();
+    managed.extend(wk_arns);
+    let conditions = match &s.trust_conditions {
+        Some(t) => Some(
+            serde_json::from_str(t)
+                .map_err(|e| format!("trust_conditions is not valid JSON: {e}"))?,
+        ),
+        None => None,
+    };
+    let restrict = if s.restrict_to_cluster.unwrap_or(false) {
+        cluster_arn
+    } else {
+        None
+    };
+    let mut tags = s.tags_all.clone().unwrap_or_default();
+    tags.insert(
+        role::OWNER_TAG.to_string(),
+        role::owner_tag_value(&s.cluster_name, &s.namespace, &s.service_account),
+    );
+    if !names.is_empty() {
+        tags.insert(role::WELL_KNOWN_TAG.to_string(), names.join(" "));
+    }
+    Ok(WantedRole {
+        name: s.role_name.clone().unwrap_or_else(|| {
+            role::generated_role_name(&s.cluster_name, &s.namespace, &s.service_account)
+        }),
+        path: s.role_path.clone().unwrap_or_else(|| "/".to_string()),
+        shape: role::RoleShape {
+            managed_policy_arns: managed,
+            permission_policy: s.permission_policy.clone(),
+            well_known_policy: wk_doc,
+            permissions_boundary_arn: s.permissions_boundary_arn.clone(),
+            trust_policy: role::trust_policy(conditions.as_ref(), restrict).to_string(),
+            tags,
+        },
+    })
+}
+
+/// The inline policies of a role shape as the `inline_policies` attribute shows them.
+pub fn inline_policies_of(shape: &role::RoleShape) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    if let Some(p) = &shape.permission_policy {
+        m.insert(role::INLINE_POLICY_NAME.to_string(), p.clone());
+    }
+    if let Some(p) = &shape.well_known_policy {
+        m.insert(role::WELL_KNOWN_POLICY_NAME.to_string(), p.clone());
+    }
+    m
 }
 
 /// The calls an update needs, derived from prior and planned state.
@@ -198,6 +419,7 @@ mod tests {
     fn session_policy_needs_disabled_session_tags() {
         let mut i = AssociationInput {
             session_policy: Input::Known("{}".into()),
+            role_arn: Input::Known("arn:aws:iam::123456789012:role/a".into()),
             ..Default::default()
         };
         let p = check(&i);
@@ -222,9 +444,114 @@ mod tests {
         let many: Tags = (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
         let p = check(&AssociationInput {
             tags_all: Input::Known(many),
+            role_arn: Input::Unknown,
             ..Default::default()
         });
         assert_eq!(p[0].attr, "tags");
+    }
+
+    fn made(attrs: &[&'static str]) -> AssociationInput {
+        AssociationInput {
+            role_creation_set: attrs.to_vec(),
+            partition: "aws".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn role_arn_excludes_role_creation_attributes() {
+        let mut i = made(&["role_name", "well_known_policies"]);
+        i.role_arn = Input::Known("arn:aws:iam::123456789012:role/a".into());
+        let p = check(&i);
+        assert_eq!(
+            p.iter().map(|p| p.attr).collect::<Vec<_>>(),
+            vec!["role_name", "well_known_policies"]
+        );
+        assert!(p[0].summary.contains("role_arn"));
+        // Unknown role_arn is set all the same.
+        i.role_arn = Input::Unknown;
+        assert_eq!(check(&i).len(), 2);
+    }
+
+    #[test]
+    fn made_role_needs_a_permission_source() {
+        let p = check(&made(&["role_name"]));
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].attr, "role_arn");
+        assert!(p[0].detail.contains("permission_policy_arns"));
+        assert!(check(&made(&["permission_policy"])).is_empty());
+    }
+
+    #[test]
+    fn made_role_limits_and_unknown_names() {
+        let mut i = made(&["permission_policy_arns", "well_known_policies"]);
+        i.permission_policy_arns = Input::Known(
+            (0..21)
+                .map(|n| format!("arn:aws:iam::aws:policy/P{n}"))
+                .collect(),
+        );
+        assert_eq!(check(&i)[0].attr, "permission_policy_arns");
+        i.permission_policy_arns = Input::Null;
+        i.well_known_policies = Input::Known(["no-such-policy".to_string()].into());
+        let p = check(&i);
+        assert_eq!(p[0].attr, "well_known_policies");
+        assert!(p[0].detail.contains("external-dns"));
+        let mut big = made(&["permission_policy"]);
+        big.permission_policy = Input::Known(format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Action":"s3:*","Resource":"{}"}}]}}"#,
+            "x".repeat(11000)
+        ));
+        assert_eq!(check(&big)[0].attr, "permission_policy");
+    }
+
+    #[test]
+    fn wanted_role_from_state() {
+        let mut s = state();
+        s.role_arn = None;
+        s.well_known_policies =
+            Some(["externalDNS".to_string(), "ebs-csi-controller".to_string()].into());
+        s.permission_policy_arns =
+            Some(["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into());
+        s.restrict_to_cluster = Some(true);
+        let w = wanted_role(
+            &s,
+            "aws",
+            Some("arn:aws:eks:us-east-1:123456789012:cluster/c"),
+        )
+        .unwrap();
+        assert_eq!(w.name, role::generated_role_name("c", "ns", "sa"));
+        assert_eq!(w.path, "/");
+        assert!(
+            w.shape
+                .managed_policy_arns
+                .contains("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        );
+        assert!(
+            w.shape
+                .managed_policy_arns
+                .contains("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy")
+        );
+        assert!(
+            w.shape
+                .well_known_policy
+                .as_deref()
+                .unwrap_or_default()
+                .contains("route53:ChangeResourceRecordSets")
+        );
+        assert!(w.shape.trust_policy.contains("aws:SourceArn"));
+        assert_eq!(
+            w.shape.tags.get(role::OWNER_TAG).map(String::as_str),
+            Some("c/ns/sa")
+        );
+        assert!(w.shape.tags.contains_key(role::WELL_KNOWN_TAG));
+        let cn = wanted_role(&s, "aws-cn", None).unwrap();
+        assert!(
+            cn.shape
+                .managed_policy_arns
+                .iter()
+                .all(|a| a.starts_with("arn:aws"))
+        );
+        assert!(!cn.shape.trust_policy.contains("aws:SourceArn"));
     }
 
     #[test]

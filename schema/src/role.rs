@@ -23,6 +23,9 @@ pub const WELL_KNOWN_POLICY_NAME: &str = "well-known-policies";
 /// its value is `cluster/namespace/service_account`. It lets an apply that
 /// died after creating the role adopt it instead of failing or leaking it.
 pub const OWNER_TAG: &str = "eks-tools:pod-identity";
+/// Tag on a made role listing its well-known policy names (space-separated),
+/// so that an import can reconstruct `well_known_policies` exactly.
+pub const WELL_KNOWN_TAG: &str = "eks-tools:well-known-policies";
 /// IAM's limit on the aggregate size of a role's inline policies (characters, whitespace excluded).
 pub const INLINE_POLICY_MAX_LEN: usize = 10_240;
 /// Most managed policies attachable to a role (the raised IAM quota; the default is 10).
