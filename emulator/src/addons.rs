@@ -217,16 +217,7 @@ fn check_create<'c>(
     pod_identity: &[PodIdentityRequest],
     delete_delay: f64,
 ) -> Result<(&'c AddonSpec, &'c VersionSpec, String), ApiError> {
-    let c = region
-        .clusters
-        .get(cluster)
-        .ok_or_else(|| ApiError::cluster_not_found(cluster))?;
-    if c.status != "ACTIVE" {
-        return Err(ApiError::invalid_request(format!(
-            "Cluster '{cluster}' is not in ACTIVE status"
-        ))
-        .cluster(cluster));
-    }
+    let c = region.require_active_cluster(cluster)?;
     if region
         .addons
         .contains_key(&(cluster.to_owned(), addon_name.to_owned()))
@@ -409,6 +400,7 @@ fn check_update<'c>(
     delete_delay: f64,
 ) -> Result<&'c VersionSpec, ApiError> {
     let addon = find_addon(region, cluster, addon_name)?;
+    region.require_active_cluster(cluster)?;
     if matches!(addon.status.as_str(), "CREATING" | "UPDATING" | "DELETING") {
         return Err(ApiError::in_use(format!(
             "Addon {addon_name} cannot be updated while it is in {} status",

@@ -224,9 +224,7 @@ pub async fn create(
         let mut world = em.world();
         let faults = world.injector.faults.clone();
         let region = world.settled(&ctx.account, &ctx.region);
-        if !region.clusters.contains_key(cluster) {
-            return Err(ApiError::cluster_not_found(cluster));
-        }
+        region.require_active_cluster(cluster)?;
         if let Some(previous) = replay(region, CREATE_OP, cluster, token.as_deref(), &fp)? {
             return Ok(previous);
         }
@@ -248,9 +246,7 @@ pub async fn create(
 
     let mut world = em.world();
     let region = world.settled(&ctx.account, &ctx.region);
-    if !region.clusters.contains_key(cluster) {
-        return Err(ApiError::cluster_not_found(cluster));
-    }
+    region.require_active_cluster(cluster)?;
     if let Some(previous) = replay(region, CREATE_OP, cluster, token.as_deref(), &fp)? {
         return Ok(previous);
     }
@@ -370,6 +366,7 @@ pub async fn update(
         let region = world.settled(&ctx.account, &ctx.region);
         let current = find(region, cluster, id)?;
         refuse_owned(current, "update")?;
+        region.require_active_cluster(cluster)?;
         if let Some(previous) = replay(region, UPDATE_OP, cluster, token.as_deref(), &fp)? {
             return Ok(previous);
         }
@@ -438,6 +435,7 @@ pub fn delete(em: &Emulator, ctx: &Ctx, cluster: &str, id: &str) -> Result<Value
     let region = world.settled(&ctx.account, &ctx.region);
     let a = find(region, cluster, id)?;
     refuse_owned(a, "delete")?;
+    region.require_active_cluster(cluster)?;
     let a = region
         .associations
         .remove(id)

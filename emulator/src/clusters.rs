@@ -129,6 +129,7 @@ pub fn create(em: &Emulator, ctx: &Ctx, body: Value) -> Result<Value, ApiError> 
         endpoint: format!("https://{oidc}.gr7.{region}.eks.amazonaws.com"),
         role_arn,
         status: "ACTIVE".to_owned(),
+        active_at: None,
         oidc_issuer: format!("https://oidc.eks.{region}.amazonaws.com/id/{oidc}"),
         certificate_authority: fake_ca(),
         id: ids::uuid(),
@@ -144,11 +145,18 @@ pub fn create(em: &Emulator, ctx: &Ctx, body: Value) -> Result<Value, ApiError> 
         name: name.clone(),
     };
     let mut world = em.world();
+    let creating_ms = world.injector.faults.cluster_creating_ms.unwrap_or(0);
     let region = world.settled(&ctx.account, &ctx.region);
     if region.clusters.contains_key(&name) {
         return Err(
             ApiError::in_use(format!("Cluster already exists with name: {name}")).cluster(&name),
         );
+    }
+    let mut cluster = cluster;
+    if creating_ms > 0 {
+        cluster.status = "CREATING".to_owned();
+        cluster.active_at =
+            Some(std::time::Instant::now() + std::time::Duration::from_millis(creating_ms));
     }
     let out = cluster.to_json();
     region.clusters.insert(name, cluster);

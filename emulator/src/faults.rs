@@ -54,6 +54,11 @@ pub struct Faults {
     /// (default [`DEFAULT_ADDON_TRANSITION_MS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addon_transition_ms: Option<u64>,
+    /// New clusters stay CREATING this long (default 0: ACTIVE at once);
+    /// association and addon changes on them fail with
+    /// InvalidRequestException meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_creating_ms: Option<u64>,
     /// Makes the named addon end its next transitions in a failed state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addon_fail: Option<AddonFail>,

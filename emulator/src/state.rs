@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
+use crate::error::ApiError;
 use crate::faults::{Faults, Injector};
 
 /// Everything the emulator holds.
@@ -105,6 +106,21 @@ impl Region {
         })
     }
 
+    /// Fails unless the cluster exists and is ACTIVE.
+    pub fn require_active_cluster(&self, name: &str) -> Result<&Cluster, ApiError> {
+        let cluster = self
+            .clusters
+            .get(name)
+            .ok_or_else(|| ApiError::cluster_not_found(name))?;
+        if cluster.status != "ACTIVE" {
+            return Err(ApiError::invalid_request(format!(
+                "Cluster '{name}' is not in ACTIVE status"
+            ))
+            .cluster(name));
+        }
+        Ok(cluster)
+    }
+
     /// ARNs of the associations an addon owns, in creation order.
     pub fn owned_associations(&self, owner_arn: &str) -> Vec<&Association> {
         let mut owned: Vec<&Association> = self
@@ -131,6 +147,12 @@ impl Region {
     /// `addon_fail` fault.
     pub fn settle(&mut self, faults: &Faults) {
         let now = Instant::now();
+        for cluster in self.clusters.values_mut() {
+            if cluster.active_at.is_some_and(|at| at <= now) {
+                cluster.active_at = None;
+                cluster.status = "ACTIVE".to_owned();
+            }
+        }
         let mut gone = Vec::new();
         for (key, addon) in self.addons.iter_mut() {
             let Some(pending) = addon.pending.clone() else {
@@ -237,6 +259,8 @@ pub struct Cluster {
     pub role_arn: String,
     /// Status.
     pub status: String,
+    /// When a CREATING cluster becomes ACTIVE.
+    pub active_at: Option<Instant>,
     /// OIDC issuer URL.
     pub oidc_issuer: String,
     /// Base64 PEM of the cluster CA.

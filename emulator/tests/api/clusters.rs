@@ -144,3 +144,52 @@ async fn cluster_list_pagination_and_regions() {
     let l = eks.op("ListClusters", "GET", "/clusters", None).await;
     assert_eq!(l["clusters"], json!([]));
 }
+
+#[tokio::test]
+async fn cluster_creating_fault() {
+    let eks = Eks::new().await;
+    eks.admin(
+        "POST",
+        "/_emulator/faults",
+        json!({"cluster_creating_ms": 200}),
+    )
+    .await;
+    let c = eks.cluster("slow").await;
+    assert_eq!(c["status"], "CREATING");
+    let body = json!({"namespace": "n", "serviceAccount": "s",
+        "roleArn": "arn:aws:iam::123456789012:role/x"});
+    eks.call(
+        "POST",
+        "/clusters/slow/pod-identity-associations",
+        Some(body.clone()),
+    )
+    .await
+    .assert_error(
+        400,
+        "InvalidRequestException",
+        "Cluster 'slow' is not in ACTIVE status",
+    );
+    eks.call(
+        "POST",
+        "/clusters/slow/addons",
+        Some(json!({"addonName": "coredns"})),
+    )
+    .await
+    .assert_error(
+        400,
+        "InvalidRequestException",
+        "Cluster 'slow' is not in ACTIVE status",
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    let d = eks
+        .op("DescribeCluster", "GET", "/clusters/slow", None)
+        .await;
+    assert_eq!(d["cluster"]["status"], "ACTIVE");
+    eks.call(
+        "POST",
+        "/clusters/slow/pod-identity-associations",
+        Some(body),
+    )
+    .await
+    .ok();
+}
