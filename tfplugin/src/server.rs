@@ -356,6 +356,15 @@ fn capabilities() -> pb::ServerCapabilities {
 
 /// Collapses `Result<T, Diagnostics>` plumbing inside an RPC body.
 macro_rules! tri {
+    ($e:expr, $diags:ident) => {
+        match $e {
+            Ok(v) => v,
+            Err(d) => {
+                $diags.extend(d);
+                return;
+            }
+        }
+    };
     ($e:expr, $diags:ident, $ret:expr) => {
         match $e {
             Ok(v) => v,
@@ -630,16 +639,14 @@ impl pb::provider_server::Provider for ProviderService {
         async {
             let cfg = tri!(
                 decode_dv(r.config.as_ref(), &self.provider_ty, "configuration"),
-                diags,
-                ()
+                diags
             );
             if let Ok(mut v) = self.terraform_version.write() {
                 *v = r.terraform_version.clone();
             }
             let data = tri!(
                 self.provider.configure(&cfg, &r.terraform_version).await,
-                diags,
-                ()
+                diags
             );
             if let Ok(mut d) = self.data.write() {
                 *d = Some(data);
@@ -663,13 +670,9 @@ impl pb::provider_server::Provider for ProviderService {
             ..Default::default()
         };
         async {
-            let e = tri!(self.resource(&r.type_name), diags, ());
-            let state = tri!(
-                decode_dv(r.current_state.as_ref(), &e.ty, "state"),
-                diags,
-                ()
-            );
-            let identity = tri!(decode_identity(r.current_identity.as_ref(), e), diags, ());
+            let e = tri!(self.resource(&r.type_name), diags);
+            let state = tri!(decode_dv(r.current_state.as_ref(), &e.ty, "state"), diags);
+            let identity = tri!(decode_identity(r.current_identity.as_ref(), e), diags);
             let out = e
                 .imp
                 .read(
@@ -684,9 +687,9 @@ impl pb::provider_server::Provider for ProviderService {
             diags.extend(out.diagnostics);
             resp.private = out.private;
             let new_state = out.new_state.unwrap_or(Value::Null);
-            resp.new_state = Some(tri!(encode_dv(&new_state, &e.ty, "state"), diags, ()));
+            resp.new_state = Some(tri!(encode_dv(&new_state, &e.ty, "state"), diags));
             if !new_state.is_null() {
-                resp.new_identity = tri!(encode_identity(out.identity.as_ref(), e), diags, ());
+                resp.new_identity = tri!(encode_identity(out.identity.as_ref(), e), diags);
             }
         }
         .await;
@@ -706,23 +709,17 @@ impl pb::provider_server::Provider for ProviderService {
             ..Default::default()
         };
         async {
-            let e = tri!(self.resource(&r.type_name), diags, ());
+            let e = tri!(self.resource(&r.type_name), diags);
             let prior = tri!(
                 decode_dv(r.prior_state.as_ref(), &e.ty, "prior state"),
-                diags,
-                ()
+                diags
             );
             let proposed = tri!(
                 decode_dv(r.proposed_new_state.as_ref(), &e.ty, "proposed state"),
-                diags,
-                ()
+                diags
             );
-            let config = tri!(
-                decode_dv(r.config.as_ref(), &e.ty, "configuration"),
-                diags,
-                ()
-            );
-            let prior_identity = tri!(decode_identity(r.prior_identity.as_ref(), e), diags, ());
+            let config = tri!(decode_dv(r.config.as_ref(), &e.ty, "configuration"), diags);
+            let prior_identity = tri!(decode_identity(r.prior_identity.as_ref(), e), diags);
             let prior = if prior.is_null() { None } else { Some(prior) };
             let fp = plan::plan(&e.schema.block, prior.as_ref(), &config, &proposed);
             let mut out = PlanResponse {
@@ -743,14 +740,10 @@ impl pb::provider_server::Provider for ProviderService {
                 e.imp.plan(&self.ctx(), &req, &mut out).await;
             }
             diags.extend(out.diagnostics);
-            resp.planned_state = Some(tri!(
-                encode_dv(&out.planned, &e.ty, "planned state"),
-                diags,
-                ()
-            ));
+            resp.planned_state = Some(tri!(encode_dv(&out.planned, &e.ty, "planned state"), diags));
             resp.requires_replace = out.requires_replace.iter().map(path_to_proto).collect();
             resp.planned_private = out.private;
-            resp.planned_identity = tri!(encode_identity(out.identity.as_ref(), e), diags, ());
+            resp.planned_identity = tri!(encode_identity(out.identity.as_ref(), e), diags);
         }
         .await;
         resp.diagnostics = diags_to_proto(&diags);
@@ -769,11 +762,11 @@ impl pb::provider_server::Provider for ProviderService {
             ..Default::default()
         };
         async {
-            let e = tri!(self.resource(&r.type_name), diags, ());
-            let prior = tri!(decode_dv(r.prior_state.as_ref(), &e.ty, "prior state"), diags, ());
-            let planned = tri!(decode_dv(r.planned_state.as_ref(), &e.ty, "planned state"), diags, ());
-            let config = tri!(decode_dv(r.config.as_ref(), &e.ty, "configuration"), diags, ());
-            let identity = tri!(decode_identity(r.planned_identity.as_ref(), e), diags, ());
+            let e = tri!(self.resource(&r.type_name), diags);
+            let prior = tri!(decode_dv(r.prior_state.as_ref(), &e.ty, "prior state"), diags);
+            let planned = tri!(decode_dv(r.planned_state.as_ref(), &e.ty, "planned state"), diags);
+            let config = tri!(decode_dv(r.config.as_ref(), &e.ty, "configuration"), diags);
+            let identity = tri!(decode_identity(r.planned_identity.as_ref(), e), diags);
             let ctx = self.ctx();
             if planned.is_null() {
                 let d = e
@@ -783,7 +776,7 @@ impl pb::provider_server::Provider for ProviderService {
                 let failed = d.has_errors();
                 diags.extend(d);
                 if !failed {
-                    resp.new_state = Some(tri!(encode_dv(&Value::Null, &e.ty, "state"), diags, ()));
+                    resp.new_state = Some(tri!(encode_dv(&Value::Null, &e.ty, "state"), diags));
                 }
                 return;
             }
@@ -811,9 +804,9 @@ impl pb::provider_server::Provider for ProviderService {
                     ),
                 );
             }
-            resp.new_state = Some(tri!(encode_dv(&out.new_state, &e.ty, "new state"), diags, ()));
+            resp.new_state = Some(tri!(encode_dv(&out.new_state, &e.ty, "new state"), diags));
             resp.private = out.private;
-            resp.new_identity = tri!(encode_identity(out.identity.as_ref(), e), diags, ());
+            resp.new_identity = tri!(encode_identity(out.identity.as_ref(), e), diags);
         }
         .await;
         resp.diagnostics = diags_to_proto(&diags);
@@ -828,8 +821,8 @@ impl pb::provider_server::Provider for ProviderService {
         let mut diags = Diagnostics::default();
         let mut imported = Vec::new();
         async {
-            let e = tri!(self.resource(&r.type_name), diags, ());
-            let identity = tri!(decode_identity(r.identity.as_ref(), e), diags, ());
+            let e = tri!(self.resource(&r.type_name), diags);
+            let identity = tri!(decode_identity(r.identity.as_ref(), e), diags);
             let out = e
                 .imp
                 .import(
@@ -844,13 +837,9 @@ impl pb::provider_server::Provider for ProviderService {
             for i in out.imported {
                 imported.push(pb::import_resource_state::ImportedResource {
                     type_name: r.type_name.clone(),
-                    state: Some(tri!(
-                        encode_dv(&i.state, &e.ty, "imported state"),
-                        diags,
-                        ()
-                    )),
+                    state: Some(tri!(encode_dv(&i.state, &e.ty, "imported state"), diags)),
                     private: i.private,
-                    identity: tri!(encode_identity(i.identity.as_ref(), e), diags, ()),
+                    identity: tri!(encode_identity(i.identity.as_ref(), e), diags),
                 });
             }
         }
@@ -888,8 +877,8 @@ impl pb::provider_server::Provider for ProviderService {
         let mut diags = Diagnostics::default();
         let mut state = None;
         async {
-            let e = tri!(self.data_source(&r.type_name), diags, ());
-            let cfg = tri!(decode_dv(r.config.as_ref(), &e.ty, "configuration"), diags, ());
+            let e = tri!(self.data_source(&r.type_name), diags);
+            let cfg = tri!(decode_dv(r.config.as_ref(), &e.ty, "configuration"), diags);
             let mut out = e.imp.read(&self.ctx(), cfg).await;
             diags.extend(out.diagnostics);
             let left = out.state.unknowns_to_null();
@@ -899,7 +888,7 @@ impl pb::provider_server::Provider for ProviderService {
                     "The data source left attributes unknown after read. This is a bug in the provider.",
                 );
             }
-            state = Some(tri!(encode_dv(&out.state, &e.ty, "data"), diags, ()));
+            state = Some(tri!(encode_dv(&out.state, &e.ty, "data"), diags));
         }
         .await;
         Ok(Response::new(pb::read_data_source::Response {

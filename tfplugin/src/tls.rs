@@ -98,8 +98,8 @@ impl SignatureVerificationAlgorithm for EcdsaP521Sha512 {
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
         use p521::ecdsa::signature::Verifier;
-        let key = p521::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
-            .map_err(|_| InvalidSignature)?;
+        let key =
+            p521::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
         let sig = p521::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
         key.verify(message, &sig).map_err(|_| InvalidSignature)
     }
@@ -122,7 +122,9 @@ fn client_signature_algorithms() -> WebPkiSupportedAlgorithms {
         let mut all: Vec<&'static dyn SignatureVerificationAlgorithm> = ring.all.to_vec();
         all.push(&P521);
         let p521_only: &'static [&'static dyn SignatureVerificationAlgorithm] =
-            Box::leak(Box::new([&P521 as &'static dyn SignatureVerificationAlgorithm]));
+            Box::leak(Box::new([
+                &P521 as &'static dyn SignatureVerificationAlgorithm
+            ]));
         let mut mapping = ring.mapping.to_vec();
         mapping.push((SignatureScheme::ECDSA_NISTP521_SHA512, p521_only));
         WebPkiSupportedAlgorithms {

@@ -1,0 +1,684 @@
+//! Integration tests: the fixture provider binary driven (a) by a small
+//! protocol 6 client over the unix socket from the handshake line, and (b) by
+//! real Terraform binaries (the one on PATH and 1.0.3) through create, empty
+//! plan, update, replace plan, import, validation and destroy.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tfplugin::codec;
+use tfplugin::proto::plugin;
+use tfplugin::proto::tfplugin6 as pb;
+use tfplugin::proto::tfplugin6::provider_client::ProviderClient;
+use tfplugin::{Number, Type, Value};
+
+const FIXTURE: &str = env!("CARGO_BIN_EXE_terraform-provider-fixture");
+const COOKIE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+
+/// A fresh directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let p = std::env::temp_dir().join(format!("tfplugin-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// ------------------------------------------------------------ protocol client
+
+fn thing_type() -> Type {
+    Type::object([
+        ("id", Type::String),
+        ("name", Type::String),
+        ("description", Type::String),
+        ("tags", Type::map(Type::String)),
+        ("labels", Type::set(Type::String)),
+        ("secret", Type::String),
+        ("size", Type::Number),
+        ("etag", Type::String),
+        (
+            "rules",
+            Type::list(Type::object([
+                ("port", Type::Number),
+                ("protocol", Type::String),
+            ])),
+        ),
+    ])
+}
+
+fn dv(v: &Value, ty: &Type) -> Option<pb::DynamicValue> {
+    Some(pb::DynamicValue {
+        msgpack: codec::encode(v, ty).unwrap(),
+        json: vec![],
+    })
+}
+
+fn undv(d: &Option<pb::DynamicValue>, ty: &Type) -> Value {
+    codec::decode(&d.as_ref().unwrap().msgpack, ty).unwrap()
+}
+
+fn no_errors(d: &[pb::Diagnostic]) {
+    let errs: Vec<_> = d.iter().filter(|d| d.severity == 1).collect();
+    assert!(errs.is_empty(), "unexpected errors: {errs:?}");
+}
+
+struct Plugin {
+    child: std::process::Child,
+    addr: String,
+}
+
+fn start_plugin(store: &Path) -> Plugin {
+    let mut child = Command::new(FIXTURE)
+        .env(tfplugin::serve::MAGIC_COOKIE_KEY, COOKIE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
+        .env_remove("PLUGIN_CLIENT_CERT")
+        .env("FIXTURE_DIR", store)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let parts: Vec<&str> = line.trim_end().split('|').collect();
+    assert_eq!(parts.len(), 6, "handshake line {line:?}");
+    assert_eq!(&parts[..3], ["1", "6", "unix"]);
+    assert_eq!(parts[4], "grpc");
+    assert_eq!(parts[5], "", "no certificate without AutoMTLS");
+    Plugin {
+        child,
+        addr: parts[3].to_string(),
+    }
+}
+
+async fn channel(addr: &str) -> tonic::transport::Channel {
+    let path = addr.to_string();
+    tonic::transport::Endpoint::try_from("http://[::1]:1")
+        .unwrap()
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let p = path.clone();
+            async move {
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                    tokio::net::UnixStream::connect(p).await?,
+                ))
+            }
+        }))
+        .await
+        .unwrap()
+}
+
+fn wait_exit(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            start.elapsed() < within,
+            "plugin did not exit in {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn protocol_lifecycle() {
+    let store = TempDir::new("proto");
+    let mut plugin = start_plugin(&store.0);
+    let ch = channel(&plugin.addr).await;
+    let mut c = ProviderClient::new(ch.clone());
+    let ty = thing_type();
+
+    // schema
+    let s = c
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(s.server_capabilities.unwrap().get_provider_schema_optional);
+    let thing = &s.resource_schemas["fixture_thing"];
+    let block = thing.block.as_ref().unwrap();
+    let rules = block.attributes.iter().find(|a| a.name == "rules").unwrap();
+    assert_eq!(rules.nested_type.as_ref().unwrap().nesting, 2);
+    let secret = block
+        .attributes
+        .iter()
+        .find(|a| a.name == "secret")
+        .unwrap();
+    assert!(secret.sensitive);
+    assert!(s.data_source_schemas.contains_key("fixture_echo"));
+    assert!(s.functions.contains_key("upper"));
+    let m = c
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(m.resources[0].type_name, "fixture_thing");
+    let ids = c
+        .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(ids.identity_schemas["fixture_thing"].identity_attributes[0].required_for_import);
+
+    // validation reports at the element path
+    let bad = Value::from_json(
+        &serde_json::json!({"name": "x", "rules": [{"port": 80}, {"port": 0}]}),
+        &ty,
+    )
+    .unwrap();
+    let v = c
+        .validate_resource_config(pb::validate_resource_config::Request {
+            type_name: "fixture_thing".into(),
+            config: dv(&bad, &ty),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(v.diagnostics.len(), 1);
+    let steps = &v.diagnostics[0].attribute.as_ref().unwrap().steps;
+    use pb::attribute_path::step::Selector;
+    assert_eq!(
+        steps[0].selector,
+        Some(Selector::AttributeName("rules".into()))
+    );
+    assert_eq!(steps[1].selector, Some(Selector::ElementKeyInt(1)));
+    assert_eq!(
+        steps[2].selector,
+        Some(Selector::AttributeName("port".into()))
+    );
+
+    // configure
+    let pty = Type::object([("prefix", Type::String)]);
+    let mut pcfg = Value::Null;
+    pcfg.set("prefix", Value::string("p"));
+    let r = c
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: "1.99.0".into(),
+            config: dv(&pcfg, &pty),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&r.diagnostics);
+
+    // plan create
+    let cfg = Value::from_json(
+        &serde_json::json!({"name": "x", "labels": ["a", "b"], "tags": {"k": "v"}, "secret": "s", "rules": [{"port": 22}]}),
+        &ty,
+    )
+    .unwrap();
+    let p = c
+        .plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "fixture_thing".into(),
+            prior_state: dv(&Value::Null, &ty),
+            proposed_new_state: dv(&cfg, &ty),
+            config: dv(&cfg, &ty),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&p.diagnostics);
+    let planned = undv(&p.planned_state, &ty);
+    assert!(planned.get("id").is_unknown());
+    assert!(planned.get("etag").is_unknown());
+    assert_eq!(planned.get("size").as_i64(), Some(1));
+
+    // apply create
+    let a = c
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "fixture_thing".into(),
+            prior_state: dv(&Value::Null, &ty),
+            planned_state: p.planned_state.clone(),
+            config: dv(&cfg, &ty),
+            planned_private: p.planned_private.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&a.diagnostics);
+    let state = undv(&a.new_state, &ty);
+    assert_eq!(state.get("id").as_str(), Some("p-x"));
+    assert!(state.is_fully_known());
+    assert_eq!(a.private, b"fixture-private-v1");
+    let ity = Type::object([("id", Type::String)]);
+    let ident = undv(&a.new_identity.as_ref().unwrap().identity_data, &ity);
+    assert_eq!(ident.get("id").as_str(), Some("p-x"));
+
+    // read
+    let rd = c
+        .read_resource(pb::read_resource::Request {
+            type_name: "fixture_thing".into(),
+            current_state: a.new_state.clone(),
+            private: a.private.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&rd.diagnostics);
+    assert!(undv(&rd.new_state, &ty).equals(&state));
+    assert_eq!(rd.private, a.private);
+
+    // plan update: unchanged config keeps prior; changed name forces replacement
+    let same = c
+        .plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "fixture_thing".into(),
+            prior_state: a.new_state.clone(),
+            proposed_new_state: a.new_state.clone(),
+            config: dv(&cfg, &ty),
+            prior_private: a.private.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(undv(&same.planned_state, &ty).equals(&state));
+    assert!(same.requires_replace.is_empty());
+    let mut renamed = state.clone();
+    renamed.set("name", Value::string("y"));
+    let mut cfg2 = cfg.clone();
+    cfg2.set("name", Value::string("y"));
+    let rp = c
+        .plan_resource_change(pb::plan_resource_change::Request {
+            type_name: "fixture_thing".into(),
+            prior_state: a.new_state.clone(),
+            proposed_new_state: dv(&renamed, &ty),
+            config: dv(&cfg2, &ty),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rp.requires_replace.len(), 1);
+    assert_eq!(
+        rp.requires_replace[0].steps[0].selector,
+        Some(Selector::AttributeName("name".into()))
+    );
+    let rplanned = undv(&rp.planned_state, &ty);
+    assert_eq!(
+        rplanned.get("id").as_str(),
+        Some("p-x"),
+        "use_state_for_unknown"
+    );
+    assert!(rplanned.get("etag").is_unknown());
+
+    // import
+    let im = c
+        .import_resource_state(pb::import_resource_state::Request {
+            type_name: "fixture_thing".into(),
+            id: "p-x".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&im.diagnostics);
+    assert_eq!(
+        undv(&im.imported_resources[0].state, &ty)
+            .get("id")
+            .as_str(),
+        Some("p-x")
+    );
+
+    // upgrade state keeps every digit of big numbers
+    let raw = r#"{"id":"p-x","name":"x","size":123456789012345678901234567890,"labels":["a"]}"#;
+    let up = c
+        .upgrade_resource_state(pb::upgrade_resource_state::Request {
+            type_name: "fixture_thing".into(),
+            version: 0,
+            raw_state: Some(pb::RawState {
+                json: raw.as_bytes().to_vec(),
+                flatmap: Default::default(),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&up.diagnostics);
+    let upv = undv(&up.upgraded_state, &ty);
+    assert_eq!(
+        upv.get("size"),
+        &Value::Number(Number::parse("123456789012345678901234567890").unwrap())
+    );
+
+    // data source and function
+    let ety = Type::object([("input", Type::String), ("output", Type::String)]);
+    let mut ecfg = Value::Null;
+    ecfg.set("input", Value::string("hi"));
+    let ds = c
+        .read_data_source(pb::read_data_source::Request {
+            type_name: "fixture_echo".into(),
+            config: dv(&ecfg, &ety),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        undv(&ds.state, &ety).get("output").as_str(),
+        Some("echo:hi")
+    );
+    let f = c
+        .call_function(pb::call_function::Request {
+            name: "upper".into(),
+            arguments: vec![dv(&Value::string("abc"), &Type::String).unwrap()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(undv(&f.result, &Type::String), Value::string("ABC"));
+
+    // move is answered with a diagnostic, not a transport error
+    let mv = c
+        .move_resource_state(pb::move_resource_state::Request::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(mv.diagnostics[0].severity, 1);
+
+    // destroy
+    let d = c
+        .apply_resource_change(pb::apply_resource_change::Request {
+            type_name: "fixture_thing".into(),
+            prior_state: a.new_state.clone(),
+            planned_state: dv(&Value::Null, &ty),
+            config: dv(&Value::Null, &ty),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&d.diagnostics);
+    assert!(undv(&d.new_state, &ty).is_null());
+    assert!(!store.0.join("p-x.json").exists());
+
+    // unknown resource type: diagnostic
+    let u = c
+        .read_resource(pb::read_resource::Request {
+            type_name: "nope".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(u.diagnostics[0].summary.contains("Unknown resource type"));
+
+    // stop, then shutdown: the process exits cleanly and removes its socket
+    c.stop_provider(pb::stop_provider::Request {})
+        .await
+        .unwrap();
+    let mut ctl = plugin::grpc_controller_client::GrpcControllerClient::new(ch);
+    ctl.shutdown(plugin::Empty {}).await.unwrap();
+    let status = wait_exit(&mut plugin.child, Duration::from_secs(5));
+    assert!(status.success(), "{status:?}");
+    assert!(!Path::new(&plugin.addr).exists());
+}
+
+#[test]
+fn missing_cookie_exits_with_explanation() {
+    let out = Command::new(FIXTURE)
+        .env_remove(tfplugin::serve::MAGIC_COOKIE_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Terraform provider plugin"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn unsupported_protocol_versions_fail() {
+    let out = Command::new(FIXTURE)
+        .env(tfplugin::serve::MAGIC_COOKIE_KEY, COOKIE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "4,5")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("protocol 6"));
+}
+
+#[test]
+fn socket_dir_honours_env_and_parent_death_exits() {
+    // A shell parent that exits right away: the plugin must notice and exit.
+    let dir = TempDir::new("sockdir");
+    // The shell waits for the handshake so the plugin records it as parent.
+    let script = format!(
+        "{FIXTURE} > {out} 2>/dev/null & echo $! > {pid}; while [ ! -s {out} ]; do sleep 0.05; done",
+        out = dir.0.join("out").display(),
+        pid = dir.0.join("pid").display()
+    );
+    let st = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env(tfplugin::serve::MAGIC_COOKIE_KEY, COOKIE)
+        .env("PLUGIN_UNIX_SOCKET_DIR", &dir.0)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let pid: i32 = std::fs::read_to_string(dir.0.join("pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let start = Instant::now();
+    let mut line = String::new();
+    while line.is_empty() && start.elapsed() < Duration::from_secs(5) {
+        line = std::fs::read_to_string(dir.0.join("out")).unwrap_or_default();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(line.contains(&dir.0.display().to_string()), "{line:?}");
+    // the orphaned plugin exits within a few poll intervals
+    let alive = |pid: i32| {
+        Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(" Z ")
+    };
+    let start = Instant::now();
+    while alive(pid) {
+        assert!(
+            start.elapsed() < Duration::from_secs(6),
+            "orphaned plugin still running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// -------------------------------------------------------------- real terraform
+
+struct Tf {
+    bin: PathBuf,
+    dir: TempDir,
+    store: PathBuf,
+    cli_config: PathBuf,
+}
+
+impl Tf {
+    fn new(bin: PathBuf, tag: &str) -> Tf {
+        let dir = TempDir::new(tag);
+        let store = dir.0.join("store");
+        let plugin_dir = Path::new(FIXTURE).parent().unwrap();
+        let cli_config = dir.0.join("cli.tfrc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"registry.terraform.io/eks-tools/fixture\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+                plugin_dir.display()
+            ),
+        )
+        .unwrap();
+        Tf {
+            bin,
+            dir,
+            store,
+            cli_config,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        let out = Command::new(&self.bin)
+            .args(args)
+            .arg("-no-color")
+            .current_dir(&self.dir.0)
+            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            .env("FIXTURE_DIR", &self.store)
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env_remove("TF_LOG")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (code, text) = self.run(args);
+        assert_eq!(code, 0, "terraform {args:?} failed:\n{text}");
+        text
+    }
+
+    fn write(&self, hcl: &str) {
+        std::fs::write(self.dir.0.join("main.tf"), hcl).unwrap();
+    }
+
+    fn stored(&self, id: &str) -> Option<serde_json::Value> {
+        std::fs::read_to_string(self.store.join(format!("{id}.json")))
+            .ok()
+            .map(|t| serde_json::from_str(&t).unwrap())
+    }
+}
+
+fn config(name: &str, description: &str, port: i64, with_function: bool) -> String {
+    let function = if with_function {
+        "output \"up\" { value = provider::fixture::upper(\"abc\") }\n"
+    } else {
+        ""
+    };
+    format!(
+        r#"terraform {{
+  required_providers {{
+    fixture = {{ source = "eks-tools/fixture" }}
+  }}
+}}
+provider "fixture" {{ prefix = "t" }}
+resource "fixture_thing" "a" {{
+  name        = "{name}"
+  description = "{description}"
+  tags        = {{ env = "test" }}
+  labels      = ["x", "y"]
+  secret      = "s3cret"
+  rules       = [{{ port = {port}, protocol = "tcp" }}, {{ port = 443 }}]
+}}
+data "fixture_echo" "e" {{ input = fixture_thing.a.id }}
+output "echo" {{ value = data.fixture_echo.e.output }}
+{function}"#
+    )
+}
+
+fn lifecycle(tf: Tf, with_function: bool) {
+    // create
+    tf.write(&config("one", "first", 80, with_function));
+    tf.ok(&["apply", "-auto-approve"]);
+    let obj = tf.stored("t-one").expect("object created");
+    assert_eq!(obj["description"], "first");
+    assert_eq!(obj["rules"][0]["port"], 80);
+    let etag1 = obj["etag"].clone();
+    assert_eq!(tf.ok(&["output", "-raw", "echo"]).trim_end(), "echo:t-one");
+    if with_function {
+        assert_eq!(tf.ok(&["output", "-raw", "up"]).trim_end(), "ABC");
+    }
+    // second plan is empty
+    let (code, text) = tf.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 0, "second plan not empty:\n{text}");
+
+    // update in place
+    tf.write(&config("one", "second", 8080, with_function));
+    let (code, text) = tf.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("1 to change"), "{text}");
+    tf.ok(&["apply", "-auto-approve"]);
+    let obj = tf.stored("t-one").expect("object kept");
+    assert_eq!(obj["description"], "second");
+    assert_eq!(obj["rules"][0]["port"], 8080);
+    assert_ne!(obj["etag"], etag1, "etag is recomputed on update");
+    let (code, text) = tf.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 0, "plan after update not empty:\n{text}");
+
+    // a name change forces replacement
+    tf.write(&config("two", "second", 8080, with_function));
+    let (code, text) = tf.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("forces replacement"), "{text}");
+
+    // validation error points at the element
+    tf.write(&config("one", "second", 0, with_function));
+    let (code, text) = tf.run(&["plan"]);
+    assert_ne!(code, 0);
+    assert!(text.contains("port must be between 1 and 65535"), "{text}");
+
+    // import
+    tf.write(&config("one", "second", 8080, with_function));
+    tf.ok(&["state", "rm", "fixture_thing.a"]);
+    tf.ok(&["import", "fixture_thing.a", "t-one"]);
+    let (code, text) = tf.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 0, "plan after import not empty:\n{text}");
+
+    // destroy
+    tf.ok(&["destroy", "-auto-approve"]);
+    assert!(tf.stored("t-one").is_none(), "object deleted");
+}
+
+fn terraform_on_path() -> PathBuf {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("command -v terraform")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "terraform is not on PATH");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+#[test]
+fn terraform_latest_lifecycle() {
+    lifecycle(Tf::new(terraform_on_path(), "tf-latest"), true);
+}
+
+#[test]
+fn terraform_1_0_3_lifecycle() {
+    if std::env::var("TFPLUGIN_SKIP_TF103").as_deref() == Ok("1") {
+        eprintln!("skipping: TFPLUGIN_SKIP_TF103=1");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/terraform-1.0.3.sh");
+    let out = Command::new("bash").arg(&script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "Terraform 1.0.3 is not available (set TFPLUGIN_SKIP_TF103=1 to skip): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    lifecycle(Tf::new(bin, "tf-103"), false);
+}
