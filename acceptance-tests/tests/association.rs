@@ -3,7 +3,7 @@
 //! verify → changed config → destroy → nothing left in the emulator.
 
 use acceptance_tests::hcl::{association, config, json, map, provider, string};
-use acceptance_tests::{Tf, World, acc, random_name};
+use acceptance_tests::{Tf, World, acc, contains_ignoring_wrap, random_name};
 use serde_json::{Value, json};
 
 const ADDRESS: &str = "eks_pod_identity_association.test";
@@ -244,7 +244,11 @@ fn association_session_policy() {
             &[("session_policy", json(&policy))],
         ),
     ]));
-    tf.plan_expect_error("session_policy");
+    let output = tf.plan_expect_error("session_policy");
+    assert!(
+        output.contains("disable_session_tags"),
+        "the error does not say what session_policy needs:\n{output}"
+    );
     assert_nothing_left(w, &cluster);
 
     tf.write(&config(&[
@@ -346,7 +350,8 @@ fn association_bad_namespace() {
         provider_block(),
         association("test", &cluster, "Bad_NS", &random_name(), &role.arn, &[]),
     ]));
-    tf.plan_expect_error("namespace");
+    // The diagnostic points at the attribute: terraform quotes its line.
+    tf.plan_expect_error(r#"namespace = "Bad_NS""#);
     assert_nothing_left(w, &cluster);
 }
 

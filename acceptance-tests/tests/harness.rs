@@ -85,3 +85,18 @@ fn harness_emulator_checks_the_role() {
         answer.body
     );
 }
+
+#[test]
+fn harness_emulator_addon() {
+    let Some(w) = acc("harness_emulator_addon") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    w.create_addon(&cluster, "eks-pod-identity-agent");
+    let answer = w.eks("GET", &format!("/clusters/{cluster}/addons"), None);
+    assert!(
+        answer.body.contains("eks-pod-identity-agent"),
+        "{}",
+        answer.body
+    );
+}
