@@ -301,7 +301,7 @@ fn association_duplicate_service_account() {
     ]));
     let output = tf.apply_expect_error(existing_id);
     assert!(
-        output.contains("terraform import"),
+        contains_ignoring_wrap(&output, "terraform import"),
         "no import hint:\n{output}"
     );
     // The existing association is untouched and alone.
