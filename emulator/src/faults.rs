@@ -35,6 +35,11 @@ pub struct Faults {
     /// (InternalFailure 500 or ServiceUnavailableException 503).
     #[serde(default)]
     pub error_5xx_rate: f64,
+    /// Probability (0–1) that a (selected) call that succeeded has its
+    /// response replaced by a 5xx: the change happened, the client does not
+    /// know (tests retries with clientRequestToken and read-after-error).
+    #[serde(default)]
+    pub error_5xx_after_rate: f64,
     /// Restricts latency, throttling and 5xx faults to these operations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operations: Option<Vec<String>>,
@@ -95,6 +100,7 @@ impl Faults {
         for (name, rate) in [
             ("throttle_rate", self.throttle_rate),
             ("error_5xx_rate", self.error_5xx_rate),
+            ("error_5xx_after_rate", self.error_5xx_after_rate),
         ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{name} must be between 0 and 1"));
@@ -182,6 +188,8 @@ pub struct Decision {
     pub latency: Duration,
     /// Error to return instead of running the operation.
     pub error: Option<ApiError>,
+    /// Error to return instead of a successful operation's response.
+    pub error_after: Option<ApiError>,
 }
 
 impl Injector {
@@ -211,21 +219,33 @@ impl Injector {
         } else if self.faults.error_5xx_rate > 0.0
             && self.rng.random::<f64>() < self.faults.error_5xx_rate
         {
-            if self.rng.random::<bool>() {
-                Some(ApiError::new(
-                    Code::InternalFailure,
-                    "The request processing has failed because of an unknown error, exception or failure.",
-                ))
-            } else {
-                Some(ApiError::new(
-                    Code::ServiceUnavailable,
-                    "The service is unavailable. Please try again shortly.",
-                ))
-            }
+            Some(self.server_error())
         } else {
             None
         };
-        Decision { latency, error }
+        let error_after = (error.is_none()
+            && self.faults.error_5xx_after_rate > 0.0
+            && self.rng.random::<f64>() < self.faults.error_5xx_after_rate)
+            .then(|| self.server_error());
+        Decision {
+            latency,
+            error,
+            error_after,
+        }
+    }
+
+    fn server_error(&mut self) -> ApiError {
+        if self.rng.random::<bool>() {
+            ApiError::new(
+                Code::InternalFailure,
+                "The request processing has failed because of an unknown error, exception or failure.",
+            )
+        } else {
+            ApiError::new(
+                Code::ServiceUnavailable,
+                "The service is unavailable. Please try again shortly.",
+            )
+        }
     }
 
     /// Counts an error response.

@@ -264,7 +264,13 @@ pub async fn dispatch(State(em): State<Arc<Emulator>>, request: Request) -> Resp
     let result = match decision.error {
         Some(err) => Err(err),
         None => match read_json(body).await {
-            Ok(body) => run(&em, &ctx, route, body).await,
+            Ok(body) => match run(&em, &ctx, route, body).await {
+                Ok(value) => match decision.error_after {
+                    Some(lost) => Err(lost),
+                    None => Ok(value),
+                },
+                Err(err) => Err(err),
+            },
             Err(err) => Err(err),
         },
     };

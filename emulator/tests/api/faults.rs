@@ -132,3 +132,29 @@ async fn reset_and_state() {
     let counters = eks.admin("GET", "/_emulator/counters", json!({})).await;
     assert_eq!(counters, json!({"errors": {}}));
 }
+
+#[tokio::test]
+async fn faults_lost_response_then_idempotent_retry() {
+    let eks = Eks::new().await;
+    eks.cluster("c1").await;
+    eks.admin(
+        "POST",
+        "/_emulator/faults",
+        json!({"error_5xx_after_rate": 1.0, "operations": ["CreatePodIdentityAssociation"]}),
+    )
+    .await;
+    let body = json!({"namespace": "n", "serviceAccount": "s",
+        "roleArn": "arn:aws:iam::123456789012:role/x", "clientRequestToken": "tok"});
+    let path = "/clusters/c1/pod-identity-associations";
+    let r = eks.call("POST", path, Some(body.clone())).await;
+    assert!(r.status.is_server_error(), "{r:?}");
+    // The association exists although the client saw an error.
+    let l = eks.call("GET", path, None).await.ok();
+    assert_eq!(l["associations"].as_array().unwrap().len(), 1);
+    eks.admin("POST", "/_emulator/faults", json!({})).await;
+    let retry = eks.call("POST", path, Some(body)).await.ok();
+    assert_eq!(
+        retry["association"]["associationId"],
+        l["associations"][0]["associationId"]
+    );
+}
