@@ -2,7 +2,8 @@
 //! (`{"@level":"debug","@message":..,"@module":"provider.eks","@timestamp":..}`).
 //!
 //! Owns: the tracing subscriber and its level (from `TF_LOG_PROVIDER`, else
-//! `TF_LOG`; `JSON` means trace; unset means warn).
+//! `TF_LOG`; `JSON` means trace; unset means warn). Dependencies' `log`
+//! records are bridged in and capped at `info` below TRACE.
 
 use std::io::Write;
 
@@ -10,7 +11,14 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{Layer, filter::LevelFilter};
+use tracing_subscriber::{
+    Layer,
+    filter::{LevelFilter, Targets},
+};
+
+/// Dependencies whose debug output (TLS handshakes, HTTP/2 frames) would
+/// drown ours; they log at most `info` unless TRACE is asked for.
+const NOISY: &[&str] = &["rustls", "h2", "hyper", "hyper_util", "tonic", "tower"];
 
 /// The `@module` Terraform shows for our lines.
 const MODULE: &str = "provider.eks";
@@ -22,8 +30,21 @@ pub fn init() {
         std::env::var("TF_LOG").ok().as_deref(),
     );
     let _ = tracing_subscriber::registry()
-        .with(HclogLayer.with_filter(level))
+        .with(HclogLayer.with_filter(filter(level)))
         .try_init();
+}
+
+fn filter(level: LevelFilter) -> Targets {
+    let deps = if level == LevelFilter::TRACE {
+        level
+    } else {
+        level.min(LevelFilter::INFO)
+    };
+    NOISY
+        .iter()
+        .fold(Targets::new().with_default(level), |t, n| {
+            t.with_target(*n, deps)
+        })
 }
 
 fn level_from_env(provider: Option<&str>, global: Option<&str>) -> LevelFilter {

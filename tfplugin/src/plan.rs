@@ -187,4 +187,35 @@ mod tests {
         let p = plan(&block(), Some(&prior), &Value::Null, &Value::Null);
         assert!(p.planned.is_null());
     }
+
+    #[test]
+    fn single_nested_attributes_are_planned_recursively() {
+        let b = Block::new()
+            .attr(Attribute::string("name").required())
+            .attr(
+                Attribute::nested(
+                    "spec",
+                    NestingMode::Single,
+                    Block::new()
+                        .attr(Attribute::string("mode").optional())
+                        .attr(Attribute::string("arn").computed())
+                        .attr(Attribute::string("zone").optional().requires_replace()),
+                )
+                .optional(),
+            );
+        let ty = b.ty();
+        let v = |j| Value::from_json(&j, &ty).unwrap();
+        let cfg = v(json!({"name": "a", "spec": {"mode": "x", "zone": "z1"}}));
+        let p = plan(&b, None, &cfg, &cfg);
+        assert!(p.planned.get("spec").get("arn").is_unknown());
+        let prior = v(json!({"name": "a", "spec": {"mode": "x", "zone": "z1", "arn": "A"}}));
+        let cfg2 = v(json!({"name": "a", "spec": {"mode": "x", "zone": "z2"}}));
+        let proposed = v(json!({"name": "a", "spec": {"mode": "x", "zone": "z2", "arn": "A"}}));
+        let p = plan(&b, Some(&prior), &cfg2, &proposed);
+        assert!(p.planned.get("spec").get("arn").is_unknown());
+        assert_eq!(
+            p.requires_replace,
+            vec![AttrPath::root("spec").attr("zone")]
+        );
+    }
 }

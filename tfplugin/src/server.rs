@@ -961,3 +961,92 @@ impl pb::provider_server::Provider for ProviderService {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::NestedBlock;
+
+    #[test]
+    fn schema_encoding() {
+        let s = Schema::new(
+            Block::new()
+                .description("A thing.")
+                .attr(Attribute::string("id").computed().description("The ID."))
+                .attr(Attribute::map("tags", Type::String).optional().sensitive())
+                .attr(Attribute::string("old").optional().deprecated("Use new."))
+                .attr(
+                    Attribute::nested(
+                        "rules",
+                        NestingMode::Set,
+                        Block::new().attr(Attribute::number("port").required()),
+                    )
+                    .optional(),
+                )
+                .block(
+                    NestedBlock::new(
+                        "timeouts",
+                        NestingMode::List,
+                        Block::new().attr(Attribute::string("create").optional()),
+                    )
+                    .max_items(1),
+                ),
+        )
+        .with_version(2);
+        let p = schema_to_proto(&s);
+        assert_eq!(p.version, 2);
+        let b = p.block.unwrap();
+        assert_eq!(b.version, 2);
+        assert_eq!(b.description_kind, pb::StringKind::Markdown as i32);
+        let id = &b.attributes[0];
+        assert_eq!(
+            (id.name.as_str(), id.computed, id.optional),
+            ("id", true, false)
+        );
+        assert_eq!(id.r#type, br#""string""#);
+        assert_eq!(b.attributes[1].r#type, br#"["map","string"]"#);
+        assert!(b.attributes[1].sensitive);
+        assert!(b.attributes[2].deprecated);
+        let rules = &b.attributes[3];
+        assert!(rules.r#type.is_empty());
+        let nt = rules.nested_type.as_ref().unwrap();
+        assert_eq!(nt.nesting, pb::schema::object::NestingMode::Set as i32);
+        assert_eq!(nt.attributes[0].r#type, br#""number""#);
+        let tb = &b.block_types[0];
+        assert_eq!(tb.type_name, "timeouts");
+        assert_eq!(
+            tb.nesting,
+            pb::schema::nested_block::NestingMode::List as i32
+        );
+        assert_eq!(tb.max_items, 1);
+    }
+
+    #[test]
+    fn diagnostics_encoding() {
+        let d = Diagnostics(vec![
+            Diagnostic::error("bad", "why").at(AttrPath::root("a").index(2).key("k")),
+            Diagnostic::warning("meh", ""),
+        ]);
+        let p = diags_to_proto(&d);
+        assert_eq!(p[0].severity, 1);
+        assert_eq!(p[1].severity, 2);
+        use pb::attribute_path::step::Selector;
+        let steps: Vec<_> = p[0]
+            .attribute
+            .as_ref()
+            .unwrap()
+            .steps
+            .iter()
+            .map(|s| s.selector.clone().unwrap())
+            .collect();
+        assert_eq!(
+            steps,
+            vec![
+                Selector::AttributeName("a".into()),
+                Selector::ElementKeyInt(2),
+                Selector::ElementKeyString("k".into())
+            ]
+        );
+        assert!(p[1].attribute.is_none());
+    }
+}
