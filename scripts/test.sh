@@ -58,6 +58,24 @@ step() {
 
 skip() { summary+=("$(printf '%-44s skipped (%s)' "$1" "$2")"); }
 
+# leftovers: servers the acceptance tests started that still run (they die
+# with their test binary; this proves it). Kills and reports them.
+leftovers() {
+  local f pid n=0
+  for f in "$EKS_TARGET"/world/*/*.acc-pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    # The pid must still be that server (not a reused pid).
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'moto_server|eks-emulator'; then
+      eks_log "left behind: $f (pid $pid); killing it"
+      kill "$pid" 2>/dev/null
+      n=$((n + 1))
+    fi
+    rm -f "$f"
+  done
+  [ "$n" -eq 0 ]
+}
+
 finish() {
   local passed=0 failed=0 p f line
   # Sum cargo's "test result: ok. N passed; M failed; ..." lines.
@@ -87,6 +105,9 @@ step "setup" "$logs/setup.log" scripts/setup.sh || finish
 tf_new=$(eks_newest_terraform)
 tf_old=$(eks_terraform_103)
 v_new=$(eks_terraform_version "$tf_new")
+# Tests that look for `terraform` on PATH find the newest one even on a
+# machine that had none (setup fetched it into .tools).
+command -v terraform >/dev/null || PATH="$(dirname "$tf_new"):$PATH"
 v_old=$(eks_terraform_version "$tf_old")
 
 if [ "${TEST_SKIP_LINT:-}" = 1 ]; then
@@ -110,12 +131,14 @@ if step "cargo build" "$logs/build.log" cargo build --workspace; then
       MOTO_SERVER="$EKS_MOTO_SERVER" \
       cargo test -p acceptance-tests -- --test-threads="$threads"
   }
+  rm -f "$EKS_TARGET"/world/*/*.acc-pid # from earlier runs
   step "acceptance (terraform $v_new)" "$logs/test-acceptance-$v_new.log" acceptance "$tf_new"
   if [ "$v_old" = "$v_new" ]; then
     skip "acceptance (terraform $v_old)" "the newest terraform here is $v_old"
   else
     step "acceptance (terraform $v_old)" "$logs/test-acceptance-$v_old.log" acceptance "$tf_old"
   fi
+  step "no servers left behind" "$logs/leftovers.log" leftovers
 else
   skip "cargo test (workspace)" "build failed"
   skip "acceptance" "build failed"
