@@ -483,10 +483,9 @@ fn spawn_logged(mut command: Command, log: &Path) -> Result<Child, String> {
         .stdout(file)
         .stderr(err)
         .spawn()
-        .map(|child| {
+        .inspect(|child| {
             // For scripts/test.sh, which checks that no server outlived its tests.
             let _ = std::fs::write(log.with_extension("acc-pid"), child.id().to_string());
-            child
         })
         .map_err(|e| format!("starting {:?}: {e}", command.get_program()))
 }
