@@ -121,3 +121,16 @@ pub async fn find_agent_by_cluster(c: &Clients, cluster: &str) -> Result<Option<
     }
     Ok(Some(has_agent))
 }
+
+/// The ARN of a cluster, or `None` when it does not exist.
+pub async fn find_cluster_arn_by_name(c: &Clients, cluster: &str) -> Result<Option<String>, AwsError> {
+    let described = not_found_is_none(
+        c.eks
+            .describe_cluster()
+            .name(cluster)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeCluster", e)),
+    )?;
+    Ok(described.and_then(|d| d.cluster).and_then(|c| c.arn))
+}

@@ -164,3 +164,22 @@ pub fn config_diagnostic(err: &ConfigError) -> Diagnostic {
     };
     Diagnostic::error(summary, format!("{err}. {detail}")).at(AttrPath::root(attr))
 }
+
+/// A made-role error as a diagnostic.
+pub fn made_role_diagnostic(summary: impl Into<String>, err: &crate::made_role::MadeRoleError) -> Diagnostic {
+    use crate::made_role::MadeRoleError;
+    match err {
+        MadeRoleError::Aws(e) => to_diagnostic(summary, e),
+        MadeRoleError::NameTaken { found_owner, .. } => Diagnostic::error(
+            summary,
+            format!(
+                "{err}{}. The provider never takes over or changes a role it did not make. Set role_name to a name that is not in use, or set role_arn to use the existing role as it is.",
+                match found_owner {
+                    Some(o) => format!(" (it was made for {o})"),
+                    None => String::new(),
+                }
+            ),
+        )
+        .at(AttrPath::root("role_name")),
+    }
+}

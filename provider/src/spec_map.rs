@@ -160,3 +160,19 @@ pub fn problems_to_diagnostics(problems: Vec<Problem>) -> Diagnostics {
     }
     d
 }
+
+/// A set-of-strings attribute, as planning sees it (unknown if any part is).
+pub fn input_string_set(v: &Value, key: &str) -> Input<std::collections::BTreeSet<String>> {
+    match v.get(key) {
+        Value::Null => Input::Null,
+        s @ (Value::Set(items) | Value::List(items)) if s.is_fully_known() => {
+            Input::Known(items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+        }
+        _ => Input::Unknown,
+    }
+}
+
+/// A set of strings as a value.
+pub fn string_set(items: &std::collections::BTreeSet<String>) -> Value {
+    Value::Set(items.iter().map(Value::string).collect())
+}

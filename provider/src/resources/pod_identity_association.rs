@@ -8,11 +8,16 @@ use crate::clients::Clients;
 use crate::eks;
 use crate::errors::{AwsError, to_diagnostic};
 use crate::retry::{self, Attempt};
-use crate::spec_map::{self, input_bool, input_str, input_string_map};
+use crate::errors::made_role_diagnostic;
+use crate::iam::{self, FoundRole};
+use crate::made_role;
+use crate::spec_map::{self, input_bool, input_str, input_string_map, input_string_set};
 use async_trait::async_trait;
 use aws_sdk_eks::types::PodIdentityAssociation as Association;
 use schema::Input;
-use schema::association::{self as rules, AssociationInput, AssociationState};
+use schema::association::{self as rules, AssociationInput, AssociationState, WantedRole};
+use schema::{names, role, well_known};
+use std::collections::BTreeSet;
 use schema::names::{AssociationImportId, parse_association_import_id};
 use schema::policy;
 use schema::tags::{self, Tags};
@@ -57,11 +62,9 @@ impl Resource for PodIdentityAssociation {
     }
 
     async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
-        let input = AssociationInput {
-            session_policy: input_str(config, "session_policy"),
-            disable_session_tags: input_bool(config, "disable_session_tags"),
-            tags_all: Input::Null,
-        };
+        // Default tags and the partition are known only after configuration;
+        // the rules that need them run again at plan time.
+        let input = input_of(config, config, Input::Null, "aws");
         spec_map::problems_to_diagnostics(rules::check(&input))
     }
 
@@ -74,11 +77,7 @@ impl Resource for PodIdentityAssociation {
             Input::Known(t) => Input::Known(tags::merge(&clients.default_tags, &t)),
             Input::Unknown => Input::Unknown,
         };
-        let input = AssociationInput {
-            session_policy: input_str(&req.config, "session_policy"),
-            disable_session_tags: input_bool(&resp.planned, "disable_session_tags"),
-            tags_all: tags_all.clone(),
-        };
+        let input = input_of(&req.config, &resp.planned, tags_all.clone(), clients.partition);
         resp.diagnostics
             .extend(spec_map::problems_to_diagnostics(rules::check(&input)));
         resp.planned.set(
@@ -101,6 +100,11 @@ impl Resource for PodIdentityAssociation {
                 None => Value::Unknown,
             },
         );
+        if input.role_arn.is_set() {
+            plan_given_role(resp);
+        } else {
+            plan_made_role(&clients, req, prior.as_ref(), resp).await;
+        }
         if prior.is_none() {
             // We never create addon-owned associations.
             resp.planned.set("owner_arn", Value::Null);
@@ -112,22 +116,53 @@ impl Resource for PodIdentityAssociation {
 
     async fn create(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         let mut resp = empty_response();
-        let (clients, planned) = match setup(ctx, &req.planned) {
+        let (clients, mut planned) = match setup(ctx, &req.planned) {
             Ok(v) => v,
             Err(d) => return with_error(resp, d),
         };
-        let summary = format!(
-            "creating EKS Pod Identity Association ({}/{})",
-            planned.namespace, planned.service_account
-        );
+        let label = format!("{}/{}", planned.namespace, planned.service_account);
+        let mut made: Option<WantedRole> = None;
+        if planned.role_arn.is_none() {
+            let wanted = match wanted_role_at_apply(&clients, &planned).await {
+                Ok(w) => w,
+                Err(d) => return with_error(resp, d),
+            };
+            let owner = role::owner_tag_value(&planned.cluster_name, &planned.namespace, &planned.service_account);
+            match made_role::ensure_role(&clients, &wanted, &owner).await {
+                Ok(ensured) => planned.role_arn = Some(ensured.arn().to_string()),
+                Err(e) => {
+                    return with_error(
+                        resp,
+                        made_role_diagnostic(format!("creating IAM role {} for EKS Pod Identity Association ({label})", wanted.name), &e),
+                    );
+                }
+            }
+            made = Some(wanted);
+        }
         match create_association(ctx, &clients, &planned).await {
             Ok(a) => {
-                let state = state_from(&a, &planned, &clients.default_tags);
+                let mut state = state_from(&a, &planned, &clients.default_tags);
+                if let Some(w) = &made {
+                    record_made_role(&mut state, w);
+                }
                 resp.identity = Some(identity(&state));
                 finish(resp, &state)
             }
-            Err(CreateError::Duplicate(existing)) => with_error(resp, duplicate_diagnostic(&planned, &existing)),
-            Err(CreateError::Aws(e)) => with_error(resp, to_diagnostic(summary, &e)),
+            Err(err) => {
+                // Nothing half made: a role made for this association goes too.
+                if let Some(w) = &made
+                    && let Err(cleanup) = iam::delete_role(&clients, &w.name).await
+                {
+                    resp.diagnostics.push(Diagnostic::warning(
+                        format!("IAM role {} could not be cleaned up", w.name),
+                        format!("{cleanup}. The next apply adopts it (it carries the provider's owner tag)."),
+                    ));
+                }
+                match err {
+                    CreateError::Duplicate(existing) => with_error(resp, duplicate_diagnostic(&planned, &existing)),
+                    CreateError::Aws(e) => with_error(resp, to_diagnostic(format!("creating EKS Pod Identity Association ({label})"), &e)),
+                }
+            }
         }
     }
 
@@ -151,7 +186,30 @@ impl Resource for PodIdentityAssociation {
         };
         match eks::find_association_by_id(&clients, &prior.cluster_name, &id).await {
             Ok(Some(a)) => {
-                let state = state_from(&a, &prior, &clients.default_tags);
+                let mut state = state_from(&a, &prior, &clients.default_tags);
+                if prior.created_role == Some(true)
+                    && let Some(name) = prior.role_name.as_deref()
+                {
+                    match iam::find_role_by_name(&clients, name).await {
+                        Ok(Some(found)) => read_made_role(&mut state, &prior, &found),
+                        Ok(None) => {
+                            // The made role is gone: the next plan replaces
+                            // the association and makes the role again.
+                            resp.diagnostics.push(Diagnostic::warning(
+                                format!("IAM role {name} made for {}/{} is gone", prior.namespace, prior.service_account),
+                                "It was deleted outside Terraform. The next apply makes it again and replaces the association.",
+                            ));
+                            state.role_arn = None;
+                            state.attached_policy_arns = None;
+                            state.inline_policies = None;
+                            state.trust_policy = None;
+                        }
+                        Err(e) => {
+                            resp.diagnostics.push(to_diagnostic(format!("reading IAM role {name}"), &e));
+                            return resp;
+                        }
+                    }
+                }
                 resp.identity = Some(identity(&state));
                 match spec_map::to_value(&state, &Self::tf_schema()) {
                     Ok(v) => resp.new_state = Some(v),
@@ -181,7 +239,7 @@ impl Resource for PodIdentityAssociation {
 
     async fn update(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         let resp = empty_response();
-        let (clients, planned) = match setup(ctx, &req.planned) {
+        let (clients, mut planned) = match setup(ctx, &req.planned) {
             Ok(v) => v,
             Err(d) => return with_error(resp, d),
         };
@@ -194,13 +252,49 @@ impl Resource for PodIdentityAssociation {
             Some(Err(d)) => return with_error(resp, d),
             None => return with_error(resp, Diagnostic::error("Update without prior state", "This is a bug in the provider.")),
         };
-        let summary = format!(
-            "updating EKS Pod Identity Association ({}/{})",
-            planned.namespace, planned.service_account
-        );
+        let label = format!("{}/{}", planned.namespace, planned.service_account);
+        let prior_made = prior.created_role == Some(true);
+        // A made role first: the association can only point at a role that exists.
+        let mut made: Option<WantedRole> = None;
+        if planned.created_role == Some(true) {
+            let wanted = match wanted_role_at_apply(&clients, &planned).await {
+                Ok(w) => w,
+                Err(d) => return with_error(resp, d),
+            };
+            let summary = format!("updating IAM role {} for EKS Pod Identity Association ({label})", wanted.name);
+            let found = match made_role::converge_role(&clients, &wanted).await {
+                Ok(f) => f,
+                Err(e) => return with_error(finish(resp, &prior), to_diagnostic(summary, &e)),
+            };
+            let arn = match &found {
+                Some(f) => f.arn.clone(),
+                None => {
+                    let owner = role::owner_tag_value(&planned.cluster_name, &planned.namespace, &planned.service_account);
+                    match made_role::ensure_role(&clients, &wanted, &owner).await {
+                        Ok(e) => e.arn().to_string(),
+                        Err(e) => return with_error(finish(resp, &prior), made_role_diagnostic(summary, &e)),
+                    }
+                }
+            };
+            planned.role_arn = Some(arn);
+            made = Some(wanted);
+        }
+        let summary = format!("updating EKS Pod Identity Association ({label})");
         match update_association(ctx, &clients, &prior, &planned).await {
-            Ok(state) => {
+            Ok(mut state) => {
+                if let Some(wanted) = &made {
+                    record_made_role(&mut state, wanted);
+                }
                 let mut resp = resp;
+                // Switched from a made role to a given one: the old role goes
+                // only now that the association no longer uses it.
+                if prior_made
+                    && made.is_none()
+                    && let Some(old) = prior.role_name.as_deref()
+                    && let Err(e) = iam::delete_role(&clients, old).await
+                {
+                    resp.diagnostics.push(to_diagnostic(format!("deleting IAM role {old} made for {label}"), &e));
+                }
                 resp.identity = Some(identity(&state));
                 finish(resp, &state)
             }
@@ -237,10 +331,23 @@ impl Resource for PodIdentityAssociation {
         match r {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
-            Err(e) => diags.push(to_diagnostic(
-                format!("deleting EKS Pod Identity Association ({}/{})", prior.namespace, prior.service_account),
+            Err(e) => {
+                diags.push(to_diagnostic(
+                    format!("deleting EKS Pod Identity Association ({}/{})", prior.namespace, prior.service_account),
+                    &e,
+                ));
+                return diags;
+            }
+        }
+        // The made role goes after the association that uses it, never a given one.
+        if prior.created_role == Some(true)
+            && let Some(name) = prior.role_name.as_deref()
+            && let Err(e) = iam::delete_role(&clients, name).await
+        {
+            diags.push(to_diagnostic(
+                format!("deleting IAM role {name} made for {}/{}", prior.namespace, prior.service_account),
                 &e,
-            )),
+            ));
         }
         diags
     }
@@ -319,7 +426,14 @@ impl Resource for PodIdentityAssociation {
             cluster_name: cluster,
             ..Default::default()
         };
-        let state = state_from(&a, &base, &clients.default_tags);
+        let mut state = state_from(&a, &base, &clients.default_tags);
+        match import_made_role(&clients, &mut state).await {
+            Ok(()) => {}
+            Err(e) => {
+                resp.diagnostics.push(to_diagnostic(summary, &e));
+                return resp;
+            }
+        }
         match spec_map::to_value(&state, &Self::tf_schema()) {
             Ok(v) => resp.imported.push(ImportedResource {
                 state: v,
@@ -422,6 +536,18 @@ fn state_from(a: &Association, base: &AssociationState, defaults: &Tags) -> Asso
         association_arn: a.association_arn.clone(),
         external_id: a.external_id.clone().filter(|e| !e.is_empty()),
         owner_arn: a.owner_arn.clone(),
+        role_name: base.role_name.clone(),
+        role_path: base.role_path.clone(),
+        permission_policy_arns: base.permission_policy_arns.clone(),
+        permission_policy: base.permission_policy.clone(),
+        well_known_policies: base.well_known_policies.clone(),
+        permissions_boundary_arn: base.permissions_boundary_arn.clone(),
+        trust_conditions: base.trust_conditions.clone(),
+        restrict_to_cluster: Some(base.restrict_to_cluster.unwrap_or(false)),
+        created_role: Some(base.created_role.unwrap_or(false)),
+        attached_policy_arns: base.attached_policy_arns.clone(),
+        inline_policies: base.inline_policies.clone(),
+        trust_policy: base.trust_policy.clone(),
     }
 }
 
@@ -611,6 +737,218 @@ async fn update_association(
     // Attributes the calls above do not echo keep their planned values.
     state.session_policy = planned.session_policy.clone();
     Ok(state)
+}
+
+/// What the plan-time rules need of a configuration. `planned` supplies
+/// values after defaults (disable_session_tags).
+fn input_of(config: &Value, planned: &Value, tags_all: Input<Tags>, partition: &str) -> AssociationInput {
+    let is_set = |k: &str| {
+        let v = config.get(k);
+        !v.is_null() && *v != Value::Bool(false)
+    };
+    AssociationInput {
+        session_policy: input_str(config, "session_policy"),
+        disable_session_tags: input_bool(planned, "disable_session_tags"),
+        tags_all,
+        role_arn: input_str(config, "role_arn"),
+        role_creation_set: rules::ROLE_CREATION_ATTRS.iter().copied().filter(|a| is_set(a)).collect(),
+        permission_policy_arns: input_string_set(config, "permission_policy_arns"),
+        well_known_policies: input_string_set(config, "well_known_policies"),
+        permission_policy: input_str(config, "permission_policy"),
+        partition: partition.to_string(),
+    }
+}
+
+/// Plan of an association with a given role: nothing made.
+fn plan_given_role(resp: &mut PlanResponse) {
+    for attr in ["role_name", "role_path", "attached_policy_arns", "inline_policies", "trust_policy"] {
+        resp.planned.set(attr, Value::Null);
+    }
+    resp.planned.set("created_role", Value::Bool(false));
+}
+
+/// The attributes the made role's expected shape depends on.
+const SHAPE_INPUTS: [&str; 9] = [
+    "cluster_name",
+    "namespace",
+    "service_account",
+    "permission_policy_arns",
+    "permission_policy",
+    "well_known_policies",
+    "permissions_boundary_arn",
+    "trust_conditions",
+    "restrict_to_cluster",
+];
+
+/// Plan of an association whose role the provider makes: name, path,
+/// replacement when the role must be made anew, and the role's expected
+/// policies and trust (so that drift found by read shows as a change).
+async fn plan_made_role(c: &Clients, req: &PlanRequest, prior: Option<&AssociationState>, resp: &mut PlanResponse) {
+    let cfg = &req.config;
+    let name = match cfg.get("role_name") {
+        Value::Null => match (
+            cfg.get("cluster_name").as_str(),
+            cfg.get("namespace").as_str(),
+            cfg.get("service_account").as_str(),
+        ) {
+            (Some(c), Some(n), Some(s)) => Value::string(role::generated_role_name(c, n, s)),
+            _ => Value::Unknown,
+        },
+        v => v.clone(),
+    };
+    let path = match cfg.get("role_path") {
+        Value::Null => Value::string("/"),
+        v => v.clone(),
+    };
+    resp.planned.set("role_name", name.clone());
+    resp.planned.set("role_path", path.clone());
+    resp.planned.set("created_role", Value::Bool(true));
+    let mut replace = false;
+    if let Some(p) = prior.filter(|p| p.created_role == Some(true)) {
+        if p.role_arn.is_none() {
+            resp.requires_replace.push(AttrPath::root("role_arn"));
+            replace = true;
+        }
+        if name.as_str() != p.role_name.as_deref() {
+            resp.requires_replace.push(AttrPath::root("role_name"));
+            replace = true;
+        }
+        if path.as_str() != p.role_path.as_deref() {
+            resp.requires_replace.push(AttrPath::root("role_path"));
+            replace = true;
+        }
+    }
+    let kept_arn = prior
+        .filter(|p| p.created_role == Some(true) && !replace)
+        .and_then(|p| p.role_arn.clone());
+    resp.planned
+        .set("role_arn", kept_arn.map(Value::string).unwrap_or(Value::Unknown));
+
+    let known = SHAPE_INPUTS.iter().all(|k| resp.planned.get(k).is_fully_known());
+    let restrict = resp.planned.get("restrict_to_cluster").as_bool() == Some(true);
+    let mut wanted = None;
+    if known && let Ok(state) = spec_map::from_value::<AssociationState>(&resp.planned, "plan") {
+        let cluster_arn = if restrict {
+            eks::find_cluster_arn_by_name(c, &state.cluster_name).await.ok().flatten()
+        } else {
+            None
+        };
+        if !restrict || cluster_arn.is_some() {
+            wanted = rules::wanted_role(&state, c.partition, cluster_arn.as_deref()).ok();
+        }
+    }
+    match wanted {
+        Some(w) => {
+            resp.planned
+                .set("attached_policy_arns", spec_map::string_set(&w.shape.managed_policy_arns));
+            resp.planned
+                .set("inline_policies", string_map(&rules::inline_policies_of(&w.shape)));
+            resp.planned.set("trust_policy", Value::string(w.shape.trust_policy));
+        }
+        None => {
+            for attr in ["attached_policy_arns", "inline_policies", "trust_policy"] {
+                resp.planned.set(attr, Value::Unknown);
+            }
+        }
+    }
+}
+
+/// The made role a planned state asks for, with the cluster ARN looked up
+/// when `restrict_to_cluster` needs it.
+async fn wanted_role_at_apply(c: &Clients, planned: &AssociationState) -> Result<WantedRole, Diagnostic> {
+    let cluster_arn = if planned.restrict_to_cluster == Some(true) {
+        match eks::find_cluster_arn_by_name(c, &planned.cluster_name).await {
+            Ok(Some(arn)) => Some(arn),
+            Ok(None) => {
+                return Err(Diagnostic::error(
+                    format!("Cluster {} not found", planned.cluster_name),
+                    "restrict_to_cluster needs the cluster's ARN. Check cluster_name and the provider's region.",
+                )
+                .at(AttrPath::root("cluster_name")));
+            }
+            Err(e) => return Err(to_diagnostic(format!("looking up cluster {}", planned.cluster_name), &e)),
+        }
+    } else {
+        None
+    };
+    rules::wanted_role(planned, c.partition, cluster_arn.as_deref())
+        .map_err(|e| Diagnostic::error("Invalid role-creation attributes", e))
+}
+
+/// Records in state the made role as it now is (the wanted shape).
+fn record_made_role(state: &mut AssociationState, wanted: &WantedRole) {
+    state.created_role = Some(true);
+    state.role_name = Some(wanted.name.clone());
+    state.role_path = Some(wanted.path.clone());
+    state.attached_policy_arns = Some(wanted.shape.managed_policy_arns.clone());
+    state.inline_policies = Some(rules::inline_policies_of(&wanted.shape));
+    state.trust_policy = Some(wanted.shape.trust_policy.clone());
+}
+
+/// Records in state the made role as read from IAM, keeping the state's own
+/// text of documents that mean the same.
+fn read_made_role(state: &mut AssociationState, prior: &AssociationState, found: &FoundRole) {
+    let prior_inline = prior.inline_policies.clone().unwrap_or_default();
+    state.attached_policy_arns = Some(found.shape.managed_policy_arns.clone());
+    state.inline_policies = Some(
+        rules::inline_policies_of(&found.shape)
+            .into_iter()
+            .map(|(k, actual)| {
+                let text = match prior_inline.get(&k) {
+                    Some(ours) if policy::equivalent(ours, &actual) => ours.clone(),
+                    _ => actual,
+                };
+                (k, text)
+            })
+            .collect(),
+    );
+    state.trust_policy = Some(match &prior.trust_policy {
+        Some(ours) if policy::equivalent(ours, &found.shape.trust_policy) => ours.clone(),
+        _ => found.shape.trust_policy.clone(),
+    });
+    state.permissions_boundary_arn = found.shape.permissions_boundary_arn.clone();
+    state.role_path = Some(found.path.clone());
+}
+
+/// On import: if the association's role is one this provider made for the
+/// same service account (owner tag), reconstructs the role-creation attributes.
+async fn import_made_role(c: &Clients, state: &mut AssociationState) -> Result<(), AwsError> {
+    let Some(Ok(parsed)) = state.role_arn.as_deref().map(names::parse_role_arn) else {
+        return Ok(());
+    };
+    let Some(found) = iam::find_role_by_name(c, &parsed.name).await? else {
+        return Ok(());
+    };
+    let owner = role::owner_tag_value(&state.cluster_name, &state.namespace, &state.service_account);
+    if found.shape.tags.get(role::OWNER_TAG) != Some(&owner) {
+        return Ok(());
+    }
+    let names: BTreeSet<String> = found
+        .shape
+        .tags
+        .get(role::WELL_KNOWN_TAG)
+        .map(|t| t.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let name_list: Vec<String> = names.iter().cloned().collect();
+    let (wk_arns, _) = well_known::combine(&name_list, c.partition).unwrap_or_default();
+    let own_arns: BTreeSet<String> = found
+        .shape
+        .managed_policy_arns
+        .iter()
+        .filter(|a| !wk_arns.contains(a))
+        .cloned()
+        .collect();
+    let (conditions, restrict) = role::split_trust(&found.shape.trust_policy);
+    state.created_role = Some(true);
+    state.role_name = Some(parsed.name.clone());
+    state.permission_policy_arns = (!own_arns.is_empty()).then_some(own_arns);
+    state.well_known_policies = (!names.is_empty()).then_some(names);
+    state.permission_policy = found.shape.permission_policy.clone();
+    state.trust_conditions = conditions;
+    state.restrict_to_cluster = Some(restrict);
+    let base = state.clone();
+    read_made_role(state, &base, &found);
+    Ok(())
 }
 
 /// Adds a warning when the cluster cannot hand out pod identity credentials.

@@ -1,0 +1,101 @@
+//! The life of a role the provider makes for pod identity, shared by every
+//! resource that makes roles (associations, addon entries).
+//!
+//! Owns: making sure the wanted role exists (creating it, or adopting the one
+//! an interrupted apply left behind, recognised by its owner tag), bringing
+//! an existing made role to the wanted shape with the fewest IAM calls, and
+//! reading a made role back. Does not own: what the role should be
+//! (`schema::association::wanted_role`) or single IAM calls (`crate::iam`).
+
+use crate::clients::Clients;
+use crate::errors::AwsError;
+use crate::iam::{self, FoundRole};
+use schema::association::WantedRole;
+use schema::role::{OWNER_TAG, RoleShape, plan_role_change};
+
+/// Why a made role could not be put in place.
+#[derive(Debug, thiserror::Error)]
+pub enum MadeRoleError {
+    /// An IAM call failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// A role with the wanted name exists and is not ours for this service account.
+    #[error("an IAM role named {name} already exists and was not made by this provider for {owner}")]
+    NameTaken {
+        /// The role name.
+        name: String,
+        /// The service account we wanted it for (`cluster/namespace/sa`).
+        owner: String,
+        /// The owner tag the existing role carries, if any.
+        found_owner: Option<String>,
+    },
+}
+
+/// How the wanted role came to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ensured {
+    /// Created now.
+    Created(String),
+    /// Left by an earlier, interrupted apply for the same service account; adopted.
+    Adopted(String),
+}
+
+impl Ensured {
+    /// The role ARN.
+    pub fn arn(&self) -> &str {
+        match self {
+            Ensured::Created(a) | Ensured::Adopted(a) => a,
+        }
+    }
+}
+
+/// Makes sure the wanted role exists with exactly the wanted shape.
+///
+/// A role that already carries our owner tag for `owner` was made by an
+/// apply that died before it could record it: it is adopted and corrected,
+/// not reported as "already exists" and not leaked. A role created here whose
+/// policies then fail to attach is deleted again, so nothing is half made.
+pub async fn ensure_role(c: &Clients, wanted: &WantedRole, owner: &str) -> Result<Ensured, MadeRoleError> {
+    if let Some(found) = iam::find_role_by_name(c, &wanted.name).await? {
+        let tag = found.shape.tags.get(OWNER_TAG).cloned();
+        if tag.as_deref() != Some(owner) {
+            return Err(MadeRoleError::NameTaken {
+                name: wanted.name.clone(),
+                owner: owner.to_string(),
+                found_owner: tag,
+            });
+        }
+        tracing::info!("adopting IAM role {} left by an earlier apply for {owner}", wanted.name);
+        iam::apply_change(c, &wanted.name, &plan_role_change(&found.shape, &wanted.shape)).await?;
+        return Ok(Ensured::Adopted(found.arn));
+    }
+    let arn = iam::create_role(c, &wanted.name, &wanted.path, &wanted.shape).await?;
+    // CreateRole set trust, boundary and tags; the policies remain.
+    let created = RoleShape {
+        trust_policy: wanted.shape.trust_policy.clone(),
+        permissions_boundary_arn: wanted.shape.permissions_boundary_arn.clone(),
+        tags: wanted.shape.tags.clone(),
+        ..Default::default()
+    };
+    if let Err(e) = iam::apply_change(c, &wanted.name, &plan_role_change(&created, &wanted.shape)).await {
+        if let Err(cleanup) = iam::delete_role(c, &wanted.name).await {
+            tracing::warn!("could not delete half-made role {}: {cleanup}", wanted.name);
+        }
+        return Err(e.into());
+    }
+    Ok(Ensured::Created(arn))
+}
+
+/// Brings an existing made role to the wanted shape (repairing drift).
+/// `Ok(None)` when the role no longer exists.
+pub async fn converge_role(c: &Clients, wanted: &WantedRole) -> Result<Option<FoundRole>, AwsError> {
+    let Some(mut found) = iam::find_role_by_name(c, &wanted.name).await? else {
+        return Ok(None);
+    };
+    let change = plan_role_change(&found.shape, &wanted.shape);
+    if !change.is_empty() {
+        iam::apply_change(c, &wanted.name, &change).await?;
+        found.shape = wanted.shape.clone();
+    }
+    Ok(Some(found))
+}
