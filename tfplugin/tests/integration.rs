@@ -682,3 +682,30 @@ fn terraform_1_0_3_lifecycle() {
     let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     lifecycle(Tf::new(bin, "tf-103"), false);
 }
+
+#[test]
+fn tcp_fallback_honours_port_range() {
+    let mut child = Command::new(FIXTURE)
+        .env(tfplugin::serve::MAGIC_COOKIE_KEY, COOKIE)
+        .env("PLUGIN_UNIX_SOCKET_DIR", "/nonexistent/tfplugin-test")
+        .env("PLUGIN_MIN_PORT", "41000")
+        .env("PLUGIN_MAX_PORT", "41100")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let parts: Vec<&str> = line.trim_end().split('|').collect();
+    assert_eq!(parts[2], "tcp", "{line:?}");
+    let port: u16 = parts[3]
+        .strip_prefix("127.0.0.1:")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((41000..=41100).contains(&port));
+}
