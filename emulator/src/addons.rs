@@ -328,7 +328,26 @@ pub async fn create(
             transition: Transition::Create,
         }),
         preserve: false,
+        service_accounts: spec
+            .pod_identity_configuration
+            .iter()
+            .map(|p| p.service_account.clone())
+            .collect(),
     };
+    // The addon's software brings its service accounts into the cluster.
+    if let Some(kube) = region.clusters.get(cluster).and_then(|c| c.kube.clone()) {
+        let mut store = kube.lock();
+        for sa in &addon.service_accounts {
+            let exists = store
+                .get(crate::kube::Kind::ServiceAccount, Some(&ns), sa)
+                .is_ok();
+            if !exists {
+                store
+                    .upsert(json!({"kind": "ServiceAccount", "metadata": {"name": sa, "namespace": ns}}))
+                    .ok();
+            }
+        }
+    }
     for r in &pod_identity {
         let a = new_association(
             ctx,

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -82,9 +82,15 @@ pub async fn state(State(em): State<Arc<Emulator>>) -> Response {
                     a.to_json(arns)
                 })
                 .collect();
+            let kubernetes: serde_json::Map<String, Value> = r
+                .clusters
+                .values()
+                .filter_map(|c| c.kube.as_ref().map(|k| (c.name.clone(), k.lock().dump())))
+                .collect();
             json!({
                 "account": account,
                 "region": region,
+                "kubernetes": kubernetes,
                 "clusters": r.clusters.values().map(|c| c.to_json()).collect::<Vec<_>>(),
                 "associations": r.associations.values().map(|a| a.to_json()).collect::<Vec<_>>(),
                 "addons": addons,
@@ -100,4 +106,82 @@ pub async fn state(State(em): State<Arc<Emulator>>) -> Response {
         })
         .collect();
     json_body(&json!({ "regions": regions }))
+}
+
+fn find_kube(
+    em: &Emulator,
+    cluster: &str,
+    query: Option<&str>,
+) -> Result<Arc<crate::kube::KubeApi>, String> {
+    let query = crate::wire::Query::parse(query.unwrap_or(""));
+    let region = query.get("region");
+    let world = em.world();
+    let found: Vec<_> = world
+        .regions
+        .iter()
+        .filter(|((_, r), _)| region.is_none_or(|want| want == r))
+        .filter_map(|(_, r)| r.clusters.get(cluster))
+        .collect();
+    match found.as_slice() {
+        [c] => c
+            .kube
+            .clone()
+            .ok_or_else(|| format!("cluster {cluster} has no Kubernetes API")),
+        [] => Err(format!("no cluster {cluster}")),
+        _ => Err(format!(
+            "cluster {cluster} exists in several regions: add ?region="
+        )),
+    }
+}
+
+fn admin_error(message: String) -> Response {
+    let mut response = json_body(&json!({ "message": message }));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response
+}
+
+/// `GET /_emulator/kubernetes/{cluster}[?region=]`: the cluster's
+/// namespaces and service accounts.
+pub async fn get_kubernetes(
+    State(em): State<Arc<Emulator>>,
+    Path(cluster): Path<String>,
+    uri: Uri,
+) -> Response {
+    match find_kube(&em, &cluster, uri.query()) {
+        Ok(kube) => json_body(&kube.lock().dump()),
+        Err(message) => admin_error(message),
+    }
+}
+
+/// `POST /_emulator/kubernetes/{cluster}[?region=]` with a Namespace or
+/// ServiceAccount object: creates or replaces it (a service account's
+/// namespace is created when missing), without a token.
+pub async fn put_kubernetes(
+    State(em): State<Arc<Emulator>>,
+    Path(cluster): Path<String>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let kube = match find_kube(&em, &cluster, uri.query()) {
+        Ok(kube) => kube,
+        Err(message) => return admin_error(message),
+    };
+    let obj: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            let mut response = json_body(&json!({ "message": format!("not JSON: {e}") }));
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            return response;
+        }
+    };
+    let result = kube.lock().upsert(obj);
+    match result {
+        Ok(v) => json_body(&v),
+        Err(status) => {
+            let mut response = json_body(&status.body);
+            *response.status_mut() =
+                StatusCode::from_u16(status.code).unwrap_or(StatusCode::BAD_REQUEST);
+            response
+        }
+    }
 }

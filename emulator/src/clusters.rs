@@ -8,10 +8,12 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::Emulator;
-use crate::error::ApiError;
-use crate::ids;
+use std::sync::Arc;
+
+use crate::error::{ApiError, Code};
 use crate::state::Cluster;
 use crate::wire::{Ctx, opt_bool, opt_str, opt_tags, paginate, req_str};
+use crate::{ids, kube};
 
 /// Kubernetes version of a cluster created without one.
 pub const DEFAULT_KUBERNETES_VERSION: &str = "1.31";
@@ -59,6 +61,27 @@ pub fn create(em: &Emulator, ctx: &Ctx, body: Value) -> Result<Value, ApiError> 
 
     let oidc = ids::oidc_id();
     let region = &ctx.region;
+    let kube = if em.config.kubernetes_api {
+        let api = kube::start().map_err(|e| {
+            ApiError::new(
+                Code::Server,
+                format!("Unable to start the cluster's Kubernetes API: {e}"),
+            )
+        })?;
+        Some(Arc::new(api))
+    } else {
+        None
+    };
+    let (endpoint, certificate_authority) = match &kube {
+        Some(api) => (
+            api.endpoint.clone(),
+            base64::engine::general_purpose::STANDARD.encode(&api.ca_pem),
+        ),
+        None => (
+            format!("https://{oidc}.gr7.{region}.eks.amazonaws.com"),
+            fake_ca(),
+        ),
+    };
     let vpc_config = json!({
         "subnetIds": vpc.get("subnetIds").cloned().unwrap_or(json!([])),
         "securityGroupIds": vpc.get("securityGroupIds").cloned().unwrap_or(json!([])),
@@ -126,12 +149,12 @@ pub fn create(em: &Emulator, ctx: &Ctx, body: Value) -> Result<Value, ApiError> 
         arn: ids::cluster_arn(region, &ctx.account, &name),
         created_at: ids::now_epoch(),
         version,
-        endpoint: format!("https://{oidc}.gr7.{region}.eks.amazonaws.com"),
+        endpoint,
         role_arn,
         status: "ACTIVE".to_owned(),
         active_at: None,
         oidc_issuer: format!("https://oidc.eks.{region}.amazonaws.com/id/{oidc}"),
-        certificate_authority: fake_ca(),
+        certificate_authority,
         id: ids::uuid(),
         tags,
         vpc_config,
@@ -142,6 +165,7 @@ pub fn create(em: &Emulator, ctx: &Ctx, body: Value) -> Result<Value, ApiError> 
         logging,
         upgrade_policy,
         deletion_protection,
+        kube,
         name: name.clone(),
     };
     let mut world = em.world();

@@ -171,6 +171,30 @@ pub fn parse_role_arn(arn: &str) -> Option<RoleArn> {
     })
 }
 
+/// Formats epoch seconds as RFC 3339 UTC (`2026-11-29T00:19:29Z`), as
+/// Kubernetes writes `creationTimestamp`.
+pub fn rfc3339(epoch: f64) -> String {
+    let secs = epoch.floor() as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// Parses an ISO-8601 UTC timestamp as IAM returns it
 /// (`2026-11-29T00:19:29.652422Z`, or with `+00:00`) into epoch seconds.
 pub fn parse_iso8601(text: &str) -> Option<f64> {
@@ -253,6 +277,13 @@ mod tests {
         let c = parse_eks_arn("arn:aws:eks:us-west-2:123456789012:cluster/c1").unwrap();
         assert_eq!(c.resource, EksResource::Cluster { name: "c1".into() });
         assert!(parse_eks_arn("arn:aws:iam::123456789012:role/x").is_none());
+    }
+
+    #[test]
+    fn rfc3339_round_trip() {
+        assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_911_569.7), "2026-11-29T00:19:29Z");
+        assert_eq!(rfc3339(951_782_400.0), "2000-02-29T00:00:00Z");
     }
 
     #[test]

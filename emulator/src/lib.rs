@@ -18,6 +18,7 @@ pub mod error;
 pub mod faults;
 pub mod iam;
 pub mod ids;
+pub mod kube;
 pub mod state;
 pub mod tags;
 pub mod wire;
@@ -42,6 +43,9 @@ pub struct Config {
     /// Base URL of the IAM endpoint (moto) used to check roles; `None`
     /// skips the IAM checks (every role is taken to exist and be trusted).
     pub iam_endpoint: Option<String>,
+    /// Serve a Kubernetes API (HTTPS, own loopback port) per cluster; off,
+    /// a cluster's endpoint is an AWS-looking URL nobody serves.
+    pub kubernetes_api: bool,
 }
 
 impl Default for Config {
@@ -49,6 +53,7 @@ impl Default for Config {
         Config {
             account_id: DEFAULT_ACCOUNT_ID.to_owned(),
             iam_endpoint: None,
+            kubernetes_api: true,
         }
     }
 }
@@ -99,6 +104,10 @@ pub fn app(emulator: Arc<Emulator>) -> Router {
             get(admin::get_faults).post(admin::set_faults),
         )
         .route("/_emulator/state", get(admin::state))
+        .route(
+            "/_emulator/kubernetes/{cluster}",
+            get(admin::get_kubernetes).post(admin::put_kubernetes),
+        )
         .fallback(wire::dispatch)
         .with_state(emulator)
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use eks_emulator::{Config, DEFAULT_ACCOUNT_ID, Emulator, app};
 
-const USAGE: &str = "usage: eks-emulator [--listen 127.0.0.1:PORT] [--iam-endpoint URL] [--account-id 123456789012]";
+const USAGE: &str = "usage: eks-emulator [--listen 127.0.0.1:PORT] [--iam-endpoint URL] [--account-id 123456789012] [--no-kubernetes-api]";
 
 struct Args {
     listen: String,
@@ -21,6 +21,7 @@ fn parse_args() -> Result<Args, String> {
     let mut config = Config {
         account_id: DEFAULT_ACCOUNT_ID.to_owned(),
         iam_endpoint: None,
+        kubernetes_api: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -44,6 +45,7 @@ fn parse_args() -> Result<Args, String> {
                 }
                 config.account_id = id;
             }
+            "--no-kubernetes-api" => config.kubernetes_api = false,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }

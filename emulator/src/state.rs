@@ -7,12 +7,14 @@
 //! modules do) and does no I/O.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 use crate::faults::{Faults, Injector};
+use crate::kube::KubeApi;
 
 /// Everything the emulator holds.
 #[derive(Debug, Default)]
@@ -212,6 +214,24 @@ impl Region {
             let Some(addon) = self.addons.remove(&key) else {
                 continue;
             };
+            if !addon.preserve {
+                let kube = self
+                    .clusters
+                    .get(&addon.cluster_name)
+                    .and_then(|c| c.kube.clone());
+                if let Some(kube) = kube {
+                    let mut store = kube.lock();
+                    for sa in &addon.service_accounts {
+                        store
+                            .delete(
+                                crate::kube::Kind::ServiceAccount,
+                                Some(&addon.namespace),
+                                sa,
+                            )
+                            .ok();
+                    }
+                }
+            }
             let owned: Vec<String> = self
                 .owned_associations(&addon.addon_arn)
                 .into_iter()
@@ -285,6 +305,8 @@ pub struct Cluster {
     pub upgrade_policy: Value,
     /// `deletionProtection`.
     pub deletion_protection: bool,
+    /// The cluster's Kubernetes API, when served.
+    pub kube: Option<Arc<KubeApi>>,
 }
 
 impl Cluster {
@@ -465,6 +487,8 @@ pub struct Addon {
     pub pending: Option<Pending>,
     /// Delete with `preserve=true`: keep the owned associations.
     pub preserve: bool,
+    /// Service accounts the addon created in the cluster's Kubernetes API.
+    pub service_accounts: Vec<String>,
 }
 
 impl Addon {

@@ -7,5 +7,6 @@ mod binary;
 mod clusters;
 mod faults;
 mod iam;
+mod kubernetes;
 mod support;
 mod tags;

@@ -1,0 +1,988 @@
+//! A minimal Kubernetes API per cluster: core/v1 namespaces and service
+//! accounts (get, list, create, replace, patch, delete), served over HTTPS
+//! on a loopback port of its own, with a CA made for the cluster (its PEM is
+//! the cluster's `certificateAuthority.data`, its URL the `endpoint`).
+//! Requests must carry an EKS bearer token (`k8s-aws-v1.` + base64url of a
+//! presigned STS GetCallerIdentity URL that signs `x-k8s-aws-id`); the
+//! signature itself is not verified.
+//!
+//! This module owns the object store, the Kubernetes wire format (objects,
+//! lists, `Status` errors, merge and JSON patches) and the TLS listener. It
+//! knows nothing about EKS resources.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use serde_json::{Map, Value, json};
+
+use crate::ids;
+use crate::wire::Query;
+
+/// Namespaces every cluster starts with (each with a `default` service account).
+pub const INITIAL_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// Failures starting a cluster's Kubernetes API.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    /// The CA or server certificate could not be made.
+    #[error("generating the cluster certificates")]
+    Cert(#[source] rcgen::Error),
+    /// The TLS configuration was refused.
+    #[error("configuring TLS")]
+    Tls(#[source] rustls::Error),
+    /// No loopback port could be bound.
+    #[error("binding a loopback port")]
+    Bind(#[source] std::io::Error),
+}
+
+/// A running Kubernetes API. Dropping the last handle stops the listener.
+pub struct KubeApi {
+    /// `https://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// PEM of the cluster CA.
+    pub ca_pem: String,
+    /// The objects.
+    pub store: Arc<Mutex<KubeStore>>,
+    abort: tokio::task::AbortHandle,
+}
+
+impl std::fmt::Debug for KubeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeApi")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for KubeApi {
+    fn drop(&mut self) {
+        self.abort.abort();
+    }
+}
+
+impl KubeApi {
+    /// Locks the store (a poisoned lock is taken over).
+    pub fn lock(&self) -> MutexGuard<'_, KubeStore> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Starts the Kubernetes API of a cluster on a free loopback port. Must be
+/// called inside a Tokio runtime.
+pub fn start() -> Result<KubeApi, KubeError> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+        SanType,
+    };
+
+    let ca_key = KeyPair::generate().map_err(KubeError::Cert)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(KubeError::Cert)?;
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "kubernetes");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(KubeError::Cert)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let key = KeyPair::generate().map_err(KubeError::Cert)?;
+    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "kubernetes".to_owned()])
+        .map_err(KubeError::Cert)?;
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "kube-apiserver");
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+    let cert = params.signed_by(&key, &issuer).map_err(KubeError::Cert)?;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(KubeError::Tls)?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .map_err(KubeError::Tls)?;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+
+    let listener =
+        std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(KubeError::Bind)?;
+    listener.set_nonblocking(true).map_err(KubeError::Bind)?;
+    let port = listener.local_addr().map_err(KubeError::Bind)?.port();
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(KubeError::Bind)?;
+
+    let store = Arc::new(Mutex::new(KubeStore::new()));
+    let router = Router::new().fallback(handle).with_state(store.clone());
+    let task = tokio::spawn(serve(listener, acceptor, router));
+    Ok(KubeApi {
+        endpoint: format!("https://127.0.0.1:{port}"),
+        ca_pem: ca_cert.pem(),
+        store,
+        abort: task.abort_handle(),
+    })
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    router: Router,
+) {
+    loop {
+        let tcp = match listener.accept().await {
+            Ok((tcp, _)) => tcp,
+            Err(_) => {
+                // E.g. out of file descriptors: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let service = TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
+
+/// The two kinds of object served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// core/v1 Namespace (cluster-scoped).
+    Namespace,
+    /// core/v1 ServiceAccount (namespaced).
+    ServiceAccount,
+}
+
+impl Kind {
+    fn kind(self) -> &'static str {
+        match self {
+            Kind::Namespace => "Namespace",
+            Kind::ServiceAccount => "ServiceAccount",
+        }
+    }
+
+    fn plural(self) -> &'static str {
+        match self {
+            Kind::Namespace => "namespaces",
+            Kind::ServiceAccount => "serviceaccounts",
+        }
+    }
+
+    fn from_kind(kind: &str) -> Option<Kind> {
+        match kind {
+            "Namespace" => Some(Kind::Namespace),
+            "ServiceAccount" => Some(Kind::ServiceAccount),
+            _ => None,
+        }
+    }
+}
+
+/// A Kubernetes error: an HTTP status and a `Status` object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeStatus {
+    /// HTTP status.
+    pub code: u16,
+    /// The `Status` body.
+    pub body: Value,
+}
+
+fn status(code: u16, reason: &str, message: String, kind: Option<Kind>, name: &str) -> KubeStatus {
+    let mut details = Map::new();
+    if !name.is_empty() {
+        details.insert("name".into(), name.into());
+    }
+    if let Some(k) = kind {
+        details.insert("kind".into(), k.plural().into());
+    }
+    KubeStatus {
+        code,
+        body: json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": message,
+            "reason": reason,
+            "details": details,
+            "code": code,
+        }),
+    }
+}
+
+fn not_found(kind: Kind, name: &str) -> KubeStatus {
+    status(
+        404,
+        "NotFound",
+        format!("{} \"{name}\" not found", kind.plural()),
+        Some(kind),
+        name,
+    )
+}
+
+fn bad_request(message: impl Into<String>) -> KubeStatus {
+    status(400, "BadRequest", message.into(), None, "")
+}
+
+type Key = (Kind, String, String);
+
+/// The objects of one cluster.
+#[derive(Debug)]
+pub struct KubeStore {
+    objects: BTreeMap<Key, Value>,
+    resource_version: u64,
+}
+
+impl Default for KubeStore {
+    fn default() -> Self {
+        KubeStore::new()
+    }
+}
+
+fn key(kind: Kind, namespace: Option<&str>, name: &str) -> Key {
+    match kind {
+        Kind::Namespace => (kind, String::new(), name.to_owned()),
+        Kind::ServiceAccount => (
+            kind,
+            namespace.unwrap_or_default().to_owned(),
+            name.to_owned(),
+        ),
+    }
+}
+
+/// RFC 7386 JSON merge patch.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            if let Value::Object(t) = target {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+fn pointer_parts(path: &str) -> Result<Vec<String>, KubeStatus> {
+    let rest = path
+        .strip_prefix('/')
+        .ok_or_else(|| bad_request(format!("invalid JSON pointer {path}")))?;
+    Ok(rest
+        .split('/')
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect())
+}
+
+/// RFC 6902 JSON patch: add, remove, replace, test (objects and arrays).
+pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), KubeStatus> {
+    let ops = ops
+        .as_array()
+        .ok_or_else(|| bad_request("a JSON patch must be a list of operations"))?;
+    for op in ops {
+        let verb = op.get("op").and_then(Value::as_str).unwrap_or_default();
+        let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
+        let mut parts = pointer_parts(path)?;
+        let last = parts.pop().unwrap_or_default();
+        let parent_path: String = parts
+            .iter()
+            .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+            .collect();
+        if verb == "test" {
+            if target.pointer(path) != op.get("value") {
+                return Err(status(
+                    422,
+                    "Invalid",
+                    format!("test operation failed at {path}"),
+                    None,
+                    "",
+                ));
+            }
+            continue;
+        }
+        let parent = target.pointer_mut(&parent_path).ok_or_else(|| {
+            status(
+                422,
+                "Invalid",
+                format!("path {path} does not exist"),
+                None,
+                "",
+            )
+        })?;
+        let value = op.get("value").cloned();
+        match (verb, parent) {
+            ("add" | "replace", Value::Object(map)) => {
+                let Some(v) = value else {
+                    return Err(bad_request(format!("{verb} at {path} needs a value")));
+                };
+                if verb == "replace" && !map.contains_key(&last) {
+                    return Err(status(
+                        422,
+                        "Invalid",
+                        format!("path {path} does not exist"),
+                        None,
+                        "",
+                    ));
+                }
+                map.insert(last, v);
+            }
+            ("remove", Value::Object(map)) => {
+                if map.remove(&last).is_none() {
+                    return Err(status(
+                        422,
+                        "Invalid",
+                        format!("path {path} does not exist"),
+                        None,
+                        "",
+                    ));
+                }
+            }
+            (verb, Value::Array(items)) => {
+                let index = if last == "-" {
+                    items.len()
+                } else {
+                    last.parse::<usize>()
+                        .map_err(|_| bad_request(format!("bad index in {path}")))?
+                };
+                match verb {
+                    "add" if index <= items.len() => {
+                        items.insert(index, value.unwrap_or(Value::Null))
+                    }
+                    "replace" if index < items.len() => items[index] = value.unwrap_or(Value::Null),
+                    "remove" if index < items.len() => {
+                        items.remove(index);
+                    }
+                    _ => {
+                        return Err(status(
+                            422,
+                            "Invalid",
+                            format!("path {path} does not exist"),
+                            None,
+                            "",
+                        ));
+                    }
+                }
+            }
+            (verb, _) => {
+                return Err(bad_request(format!(
+                    "unsupported JSON patch operation {verb} at {path}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether labels match a selector of `k=v`, `k==v`, `k!=v`, `k`, `!k`
+/// terms joined by commas.
+pub fn matches_selector(labels: Option<&Map<String, Value>>, selector: &str) -> bool {
+    let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .all(|term| {
+            if let Some((k, v)) = term.split_once("!=") {
+                get(k.trim()) != Some(v.trim())
+            } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+                get(k.trim()) == Some(v.trim())
+            } else if let Some(k) = term.strip_prefix('!') {
+                get(k.trim()).is_none()
+            } else {
+                get(term).is_some()
+            }
+        })
+}
+
+impl KubeStore {
+    /// A store with the initial namespaces and their `default` service accounts.
+    pub fn new() -> KubeStore {
+        let mut store = KubeStore {
+            objects: BTreeMap::new(),
+            resource_version: 0,
+        };
+        for ns in INITIAL_NAMESPACES {
+            store
+                .upsert(json!({"kind": "Namespace", "metadata": {"name": ns}}))
+                .ok();
+            store
+                .upsert(json!({"kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}}))
+                .ok();
+        }
+        store
+    }
+
+    fn next_version(&mut self) -> String {
+        self.resource_version += 1;
+        self.resource_version.to_string()
+    }
+
+    /// Fills apiVersion, kind, namespace, uid, creationTimestamp and a new
+    /// resourceVersion; keeps identity fields of `previous`.
+    fn stamp(
+        &mut self,
+        kind: Kind,
+        namespace: Option<&str>,
+        name: &str,
+        obj: &mut Value,
+        previous: Option<&Value>,
+    ) {
+        let version = self.next_version();
+        let Some(o) = obj.as_object_mut() else {
+            return;
+        };
+        o.insert("apiVersion".into(), "v1".into());
+        o.insert("kind".into(), kind.kind().into());
+        let meta = o.entry("metadata").or_insert_with(|| json!({}));
+        if !meta.is_object() {
+            *meta = json!({});
+        }
+        if let Some(m) = meta.as_object_mut() {
+            m.insert("name".into(), name.into());
+            if let (Kind::ServiceAccount, Some(ns)) = (kind, namespace) {
+                m.insert("namespace".into(), ns.into());
+            }
+            let prev = previous.and_then(|p| p.get("metadata"));
+            let uid = prev
+                .and_then(|p| p.get("uid"))
+                .cloned()
+                .unwrap_or_else(|| ids::uuid().into());
+            let created = prev
+                .and_then(|p| p.get("creationTimestamp"))
+                .cloned()
+                .unwrap_or_else(|| ids::rfc3339(ids::now_epoch()).into());
+            m.insert("uid".into(), uid);
+            m.insert("creationTimestamp".into(), created);
+            m.insert("resourceVersion".into(), version.into());
+        }
+        if kind == Kind::Namespace {
+            o.entry("spec")
+                .or_insert_with(|| json!({"finalizers": ["kubernetes"]}));
+            o.insert("status".into(), json!({"phase": "Active"}));
+        }
+    }
+
+    fn require_namespace(&self, namespace: &str) -> Result<(), KubeStatus> {
+        if self
+            .objects
+            .contains_key(&key(Kind::Namespace, None, namespace))
+        {
+            Ok(())
+        } else {
+            Err(not_found(Kind::Namespace, namespace))
+        }
+    }
+
+    /// GET one object.
+    pub fn get(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, KubeStatus> {
+        self.objects
+            .get(&key(kind, namespace, name))
+            .cloned()
+            .ok_or_else(|| not_found(kind, name))
+    }
+
+    /// GET a list (one namespace, or all when `namespace` is `None`).
+    pub fn list(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        selector: Option<&str>,
+    ) -> Result<Value, KubeStatus> {
+        // Listing in a missing namespace is an empty list, as in Kubernetes.
+        let items: Vec<Value> = self
+            .objects
+            .iter()
+            .filter(|((k, ns, _), _)| {
+                *k == kind && namespace.is_none_or(|n| kind == Kind::Namespace || ns == n)
+            })
+            .filter(|(_, v)| {
+                selector.is_none_or(|s| {
+                    matches_selector(v.pointer("/metadata/labels").and_then(Value::as_object), s)
+                })
+            })
+            .map(|(_, v)| v.clone())
+            .collect();
+        Ok(json!({
+            "kind": format!("{}List", kind.kind()),
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": self.resource_version.to_string()},
+            "items": items,
+        }))
+    }
+
+    /// POST: create.
+    pub fn create(
+        &mut self,
+        kind: Kind,
+        namespace: Option<&str>,
+        mut obj: Value,
+    ) -> Result<Value, KubeStatus> {
+        if !obj.is_object() {
+            return Err(bad_request("the body must be a JSON object"));
+        }
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                status(
+                    422,
+                    "Invalid",
+                    format!(
+                        "{} \"\" is invalid: metadata.name: Required value: name is required",
+                        kind.kind()
+                    ),
+                    Some(kind),
+                    "",
+                )
+            })?;
+        if let Some(body_ns) = obj.pointer("/metadata/namespace").and_then(Value::as_str)
+            && kind == Kind::ServiceAccount
+            && Some(body_ns) != namespace
+        {
+            return Err(bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        if let (Kind::ServiceAccount, Some(ns)) = (kind, namespace) {
+            self.require_namespace(ns)?;
+        }
+        let k = key(kind, namespace, &name);
+        if self.objects.contains_key(&k) {
+            return Err(status(
+                409,
+                "AlreadyExists",
+                format!("{} \"{name}\" already exists", kind.plural()),
+                Some(kind),
+                &name,
+            ));
+        }
+        self.stamp(kind, namespace, &name, &mut obj, None);
+        self.objects.insert(k, obj.clone());
+        Ok(obj)
+    }
+
+    /// PUT: replace.
+    pub fn replace(
+        &mut self,
+        kind: Kind,
+        namespace: Option<&str>,
+        name: &str,
+        mut obj: Value,
+    ) -> Result<Value, KubeStatus> {
+        let k = key(kind, namespace, name);
+        let previous = self
+            .objects
+            .get(&k)
+            .cloned()
+            .ok_or_else(|| not_found(kind, name))?;
+        if !obj.is_object() {
+            return Err(bad_request("the body must be a JSON object"));
+        }
+        self.stamp(kind, namespace, name, &mut obj, Some(&previous));
+        self.objects.insert(k, obj.clone());
+        Ok(obj)
+    }
+
+    /// PATCH: JSON merge, strategic merge (as merge: only maps are
+    /// patched here), JSON patch, or server-side apply (merge, creating).
+    pub fn patch(
+        &mut self,
+        kind: Kind,
+        namespace: Option<&str>,
+        name: &str,
+        content_type: &str,
+        patch: Value,
+    ) -> Result<Value, KubeStatus> {
+        let k = key(kind, namespace, name);
+        let apply = content_type.starts_with("application/apply-patch");
+        let previous = match self.objects.get(&k) {
+            Some(p) => Some(p.clone()),
+            None if apply => None,
+            None => return Err(not_found(kind, name)),
+        };
+        if previous.is_none()
+            && let (Kind::ServiceAccount, Some(ns)) = (kind, namespace)
+        {
+            self.require_namespace(ns)?;
+        }
+        let mut obj = previous
+            .clone()
+            .unwrap_or_else(|| json!({"metadata": {"name": name}}));
+        if content_type.starts_with("application/json-patch+json") {
+            json_patch(&mut obj, &patch)?;
+        } else if content_type.starts_with("application/merge-patch+json")
+            || content_type.starts_with("application/strategic-merge-patch+json")
+            || apply
+        {
+            merge_patch(&mut obj, &patch);
+        } else {
+            return Err(status(
+                415,
+                "UnsupportedMediaType",
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, not {content_type}"
+                ),
+                None,
+                "",
+            ));
+        }
+        self.stamp(kind, namespace, name, &mut obj, previous.as_ref());
+        self.objects.insert(k, obj.clone());
+        Ok(obj)
+    }
+
+    /// DELETE: removes the object (a namespace with its service accounts)
+    /// and returns it.
+    pub fn delete(
+        &mut self,
+        kind: Kind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, KubeStatus> {
+        let obj = self
+            .objects
+            .remove(&key(kind, namespace, name))
+            .ok_or_else(|| not_found(kind, name))?;
+        if kind == Kind::Namespace {
+            self.objects
+                .retain(|(k, ns, _), _| !(*k == Kind::ServiceAccount && ns == name));
+        }
+        Ok(obj)
+    }
+
+    /// Creates or replaces an object given with its `kind` (admin and addon
+    /// use); a service account's namespace is created when missing.
+    pub fn upsert(&mut self, obj: Value) -> Result<Value, KubeStatus> {
+        let kind = obj
+            .get("kind")
+            .and_then(Value::as_str)
+            .and_then(Kind::from_kind)
+            .ok_or_else(|| bad_request("kind must be Namespace or ServiceAccount"))?;
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| bad_request("metadata.name is required"))?
+            .to_owned();
+        let namespace = match kind {
+            Kind::Namespace => None,
+            Kind::ServiceAccount => Some(
+                obj.pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("default")
+                    .to_owned(),
+            ),
+        };
+        if let Some(ns) = &namespace
+            && self.require_namespace(ns).is_err()
+        {
+            self.create(Kind::Namespace, None, json!({"metadata": {"name": ns}}))?;
+        }
+        let ns = namespace.as_deref();
+        if self.objects.contains_key(&key(kind, ns, &name)) {
+            self.replace(kind, ns, &name, obj)
+        } else {
+            self.create(kind, ns, obj)
+        }
+    }
+
+    /// Every object: `{"namespaces": [...], "serviceAccounts": [...]}`.
+    pub fn dump(&self) -> Value {
+        let of = |kind: Kind| -> Vec<Value> {
+            self.objects
+                .iter()
+                .filter(|((k, _, _), _)| *k == kind)
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        json!({"namespaces": of(Kind::Namespace), "serviceAccounts": of(Kind::ServiceAccount)})
+    }
+}
+
+/// Checks an EKS bearer token's shape: `k8s-aws-v1.` + base64url of a
+/// presigned STS GetCallerIdentity URL that signs `x-k8s-aws-id`.
+pub fn check_token(headers: &HeaderMap) -> Result<(), KubeStatus> {
+    let unauthorized = || status(401, "Unauthorized", "Unauthorized".to_owned(), None, "");
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(unauthorized)?;
+    let token = auth
+        .strip_prefix("Bearer ")
+        .and_then(|t| t.trim().strip_prefix("k8s-aws-v1."))
+        .ok_or_else(unauthorized)?;
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(unauthorized)?;
+    let lower = url.to_ascii_lowercase();
+    let valid = lower.starts_with("http")
+        && lower.contains("action=getcalleridentity")
+        && lower.contains("x-amz-signature=")
+        && lower.contains("x-k8s-aws-id");
+    if valid { Ok(()) } else { Err(unauthorized()) }
+}
+
+fn reply(result: Result<Value, KubeStatus>, created: bool) -> Response {
+    let (code, body) = match result {
+        Ok(v) => (if created { 201 } else { 200 }, v),
+        Err(s) => (s.code, s.body),
+    };
+    let mut response = body.to_string().into_response();
+    *response.status_mut() =
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Every request of a cluster's Kubernetes API.
+async fn handle(State(store): State<Arc<Mutex<KubeStore>>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    if let Err(s) = check_token(&parts.headers) {
+        return reply(Err(s), false);
+    }
+    let query = Query::parse(parts.uri.query().unwrap_or(""));
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_owned();
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(s) => return reply(Err(s), false),
+    };
+    let segments: Vec<String> = parts
+        .uri
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let selector = query.get("labelSelector");
+    let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let m = parts.method.clone();
+    use Kind::{Namespace as Ns, ServiceAccount as Sa};
+    match (m, s.as_slice()) {
+        (Method::GET, ["version"]) => reply(
+            Ok(
+                json!({"major": "1", "minor": "31", "gitVersion": "v1.31.0-eks-emulator", "platform": "linux/amd64"}),
+            ),
+            false,
+        ),
+        (Method::GET, ["api", "v1", "namespaces"]) => reply(store.list(Ns, None, selector), false),
+        (Method::POST, ["api", "v1", "namespaces"]) => reply(store.create(Ns, None, body), true),
+        (Method::GET, ["api", "v1", "namespaces", n]) => reply(store.get(Ns, None, n), false),
+        (Method::PUT, ["api", "v1", "namespaces", n]) => {
+            reply(store.replace(Ns, None, n, body), false)
+        }
+        (Method::PATCH, ["api", "v1", "namespaces", n]) => {
+            reply(store.patch(Ns, None, n, &content_type, body), false)
+        }
+        (Method::DELETE, ["api", "v1", "namespaces", n]) => reply(store.delete(Ns, None, n), false),
+        (Method::GET, ["api", "v1", "serviceaccounts"]) => {
+            reply(store.list(Sa, None, selector), false)
+        }
+        (Method::GET, ["api", "v1", "namespaces", ns, "serviceaccounts"]) => {
+            reply(store.list(Sa, Some(ns), selector), false)
+        }
+        (Method::POST, ["api", "v1", "namespaces", ns, "serviceaccounts"]) => {
+            reply(store.create(Sa, Some(ns), body), true)
+        }
+        (Method::GET, ["api", "v1", "namespaces", ns, "serviceaccounts", n]) => {
+            reply(store.get(Sa, Some(ns), n), false)
+        }
+        (Method::PUT, ["api", "v1", "namespaces", ns, "serviceaccounts", n]) => {
+            reply(store.replace(Sa, Some(ns), n, body), false)
+        }
+        (Method::PATCH, ["api", "v1", "namespaces", ns, "serviceaccounts", n]) => {
+            reply(store.patch(Sa, Some(ns), n, &content_type, body), false)
+        }
+        (Method::DELETE, ["api", "v1", "namespaces", ns, "serviceaccounts", n]) => {
+            reply(store.delete(Sa, Some(ns), n), false)
+        }
+        (method, _) => reply(
+            Err(status(
+                404,
+                "NotFound",
+                format!(
+                    "the server could not find the requested resource ({method} {})",
+                    parts.uri.path()
+                ),
+                None,
+                "",
+            )),
+            false,
+        ),
+    }
+}
+
+async fn read_body(body: Body) -> Result<Value, KubeStatus> {
+    let bytes = to_bytes(body, 1 << 20)
+        .await
+        .map_err(|e| bad_request(format!("could not read the body: {e}")))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&bytes).map_err(|e| bad_request(format!("the body is not JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_starts_with_the_usual_namespaces() {
+        let store = KubeStore::new();
+        let list = store.list(Kind::Namespace, None, None).unwrap();
+        assert_eq!(list["items"].as_array().unwrap().len(), 4);
+        let sa = store
+            .get(Kind::ServiceAccount, Some("kube-system"), "default")
+            .unwrap();
+        assert_eq!(sa["metadata"]["namespace"], "kube-system");
+    }
+
+    #[test]
+    fn create_patch_delete_service_account() {
+        let mut store = KubeStore::new();
+        let sa = store
+            .create(
+                Kind::ServiceAccount,
+                Some("default"),
+                json!({"metadata": {"name": "app", "labels": {"a": "1"}}}),
+            )
+            .unwrap();
+        assert_eq!(sa["kind"], "ServiceAccount");
+        let uid = sa["metadata"]["uid"].clone();
+        let err = store
+            .create(
+                Kind::ServiceAccount,
+                Some("default"),
+                json!({"metadata": {"name": "app"}}),
+            )
+            .unwrap_err();
+        assert_eq!(err.code, 409);
+        assert_eq!(err.body["reason"], "AlreadyExists");
+        let err = store
+            .create(
+                Kind::ServiceAccount,
+                Some("nope"),
+                json!({"metadata": {"name": "app"}}),
+            )
+            .unwrap_err();
+        assert_eq!(err.code, 404);
+
+        let patched = store
+            .patch(
+                Kind::ServiceAccount,
+                Some("default"),
+                "app",
+                "application/merge-patch+json",
+                json!({"metadata": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/r"}, "labels": {"a": null}}}),
+            )
+            .unwrap();
+        assert_eq!(patched["metadata"]["uid"], uid);
+        assert_eq!(
+            patched["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+            "arn:aws:iam::1:role/r"
+        );
+        assert!(patched["metadata"]["labels"].get("a").is_none());
+
+        let patched = store
+            .patch(
+                Kind::ServiceAccount,
+                Some("default"),
+                "app",
+                "application/json-patch+json",
+                json!([{"op": "remove", "path": "/metadata/annotations/eks.amazonaws.com~1role-arn"}]),
+            )
+            .unwrap();
+        assert_eq!(patched["metadata"]["annotations"], json!({}));
+
+        let list = store.list(Kind::ServiceAccount, None, None).unwrap();
+        assert_eq!(list["items"].as_array().unwrap().len(), 5);
+        store.delete(Kind::Namespace, None, "default").unwrap();
+        assert_eq!(
+            store
+                .get(Kind::ServiceAccount, Some("default"), "app")
+                .unwrap_err()
+                .code,
+            404
+        );
+    }
+
+    #[test]
+    fn selectors() {
+        let labels = json!({"app": "x", "tier": "web"});
+        let l = labels.as_object();
+        assert!(matches_selector(l, "app=x,tier"));
+        assert!(matches_selector(l, "app!=y,!missing"));
+        assert!(!matches_selector(l, "app=y"));
+        assert!(!matches_selector(None, "app"));
+    }
+
+    #[test]
+    fn tokens() {
+        let url = "https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature=abc";
+        let token = format!(
+            "k8s-aws-v1.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
+        );
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        assert!(check_token(&h).is_ok());
+        h.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
+        assert_eq!(check_token(&h).unwrap_err().code, 401);
+        assert!(check_token(&HeaderMap::new()).is_err());
+    }
+}
