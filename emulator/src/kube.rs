@@ -779,6 +779,16 @@ fn reply(result: Result<Value, KubeStatus>, created: bool) -> Response {
 
 /// Every request of a cluster's Kubernetes API.
 async fn handle(State(store): State<Arc<Mutex<KubeStore>>>, request: Request) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = route(store, request).await;
+    if std::env::var("EMULATOR_LOG").is_ok_and(|v| v == "1") {
+        eprintln!("kube {method} {path} status={}", response.status().as_u16());
+    }
+    response
+}
+
+async fn route(store: Arc<Mutex<KubeStore>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     if let Err(s) = check_token(&parts.headers) {
         return reply(Err(s), false);
@@ -817,6 +827,16 @@ async fn handle(State(store): State<Arc<Mutex<KubeStore>>>, request: Request) ->
             ),
             false,
         ),
+        (Method::GET, ["api"]) => reply(
+            Ok(json!({"kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})),
+            false,
+        ),
+        (Method::GET, ["apis"]) => reply(
+            Ok(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})),
+            false,
+        ),
+        (Method::GET, ["api", "v1"]) => reply(Ok(api_resources()), false),
         (Method::GET, ["api", "v1", "namespaces"]) => reply(store.list(Ns, None, selector), false),
         (Method::POST, ["api", "v1", "namespaces"]) => reply(store.create(Ns, None, body), true),
         (Method::GET, ["api", "v1", "namespaces", n]) => reply(store.get(Ns, None, n), false),
@@ -862,6 +882,21 @@ async fn handle(State(store): State<Arc<Mutex<KubeStore>>>, request: Request) ->
             false,
         ),
     }
+}
+
+/// Discovery: the resources of core/v1 served here.
+fn api_resources() -> Value {
+    let verbs = ["create", "delete", "get", "list", "patch", "update"];
+    json!({
+        "kind": "APIResourceList",
+        "groupVersion": "v1",
+        "resources": [
+            {"name": "namespaces", "singularName": "namespace", "namespaced": false,
+             "kind": "Namespace", "verbs": verbs, "shortNames": ["ns"]},
+            {"name": "serviceaccounts", "singularName": "serviceaccount", "namespaced": true,
+             "kind": "ServiceAccount", "verbs": verbs, "shortNames": ["sa"]},
+        ],
+    })
 }
 
 async fn read_body(body: Body) -> Result<Value, KubeStatus> {
