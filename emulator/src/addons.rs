@@ -677,7 +677,16 @@ pub fn delete(
     let Some(addon) = region.addons.get_mut(&key) else {
         return Err(addon_not_found(cluster, addon_name));
     };
+    let mut overtaken = None;
     if addon.status != "DELETING" {
+        // An update still running is overtaken by the delete.
+        if let Some(Pending {
+            transition: Transition::Update { update_id },
+            ..
+        }) = &addon.pending
+        {
+            overtaken = Some(update_id.clone());
+        }
         addon.status = "DELETING".to_owned();
         addon.modified_at = ids::now_epoch();
         addon.preserve = preserve;
@@ -687,6 +696,9 @@ pub fn delete(
         });
     }
     let addon = addon.clone();
+    if let Some(u) = overtaken.and_then(|id| region.updates.get_mut(&id)) {
+        u.status = "Cancelled".to_owned();
+    }
     Ok(json!({ "addon": addon_json(region, &addon) }))
 }
 

@@ -652,3 +652,39 @@ async fn addon_versions_and_configuration() {
         .await;
     assert_eq!(r.error_type.as_deref(), Some("ResourceNotFoundException"));
 }
+
+#[tokio::test]
+async fn addon_delete_overtakes_update() {
+    let eks = Eks::new().await;
+    eks.cluster("c1").await;
+    create_addon(&eks, "c1", json!({"addonName": "coredns"})).await;
+    wait_status(&eks, "c1", "coredns", Some("ACTIVE")).await;
+    let u = eks
+        .op(
+            "UpdateAddon",
+            "POST",
+            "/clusters/c1/addons/coredns/update",
+            Some(json!({"configurationValues": "{\"replicaCount\": 3}"})),
+        )
+        .await;
+    eks.op("DeleteAddon", "DELETE", "/clusters/c1/addons/coredns", None)
+        .await;
+    let du = eks
+        .op(
+            "DescribeUpdate",
+            "GET",
+            &format!(
+                "/clusters/c1/updates/{}",
+                u["update"]["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(du["update"]["status"], "Cancelled");
+    // Deleting again while DELETING answers the same.
+    let again = eks
+        .op("DeleteAddon", "DELETE", "/clusters/c1/addons/coredns", None)
+        .await;
+    assert_eq!(again["addon"]["status"], "DELETING");
+    wait_status(&eks, "c1", "coredns", None).await;
+}
