@@ -4,6 +4,7 @@
 # time start -> handshake. Prints nothing.
 set -euo pipefail
 coproc P { exec "$@"; }
+pid=${P_PID:-}
 read -r _line <&"${P[0]}"
-kill "$P_PID" 2>/dev/null || true
-wait "$P_PID" 2>/dev/null || true
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true

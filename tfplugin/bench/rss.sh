@@ -3,8 +3,9 @@
 # the plugin process right after the handshake, then kills it.
 set -euo pipefail
 coproc P { exec "$@"; }
+pid=${P_PID:-}
 read -r _line <&"${P[0]}"
 sleep 0.2
-awk '/^VmRSS/ {print $2}' "/proc/$P_PID/status"
-kill "$P_PID" 2>/dev/null || true
-wait "$P_PID" 2>/dev/null || true
+awk '/^VmRSS/ {print $2}' "/proc/$pid/status"
+kill "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
