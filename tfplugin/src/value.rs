@@ -234,9 +234,9 @@ impl Number {
             return Some(Number("0".into()));
         }
         let n = digits.len() as i64;
-        let body = if e >= 0 && n + e <= PLAIN_DIGITS {
+        let body = if (0..=PLAIN_DIGITS - n).contains(&e) {
             format!("{digits}{}", "0".repeat(e as usize))
-        } else if e < 0 && -e <= PLAIN_DIGITS {
+        } else if (-PLAIN_DIGITS..0).contains(&e) {
             let point = -e;
             if n > point {
                 let (a, b) = digits.split_at((n - point) as usize);
@@ -245,7 +245,7 @@ impl Number {
                 format!("0.{}{digits}", "0".repeat((point - n) as usize))
             }
         } else {
-            let sci = e + n - 1;
+            let sci = e.checked_add(n - 1)?;
             let (a, b) = digits.split_at(1);
             if b.is_empty() {
                 format!("{a}e{sci}")
@@ -935,6 +935,26 @@ mod tests {
             assert_eq!(Number::parse(a).unwrap().as_str(), b, "{a}");
         }
         assert!(Number::parse("abc").is_none());
+        for bad in [
+            "1e",
+            ".",
+            "-",
+            "1.2.3",
+            "1e99999999999999999999",
+            "--1",
+            "1e+-2",
+        ] {
+            assert!(Number::parse(bad).is_none(), "{bad}");
+        }
+        assert_eq!(
+            Number::parse("9e9223372036854775807").unwrap().as_str(),
+            "9e9223372036854775807"
+        );
+        assert!(Number::parse("99e9223372036854775807").is_none());
+        assert_eq!(
+            Number::parse("1e-9223372036854775808").unwrap().as_str(),
+            "1e-9223372036854775808"
+        );
         assert!(Number::parse("").is_none());
         assert_eq!(Number::from_f64(0.1).unwrap().as_str(), "0.1");
     }
@@ -951,6 +971,27 @@ mod tests {
         assert_eq!(v.get("a"), &Value::Number(Number::parse("1e400").unwrap()));
         assert_eq!(v.to_json_string(), text);
         assert!(matches!(v.get("c"), Value::Set(_)));
+    }
+
+    #[test]
+    fn to_json_turns_unknowns_into_null_at_any_depth() {
+        let mut v = Value::Null;
+        v.set("a", Value::Unknown);
+        v.set("l", Value::List(vec![Value::Unknown, Value::from_i64(1)]));
+        v.set(
+            "m",
+            Value::Map(BTreeMap::from([("k".into(), Value::Unknown)])),
+        );
+        assert_eq!(
+            v.to_json(),
+            serde_json::json!({"a": null, "l": [null, 1], "m": {"k": null}})
+        );
+        assert_eq!(
+            v.to_json_string(),
+            r#"{"a":null,"l":[null,1],"m":{"k":null}}"#
+        );
+        let big = Value::Number(Number::parse("1e400").unwrap());
+        assert_eq!(big.to_json(), serde_json::json!("1e400"));
     }
 
     #[test]
