@@ -70,7 +70,9 @@ impl Clients {
         // The SDK crates are compiled without their default HTTPS client, so
         // that exactly one rustls crypto provider (ring) is in the binary.
         let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
             .build_https();
         let max_attempts = cfg.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
         let max_attempts = u32::try_from(max_attempts)
@@ -99,7 +101,10 @@ impl Clients {
                 None => sdk.clone(),
             };
             let mut b = aws_config::sts::AssumeRoleProvider::builder(role)
-                .session_name(a.session_name.unwrap_or_else(|| "terraform-provider-eks".into()))
+                .session_name(
+                    a.session_name
+                        .unwrap_or_else(|| "terraform-provider-eks".into()),
+                )
                 .configure(&sts_conf);
             if let Some(ext) = a.external_id {
                 b = b.external_id(ext);

@@ -73,10 +73,15 @@ pub async fn find_association_id_by_service_account(
     namespace: &str,
     service_account: &str,
 ) -> Result<Option<String>, AwsError> {
-    let found = not_found_is_none(list_associations(c, cluster, Some(namespace), Some(service_account)).await)?;
+    let found = not_found_is_none(
+        list_associations(c, cluster, Some(namespace), Some(service_account)).await,
+    )?;
     Ok(found.and_then(|list| {
         list.into_iter()
-            .find(|a| a.namespace.as_deref() == Some(namespace) && a.service_account.as_deref() == Some(service_account))
+            .find(|a| {
+                a.namespace.as_deref() == Some(namespace)
+                    && a.service_account.as_deref() == Some(service_account)
+            })
             .and_then(|a| a.association_id)
     }))
 }
@@ -123,7 +128,10 @@ pub async fn find_agent_by_cluster(c: &Clients, cluster: &str) -> Result<Option<
 }
 
 /// The ARN of a cluster, or `None` when it does not exist.
-pub async fn find_cluster_arn_by_name(c: &Clients, cluster: &str) -> Result<Option<String>, AwsError> {
+pub async fn find_cluster_arn_by_name(
+    c: &Clients,
+    cluster: &str,
+) -> Result<Option<String>, AwsError> {
     let described = not_found_is_none(
         c.eks
             .describe_cluster()

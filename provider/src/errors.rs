@@ -86,7 +86,10 @@ impl AwsError {
 
     /// True for "the thing does not exist".
     pub fn is_not_found(&self) -> bool {
-        matches!(self.code(), Some("ResourceNotFoundException" | "NoSuchEntity" | "NotFoundException"))
+        matches!(
+            self.code(),
+            Some("ResourceNotFoundException" | "NoSuchEntity" | "NotFoundException")
+        )
     }
 
     /// True when the code is `code` and the message contains `fragment`.
@@ -166,7 +169,10 @@ pub fn config_diagnostic(err: &ConfigError) -> Diagnostic {
 }
 
 /// A made-role error as a diagnostic.
-pub fn made_role_diagnostic(summary: impl Into<String>, err: &crate::made_role::MadeRoleError) -> Diagnostic {
+pub fn made_role_diagnostic(
+    summary: impl Into<String>,
+    err: &crate::made_role::MadeRoleError,
+) -> Diagnostic {
     use crate::made_role::MadeRoleError;
     match err {
         MadeRoleError::Aws(e) => to_diagnostic(summary, e),

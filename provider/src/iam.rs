@@ -43,10 +43,14 @@ fn decode(doc: &str) -> String {
 fn iam_tags(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
     tags.iter()
         .map(|(k, v)| {
-            Tag::builder().key(k).value(v).build().map_err(|_| AwsError::Incomplete {
-                operation: "TagRole",
-                field: "tag key",
-            })
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|_| AwsError::Incomplete {
+                    operation: "TagRole",
+                    field: "tag key",
+                })
         })
         .collect()
 }
@@ -64,7 +68,8 @@ pub async fn find_role_by_name(c: &Clients, name: &str) -> Result<Option<FoundRo
     let Some(role) = got.and_then(|g| g.role) else {
         return Ok(None);
     };
-    let (attached, inline_names) = tokio::try_join!(list_attached(c, name), list_inline_names(c, name))?;
+    let (attached, inline_names) =
+        tokio::try_join!(list_attached(c, name), list_inline_names(c, name))?;
     let wanted_inline: Vec<&str> = [INLINE_POLICY_NAME, WELL_KNOWN_POLICY_NAME]
         .into_iter()
         .filter(|n| inline_names.iter().any(|x| x == n))
@@ -72,9 +77,20 @@ pub async fn find_role_by_name(c: &Clients, name: &str) -> Result<Option<FoundRo
     let docs = try_join_all(wanted_inline.iter().map(|p| get_inline(c, name, p))).await?;
     let mut shape = RoleShape {
         managed_policy_arns: attached,
-        trust_policy: role.assume_role_policy_document.as_deref().map(decode).unwrap_or_default(),
-        permissions_boundary_arn: role.permissions_boundary.and_then(|b| b.permissions_boundary_arn),
-        tags: role.tags.unwrap_or_default().into_iter().map(|t| (t.key, t.value)).collect(),
+        trust_policy: role
+            .assume_role_policy_document
+            .as_deref()
+            .map(decode)
+            .unwrap_or_default(),
+        permissions_boundary_arn: role
+            .permissions_boundary
+            .and_then(|b| b.permissions_boundary_arn),
+        tags: role
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.key, t.value))
+            .collect(),
         ..Default::default()
     };
     for (n, doc) in wanted_inline.iter().zip(docs) {
@@ -102,7 +118,12 @@ async fn list_attached(c: &Clients, name: &str) -> Result<BTreeSet<String>, AwsE
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e))?;
-        out.extend(page.attached_policies.unwrap_or_default().into_iter().filter_map(|p| p.policy_arn));
+        out.extend(
+            page.attached_policies
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| p.policy_arn),
+        );
         match (page.is_truncated, page.marker) {
             (true, Some(m)) => marker = Some(m),
             _ => return Ok(out),
@@ -145,7 +166,12 @@ async fn get_inline(c: &Clients, role: &str, policy: &str) -> Result<Option<Stri
 
 /// Creates a role with its trust policy, boundary and tags (policies are
 /// attached afterwards with [`apply_change`]). Returns the role ARN.
-pub async fn create_role(c: &Clients, name: &str, path: &str, shape: &RoleShape) -> Result<String, AwsError> {
+pub async fn create_role(
+    c: &Clients,
+    name: &str,
+    path: &str,
+    shape: &RoleShape,
+) -> Result<String, AwsError> {
     let out = c
         .iam
         .create_role()

@@ -20,7 +20,9 @@ pub enum MadeRoleError {
     #[error(transparent)]
     Aws(#[from] AwsError),
     /// A role with the wanted name exists and is not ours for this service account.
-    #[error("an IAM role named {name} already exists and was not made by this provider for {owner}")]
+    #[error(
+        "an IAM role named {name} already exists and was not made by this provider for {owner}"
+    )]
     NameTaken {
         /// The role name.
         name: String,
@@ -55,7 +57,11 @@ impl Ensured {
 /// apply that died before it could record it: it is adopted and corrected,
 /// not reported as "already exists" and not leaked. A role created here whose
 /// policies then fail to attach is deleted again, so nothing is half made.
-pub async fn ensure_role(c: &Clients, wanted: &WantedRole, owner: &str) -> Result<Ensured, MadeRoleError> {
+pub async fn ensure_role(
+    c: &Clients,
+    wanted: &WantedRole,
+    owner: &str,
+) -> Result<Ensured, MadeRoleError> {
     if let Some(found) = iam::find_role_by_name(c, &wanted.name).await? {
         let tag = found.shape.tags.get(OWNER_TAG).cloned();
         if tag.as_deref() != Some(owner) {
@@ -65,8 +71,16 @@ pub async fn ensure_role(c: &Clients, wanted: &WantedRole, owner: &str) -> Resul
                 found_owner: tag,
             });
         }
-        tracing::info!("adopting IAM role {} left by an earlier apply for {owner}", wanted.name);
-        iam::apply_change(c, &wanted.name, &plan_role_change(&found.shape, &wanted.shape)).await?;
+        tracing::info!(
+            "adopting IAM role {} left by an earlier apply for {owner}",
+            wanted.name
+        );
+        iam::apply_change(
+            c,
+            &wanted.name,
+            &plan_role_change(&found.shape, &wanted.shape),
+        )
+        .await?;
         return Ok(Ensured::Adopted(found.arn));
     }
     let arn = iam::create_role(c, &wanted.name, &wanted.path, &wanted.shape).await?;
@@ -77,7 +91,9 @@ pub async fn ensure_role(c: &Clients, wanted: &WantedRole, owner: &str) -> Resul
         tags: wanted.shape.tags.clone(),
         ..Default::default()
     };
-    if let Err(e) = iam::apply_change(c, &wanted.name, &plan_role_change(&created, &wanted.shape)).await {
+    if let Err(e) =
+        iam::apply_change(c, &wanted.name, &plan_role_change(&created, &wanted.shape)).await
+    {
         if let Err(cleanup) = iam::delete_role(c, &wanted.name).await {
             tracing::warn!("could not delete half-made role {}: {cleanup}", wanted.name);
         }
@@ -88,7 +104,10 @@ pub async fn ensure_role(c: &Clients, wanted: &WantedRole, owner: &str) -> Resul
 
 /// Brings an existing made role to the wanted shape (repairing drift).
 /// `Ok(None)` when the role no longer exists.
-pub async fn converge_role(c: &Clients, wanted: &WantedRole) -> Result<Option<FoundRole>, AwsError> {
+pub async fn converge_role(
+    c: &Clients,
+    wanted: &WantedRole,
+) -> Result<Option<FoundRole>, AwsError> {
     let Some(mut found) = iam::find_role_by_name(c, &wanted.name).await? else {
         return Ok(None);
     };

@@ -36,13 +36,20 @@ impl Provider for EksProvider {
         vec![Arc::new(PodIdentityAssociations)]
     }
 
-    async fn configure(&self, config: &Value, _terraform_version: &str) -> Result<Arc<dyn Any + Send + Sync>, Diagnostics> {
+    async fn configure(
+        &self,
+        config: &Value,
+        _terraform_version: &str,
+    ) -> Result<Arc<dyn Any + Send + Sync>, Diagnostics> {
         if !config.is_fully_known() {
             // Values from resources not yet created; Terraform calls us again
             // at apply. Unknowns read as unset here.
-            tracing::info!("provider configuration has values known only at apply; they count as unset for now");
+            tracing::info!(
+                "provider configuration has values known only at apply; they count as unset for now"
+            );
         }
-        let cfg: ProviderConfig = spec_map::from_value(config, "provider configuration").map_err(Diagnostics::from)?;
+        let cfg: ProviderConfig =
+            spec_map::from_value(config, "provider configuration").map_err(Diagnostics::from)?;
         match Clients::new(&cfg).await {
             Ok(c) => {
                 tracing::info!(region = %c.region, "eks provider configured for region {}", c.region);

@@ -35,7 +35,12 @@ pub enum Attempt<T> {
 
 /// Runs `op` until it is done or `timeout` has passed (then the last
 /// retryable error is returned), pausing between attempts.
-pub async fn until_done<T, F, Fut>(ctx: &Ctx, what: &'static str, timeout: Duration, mut op: F) -> Result<T, AwsError>
+pub async fn until_done<T, F, Fut>(
+    ctx: &Ctx,
+    what: &'static str,
+    timeout: Duration,
+    mut op: F,
+) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Attempt<T>>,

@@ -5,11 +5,14 @@
 //! values → `schema::Input`, and `Problem` → diagnostic. Nothing else in the
 //! provider builds schemas or converts values by hand.
 
-use schema::spec::{Attr, Kind, Mode, Problem, ResourceSpec};
 use schema::Input;
+use schema::spec::{Attr, Kind, Mode, Problem, ResourceSpec};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tfplugin::{AttrPath, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, NestingMode, Schema, Type, Value};
+use tfplugin::{
+    AttrPath, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, NestingMode, Schema, Type,
+    Value,
+};
 
 /// The Terraform type of an attribute kind.
 fn type_of(kind: &Kind) -> Type {
@@ -21,7 +24,10 @@ fn type_of(kind: &Kind) -> Type {
         Kind::StringSet => Type::Set(Box::new(Type::String)),
         Kind::StringList => Type::List(Box::new(Type::String)),
         Kind::ObjectList(attrs) => Type::List(Box::new(Type::Object(
-            attrs.iter().map(|a| (a.name.to_string(), type_of(&a.kind))).collect(),
+            attrs
+                .iter()
+                .map(|a| (a.name.to_string(), type_of(&a.kind)))
+                .collect(),
         ))),
     }
 }
@@ -30,10 +36,9 @@ fn type_of(kind: &Kind) -> Type {
 fn run_check(check: fn(&str) -> Result<(), String>, v: &Value) -> Result<(), String> {
     match v {
         Value::String(s) => check(s),
-        Value::List(items) | Value::Set(items) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .try_for_each(check),
+        Value::List(items) | Value::Set(items) => {
+            items.iter().filter_map(Value::as_str).try_for_each(check)
+        }
         _ => Ok(()),
     }
 }
@@ -97,7 +102,10 @@ pub fn to_schema(spec: &ResourceSpec) -> Schema {
         }
         block = block.block(NestedBlock::new(b.name, NestingMode::Single, inner));
     }
-    Schema { version: spec.version, block }
+    Schema {
+        version: spec.version,
+        block,
+    }
 }
 
 /// A typed state from a value; unknown values read as null.
@@ -165,9 +173,12 @@ pub fn problems_to_diagnostics(problems: Vec<Problem>) -> Diagnostics {
 pub fn input_string_set(v: &Value, key: &str) -> Input<std::collections::BTreeSet<String>> {
     match v.get(key) {
         Value::Null => Input::Null,
-        s @ (Value::Set(items) | Value::List(items)) if s.is_fully_known() => {
-            Input::Known(items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
-        }
+        s @ (Value::Set(items) | Value::List(items)) if s.is_fully_known() => Input::Known(
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+        ),
         _ => Input::Unknown,
     }
 }

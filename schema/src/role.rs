@@ -381,10 +381,16 @@ pub fn split_trust(trust_policy: &str) -> (Option<String>, bool) {
         Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
         other => other.clone(),
     };
-    let mut cond = statement.get("Condition").cloned().unwrap_or_else(|| json!({}));
+    let mut cond = statement
+        .get("Condition")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
     let restrict = cond["ArnEquals"].get("aws:SourceArn").is_some();
     if restrict {
-        for (op, key) in [("ArnEquals", "aws:SourceArn"), ("StringEquals", "aws:SourceAccount")] {
+        for (op, key) in [
+            ("ArnEquals", "aws:SourceArn"),
+            ("StringEquals", "aws:SourceAccount"),
+        ] {
             if let Some(m) = cond.get_mut(op).and_then(Value::as_object_mut) {
                 m.remove(key);
             }
@@ -393,7 +399,10 @@ pub fn split_trust(trust_policy: &str) -> (Option<String>, bool) {
     if let Some(ops) = cond.as_object_mut() {
         ops.retain(|_, keys| keys.as_object().is_some_and(|k| !k.is_empty()));
     }
-    let rest = cond.as_object().is_some_and(|o| !o.is_empty()).then(|| cond.to_string());
+    let rest = cond
+        .as_object()
+        .is_some_and(|o| !o.is_empty())
+        .then(|| cond.to_string());
     (rest, restrict)
 }
 
@@ -404,12 +413,24 @@ mod split_tests {
     #[test]
     fn split_trust_inverts_trust_policy() {
         let user = json!({"StringEquals": {"aws:RequestTag/team": "a"}});
-        let t = trust_policy(Some(&user), Some("arn:aws:eks:us-east-1:123456789012:cluster/c1")).to_string();
+        let t = trust_policy(
+            Some(&user),
+            Some("arn:aws:eks:us-east-1:123456789012:cluster/c1"),
+        )
+        .to_string();
         let (rest, restrict) = split_trust(&t);
         assert!(restrict);
-        assert_eq!(rest.map(|r| serde_json::from_str::<Value>(&r).ok()), Some(Some(user)));
-        assert_eq!(split_trust(&trust_policy(None, None).to_string()), (None, false));
-        let (_, restrict) = split_trust(&trust_policy(None, Some("arn:aws:eks:us-east-1:123456789012:cluster/c1")).to_string());
+        assert_eq!(
+            rest.map(|r| serde_json::from_str::<Value>(&r).ok()),
+            Some(Some(user))
+        );
+        assert_eq!(
+            split_trust(&trust_policy(None, None).to_string()),
+            (None, false)
+        );
+        let (_, restrict) = split_trust(
+            &trust_policy(None, Some("arn:aws:eks:us-east-1:123456789012:cluster/c1")).to_string(),
+        );
         assert!(restrict);
     }
 }

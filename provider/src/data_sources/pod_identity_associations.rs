@@ -34,8 +34,10 @@ impl DataSource for PodIdentityAssociations {
             diagnostics: Diagnostics::default(),
         };
         let Some(clients) = ctx.data::<Clients>() else {
-            resp.diagnostics
-                .push(Diagnostic::error("Provider not configured", "This is a bug in the provider or Terraform."));
+            resp.diagnostics.push(Diagnostic::error(
+                "Provider not configured",
+                "This is a bug in the provider or Terraform.",
+            ));
             return resp;
         };
         let mut data: AssociationsData = match spec_map::from_value(&config, "configuration") {
@@ -45,7 +47,10 @@ impl DataSource for PodIdentityAssociations {
                 return resp;
             }
         };
-        let summary = format!("listing EKS Pod Identity Associations of cluster {}", data.cluster_name);
+        let summary = format!(
+            "listing EKS Pod Identity Associations of cluster {}",
+            data.cluster_name
+        );
         let list = match eks::list_associations(
             &clients,
             &data.cluster_name,
@@ -69,7 +74,9 @@ impl DataSource for PodIdentityAssociations {
                 let (c, cluster) = (clients.clone(), data.cluster_name.clone());
                 tasks.spawn(async move { eks::find_association_by_id(&c, &cluster, &id).await });
             }
-            let Some(joined) = tasks.join_next().await else { break };
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
             match joined {
                 Ok(Ok(Some(a))) => items.push(AssociationItem {
                     association_id: a.association_id.unwrap_or_default(),
@@ -89,14 +96,20 @@ impl DataSource for PodIdentityAssociations {
                     return resp;
                 }
                 Err(e) => {
-                    resp.diagnostics
-                        .push(Diagnostic::error(summary, format!("A lookup task failed: {e}")));
+                    resp.diagnostics.push(Diagnostic::error(
+                        summary,
+                        format!("A lookup task failed: {e}"),
+                    ));
                     return resp;
                 }
             }
         }
         items.sort_by(|a, b| {
-            (&a.namespace, &a.service_account, &a.association_id).cmp(&(&b.namespace, &b.service_account, &b.association_id))
+            (&a.namespace, &a.service_account, &a.association_id).cmp(&(
+                &b.namespace,
+                &b.service_account,
+                &b.association_id,
+            ))
         });
         data.associations = Some(items);
         match spec_map::to_value(&data, &self.schema()) {

@@ -6,25 +6,26 @@
 
 use crate::clients::Clients;
 use crate::eks;
-use crate::errors::{AwsError, to_diagnostic};
-use crate::retry::{self, Attempt};
 use crate::errors::made_role_diagnostic;
+use crate::errors::{AwsError, to_diagnostic};
 use crate::iam::{self, FoundRole};
 use crate::made_role;
+use crate::retry::{self, Attempt};
 use crate::spec_map::{self, input_bool, input_str, input_string_map, input_string_set};
 use async_trait::async_trait;
 use aws_sdk_eks::types::PodIdentityAssociation as Association;
 use schema::Input;
 use schema::association::{self as rules, AssociationInput, AssociationState, WantedRole};
-use schema::{names, role, well_known};
-use std::collections::BTreeSet;
 use schema::names::{AssociationImportId, parse_association_import_id};
 use schema::policy;
 use schema::tags::{self, Tags};
+use schema::{names, role, well_known};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use tfplugin::{
-    ApplyRequest, ApplyResponse, AttrPath, Ctx, DeleteRequest, Diagnostic, Diagnostics, ImportRequest,
-    ImportResponse, ImportedResource, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
+    ApplyRequest, ApplyResponse, AttrPath, Ctx, DeleteRequest, Diagnostic, Diagnostics,
+    ImportRequest, ImportResponse, ImportedResource, PlanRequest, PlanResponse, ReadRequest,
+    ReadResponse, Resource, Schema, Value,
 };
 
 /// The resource.
@@ -52,8 +53,16 @@ impl Resource for PodIdentityAssociation {
             description: "",
             version: 0,
             attrs: vec![
-                schema::Attr::required("cluster_name", schema::Kind::String, "Name of the EKS cluster."),
-                schema::Attr::required("association_id", schema::Kind::String, "The association ID."),
+                schema::Attr::required(
+                    "cluster_name",
+                    schema::Kind::String,
+                    "Name of the EKS cluster.",
+                ),
+                schema::Attr::required(
+                    "association_id",
+                    schema::Kind::String,
+                    "The association ID.",
+                ),
             ],
             blocks: vec![],
         });
@@ -77,7 +86,12 @@ impl Resource for PodIdentityAssociation {
             Input::Known(t) => Input::Known(tags::merge(&clients.default_tags, &t)),
             Input::Unknown => Input::Unknown,
         };
-        let input = input_of(&req.config, &resp.planned, tags_all.clone(), clients.partition);
+        let input = input_of(
+            &req.config,
+            &resp.planned,
+            tags_all.clone(),
+            clients.partition,
+        );
         resp.diagnostics
             .extend(spec_map::problems_to_diagnostics(rules::check(&input)));
         resp.planned.set(
@@ -91,7 +105,8 @@ impl Resource for PodIdentityAssociation {
             .prior_state
             .as_ref()
             .and_then(|p| spec_map::from_value(p, "prior state").ok());
-        let external_id = rules::planned_external_id(prior.as_ref(), &input_str(&req.config, "target_role_arn"));
+        let external_id =
+            rules::planned_external_id(prior.as_ref(), &input_str(&req.config, "target_role_arn"));
         resp.planned.set(
             "external_id",
             match external_id {
@@ -127,13 +142,23 @@ impl Resource for PodIdentityAssociation {
                 Ok(w) => w,
                 Err(d) => return with_error(resp, d),
             };
-            let owner = role::owner_tag_value(&planned.cluster_name, &planned.namespace, &planned.service_account);
+            let owner = role::owner_tag_value(
+                &planned.cluster_name,
+                &planned.namespace,
+                &planned.service_account,
+            );
             match made_role::ensure_role(&clients, &wanted, &owner).await {
                 Ok(ensured) => planned.role_arn = Some(ensured.arn().to_string()),
                 Err(e) => {
                     return with_error(
                         resp,
-                        made_role_diagnostic(format!("creating IAM role {} for EKS Pod Identity Association ({label})", wanted.name), &e),
+                        made_role_diagnostic(
+                            format!(
+                                "creating IAM role {} for EKS Pod Identity Association ({label})",
+                                wanted.name
+                            ),
+                            &e,
+                        ),
                     );
                 }
             }
@@ -159,8 +184,16 @@ impl Resource for PodIdentityAssociation {
                     ));
                 }
                 match err {
-                    CreateError::Duplicate(existing) => with_error(resp, duplicate_diagnostic(&planned, &existing)),
-                    CreateError::Aws(e) => with_error(resp, to_diagnostic(format!("creating EKS Pod Identity Association ({label})"), &e)),
+                    CreateError::Duplicate(existing) => {
+                        with_error(resp, duplicate_diagnostic(&planned, &existing))
+                    }
+                    CreateError::Aws(e) => with_error(
+                        resp,
+                        to_diagnostic(
+                            format!("creating EKS Pod Identity Association ({label})"),
+                            &e,
+                        ),
+                    ),
                 }
             }
         }
@@ -205,7 +238,8 @@ impl Resource for PodIdentityAssociation {
                             state.trust_policy = None;
                         }
                         Err(e) => {
-                            resp.diagnostics.push(to_diagnostic(format!("reading IAM role {name}"), &e));
+                            resp.diagnostics
+                                .push(to_diagnostic(format!("reading IAM role {name}"), &e));
                             return resp;
                         }
                     }
@@ -230,7 +264,10 @@ impl Resource for PodIdentityAssociation {
                 ));
             }
             Err(e) => resp.diagnostics.push(to_diagnostic(
-                format!("reading EKS Pod Identity Association ({}/{})", prior.namespace, prior.service_account),
+                format!(
+                    "reading EKS Pod Identity Association ({}/{})",
+                    prior.namespace, prior.service_account
+                ),
                 &e,
             )),
         }
@@ -250,7 +287,15 @@ impl Resource for PodIdentityAssociation {
         {
             Some(Ok(p)) => p,
             Some(Err(d)) => return with_error(resp, d),
-            None => return with_error(resp, Diagnostic::error("Update without prior state", "This is a bug in the provider.")),
+            None => {
+                return with_error(
+                    resp,
+                    Diagnostic::error(
+                        "Update without prior state",
+                        "This is a bug in the provider.",
+                    ),
+                );
+            }
         };
         let label = format!("{}/{}", planned.namespace, planned.service_account);
         let prior_made = prior.created_role == Some(true);
@@ -261,7 +306,10 @@ impl Resource for PodIdentityAssociation {
                 Ok(w) => w,
                 Err(d) => return with_error(resp, d),
             };
-            let summary = format!("updating IAM role {} for EKS Pod Identity Association ({label})", wanted.name);
+            let summary = format!(
+                "updating IAM role {} for EKS Pod Identity Association ({label})",
+                wanted.name
+            );
             let found = match made_role::converge_role(&clients, &wanted).await {
                 Ok(f) => f,
                 Err(e) => return with_error(finish(resp, &prior), to_diagnostic(summary, &e)),
@@ -269,10 +317,19 @@ impl Resource for PodIdentityAssociation {
             let arn = match &found {
                 Some(f) => f.arn.clone(),
                 None => {
-                    let owner = role::owner_tag_value(&planned.cluster_name, &planned.namespace, &planned.service_account);
+                    let owner = role::owner_tag_value(
+                        &planned.cluster_name,
+                        &planned.namespace,
+                        &planned.service_account,
+                    );
                     match made_role::ensure_role(&clients, &wanted, &owner).await {
                         Ok(e) => e.arn().to_string(),
-                        Err(e) => return with_error(finish(resp, &prior), made_role_diagnostic(summary, &e)),
+                        Err(e) => {
+                            return with_error(
+                                finish(resp, &prior),
+                                made_role_diagnostic(summary, &e),
+                            );
+                        }
                     }
                 }
             };
@@ -293,7 +350,10 @@ impl Resource for PodIdentityAssociation {
                     && let Some(old) = prior.role_name.as_deref()
                     && let Err(e) = iam::delete_role(&clients, old).await
                 {
-                    resp.diagnostics.push(to_diagnostic(format!("deleting IAM role {old} made for {label}"), &e));
+                    resp.diagnostics.push(to_diagnostic(
+                        format!("deleting IAM role {old} made for {label}"),
+                        &e,
+                    ));
                 }
                 resp.identity = Some(identity(&state));
                 finish(resp, &state)
@@ -333,7 +393,10 @@ impl Resource for PodIdentityAssociation {
             Err(e) if e.is_not_found() => {}
             Err(e) => {
                 diags.push(to_diagnostic(
-                    format!("deleting EKS Pod Identity Association ({}/{})", prior.namespace, prior.service_account),
+                    format!(
+                        "deleting EKS Pod Identity Association ({}/{})",
+                        prior.namespace, prior.service_account
+                    ),
                     &e,
                 ));
                 return diags;
@@ -345,7 +408,10 @@ impl Resource for PodIdentityAssociation {
             && let Err(e) = iam::delete_role(&clients, name).await
         {
             diags.push(to_diagnostic(
-                format!("deleting IAM role {name} made for {}/{}", prior.namespace, prior.service_account),
+                format!(
+                    "deleting IAM role {name} made for {}/{}",
+                    prior.namespace, prior.service_account
+                ),
                 &e,
             ));
         }
@@ -362,7 +428,10 @@ impl Resource for PodIdentityAssociation {
             return resp;
         };
         let target = match (&req.identity, req.id.is_empty()) {
-            (Some(identity), true) => match (identity.get("cluster_name").as_str(), identity.get("association_id").as_str()) {
+            (Some(identity), true) => match (
+                identity.get("cluster_name").as_str(),
+                identity.get("association_id").as_str(),
+            ) {
                 (Some(c), Some(a)) => Ok(AssociationImportId::ById {
                     cluster: c.to_string(),
                     association_id: a.to_string(),
@@ -374,19 +443,31 @@ impl Resource for PodIdentityAssociation {
         let target = match target {
             Ok(t) => t,
             Err(e) => {
-                resp.diagnostics
-                    .push(Diagnostic::error("Invalid import ID for eks_pod_identity_association", e));
+                resp.diagnostics.push(Diagnostic::error(
+                    "Invalid import ID for eks_pod_identity_association",
+                    e,
+                ));
                 return resp;
             }
         };
         let summary = format!("importing EKS Pod Identity Association {}", req.id);
         let (cluster, id) = match target {
-            AssociationImportId::ById { cluster, association_id } => (cluster, Some(association_id)),
+            AssociationImportId::ById {
+                cluster,
+                association_id,
+            } => (cluster, Some(association_id)),
             AssociationImportId::ByServiceAccount {
                 cluster,
                 namespace,
                 service_account,
-            } => match eks::find_association_id_by_service_account(&clients, &cluster, &namespace, &service_account).await {
+            } => match eks::find_association_id_by_service_account(
+                &clients,
+                &cluster,
+                &namespace,
+                &service_account,
+            )
+            .await
+            {
                 Ok(id) => (cluster, id),
                 Err(e) => {
                     resp.diagnostics.push(to_diagnostic(summary, &e));
@@ -403,7 +484,10 @@ impl Resource for PodIdentityAssociation {
             Ok(None) => {
                 resp.diagnostics.push(Diagnostic::error(
                     "Cannot import a non-existent EKS Pod Identity Association",
-                    format!("No association matches {:?} in cluster {cluster} (region {}).", req.id, clients.region),
+                    format!(
+                        "No association matches {:?} in cluster {cluster} (region {}).",
+                        req.id, clients.region
+                    ),
                 ));
                 return resp;
             }
@@ -451,7 +535,7 @@ impl Resource for PodIdentityAssociation {
 /// Why a create failed.
 enum CreateError {
     /// The service account already has this association.
-    Duplicate(Association),
+    Duplicate(Box<Association>),
     /// Any other error.
     Aws(AwsError),
 }
@@ -492,7 +576,11 @@ fn finish(mut resp: ApplyResponse, state: &AssociationState) -> ApplyResponse {
 }
 
 fn string_map(t: &Tags) -> Value {
-    Value::Map(t.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect())
+    Value::Map(
+        t.iter()
+            .map(|(k, v)| (k.clone(), Value::string(v)))
+            .collect(),
+    )
 }
 
 fn identity(state: &AssociationState) -> Value {
@@ -500,7 +588,11 @@ fn identity(state: &AssociationState) -> Value {
     v.set("cluster_name", Value::string(&state.cluster_name));
     v.set(
         "association_id",
-        state.association_id.clone().map(Value::string).unwrap_or(Value::Null),
+        state
+            .association_id
+            .clone()
+            .map(Value::string)
+            .unwrap_or(Value::Null),
     );
     v
 }
@@ -523,14 +615,21 @@ fn state_from(a: &Association, base: &AssociationState, defaults: &Tags) -> Asso
     };
     AssociationState {
         id: a.association_id.clone(),
-        cluster_name: a.cluster_name.clone().unwrap_or_else(|| base.cluster_name.clone()),
+        cluster_name: a
+            .cluster_name
+            .clone()
+            .unwrap_or_else(|| base.cluster_name.clone()),
         namespace: a.namespace.clone().unwrap_or_default(),
         service_account: a.service_account.clone().unwrap_or_default(),
         role_arn: a.role_arn.clone(),
         target_role_arn: a.target_role_arn.clone().filter(|t| !t.is_empty()),
         disable_session_tags: Some(a.disable_session_tags.unwrap_or(false)),
         session_policy,
-        tags: if tags.is_empty() && base.tags.is_none() { None } else { Some(tags) },
+        tags: if tags.is_empty() && base.tags.is_none() {
+            None
+        } else {
+            Some(tags)
+        },
         tags_all: Some(remote_tags),
         association_id: a.association_id.clone(),
         association_arn: a.association_arn.clone(),
@@ -569,7 +668,11 @@ async fn create_association(
     s: &AssociationState,
 ) -> Result<Association, CreateError> {
     let tags_all = s.tags_all.clone().unwrap_or_default();
-    let tags = (!tags_all.is_empty()).then(|| tags_all.into_iter().collect::<std::collections::HashMap<_, _>>());
+    let tags = (!tags_all.is_empty()).then(|| {
+        tags_all
+            .into_iter()
+            .collect::<std::collections::HashMap<_, _>>()
+    });
     let timeout = retry::PROPAGATION_TIMEOUT.max(retry::DELETE_CONSISTENCY_TIMEOUT);
     let outcome = retry::until_done(ctx, "CreatePodIdentityAssociation", timeout, || {
         let tags = tags.clone();
@@ -589,15 +692,18 @@ async fn create_association(
                 .await
                 .map_err(|e| AwsError::from_sdk("CreatePodIdentityAssociation", e));
             match r {
-                Ok(out) => Attempt::Done(
-                    out.association
-                        .map(Created::New)
-                        .ok_or(AwsError::Incomplete {
-                            operation: "CreatePodIdentityAssociation",
-                            field: "association",
-                        }),
-                ),
-                Err(e) if e.is("InvalidParameterException", "Role provided in the request does not exist") => {
+                Ok(out) => Attempt::Done(out.association.map(Created::New).ok_or(
+                    AwsError::Incomplete {
+                        operation: "CreatePodIdentityAssociation",
+                        field: "association",
+                    },
+                )),
+                Err(e)
+                    if e.is(
+                        "InvalidParameterException",
+                        "Role provided in the request does not exist",
+                    ) =>
+                {
                     Attempt::Again(e)
                 }
                 Err(e) if e.is("ResourceInUseException", "Association already exists") => {
@@ -618,7 +724,7 @@ async fn create_association(
     .await;
     match outcome {
         Ok(Created::New(a)) => Ok(a),
-        Ok(Created::Existing(a)) => Err(CreateError::Duplicate(a)),
+        Ok(Created::Existing(a)) => Err(CreateError::Duplicate(Box::new(a))),
         Err(e) => Err(CreateError::Aws(e)),
     }
 }
@@ -644,7 +750,11 @@ fn duplicate_diagnostic(planned: &AssociationState, existing: &Association) -> D
             planned.service_account,
             planned.cluster_name,
             existing.role_arn.as_deref().unwrap_or("unknown"),
-            rules::import_command("eks_pod_identity_association.<name>", &planned.cluster_name, &id)
+            rules::import_command(
+                "eks_pod_identity_association.<name>",
+                &planned.cluster_name,
+                &id
+            )
         ),
     };
     Diagnostic::error(
@@ -667,44 +777,61 @@ async fn update_association(
 ) -> Result<AssociationState, (AwsError, AssociationState)> {
     let change = rules::plan_update(prior, planned);
     let id = prior.association_id.clone().unwrap_or_default();
-    let mut state = prior.clone();
+    let mut updated: Option<Association> = None;
     if change.update {
-        let r = retry::until_done(ctx, "UpdatePodIdentityAssociation", retry::PROPAGATION_TIMEOUT, || async {
-            let r = c
-                .eks
-                .update_pod_identity_association()
-                .cluster_name(&prior.cluster_name)
-                .association_id(&id)
-                .set_role_arn(change.role_arn.clone())
-                .set_target_role_arn(change.target_role_arn.clone())
-                .set_disable_session_tags(change.disable_session_tags)
-                .set_policy(change.policy.clone())
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("UpdatePodIdentityAssociation", e));
-            match r {
-                Ok(out) => Attempt::Done(out.association.ok_or(AwsError::Incomplete {
-                    operation: "UpdatePodIdentityAssociation",
-                    field: "association",
-                })),
-                Err(e) if e.is("InvalidParameterException", "Role provided in the request does not exist") => {
-                    Attempt::Again(e)
+        let r = retry::until_done(
+            ctx,
+            "UpdatePodIdentityAssociation",
+            retry::PROPAGATION_TIMEOUT,
+            || async {
+                let r = c
+                    .eks
+                    .update_pod_identity_association()
+                    .cluster_name(&prior.cluster_name)
+                    .association_id(&id)
+                    .set_role_arn(change.role_arn.clone())
+                    .set_target_role_arn(change.target_role_arn.clone())
+                    .set_disable_session_tags(change.disable_session_tags)
+                    .set_policy(change.policy.clone())
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("UpdatePodIdentityAssociation", e));
+                match r {
+                    Ok(out) => Attempt::Done(out.association.ok_or(AwsError::Incomplete {
+                        operation: "UpdatePodIdentityAssociation",
+                        field: "association",
+                    })),
+                    Err(e)
+                        if e.is(
+                            "InvalidParameterException",
+                            "Role provided in the request does not exist",
+                        ) =>
+                    {
+                        Attempt::Again(e)
+                    }
+                    Err(e) => Attempt::Done(Err(e)),
                 }
-                Err(e) => Attempt::Done(Err(e)),
-            }
-        })
+            },
+        )
         .await;
         match r {
-            Ok(a) => {
-                let tags_all = state.tags_all.clone();
-                state = state_from(&a, planned, &c.default_tags);
-                // Tags are changed below; the update answer has the old ones.
-                state.tags_all = tags_all;
-                state.tags = prior.tags.clone();
-            }
-            Err(e) => return Err((e, state)),
+            Ok(a) => updated = Some(a),
+            Err(e) => return Err((e, prior.clone())),
         }
     }
+    // After a successful update call, the association as EKS reports it;
+    // with tag changes only, the plan with the computed values it kept.
+    let mut state = match &updated {
+        Some(a) => state_from(a, planned, &c.default_tags),
+        None => AssociationState {
+            id: prior.id.clone(),
+            association_id: prior.association_id.clone(),
+            association_arn: prior.association_arn.clone(),
+            external_id: prior.external_id.clone(),
+            owner_arn: prior.owner_arn.clone(),
+            ..planned.clone()
+        },
+    };
     let arn = prior.association_arn.clone().unwrap_or_default();
     if !change.tags.set.is_empty() {
         let r = c
@@ -716,6 +843,8 @@ async fn update_association(
             .await
             .map_err(|e| AwsError::from_sdk("TagResource", e));
         if let Err(e) = r {
+            state.tags = prior.tags.clone();
+            state.tags_all = prior.tags_all.clone();
             return Err((e, state));
         }
     }
@@ -729,19 +858,29 @@ async fn update_association(
             .await
             .map_err(|e| AwsError::from_sdk("UntagResource", e));
         if let Err(e) = r {
+            state.tags = prior.tags.clone();
+            state.tags_all = prior.tags_all.clone();
             return Err((e, state));
         }
     }
     state.tags = planned.tags.clone();
-    state.tags_all = planned.tags_all.clone();
-    // Attributes the calls above do not echo keep their planned values.
+    state.tags_all = Some(tags::merge(
+        &c.default_tags,
+        &planned.tags.clone().unwrap_or_default(),
+    ));
+    // The user's own text of a policy that means the same.
     state.session_policy = planned.session_policy.clone();
     Ok(state)
 }
 
 /// What the plan-time rules need of a configuration. `planned` supplies
 /// values after defaults (disable_session_tags).
-fn input_of(config: &Value, planned: &Value, tags_all: Input<Tags>, partition: &str) -> AssociationInput {
+fn input_of(
+    config: &Value,
+    planned: &Value,
+    tags_all: Input<Tags>,
+    partition: &str,
+) -> AssociationInput {
     let is_set = |k: &str| {
         let v = config.get(k);
         !v.is_null() && *v != Value::Bool(false)
@@ -751,7 +890,11 @@ fn input_of(config: &Value, planned: &Value, tags_all: Input<Tags>, partition: &
         disable_session_tags: input_bool(planned, "disable_session_tags"),
         tags_all,
         role_arn: input_str(config, "role_arn"),
-        role_creation_set: rules::ROLE_CREATION_ATTRS.iter().copied().filter(|a| is_set(a)).collect(),
+        role_creation_set: rules::ROLE_CREATION_ATTRS
+            .iter()
+            .copied()
+            .filter(|a| is_set(a))
+            .collect(),
         permission_policy_arns: input_string_set(config, "permission_policy_arns"),
         well_known_policies: input_string_set(config, "well_known_policies"),
         permission_policy: input_str(config, "permission_policy"),
@@ -761,7 +904,13 @@ fn input_of(config: &Value, planned: &Value, tags_all: Input<Tags>, partition: &
 
 /// Plan of an association with a given role: nothing made.
 fn plan_given_role(resp: &mut PlanResponse) {
-    for attr in ["role_name", "role_path", "attached_policy_arns", "inline_policies", "trust_policy"] {
+    for attr in [
+        "role_name",
+        "role_path",
+        "attached_policy_arns",
+        "inline_policies",
+        "trust_policy",
+    ] {
         resp.planned.set(attr, Value::Null);
     }
     resp.planned.set("created_role", Value::Bool(false));
@@ -783,7 +932,12 @@ const SHAPE_INPUTS: [&str; 9] = [
 /// Plan of an association whose role the provider makes: name, path,
 /// replacement when the role must be made anew, and the role's expected
 /// policies and trust (so that drift found by read shows as a change).
-async fn plan_made_role(c: &Clients, req: &PlanRequest, prior: Option<&AssociationState>, resp: &mut PlanResponse) {
+async fn plan_made_role(
+    c: &Clients,
+    req: &PlanRequest,
+    prior: Option<&AssociationState>,
+    resp: &mut PlanResponse,
+) {
     let cfg = &req.config;
     let name = match cfg.get("role_name") {
         Value::Null => match (
@@ -821,15 +975,22 @@ async fn plan_made_role(c: &Clients, req: &PlanRequest, prior: Option<&Associati
     let kept_arn = prior
         .filter(|p| p.created_role == Some(true) && !replace)
         .and_then(|p| p.role_arn.clone());
-    resp.planned
-        .set("role_arn", kept_arn.map(Value::string).unwrap_or(Value::Unknown));
+    resp.planned.set(
+        "role_arn",
+        kept_arn.map(Value::string).unwrap_or(Value::Unknown),
+    );
 
-    let known = SHAPE_INPUTS.iter().all(|k| resp.planned.get(k).is_fully_known());
+    let known = SHAPE_INPUTS
+        .iter()
+        .all(|k| resp.planned.get(k).is_fully_known());
     let restrict = resp.planned.get("restrict_to_cluster").as_bool() == Some(true);
     let mut wanted = None;
     if known && let Ok(state) = spec_map::from_value::<AssociationState>(&resp.planned, "plan") {
         let cluster_arn = if restrict {
-            eks::find_cluster_arn_by_name(c, &state.cluster_name).await.ok().flatten()
+            eks::find_cluster_arn_by_name(c, &state.cluster_name)
+                .await
+                .ok()
+                .flatten()
         } else {
             None
         };
@@ -839,11 +1000,16 @@ async fn plan_made_role(c: &Clients, req: &PlanRequest, prior: Option<&Associati
     }
     match wanted {
         Some(w) => {
+            resp.planned.set(
+                "attached_policy_arns",
+                spec_map::string_set(&w.shape.managed_policy_arns),
+            );
+            resp.planned.set(
+                "inline_policies",
+                string_map(&rules::inline_policies_of(&w.shape)),
+            );
             resp.planned
-                .set("attached_policy_arns", spec_map::string_set(&w.shape.managed_policy_arns));
-            resp.planned
-                .set("inline_policies", string_map(&rules::inline_policies_of(&w.shape)));
-            resp.planned.set("trust_policy", Value::string(w.shape.trust_policy));
+                .set("trust_policy", Value::string(w.shape.trust_policy));
         }
         None => {
             for attr in ["attached_policy_arns", "inline_policies", "trust_policy"] {
@@ -855,7 +1021,10 @@ async fn plan_made_role(c: &Clients, req: &PlanRequest, prior: Option<&Associati
 
 /// The made role a planned state asks for, with the cluster ARN looked up
 /// when `restrict_to_cluster` needs it.
-async fn wanted_role_at_apply(c: &Clients, planned: &AssociationState) -> Result<WantedRole, Diagnostic> {
+async fn wanted_role_at_apply(
+    c: &Clients,
+    planned: &AssociationState,
+) -> Result<WantedRole, Diagnostic> {
     let cluster_arn = if planned.restrict_to_cluster == Some(true) {
         match eks::find_cluster_arn_by_name(c, &planned.cluster_name).await {
             Ok(Some(arn)) => Some(arn),
@@ -866,7 +1035,12 @@ async fn wanted_role_at_apply(c: &Clients, planned: &AssociationState) -> Result
                 )
                 .at(AttrPath::root("cluster_name")));
             }
-            Err(e) => return Err(to_diagnostic(format!("looking up cluster {}", planned.cluster_name), &e)),
+            Err(e) => {
+                return Err(to_diagnostic(
+                    format!("looking up cluster {}", planned.cluster_name),
+                    &e,
+                ));
+            }
         }
     } else {
         None
@@ -919,7 +1093,11 @@ async fn import_made_role(c: &Clients, state: &mut AssociationState) -> Result<(
     let Some(found) = iam::find_role_by_name(c, &parsed.name).await? else {
         return Ok(());
     };
-    let owner = role::owner_tag_value(&state.cluster_name, &state.namespace, &state.service_account);
+    let owner = role::owner_tag_value(
+        &state.cluster_name,
+        &state.namespace,
+        &state.service_account,
+    );
     if found.shape.tags.get(role::OWNER_TAG) != Some(&owner) {
         return Ok(());
     }

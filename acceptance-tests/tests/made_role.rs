@@ -1,0 +1,449 @@
+//! `eks_pod_identity_association` with roles the provider makes (issue 4):
+//! every permission source alone and combined, in-place changes checked in
+//! IAM, drift repaired, a role deleted by hand, switching between given and
+//! made roles, import, bad input, and nothing left after destroy.
+
+use acceptance_tests::hcl::{config, json, provider, resource, string};
+use acceptance_tests::{Tf, World, acc, random_name};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+const ADDRESS: &str = "eks_pod_identity_association.test";
+const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+const S3_READ: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+const EBS: &str = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy";
+
+/// An association whose role the provider makes, with `attrs` for its permissions.
+fn made(cluster: &str, sa: &str, attrs: &[(&str, String)]) -> String {
+    let mut all = vec![
+        ("cluster_name", string(cluster)),
+        ("namespace", string("default")),
+        ("service_account", string(sa)),
+    ];
+    all.extend(attrs.iter().cloned());
+    config(&[
+        provider(&[]),
+        resource("eks_pod_identity_association", "test", &all),
+    ])
+}
+
+fn set(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| string(i)).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+fn s3_policy(action: &str) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+}
+
+/// The text of the first `<tag>` in an IAM answer.
+fn xml_first(xml: &str, tag: &str) -> Option<String> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(
+        xml[start..end]
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">"),
+    )
+}
+
+/// Percent-decoding, as IAM documents need.
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn role_name(tf: &Tf) -> String {
+    tf.resource(ADDRESS)["role_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn attached(w: &World, role: &str) -> BTreeSet<String> {
+    w.list_attached_role_policies(role).into_iter().collect()
+}
+
+fn inline_doc(w: &World, role: &str, policy: &str) -> Option<Value> {
+    let answer = w.iam(
+        "GetRolePolicy",
+        &[("RoleName", role), ("PolicyName", policy)],
+    );
+    if !answer.ok() {
+        return None;
+    }
+    xml_first(&answer.body, "PolicyDocument").and_then(|d| serde_json::from_str(&decode(&d)).ok())
+}
+
+fn trust(w: &World, role: &str) -> Value {
+    let answer = w.iam("GetRole", &[("RoleName", role)]);
+    let doc = xml_first(&answer.body, "AssumeRolePolicyDocument").unwrap_or_default();
+    serde_json::from_str(&decode(&doc)).unwrap_or(Value::Null)
+}
+
+fn boundary(w: &World, role: &str) -> Option<String> {
+    let answer = w.iam("GetRole", &[("RoleName", role)]);
+    xml_first(&answer.body, "PermissionsBoundaryArn")
+}
+
+fn assert_role_gone(w: &World, role: &str) {
+    assert!(w.get_role(role).is_none(), "role {role} still exists");
+}
+
+fn set_of(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn made_role_basic() {
+    let Some(w) = acc("made_role_basic") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+
+    // All three permission sources at once.
+    tf.write(&made(
+        &cluster,
+        &sa,
+        &[
+            ("permission_policy_arns", set(&[READ_ONLY])),
+            ("permission_policy", json(&s3_policy("s3:GetObject"))),
+            (
+                "well_known_policies",
+                set(&["ebs-csi-controller", "externalDNS"]),
+            ),
+            ("tags", acceptance_tests::hcl::map(&[("team", "a")])),
+        ],
+    ));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    let name = role_name(&tf);
+    assert_eq!(r["created_role"], true);
+    assert!(name.len() <= 64 && name.starts_with("eks-pi-"), "{name}");
+    assert!(
+        r["role_arn"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(&format!(":role/{name}"))
+    );
+    assert_eq!(attached(w, &name), set_of(&[READ_ONLY, EBS]));
+    let mut inline: Vec<String> = w.list_role_policies(&name);
+    inline.sort();
+    assert_eq!(inline, vec!["permission-policy", "well-known-policies"]);
+    assert_eq!(
+        inline_doc(w, &name, "permission-policy"),
+        Some(s3_policy("s3:GetObject"))
+    );
+    let wk = inline_doc(w, &name, "well-known-policies")
+        .unwrap_or(Value::Null)
+        .to_string();
+    assert!(wk.contains("route53:ChangeResourceRecordSets"), "{wk}");
+    assert_eq!(
+        trust(w, &name),
+        json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]})
+    );
+    let remote = w
+        .describe_association(&cluster, r["association_id"].as_str().unwrap_or_default())
+        .unwrap_or(Value::Null);
+    assert_eq!(remote["roleArn"], r["role_arn"]);
+    tf.assert_plan_empty();
+    let id = r["association_id"].clone();
+    let arn = r["role_arn"].clone();
+
+    // In place: managed set, inline policy, well-known set, boundary, trust.
+    tf.write(&made(
+        &cluster,
+        &sa,
+        &[
+            ("permission_policy_arns", set(&[S3_READ])),
+            ("permission_policy", json(&s3_policy("s3:PutObject"))),
+            ("well_known_policies", set(&["ebs-csi-controller"])),
+            ("permissions_boundary_arn", string(READ_ONLY)),
+            ("restrict_to_cluster", "true".into()),
+            ("tags", acceptance_tests::hcl::map(&[("team", "b")])),
+        ],
+    ));
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions.get(ADDRESS).map(Vec::as_slice),
+        Some(&["update".to_string()][..]),
+        "{actions:?}"
+    );
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    assert_eq!(r["association_id"], id, "association was replaced");
+    assert_eq!(r["role_arn"], arn, "role was replaced");
+    assert_eq!(attached(w, &name), set_of(&[S3_READ, EBS]));
+    assert_eq!(w.list_role_policies(&name), vec!["permission-policy"]);
+    assert_eq!(
+        inline_doc(w, &name, "permission-policy"),
+        Some(s3_policy("s3:PutObject"))
+    );
+    assert_eq!(boundary(w, &name).as_deref(), Some(READ_ONLY));
+    let t = trust(w, &name);
+    assert_eq!(
+        t["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"],
+        format!("arn:aws:eks:us-east-1:123456789012:cluster/{cluster}")
+    );
+    tf.assert_plan_empty();
+
+    // Import: the made role is recognised by its owner tag.
+    tf.import_verify(ADDRESS, &format!("{cluster}/default/{sa}"), &[]);
+
+    // Remove the boundary and the inline policy: deleted, nothing else touched.
+    tf.write(&made(
+        &cluster,
+        &sa,
+        &[
+            ("permission_policy_arns", set(&[S3_READ])),
+            ("well_known_policies", set(&["ebs-csi-controller"])),
+        ],
+    ));
+    tf.apply();
+    assert_eq!(boundary(w, &name), None);
+    assert!(w.list_role_policies(&name).is_empty());
+    assert_eq!(attached(w, &name), set_of(&[S3_READ, EBS]));
+    tf.assert_plan_empty();
+
+    tf.destroy();
+    assert_role_gone(w, &name);
+    assert!(w.list_associations(&cluster).is_empty());
+}
+
+#[test]
+fn made_role_drift() {
+    let Some(w) = acc("made_role_drift") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    tf.write(&made(
+        &cluster,
+        &sa,
+        &[
+            ("permission_policy_arns", set(&[READ_ONLY, S3_READ])),
+            ("permission_policy", json(&s3_policy("s3:GetObject"))),
+        ],
+    ));
+    tf.apply();
+    let name = role_name(&tf);
+
+    // A policy detached and the inline policy changed by hand: both show, apply restores.
+    w.iam(
+        "DetachRolePolicy",
+        &[("RoleName", &name), ("PolicyArn", READ_ONLY)],
+    );
+    let other = s3_policy("s3:*").to_string();
+    w.iam(
+        "PutRolePolicy",
+        &[
+            ("RoleName", &name),
+            ("PolicyName", "permission-policy"),
+            ("PolicyDocument", &other),
+        ],
+    );
+    let plan = tf.plan_output();
+    assert!(plan.contains(READ_ONLY), "{plan}");
+    assert!(plan.contains("inline_policies"), "{plan}");
+    tf.apply();
+    assert_eq!(attached(w, &name), set_of(&[READ_ONLY, S3_READ]));
+    assert_eq!(
+        inline_doc(w, &name, "permission-policy"),
+        Some(s3_policy("s3:GetObject"))
+    );
+    tf.assert_plan_empty();
+
+    // The role deleted by hand: the plan replaces association and role.
+    for p in [READ_ONLY, S3_READ] {
+        w.iam("DetachRolePolicy", &[("RoleName", &name), ("PolicyArn", p)]);
+    }
+    w.iam(
+        "DeleteRolePolicy",
+        &[("RoleName", &name), ("PolicyName", "permission-policy")],
+    );
+    w.delete_role(&name);
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions.get(ADDRESS).map(Vec::as_slice),
+        Some(&["delete".to_string(), "create".to_string()][..]),
+        "{actions:?}"
+    );
+    tf.apply();
+    assert_eq!(attached(w, &name), set_of(&[READ_ONLY, S3_READ]));
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert_role_gone(w, &name);
+}
+
+#[test]
+fn made_role_switch_with_given_role() {
+    let Some(w) = acc("made_role_switch_with_given_role") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let given = w.create_pod_role();
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    let with_given = made(&cluster, &sa, &[("role_arn", string(&given.arn))]);
+    let with_made = made(
+        &cluster,
+        &sa,
+        &[("well_known_policies", set(&["image-builder"]))],
+    );
+
+    tf.write(&with_given);
+    tf.apply();
+    let id = tf.resource(ADDRESS)["association_id"].clone();
+    assert_eq!(tf.resource(ADDRESS)["created_role"], false);
+
+    // Given → made: in place; the association points at the new role.
+    tf.write(&with_made);
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions.get(ADDRESS).map(Vec::as_slice),
+        Some(&["update".to_string()][..]),
+        "{actions:?}"
+    );
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    let name = role_name(&tf);
+    assert_eq!(r["association_id"], id);
+    assert_eq!(r["created_role"], true);
+    let remote = w
+        .describe_association(&cluster, id.as_str().unwrap_or_default())
+        .unwrap_or(Value::Null);
+    assert_eq!(remote["roleArn"], r["role_arn"]);
+    tf.assert_plan_empty();
+
+    // Made → given: in place; the made role is deleted after the switch.
+    tf.write(&with_given);
+    tf.apply();
+    let remote = w
+        .describe_association(&cluster, id.as_str().unwrap_or_default())
+        .unwrap_or(Value::Null);
+    assert_eq!(remote["roleArn"], given.arn.as_str());
+    assert_role_gone(w, &name);
+    tf.assert_plan_empty();
+
+    // Destroy never touches a role we did not make.
+    tf.destroy();
+    assert!(
+        w.get_role(&given.name).is_some(),
+        "the given role was deleted"
+    );
+}
+
+#[test]
+fn made_role_names_never_collide() {
+    let Some(w) = acc("made_role_names_never_collide") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let mut tf = Tf::new(w);
+    let entry = |label: &str, ns: &str, sa: &str| {
+        resource(
+            "eks_pod_identity_association",
+            label,
+            &[
+                ("cluster_name", string(&cluster)),
+                ("namespace", string(ns)),
+                ("service_account", string(sa)),
+                ("well_known_policies", set(&["cert-manager"])),
+            ],
+        )
+    };
+    tf.write(&config(&[
+        provider(&[]),
+        entry("one", "a-b", "c"),
+        entry("two", "a", "b-c"),
+    ]));
+    tf.apply();
+    let one = tf.resource("eks_pod_identity_association.one")["role_name"].clone();
+    let two = tf.resource("eks_pod_identity_association.two")["role_name"].clone();
+    assert_ne!(one, two);
+    tf.assert_plan_empty();
+    tf.destroy();
+    for r in [one, two] {
+        assert_role_gone(w, r.as_str().unwrap_or_default());
+    }
+}
+
+#[test]
+fn made_role_bad_input() {
+    let Some(w) = acc("made_role_bad_input") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
+        (
+            vec![
+                ("role_arn", string(&role.arn)),
+                ("well_known_policies", set(&["cert-manager"])),
+            ],
+            "well_known_policies cannot be combined with role_arn",
+        ),
+        (
+            vec![("role_name", string("only-a-name"))],
+            "No role and no permissions",
+        ),
+        (
+            vec![("well_known_policies", set(&["no-such-thing"]))],
+            "aws-load-balancer-controller",
+        ),
+        (
+            vec![("permission_policy_arns", set(&["AmazonS3ReadOnlyAccess"]))],
+            "not an IAM managed policy ARN",
+        ),
+        (
+            vec![
+                ("role_path", string("no-slashes")),
+                ("well_known_policies", set(&["cert-manager"])),
+            ],
+            "not a valid IAM role path",
+        ),
+        (
+            vec![("permission_policy", string("{not json"))],
+            "not valid JSON",
+        ),
+        (
+            vec![
+                ("role_name", string(&"x".repeat(65))),
+                ("well_known_policies", set(&["cert-manager"])),
+            ],
+            "not a valid IAM role name",
+        ),
+    ];
+    for (attrs, message) in cases {
+        tf.write(&made(&cluster, &sa, &attrs));
+        tf.plan_expect_error(message);
+    }
+    assert!(w.list_associations(&cluster).is_empty());
+    let made: Vec<String> = w
+        .list_roles()
+        .into_iter()
+        .filter(|r| r.contains(&cluster))
+        .collect();
+    assert!(made.is_empty(), "a failing plan created roles: {made:?}");
+}
