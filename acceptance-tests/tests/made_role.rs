@@ -447,3 +447,53 @@ fn made_role_bad_input() {
         .collect();
     assert!(made.is_empty(), "a failing plan created roles: {made:?}");
 }
+
+#[test]
+fn well_known_policy_data_source() {
+    let Some(w) = acc("well_known_policy_data_source") else {
+        return;
+    };
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        acceptance_tests::hcl::data(
+            "eks_well_known_policy",
+            "dns",
+            &[("name", string("externalDNS"))],
+        ),
+        acceptance_tests::hcl::data(
+            "eks_well_known_policy",
+            "ebs",
+            &[
+                ("name", string("ebs-csi-controller")),
+                ("partition", string("aws-us-gov")),
+            ],
+        ),
+        acceptance_tests::hcl::output("dns_policy", "data.eks_well_known_policy.dns.policy_json"),
+        acceptance_tests::hcl::output("dns_name", "data.eks_well_known_policy.dns.canonical_name"),
+        acceptance_tests::hcl::output(
+            "ebs_arns",
+            "data.eks_well_known_policy.ebs.managed_policy_arns",
+        ),
+    ]));
+    tf.apply();
+    let out = tf.outputs();
+    assert_eq!(out["dns_name"], "external-dns");
+    let doc: Value =
+        serde_json::from_str(out["dns_policy"].as_str().unwrap_or_default()).unwrap_or(Value::Null);
+    assert!(
+        doc["Statement"]
+            .to_string()
+            .contains("arn:aws:route53:::hostedzone/*"),
+        "{doc}"
+    );
+    assert_eq!(
+        out["ebs_arns"],
+        json!(["arn:aws-us-gov:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"])
+    );
+    tf.write(&config(&[
+        provider(&[]),
+        acceptance_tests::hcl::data("eks_well_known_policy", "x", &[("name", string("nope"))]),
+    ]));
+    tf.plan_expect_error("aws-load-balancer-controller");
+}

@@ -6,6 +6,7 @@
 
 use crate::clients::Clients;
 use crate::data_sources::pod_identity_associations::PodIdentityAssociations;
+use crate::data_sources::well_known_policy::WellKnownPolicy;
 use crate::errors::config_diagnostic;
 use crate::resources::pod_identity_association::PodIdentityAssociation;
 use crate::spec_map;
@@ -33,7 +34,7 @@ impl Provider for EksProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(PodIdentityAssociations)]
+        vec![Arc::new(PodIdentityAssociations), Arc::new(WellKnownPolicy)]
     }
 
     async fn configure(

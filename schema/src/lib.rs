@@ -19,6 +19,7 @@ pub mod role;
 pub mod spec;
 pub mod tags;
 pub mod well_known;
+pub mod well_known_data;
 
 pub use input::Input;
 pub use spec::{Attr, BlockSpec, Kind, Mode, Problem, ResourceSpec};

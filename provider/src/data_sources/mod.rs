@@ -1,2 +1,3 @@
 //! The provider's data sources, one file each.
 pub mod pod_identity_associations;
+pub mod well_known_policy;
