@@ -138,10 +138,13 @@ provider_installation {
   direct {}
 }
 CFG
-for name in fixture null; do
+for name in fixture null thing; do
+    log="$out/cost-$name.txt"
+    [[ $name == thing ]] && log="$out/cost-fixture.txt"
+    : > "$log"
     (cd "$work/$name" && eval "$clean" && TF_CLI_CONFIG_FILE="$work/cli-wrapped.tfrc" \
         terraform apply -auto-approve -no-color >/dev/null 2>&1)
     awk -v n="$name" '{w+=$1; u+=$2; s+=$3; if ($4>m) m=$4; c++}
         END {printf "%s: %d starts, user %.2fs, sys %.2fs, max RSS %d kB\n", n, c, u, s, m}' \
-        "$out/cost-$name.txt"
+        "$log"
 done | tee "$out/cost.txt"

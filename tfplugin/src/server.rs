@@ -727,7 +727,12 @@ impl pb::provider_server::Provider for ProviderService {
                 requires_replace: fp.requires_replace,
                 private: r.prior_private.clone(),
                 diagnostics: Diagnostics::default(),
-                identity: prior_identity.clone(),
+                // A destroyed object has no identity left to plan.
+                identity: if proposed.is_null() {
+                    None
+                } else {
+                    prior_identity.clone()
+                },
             };
             if !proposed.is_null() {
                 let req = PlanRequest {

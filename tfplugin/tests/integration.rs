@@ -709,3 +709,46 @@ fn tcp_fallback_honours_port_range() {
         .unwrap();
     assert!((41000..=41100).contains(&port));
 }
+
+#[tokio::test]
+async fn debug_mode_prints_reattach_line_and_stops_on_interrupt() {
+    let mut child = Command::new(FIXTURE)
+        .arg("--debug")
+        .env_remove(tfplugin::serve::MAGIC_COOKIE_KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut reattach = None;
+    for _ in 0..10 {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if let Some(rest) = line.trim().strip_prefix("TF_REATTACH_PROVIDERS='") {
+            reattach = Some(rest.trim_end_matches('\'').to_string());
+            break;
+        }
+    }
+    let j: serde_json::Value = serde_json::from_str(&reattach.expect("reattach line")).unwrap();
+    let p = &j["registry.terraform.io/eks-tools/fixture"];
+    assert_eq!(p["Pid"], child.id());
+    assert_eq!(p["ProtocolVersion"], 6);
+    let addr = p["Addr"]["String"].as_str().unwrap().to_string();
+    let mut c = ProviderClient::new(channel(&addr).await);
+    let m = c
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!m.resources.is_empty());
+    drop(c);
+    let st = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = wait_exit(&mut child, Duration::from_secs(5));
+    assert!(status.success(), "{status:?}");
+    assert!(!Path::new(&addr).exists());
+}
