@@ -8,7 +8,7 @@
 //! listeners (see `serve`).
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use tokio_util::sync::CancellationToken;
@@ -43,9 +43,9 @@ pub struct ProviderService {
     provider: Arc<dyn Provider>,
     provider_schema: Schema,
     provider_ty: Type,
-    resources: HashMap<String, ResourceEntry>,
-    data_sources: HashMap<String, DataEntry>,
-    functions: HashMap<String, Arc<dyn Function>>,
+    resources: BTreeMap<String, ResourceEntry>,
+    data_sources: BTreeMap<String, DataEntry>,
+    functions: BTreeMap<String, Arc<dyn Function>>,
     data: RwLock<Option<Arc<dyn Any + Send + Sync>>>,
     terraform_version: RwLock<String>,
     stop: CancellationToken,

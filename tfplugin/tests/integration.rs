@@ -168,7 +168,8 @@ async fn protocol_lifecycle() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(m.resources[0].type_name, "fixture_thing");
+    let names: Vec<_> = m.resources.iter().map(|r| r.type_name.as_str()).collect();
+    assert_eq!(names, ["fixture_null", "fixture_thing"]);
     let ids = c
         .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
         .await
