@@ -123,38 +123,11 @@ pub struct AssociationInput {
     pub disable_session_tags: Input<bool>,
     /// `tags` merged with default tags, when known.
     pub tags_all: Input<Tags>,
-    /// `role_arn` as written in the configuration.
-    pub role_arn: Input<String>,
-    /// Which role-creation attributes the configuration sets (names).
-    pub role_creation_set: Vec<&'static str>,
-    /// `permission_policy_arns`, when known.
-    pub permission_policy_arns: Input<BTreeSet<String>>,
-    /// `well_known_policies`, when known.
-    pub well_known_policies: Input<BTreeSet<String>>,
-    /// `permission_policy`, when known.
-    pub permission_policy: Input<String>,
-    /// AWS partition of the provider's region.
-    pub partition: String,
+    /// What decides where the role comes from.
+    pub role: RoleSourceInput,
 }
 
-/// The attributes that only make sense when the provider makes the role.
-pub const ROLE_CREATION_ATTRS: [&str; 8] = [
-    "role_name",
-    "role_path",
-    "permission_policy_arns",
-    "permission_policy",
-    "well_known_policies",
-    "permissions_boundary_arn",
-    "trust_conditions",
-    "restrict_to_cluster",
-];
-
-/// The attributes that give a made role its permissions.
-pub const PERMISSION_SOURCES: [&str; 3] = [
-    "permission_policy_arns",
-    "permission_policy",
-    "well_known_policies",
-];
+pub use crate::role::{PERMISSION_SOURCES, ROLE_CREATION_ATTRS};
 
 /// Cross-attribute rules, checked at validate and plan time.
 pub fn check(input: &AssociationInput) -> Vec<Problem> {
@@ -174,94 +147,30 @@ pub fn check(input: &AssociationInput) -> Vec<Problem> {
     {
         problems.push(Problem::new("tags", "Invalid tags", e));
     }
-    problems.extend(check_role_source(input));
+    problems.extend(role::check_role_source(&input.role));
     problems
 }
 
-/// Role source rules: `role_arn` excludes the role-creation attributes;
-/// without it, at least one permission source; made-role size limits.
-fn check_role_source(input: &AssociationInput) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    if input.role_arn.is_set() {
-        for attr in &input.role_creation_set {
-            problems.push(Problem::new(
-                attr,
-                format!("{attr} cannot be combined with role_arn"),
-                format!(
-                    "role_arn names an existing role, while {attr} describes a role for the provider to make. Remove role_arn to have the provider make the role, or remove {attr} to use the existing role."
-                ),
-            ));
-        }
-        return problems;
-    }
-    let has_source = PERMISSION_SOURCES
-        .iter()
-        .any(|a| input.role_creation_set.contains(a));
-    if !has_source {
-        problems.push(Problem::new(
-            "role_arn",
-            "No role and no permissions",
-            "Set role_arn to use an existing role, or give the role the provider should make its permissions with at least one of permission_policy_arns, permission_policy or well_known_policies.",
-        ));
-        return problems;
-    }
-    let mut managed = input
-        .permission_policy_arns
-        .known()
-        .cloned()
-        .unwrap_or_default();
-    let mut inline_chars = input
-        .permission_policy
-        .known()
-        .map(|p| well_known::policy_chars(p))
-        .unwrap_or(0);
-    if let Input::Known(names) = &input.well_known_policies {
-        let names: Vec<String> = names.iter().cloned().collect();
-        match well_known::combine(&names, &input.partition) {
-            Ok((arns, doc)) => {
-                managed.extend(arns);
-                inline_chars += doc.map(|d| well_known::policy_chars(&d)).unwrap_or(0);
-            }
-            Err(e) => problems.push(Problem::new(
-                "well_known_policies",
-                "Invalid well-known policies",
-                e,
-            )),
-        }
-    }
-    if managed.len() > role::MAX_MANAGED_POLICIES {
-        problems.push(Problem::new(
-            "permission_policy_arns",
-            "Too many managed policies",
-            format!(
-                "The role would have {} managed policies (permission_policy_arns and those of well_known_policies); IAM allows at most {} per role (10 unless the quota was raised). Combine some into one customer managed policy.",
-                managed.len(),
-                role::MAX_MANAGED_POLICIES
-            ),
-        ));
-    }
-    if inline_chars > role::INLINE_POLICY_MAX_LEN {
-        problems.push(Problem::new(
-            "permission_policy",
-            "Inline policies too large",
-            format!(
-                "permission_policy and the inline statements of well_known_policies come to {inline_chars} characters; IAM allows {} per role. Move some permissions into a managed policy (permission_policy_arns).",
-                role::INLINE_POLICY_MAX_LEN
-            ),
-        ));
-    }
-    problems
-}
+pub use crate::role::{RoleSourceInput, WantedRole};
 
-/// What the provider makes for an association when `role_arn` is not given.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WantedRole {
-    /// Role name.
-    pub name: String,
-    /// Role path.
-    pub path: String,
-    /// The role's policies, trust and tags.
-    pub shape: role::RoleShape,
+impl AssociationState {
+    /// The role-creation attributes of this state, as a role request.
+    pub fn role_request(&self) -> role::RoleRequest<'_> {
+        role::RoleRequest {
+            cluster: &self.cluster_name,
+            namespace: &self.namespace,
+            service_account: &self.service_account,
+            role_name: self.role_name.as_deref(),
+            role_path: self.role_path.as_deref(),
+            permission_policy_arns: self.permission_policy_arns.as_ref(),
+            permission_policy: self.permission_policy.as_deref(),
+            well_known_policies: self.well_known_policies.as_ref(),
+            permissions_boundary_arn: self.permissions_boundary_arn.as_deref(),
+            trust_conditions: self.trust_conditions.as_deref(),
+            restrict_to_cluster: self.restrict_to_cluster.unwrap_or(false),
+            tags: self.tags_all.as_ref(),
+        }
+    }
 }
 
 /// The made role a (known) planned state asks for. `cluster_arn` is needed
@@ -271,49 +180,7 @@ pub fn wanted_role(
     partition: &str,
     cluster_arn: Option<&str>,
 ) -> Result<WantedRole, String> {
-    let names: Vec<String> = s
-        .well_known_policies
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    let (wk_arns, wk_doc) = well_known::combine(&names, partition)?;
-    let mut managed = s.permission_policy_arns.clone().unwrap_or_default();
-    managed.extend(wk_arns);
-    let conditions = match &s.trust_conditions {
-        Some(t) => Some(
-            serde_json::from_str(t)
-                .map_err(|e| format!("trust_conditions is not valid JSON: {e}"))?,
-        ),
-        None => None,
-    };
-    let restrict = if s.restrict_to_cluster.unwrap_or(false) {
-        cluster_arn
-    } else {
-        None
-    };
-    let mut tags = s.tags_all.clone().unwrap_or_default();
-    tags.insert(
-        role::OWNER_TAG.to_string(),
-        role::owner_tag_value(&s.cluster_name, &s.namespace, &s.service_account),
-    );
-    if !names.is_empty() {
-        tags.insert(role::WELL_KNOWN_TAG.to_string(), names.join(" "));
-    }
-    Ok(WantedRole {
-        name: s.role_name.clone().unwrap_or_else(|| {
-            role::generated_role_name(&s.cluster_name, &s.namespace, &s.service_account)
-        }),
-        path: s.role_path.clone().unwrap_or_else(|| "/".to_string()),
-        shape: role::RoleShape {
-            managed_policy_arns: managed,
-            permission_policy: s.permission_policy.clone(),
-            well_known_policy: wk_doc,
-            permissions_boundary_arn: s.permissions_boundary_arn.clone(),
-            trust_policy: role::trust_policy(conditions.as_ref(), restrict).to_string(),
-            tags,
-        },
-    })
+    role::wanted_role(&s.role_request(), partition, cluster_arn)
 }
 
 /// The inline policies of a role shape as the `inline_policies` attribute shows them.
@@ -419,7 +286,10 @@ mod tests {
     fn session_policy_needs_disabled_session_tags() {
         let mut i = AssociationInput {
             session_policy: Input::Known("{}".into()),
-            role_arn: Input::Known("arn:aws:iam::123456789012:role/a".into()),
+            role: RoleSourceInput {
+                role_arn: Input::Known("arn:aws:iam::123456789012:role/a".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let p = check(&i);
@@ -444,7 +314,10 @@ mod tests {
         let many: Tags = (0..51).map(|i| (format!("k{i}"), "v".into())).collect();
         let p = check(&AssociationInput {
             tags_all: Input::Known(many),
-            role_arn: Input::Unknown,
+            role: RoleSourceInput {
+                role_arn: Input::Unknown,
+                ..Default::default()
+            },
             ..Default::default()
         });
         assert_eq!(p[0].attr, "tags");
@@ -452,8 +325,11 @@ mod tests {
 
     fn made(attrs: &[&'static str]) -> AssociationInput {
         AssociationInput {
-            role_creation_set: attrs.to_vec(),
-            partition: "aws".into(),
+            role: RoleSourceInput {
+                role_creation_set: attrs.to_vec(),
+                partition: "aws".into(),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -461,7 +337,7 @@ mod tests {
     #[test]
     fn role_arn_excludes_role_creation_attributes() {
         let mut i = made(&["role_name", "well_known_policies"]);
-        i.role_arn = Input::Known("arn:aws:iam::123456789012:role/a".into());
+        i.role.role_arn = Input::Known("arn:aws:iam::123456789012:role/a".into());
         let p = check(&i);
         assert_eq!(
             p.iter().map(|p| p.attr).collect::<Vec<_>>(),
@@ -469,7 +345,7 @@ mod tests {
         );
         assert!(p[0].summary.contains("role_arn"));
         // Unknown role_arn is set all the same.
-        i.role_arn = Input::Unknown;
+        i.role.role_arn = Input::Unknown;
         assert_eq!(check(&i).len(), 2);
     }
 
@@ -485,19 +361,19 @@ mod tests {
     #[test]
     fn made_role_limits_and_unknown_names() {
         let mut i = made(&["permission_policy_arns", "well_known_policies"]);
-        i.permission_policy_arns = Input::Known(
+        i.role.permission_policy_arns = Input::Known(
             (0..21)
                 .map(|n| format!("arn:aws:iam::aws:policy/P{n}"))
                 .collect(),
         );
         assert_eq!(check(&i)[0].attr, "permission_policy_arns");
-        i.permission_policy_arns = Input::Null;
-        i.well_known_policies = Input::Known(["no-such-policy".to_string()].into());
+        i.role.permission_policy_arns = Input::Null;
+        i.role.well_known_policies = Input::Known(["no-such-policy".to_string()].into());
         let p = check(&i);
         assert_eq!(p[0].attr, "well_known_policies");
         assert!(p[0].detail.contains("external-dns"));
         let mut big = made(&["permission_policy"]);
-        big.permission_policy = Input::Known(format!(
+        big.role.permission_policy = Input::Known(format!(
             r#"{{"Statement":[{{"Effect":"Allow","Action":"s3:*","Resource":"{}"}}]}}"#,
             "x".repeat(11000)
         ));

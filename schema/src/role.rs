@@ -6,11 +6,15 @@
 //! `eks_pod_identity_association` and (for its entries) `eks_addon_pod_identity`,
 //! so both make roles the same way. Does not own: IAM calls.
 
+use crate::input::Input;
 use crate::names::check_role_name;
 use crate::policy;
+use crate::spec::Problem;
 use crate::tags::{self, TagChange, Tags};
+use crate::well_known;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet as Set;
 use std::collections::BTreeSet;
 
 /// The service principal a pod identity role must trust.
@@ -255,6 +259,210 @@ pub fn plan_role_change(actual: &RoleShape, wanted: &RoleShape) -> RoleChange {
     }
     c.tags = tags::diff(&actual.tags, &wanted.tags);
     c
+}
+
+/// The attributes that only make sense when the provider makes the role.
+pub const ROLE_CREATION_ATTRS: [&str; 8] = [
+    "role_name",
+    "role_path",
+    "permission_policy_arns",
+    "permission_policy",
+    "well_known_policies",
+    "permissions_boundary_arn",
+    "trust_conditions",
+    "restrict_to_cluster",
+];
+
+/// The attributes that give a made role its permissions.
+pub const PERMISSION_SOURCES: [&str; 3] = [
+    "permission_policy_arns",
+    "permission_policy",
+    "well_known_policies",
+];
+
+/// What decides where a role comes from: a given `role_arn`, or the
+/// role-creation attributes of a role the provider makes.
+#[derive(Debug, Clone, Default)]
+pub struct RoleSourceInput {
+    /// `role_arn` as written in the configuration.
+    pub role_arn: Input<String>,
+    /// Which role-creation attributes the configuration sets (names).
+    pub role_creation_set: Vec<&'static str>,
+    /// `permission_policy_arns`, when known.
+    pub permission_policy_arns: Input<Set<String>>,
+    /// `well_known_policies`, when known.
+    pub well_known_policies: Input<Set<String>>,
+    /// `permission_policy`, when known.
+    pub permission_policy: Input<String>,
+    /// AWS partition of the provider's region.
+    pub partition: String,
+}
+
+/// Role source rules: `role_arn` excludes the role-creation attributes;
+/// without it, at least one permission source; made-role size limits.
+pub fn check_role_source(input: &RoleSourceInput) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if input.role_arn.is_set() {
+        for attr in &input.role_creation_set {
+            problems.push(Problem::new(
+                attr,
+                format!("{attr} cannot be combined with role_arn"),
+                format!(
+                    "role_arn names an existing role, while {attr} describes a role for the provider to make. Remove role_arn to have the provider make the role, or remove {attr} to use the existing role."
+                ),
+            ));
+        }
+        return problems;
+    }
+    let has_source = PERMISSION_SOURCES
+        .iter()
+        .any(|a| input.role_creation_set.contains(a));
+    if !has_source {
+        problems.push(Problem::new(
+            "role_arn",
+            "No role and no permissions",
+            "Set role_arn to use an existing role, or give the role the provider should make its permissions with at least one of permission_policy_arns, permission_policy or well_known_policies.",
+        ));
+        return problems;
+    }
+    let mut managed = input
+        .permission_policy_arns
+        .known()
+        .cloned()
+        .unwrap_or_default();
+    let mut inline_chars = input
+        .permission_policy
+        .known()
+        .map(|p| well_known::policy_chars(p))
+        .unwrap_or(0);
+    if let Input::Known(names) = &input.well_known_policies {
+        let names: Vec<String> = names.iter().cloned().collect();
+        match well_known::combine(&names, &input.partition) {
+            Ok((arns, doc)) => {
+                managed.extend(arns);
+                inline_chars += doc.map(|d| well_known::policy_chars(&d)).unwrap_or(0);
+            }
+            Err(e) => problems.push(Problem::new(
+                "well_known_policies",
+                "Invalid well-known policies",
+                e,
+            )),
+        }
+    }
+    if managed.len() > MAX_MANAGED_POLICIES {
+        problems.push(Problem::new(
+            "permission_policy_arns",
+            "Too many managed policies",
+            format!(
+                "The role would have {} managed policies (permission_policy_arns and those of well_known_policies); IAM allows at most {} per role (10 unless the quota was raised). Combine some into one customer managed policy.",
+                managed.len(),
+                MAX_MANAGED_POLICIES
+            ),
+        ));
+    }
+    if inline_chars > INLINE_POLICY_MAX_LEN {
+        problems.push(Problem::new(
+            "permission_policy",
+            "Inline policies too large",
+            format!(
+                "permission_policy and the inline statements of well_known_policies come to {inline_chars} characters; IAM allows {} per role. Move some permissions into a managed policy (permission_policy_arns).",
+                INLINE_POLICY_MAX_LEN
+            ),
+        ));
+    }
+    problems
+}
+
+/// The role-creation attributes of one service account's role.
+#[derive(Debug, Clone, Copy)]
+pub struct RoleRequest<'a> {
+    /// Cluster name.
+    pub cluster: &'a str,
+    /// Namespace of the service account.
+    pub namespace: &'a str,
+    /// Service account.
+    pub service_account: &'a str,
+    /// Role name, when given.
+    pub role_name: Option<&'a str>,
+    /// Role path, when given.
+    pub role_path: Option<&'a str>,
+    /// Managed policies.
+    pub permission_policy_arns: Option<&'a Set<String>>,
+    /// Inline policy.
+    pub permission_policy: Option<&'a str>,
+    /// Well-known policy names.
+    pub well_known_policies: Option<&'a Set<String>>,
+    /// Permissions boundary.
+    pub permissions_boundary_arn: Option<&'a str>,
+    /// Extra trust conditions (JSON).
+    pub trust_conditions: Option<&'a str>,
+    /// Restrict trust to the cluster.
+    pub restrict_to_cluster: bool,
+    /// Tags for the role (without the provider's own tags).
+    pub tags: Option<&'a Tags>,
+}
+
+/// A role the provider makes: name, path and everything on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WantedRole {
+    /// Role name.
+    pub name: String,
+    /// Role path.
+    pub path: String,
+    /// The role's policies, trust and tags.
+    pub shape: RoleShape,
+}
+
+/// The role a request asks for. `cluster_arn` is needed only with `restrict_to_cluster`.
+pub fn wanted_role(
+    r: &RoleRequest<'_>,
+    partition: &str,
+    cluster_arn: Option<&str>,
+) -> Result<WantedRole, String> {
+    let names: Vec<String> = r
+        .well_known_policies
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let (wk_arns, wk_doc) = well_known::combine(&names, partition)?;
+    let mut managed = r.permission_policy_arns.cloned().unwrap_or_default();
+    managed.extend(wk_arns);
+    let conditions = match r.trust_conditions {
+        Some(t) => Some(
+            serde_json::from_str(t)
+                .map_err(|e| format!("trust_conditions is not valid JSON: {e}"))?,
+        ),
+        None => None,
+    };
+    let restrict = if r.restrict_to_cluster {
+        cluster_arn
+    } else {
+        None
+    };
+    let mut tags = r.tags.cloned().unwrap_or_default();
+    tags.insert(
+        OWNER_TAG.to_string(),
+        owner_tag_value(r.cluster, r.namespace, r.service_account),
+    );
+    if !names.is_empty() {
+        tags.insert(WELL_KNOWN_TAG.to_string(), names.join(" "));
+    }
+    Ok(WantedRole {
+        name: r
+            .role_name
+            .map(str::to_string)
+            .unwrap_or_else(|| generated_role_name(r.cluster, r.namespace, r.service_account)),
+        path: r.role_path.unwrap_or("/").to_string(),
+        shape: RoleShape {
+            managed_policy_arns: managed,
+            permission_policy: r.permission_policy.map(str::to_string),
+            well_known_policy: wk_doc,
+            permissions_boundary_arn: r.permissions_boundary_arn.map(str::to_string),
+            trust_policy: trust_policy(conditions.as_ref(), restrict).to_string(),
+            tags,
+        },
+    })
 }
 
 /// Checks a role name given by the user (see [`check_role_name`]).

@@ -15,7 +15,9 @@ use crate::spec_map::{self, input_bool, input_str, input_string_map, input_strin
 use async_trait::async_trait;
 use aws_sdk_eks::types::PodIdentityAssociation as Association;
 use schema::Input;
-use schema::association::{self as rules, AssociationInput, AssociationState, WantedRole};
+use schema::association::{
+    self as rules, AssociationInput, AssociationState, RoleSourceInput, WantedRole,
+};
 use schema::names::{AssociationImportId, parse_association_import_id};
 use schema::policy;
 use schema::tags::{self, Tags};
@@ -115,7 +117,7 @@ impl Resource for PodIdentityAssociation {
                 None => Value::Unknown,
             },
         );
-        if input.role_arn.is_set() {
+        if input.role.role_arn.is_set() {
             plan_given_role(resp);
         } else {
             plan_made_role(&clients, req, prior.as_ref(), resp).await;
@@ -881,14 +883,21 @@ fn input_of(
     tags_all: Input<Tags>,
     partition: &str,
 ) -> AssociationInput {
-    let is_set = |k: &str| {
-        let v = config.get(k);
-        !v.is_null() && *v != Value::Bool(false)
-    };
     AssociationInput {
         session_policy: input_str(config, "session_policy"),
         disable_session_tags: input_bool(planned, "disable_session_tags"),
         tags_all,
+        role: role_source_input(config, partition),
+    }
+}
+
+/// Where the role of a configuration (an association, or one addon entry) comes from.
+pub(crate) fn role_source_input(config: &Value, partition: &str) -> RoleSourceInput {
+    let is_set = |k: &str| {
+        let v = config.get(k);
+        !v.is_null() && *v != Value::Bool(false)
+    };
+    RoleSourceInput {
         role_arn: input_str(config, "role_arn"),
         role_creation_set: rules::ROLE_CREATION_ATTRS
             .iter()
