@@ -41,8 +41,9 @@ const MAX_MESSAGE_BYTES: usize = 256 << 20;
 /// How often the parent process is checked (Terraform does not reliably close
 /// stdin when it dies, so a changed parent pid is the signal).
 const PARENT_POLL: Duration = Duration::from_secs(1);
-/// How long in-flight calls get to finish after Shutdown.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// How long in-flight calls get to finish after Shutdown. go-plugin kills
+/// the process 2 s after asking it to shut down, so we give up before that.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 
 /// How to serve.
 #[derive(Debug, Clone)]
