@@ -3,8 +3,8 @@
 #
 #   scripts/demo.sh
 #
-# setup → build → start a world of its own → cluster "demo" and an IAM role
-# that trusts pods.eks.amazonaws.com → terraform apply of examples/quickstart
+# setup → build → start a world of its own → cluster "demo" (with the
+# eks-pod-identity-agent addon) and an IAM role that trusts pods.eks.amazonaws.com → terraform apply of examples/quickstart
 # → a second plan (must be empty) → terraform output → destroy → stop the
 # world. The example is applied from a copy in a temp dir, so no state is
 # left in the repository.
@@ -27,6 +27,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 eval "$(scripts/local-world.sh start)"
 scripts/local-world.sh cluster demo
+# Pods get credentials only where the agent runs (without it the provider warns).
+scripts/local-world.sh addon demo eks-pod-identity-agent
 role_arn=$(scripts/local-world.sh role demo-app)
 eks_log "role: $role_arn"
 
@@ -36,7 +38,15 @@ export TF_CLI_CONFIG_FILE="$work/terraformrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISA
 tf=$(eks_newest_terraform)
 eks_log "terraform: $tf ($(eks_terraform_version "$tf"))"
 vars=(-var "cluster_name=demo" -var "role_arn=$role_arn")
-run() { echo; echo "\$ terraform $*"; "$tf" -chdir="$work" "$@"; }
+color=()
+[ -t 1 ] || color=(-no-color)
+run() { # run SUBCOMMAND ARGS...
+  local sub=$1
+  shift
+  echo
+  echo "\$ terraform $sub $*"
+  "$tf" -chdir="$work" "$sub" "${color[@]}" "$@"
+}
 
 run apply -auto-approve -input=false "${vars[@]}"
 set +e

@@ -7,6 +7,8 @@
 #   scripts/local-world.sh cluster NAME [V] create an ACTIVE cluster in the emulator
 #   scripts/local-world.sh role NAME        create an IAM role in moto that trusts
 #                                           pods.eks.amazonaws.com; prints its ARN
+#   scripts/local-world.sh addon CLUSTER NAME  install an addon (default version),
+#                                           wait until ACTIVE
 #
 # Use it as `eval "$(scripts/local-world.sh start)"`. State (pids, ports,
 # logs) lives in target/world/local/, or in $EKS_WORLD_DIR when set (one
@@ -114,6 +116,22 @@ create_cluster() {
   eks_die "cluster $name did not become ACTIVE"
 }
 
+create_addon() {
+  local cluster=$1 addon=$2 eks
+  eks="http://127.0.0.1:$(port_of emulator)"
+  curl -fsS -o /dev/null -H "$(auth eks)" -H 'Content-Type: application/json' \
+    -d "{\"addonName\":\"$addon\"}" "$eks/clusters/$cluster/addons" ||
+    eks_die "CreateAddon $addon on $cluster failed"
+  for _ in $(seq 1 100); do
+    if curl -fsS -H "$(auth eks)" "$eks/clusters/$cluster/addons/$addon" | grep -q '"status" *: *"ACTIVE"'; then
+      eks_log "addon $addon on $cluster: ACTIVE"
+      return 0
+    fi
+    sleep 0.2
+  done
+  eks_die "addon $addon on $cluster did not become ACTIVE"
+}
+
 create_role() {
   local name=$1 moto trust
   moto="http://127.0.0.1:$(port_of moto)"
@@ -144,6 +162,11 @@ case "$cmd" in
     [ $# -ge 2 ] || eks_die "usage: $0 cluster NAME [VERSION]"
     alive emulator || eks_die "the world is not running"
     create_cluster "$2" "${3:-}"
+    ;;
+  addon)
+    [ $# -ge 3 ] || eks_die "usage: $0 addon CLUSTER NAME"
+    alive emulator || eks_die "the world is not running"
+    create_addon "$2" "$3"
     ;;
   role)
     [ $# -ge 2 ] || eks_die "usage: $0 role NAME"

@@ -39,6 +39,19 @@ pub fn provider(attrs: &[(&str, String)]) -> String {
     block(r#"provider "eks""#, attrs)
 }
 
+/// `provider "eks" { … }` with nested blocks (built with [`block`]) after the attributes.
+pub fn provider_with_blocks(attrs: &[(&str, String)], blocks: &[String]) -> String {
+    let mut out = provider(attrs);
+    out.truncate(out.len() - "}\n".len());
+    for nested in blocks {
+        for line in nested.lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
 /// `resource "kind" "label" { … }`.
 pub fn resource(kind: &str, label: &str, attrs: &[(&str, String)]) -> String {
     block(
@@ -108,6 +121,18 @@ mod tests {
     #[test]
     fn string_escapes_quotes_and_templates() {
         assert_eq!(string(r#"a"b${c}"#), r#""a\"b$${c}""#);
+    }
+
+    #[test]
+    fn provider_with_blocks_nests_them() {
+        let hcl = provider_with_blocks(
+            &[("max_retries", "3".into())],
+            &[block("endpoints", &[("eks", string("http://x"))])],
+        );
+        assert_eq!(
+            hcl,
+            "provider \"eks\" {\n  max_retries = 3\n  endpoints {\n    eks = \"http://x\"\n  }\n}\n"
+        );
     }
 
     #[test]

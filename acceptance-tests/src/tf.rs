@@ -43,6 +43,7 @@ pub struct Tf {
     world: &'static World,
     terraform: PathBuf,
     config: String,
+    unset: Vec<String>,
 }
 
 impl Tf {
@@ -64,6 +65,7 @@ impl Tf {
             world,
             terraform: terraform_binary(),
             config: String::new(),
+            unset: Vec::new(),
         }
     }
 
@@ -73,6 +75,12 @@ impl Tf {
             Some(dir) => dir.path(),
             None => Path::new("."),
         }
+    }
+
+    /// Leaves `key` out of terraform's environment (e.g. `AWS_ENDPOINT_URL_EKS`,
+    /// to test the provider block's own settings).
+    pub fn unset_env(&mut self, key: &str) {
+        self.unset.push(key.to_string());
     }
 
     /// Replaces `main.tf`.
@@ -163,6 +171,7 @@ impl Tf {
                 env.push((k.to_string(), v));
             }
         }
+        env.retain(|(k, _)| !self.unset.contains(k));
         env
     }
 
@@ -324,6 +333,7 @@ impl Tf {
     pub fn import_verify(&self, address: &str, id: &str, ignore: &[&str]) {
         let applied = self.resource(address);
         let mut other = Tf::new(self.world);
+        other.unset = self.unset.clone();
         other.write(&self.config);
         other.import(address, id);
         let imported = other.resource(address);

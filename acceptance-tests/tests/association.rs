@@ -2,7 +2,9 @@
 //! terraform. Each test is a short step script: config → checks → import
 //! verify → changed config → destroy → nothing left in the emulator.
 
-use acceptance_tests::hcl::{association, config, json, map, provider, string};
+use acceptance_tests::hcl::{
+    association, block, config, json, map, provider, provider_with_blocks, string,
+};
 use acceptance_tests::{Tf, World, acc, contains_ignoring_wrap, random_name};
 use serde_json::{Value, json};
 
@@ -389,6 +391,45 @@ fn association_agent_addon_warning() {
         !output.contains("eks-pod-identity-agent"),
         "warning although the agent addon is installed:\n{output}"
     );
+    tf.destroy();
+    assert_nothing_left(w, &cluster);
+}
+
+#[test]
+fn association_provider_endpoints() {
+    let Some(w) = acc("association_provider_endpoints") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let mut tf = Tf::new(w);
+    // Only the provider block says where AWS is and which region.
+    for key in [
+        "AWS_ENDPOINT_URL_EKS",
+        "AWS_ENDPOINT_URL_IAM",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_REGION",
+    ] {
+        tf.unset_env(key);
+    }
+    let endpoints = block(
+        "endpoints",
+        &[
+            ("eks", string(&w.eks_url)),
+            ("iam", string(&w.moto_url)),
+            ("sts", string(&w.moto_url)),
+        ],
+    );
+    tf.write(&config(&[
+        provider_with_blocks(
+            &[("region", string("us-east-1")), ("max_retries", "5".into())],
+            &[endpoints],
+        ),
+        association("test", &cluster, "default", &random_name(), &role.arn, &[]),
+    ]));
+    tf.apply();
+    assert_eq!(described(w, &cluster, &tf)["roleArn"], role.arn.as_str());
+    tf.assert_plan_empty();
     tf.destroy();
     assert_nothing_left(w, &cluster);
 }
