@@ -9,6 +9,7 @@
 //! provider crate maps these specs onto `tfplugin` and calls the rules.
 #![deny(missing_docs)]
 
+pub mod addon;
 pub mod association;
 pub mod associations_data;
 pub mod input;

@@ -20,8 +20,11 @@ pub enum Kind {
     StringSet,
     /// A list of strings.
     StringList,
-    /// A list of objects with these attributes (a list nested attribute).
+    /// A computed list of objects with these attributes.
     ObjectList(Vec<Attr>),
+    /// A list nested attribute: objects the user writes, each attribute with
+    /// its own mode (so an omitted list and an empty one differ).
+    NestedList(Vec<Attr>),
 }
 
 /// Who sets an attribute.

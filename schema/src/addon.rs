@@ -1,0 +1,524 @@
+//! `eks_addon_pod_identity`: an EKS addon together with the pod identity
+//! associations that give it IAM permissions, and the roles made for them.
+//!
+//! Owns, in order: the state structs, the spec (twins), the plan-time rules
+//! that need no AWS call, and the rules that check a configuration against
+//! the addon's own pod identity configuration once the provider fetched it.
+//! Roles are described with `crate::role`, exactly as for associations.
+
+use crate::input::Input;
+use crate::names::{check_cluster_name, check_dns1123_subdomain, check_role_arn};
+use crate::role::{self, RoleRequest, RoleSourceInput};
+use crate::spec::{Attr, Kind, Problem, ResourceSpec};
+use crate::tags::Tags;
+use crate::well_known;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// Resource type name.
+pub const TYPE_NAME: &str = "eks_addon_pod_identity";
+/// The addon that runs the pod identity agent; it takes no associations.
+pub const AGENT_ADDON: &str = "eks-pod-identity-agent";
+/// `addon_version` value asking for the newest compatible version.
+pub const LATEST: &str = "latest";
+
+/// The resource's state; field names are attribute names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AddonState {
+    /// `cluster_name:addon_name`.
+    pub id: Option<String>,
+    /// Cluster name.
+    pub cluster_name: String,
+    /// Addon name.
+    pub addon_name: String,
+    /// Version asked for (absent: the cluster's default; `latest`).
+    pub addon_version: Option<String>,
+    /// Version installed.
+    pub resolved_version: Option<String>,
+    /// Addon configuration JSON.
+    pub configuration_values: Option<String>,
+    /// Conflict resolution on create.
+    pub resolve_conflicts_on_create: Option<String>,
+    /// Conflict resolution on update.
+    pub resolve_conflicts_on_update: Option<String>,
+    /// Keep software, associations and roles on destroy.
+    pub preserve_on_delete: Option<bool>,
+    /// IRSA role of the addon.
+    pub service_account_role_arn: Option<String>,
+    /// The addon's pod identity associations.
+    pub pod_identity_associations: Option<Vec<AddonAssociation>>,
+    /// Make roles from the addon's recommended configuration.
+    pub use_recommended_pod_identity: Option<bool>,
+    /// The addon's own tags.
+    pub tags: Option<Tags>,
+    /// Tags merged with default tags.
+    pub tags_all: Option<Tags>,
+    /// Addon ARN.
+    pub addon_arn: Option<String>,
+    /// Addon status.
+    pub status: Option<String>,
+    /// The addon version's recommended pod identity configuration.
+    pub recommended: Option<Vec<Recommended>>,
+}
+
+/// One entry of `pod_identity_associations`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AddonAssociation {
+    /// Service account (in the addon's namespace).
+    pub service_account: String,
+    /// Given role, or the made role's ARN.
+    pub role_arn: Option<String>,
+    /// Made role name.
+    pub role_name: Option<String>,
+    /// Made role path.
+    pub role_path: Option<String>,
+    /// Managed policies of the made role.
+    pub permission_policy_arns: Option<BTreeSet<String>>,
+    /// Inline policy of the made role.
+    pub permission_policy: Option<String>,
+    /// Well-known policies of the made role.
+    pub well_known_policies: Option<BTreeSet<String>>,
+    /// Permissions boundary of the made role.
+    pub permissions_boundary_arn: Option<String>,
+    /// Extra trust conditions of the made role.
+    pub trust_conditions: Option<String>,
+    /// Restrict the made role's trust to the cluster.
+    pub restrict_to_cluster: Option<bool>,
+    /// Whether the provider made the role.
+    pub created_role: Option<bool>,
+    /// Association ID.
+    pub association_id: Option<String>,
+    /// Association ARN.
+    pub association_arn: Option<String>,
+}
+
+/// One service account of the addon's recommended configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Recommended {
+    /// Service account.
+    pub service_account: String,
+    /// Recommended managed policies.
+    pub managed_policy_arns: Vec<String>,
+}
+
+fn check_conflicts_on_create(s: &str) -> Result<(), String> {
+    match s {
+        "NONE" | "OVERWRITE" => Ok(()),
+        other => Err(format!(
+            "{other:?} is not valid on create: use \"NONE\" or \"OVERWRITE\"."
+        )),
+    }
+}
+
+fn check_conflicts_on_update(s: &str) -> Result<(), String> {
+    match s {
+        "NONE" | "OVERWRITE" | "PRESERVE" => Ok(()),
+        other => Err(format!(
+            "{other:?} is not valid: use \"NONE\", \"OVERWRITE\" or \"PRESERVE\"."
+        )),
+    }
+}
+
+fn check_json_object(s: &str) -> Result<(), String> {
+    match serde_json::from_str::<serde_json::Value>(s) {
+        Ok(v) if v.is_object() => Ok(()),
+        Ok(_) => Err("configuration_values must be a JSON object, such as jsonencode({ env = { ENABLE_PREFIX_DELEGATION = \"true\" } }).".into()),
+        Err(e) => Err(format!("configuration_values is not valid JSON: {e}.")),
+    }
+}
+
+/// The attributes of one `pod_identity_associations` entry.
+fn entry_attrs() -> Vec<Attr> {
+    vec![
+        Attr::required("service_account", Kind::String, "Service account of the addon (in the addon's namespace) that the role is for. It must be one the addon declares.").check(check_dns1123_subdomain),
+        Attr::optional_computed("role_arn", Kind::String, "ARN of an existing role that trusts `pods.eks.amazonaws.com`. Leave it out to have the provider make the role from the role-creation attributes below.").check(check_role_arn),
+        Attr::optional_computed("role_name", Kind::String, "Name of the role the provider makes; generated when absent.").check(role::check_name),
+        Attr::optional_computed("role_path", Kind::String, "Path of the role the provider makes; `/` when absent.").check(role::check_role_path),
+        Attr::optional("permission_policy_arns", Kind::StringSet, "Managed policies for the role the provider makes.").check(role::check_policy_arn),
+        Attr::optional("permission_policy", Kind::String, "Inline policy (JSON) for the role the provider makes.").check(role::check_permission_policy),
+        Attr::optional("well_known_policies", Kind::StringSet, "Well-known policies for the role the provider makes.").check(well_known::check_name),
+        Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role the provider makes.").check(role::check_policy_arn),
+        Attr::optional("trust_conditions", Kind::String, "Extra conditions (JSON) on the trust statement of the role the provider makes.").check(role::check_trust_conditions),
+        Attr::optional("restrict_to_cluster", Kind::Bool, "Restrict the made role's trust to this cluster (`aws:SourceAccount`, `aws:SourceArn`)."),
+        Attr::computed("created_role", Kind::Bool, "Whether the provider made the role."),
+        Attr::computed("association_id", Kind::String, "ID of the association EKS made for the addon."),
+        Attr::computed("association_arn", Kind::String, "ARN of the association EKS made for the addon."),
+    ]
+}
+
+/// The resource's spec.
+pub fn spec() -> ResourceSpec {
+    ResourceSpec {
+        name: TYPE_NAME,
+        description: "An EKS addon together with the pod identity associations that give it IAM permissions, and the roles made for them. The list `pod_identity_associations` is the single source of truth: entries missing on the cluster are created, entries removed are deleted with the roles made for them, changed permissions are updated in place. The addon switches first; old roles are deleted only after the addon update succeeded.\n\nAssociations created through an addon are owned by it (EKS reports the addon as their `owner_arn`); they cannot be managed with `eks_pod_identity_association`. To remove all of an addon's associations write `pod_identity_associations = []`: leaving the attribute out while the addon has associations is an error, so that permissions are never removed silently. Install the `eks-pod-identity-agent` addon itself with this resource too (it takes no associations).",
+        version: 0,
+        attrs: vec![
+            Attr::computed("id", Kind::String, "`cluster_name:addon_name`.").stable(),
+            Attr::required("cluster_name", Kind::String, "Name of the EKS cluster. Changing it replaces the addon.").replace().check(check_cluster_name),
+            Attr::required("addon_name", Kind::String, "Name of the addon, such as `vpc-cni` or `aws-ebs-csi-driver`. Changing it replaces the addon."),
+            Attr::optional_computed("addon_version", Kind::String, "Version to install, such as `v1.19.2-eksbuild.1`; `latest` for the newest version compatible with the cluster. Defaults to the addon's default version for the cluster's Kubernetes version."),
+            Attr::computed("resolved_version", Kind::String, "The version installed (what `addon_version` resolved to)."),
+            Attr::optional("configuration_values", Kind::String, "Addon configuration (JSON), as DescribeAddonConfiguration's schema allows. Compared by meaning.").check(check_json_object),
+            Attr::optional("resolve_conflicts_on_create", Kind::String, "How to resolve conflicts with existing Kubernetes objects on create: `NONE` or `OVERWRITE`.").check(check_conflicts_on_create),
+            Attr::optional("resolve_conflicts_on_update", Kind::String, "How to resolve conflicts on update: `NONE`, `OVERWRITE` or `PRESERVE`.").check(check_conflicts_on_update),
+            Attr::optional("preserve_on_delete", Kind::Bool, "On destroy keep the addon's software on the cluster, its associations and the roles made for them.").default(serde_json::Value::Bool(false)),
+            Attr::optional("service_account_role_arn", Kind::String, "IRSA: the role the addon's service account uses through the cluster's OIDC provider. Cannot be combined with pod identity; remove it and add `pod_identity_associations` (or `use_recommended_pod_identity`) to migrate the addon, in one apply.").check(check_role_arn),
+            Attr::optional_computed("pod_identity_associations", Kind::NestedList(entry_attrs()), "The addon's pod identity associations, one per service account, each with an existing role (`role_arn`) or a role the provider makes. Omitted is not empty: write `[]` to remove all associations."),
+            Attr::optional("use_recommended_pod_identity", Kind::Bool, "Make roles from the addon's recommended pod identity configuration (DescribeAddonConfiguration: service accounts and managed policies) when `pod_identity_associations` is not set. On IPv6 clusters vpc-cni gets the IPv6 inline policy instead of `AmazonEKS_CNI_Policy`."),
+            Attr::optional("tags", Kind::StringMap, "Tags on the addon (and on the roles made for it). Merged with the provider's `default_tags`."),
+            Attr::computed("tags_all", Kind::StringMap, "All tags on the addon: `tags` merged with the provider's `default_tags`."),
+            Attr::computed("addon_arn", Kind::String, "The addon's ARN.").stable(),
+            Attr::computed("status", Kind::String, "The addon's status (`ACTIVE` after a successful apply)."),
+            Attr::computed(
+                "recommended",
+                Kind::ObjectList(vec![
+                    Attr::computed("service_account", Kind::String, "Service account."),
+                    Attr::computed("managed_policy_arns", Kind::StringList, "Recommended managed policies."),
+                ]),
+                "The recommended pod identity configuration of the installed version: service accounts and managed policies.",
+            ),
+        ],
+        blocks: vec![],
+    }
+}
+
+/// What the plan-time rules need of the configuration and prior state.
+#[derive(Debug, Clone, Default)]
+pub struct AddonInput {
+    /// Addon name.
+    pub addon_name: Input<String>,
+    /// `service_account_role_arn`.
+    pub service_account_role_arn: Input<String>,
+    /// `use_recommended_pod_identity`.
+    pub use_recommended: Input<bool>,
+    /// Entries as configured: `Null` when the attribute is omitted; for each
+    /// entry its service account and its role source.
+    pub entries: Input<Vec<(Input<String>, RoleSourceInput)>>,
+    /// Service accounts with associations in the prior state.
+    pub prior_service_accounts: Vec<String>,
+}
+
+/// An entry-level problem: index into `pod_identity_associations` and the problem.
+pub type EntryProblem = (Option<usize>, Problem);
+
+/// Plan-time rules that need no AWS call.
+pub fn check(input: &AddonInput) -> Vec<EntryProblem> {
+    let mut out: Vec<EntryProblem> = Vec::new();
+    let has_entries = match &input.entries {
+        Input::Known(e) => !e.is_empty(),
+        Input::Unknown => true,
+        Input::Null => false,
+    };
+    let recommended = input.use_recommended.known() == Some(&true);
+    if input.service_account_role_arn.is_set() && (has_entries || recommended) {
+        out.push((
+            None,
+            Problem::new(
+                "service_account_role_arn",
+                "IRSA and pod identity on one addon",
+                "service_account_role_arn (IRSA) cannot be combined with pod_identity_associations or use_recommended_pod_identity. To move the addon to pod identity, remove service_account_role_arn in the same change.",
+            ),
+        ));
+    }
+    if input.addon_name.known().map(String::as_str) == Some(AGENT_ADDON)
+        && (has_entries || recommended)
+    {
+        out.push((
+            None,
+            Problem::new(
+                "pod_identity_associations",
+                "The pod identity agent takes no associations",
+                format!("{AGENT_ADDON} needs no IAM permissions. Remove pod_identity_associations and use_recommended_pod_identity from it."),
+            ),
+        ));
+    }
+    if recommended && has_entries {
+        out.push((
+            None,
+            Problem::new(
+                "use_recommended_pod_identity",
+                "use_recommended_pod_identity with an explicit list",
+                "Either list the associations in pod_identity_associations, or let the provider make them from the addon's recommendation with use_recommended_pod_identity = true; not both.",
+            ),
+        ));
+    }
+    if matches!(input.entries, Input::Null)
+        && !recommended
+        && !input.prior_service_accounts.is_empty()
+    {
+        out.push((
+            None,
+            Problem::new(
+                "pod_identity_associations",
+                "pod_identity_associations is not set, but the addon has associations",
+                format!(
+                    "The addon has pod identity associations for {}. Leaving the attribute out would silently remove their permissions. List them in pod_identity_associations, or write `pod_identity_associations = []` to remove them all.",
+                    input.prior_service_accounts.join(", ")
+                ),
+            ),
+        ));
+    }
+    if let Input::Known(entries) = &input.entries {
+        let mut seen = BTreeSet::new();
+        for (i, (sa, source)) in entries.iter().enumerate() {
+            if let Input::Known(sa) = sa
+                && !seen.insert(sa.clone())
+            {
+                out.push((
+                    Some(i),
+                    Problem::new(
+                        "service_account",
+                        format!("Service account {sa} is listed twice"),
+                        "A service account can have only one association; keep one entry for it.",
+                    ),
+                ));
+            }
+            out.extend(
+                role::check_role_source(source)
+                    .into_iter()
+                    .map(|p| (Some(i), p)),
+            );
+        }
+    }
+    out
+}
+
+/// Checks entries against the addon version's pod identity configuration
+/// (DescribeAddonConfiguration). `supported` is empty when the version does
+/// not support pod identity.
+pub fn check_against_configuration(
+    addon: &str,
+    version: &str,
+    service_accounts: &[Input<String>],
+    supported: &[String],
+) -> Vec<EntryProblem> {
+    if service_accounts.is_empty() {
+        return vec![];
+    }
+    if supported.is_empty() {
+        return vec![(
+            None,
+            Problem::new(
+                "addon_version",
+                format!("{addon} {version} does not support pod identity"),
+                format!(
+                    "Pod Identity feature is not supported for addon version {version}. Choose a newer addon_version (or `latest`), or use service_account_role_arn (IRSA) with this version."
+                ),
+            ),
+        )];
+    }
+    service_accounts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, sa)| match sa {
+            Input::Known(sa) if !supported.contains(sa) => Some((
+                Some(i),
+                Problem::new(
+                    "service_account",
+                    format!("{addon} has no service account {sa}"),
+                    format!(
+                        "Service account {sa} in pod identity configuration is not supported for addon {addon}. It declares: {}.",
+                        supported.join(", ")
+                    ),
+                ),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+impl AddonAssociation {
+    /// This entry's role-creation attributes as a role request.
+    pub fn role_request<'a>(
+        &'a self,
+        cluster: &'a str,
+        namespace: &'a str,
+        tags: Option<&'a Tags>,
+    ) -> RoleRequest<'a> {
+        RoleRequest {
+            cluster,
+            namespace,
+            service_account: &self.service_account,
+            role_name: self.role_name.as_deref(),
+            role_path: self.role_path.as_deref(),
+            permission_policy_arns: self.permission_policy_arns.as_ref(),
+            permission_policy: self.permission_policy.as_deref(),
+            well_known_policies: self.well_known_policies.as_ref(),
+            permissions_boundary_arn: self.permissions_boundary_arn.as_deref(),
+            trust_conditions: self.trust_conditions.as_deref(),
+            restrict_to_cluster: self.restrict_to_cluster.unwrap_or(false),
+            tags,
+        }
+    }
+
+    /// True when the provider makes this entry's role.
+    pub fn makes_role(&self) -> bool {
+        self.role_arn.is_none() || self.created_role == Some(true)
+    }
+}
+
+/// The entries `use_recommended_pod_identity` stands for: one per
+/// recommended service account, its role made with the recommended managed
+/// policies — except vpc-cni on an IPv6 cluster, whose role gets the IPv6
+/// inline policy instead (AmazonEKS_CNI_Policy covers IPv4 only).
+pub fn recommended_entries(
+    addon: &str,
+    recommended: &[Recommended],
+    ipv6: bool,
+) -> Vec<AddonAssociation> {
+    recommended
+        .iter()
+        .map(|r| {
+            let ipv6_cni = ipv6 && addon == "vpc-cni";
+            AddonAssociation {
+                service_account: r.service_account.clone(),
+                permission_policy_arns: (!ipv6_cni && !r.managed_policy_arns.is_empty())
+                    .then(|| r.managed_policy_arns.iter().cloned().collect()),
+                well_known_policies: ipv6_cni.then(|| ["vpc-cni-ipv6".to_string()].into()),
+                restrict_to_cluster: Some(false),
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_and_spec_are_twins() {
+        crate::spec::twins::assert_twins::<AddonState>(&spec());
+        let spec = spec();
+        let Some(Attr {
+            kind: Kind::NestedList(attrs),
+            ..
+        }) = spec
+            .attrs
+            .iter()
+            .find(|a| a.name == "pod_identity_associations")
+        else {
+            panic!("pod_identity_associations missing");
+        };
+        let item = serde_json::to_value(AddonAssociation::default()).unwrap();
+        let mut a: Vec<_> = attrs.iter().map(|a| a.name.to_string()).collect();
+        let mut b: Vec<_> = item.as_object().unwrap().keys().cloned().collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+    }
+
+    fn given(sa: &str) -> (Input<String>, RoleSourceInput) {
+        (
+            Input::Known(sa.to_string()),
+            RoleSourceInput {
+                role_arn: Input::Known("arn:aws:iam::123456789012:role/r".into()),
+                partition: "aws".into(),
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn omitted_list_with_existing_associations_is_an_error() {
+        let mut i = AddonInput {
+            addon_name: Input::Known("vpc-cni".into()),
+            prior_service_accounts: vec!["aws-node".into()],
+            ..Default::default()
+        };
+        let p = check(&i);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].1.detail.contains("pod_identity_associations = []"));
+        i.entries = Input::Known(vec![]);
+        assert!(check(&i).is_empty());
+        i.entries = Input::Null;
+        i.use_recommended = Input::Known(true);
+        assert!(check(&i).is_empty());
+    }
+
+    #[test]
+    fn irsa_and_pod_identity_exclude_each_other() {
+        let i = AddonInput {
+            service_account_role_arn: Input::Known("arn:aws:iam::123456789012:role/irsa".into()),
+            entries: Input::Known(vec![given("aws-node")]),
+            ..Default::default()
+        };
+        assert_eq!(check(&i)[0].1.attr, "service_account_role_arn");
+    }
+
+    #[test]
+    fn agent_takes_no_associations_and_duplicates_are_caught() {
+        let i = AddonInput {
+            addon_name: Input::Known(AGENT_ADDON.into()),
+            entries: Input::Known(vec![given("a"), given("a")]),
+            ..Default::default()
+        };
+        let p = check(&i);
+        assert!(p.iter().any(|(_, p)| p.summary.contains("agent")));
+        assert!(
+            p.iter()
+                .any(|(i, p)| *i == Some(1) && p.summary.contains("listed twice"))
+        );
+    }
+
+    #[test]
+    fn entries_use_the_role_source_rules() {
+        let (sa, mut source) = given("aws-node");
+        source.role_creation_set = vec!["well_known_policies"];
+        let p = check(&AddonInput {
+            entries: Input::Known(vec![(sa, source)]),
+            ..Default::default()
+        });
+        assert_eq!(p[0].0, Some(0));
+        assert_eq!(p[0].1.attr, "well_known_policies");
+    }
+
+    #[test]
+    fn configuration_checks_list_what_is_supported() {
+        let p = check_against_configuration(
+            "vpc-cni",
+            "v1.10.0",
+            &[Input::Known("aws-node".into())],
+            &[],
+        );
+        assert!(
+            p[0].1
+                .detail
+                .contains("not supported for addon version v1.10.0")
+        );
+        let p = check_against_configuration(
+            "vpc-cni",
+            "v1.19.2",
+            &[
+                Input::Known("aws-node".into()),
+                Input::Known("other".into()),
+            ],
+            &["aws-node".into()],
+        );
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].0, Some(1));
+        assert!(p[0].1.detail.contains("It declares: aws-node"));
+    }
+
+    #[test]
+    fn recommended_entries_ipv6_cni_gets_inline_policy() {
+        let rec = vec![Recommended {
+            service_account: "aws-node".into(),
+            managed_policy_arns: vec!["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy".into()],
+        }];
+        let v4 = recommended_entries("vpc-cni", &rec, false);
+        assert!(v4[0].permission_policy_arns.is_some());
+        assert!(v4[0].well_known_policies.is_none());
+        let v6 = recommended_entries("vpc-cni", &rec, true);
+        assert!(v6[0].permission_policy_arns.is_none());
+        assert_eq!(
+            v6[0].well_known_policies,
+            Some(["vpc-cni-ipv6".to_string()].into())
+        );
+        assert!(
+            recommended_entries("aws-ebs-csi-driver", &rec, true)[0]
+                .permission_policy_arns
+                .is_some()
+        );
+    }
+}
