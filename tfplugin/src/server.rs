@@ -1027,6 +1027,28 @@ mod tests {
     }
 
     #[test]
+    fn dynamic_values_decode_from_msgpack_or_json() {
+        let ty = Type::object([("a", Type::String), ("n", Type::Number)]);
+        let json = pb::DynamicValue {
+            msgpack: vec![],
+            json: br#"{"a":"x","n":1e400}"#.to_vec(),
+        };
+        let v = decode_dv(Some(&json), &ty, "state").unwrap();
+        assert_eq!(v.get("a").as_str(), Some("x"));
+        assert_eq!(v.get("n").to_json(), serde_json::json!("1e400"));
+        let mp = encode_dv(&v, &ty, "state").unwrap();
+        assert_eq!(decode_dv(Some(&mp), &ty, "state").unwrap(), v);
+        assert!(decode_dv(None, &ty, "state").unwrap().is_null());
+        let bad = pb::DynamicValue {
+            msgpack: vec![0x92],
+            json: vec![],
+        };
+        let d = decode_dv(Some(&bad), &ty, "state").unwrap_err();
+        assert!(d.has_errors());
+        assert!(!d.0[0].detail.contains("panicked"));
+    }
+
+    #[test]
     fn diagnostics_encoding() {
         let d = Diagnostics(vec![
             Diagnostic::error("bad", "why").at(AttrPath::root("a").index(2).key("k")),

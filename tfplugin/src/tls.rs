@@ -205,3 +205,80 @@ pub fn server_config(
     cfg.alpn_protocols = vec![b"h2".to_vec()];
     Ok(cfg)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p521_signatures_verify_and_tampering_fails() {
+        use p521::ecdsa::signature::RandomizedSigner;
+        use p521::elliptic_curve::rand_core::{CryptoRng, Error, RngCore};
+        /// Deterministic test RNG (xorshift); fine for a nonce in a test.
+        struct TestRng(u64);
+        impl RngCore for TestRng {
+            fn next_u32(&mut self) -> u32 {
+                self.next_u64() as u32
+            }
+            fn next_u64(&mut self) -> u64 {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                self.0
+            }
+            fn fill_bytes(&mut self, dest: &mut [u8]) {
+                for b in dest {
+                    *b = self.next_u64() as u8;
+                }
+            }
+            fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), Error> {
+                self.fill_bytes(dest);
+                Ok(())
+            }
+        }
+        impl CryptoRng for TestRng {}
+        let mut secret = [7u8; 66];
+        secret[0] = 0; // below the group order
+        let sk = p521::ecdsa::SigningKey::from_slice(&secret).unwrap();
+        let sig: p521::ecdsa::Signature =
+            sk.sign_with_rng(&mut TestRng(0x9e37_79b9_7f4a_7c15), b"handshake transcript");
+        let der = sig.to_der();
+        let vk = p521::ecdsa::VerifyingKey::from(&sk);
+        let point = vk.to_encoded_point(false);
+        assert!(
+            P521.verify_signature(point.as_bytes(), b"handshake transcript", der.as_bytes())
+                .is_ok()
+        );
+        assert!(
+            P521.verify_signature(point.as_bytes(), b"another transcript", der.as_bytes())
+                .is_err()
+        );
+        assert!(
+            P521.verify_signature(b"junk", b"x", der.as_bytes())
+                .is_err()
+        );
+        let schemes = client_signature_algorithms().supported_schemes();
+        assert!(schemes.contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
+        assert!(schemes.contains(&SignatureScheme::ECDSA_NISTP256_SHA256));
+    }
+
+    #[test]
+    fn pinned_verifier_accepts_only_the_pinned_certificate() {
+        let a = generate_server_cert().unwrap();
+        let b = generate_server_cert().unwrap();
+        let v = PinnedClient {
+            der: a.cert_der.clone(),
+            algs: client_signature_algorithms(),
+        };
+        let now = UnixTime::now();
+        assert!(
+            v.verify_client_cert(&CertificateDer::from(a.cert_der.clone()), &[], now)
+                .is_ok()
+        );
+        assert!(
+            v.verify_client_cert(&CertificateDer::from(b.cert_der), &[], now)
+                .is_err()
+        );
+        assert!(v.client_auth_mandatory());
+    }
+}
