@@ -14,6 +14,20 @@ use crate::Emulator;
 use crate::error::json_body;
 use crate::faults::{Faults, Injector};
 
+/// Logs an admin request when `EMULATOR_LOG=1`.
+pub async fn log(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if std::env::var("EMULATOR_LOG").is_ok_and(|v| v == "1") {
+        eprintln!(
+            "{method} {path} op=admin status={}",
+            response.status().as_u16()
+        );
+    }
+    response
+}
+
 /// `POST /_emulator/reset`: clears all resources, counters and faults.
 pub async fn reset(State(em): State<Arc<Emulator>>) -> Response {
     let mut world = em.world();

@@ -95,7 +95,7 @@ impl Emulator {
 /// The HTTP application: the admin routes under `/_emulator/` and every
 /// EKS operation (routed by method and path in [`wire::dispatch`]).
 pub fn app(emulator: Arc<Emulator>) -> Router {
-    Router::new()
+    let admin = Router::new()
         .route("/_emulator/reset", post(admin::reset))
         .route("/_emulator/counters", get(admin::counters))
         .route("/_emulator/counters/reset", post(admin::reset_counters))
@@ -108,6 +108,6 @@ pub fn app(emulator: Arc<Emulator>) -> Router {
             "/_emulator/kubernetes/{cluster}",
             get(admin::get_kubernetes).post(admin::put_kubernetes),
         )
-        .fallback(wire::dispatch)
-        .with_state(emulator)
+        .layer(axum::middleware::from_fn(admin::log));
+    admin.fallback(wire::dispatch).with_state(emulator)
 }
