@@ -1,6 +1,7 @@
 //! `eks-emulator`: an in-memory model of the Amazon EKS control-plane API
 //! (the REST-JSON subset the eks provider uses), with IAM checks against a
-//! configured IAM endpoint (moto), fault injection, call counters and reset.
+//! configured IAM endpoint (moto), fault injection, call counters and reset,
+//! and a minimal Kubernetes API per cluster (`kube`).
 //!
 //! This module owns the wiring: [`Config`], the shared [`Emulator`] and the
 //! [`app`] router that both the binary and the tests use. It does not own any
