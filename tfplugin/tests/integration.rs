@@ -1,7 +1,7 @@
 //! Integration tests: the fixture provider binary driven (a) by a small
 //! protocol 6 client over the unix socket from the handshake line, and (b) by
 //! real Terraform binaries (the one on PATH and 1.0.3) through create, empty
-//! plan, update, replace plan, import, validation and destroy.
+//! plan, update, replace plan, validation, import, disappearance and destroy.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -646,6 +646,17 @@ fn lifecycle(tf: Tf, with_function: bool) {
     tf.ok(&["import", "fixture_thing.a", "t-one"]);
     let (code, text) = tf.run(&["plan", "-detailed-exitcode"]);
     assert_eq!(code, 0, "plan after import not empty:\n{text}");
+
+    // disappears: read drops the object, the next plan creates it again
+    std::fs::remove_file(tf.store.join("t-one.json")).unwrap();
+    let (code, text) = tf.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("1 to add, 0 to change, 0 to destroy"),
+        "{text}"
+    );
+    tf.ok(&["apply", "-auto-approve"]);
+    assert!(tf.stored("t-one").is_some(), "object recreated");
 
     // destroy
     tf.ok(&["destroy", "-auto-approve"]);
