@@ -523,8 +523,10 @@ impl pb::provider_server::Provider for ProviderService {
                         "Legacy state format not supported",
                         "This resource's state is in the flatmap format of Terraform 0.11 and older, which this provider cannot read. Remove it from state and import it again.",
                     );
+                    return None;
                 }
-                return None;
+                // No stored state at all: upgrade to null.
+                return encode_dv(&Value::Null, &e.ty, "state").ok();
             }
             let text = tri!(
                 std::str::from_utf8(&raw.json).map_err(|e| Diagnostics::from(Diagnostic::error(
