@@ -142,3 +142,122 @@ pub async fn find_cluster_arn_by_name(
     )?;
     Ok(described.and_then(|d| d.cluster).and_then(|c| c.arn))
 }
+
+/// The addon, or `None` when it (or its cluster) does not exist.
+pub async fn find_addon_by_name(c: &Clients, cluster: &str, addon: &str) -> Result<Option<aws_sdk_eks::types::Addon>, AwsError> {
+    let r = c
+        .eks
+        .describe_addon()
+        .cluster_name(cluster)
+        .addon_name(addon)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeAddon", e));
+    Ok(not_found_is_none(r)?.and_then(|o| o.addon))
+}
+
+/// The cluster, or `None` when it does not exist.
+pub async fn find_cluster_by_name(c: &Clients, cluster: &str) -> Result<Option<aws_sdk_eks::types::Cluster>, AwsError> {
+    let r = c
+        .eks
+        .describe_cluster()
+        .name(cluster)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeCluster", e));
+    Ok(not_found_is_none(r)?.and_then(|o| o.cluster))
+}
+
+/// What DescribeAddonVersions says of one addon for one Kubernetes version.
+#[derive(Debug, Clone, Default)]
+pub struct AddonVersions {
+    /// Namespace the addon installs into.
+    pub namespace: String,
+    /// Compatible versions, newest first as EKS lists them.
+    pub versions: Vec<String>,
+    /// The default version for the Kubernetes version.
+    pub default: Option<String>,
+}
+
+/// Versions of `addon` compatible with Kubernetes `k8s_version` (all pages).
+/// `None` when EKS does not know the addon for that version.
+pub async fn find_addon_versions(c: &Clients, addon: &str, k8s_version: &str) -> Result<Option<AddonVersions>, AwsError> {
+    let mut out = AddonVersions::default();
+    let mut found = false;
+    let mut next: Option<String> = None;
+    loop {
+        let page = c
+            .eks
+            .describe_addon_versions()
+            .addon_name(addon)
+            .kubernetes_version(k8s_version)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeAddonVersions", e))?;
+        for info in page.addons.unwrap_or_default() {
+            if info.addon_name.as_deref() != Some(addon) {
+                continue;
+            }
+            found = true;
+            if let Some(ns) = info.default_namespace {
+                out.namespace = ns;
+            }
+            for v in info.addon_versions.unwrap_or_default() {
+                let Some(version) = v.addon_version else { continue };
+                let compat = v.compatibilities.unwrap_or_default();
+                let fits = compat.iter().any(|c| c.cluster_version.as_deref() == Some(k8s_version));
+                if !fits {
+                    continue;
+                }
+                if compat
+                    .iter()
+                    .any(|c| c.cluster_version.as_deref() == Some(k8s_version) && c.default_version)
+                {
+                    out.default = Some(version.clone());
+                }
+                out.versions.push(version);
+            }
+        }
+        match page.next_token {
+            Some(t) if !t.is_empty() => next = Some(t),
+            _ => break,
+        }
+    }
+    if out.namespace.is_empty() {
+        out.namespace = "kube-system".to_string();
+    }
+    Ok(found.then_some(out))
+}
+
+/// The addon version's pod identity configuration: service accounts and
+/// their recommended managed policies (empty: no pod identity support).
+pub async fn find_addon_pod_identity_configuration(
+    c: &Clients,
+    addon: &str,
+    version: &str,
+) -> Result<Vec<(String, Vec<String>)>, AwsError> {
+    let out = c
+        .eks
+        .describe_addon_configuration()
+        .addon_name(addon)
+        .addon_version(version)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeAddonConfiguration", e))?;
+    Ok(out
+        .pod_identity_configuration
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.service_account.map(|sa| (sa, p.recommended_managed_policies.unwrap_or_default())))
+        .collect())
+}
+
+/// Orders versions like `v1.19.2-eksbuild.3`: numerically, part by part.
+pub fn version_key(v: &str) -> Vec<u64> {
+    v.trim_start_matches('v')
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}

@@ -64,3 +64,106 @@ where
         }
     }
 }
+
+/// How a wait ended without reaching its target.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    /// Reading the state failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The thing reached a state that is neither pending nor target.
+    #[error("{what} is {state}{detail}")]
+    Failed {
+        /// What was waited on.
+        what: String,
+        /// The state it reached.
+        state: String,
+        /// The service's own reason (health issues, update errors), if any.
+        detail: String,
+    },
+    /// The deadline passed while still pending.
+    #[error("{what} was still {state} after {} s{detail}", .timeout.as_secs())]
+    Timeout {
+        /// What was waited on.
+        what: String,
+        /// The last state seen.
+        state: String,
+        /// The deadline.
+        timeout: Duration,
+        /// The service's own reason, if any.
+        detail: String,
+    },
+    /// The thing disappeared while a target state was expected.
+    #[error("{what} disappeared")]
+    Gone {
+        /// What was waited on.
+        what: String,
+    },
+    /// Terraform was interrupted.
+    #[error("stopped waiting for {what} because Terraform was interrupted")]
+    Stopped {
+        /// What was waited on.
+        what: String,
+    },
+}
+
+/// One observation of a waited-on thing: its state, a detail to report on
+/// failure (health issues), and the value.
+pub struct Observed<T> {
+    /// Status string, such as `CREATING`.
+    pub state: String,
+    /// The service's reason for the state, empty if none.
+    pub detail: String,
+    /// The thing.
+    pub value: T,
+}
+
+/// Polls `refresh` until the state is in `target` (returns the value), or
+/// leaves `pending` (a failure), or `timeout` passes. `refresh` returning
+/// `None` means "gone", which is the target when `target` is empty.
+/// Progress is logged at INFO every 30 seconds.
+pub async fn wait_for<T, F, Fut>(
+    ctx: &Ctx,
+    what: String,
+    pending: &[&str],
+    target: &[&str],
+    timeout: Duration,
+    mut refresh: F,
+) -> Result<Option<T>, WaitError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<Observed<T>>, AwsError>>,
+{
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let mut last_log = started;
+    let mut pause = Duration::from_millis(200);
+    loop {
+        let seen = refresh().await?;
+        let Some(obs) = seen else {
+            if target.is_empty() {
+                return Ok(None);
+            }
+            return Err(WaitError::Gone { what });
+        };
+        let detail = if obs.detail.is_empty() { String::new() } else { format!(": {}", obs.detail) };
+        if target.contains(&obs.state.as_str()) {
+            return Ok(Some(obs.value));
+        }
+        if !pending.contains(&obs.state.as_str()) {
+            return Err(WaitError::Failed { what, state: obs.state, detail });
+        }
+        if Instant::now() + pause > deadline {
+            return Err(WaitError::Timeout { what, state: obs.state, timeout, detail });
+        }
+        if last_log.elapsed() >= Duration::from_secs(30) {
+            tracing::info!("still waiting for {what}: {} after {} s", obs.state, started.elapsed().as_secs());
+            last_log = Instant::now();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = ctx.stopped() => return Err(WaitError::Stopped { what }),
+        }
+        pause = (pause * 3 / 2).min(MAX_PAUSE);
+    }
+}

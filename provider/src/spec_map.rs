@@ -23,7 +23,7 @@ fn type_of(kind: &Kind) -> Type {
         Kind::StringMap => Type::Map(Box::new(Type::String)),
         Kind::StringSet => Type::Set(Box::new(Type::String)),
         Kind::StringList => Type::List(Box::new(Type::String)),
-        Kind::ObjectList(attrs) => Type::List(Box::new(Type::Object(
+        Kind::ObjectList(attrs) | Kind::NestedList(attrs) => Type::List(Box::new(Type::Object(
             attrs
                 .iter()
                 .map(|a| (a.name.to_string(), type_of(&a.kind)))
@@ -54,6 +54,13 @@ fn attribute(a: &Attr) -> Attribute {
         // Computed lists of objects are plain list(object) types: simplest on
         // every Terraform version, and the user never writes them.
         Kind::ObjectList(_) => Attribute::list(a.name, strip_list(type_of(&a.kind))),
+        Kind::NestedList(attrs) => {
+            let mut inner = Block::new();
+            for at in attrs {
+                inner = inner.attr(attribute(at));
+            }
+            Attribute::nested(a.name, NestingMode::List, inner)
+        }
     };
     at = match (a.mode, a.default.is_some()) {
         (Mode::Required, _) => at.required(),

@@ -35,6 +35,8 @@ pub struct AddonState {
     pub addon_version: Option<String>,
     /// Version installed.
     pub resolved_version: Option<String>,
+    /// Namespace the addon runs in.
+    pub namespace: Option<String>,
     /// Addon configuration JSON.
     pub configuration_values: Option<String>,
     /// Conflict resolution on create.
@@ -59,6 +61,60 @@ pub struct AddonState {
     pub status: Option<String>,
     /// The addon version's recommended pod identity configuration.
     pub recommended: Option<Vec<Recommended>>,
+    /// Wait limits.
+    pub timeouts: Option<Timeouts>,
+}
+
+/// `timeouts { ... }`: how long to wait for the addon, as `30s`, `20m`, `1h`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Timeouts {
+    /// Create (until ACTIVE).
+    pub create: Option<String>,
+    /// Update (until the update succeeded and the addon is ACTIVE).
+    pub update: Option<String>,
+    /// Delete (until gone).
+    pub delete: Option<String>,
+}
+
+/// Default wait for each addon operation (as the AWS provider: 20 minutes).
+pub const DEFAULT_TIMEOUT_SECS: u64 = 20 * 60;
+
+/// Parses a duration such as `90s`, `20m`, `1h30m`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{s:?} is not a duration: write it like \"30s\", \"20m\" or \"1h30m\".");
+    let mut total = 0u64;
+    let mut digits = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        digits.clear();
+        total += match c {
+            's' => n,
+            'm' => n * 60,
+            'h' => n * 3600,
+            _ => return Err(bad()),
+        };
+    }
+    if !digits.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
+fn check_duration(s: &str) -> Result<(), String> {
+    parse_duration(s).map(|_| ())
+}
+
+impl Timeouts {
+    /// The wait for an operation: its setting, else the default.
+    pub fn of(t: Option<&Timeouts>, pick: fn(&Timeouts) -> Option<&String>) -> std::time::Duration {
+        t.and_then(pick)
+            .and_then(|s| parse_duration(s).ok())
+            .unwrap_or(std::time::Duration::from_secs(DEFAULT_TIMEOUT_SECS))
+    }
 }
 
 /// One entry of `pod_identity_associations`.
@@ -158,6 +214,7 @@ pub fn spec() -> ResourceSpec {
             Attr::required("addon_name", Kind::String, "Name of the addon, such as `vpc-cni` or `aws-ebs-csi-driver`. Changing it replaces the addon."),
             Attr::optional_computed("addon_version", Kind::String, "Version to install, such as `v1.19.2-eksbuild.1`; `latest` for the newest version compatible with the cluster. Defaults to the addon's default version for the cluster's Kubernetes version."),
             Attr::computed("resolved_version", Kind::String, "The version installed (what `addon_version` resolved to)."),
+            Attr::computed("namespace", Kind::String, "The Kubernetes namespace the addon runs in; its service accounts are there.").stable(),
             Attr::optional("configuration_values", Kind::String, "Addon configuration (JSON), as DescribeAddonConfiguration's schema allows. Compared by meaning.").check(check_json_object),
             Attr::optional("resolve_conflicts_on_create", Kind::String, "How to resolve conflicts with existing Kubernetes objects on create: `NONE` or `OVERWRITE`.").check(check_conflicts_on_create),
             Attr::optional("resolve_conflicts_on_update", Kind::String, "How to resolve conflicts on update: `NONE`, `OVERWRITE` or `PRESERVE`.").check(check_conflicts_on_update),
@@ -178,7 +235,15 @@ pub fn spec() -> ResourceSpec {
                 "The recommended pod identity configuration of the installed version: service accounts and managed policies.",
             ),
         ],
-        blocks: vec![],
+        blocks: vec![crate::spec::BlockSpec {
+            name: "timeouts",
+            description: "How long to wait for the addon: `create` (until ACTIVE), `update`, `delete`; each like `20m` (the default).",
+            attrs: vec![
+                Attr::optional("create", Kind::String, "Wait for create, such as `20m`.").check(check_duration),
+                Attr::optional("update", Kind::String, "Wait for update, such as `20m`.").check(check_duration),
+                Attr::optional("delete", Kind::String, "Wait for delete, such as `20m`.").check(check_duration),
+            ],
+        }],
     }
 }
 
@@ -417,6 +482,19 @@ mod tests {
                 ..Default::default()
             },
         )
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
+        for bad in ["", "5", "m", "5d", "0s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Timeouts::of(None, |t| t.create.as_ref()).as_secs(),
+            DEFAULT_TIMEOUT_SECS
+        );
     }
 
     #[test]
