@@ -194,6 +194,16 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
         });
         tokio::spawn(watch_parent(shutdown.clone()));
     }
+    // SIGTERM (e.g. from a process supervisor) is a request to stop: shut
+    // down cleanly so the socket directory is removed.
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        let s = shutdown.clone();
+        tokio::spawn(async move {
+            term.recv().await;
+            s.cancel();
+        });
+    }
     tracing::debug!(network, address = %addr, "plugin address");
 
     let svc = ProviderService::new(provider);

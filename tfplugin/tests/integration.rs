@@ -436,6 +436,22 @@ async fn protocol_lifecycle() {
 }
 
 #[test]
+fn sigterm_exits_cleanly_and_removes_socket() {
+    let store = TempDir::new("term");
+    let mut plugin = start_plugin(&store.0);
+    assert!(Path::new(&plugin.addr).exists());
+    let st = Command::new("kill")
+        .arg("-TERM")
+        .arg(plugin.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = wait_exit(&mut plugin.child, Duration::from_secs(5));
+    assert!(status.success(), "{status:?}");
+    assert!(!Path::new(&plugin.addr).exists());
+}
+
+#[test]
 fn missing_cookie_exits_with_explanation() {
     let out = Command::new(FIXTURE)
         .env_remove(tfplugin::serve::MAGIC_COOKIE_KEY)
