@@ -102,15 +102,28 @@ fn line(level: &Level, target: &str, mut fields: Fields) -> String {
         Level::WARN => "warn",
         Level::ERROR => "error",
     };
-    let ts = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let ts = timestamp(time::OffsetDateTime::now_utc());
     fields.0.insert("@level".into(), lvl.into());
     fields.0.insert("@module".into(), MODULE.into());
     fields.0.insert("@timestamp".into(), ts.into());
     fields.0.entry("@message").or_insert_with(|| "".into());
     fields.0.insert("target".into(), target.into());
     serde_json::Value::Object(fields.0).to_string()
+}
+
+/// hclog's timestamp layout, `2006-01-02T15:04:05.000000Z07:00`: go-plugin
+/// parses it with exactly six fractional digits and drops lines that differ.
+fn timestamp(t: time::OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
 }
 
 impl<S: Subscriber> Layer<S> for HclogLayer {
@@ -145,6 +158,10 @@ mod tests {
         assert_eq!(j["@level"], "info");
         assert_eq!(j["@message"], "hi");
         assert_eq!(j["@module"], "provider.eks");
-        assert!(j["@timestamp"].as_str().unwrap().contains('T'));
+        let ts = j["@timestamp"].as_str().unwrap();
+        assert_eq!(ts.len(), "2006-01-02T15:04:05.000000Z".len(), "{ts}");
+        assert!(ts.ends_with('Z'));
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+        assert_eq!(timestamp(t), "2023-11-14T22:13:20.123456Z");
     }
 }
