@@ -42,6 +42,10 @@ pub struct Clients {
     /// Per-cluster answer to "does this cluster run the pod identity agent
     /// (or is it Auto Mode)?", so a plan of many associations asks once.
     pub agent_cache: Mutex<HashMap<String, bool>>,
+    /// The AWS credentials (for signing EKS tokens for Kubernetes).
+    pub credentials: Option<SharedCredentialsProvider>,
+    /// The provider's `kubernetes {}` block, if set.
+    pub kubernetes: Option<schema::provider_config::Kubernetes>,
 }
 
 /// The partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud.
@@ -140,6 +144,8 @@ impl Clients {
             partition,
             default_tags: cfg.default_tags.clone().unwrap_or_default(),
             agent_cache: Mutex::new(HashMap::new()),
+            credentials: sdk.credentials_provider(),
+            kubernetes: cfg.kubernetes.clone(),
         })
     }
 }

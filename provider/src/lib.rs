@@ -11,6 +11,7 @@ pub mod data_sources;
 pub mod eks;
 pub mod errors;
 pub mod iam;
+pub mod kube;
 pub mod made_role;
 pub mod provider;
 pub mod resources;

@@ -74,6 +74,12 @@ pub struct AssociationState {
     pub external_id: Option<String>,
     /// ARN of the addon that owns the association, if any.
     pub owner_arn: Option<String>,
+    /// Also create the Kubernetes service account (and namespace) if missing.
+    pub create_service_account: Option<bool>,
+    /// Whether this resource created the service account (and deletes it).
+    pub service_account_created: Option<bool>,
+    /// UID of the service account as last found (with `create_service_account`).
+    pub service_account_uid: Option<String>,
 }
 
 /// The resource's spec.
@@ -109,6 +115,9 @@ pub fn spec() -> ResourceSpec {
             Attr::computed("association_arn", Kind::String, "The association ARN.").stable(),
             Attr::computed("external_id", Kind::String, "The external ID EKS passes when it assumes `target_role_arn`; unknown until `target_role_arn` is applied, null without it."),
             Attr::computed("owner_arn", Kind::String, "ARN of the addon that owns this association; always null for associations made by this resource.").stable(),
+            Attr::optional("create_service_account", Kind::Bool, "Also create the Kubernetes service account, and its namespace, when they do not exist (through the cluster's Kubernetes API; see the provider's `kubernetes` block). What the provider creates carries the label `app.kubernetes.io/managed-by = terraform-provider-eks`. Destroying the association deletes the service account only if this resource created it, never a service account that existed before; a namespace it created is kept, since others may have put things in it. A service account deleted outside Terraform shows as a change in the next plan, and apply creates it again.").default(serde_json::Value::Bool(false)),
+            Attr::computed("service_account_created", Kind::Bool, "Whether this resource created the service account (and so deletes it on destroy). Null without `create_service_account`."),
+            Attr::computed("service_account_uid", Kind::String, "UID of the Kubernetes service account, with `create_service_account`; null (a planned change) when it is missing."),
         ],
         blocks: vec![],
     }

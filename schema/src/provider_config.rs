@@ -22,6 +22,20 @@ pub struct ProviderConfig {
     pub default_tags: Option<Tags>,
     /// Most attempts per AWS call.
     pub max_retries: Option<i64>,
+    /// Kubernetes API access overrides.
+    pub kubernetes: Option<Kubernetes>,
+}
+
+/// `kubernetes { ... }`: how to reach the clusters' Kubernetes API instead
+/// of DescribeCluster's endpoint and CA and an EKS token.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Kubernetes {
+    /// API server URL.
+    pub host: Option<String>,
+    /// PEM of the CA that signed the API server's certificate.
+    pub cluster_ca_certificate: Option<String>,
+    /// Bearer token.
+    pub token: Option<String>,
 }
 
 /// `assume_role { ... }`.
@@ -114,6 +128,15 @@ pub fn spec() -> ResourceSpec {
                     Attr::optional("eks", Kind::String, "EKS endpoint URL.").check(check_url),
                     Attr::optional("iam", Kind::String, "IAM endpoint URL.").check(check_url),
                     Attr::optional("sts", Kind::String, "STS endpoint URL.").check(check_url),
+                ],
+            },
+            BlockSpec {
+                name: "kubernetes",
+                description: "How to reach the Kubernetes API of the clusters (used by `create_service_account` and `eks_pod_identity_migration`). By default the provider uses the endpoint and certificate authority that DescribeCluster reports and an EKS token signed with its AWS credentials, as `aws eks get-token` does; the identity needs an EKS access entry (or aws-auth mapping) that allows reading and changing namespaces and service accounts. Set these only to reach the API another way.",
+                attrs: vec![
+                    Attr::optional("host", Kind::String, "URL of the Kubernetes API server, such as `https://10.0.0.1:443`. Applies to every cluster of this provider configuration.").check(check_url),
+                    Attr::optional("cluster_ca_certificate", Kind::String, "PEM of the certificate authority of the API server. Defaults to the cluster's CA from DescribeCluster (or, with `host`, the system roots)."),
+                    Attr::optional("token", Kind::String, "Bearer token for the Kubernetes API. Defaults to an EKS token for the cluster, made from the provider's AWS credentials.").sensitive(),
                 ],
             },
         ],

@@ -9,6 +9,7 @@ use crate::eks;
 use crate::errors::made_role_diagnostic;
 use crate::errors::{AwsError, to_diagnostic};
 use crate::iam::{self, FoundRole};
+use crate::kube;
 use crate::made_role;
 use crate::retry::{self, Attempt};
 use crate::spec_map::{self, input_bool, input_str, input_string_map, input_string_set};
@@ -122,6 +123,7 @@ impl Resource for PodIdentityAssociation {
         } else {
             plan_made_role(&clients, req, prior.as_ref(), resp).await;
         }
+        kube::plan_association_service_account(prior.as_ref(), &mut resp.planned);
         if prior.is_none() {
             // We never create addon-owned associations.
             resp.planned.set("owner_arn", Value::Null);
@@ -172,6 +174,13 @@ impl Resource for PodIdentityAssociation {
                 if let Some(w) = &made {
                     record_made_role(&mut state, w);
                 }
+                kube::apply_association_service_account(
+                    &clients,
+                    None,
+                    &mut state,
+                    &mut resp.diagnostics,
+                )
+                .await;
                 resp.identity = Some(identity(&state));
                 finish(resp, &state)
             }
@@ -246,6 +255,13 @@ impl Resource for PodIdentityAssociation {
                         }
                     }
                 }
+                kube::read_association_service_account(
+                    &clients,
+                    &prior,
+                    &mut state,
+                    &mut resp.diagnostics,
+                )
+                .await;
                 resp.identity = Some(identity(&state));
                 match spec_map::to_value(&state, &Self::tf_schema()) {
                     Ok(v) => resp.new_state = Some(v),
@@ -345,6 +361,13 @@ impl Resource for PodIdentityAssociation {
                     record_made_role(&mut state, wanted);
                 }
                 let mut resp = resp;
+                kube::apply_association_service_account(
+                    &clients,
+                    Some(&prior),
+                    &mut state,
+                    &mut resp.diagnostics,
+                )
+                .await;
                 // Switched from a made role to a given one: the old role goes
                 // only now that the association no longer uses it.
                 if prior_made
@@ -417,6 +440,7 @@ impl Resource for PodIdentityAssociation {
                 &e,
             ));
         }
+        kube::delete_association_service_account(&clients, &prior, &mut diags).await;
         diags
     }
 
@@ -649,6 +673,9 @@ fn state_from(a: &Association, base: &AssociationState, defaults: &Tags) -> Asso
         attached_policy_arns: base.attached_policy_arns.clone(),
         inline_policies: base.inline_policies.clone(),
         trust_policy: base.trust_policy.clone(),
+        create_service_account: Some(base.create_service_account.unwrap_or(false)),
+        service_account_created: base.service_account_created,
+        service_account_uid: base.service_account_uid.clone(),
     }
 }
 
