@@ -79,11 +79,15 @@ fn plan_block(
     for a in &block.attributes {
         let cfg = config.get(&a.name);
         if a.computed && cfg.is_null() && a.default.is_none() {
+            // Like terraform-plugin-framework: nothing changes, nothing becomes
+            // unknown; use_state_for_unknown keeps a non-null prior value.
             let v = match prior {
                 None => Value::Unknown,
-                Some(p) if a.use_state_for_unknown => p.get(&a.name).clone(),
-                Some(_) if changed => Value::Unknown,
-                Some(p) => p.get(&a.name).clone(),
+                Some(p) if !changed => p.get(&a.name).clone(),
+                Some(p) if a.use_state_for_unknown && !p.get(&a.name).is_null() => {
+                    p.get(&a.name).clone()
+                }
+                Some(_) => Value::Unknown,
             };
             planned.set(&a.name, v);
         }
@@ -170,6 +174,19 @@ mod tests {
         assert_eq!(p.planned.get("id").as_str(), Some("1"));
         assert!(p.planned.get("etag").is_unknown());
         assert!(p.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn use_state_for_unknown_needs_a_prior_value() {
+        let prior = v(json!({"name": "a", "etag": "e", "mode": "fast"}));
+        let cfg = v(json!({"name": "a", "note": "n"}));
+        let proposed = v(json!({"name": "a", "note": "n", "etag": "e", "mode": "fast"}));
+        let p = plan(&block(), Some(&prior), &cfg, &proposed);
+        assert!(p.planned.get("id").is_unknown());
+        // and without any change it stays null: no perpetual diff
+        let cfg = v(json!({"name": "a"}));
+        let p = plan(&block(), Some(&prior), &cfg, &prior);
+        assert!(p.planned.get("id").is_null());
     }
 
     #[test]

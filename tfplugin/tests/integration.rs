@@ -169,7 +169,7 @@ async fn protocol_lifecycle() {
         .unwrap()
         .into_inner();
     let names: Vec<_> = m.resources.iter().map(|r| r.type_name.as_str()).collect();
-    assert_eq!(names, ["fixture_null", "fixture_thing"]);
+    assert_eq!(names, ["fixture_nested", "fixture_null", "fixture_thing"]);
     let ids = c
         .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
         .await
