@@ -33,8 +33,9 @@ if [[ -z "$found" ]]; then
     exit 1
 fi
 mkdir -p "$dest"
-install -m 0755 "$found" "$bin.tmp"
-mv "$bin.tmp" "$bin"
+# A unique temporary name and an atomic rename: tests may run this concurrently.
+install -m 0755 "$found" "$bin.tmp.$$"
+mv -f "$bin.tmp.$$" "$bin"
 if ! "$bin" version | grep -q 'Terraform v1.0.3'; then
     echo "terraform-1.0.3.sh: unexpected binary: $("$bin" version | head -n1)" >&2
     exit 1
