@@ -66,7 +66,7 @@ leftovers() {
     [ -f "$f" ] || continue
     pid=$(cat "$f")
     # The pid must still be that server (not a reused pid).
-    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'moto_server|eks-emulator'; then
+    if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qE 'moto_server|eks-emulator'; then
       eks_log "left behind: $f (pid $pid); killing it"
       kill "$pid" 2>/dev/null
       n=$((n + 1))
