@@ -827,7 +827,11 @@ fn tcp_fallback_honours_port_range() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let _ = child.kill();
+    // SIGTERM, not SIGKILL, so the plugin removes its socket directory.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let _ = child.wait();
     let parts: Vec<&str> = line.trim_end().split('|').collect();
     assert_eq!(parts[2], "tcp", "{line:?}");
@@ -880,4 +884,142 @@ async fn debug_mode_prints_reattach_line_and_stops_on_interrupt() {
     let status = wait_exit(&mut child, Duration::from_secs(5));
     assert!(status.success(), "{status:?}");
     assert!(!Path::new(&addr).exists());
+}
+
+// ------------------------------------------------------------------ AutoMTLS
+
+/// Accepts exactly the server certificate announced in the handshake line.
+#[derive(Debug)]
+struct PinnedServer(Vec<u8>);
+
+impl rustls::client::danger::ServerCertVerifier for PinnedServer {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.0.as_slice() {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(
+                "unexpected server certificate".into(),
+            ))
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        let algs = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &algs)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        let algs = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &algs)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Connects over TLS with `client` as the client certificate and calls
+/// GetMetadata.
+async fn tls_get_metadata(
+    addr: &str,
+    server_der: Vec<u8>,
+    client: &tfplugin::tls::ServerCert,
+) -> Result<pb::get_metadata::Response, String> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let mut cfg = rustls::ClientConfig::builder_with_provider(tfplugin::tls::crypto_provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(PinnedServer(server_der)))
+        .with_client_auth_cert(
+            vec![CertificateDer::from(client.cert_der.clone())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(client.key_der.clone())),
+        )
+        .unwrap();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg));
+    let path = addr.to_string();
+    let ch = tonic::transport::Endpoint::try_from("http://[::1]:1")
+        .unwrap()
+        .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+            let p = path.clone();
+            let connector = connector.clone();
+            async move {
+                let sock = tokio::net::UnixStream::connect(p).await?;
+                let name = rustls::pki_types::ServerName::try_from("localhost")
+                    .map_err(std::io::Error::other)?;
+                let tls = connector.connect(name, sock).await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(tls))
+            }
+        }))
+        .await
+        .map_err(|e| e.to_string())?;
+    ProviderClient::new(ch)
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .map(|r| r.into_inner())
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn auto_mtls_requires_the_pinned_client_certificate() {
+    use base64::Engine;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = tfplugin::tls::generate_server_cert().unwrap();
+    let stranger = tfplugin::tls::generate_server_cert().unwrap();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        base64::engine::general_purpose::STANDARD.encode(&client.cert_der)
+    );
+    let store = TempDir::new("mtls");
+    let mut child = Command::new(FIXTURE)
+        .env(tfplugin::serve::MAGIC_COOKIE_KEY, COOKIE)
+        .env("PLUGIN_CLIENT_CERT", pem)
+        .env("FIXTURE_DIR", &store.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let parts: Vec<&str> = line.trim_end().split('|').collect();
+    assert_eq!(parts.len(), 6);
+    assert!(!parts[5].contains('='), "raw (unpadded) base64 expected");
+    let server_der = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(parts[5])
+        .unwrap();
+    let addr = parts[3].to_string();
+
+    let ok = tls_get_metadata(&addr, server_der.clone(), &client).await;
+    assert!(ok.is_ok(), "{ok:?}");
+    let refused = tls_get_metadata(&addr, server_der, &stranger).await;
+    assert!(
+        refused.is_err(),
+        "a foreign client certificate was accepted"
+    );
+
+    // SIGTERM, not SIGKILL, so the plugin removes its socket directory.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
 }
