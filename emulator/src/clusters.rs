@@ -62,7 +62,7 @@ pub fn create(em: &Emulator, ctx: &Ctx, body: Value) -> Result<Value, ApiError> 
     let oidc = ids::oidc_id();
     let region = &ctx.region;
     let kube = if em.config.kubernetes_api {
-        let api = kube::start().map_err(|e| {
+        let api = kube::start(&name).map_err(|e| {
             ApiError::new(
                 Code::Server,
                 format!("Unable to start the cluster's Kubernetes API: {e}"),

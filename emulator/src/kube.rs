@@ -2,9 +2,9 @@
 //! accounts (get, list, create, replace, patch, delete), served over HTTPS
 //! on a loopback port of its own, with a CA made for the cluster (its PEM is
 //! the cluster's `certificateAuthority.data`, its URL the `endpoint`).
-//! Requests must carry an EKS bearer token (`k8s-aws-v1.` + base64url of a
-//! presigned STS GetCallerIdentity URL that signs `x-k8s-aws-id`); the
-//! signature itself is not verified.
+//! Requests must carry a valid EKS bearer token for this cluster
+//! (`k8s-aws-v1.` + base64url of a presigned STS GetCallerIdentity URL that
+//! signs `x-k8s-aws-id` = the cluster name; checked by [`token`]).
 //!
 //! This module owns the object store, the Kubernetes wire format (objects,
 //! lists, `Status` errors, merge and JSON patches) and the TLS listener. It
@@ -20,7 +20,6 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -79,9 +78,10 @@ impl KubeApi {
     }
 }
 
-/// Starts the Kubernetes API of a cluster on a free loopback port. Must be
-/// called inside a Tokio runtime.
-pub fn start() -> Result<KubeApi, KubeError> {
+/// Starts the Kubernetes API of cluster `cluster` on a free loopback port
+/// (tokens are accepted only for that cluster). Must be called inside a
+/// Tokio runtime.
+pub fn start(cluster: &str) -> Result<KubeApi, KubeError> {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
         SanType,
@@ -132,7 +132,11 @@ pub fn start() -> Result<KubeApi, KubeError> {
     let listener = tokio::net::TcpListener::from_std(listener).map_err(KubeError::Bind)?;
 
     let store = Arc::new(Mutex::new(KubeStore::new()));
-    let router = Router::new().fallback(handle).with_state(store.clone());
+    let state = ApiState {
+        store: store.clone(),
+        cluster: cluster.to_owned(),
+    };
+    let router = Router::new().fallback(handle).with_state(state);
     let task = tokio::spawn(serve(listener, acceptor, router));
     Ok(KubeApi {
         endpoint: format!("https://127.0.0.1:{port}"),
@@ -737,29 +741,26 @@ impl KubeStore {
     }
 }
 
-/// Checks an EKS bearer token's shape: `k8s-aws-v1.` + base64url of a
-/// presigned STS GetCallerIdentity URL that signs `x-k8s-aws-id`.
-pub fn check_token(headers: &HeaderMap) -> Result<(), KubeStatus> {
-    let unauthorized = || status(401, "Unauthorized", "Unauthorized".to_owned(), None, "");
+/// What a cluster's Kubernetes API handler holds.
+#[derive(Clone)]
+struct ApiState {
+    store: Arc<Mutex<KubeStore>>,
+    cluster: String,
+}
+
+/// Checks the request's EKS bearer token for `cluster` now (see
+/// [`token`]). The client gets a bare 401 `Status`, as from EKS; the
+/// reason is returned for the log.
+pub fn check_token(headers: &HeaderMap, cluster: &str) -> Result<(), (KubeStatus, String)> {
     let auth = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(unauthorized)?;
-    let token = auth
-        .strip_prefix("Bearer ")
-        .and_then(|t| t.trim().strip_prefix("k8s-aws-v1."))
-        .ok_or_else(unauthorized)?;
-    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token.trim_end_matches('='))
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(unauthorized)?;
-    let lower = url.to_ascii_lowercase();
-    let valid = lower.starts_with("http")
-        && lower.contains("action=getcalleridentity")
-        && lower.contains("x-amz-signature=")
-        && lower.contains("x-k8s-aws-id");
-    if valid { Ok(()) } else { Err(unauthorized()) }
+        .and_then(|v| v.to_str().ok());
+    token::verify(auth, cluster, token::now_secs()).map_err(|e| {
+        (
+            status(401, "Unauthorized", "Unauthorized".to_owned(), None, ""),
+            e.to_string(),
+        )
+    })
 }
 
 fn reply(result: Result<Value, KubeStatus>, created: bool) -> Response {
@@ -778,21 +779,32 @@ fn reply(result: Result<Value, KubeStatus>, created: bool) -> Response {
 }
 
 /// Every request of a cluster's Kubernetes API.
-async fn handle(State(store): State<Arc<Mutex<KubeStore>>>, request: Request) -> Response {
+async fn handle(State(state): State<ApiState>, request: Request) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let response = route(store, request).await;
-    if std::env::var("EMULATOR_LOG").is_ok_and(|v| v == "1") {
-        eprintln!("kube {method} {path} status={}", response.status().as_u16());
+    let log = std::env::var("EMULATOR_LOG").is_ok_and(|v| v == "1");
+    if let Err((s, why)) = check_token(request.headers(), &state.cluster) {
+        if log {
+            eprintln!(
+                "kube {} {method} {path} status=401 token refused: {why}",
+                state.cluster
+            );
+        }
+        return reply(Err(s), false);
+    }
+    let response = route(state.store, request).await;
+    if log {
+        eprintln!(
+            "kube {} {method} {path} status={}",
+            state.cluster,
+            response.status().as_u16()
+        );
     }
     response
 }
 
 async fn route(store: Arc<Mutex<KubeStore>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    if let Err(s) = check_token(&parts.headers) {
-        return reply(Err(s), false);
-    }
     let query = Query::parse(parts.uri.query().unwrap_or(""));
     let content_type = parts
         .headers
@@ -1004,20 +1016,365 @@ mod tests {
     }
 
     #[test]
-    fn tokens() {
-        let url = "https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature=abc";
-        let token = format!(
-            "k8s-aws-v1.{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
-        );
+    fn tokens_are_checked_for_the_cluster() {
+        let now = token::now_secs();
+        let token = token::presign("test", "test", "us-west-2", "c1", now, 60);
         let mut h = HeaderMap::new();
         h.insert(
             header::AUTHORIZATION,
             format!("Bearer {token}").parse().unwrap(),
         );
-        assert!(check_token(&h).is_ok());
+        assert!(check_token(&h, "c1").is_ok());
+        let (s, why) = check_token(&h, "c2").unwrap_err();
+        assert_eq!(s.code, 401);
+        assert!(why.contains("signature"), "{why}");
         h.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
-        assert_eq!(check_token(&h).unwrap_err().code, 401);
-        assert!(check_token(&HeaderMap::new()).is_err());
+        assert_eq!(check_token(&h, "c1").unwrap_err().0.code, 401);
+        assert!(check_token(&HeaderMap::new(), "c1").is_err());
+    }
+}
+
+/// EKS bearer tokens, checked the way STS and the AWS IAM authenticator
+/// check them: the token is `k8s-aws-v1.` + base64url of a presigned STS
+/// GetCallerIdentity URL; its SigV4 signature must cover the `host` and
+/// `x-k8s-aws-id` headers, with `x-k8s-aws-id` = this cluster's name. The
+/// cluster name is not in the URL, so only a signature check can tie a
+/// token to a cluster: the emulator recomputes it with the secret of the
+/// access key, as STS would. Known keys: `EKS_EMULATOR_CREDENTIALS`
+/// (`AKID:SECRET,...`), default `test:test,testing:testing` (the moto
+/// conventions). Tokens are valid for `X-Amz-Expires` seconds (at most 15
+/// minutes, as EKS allows) after `X-Amz-Date`, with 5 minutes of clock skew.
+pub mod token {
+    use base64::Engine;
+    use ring::{digest, hmac};
+    use std::collections::BTreeMap;
+
+    /// Longest validity EKS accepts.
+    pub const MAX_EXPIRES_SECS: u64 = 15 * 60;
+    const SKEW_SECS: u64 = 5 * 60;
+
+    /// Why a token was refused (logged, never sent to the client).
+    #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+    pub enum TokenError {
+        /// No `Authorization: Bearer k8s-aws-v1.…` header.
+        #[error("no EKS bearer token")]
+        Missing,
+        /// Not base64url of a URL.
+        #[error("the token is not base64url of a URL")]
+        Encoding,
+        /// Not a presigned STS GetCallerIdentity URL.
+        #[error("not a presigned STS GetCallerIdentity URL: {0}")]
+        NotGetCallerIdentity(String),
+        /// Outside its validity.
+        #[error("the token is expired or not yet valid")]
+        Expired,
+        /// The access key is not known.
+        #[error("unknown access key {0}")]
+        UnknownKey(String),
+        /// The signature does not match (wrong cluster, wrong secret, tampered).
+        #[error("the signature does not match (a token for another cluster, or a wrong secret)")]
+        Signature,
+    }
+
+    /// Seconds since the epoch now.
+    pub fn now_secs() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
+    fn secret_of(akid: &str) -> Option<String> {
+        let list = std::env::var("EKS_EMULATOR_CREDENTIALS")
+            .unwrap_or_else(|_| "test:test,testing:testing".to_owned());
+        list.split(',')
+            .filter_map(|p| p.split_once(':'))
+            .find(|(k, _)| k.trim() == akid)
+            .map(|(_, s)| s.trim().to_owned())
+    }
+
+    /// AWS URI encoding (RFC 3986 unreserved characters kept).
+    fn encode(s: &str) -> String {
+        let mut out = String::new();
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
+    fn decode(s: &str) -> String {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    }
+
+    fn hmac(key: &[u8], data: &str) -> Vec<u8> {
+        hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data.as_bytes())
+            .as_ref()
+            .to_vec()
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// `YYYYMMDDTHHMMSSZ` → epoch seconds.
+    fn parse_amz_date(s: &str) -> Option<u64> {
+        if s.len() != 16 || !s.ends_with('Z') || s.as_bytes().get(8) != Some(&b'T') {
+            return None;
+        }
+        let n = |a: usize, b: usize| s.get(a..b)?.parse::<i64>().ok();
+        let (y, m, d) = (n(0, 4)?, n(4, 6)?, n(6, 8)?);
+        let (hh, mm, ss) = (n(9, 11)?, n(11, 13)?, n(13, 15)?);
+        // Days from civil (Howard Hinnant's algorithm).
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+    }
+
+    fn amz_date(secs: u64) -> String {
+        let days = (secs / 86_400) as i64;
+        let rem = secs % 86_400;
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        format!(
+            "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )
+    }
+
+    /// The signature of a GET of `host` `/` with `query` (without the
+    /// signature) and the signed headers host and x-k8s-aws-id.
+    fn signature(
+        secret: &str,
+        host: &str,
+        cluster: &str,
+        query: &BTreeMap<String, String>,
+        payload_hash: &str,
+    ) -> Option<String> {
+        let credential = query.get("X-Amz-Credential")?;
+        let parts: Vec<&str> = credential.split('/').collect();
+        let [_, date, region, service, "aws4_request"] = parts.as_slice() else {
+            return None;
+        };
+        let amz_date = query.get("X-Amz-Date")?;
+        let canonical_query = query
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let canonical = format!(
+            "GET\n/\n{canonical_query}\nhost:{host}\nx-k8s-aws-id:{cluster}\n\nhost;x-k8s-aws-id\n{payload_hash}"
+        );
+        let scope = format!("{date}/{region}/{service}/aws4_request");
+        let to_sign = format!(
+            "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+            hex(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
+        );
+        let k = hmac(format!("AWS4{secret}").as_bytes(), date);
+        let k = hmac(&k, region);
+        let k = hmac(&k, service);
+        let k = hmac(&k, "aws4_request");
+        Some(hex(&hmac(&k, &to_sign)))
+    }
+
+    const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    /// Checks an `Authorization` header value for `cluster` at `now`.
+    pub fn verify(auth: Option<&str>, cluster: &str, now: u64) -> Result<(), TokenError> {
+        let token = auth
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .and_then(|t| t.trim().strip_prefix("k8s-aws-v1."))
+            .ok_or(TokenError::Missing)?;
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.trim_end_matches('='))
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(TokenError::Encoding)?;
+        let not = |why: &str| TokenError::NotGetCallerIdentity(why.to_owned());
+        let rest = url
+            .strip_prefix("https://")
+            .ok_or_else(|| not("not https"))?;
+        let (host, path_query) = rest.split_once('/').ok_or_else(|| not("no path"))?;
+        let query_text = path_query
+            .strip_prefix('?')
+            .ok_or_else(|| not("path is not /"))?;
+        let sts_host = host == "sts.amazonaws.com"
+            || (host.starts_with("sts.")
+                && (host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn")));
+        if !sts_host {
+            return Err(not("not an STS host"));
+        }
+        let mut query: BTreeMap<String, String> = query_text
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (decode(k), decode(v))
+            })
+            .collect();
+        let get = |k: &str| query.get(k).map(String::as_str);
+        if get("Action") != Some("GetCallerIdentity") {
+            return Err(not("Action is not GetCallerIdentity"));
+        }
+        if get("Version") != Some("2011-06-15") {
+            return Err(not("Version is not 2011-06-15"));
+        }
+        if get("X-Amz-Algorithm") != Some("AWS4-HMAC-SHA256") {
+            return Err(not("not signed with AWS4-HMAC-SHA256"));
+        }
+        if get("X-Amz-SignedHeaders") != Some("host;x-k8s-aws-id") {
+            return Err(not("the signed headers are not host;x-k8s-aws-id"));
+        }
+        let credential = get("X-Amz-Credential").ok_or_else(|| not("no credential"))?;
+        let akid = credential.split('/').next().unwrap_or_default().to_owned();
+        if credential.split('/').nth(3) != Some("sts") {
+            return Err(not("not signed for sts"));
+        }
+        let date = get("X-Amz-Date")
+            .and_then(parse_amz_date)
+            .ok_or_else(|| not("bad X-Amz-Date"))?;
+        let expires: u64 = get("X-Amz-Expires")
+            .and_then(|e| e.parse().ok())
+            .ok_or_else(|| not("bad X-Amz-Expires"))?;
+        if now + SKEW_SECS < date || now > date + expires.min(MAX_EXPIRES_SECS) {
+            return Err(TokenError::Expired);
+        }
+        let given = query
+            .remove("X-Amz-Signature")
+            .ok_or_else(|| not("no signature"))?;
+        let secret = secret_of(&akid).ok_or(TokenError::UnknownKey(akid))?;
+        let matches = [EMPTY_SHA256, "UNSIGNED-PAYLOAD"].iter().any(|payload| {
+            signature(&secret, host, cluster, &query, payload).as_deref() == Some(given.as_str())
+        });
+        if matches {
+            Ok(())
+        } else {
+            Err(TokenError::Signature)
+        }
+    }
+
+    /// Makes a token as `aws eks get-token` does (for tests and tools).
+    pub fn presign(
+        akid: &str,
+        secret: &str,
+        region: &str,
+        cluster: &str,
+        now: u64,
+        expires: u64,
+    ) -> String {
+        let host = format!("sts.{region}.amazonaws.com");
+        let amz_date = amz_date(now);
+        let mut query: BTreeMap<String, String> = [
+            ("Action", "GetCallerIdentity".to_owned()),
+            ("Version", "2011-06-15".to_owned()),
+            ("X-Amz-Algorithm", "AWS4-HMAC-SHA256".to_owned()),
+            (
+                "X-Amz-Credential",
+                format!("{akid}/{}/{region}/sts/aws4_request", &amz_date[..8]),
+            ),
+            ("X-Amz-Date", amz_date.clone()),
+            ("X-Amz-Expires", expires.to_string()),
+            ("X-Amz-SignedHeaders", "host;x-k8s-aws-id".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let sig = signature(secret, &host, cluster, &query, EMPTY_SHA256).unwrap_or_default();
+        query.insert("X-Amz-Signature".to_owned(), sig);
+        let q = query
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let url = format!("https://{host}/?{q}");
+        format!(
+            "k8s-aws-v1.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
+        )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        const NOW: u64 = 1_700_000_000;
+
+        fn bearer(t: &str) -> String {
+            format!("Bearer {t}")
+        }
+
+        #[test]
+        fn dates_round_trip() {
+            assert_eq!(amz_date(NOW), "20231114T221320Z");
+            assert_eq!(parse_amz_date("20231114T221320Z"), Some(NOW));
+            assert_eq!(parse_amz_date("2023-11-14"), None);
+        }
+
+        #[test]
+        fn a_token_is_good_for_its_cluster_only() {
+            let t = presign("test", "test", "us-east-1", "prod", NOW, 60);
+            assert_eq!(verify(Some(&bearer(&t)), "prod", NOW + 10), Ok(()));
+            assert_eq!(
+                verify(Some(&bearer(&t)), "dev", NOW + 10),
+                Err(TokenError::Signature)
+            );
+            assert_eq!(
+                verify(Some(&bearer(&t)), "prod", NOW + 61),
+                Err(TokenError::Expired)
+            );
+            let wrong_secret = presign("test", "nope", "us-east-1", "prod", NOW, 60);
+            assert_eq!(
+                verify(Some(&bearer(&wrong_secret)), "prod", NOW),
+                Err(TokenError::Signature)
+            );
+            let unknown = presign("AKIAOTHER", "x", "us-east-1", "prod", NOW, 60);
+            assert!(matches!(
+                verify(Some(&bearer(&unknown)), "prod", NOW),
+                Err(TokenError::UnknownKey(_))
+            ));
+        }
+
+        #[test]
+        fn only_get_caller_identity_counts() {
+            let url = "https://sts.us-east-1.amazonaws.com/?Action=AssumeRole&Version=2011-06-15";
+            let t = format!(
+                "k8s-aws-v1.{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
+            );
+            assert!(matches!(
+                verify(Some(&bearer(&t)), "prod", NOW),
+                Err(TokenError::NotGetCallerIdentity(_))
+            ));
+            let evil = "https://evil.example.com/?Action=GetCallerIdentity";
+            let t = format!(
+                "k8s-aws-v1.{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(evil)
+            );
+            assert!(verify(Some(&bearer(&t)), "prod", NOW).is_err());
+            assert_eq!(verify(None, "prod", NOW), Err(TokenError::Missing));
+            assert_eq!(
+                verify(Some("Bearer k8s-aws-v1.!!!"), "prod", NOW),
+                Err(TokenError::Encoding)
+            );
+        }
     }
 }

@@ -12,16 +12,14 @@ use serde_json::{Value, json};
 use crate::support::Eks;
 
 struct Kube {
+    cluster: String,
     host_port: String,
     tls: tokio_rustls::TlsConnector,
 }
 
-fn token() -> String {
-    let url = "https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature=0f";
-    format!(
-        "k8s-aws-v1.{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
-    )
+fn token(cluster: &str) -> String {
+    use eks_emulator::kube::token;
+    token::presign("test", "test", "us-west-2", cluster, token::now_secs(), 60)
 }
 
 impl Kube {
@@ -47,6 +45,7 @@ impl Kube {
         .with_root_certificates(roots)
         .with_no_client_auth();
         Kube {
+            cluster: cluster["name"].as_str().unwrap().to_owned(),
             host_port,
             tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
         }
@@ -75,7 +74,7 @@ impl Kube {
             .header("host", &self.host_port)
             .header("content-type", content_type);
         if with_token {
-            request = request.header("authorization", format!("Bearer {}", token()));
+            request = request.header("authorization", format!("Bearer {}", token(&self.cluster)));
         }
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let response = sender
@@ -112,6 +111,16 @@ async fn kubernetes_service_accounts_over_tls() {
         .await;
     assert_eq!(code, 401, "{body}");
     assert_eq!(body["kind"], "Status");
+
+    // A valid token for another cluster is refused: the cluster name is signed.
+    let other = Kube {
+        cluster: "another-cluster".to_owned(),
+        host_port: kube.host_port.clone(),
+        tls: kube.tls.clone(),
+    };
+    let (code, body) = other.get("/api/v1/namespaces").await;
+    assert_eq!(code, 401, "{body}");
+    assert_eq!(body["reason"], "Unauthorized");
 
     let (code, list) = kube.get("/api/v1/namespaces").await;
     assert_eq!(code, 200);
