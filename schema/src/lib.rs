@@ -13,6 +13,7 @@ pub mod addon;
 pub mod association;
 pub mod associations_data;
 pub mod input;
+pub mod migration;
 pub mod names;
 pub mod policy;
 pub mod provider_config;
