@@ -8,6 +8,7 @@ use crate::clients::Clients;
 use crate::data_sources::pod_identity_associations::PodIdentityAssociations;
 use crate::data_sources::well_known_policy::WellKnownPolicy;
 use crate::errors::config_diagnostic;
+use crate::resources::addon_pod_identity::AddonPodIdentity;
 use crate::resources::pod_identity_association::PodIdentityAssociation;
 use crate::spec_map;
 use async_trait::async_trait;
@@ -30,7 +31,7 @@ impl Provider for EksProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(PodIdentityAssociation)]
+        vec![Arc::new(PodIdentityAssociation), Arc::new(AddonPodIdentity)]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
