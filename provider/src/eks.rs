@@ -144,7 +144,11 @@ pub async fn find_cluster_arn_by_name(
 }
 
 /// The addon, or `None` when it (or its cluster) does not exist.
-pub async fn find_addon_by_name(c: &Clients, cluster: &str, addon: &str) -> Result<Option<aws_sdk_eks::types::Addon>, AwsError> {
+pub async fn find_addon_by_name(
+    c: &Clients,
+    cluster: &str,
+    addon: &str,
+) -> Result<Option<aws_sdk_eks::types::Addon>, AwsError> {
     let r = c
         .eks
         .describe_addon()
@@ -157,7 +161,10 @@ pub async fn find_addon_by_name(c: &Clients, cluster: &str, addon: &str) -> Resu
 }
 
 /// The cluster, or `None` when it does not exist.
-pub async fn find_cluster_by_name(c: &Clients, cluster: &str) -> Result<Option<aws_sdk_eks::types::Cluster>, AwsError> {
+pub async fn find_cluster_by_name(
+    c: &Clients,
+    cluster: &str,
+) -> Result<Option<aws_sdk_eks::types::Cluster>, AwsError> {
     let r = c
         .eks
         .describe_cluster()
@@ -181,7 +188,11 @@ pub struct AddonVersions {
 
 /// Versions of `addon` compatible with Kubernetes `k8s_version` (all pages).
 /// `None` when EKS does not know the addon for that version.
-pub async fn find_addon_versions(c: &Clients, addon: &str, k8s_version: &str) -> Result<Option<AddonVersions>, AwsError> {
+pub async fn find_addon_versions(
+    c: &Clients,
+    addon: &str,
+    k8s_version: &str,
+) -> Result<Option<AddonVersions>, AwsError> {
     let mut out = AddonVersions::default();
     let mut found = false;
     let mut next: Option<String> = None;
@@ -204,9 +215,13 @@ pub async fn find_addon_versions(c: &Clients, addon: &str, k8s_version: &str) ->
                 out.namespace = ns;
             }
             for v in info.addon_versions.unwrap_or_default() {
-                let Some(version) = v.addon_version else { continue };
+                let Some(version) = v.addon_version else {
+                    continue;
+                };
                 let compat = v.compatibilities.unwrap_or_default();
-                let fits = compat.iter().any(|c| c.cluster_version.as_deref() == Some(k8s_version));
+                let fits = compat
+                    .iter()
+                    .any(|c| c.cluster_version.as_deref() == Some(k8s_version));
                 if !fits {
                     continue;
                 }
@@ -249,7 +264,10 @@ pub async fn find_addon_pod_identity_configuration(
         .pod_identity_configuration
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|p| p.service_account.map(|sa| (sa, p.recommended_managed_policies.unwrap_or_default())))
+        .filter_map(|p| {
+            p.service_account
+                .map(|sa| (sa, p.recommended_managed_policies.unwrap_or_default()))
+        })
         .collect())
 }
 

@@ -146,18 +146,35 @@ where
             }
             return Err(WaitError::Gone { what });
         };
-        let detail = if obs.detail.is_empty() { String::new() } else { format!(": {}", obs.detail) };
+        let detail = if obs.detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", obs.detail)
+        };
         if target.contains(&obs.state.as_str()) {
             return Ok(Some(obs.value));
         }
         if !pending.contains(&obs.state.as_str()) {
-            return Err(WaitError::Failed { what, state: obs.state, detail });
+            return Err(WaitError::Failed {
+                what,
+                state: obs.state,
+                detail,
+            });
         }
         if Instant::now() + pause > deadline {
-            return Err(WaitError::Timeout { what, state: obs.state, timeout, detail });
+            return Err(WaitError::Timeout {
+                what,
+                state: obs.state,
+                timeout,
+                detail,
+            });
         }
         if last_log.elapsed() >= Duration::from_secs(30) {
-            tracing::info!("still waiting for {what}: {} after {} s", obs.state, started.elapsed().as_secs());
+            tracing::info!(
+                "still waiting for {what}: {} after {} s",
+                obs.state,
+                started.elapsed().as_secs()
+            );
             last_log = Instant::now();
         }
         tokio::select! {
