@@ -10,6 +10,7 @@ use crate::data_sources::well_known_policy::WellKnownPolicy;
 use crate::errors::config_diagnostic;
 use crate::resources::addon_pod_identity::AddonPodIdentity;
 use crate::resources::pod_identity_association::PodIdentityAssociation;
+use crate::resources::pod_identity_migration::PodIdentityMigration;
 use crate::spec_map;
 use async_trait::async_trait;
 use schema::provider_config::{self, ProviderConfig};
@@ -31,7 +32,11 @@ impl Provider for EksProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(PodIdentityAssociation), Arc::new(AddonPodIdentity)]
+        vec![
+            Arc::new(PodIdentityAssociation),
+            Arc::new(AddonPodIdentity),
+            Arc::new(PodIdentityMigration),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
