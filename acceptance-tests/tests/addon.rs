@@ -416,3 +416,60 @@ fn addon_plan_time_checks_and_preserve() {
     }
     w.delete_role(&role);
 }
+
+#[test]
+fn addon_configuration_data_source() {
+    let Some(w) = acc("addon_configuration_data_source") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let mut tf = Tf::new(w);
+    let data = |label: &str, attrs: &[(&str, String)]| {
+        acceptance_tests::hcl::data("eks_addon_pod_identity_configuration", label, attrs)
+    };
+    tf.write(&config(&[
+        provider(&[]),
+        data(
+            "ebs",
+            &[
+                ("addon_name", string("aws-ebs-csi-driver")),
+                ("cluster_name", string(&cluster)),
+            ],
+        ),
+        data(
+            "old",
+            &[
+                ("addon_name", string("vpc-cni")),
+                ("addon_version", string("v1.15.1-eksbuild.1")),
+            ],
+        ),
+        data(
+            "latest",
+            &[
+                ("addon_name", string("vpc-cni")),
+                ("addon_version", string("latest")),
+                ("kubernetes_version", string("1.31")),
+            ],
+        ),
+        acceptance_tests::hcl::output("ebs", "data.eks_addon_pod_identity_configuration.ebs"),
+        acceptance_tests::hcl::output("old", "data.eks_addon_pod_identity_configuration.old"),
+        acceptance_tests::hcl::output(
+            "latest",
+            "data.eks_addon_pod_identity_configuration.latest.resolved_version",
+        ),
+    ]));
+    tf.apply();
+    let out = tf.outputs();
+    assert_eq!(out["ebs"]["supports_pod_identity"], true);
+    assert_eq!(out["ebs"]["requires_iam_permissions"], true);
+    assert_eq!(
+        out["ebs"]["service_accounts"][0]["service_account"],
+        "ebs-csi-controller-sa"
+    );
+    assert_eq!(
+        out["ebs"]["service_accounts"][0]["managed_policy_arns"],
+        json!([EBS])
+    );
+    assert_eq!(out["old"]["supports_pod_identity"], false);
+    assert_eq!(out["latest"], "v1.19.2-eksbuild.1");
+}

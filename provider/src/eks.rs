@@ -88,13 +88,33 @@ pub async fn find_association_id_by_service_account(
 
 /// Whether pods of the cluster can get pod identity credentials: the agent
 /// addon is installed, or the cluster is in EKS Auto Mode. `None` when the
-/// cluster does not exist (yet). Cached per cluster for the process.
+/// cluster does not exist (yet). Asked once per cluster for the process:
+/// concurrent plans of one cluster wait for the first one's answer instead
+/// of each asking (a plan of 100 associations made 2 calls, not up to 20).
+/// Errors and "no such cluster" are not remembered.
 pub async fn find_agent_by_cluster(c: &Clients, cluster: &str) -> Result<Option<bool>, AwsError> {
-    if let Ok(cache) = c.agent_cache.lock()
-        && let Some(v) = cache.get(cluster)
-    {
-        return Ok(Some(*v));
+    let cell = match c.agent_cache.lock() {
+        Ok(mut cache) => cache.entry(cluster.to_string()).or_default().clone(),
+        Err(_) => Default::default(),
+    };
+    let found = cell
+        .get_or_try_init(|| async {
+            match agent_of_cluster(c, cluster).await {
+                Ok(Some(v)) => Ok(v),
+                Ok(None) => Err(None),
+                Err(e) => Err(Some(e)),
+            }
+        })
+        .await;
+    match found {
+        Ok(v) => Ok(Some(*v)),
+        Err(None) => Ok(None),
+        Err(Some(e)) => Err(e),
     }
+}
+
+/// Asks EKS whether the cluster runs the agent (see [`find_agent_by_cluster`]).
+async fn agent_of_cluster(c: &Clients, cluster: &str) -> Result<Option<bool>, AwsError> {
     let described = not_found_is_none(
         c.eks
             .describe_cluster()
@@ -121,9 +141,6 @@ pub async fn find_agent_by_cluster(c: &Clients, cluster: &str) -> Result<Option<
                 .map_err(|e| AwsError::from_sdk("DescribeAddon", e)),
         )?
         .is_some();
-    if let Ok(mut cache) = c.agent_cache.lock() {
-        cache.insert(cluster.to_string(), has_agent);
-    }
     Ok(Some(has_agent))
 }
 
@@ -278,4 +295,34 @@ pub fn version_key(v: &str) -> Vec<u64> {
         .filter(|p| !p.is_empty())
         .filter_map(|p| p.parse().ok())
         .collect()
+}
+
+/// Whether an addon version needs IAM permissions (DescribeAddonVersions).
+pub async fn find_addon_requires_iam(
+    c: &Clients,
+    addon: &str,
+    version: &str,
+) -> Result<bool, AwsError> {
+    let mut next: Option<String> = None;
+    loop {
+        let page = c
+            .eks
+            .describe_addon_versions()
+            .addon_name(addon)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeAddonVersions", e))?;
+        for info in page.addons.unwrap_or_default() {
+            for v in info.addon_versions.unwrap_or_default() {
+                if v.addon_version.as_deref() == Some(version) {
+                    return Ok(v.requires_iam_permissions);
+                }
+            }
+        }
+        match page.next_token {
+            Some(t) if !t.is_empty() => next = Some(t),
+            _ => return Ok(false),
+        }
+    }
 }

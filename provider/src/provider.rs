@@ -5,6 +5,7 @@
 //! own: any resource logic.
 
 use crate::clients::Clients;
+use crate::data_sources::addon_pod_identity_configuration::AddonPodIdentityConfiguration;
 use crate::data_sources::pod_identity_associations::PodIdentityAssociations;
 use crate::data_sources::well_known_policy::WellKnownPolicy;
 use crate::errors::config_diagnostic;
@@ -40,7 +41,11 @@ impl Provider for EksProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(PodIdentityAssociations), Arc::new(WellKnownPolicy)]
+        vec![
+            Arc::new(PodIdentityAssociations),
+            Arc::new(WellKnownPolicy),
+            Arc::new(AddonPodIdentityConfiguration),
+        ]
     }
 
     async fn configure(

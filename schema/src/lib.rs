@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 pub mod addon;
+pub mod addon_config_data;
 pub mod association;
 pub mod associations_data;
 pub mod input;
