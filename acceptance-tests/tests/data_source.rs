@@ -52,9 +52,17 @@ fn associations_filters_and_pagination() {
             ],
         ),
     ]));
+    let lists_before = w.count("ListPodIdentityAssociations");
     tf.apply();
 
     assert_eq!(associations(&tf, "all").len(), 107);
+    // 107 associations are two pages of 100: the provider followed nextToken
+    // (this binary has no other test, so the counter is ours alone).
+    let lists = w.count("ListPodIdentityAssociations") - lists_before;
+    assert!(
+        lists >= 2,
+        "{lists} ListPodIdentityAssociations calls for 107 associations"
+    );
     let many_list = associations(&tf, "many");
     assert_eq!(many_list.len(), 105);
     assert!(many_list.iter().all(|a| a["namespace"] == many.as_str()));
