@@ -45,4 +45,11 @@ if grep -lqsE '^(prost-build|tonic-build|tonic-prost-build)' ./*/Cargo.toml &&
 else
   eks_log "protoc: not needed"
 fi
+# --- curl (scripts/local-world.sh talks to the world with it) ---------------
+if command -v curl >/dev/null; then
+  eks_log "curl: $(command -v curl)"
+else
+  eks_log "curl: installing"
+  apt-get update -qq && apt-get install -y -qq curl >/dev/null
+fi
 eks_log "setup: done"
