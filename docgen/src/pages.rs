@@ -1,0 +1,170 @@
+//! What the documentation consists of: one page per resource and data source
+//! the provider registers, each from its spec, its example files under
+//! `examples/` and its hand-written notes under `docgen/notes/`.
+//!
+//! Owns: the map from type name to spec (the one place a new resource must
+//! be added to get a page), where examples and notes live, and the extra
+//! generated sections (the well-known policy catalogue). Does not own: the
+//! markdown layout (`crate::render`) or the list of registered types (the
+//! provider's `EksProvider`, read through [`registered`]).
+
+use crate::Error;
+use crate::render::{IndexPage, Page, PageKind};
+use schema::ResourceSpec;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use tfplugin::Provider;
+
+/// The resource and data source type names the provider serves, sorted.
+pub fn registered() -> (Vec<String>, Vec<String>) {
+    let p = terraform_provider_eks::provider::EksProvider;
+    let mut resources: Vec<String> = p
+        .resources()
+        .iter()
+        .map(|r| r.type_name().to_string())
+        .collect();
+    let mut data_sources: Vec<String> = p
+        .data_sources()
+        .iter()
+        .map(|d| d.type_name().to_string())
+        .collect();
+    resources.sort();
+    data_sources.sort();
+    (resources, data_sources)
+}
+
+/// The spec of a resource type. `eks_pod_identity_migration` is here already:
+/// its page appears as soon as the provider registers it.
+pub fn resource_spec(type_name: &str) -> Option<ResourceSpec> {
+    use schema::{addon, association, migration};
+    match type_name {
+        association::TYPE_NAME => Some(association::spec()),
+        addon::TYPE_NAME => Some(addon::spec()),
+        migration::TYPE_NAME => Some(migration::spec()),
+        _ => None,
+    }
+}
+
+/// The spec of a data source type.
+pub fn data_source_spec(type_name: &str) -> Option<ResourceSpec> {
+    use schema::{addon_config_data, associations_data, well_known_data};
+    match type_name {
+        associations_data::TYPE_NAME => Some(associations_data::spec()),
+        addon_config_data::TYPE_NAME => Some(addon_config_data::spec()),
+        well_known_data::TYPE_NAME => Some(well_known_data::spec()),
+        _ => None,
+    }
+}
+
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, Error> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// An example file that must exist.
+fn example(path: PathBuf) -> Result<String, Error> {
+    if !path.is_file() {
+        return Err(Error::MissingExample { path });
+    }
+    read(&path)
+}
+
+/// The notes of a type: `docgen/notes/<type>.md`, if written.
+fn notes(repo: &Path, type_name: &str) -> Result<Option<String>, Error> {
+    read_optional(&repo.join("docgen/notes").join(format!("{type_name}.md")))
+}
+
+/// The page of a resource.
+pub fn resource_page(repo: &Path, type_name: &str) -> Result<Page, Error> {
+    let spec = resource_spec(type_name).ok_or_else(|| Error::UnknownType {
+        name: type_name.to_string(),
+    })?;
+    let dir = repo.join("examples/resources").join(type_name);
+    Ok(Page {
+        kind: PageKind::Resource,
+        spec,
+        example: example(dir.join("resource.tf"))?,
+        import: read_optional(&dir.join("import.sh"))?,
+        notes: notes(repo, type_name)?,
+        extra: None,
+    })
+}
+
+/// The page of a data source.
+pub fn data_source_page(repo: &Path, type_name: &str) -> Result<Page, Error> {
+    let spec = data_source_spec(type_name).ok_or_else(|| Error::UnknownType {
+        name: type_name.to_string(),
+    })?;
+    let dir = repo.join("examples/data-sources").join(type_name);
+    let extra = if type_name == schema::well_known_data::TYPE_NAME {
+        Some(well_known_catalogue()?)
+    } else {
+        None
+    };
+    Ok(Page {
+        kind: PageKind::DataSource,
+        spec,
+        example: example(dir.join("data-source.tf"))?,
+        import: None,
+        notes: notes(repo, type_name)?,
+        extra,
+    })
+}
+
+/// The provider's index page.
+pub fn index_page(
+    repo: &Path,
+    resources: Vec<String>,
+    data_sources: Vec<String>,
+) -> Result<IndexPage, Error> {
+    Ok(IndexPage {
+        spec: schema::provider_config::spec(),
+        example: example(repo.join("examples/provider/provider.tf"))?,
+        notes: read(&repo.join("docgen/notes/index.md"))?,
+        resources,
+        data_sources,
+    })
+}
+
+/// A table of the well-known policy catalogue (names valid in
+/// `well_known_policies` and in this data source), rendered for `aws`.
+pub fn well_known_catalogue() -> Result<String, Error> {
+    let all = schema::well_known::all("aws").map_err(|message| Error::Catalogue { message })?;
+    let mut out = String::from(
+        "## The catalogue\n\nNames accepted by `name` here and by `well_known_policies` on `eks_pod_identity_association` and `eks_addon_pod_identity` (eksctl's names work too). ARNs shown for the `aws` partition.\n\n| name | eksctl name | AWS managed policies | inline statements | source |\n|---|---|---|---|---|\n",
+    );
+    for p in all {
+        let managed = if p.managed_policy_arns.is_empty() {
+            "—".to_string()
+        } else {
+            p.managed_policy_arns
+                .iter()
+                .map(|a| format!("`{}`", a.rsplit('/').next().unwrap_or(a)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} |",
+            p.name,
+            p.eksctl_name.map_or("—".to_string(), |n| format!("`{n}`")),
+            managed,
+            p.statements.len(),
+            p.source.replace('|', "\\|"),
+        );
+    }
+    Ok(out)
+}
