@@ -22,8 +22,9 @@ use aws_types::region::Region;
 use schema::provider_config::{DEFAULT_MAX_RETRIES, ProviderConfig};
 use schema::tags::Tags;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
 
 /// Everything a resource needs to talk to AWS, reached through `Ctx::data`.
 pub struct Clients {
@@ -40,8 +41,9 @@ pub struct Clients {
     /// Provider-level default tags.
     pub default_tags: Tags,
     /// Per-cluster answer to "does this cluster run the pod identity agent
-    /// (or is it Auto Mode)?", so a plan of many associations asks once.
-    pub agent_cache: Mutex<HashMap<String, bool>>,
+    /// (or is it Auto Mode)?", so a plan of many associations asks once: the
+    /// first plan of a cluster asks, the ones running meanwhile wait for it.
+    pub agent_cache: Mutex<HashMap<String, Arc<OnceCell<bool>>>>,
     /// The AWS credentials (for signing EKS tokens for Kubernetes).
     pub credentials: Option<SharedCredentialsProvider>,
     /// The provider's `kubernetes {}` block, if set.
