@@ -127,7 +127,8 @@ impl Resource for PodIdentityMigration {
             .as_ref()
             .and_then(|p| spec_map::from_value(p, "prior state").ok())
             .filter(|p: &MigrationState| p.cluster_name == planned.cluster_name);
-        let (discovery, notes) = match discover(&clients, &planned).await {
+        let known = known_associations(prior.as_ref());
+        let (discovery, notes) = match discover(&clients, &planned, &known).await {
             Ok(d) => d,
             Err(d) => {
                 resp.diagnostics.push(d);
@@ -261,6 +262,17 @@ impl Resource for PodIdentityMigration {
     }
 }
 
+/// Association ID → role of the service accounts a prior apply migrated.
+fn known_associations(prior: Option<&MigrationState>) -> BTreeMap<String, String> {
+    prior
+        .and_then(|p| p.migrated.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|m| m.kind == "service_account" && !m.association_id.is_empty())
+        .map(|m| (m.association_id.clone(), m.role_arn.clone()))
+        .collect()
+}
+
 // ---- discovery -----------------------------------------------------------------
 
 /// Finds what the plan needs, read-only: the agent, the cluster's OIDC
@@ -269,6 +281,7 @@ impl Resource for PodIdentityMigration {
 async fn discover(
     c: &Arc<Clients>,
     cfg: &MigrationState,
+    known: &BTreeMap<String, String>,
 ) -> Result<(Discovery, Vec<Diagnostic>), Diagnostic> {
     let cluster = &cfg.cluster_name;
     let summary = format!("planning the pod identity migration of cluster {cluster}");
@@ -412,15 +425,18 @@ async fn discover(
             .into_iter()
             .filter_map(|a| Some(((a.namespace?, a.service_account?), a.association_id?)))
             .collect();
-    let lookups: Vec<(usize, String)> = sas
-        .iter()
-        .enumerate()
-        .filter_map(|(i, sa)| {
-            existing
-                .get(&(sa.namespace.clone(), sa.name.clone()))
-                .map(|id| (i, id.clone()))
-        })
-        .collect();
+    // Associations this migration recorded keep the role it gave them
+    // (read drops the ones that are gone), so only others are described.
+    let mut lookups: Vec<(usize, String)> = Vec::new();
+    for (i, sa) in sas.iter_mut().enumerate() {
+        let Some(id) = existing.get(&(sa.namespace.clone(), sa.name.clone())) else {
+            continue;
+        };
+        match known.get(id) {
+            Some(role) => sa.association = Some((id.clone(), role.clone())),
+            None => lookups.push((i, id.clone())),
+        }
+    }
     let described: Vec<Result<(usize, Option<Existing>), AwsError>> = stream::iter(lookups)
         .map(|(i, id)| async move {
             let a = eks::find_association_by_id(c, cluster, &id).await?;
@@ -637,7 +653,7 @@ async fn apply(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     // Planned with unknown inputs: plan now.
     let tasks = match planned.tasks.clone() {
         Some(t) => t,
-        None => match discover(&clients, &planned).await {
+        None => match discover(&clients, &planned, &known_associations(prior.as_ref())).await {
             Ok((d, _)) => rules::plan_tasks(&d).0,
             Err(d) => {
                 resp.diagnostics.push(d);
@@ -1016,9 +1032,8 @@ async fn create_or_find_association(
     sa: &str,
     role: &str,
 ) -> Result<(String, bool), AwsError> {
-    if let Some(id) = eks::find_association_id_by_service_account(c, cluster, ns, sa).await? {
-        return recognise(c, cluster, &id, role).await.map(|id| (id, false));
-    }
+    // Discovery found none; one made since is recognised from the
+    // ResourceInUseException below, so no lookup is needed first.
     let r = retry::until_done(
         ctx,
         "CreatePodIdentityAssociation",
