@@ -1,7 +1,7 @@
 //! AWS clients for one configured provider, built once in ConfigureProvider.
 //!
 //! Owns: turning the provider block into an `SdkConfig` (standard credential
-//! chain, SSO profiles, assume_role, endpoint overrides, adaptive retry), the
+//! chain, SSO profiles, assume_role, endpoint overrides, standard retry), the
 //! one HTTPS client (rustls with ring) they share, the per-call log line, and
 //! small per-process caches. Does not own: any EKS or IAM operation.
 
@@ -85,9 +85,14 @@ impl Clients {
             .ok()
             .filter(|n| *n >= 1)
             .ok_or(ConfigError::MaxRetries(max_attempts))?;
+        // Standard retry (exponential back-off with jitter, per call), as the
+        // AWS provider does, not adaptive: adaptive mode puts one client-side
+        // rate limiter in front of every call of the process, so a few
+        // throttled calls slowed every resource of an apply (figures in
+        // bench/results.md and the commit that made this change).
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
-            .retry_config(RetryConfig::adaptive().with_max_attempts(max_attempts));
+            .retry_config(RetryConfig::standard().with_max_attempts(max_attempts));
         if let Some(region) = &cfg.region {
             loader = loader.region(Region::new(region.clone()));
         }
