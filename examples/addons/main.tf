@@ -80,12 +80,13 @@ output "vpc_cni_recommended" {
   value = eks_addon_pod_identity.vpc_cni.recommended
 }
 
-output "vpc_cni_role_arn" {
-  value = eks_addon_pod_identity.vpc_cni.pod_identity_associations[0].role_arn
-}
-
-output "ebs_csi_role_arn" {
-  value = eks_addon_pod_identity.ebs_csi.pod_identity_associations[0].role_arn
+# The roles the provider made, by service account. (A `for` expression
+# rather than `[0]`: Terraform 1.0 cannot index nested attributes.)
+output "roles" {
+  value = merge(
+    { for a in eks_addon_pod_identity.vpc_cni.pod_identity_associations : a.service_account => a.role_arn },
+    { for a in eks_addon_pod_identity.ebs_csi.pod_identity_associations : a.service_account => a.role_arn },
+  )
 }
 
 output "ebs_csi_version" {

@@ -1,0 +1,479 @@
+//! Every example under `examples/` works as written (issue 8): each one is
+//! applied against the local world with its variables supplied, a second
+//! plan must be empty, its import commands (`import.sh`) must adopt what it
+//! made, and destroy must leave no association and no made role behind.
+//!
+//! The files are used as they are in the repository: resource and data
+//! source examples get `examples/provider/provider.tf` beside them (they
+//! show no provider block of their own, as on the registry); the scenarios
+//! (`quickstart`, `addons`) are complete configurations.
+
+use acceptance_tests::{Tf, World, acc};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The account of the world (roles made there have ARNs in it).
+const ROLE_ARN_PREFIX: &str = "arn:aws:iam::123456789012:role/";
+
+fn examples_dir() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).join("examples")
+}
+
+/// The `.tf` files of an example folder, by name.
+fn tf_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tf"))
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&p)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
+            (name, text)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A working directory holding the example `rel` (plus the provider example
+/// when it has no `terraform` block) and `terraform.tfvars.json` with `vars`.
+fn example_tf(w: &'static World, rel: &str, vars: &Value) -> Tf {
+    let dir = examples_dir().join(rel);
+    let mut files = tf_files(&dir);
+    assert!(!files.is_empty(), "no .tf files in {}", dir.display());
+    if !files
+        .iter()
+        .any(|(_, text)| text.contains("required_providers"))
+    {
+        files.extend(tf_files(&examples_dir().join("provider")));
+    }
+    let mut tf = Tf::new(w);
+    for (name, text) in &files {
+        if name == "main.tf" {
+            // Through write() so that a failing step shows it.
+            tf.write(text);
+        } else {
+            write(&tf.path().join(name), text);
+        }
+    }
+    write(
+        &tf.path().join("terraform.tfvars.json"),
+        &serde_json::to_string_pretty(vars).unwrap_or_default(),
+    );
+    tf
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+/// Every IAM role ARN anywhere in `v`.
+fn role_arns(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::String(s) if s.starts_with(ROLE_ARN_PREFIX) => {
+            out.insert(s.clone());
+        }
+        Value::Array(items) => items.iter().for_each(|i| role_arns(i, out)),
+        Value::Object(map) => map.values().for_each(|i| role_arns(i, out)),
+        _ => {}
+    }
+}
+
+fn role_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// The `terraform import ADDRESS ID` lines of an example's `import.sh`.
+fn import_commands(rel: &str) -> Vec<(String, String)> {
+    let path = examples_dir().join(rel).join("import.sh");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let commands: Vec<(String, String)> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            match words.as_slice() {
+                ["terraform", "import", address, id] => Some((address.to_string(), id.to_string())),
+                _ => None,
+            }
+        })
+        .collect();
+    assert!(
+        !commands.is_empty(),
+        "no import command in {}",
+        path.display()
+    );
+    commands
+}
+
+/// Runs each import command of `rel` (with `substitute` applied to the ID)
+/// in a fresh directory with the same files, then checks that the imported
+/// resource matches `applied` on `same` attributes and that a plan changes
+/// nothing on it but `tolerated` attributes.
+fn check_imports(
+    w: &'static World,
+    rel: &str,
+    vars: &Value,
+    applied: &Tf,
+    substitute: &dyn Fn(&str) -> String,
+    same: &[&str],
+    tolerated: &[&str],
+) {
+    for (address, id) in import_commands(rel) {
+        let id = substitute(&id);
+        let other = example_tf(w, rel, vars);
+        other.import(&address, &id);
+        let want = applied.resource(&address);
+        let got = other.resource(&address);
+        for attr in same {
+            assert_eq!(
+                want[attr], got[attr],
+                "import of {address} by {id:?}: {attr} differs"
+            );
+        }
+        // The rest of the example is not in this state, so the whole plan
+        // is not empty; the imported resource must be a no-op in it, apart
+        // from `tolerated` attributes.
+        let changed = changed_attributes(&other, &address);
+        let unexpected: Vec<&String> = changed
+            .iter()
+            .filter(|a| !tolerated.contains(&a.as_str()))
+            .collect();
+        assert!(
+            unexpected.is_empty(),
+            "plan after importing {address} by {id:?} changes {unexpected:?}"
+        );
+    }
+}
+
+/// The top-level attributes the plan changes on `address` (empty: no-op).
+fn changed_attributes(tf: &Tf, address: &str) -> Vec<String> {
+    tf.run(&["plan", "-input=false", "-no-color", "-out=tfplan"]);
+    let shown = tf.run(&["show", "-json", "-no-color", "tfplan"]);
+    let plan: Value = serde_json::from_str(&shown.output)
+        .unwrap_or_else(|e| panic!("show -json printed no JSON ({e}):\n{}", shown.output));
+    let Some(change) = plan["resource_changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["address"] == address)
+    else {
+        return vec![];
+    };
+    if change["change"]["actions"] == json!(["no-op"]) {
+        return vec![];
+    }
+    let before = change["change"]["before"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let after = change["change"]["after"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let unknown = change["change"]["after_unknown"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let mut keys: BTreeSet<String> = before.keys().chain(after.keys()).cloned().collect();
+    keys.retain(|k| {
+        before.get(k) != after.get(k) || unknown.get(k).is_some_and(|u| u != &json!(false))
+    });
+    keys.into_iter().collect()
+}
+
+/// Apply, empty second plan, (caller's checks), destroy; then no
+/// association is left on the cluster and no role the example made (every
+/// role in the state but those in `given`) is left in IAM.
+fn apply_plan_destroy(w: &World, tf: &Tf, cluster: &str, given: &[&str], checks: impl FnOnce(&Tf)) {
+    tf.apply();
+    tf.assert_plan_empty();
+    let mut roles = BTreeSet::new();
+    role_arns(&tf.state_json(), &mut roles);
+    checks(tf);
+    tf.destroy();
+    let state = tf.state_json();
+    assert!(
+        state["values"]["root_module"]["resources"]
+            .as_array()
+            .is_none_or(|r| r.is_empty()),
+        "state not empty after destroy: {state}"
+    );
+    let left = w.list_associations(cluster);
+    assert!(left.is_empty(), "associations left after destroy: {left:?}");
+    for arn in roles.iter().filter(|a| !given.contains(&a.as_str())) {
+        assert!(
+            w.get_role(role_name(arn)).is_none(),
+            "role {arn} made by the example is left after destroy"
+        );
+    }
+    for arn in given {
+        assert!(
+            w.get_role(role_name(arn)).is_some(),
+            "the given role {arn} was deleted"
+        );
+    }
+}
+
+/// A cluster with the pod identity agent, as the examples assume.
+fn cluster_with_agent(w: &World) -> String {
+    let cluster = w.new_cluster();
+    w.create_addon(&cluster, "eks-pod-identity-agent");
+    cluster
+}
+
+#[test]
+fn example_provider() {
+    let Some(w) = acc("example_provider") else {
+        return;
+    };
+    // The provider block alone manages nothing; a data source makes it
+    // configure and call through it.
+    let cluster = w.new_cluster();
+    let mut tf = example_tf(w, "provider", &json!({}));
+    tf.write(&format!(
+        "data \"eks_pod_identity_associations\" \"check\" {{\n  cluster_name = \"{cluster}\"\n}}\n"
+    ));
+    tf.apply();
+    tf.assert_plan_empty();
+    tf.destroy();
+}
+
+#[test]
+fn example_pod_identity_association() {
+    let Some(w) = acc("example_pod_identity_association") else {
+        return;
+    };
+    let rel = "resources/eks_pod_identity_association";
+    let cluster = cluster_with_agent(w);
+    let role = w.create_pod_role();
+    let vars = json!({"cluster_name": cluster, "role_arn": role.arn});
+    let tf = example_tf(w, rel, &vars);
+    apply_plan_destroy(w, &tf, &cluster, &[&role.arn], |tf| {
+        let api = tf.resource("eks_pod_identity_association.api");
+        assert_eq!(api["role_arn"], json!(role.arn));
+        assert_eq!(api["created_role"], json!(false));
+        let dns = tf.resource("eks_pod_identity_association.external_dns");
+        assert_eq!(dns["created_role"], json!(true));
+        let reports = tf.resource("eks_pod_identity_association.reports");
+        assert_eq!(reports["service_account_created"], json!(true));
+        let association_id = api["association_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        check_imports(
+            w,
+            rel,
+            &vars,
+            tf,
+            &|id| {
+                id.replace("my-cluster", &cluster)
+                    .replace("a-0123456789abcdefg", &association_id)
+            },
+            &["association_id", "role_arn", "tags", "namespace"],
+            &[],
+        );
+    });
+}
+
+#[test]
+fn example_addon_pod_identity() {
+    let Some(w) = acc("example_addon_pod_identity") else {
+        return;
+    };
+    let rel = "resources/eks_addon_pod_identity";
+    let cluster = w.new_cluster();
+    let vars = json!({"cluster_name": cluster});
+    let tf = example_tf(w, rel, &vars);
+    apply_plan_destroy(w, &tf, &cluster, &[], |tf| {
+        let efs = tf.resource("eks_addon_pod_identity.efs_csi");
+        assert_eq!(efs["status"], json!("ACTIVE"));
+        let entries = efs["pod_identity_associations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(entries.len(), 2, "{efs}");
+        assert!(
+            entries.iter().all(|e| e["created_role"] == json!(true)),
+            "{efs}"
+        );
+        check_imports(
+            w,
+            rel,
+            &vars,
+            tf,
+            &|id| id.replace("my-cluster", &cluster),
+            &["addon_arn", "resolved_version", "tags"],
+            // Known gaps, reported: an import cannot know that the version
+            // was asked for as `latest`, and it does not restore an entry's
+            // `well_known_policies` (the association resource does, from
+            // the role's `eks-tools:well-known-policies` tag).
+            &["timeouts", "addon_version", "pod_identity_associations"],
+        );
+    });
+}
+
+#[test]
+fn example_pod_identity_associations_data_source() {
+    let Some(w) = acc("example_pod_identity_associations_data_source") else {
+        return;
+    };
+    let cluster = cluster_with_agent(w);
+    let role = w.create_pod_role();
+    w.create_association(&cluster, "kube-system", "external-dns", &role.arn);
+    w.create_association(&cluster, "payments", "api", &role.arn);
+    let tf = example_tf(
+        w,
+        "data-sources/eks_pod_identity_associations",
+        &json!({"cluster_name": cluster}),
+    );
+    tf.apply();
+    tf.assert_plan_empty();
+    let out = tf.outputs();
+    assert_eq!(
+        out["roles_by_service_account"]["payments/api"],
+        json!(role.arn)
+    );
+    assert_eq!(
+        out["roles_by_service_account"].as_object().map(|m| m.len()),
+        Some(2)
+    );
+    assert_eq!(out["addon_owned_in_kube_system"], json!([]));
+    tf.destroy();
+}
+
+#[test]
+fn example_well_known_policy_data_source() {
+    let Some(w) = acc("example_well_known_policy_data_source") else {
+        return;
+    };
+    let tf = example_tf(w, "data-sources/eks_well_known_policy", &json!({}));
+    tf.apply();
+    tf.assert_plan_empty();
+    let out = tf.outputs();
+    assert!(
+        out["external_dns_policy"]
+            .as_str()
+            .is_some_and(|p| p.contains("route53")),
+        "{out}"
+    );
+    assert_eq!(
+        out["ebs_csi_managed_policies"],
+        json!(["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"])
+    );
+    tf.destroy();
+}
+
+#[test]
+fn example_addon_pod_identity_configuration_data_source() {
+    let Some(w) = acc("example_addon_pod_identity_configuration_data_source") else {
+        return;
+    };
+    let rel = "data-sources/eks_addon_pod_identity_configuration";
+    if !examples_dir().join(rel).is_dir() {
+        eprintln!("example_addon_pod_identity_configuration_data_source: no {rel}");
+        return;
+    }
+    let cluster = w.new_cluster();
+    let tf = example_tf(w, rel, &json!({"cluster_name": cluster}));
+    tf.apply();
+    tf.assert_plan_empty();
+    let out = tf.outputs();
+    assert_eq!(
+        out["ebs_csi"]["supports_pod_identity"],
+        json!(true),
+        "{out}"
+    );
+    tf.destroy();
+}
+
+#[test]
+fn example_pod_identity_migration() {
+    let Some(w) = acc("example_pod_identity_migration") else {
+        return;
+    };
+    // A cluster without IRSA service accounts and without the agent: the
+    // migration installs the agent, and destroy (rollback) keeps it.
+    let cluster = w.new_cluster();
+    let tf = example_tf(
+        w,
+        "resources/eks_pod_identity_migration",
+        &json!({"cluster_name": cluster}),
+    );
+    tf.apply();
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
+}
+
+#[test]
+fn example_quickstart() {
+    let Some(w) = acc("example_quickstart") else {
+        return;
+    };
+    let cluster = cluster_with_agent(w);
+    let role = w.create_pod_role();
+    let tf = example_tf(
+        w,
+        "quickstart",
+        &json!({"cluster_name": cluster, "role_arn": role.arn}),
+    );
+    apply_plan_destroy(w, &tf, &cluster, &[&role.arn], |tf| {
+        let out = tf.outputs();
+        assert_eq!(
+            out["associations_in_default_namespace"],
+            json!([format!("default/app -> {}", role.arn)])
+        );
+    });
+}
+
+#[test]
+fn example_addons() {
+    let Some(w) = acc("example_addons") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let tf = example_tf(w, "addons", &json!({"cluster_name": cluster}));
+    apply_plan_destroy(w, &tf, &cluster, &[], |tf| {
+        let out = tf.outputs();
+        let cni_role = out["roles"]["aws-node"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let ebs_role = out["roles"]["ebs-csi-controller-sa"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(
+            ebs_role,
+            format!("{ROLE_ARN_PREFIX}addons/{cluster}-ebs-csi-controller")
+        );
+        assert!(w.get_role(role_name(&cni_role)).is_some(), "{cni_role}");
+        assert_eq!(
+            w.list_attached_role_policies(role_name(&cni_role)),
+            vec!["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy".to_string()]
+        );
+        assert_eq!(
+            w.list_attached_role_policies(role_name(&ebs_role)),
+            vec!["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy".to_string()]
+        );
+        // Both associations belong to their addons.
+        let owners = out["associations"].as_object().cloned().unwrap_or_default();
+        assert_eq!(owners.len(), 2, "{owners:?}");
+        assert!(
+            owners
+                .values()
+                .all(|o| o.as_str().is_some_and(|a| a.contains(":addon/"))),
+            "{owners:?}"
+        );
+    });
+}
