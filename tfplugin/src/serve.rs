@@ -168,41 +168,49 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
         shutdown.clone(),
     ));
 
+    // Signal handlers go in before the handshake line: from that moment on
+    // Terraform (or a supervisor) may signal us.
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate()).ok();
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    // SIGTERM (e.g. from a process supervisor) is a request to stop: shut
+    // down cleanly so the socket directory is removed.
+    if let Some(mut term) = term {
+        let s = shutdown.clone();
+        tokio::spawn(async move {
+            term.recv().await;
+            s.cancel();
+        });
+    }
     if debug {
         println!(
             "Provider started. To attach Terraform CLI, set the TF_REATTACH_PROVIDERS environment variable with the following:\n\n\tTF_REATTACH_PROVIDERS='{}'\n",
             reattach_json(&opts.provider_address, std::process::id(), network, &addr)
         );
-        let s = shutdown.clone();
-        tokio::spawn(async move {
-            let _ = tokio::signal::ctrl_c().await;
-            s.cancel();
-        });
+        if let Some(mut interrupt) = interrupt {
+            let s = shutdown.clone();
+            tokio::spawn(async move {
+                interrupt.recv().await;
+                s.cancel();
+            });
+        }
     } else {
+        // Terraform forwards Ctrl-C to the whole process group and then
+        // calls StopProvider; like go-plugin we ignore SIGINT itself.
+        if let Some(mut interrupt) = interrupt {
+            tokio::spawn(async move {
+                while interrupt.recv().await.is_some() {
+                    tracing::debug!("ignoring interrupt; Terraform will stop the provider");
+                }
+            });
+        }
         use std::io::Write;
         let line = handshake_line(network, &addr, tls.as_ref().map(|t| t.1.as_slice()));
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(line.as_bytes());
         let _ = out.flush();
         drop(out);
-        // Terraform forwards Ctrl-C to the whole process group and then
-        // calls StopProvider; like go-plugin we ignore SIGINT itself.
-        tokio::spawn(async {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                tracing::debug!("ignoring interrupt; Terraform will stop the provider");
-            }
-        });
         tokio::spawn(watch_parent(shutdown.clone()));
-    }
-    // SIGTERM (e.g. from a process supervisor) is a request to stop: shut
-    // down cleanly so the socket directory is removed.
-    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    {
-        let s = shutdown.clone();
-        tokio::spawn(async move {
-            term.recv().await;
-            s.cancel();
-        });
     }
     tracing::debug!(network, address = %addr, "plugin address");
 
