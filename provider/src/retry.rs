@@ -2,7 +2,7 @@
 //!
 //! Owns: the one retry loop (with a deadline, back-off, and StopProvider
 //! honoured) and the named timeouts. Throttling and 5xx are not retried here:
-//! the SDK's adaptive retry handles them (`max_retries`). Here we retry only
+//! the SDK's standard retry handles them (`max_retries`). Here we retry only
 //! eventual-consistency answers that the SDK rightly treats as final.
 
 use crate::errors::AwsError;

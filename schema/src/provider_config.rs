@@ -60,7 +60,7 @@ pub struct Endpoints {
     pub sts: Option<String>,
 }
 
-/// Default number of attempts per AWS call (adaptive retry for throttling).
+/// Default number of attempts per AWS call (standard retry: exponential back-off with jitter).
 pub const DEFAULT_MAX_RETRIES: i64 = 25;
 
 fn check_url(s: &str) -> Result<(), String> {
@@ -98,7 +98,7 @@ pub fn spec() -> ResourceSpec {
             Attr::optional(
                 "max_retries",
                 Kind::Number,
-                "Most attempts per AWS call, with adaptive back-off on throttling. Defaults to 25.",
+                "Most attempts per AWS call; throttled and failed calls are retried with exponential back-off and jitter. Defaults to 25.",
             ),
         ],
         blocks: vec![
