@@ -274,7 +274,7 @@ fn migration_basic() {
         .collect();
     let mut tf = Tf::new(w);
     let exclude = ("exclude", set(&["d/excluded"]));
-    tf.write(&migration(&s.cluster, &[exclude.clone()]));
+    tf.write(&migration(&s.cluster, std::slice::from_ref(&exclude)));
 
     // The plan shows the task tree, and changes nothing.
     let plan = tf.plan_output();
