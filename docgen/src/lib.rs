@@ -272,6 +272,20 @@ mod tests {
         }
     }
 
+    /// CI's guard (through `cargo test --workspace`): the committed docs
+    /// are what the schema, examples and notes generate.
+    #[test]
+    fn committed_docs_are_up_to_date() {
+        let docs = generate(&repo()).unwrap();
+        let diffs = check(&repo().join("docs"), &docs).unwrap();
+        let list: Vec<String> = diffs.iter().map(ToString::to_string).collect();
+        assert!(
+            diffs.is_empty(),
+            "docs/ is out of date; run scripts/docs.sh and commit docs/:\n  {}",
+            list.join("\n  ")
+        );
+    }
+
     #[test]
     fn unknown_types_are_an_error() {
         let e = generate_for(&repo(), &["eks_nothing".to_string()], &[]).unwrap_err();
