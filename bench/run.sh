@@ -160,7 +160,9 @@ timed() { # timed LABEL N DIR terraform-args...: one result line
     : >"$cost"
     local t0 t1 rc=0
     t0=$(now)
-    (cd "$dir" && terraform "$@" -no-color -input=false -parallelism=$parallelism >"$out/$label-$n.log" 2>&1) || rc=$?
+    # /usr/bin/time counts terraform and the providers it waited for.
+    (cd "$dir" && /usr/bin/time -f "%U %S" -o "$out/tf-cpu.txt" \
+        terraform "$@" -no-color -input=false -parallelism=$parallelism >"$out/$label-$n.log" 2>&1) || rc=$?
     t1=$(now)
     local calls errs wall floor ratio c
     calls=$(eks_calls); errs=$(eks_errors)
@@ -168,8 +170,10 @@ timed() { # timed LABEL N DIR terraform-args...: one result line
     floor=$(echo "$calls * $latency_ms / 1000 / $parallelism" | bc -l)
     ratio=$(echo "if ($floor > 0) $wall / $floor else 0" | bc -l)
     c=$(cost_sum)
-    record "$(printf 'scale %s N=%s rc=%s wall_s=%.2f eks_calls=%s errors=%s floor_s=%.2f ratio=%.2f provider_cpu_s=%s provider_cpu_ms_per_resource=%.2f provider_max_rss_kB=%s' \
-        "$label" "$n" "$rc" "$wall" "$calls" "$errs" "$floor" "$ratio" "${c% *}" "$(echo "${c% *} * 1000 / $n" | bc -l)" "${c#* }")"
+    local total
+    total=$(awk '{print $1 + $2}' "$out/tf-cpu.txt" 2>/dev/null || echo 0)
+    record "$(printf 'scale %s N=%s rc=%s wall_s=%.2f eks_calls=%s errors=%s floor_s=%.2f ratio=%.2f provider_cpu_s=%s provider_cpu_ms_per_resource=%.2f provider_max_rss_kB=%s terraform_cpu_s=%.2f' \
+        "$label" "$n" "$rc" "$wall" "$calls" "$errs" "$floor" "$ratio" "${c% *}" "$(echo "${c% *} * 1000 / $n" | bc -l)" "${c#* }" "$(echo "${total:-0} - ${c% *}" | bc -l)")"
 }
 if [[ $skip != *" scale "* ]]; then
     admin POST faults "{\"latency_ms\": $latency_ms}" >/dev/null
