@@ -223,8 +223,9 @@ fn faults_throttling_5xx_and_propagation() {
         errors["ThrottlingException"].as_u64().unwrap_or(0) > 0,
         "nothing was throttled: the test proves nothing"
     );
-    assert_cloud_matches_state(w, &tf, &cluster, 100);
+    // The checks below call the emulator too: without faults.
     w.set_faults(&json!({}));
+    assert_cloud_matches_state(w, &tf, &cluster, 100);
     tf.destroy();
     assert_nothing_left(w, &cluster);
 }
