@@ -95,6 +95,12 @@ PY
   fi
 }
 
+# A release is built from the work tree as it is: say so when it differs
+# from the commit (release from a clean checkout of a tag).
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+  eks_log "WARNING: the work tree has uncommitted changes; they are in this build"
+fi
+
 built=()
 for p in $platforms; do
   triple_of "$p" >/dev/null
