@@ -141,6 +141,8 @@ impl Resource for PodIdentityAssociation {
         };
         let label = format!("{}/{}", planned.namespace, planned.service_account);
         let mut made: Option<WantedRole> = None;
+        // Only a role created by this very apply may be removed on failure.
+        let mut created_now = false;
         if planned.role_arn.is_none() {
             let wanted = match wanted_role_at_apply(&clients, &planned).await {
                 Ok(w) => w,
@@ -152,7 +154,10 @@ impl Resource for PodIdentityAssociation {
                 &planned.service_account,
             );
             match made_role::ensure_role(&clients, &wanted, &owner).await {
-                Ok(ensured) => planned.role_arn = Some(ensured.arn().to_string()),
+                Ok(ensured) => {
+                    created_now = matches!(ensured, made_role::Ensured::Created(_));
+                    planned.role_arn = Some(ensured.arn().to_string());
+                }
                 Err(e) => {
                     return with_error(
                         resp,
@@ -168,9 +173,44 @@ impl Resource for PodIdentityAssociation {
             }
             made = Some(wanted);
         }
-        match create_association(ctx, &clients, &planned).await {
+        let created = match create_association(ctx, &clients, &planned).await {
+            Ok(a) => Ok(a),
+            // An apply that died after EKS made the association but before
+            // Terraform saved it: ours, so adopt it and converge it.
+            Err(CreateError::Duplicate(existing))
+                if adoptable(&existing, &planned, made.is_some()) =>
+            {
+                tracing::info!(
+                    "adopting association {} of {label}, left by an interrupted apply",
+                    existing.association_id.as_deref().unwrap_or_default()
+                );
+                let found = state_from(&existing, &planned, &clients.default_tags);
+                let id = existing.association_id.clone().unwrap_or_default();
+                match update_association(ctx, &clients, &found, &planned).await {
+                    // Read back, so the state is what EKS now has.
+                    Ok(_) => {
+                        match eks::find_association_by_id(&clients, &planned.cluster_name, &id)
+                            .await
+                        {
+                            Ok(Some(fresh)) => Ok(fresh),
+                            Ok(None) => Ok(*existing),
+                            Err(e) => Err(CreateError::Aws(e)),
+                        }
+                    }
+                    Err((e, _)) => Err(CreateError::Aws(e)),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        match created {
             Ok(a) => {
                 let mut state = state_from(&a, &planned, &clients.default_tags);
+                state.tags = planned.tags.clone();
+                state.tags_all = Some(tags::merge(
+                    &clients.default_tags,
+                    &planned.tags.clone().unwrap_or_default(),
+                ));
+                state.session_policy = planned.session_policy.clone();
                 if let Some(w) = &made {
                     record_made_role(&mut state, w);
                 }
@@ -185,8 +225,11 @@ impl Resource for PodIdentityAssociation {
                 finish(resp, &state)
             }
             Err(err) => {
-                // Nothing half made: a role made for this association goes too.
-                if let Some(w) = &made
+                // Nothing half made: a role this apply made goes too — but
+                // never one that an existing association may be using.
+                if created_now
+                    && !matches!(err, CreateError::Duplicate(_))
+                    && let Some(w) = &made
                     && let Err(cleanup) = iam::delete_role(&clients, &w.name).await
                 {
                     resp.diagnostics.push(Diagnostic::warning(
@@ -627,7 +670,7 @@ fn identity(state: &AssociationState) -> Value {
 /// planned state: it gives the cluster name, the text of a semantically
 /// equal session policy, and which tags the user wrote (vs. default tags).
 fn state_from(a: &Association, base: &AssociationState, defaults: &Tags) -> AssociationState {
-    let remote_tags: Tags = a.tags.clone().unwrap_or_default().into_iter().collect();
+    let remote_tags = visible_tags(a);
     let own_keys = base.tags.clone().unwrap_or_default();
     let tags: Tags = remote_tags
         .iter()
@@ -679,6 +722,58 @@ fn state_from(a: &Association, base: &AssociationState, defaults: &Tags) -> Asso
     }
 }
 
+/// Tag on every association this provider creates, so that the next apply
+/// can tell an association an interrupted apply made (adopt it) from one
+/// somebody else made (refuse, with the import command). It is not shown in
+/// `tags`/`tags_all`, and tag updates never touch it.
+const CREATED_BY_TAG: &str = "eks-tools:created-by";
+/// Value of [`CREATED_BY_TAG`].
+const CREATED_BY: &str = "terraform-provider-eks";
+
+/// The association's tags without the provider's own marker.
+fn visible_tags(a: &Association) -> Tags {
+    a.tags
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != CREATED_BY_TAG)
+        .collect()
+}
+
+/// Whether an association found for the service account is the one an
+/// interrupted apply of this very resource made: not addon-owned, the same
+/// role, and either that role is the one we made for this service account
+/// (its owner tag was just checked), or the association carries our marker
+/// tag and everything else matches too.
+fn adoptable(a: &Association, s: &AssociationState, made_role: bool) -> bool {
+    if a.owner_arn.is_some() || a.role_arn != s.role_arn {
+        return false;
+    }
+    if made_role {
+        return true;
+    }
+    let ours = a
+        .tags
+        .as_ref()
+        .is_some_and(|t| t.get(CREATED_BY_TAG).map(String::as_str) == Some(CREATED_BY));
+    if !ours {
+        return false;
+    }
+    let remote_tags = visible_tags(a);
+    let policy_same = match (
+        a.policy.as_deref().filter(|p| !p.is_empty()),
+        s.session_policy.as_deref(),
+    ) {
+        (Some(x), Some(y)) => policy::equivalent(x, y),
+        (None, None) => true,
+        _ => false,
+    };
+    a.target_role_arn.as_deref().filter(|t| !t.is_empty()) == s.target_role_arn.as_deref()
+        && a.disable_session_tags.unwrap_or(false) == s.disable_session_tags.unwrap_or(false)
+        && policy_same
+        && remote_tags == s.tags_all.clone().unwrap_or_default()
+}
+
 /// The existing association's ID, from "Association already exists: a-…".
 fn existing_id(e: &AwsError) -> Option<String> {
     e.message()
@@ -696,7 +791,8 @@ async fn create_association(
     c: &Clients,
     s: &AssociationState,
 ) -> Result<Association, CreateError> {
-    let tags_all = s.tags_all.clone().unwrap_or_default();
+    let mut tags_all = s.tags_all.clone().unwrap_or_default();
+    tags_all.insert(CREATED_BY_TAG.to_string(), CREATED_BY.to_string());
     let tags = (!tags_all.is_empty()).then(|| {
         tags_all
             .into_iter()
