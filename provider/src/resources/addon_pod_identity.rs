@@ -431,7 +431,7 @@ impl Resource for AddonPodIdentity {
         let Some((cluster, addon_name)) = req
             .id
             .split_once(':')
-            .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+            .filter(|(a, b)| schema::names::check_cluster_name(a).is_ok() && !b.is_empty())
         else {
             resp.diagnostics.push(Diagnostic::error(
                 "Invalid import ID for eks_addon_pod_identity",
