@@ -211,7 +211,7 @@ pub fn spec() -> ResourceSpec {
         attrs: vec![
             Attr::computed("id", Kind::String, "`cluster_name:addon_name`.").stable(),
             Attr::required("cluster_name", Kind::String, "Name of the EKS cluster. Changing it replaces the addon.").replace().check(check_cluster_name),
-            Attr::required("addon_name", Kind::String, "Name of the addon, such as `vpc-cni` or `aws-ebs-csi-driver`. Changing it replaces the addon."),
+            Attr::required("addon_name", Kind::String, "Name of the addon, such as `vpc-cni` or `aws-ebs-csi-driver`. Changing it replaces the addon.").replace(),
             Attr::optional_computed("addon_version", Kind::String, "Version to install, such as `v1.19.2-eksbuild.1`; `latest` for the newest version compatible with the cluster. Defaults to the addon's default version for the cluster's Kubernetes version."),
             Attr::computed("resolved_version", Kind::String, "The version installed (what `addon_version` resolved to)."),
             Attr::computed("namespace", Kind::String, "The Kubernetes namespace the addon runs in; its service accounts are there.").stable(),

@@ -16,9 +16,23 @@ use tracing_subscriber::{
     filter::{LevelFilter, Targets},
 };
 
-/// Dependencies whose debug output (TLS handshakes, HTTP/2 frames) would
-/// drown ours; they log at most `info` unless TRACE is asked for.
-const NOISY: &[&str] = &["rustls", "h2", "hyper", "hyper_util", "tonic", "tower"];
+/// Dependencies whose debug output (TLS handshakes, HTTP/2 frames, the AWS
+/// SDK's orchestrator phases and identity caches) would drown ours; they log
+/// at most `info` unless TRACE is asked for. Targets match by prefix.
+const NOISY: &[&str] = &[
+    "rustls",
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tonic",
+    "tower",
+    "aws_smithy",
+    "aws_runtime",
+    "aws_config",
+    "aws_sdk",
+    "aws_sigv4",
+    "aws_credential_types",
+];
 
 /// The `@module` Terraform shows for our lines.
 const MODULE: &str = "provider.eks";

@@ -1150,6 +1150,8 @@ async fn plan_version_and_entries(
             return;
         }
     };
+    // A replacement (another addon or cluster) starts from nothing.
+    let prior = prior.filter(|p| p.addon_name == addon && p.cluster_name == cluster_name);
     let Some(version) = resolve_version(cfg, prior, &versions, &k8s, addon, &mut resp.diagnostics)
     else {
         mark_unknown(resp);
