@@ -14,6 +14,7 @@ use crate::errors::{AwsError, made_role_diagnostic, to_diagnostic};
 use crate::iam;
 use crate::made_role;
 use crate::resources::pod_identity_association::role_source_input;
+use crate::resources::{empty_response, prior_of, setup, unconfigured, with_error};
 use crate::retry::{self, Attempt, Observed, WaitError};
 use crate::spec_map::{self, input_bool, input_str, input_string_map};
 use async_trait::async_trait;
@@ -26,7 +27,7 @@ use schema::addon::{
 use schema::role;
 use schema::tags::{self, Tags};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+
 use tfplugin::{
     ApplyRequest, ApplyResponse, AttrPath, Ctx, DeleteRequest, Diagnostic, Diagnostics,
     ImportRequest, ImportResponse, ImportedResource, PlanRequest, PlanResponse, ReadRequest,
@@ -95,7 +96,7 @@ impl Resource for AddonPodIdentity {
 
     async fn create(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         let mut resp = empty_response();
-        let (c, planned) = match setup(ctx, &req.planned) {
+        let (c, planned) = match setup::<AddonState>(ctx, &req.planned) {
             Ok(v) => v,
             Err(d) => return with_error(resp, d),
         };
@@ -172,7 +173,7 @@ impl Resource for AddonPodIdentity {
             diagnostics: Diagnostics::default(),
             identity: req.identity,
         };
-        let (c, prior) = match setup(ctx, &req.state) {
+        let (c, prior) = match setup::<AddonState>(ctx, &req.state) {
             Ok(v) => v,
             Err(d) => {
                 resp.diagnostics.push(d);
@@ -207,26 +208,13 @@ impl Resource for AddonPodIdentity {
 
     async fn update(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         let mut resp = empty_response();
-        let (c, planned) = match setup(ctx, &req.planned) {
+        let (c, planned) = match setup::<AddonState>(ctx, &req.planned) {
             Ok(v) => v,
             Err(d) => return with_error(resp, d),
         };
-        let prior: AddonState = match req
-            .prior_state
-            .as_ref()
-            .map(|p| spec_map::from_value(p, "prior state"))
-        {
-            Some(Ok(p)) => p,
-            Some(Err(d)) => return with_error(resp, d),
-            None => {
-                return with_error(
-                    resp,
-                    Diagnostic::error(
-                        "Update without prior state",
-                        "This is a bug in the provider.",
-                    ),
-                );
-            }
+        let prior: AddonState = match prior_of(&req) {
+            Ok(p) => p,
+            Err(d) => return with_error(resp, d),
         };
         let label = format!("{} on cluster {}", planned.addon_name, planned.cluster_name);
         let env = match Env::load(&c, &planned).await {
@@ -355,7 +343,7 @@ impl Resource for AddonPodIdentity {
 
     async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
         let mut diags = Diagnostics::default();
-        let (c, prior) = match setup(ctx, &req.prior_state) {
+        let (c, prior) = match setup::<AddonState>(ctx, &req.prior_state) {
             Ok(v) => v,
             Err(d) => {
                 diags.push(d);
@@ -422,10 +410,7 @@ impl Resource for AddonPodIdentity {
             diagnostics: Diagnostics::default(),
         };
         let Some(c) = ctx.data::<Clients>() else {
-            resp.diagnostics.push(Diagnostic::error(
-                "Provider not configured",
-                "This is a bug in the provider or Terraform.",
-            ));
+            resp.diagnostics.push(unconfigured());
             return resp;
         };
         let Some((cluster, addon_name)) = req
@@ -522,30 +507,6 @@ impl Resource for AddonPodIdentity {
 }
 
 // ---- helpers of this resource ----
-
-fn setup(ctx: &Ctx, v: &Value) -> Result<(Arc<Clients>, AddonState), Diagnostic> {
-    let c = ctx.data::<Clients>().ok_or_else(|| {
-        Diagnostic::error(
-            "Provider not configured",
-            "This is a bug in the provider or Terraform.",
-        )
-    })?;
-    Ok((c, spec_map::from_value(v, "state")?))
-}
-
-fn empty_response() -> ApplyResponse {
-    ApplyResponse {
-        new_state: Value::Null,
-        private: vec![],
-        diagnostics: Diagnostics::default(),
-        identity: None,
-    }
-}
-
-fn with_error(mut resp: ApplyResponse, d: Diagnostic) -> ApplyResponse {
-    resp.diagnostics.push(d);
-    resp
-}
 
 fn finish_state(mut resp: ApplyResponse, state: &AddonState) -> ApplyResponse {
     match spec_map::to_value(state, &AddonPodIdentity::tf_schema()) {

@@ -11,6 +11,7 @@ use crate::errors::{AwsError, to_diagnostic};
 use crate::iam::{self, FoundRole};
 use crate::kube;
 use crate::made_role;
+use crate::resources::{empty_response, prior_of, setup, unconfigured, with_error};
 use crate::retry::{self, Attempt};
 use crate::spec_map::{self, input_bool, input_str, input_string_map, input_string_set};
 use async_trait::async_trait;
@@ -24,7 +25,7 @@ use schema::policy;
 use schema::tags::{self, Tags};
 use schema::{names, role, well_known};
 use std::collections::BTreeSet;
-use std::sync::Arc;
+
 use tfplugin::{
     ApplyRequest, ApplyResponse, AttrPath, Ctx, DeleteRequest, Diagnostic, Diagnostics,
     ImportRequest, ImportResponse, ImportedResource, PlanRequest, PlanResponse, ReadRequest,
@@ -135,7 +136,7 @@ impl Resource for PodIdentityAssociation {
 
     async fn create(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         let mut resp = empty_response();
-        let (clients, mut planned) = match setup(ctx, &req.planned) {
+        let (clients, mut planned) = match setup::<AssociationState>(ctx, &req.planned) {
             Ok(v) => v,
             Err(d) => return with_error(resp, d),
         };
@@ -260,7 +261,7 @@ impl Resource for PodIdentityAssociation {
             diagnostics: Diagnostics::default(),
             identity: req.identity,
         };
-        let (clients, prior) = match setup(ctx, &req.state) {
+        let (clients, prior) = match setup::<AssociationState>(ctx, &req.state) {
             Ok(v) => v,
             Err(d) => {
                 resp.diagnostics.push(d);
@@ -337,26 +338,13 @@ impl Resource for PodIdentityAssociation {
 
     async fn update(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         let resp = empty_response();
-        let (clients, mut planned) = match setup(ctx, &req.planned) {
+        let (clients, mut planned) = match setup::<AssociationState>(ctx, &req.planned) {
             Ok(v) => v,
             Err(d) => return with_error(resp, d),
         };
-        let prior: AssociationState = match req
-            .prior_state
-            .as_ref()
-            .map(|p| spec_map::from_value(p, "prior state"))
-        {
-            Some(Ok(p)) => p,
-            Some(Err(d)) => return with_error(resp, d),
-            None => {
-                return with_error(
-                    resp,
-                    Diagnostic::error(
-                        "Update without prior state",
-                        "This is a bug in the provider.",
-                    ),
-                );
-            }
+        let prior: AssociationState = match prior_of(&req) {
+            Ok(p) => p,
+            Err(d) => return with_error(resp, d),
         };
         let label = format!("{}/{}", planned.namespace, planned.service_account);
         let prior_made = prior.created_role == Some(true);
@@ -438,7 +426,7 @@ impl Resource for PodIdentityAssociation {
 
     async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
         let mut diags = Diagnostics::default();
-        let (clients, prior) = match setup(ctx, &req.prior_state) {
+        let (clients, prior) = match setup::<AssociationState>(ctx, &req.prior_state) {
             Ok(v) => v,
             Err(d) => {
                 diags.push(d);
@@ -607,33 +595,6 @@ enum CreateError {
     Duplicate(Box<Association>),
     /// Any other error.
     Aws(AwsError),
-}
-
-fn unconfigured() -> Diagnostic {
-    Diagnostic::error(
-        "Provider not configured",
-        "The eks provider was used before its configuration was applied. This is a bug in the provider or Terraform.",
-    )
-}
-
-fn setup(ctx: &Ctx, v: &Value) -> Result<(Arc<Clients>, AssociationState), Diagnostic> {
-    let clients = ctx.data::<Clients>().ok_or_else(unconfigured)?;
-    let state = spec_map::from_value(v, "state")?;
-    Ok((clients, state))
-}
-
-fn empty_response() -> ApplyResponse {
-    ApplyResponse {
-        new_state: Value::Null,
-        private: vec![],
-        diagnostics: Diagnostics::default(),
-        identity: None,
-    }
-}
-
-fn with_error(mut resp: ApplyResponse, d: Diagnostic) -> ApplyResponse {
-    resp.diagnostics.push(d);
-    resp
 }
 
 fn finish(mut resp: ApplyResponse, state: &AssociationState) -> ApplyResponse {
