@@ -217,3 +217,61 @@ fn service_account_bad_token_is_refused() {
     assert!(service_account(w, &cluster, "default", &sa).is_some());
     tf.destroy();
 }
+
+#[test]
+fn service_account_through_kubeconfig() {
+    let Some(w) = acc("service_account_through_kubeconfig") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let sa = random_name();
+    let described = w.describe_cluster(&cluster).unwrap_or(Value::Null);
+    let server = described["endpoint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let ca = described["certificateAuthority"]["data"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut tf = Tf::new(w);
+    // A kubeconfig as `aws eks update-kubeconfig` writes it: the user runs
+    // `aws eks get-token`, so the provider uses its own EKS token. The
+    // current context is a broken one; config_context picks the right one.
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: broken\nclusters:\n- name: eks\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\n- name: nowhere\n  cluster:\n    server: https://127.0.0.1:1\ncontexts:\n- name: eks\n  context:\n    cluster: eks\n    user: eks\n- name: broken\n  context:\n    cluster: nowhere\n    user: eks\nusers:\n- name: eks\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n      args: [eks, get-token, --cluster-name, {cluster}]\n"
+    );
+    let path = tf.path().join("kubeconfig");
+    std::fs::write(&path, kubeconfig).unwrap_or_else(|e| panic!("writing kubeconfig: {e}"));
+    let with_context = |context: &str| {
+        config(&[
+            provider_with_blocks(
+                &[],
+                &[block(
+                    "kubernetes",
+                    &[
+                        ("config_path", string(&path.display().to_string())),
+                        ("config_context", string(context)),
+                    ],
+                )],
+            ),
+            association(
+                "test",
+                &cluster,
+                "default",
+                &sa,
+                &role.arn,
+                &[("create_service_account", "true".into())],
+            ),
+        ])
+    };
+    tf.write(&with_context("missing"));
+    tf.apply_expect_error("no context \"missing\"");
+    tf.write(&with_context("eks"));
+    tf.apply();
+    assert!(service_account(w, &cluster, "default", &sa).is_some());
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(service_account(w, &cluster, "default", &sa).is_none());
+}

@@ -77,6 +77,16 @@ pub enum KubeError {
         /// The cluster.
         cluster: String,
     },
+    /// The kubeconfig named by `config_path` cannot be used.
+    #[error("the kubeconfig {path} cannot be used for cluster {cluster}: {detail}")]
+    Kubeconfig {
+        /// The cluster.
+        cluster: String,
+        /// The kubeconfig path.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
     /// The CA certificate could not be used.
     #[error(
         "the certificate authority of cluster {cluster} is not a usable PEM certificate: {detail}"
@@ -148,6 +158,9 @@ impl KubeError {
             }
             KubeError::Token { .. } => {
                 "The provider signs the token with the same AWS credentials it uses for EKS; check that they are available."
+            }
+            KubeError::Kubeconfig { .. } => {
+                "Check config_path and config_context in the provider's kubernetes block (the context must name a cluster with a server), or remove them to use DescribeCluster's endpoint and an EKS token."
             }
             _ => "",
         }
@@ -221,10 +234,52 @@ pub struct Kube {
     clients: Arc<Clients>,
 }
 
+/// Server, CA (PEM) and token from a kubeconfig file; the token is `None`
+/// when the user authenticates with `exec` (the provider's EKS token serves).
+async fn from_kubeconfig(
+    path: &str,
+    context: Option<&str>,
+    cluster: &str,
+) -> Result<(String, Option<String>, Option<String>), KubeError> {
+    let fail = |detail: String| KubeError::Kubeconfig {
+        cluster: cluster.to_string(),
+        path: path.to_string(),
+        detail,
+    };
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .map_err(|e| fail(format!("reading it failed: {e}")))?;
+    let access = schema::kubeconfig::resolve(&text, context).map_err(fail)?;
+    let ca = match (&access.ca_data, &access.ca_file) {
+        (Some(data), _) => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(data.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    fail("certificate-authority-data is not base64 of a PEM text".into())
+                })?,
+        ),
+        (None, Some(file)) => Some(
+            tokio::fs::read_to_string(file)
+                .await
+                .map_err(|e| fail(format!("reading certificate-authority {file} failed: {e}")))?,
+        ),
+        (None, None) => None,
+    };
+    Ok((access.server, ca, access.token))
+}
+
 /// Connects to the cluster's Kubernetes API: the provider's `kubernetes {}`
 /// block when set, else the endpoint and CA of DescribeCluster and an EKS token.
 pub async fn connect(clients: &Arc<Clients>, cluster: &str) -> Result<Kube, KubeError> {
-    let overrides = clients.kubernetes.clone().unwrap_or_default();
+    let mut overrides = clients.kubernetes.clone().unwrap_or_default();
+    if let Some(path) = overrides.config_path.clone() {
+        let access = from_kubeconfig(&path, overrides.config_context.as_deref(), cluster).await?;
+        overrides.host = overrides.host.or(Some(access.0));
+        overrides.cluster_ca_certificate = overrides.cluster_ca_certificate.or(access.1);
+        overrides.token = overrides.token.or(access.2);
+    }
     let (base, ca) = match &overrides.host {
         Some(host) => (host.clone(), overrides.cluster_ca_certificate.clone()),
         None => {

@@ -14,6 +14,7 @@ pub mod addon_config_data;
 pub mod association;
 pub mod associations_data;
 pub mod input;
+pub mod kubeconfig;
 pub mod migration;
 pub mod names;
 pub mod policy;

@@ -36,6 +36,10 @@ pub struct Kubernetes {
     pub cluster_ca_certificate: Option<String>,
     /// Bearer token.
     pub token: Option<String>,
+    /// Kubeconfig file to take server, CA and token from.
+    pub config_path: Option<String>,
+    /// Context of that kubeconfig (default: its current context).
+    pub config_context: Option<String>,
 }
 
 /// `assume_role { ... }`.
@@ -137,6 +141,8 @@ pub fn spec() -> ResourceSpec {
                     Attr::optional("host", Kind::String, "URL of the Kubernetes API server, such as `https://10.0.0.1:443`. Applies to every cluster of this provider configuration.").check(check_url),
                     Attr::optional("cluster_ca_certificate", Kind::String, "PEM of the certificate authority of the API server. Defaults to the cluster's CA from DescribeCluster (or, with `host`, the system roots)."),
                     Attr::optional("token", Kind::String, "Bearer token for the Kubernetes API. Defaults to an EKS token for the cluster, made from the provider's AWS credentials.").sensitive(),
+                    Attr::optional("config_path", Kind::String, "A kubeconfig file to take the API server, certificate authority and token from (its context's `server`, `certificate-authority-data` or `certificate-authority`, and the user's `token`; a user that runs `exec`, such as `aws eks get-token`, gets the provider's own EKS token instead). host, cluster_ca_certificate and token set here win over it. Applies to every cluster of this provider configuration."),
+                    Attr::optional("config_context", Kind::String, "Context of the kubeconfig in `config_path`; defaults to its current context."),
                 ],
             },
         ],
