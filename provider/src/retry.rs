@@ -184,3 +184,16 @@ where
         pause = (pause * 3 / 2).min(MAX_PAUSE);
     }
 }
+
+/// The answer EKS gives while a new IAM role is not yet visible to it.
+const ROLE_NOT_VISIBLE: (&str, &str) = (
+    "InvalidParameterException",
+    "Role provided in the request does not exist",
+);
+
+/// True for "the role is not visible yet" (IAM eventual consistency), the
+/// one error every create/update that names a role retries for
+/// [`PROPAGATION_TIMEOUT`].
+pub fn is_role_not_visible(e: &AwsError) -> bool {
+    e.is(ROLE_NOT_VISIBLE.0, ROLE_NOT_VISIBLE.1)
+}

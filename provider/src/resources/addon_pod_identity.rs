@@ -134,14 +134,7 @@ impl Resource for AddonPodIdentity {
                 .map_err(|e| AwsError::from_sdk("CreateAddon", e));
             match r {
                 Ok(_) => Attempt::Done(Ok(())),
-                Err(e)
-                    if e.is(
-                        "InvalidParameterException",
-                        "Role provided in the request does not exist",
-                    ) =>
-                {
-                    Attempt::Again(e)
-                }
+                Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
                 Err(e) => Attempt::Done(Err(e)),
             }
         })
@@ -271,14 +264,7 @@ impl Resource for AddonPodIdentity {
                         .map_err(|e| AwsError::from_sdk("UpdateAddon", e))
                     {
                         Ok(out) => Attempt::Done(Ok(out.update.and_then(|u| u.id))),
-                        Err(e)
-                            if e.is(
-                                "InvalidParameterException",
-                                "Role provided in the request does not exist",
-                            ) =>
-                        {
-                            Attempt::Again(e)
-                        }
+                        Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
                         Err(e) => Attempt::Done(Err(e)),
                     }
                 })

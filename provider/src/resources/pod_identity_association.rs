@@ -784,14 +784,7 @@ async fn create_association(
                         field: "association",
                     },
                 )),
-                Err(e)
-                    if e.is(
-                        "InvalidParameterException",
-                        "Role provided in the request does not exist",
-                    ) =>
-                {
-                    Attempt::Again(e)
-                }
+                Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
                 Err(e) if e.is("ResourceInUseException", "Association already exists") => {
                     // A real duplicate, or one deleted moments ago?
                     let Some(id) = existing_id(&e) else {
@@ -887,14 +880,7 @@ async fn update_association(
                         operation: "UpdatePodIdentityAssociation",
                         field: "association",
                     })),
-                    Err(e)
-                        if e.is(
-                            "InvalidParameterException",
-                            "Role provided in the request does not exist",
-                        ) =>
-                    {
-                        Attempt::Again(e)
-                    }
+                    Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
                     Err(e) => Attempt::Done(Err(e)),
                 }
             },

@@ -1069,10 +1069,7 @@ async fn create_or_find_association(
                     if e.is(
                         "InvalidParameterException",
                         "Trust policy of the role provided is invalid",
-                    ) || e.is(
-                        "InvalidParameterException",
-                        "Role provided in the request does not exist",
-                    ) =>
+                    ) || retry::is_role_not_visible(&e) =>
                 {
                     Attempt::Again(e)
                 }
