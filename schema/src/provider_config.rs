@@ -77,6 +77,22 @@ fn check_url(s: &str) -> Result<(), String> {
     }
 }
 
+/// The Kubernetes API server URL: https only, because the provider sends a
+/// bearer token (its EKS token or the configured one) to it.
+pub fn check_kubernetes_host(s: &str) -> Result<(), String> {
+    if s.starts_with("https://") {
+        Ok(())
+    } else if s.starts_with("http://") {
+        Err(format!(
+            "{s:?} is plain HTTP: the provider sends a bearer token to the Kubernetes API and does so only over TLS. Write it as https://host[:port]."
+        ))
+    } else {
+        Err(format!(
+            "{s:?} is not a URL: write it as https://host[:port]."
+        ))
+    }
+}
+
 /// The spec of the provider block.
 pub fn spec() -> ResourceSpec {
     ResourceSpec {
@@ -138,7 +154,7 @@ pub fn spec() -> ResourceSpec {
                 name: "kubernetes",
                 description: "How to reach the Kubernetes API of the clusters (used by `create_service_account` and `eks_pod_identity_migration`). By default the provider uses the endpoint and certificate authority that DescribeCluster reports and an EKS token signed with its AWS credentials, as `aws eks get-token` does; the identity needs an EKS access entry (or aws-auth mapping) that allows reading and changing namespaces and service accounts. Set these only to reach the API another way.",
                 attrs: vec![
-                    Attr::optional("host", Kind::String, "URL of the Kubernetes API server, such as `https://10.0.0.1:443`. Applies to every cluster of this provider configuration.").check(check_url),
+                    Attr::optional("host", Kind::String, "URL of the Kubernetes API server, such as `https://10.0.0.1:443` (https only: the provider sends a bearer token to it). Applies to every cluster of this provider configuration.").check(check_kubernetes_host),
                     Attr::optional("cluster_ca_certificate", Kind::String, "PEM of the certificate authority of the API server. Defaults to the cluster's CA from DescribeCluster (or, with `host`, the system roots)."),
                     Attr::optional("token", Kind::String, "Bearer token for the Kubernetes API. Defaults to an EKS token for the cluster, made from the provider's AWS credentials.").sensitive(),
                     Attr::optional("config_path", Kind::String, "A kubeconfig file to take the API server, certificate authority and token from (its context's `server`, `certificate-authority-data` or `certificate-authority`, and the user's `token`; a user that runs `exec`, such as `aws eks get-token`, gets the provider's own EKS token instead). host, cluster_ca_certificate and token set here win over it. Applies to every cluster of this provider configuration."),
@@ -162,5 +178,13 @@ mod tests {
     fn endpoint_urls_are_checked() {
         assert!(check_url("http://127.0.0.1:4566").is_ok());
         assert!(check_url("127.0.0.1:4566").is_err());
+    }
+
+    #[test]
+    fn kubernetes_host_must_be_https() {
+        assert!(check_kubernetes_host("https://10.0.0.1:443").is_ok());
+        let e = check_kubernetes_host("http://10.0.0.1").unwrap_err();
+        assert!(e.contains("plain HTTP") && e.contains("https://"), "{e}");
+        assert!(check_kubernetes_host("10.0.0.1").is_err());
     }
 }

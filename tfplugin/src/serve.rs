@@ -44,6 +44,11 @@ const PARENT_POLL: Duration = Duration::from_secs(1);
 /// How long in-flight calls get to finish after Shutdown. go-plugin kills
 /// the process 2 s after asking it to shut down, so we give up before that.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+/// How long a connecting client gets to finish the AutoMTLS handshake.
+/// Terraform connects right after reading the handshake line and completes
+/// the TLS handshake in milliseconds; a peer that connects and then says
+/// nothing would otherwise hold a task and a socket for ever.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -441,11 +446,15 @@ async fn accept_loop(
                 // Handshake off the accept loop so a slow client blocks no one.
                 let acc = acc.clone();
                 tokio::spawn(async move {
-                    match acc.accept(stream).await {
-                        Ok(s) => {
+                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acc.accept(stream)).await {
+                        Ok(Ok(s)) => {
                             let _ = tx.send(Ok(Conn(Box::pin(s)))).await;
                         }
-                        Err(e) => tracing::warn!(error = %e, "TLS handshake failed"),
+                        Ok(Err(e)) => tracing::warn!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::warn!(
+                            timeout_s = TLS_HANDSHAKE_TIMEOUT.as_secs(),
+                            "TLS handshake not completed in time; connection closed"
+                        ),
                     }
                 });
             }
