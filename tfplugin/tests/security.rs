@@ -128,12 +128,9 @@ fn socket_directory_is_private() {
 
 /// msgpack payloads a fake Terraform could send for `fixture_thing`'s config.
 fn hostile_payloads() -> Vec<(&'static str, Vec<u8>)> {
-    let mut deep = Vec::new();
     // 100,000 nested one-element arrays: a stack overflow if decoding recursed
     // without a depth bound.
-    for _ in 0..100_000 {
-        deep.push(0x91);
-    }
+    let mut deep = vec![0x91; 100_000];
     deep.push(0xc0);
     vec![
         ("truncated map", vec![0x82, 0xa4, b'n', b'a']),
