@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 use crate::Emulator;
 use crate::associations::{bury, check_service_account_free, new_association};
 use crate::catalogue::{AddonSpec, VersionSpec};
+use crate::config_schema;
 use crate::error::ApiError;
-use crate::iam::check_role;
+use crate::iam::{check_pass_role, check_role};
 use crate::ids;
 use crate::state::{Addon, Idempotent, Pending, Region, Transition, Update};
 use crate::wire::{Ctx, fingerprint, opt_str, opt_tags, paginate, req_str};
@@ -90,16 +91,30 @@ fn check_resolve_conflicts(body: &Value) -> Result<Option<String>, ApiError> {
     Ok(value)
 }
 
-fn check_configuration_values(values: Option<&str>) -> Result<(), ApiError> {
-    match values {
-        Some(v) if v.trim_start().starts_with('{') => match serde_json::from_str::<Value>(v) {
-            Ok(Value::Object(_)) => Ok(()),
-            _ => Err(ApiError::invalid_parameter(
-                "ConfigurationValue provided in request is not supported: the JSON is not valid",
-            )),
-        },
+/// `configurationValues` against the schema DescribeAddonConfiguration
+/// serves for the addon (FACTS.md F8). An unknown addon has no schema: its
+/// own error comes first.
+fn check_configuration_values(
+    values: Option<&str>,
+    spec: Option<&AddonSpec>,
+) -> Result<(), ApiError> {
+    match (values, spec) {
+        (Some(v), Some(spec)) => config_schema::check(v, &spec.configuration_schema),
         _ => Ok(()),
     }
+}
+
+/// `serviceAccountRoleArn` as EKS checks it when present: in the cluster's
+/// account and not empty (FACTS.md F2, F3: `Cross-account pass role is not
+/// allowed.`), then a role ARN.
+fn check_service_account_role(account: &str, role: &str) -> Result<(), ApiError> {
+    check_pass_role(account, role)?;
+    if ids::parse_role_arn(role).is_none() {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid role ARN: {role}"
+        )));
+    }
+    Ok(())
 }
 
 /// Checks a pod identity list against a version: the version supports pod
@@ -245,12 +260,11 @@ pub async fn create(
 ) -> Result<Value, ApiError> {
     let addon_name = req_str(&body, "addonName")?;
     let version = opt_str(&body, "addonVersion")?.filter(|v| !v.is_empty());
-    let sa_role = opt_str(&body, "serviceAccountRoleArn")?.filter(|v| !v.is_empty());
+    let sa_role = opt_str(&body, "serviceAccountRoleArn")?;
     check_resolve_conflicts(&body)?;
     let token = opt_str(&body, "clientRequestToken")?;
     let tags = opt_tags(&body)?.unwrap_or_default();
     let configuration_values = opt_str(&body, "configurationValues")?.filter(|v| !v.is_empty());
-    check_configuration_values(configuration_values.as_deref())?;
     let pod_identity = parse_pod_identity(&body)?.unwrap_or_default();
     let namespace_config = body
         .pointer("/namespaceConfig/namespace")
@@ -279,12 +293,9 @@ pub async fn create(
         )?;
         faults.iam_propagation_delay_secs
     };
-    if let Some(role) = &sa_role
-        && ids::parse_role_arn(role).is_none()
-    {
-        return Err(ApiError::invalid_parameter(format!(
-            "Invalid role ARN: {role}"
-        )));
+    check_configuration_values(configuration_values.as_deref(), spec)?;
+    if let Some(role) = &sa_role {
+        check_service_account_role(&ctx.account, role)?;
     }
     for r in &pod_identity {
         check_role(em.iam.as_ref(), &ctx.account, &r.role_arn, iam_delay).await?;
@@ -333,6 +344,7 @@ pub async fn create(
             .iter()
             .map(|p| p.service_account.clone())
             .collect(),
+        lasting_health: false,
     };
     // The addon's software brings its service accounts into the cluster.
     if let Some(kube) = region.clusters.get(cluster).and_then(|c| c.kube.clone()) {
@@ -421,8 +433,9 @@ fn check_update<'c>(
     let addon = find_addon(region, cluster, addon_name)?;
     region.require_active_cluster(cluster)?;
     if matches!(addon.status.as_str(), "CREATING" | "UPDATING" | "DELETING") {
+        // The real text (FACTS.md F4); DELETING is worded alike by assumption.
         return Err(ApiError::in_use(format!(
-            "Addon {addon_name} cannot be updated while it is in {} status",
+            "Addon {addon_name} cannot be updated as it is currently in {} state",
             addon.status
         ))
         .cluster(cluster)
@@ -488,11 +501,12 @@ pub async fn update(
     body: Value,
 ) -> Result<Value, ApiError> {
     let version = opt_str(&body, "addonVersion")?.filter(|v| !v.is_empty());
+    // Left out, the addon loses its IRSA role and falls back to the node
+    // role (FACTS.md F1); "" is refused (F2).
     let sa_role = opt_str(&body, "serviceAccountRoleArn")?;
     let resolve = check_resolve_conflicts(&body)?;
     let token = opt_str(&body, "clientRequestToken")?;
     let configuration_values = opt_str(&body, "configurationValues")?;
-    check_configuration_values(configuration_values.as_deref())?;
     let pod_identity = parse_pod_identity(&body)?;
     let fp = fingerprint(&format!("{UPDATE_OP}/{cluster}/{addon_name}"), &body);
 
@@ -514,12 +528,12 @@ pub async fn update(
         )?;
         faults.iam_propagation_delay_secs
     };
-    if let Some(role) = sa_role.as_deref().filter(|r| !r.is_empty())
-        && ids::parse_role_arn(role).is_none()
-    {
-        return Err(ApiError::invalid_parameter(format!(
-            "Invalid role ARN: {role}"
-        )));
+    check_configuration_values(
+        configuration_values.as_deref(),
+        em.catalogue.find_addon(addon_name),
+    )?;
+    if let Some(role) = &sa_role {
+        check_service_account_role(&ctx.account, role)?;
     }
     for r in pod_identity.iter().flatten() {
         check_role(em.iam.as_ref(), &ctx.account, &r.role_arn, iam_delay).await?;
@@ -584,14 +598,14 @@ pub async fn update(
     let out = json!({ "update": update.to_json() });
     if let Some(a) = region.addons.get_mut(&key) {
         a.addon_version = v.addon_version.clone();
-        if let Some(role) = sa_role {
-            a.service_account_role_arn = (!role.is_empty()).then_some(role);
-        }
+        // FACTS.md F1: no role in the request = the node role from now on.
+        a.service_account_role_arn = sa_role;
         if let Some(values) = configuration_values {
             a.configuration_values = (!values.is_empty()).then_some(values);
         }
         a.status = "UPDATING".to_owned();
         a.health = Vec::new();
+        a.lasting_health = false;
         a.modified_at = ids::now_epoch();
         a.pending = Some(Pending {
             until: Instant::now() + faults.addon_transition(),

@@ -3,9 +3,11 @@
 //!
 //! This module owns their validation (IDs, session policy rules, duplicate
 //! service accounts, delete consistency, ownership by addons), the IAM check
-//! of the role, and clientRequestToken idempotency. Addon-owned associations
+//! of the role, clientRequestToken idempotency, and the strict-mode rules of
+//! UpdatePodIdentityAssociation (FACTS.md F9–F11). Addon-owned associations
 //! are created and removed by the `addons` module through
-//! [`new_association`] and [`check_session_policy`].
+//! [`new_association`] and [`check_session_policy`]; like AWS, this module
+//! also lets them be updated and deleted directly (FACTS.md F6).
 
 use serde_json::{Value, json};
 
@@ -16,8 +18,10 @@ use crate::ids;
 use crate::state::{Association, Idempotent, Region, Tombstone};
 use crate::wire::{Ctx, fingerprint, opt_bool, opt_str, opt_tags, paginate, req_str};
 
-/// EKS's limit of associations per cluster.
-pub const MAX_ASSOCIATIONS_PER_CLUSTER: usize = 5000;
+/// EKS's limit of associations per cluster: "Pod Identity associations per
+/// cluster is 1000 in each supported region and this quota isn't
+/// adjustable" (FACTS.md F7).
+pub const MAX_ASSOCIATIONS_PER_CLUSTER: usize = 1000;
 
 /// Largest session policy EKS accepts.
 pub const MAX_POLICY_LEN: usize = 2048;
@@ -274,7 +278,9 @@ pub async fn create(
     );
     association.tags = tags;
     association.disable_session_tags = disable_session_tags;
-    association.external_id = target.as_ref().map(|_| ids::uuid());
+    // externalId comes with a target role (FACTS.md F11); whether AWS may
+    // return one without is undocumented, so strict mode always does.
+    association.external_id = (target.is_some() || em.config.strict).then(ids::uuid);
     association.target_role_arn = target;
     association.policy = policy;
     let out = json!({ "association": association.to_json() });
@@ -296,15 +302,40 @@ fn find<'r>(region: &'r Region, cluster: &str, id: &str) -> Result<&'r Associati
         .ok_or_else(|| association_not_found(cluster, id))
 }
 
-fn refuse_owned(a: &Association, action: &str) -> Result<(), ApiError> {
-    match &a.owner_arn {
-        Some(owner) => Err(ApiError::invalid_request(format!(
-            "Cannot {action} pod identity association {} because it is owned by addon {owner}; change it through the addon",
-            a.association_id
-        ))
-        .cluster(&a.cluster_name)),
-        None => Ok(()),
+/// UpdatePodIdentityAssociation requests whose effect AWS does not document,
+/// refused in strict mode (FACTS.md, "Strict mode"):
+/// - S1: `roleArn` left out (FACTS.md F9: every known client sends it);
+/// - S2: `policy: ""` (F10: no documented way to clear the session policy);
+/// - S3: a request that changes nothing (F9: "You must change at least one
+///   of these in an update", error not documented).
+fn strict_update_rules(current: &Association, body: &Value) -> Result<(), ApiError> {
+    let role = body.get("roleArn").and_then(Value::as_str);
+    let Some(role) = role.filter(|r| !r.is_empty()) else {
+        return Err(ApiError::strict(
+            "S1",
+            "roleArn must be sent on every UpdatePodIdentityAssociation: what AWS does when it is left out is undocumented",
+        ));
+    };
+    let policy = body.get("policy").and_then(Value::as_str);
+    if policy == Some("") {
+        return Err(ApiError::strict(
+            "S2",
+            "policy \"\" does not clear the session policy in any AWS document",
+        ));
     }
+    let target = body.get("targetRoleArn").and_then(Value::as_str);
+    let disable = body.get("disableSessionTags").and_then(Value::as_bool);
+    let changes = role != current.role_arn
+        || target.is_some_and(|t| Some(t) != current.target_role_arn.as_deref().or(Some("")))
+        || disable.is_some_and(|d| d != current.disable_session_tags)
+        || policy.is_some_and(|p| Some(p) != current.policy.as_deref());
+    if !changes {
+        return Err(ApiError::strict(
+            "S3",
+            "the update changes none of roleArn, targetRoleArn, disableSessionTags, policy (\"You must change at least one of these in an update\")",
+        ));
+    }
+    Ok(())
 }
 
 /// DescribePodIdentityAssociation.
@@ -365,7 +396,7 @@ pub async fn update(
         let faults = world.injector.faults.clone();
         let region = world.settled(&ctx.account, &ctx.region);
         let current = find(region, cluster, id)?;
-        refuse_owned(current, "update")?;
+        // Addon-owned associations may be updated directly (FACTS.md F6).
         region.require_active_cluster(cluster)?;
         if let Some(previous) = replay(region, UPDATE_OP, cluster, token.as_deref(), &fp)? {
             return Ok(previous);
@@ -377,6 +408,9 @@ pub async fn update(
             Some(p) => Some(p.clone()),
         };
         check_session_policy(new_policy.as_deref(), new_disable)?;
+        if em.config.strict {
+            strict_update_rules(current, &body)?;
+        }
         faults.iam_propagation_delay_secs
     };
     check_target_role(target.as_deref())?;
@@ -394,7 +428,6 @@ pub async fn update(
         .associations
         .get_mut(id)
         .ok_or_else(|| association_not_found(cluster, id))?;
-    refuse_owned(a, "update")?;
     let new_disable = disable_session_tags.unwrap_or(a.disable_session_tags);
     let new_policy = match policy {
         None => a.policy.clone(),
@@ -413,10 +446,17 @@ pub async fn update(
         None => {}
         Some(t) if t.is_empty() => {
             a.target_role_arn = None;
-            a.external_id = None;
+            // Whether AWS drops the external ID with the target role is
+            // undocumented (FACTS.md F11): strict mode keeps it.
+            if !em.config.strict {
+                a.external_id = None;
+            }
         }
         Some(t) => {
-            if a.external_id.is_none() {
+            // Strict mode: a different target role gets a new external ID
+            // (undocumented either way, FACTS.md F11).
+            let changed = a.target_role_arn.as_deref() != Some(t.as_str());
+            if a.external_id.is_none() || (em.config.strict && changed) {
                 a.external_id = Some(ids::uuid());
             }
             a.target_role_arn = Some(t);
@@ -433,8 +473,8 @@ pub fn delete(em: &Emulator, ctx: &Ctx, cluster: &str, id: &str) -> Result<Value
     check_association_id(id)?;
     let mut world = em.world();
     let region = world.settled(&ctx.account, &ctx.region);
-    let a = find(region, cluster, id)?;
-    refuse_owned(a, "delete")?;
+    // Addon-owned associations may be deleted directly (FACTS.md F6).
+    find(region, cluster, id)?;
     region.require_active_cluster(cluster)?;
     let a = region
         .associations

@@ -36,6 +36,8 @@ pub enum Code {
     ServiceUnavailable,
     /// 404: no operation at this method and path.
     UnknownOperation,
+    /// 403: IAM PassRole refused (a role in another account; FACTS.md F3).
+    AccessDenied,
 }
 
 impl Code {
@@ -54,6 +56,7 @@ impl Code {
             Code::Server => "ServerException",
             Code::ServiceUnavailable => "ServiceUnavailableException",
             Code::UnknownOperation => "UnknownOperationException",
+            Code::AccessDenied => "AccessDeniedException",
         }
     }
 
@@ -71,6 +74,7 @@ impl Code {
             Code::Throttling => StatusCode::TOO_MANY_REQUESTS,
             Code::InternalFailure | Code::Server => StatusCode::INTERNAL_SERVER_ERROR,
             Code::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Code::AccessDenied => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -130,6 +134,24 @@ impl ApiError {
     /// ResourceInUseException.
     pub fn in_use(message: impl Into<String>) -> ApiError {
         ApiError::new(Code::ResourceInUse, message)
+    }
+
+    /// `Cross-account pass role is not allowed.` (AccessDeniedException,
+    /// 403): a role in another account, or an empty role ARN (FACTS.md F2,
+    /// F3).
+    pub fn cross_account_pass_role() -> ApiError {
+        ApiError::new(
+            Code::AccessDenied,
+            "Cross-account pass role is not allowed.",
+        )
+    }
+
+    /// A refusal of eks-emulator's strict mode (InvalidParameterException):
+    /// something AWS may refuse where its documentation is silent
+    /// (FACTS.md, "Strict mode"). The message says so, so that nobody takes
+    /// it for an AWS text.
+    pub fn strict(rule: &str, message: impl std::fmt::Display) -> ApiError {
+        ApiError::invalid_parameter(format!("[eks-emulator strict mode, rule {rule}] {message}"))
     }
 
     /// `No cluster found for name: {name}.` (ResourceNotFoundException).

@@ -67,6 +67,35 @@ pub struct Faults {
     /// Makes the named addon end its next transitions in a failed state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addon_fail: Option<AddonFail>,
+    /// Addons (by name, any cluster) that are DEGRADED for reasons of their
+    /// own while the fault is set: health issues independent of updates
+    /// (FACTS.md F5). Creates end DEGRADED, updates still succeed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addon_degraded: Vec<AddonHealth>,
+}
+
+/// A lasting health issue of an addon (FACTS.md F5): the addon shows
+/// DEGRADED with this issue whenever it is not in a transition, and its
+/// updates complete `Successful` all the same.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AddonHealth {
+    /// The addon that is unhealthy (any cluster).
+    pub addon_name: String,
+    /// The health issue's code (default InsufficientNumberOfReplicas).
+    #[serde(default = "default_fail_code")]
+    pub code: String,
+    /// The health issue's message (default: the real text of that code).
+    #[serde(default = "default_degraded_message")]
+    pub message: String,
+}
+
+/// The real message of InsufficientNumberOfReplicas (FACTS.md F5).
+pub const INSUFFICIENT_REPLICAS_MESSAGE: &str =
+    "The add-on is unhealthy because it doesn't have the desired number of replicas.";
+
+fn default_degraded_message() -> String {
+    INSUFFICIENT_REPLICAS_MESSAGE.to_owned()
 }
 
 /// An addon failure to inject.
@@ -116,7 +145,17 @@ impl Faults {
                 "addon_fail.status must be DEGRADED, CREATE_FAILED or UPDATE_FAILED".to_owned(),
             );
         }
+        if self.addon_degraded.iter().any(|h| h.addon_name.is_empty()) {
+            return Err("addon_degraded[].addon_name must not be empty".to_owned());
+        }
         Ok(())
+    }
+
+    /// The lasting health issue of `addon_name`, if the fault names it.
+    pub fn degraded(&self, addon_name: &str) -> Option<&AddonHealth> {
+        self.addon_degraded
+            .iter()
+            .find(|h| h.addon_name == addon_name)
     }
 
     fn applies_to(&self, operation: &str) -> bool {
@@ -282,6 +321,16 @@ mod tests {
     }
 
     #[test]
+    fn addon_degraded_defaults_to_the_real_issue() {
+        let f: Faults =
+            serde_json::from_str(r#"{"addon_degraded": [{"addon_name": "coredns"}]}"#).unwrap();
+        let h = f.degraded("coredns").unwrap();
+        assert_eq!(h.code, "InsufficientNumberOfReplicas");
+        assert_eq!(h.message, INSUFFICIENT_REPLICAS_MESSAGE);
+        assert!(f.degraded("kube-proxy").is_none());
+    }
+
+    #[test]
     fn operations_restrict_faults() {
         let mut inj = Injector::default();
         inj.set_faults(Faults {
@@ -299,5 +348,9 @@ mod tests {
         assert!(serde_json::from_str::<Faults>(r#"{"throtle_rate": 1}"#).is_err());
         let f: Faults = serde_json::from_str(r#"{"throttle_rate": 2}"#).unwrap();
         assert!(f.validate().is_err());
+        let f: Faults =
+            serde_json::from_str(r#"{"addon_degraded": [{"addon_name": ""}]}"#).unwrap();
+        assert!(f.validate().is_err());
+        assert!(serde_json::from_str::<Faults>(r#"{"addon_degraded": [{"addon": "x"}]}"#).is_err());
     }
 }

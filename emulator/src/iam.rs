@@ -23,6 +23,25 @@ use crate::ids::{now_epoch, parse_role_arn};
 /// The service principal pod identity uses.
 pub const PODS_PRINCIPAL: &str = "pods.eks.amazonaws.com";
 
+/// The PassRole rule, checked before anything else and without IAM: the
+/// role must be in the cluster's account (FACTS.md F3: EKS uses
+/// `iam:PassRole`, "requiring both the role and the identity passing it to
+/// be in the same AWS account as the EKS cluster"). An empty ARN has no
+/// account either: EKS answers it the same way (FACTS.md F2, #30645).
+/// Any other malformed ARN passes here and is refused by the format check.
+pub fn check_pass_role(account: &str, role_arn: &str) -> Result<(), ApiError> {
+    if role_arn.is_empty() {
+        return Err(ApiError::cross_account_pass_role());
+    }
+    let parts: Vec<&str> = role_arn.splitn(6, ':').collect();
+    let foreign = matches!(parts.as_slice(), ["arn", _, "iam", "", acct, _]
+        if acct.len() == 12 && acct.bytes().all(|b| b.is_ascii_digit()) && *acct != account);
+    if foreign {
+        return Err(ApiError::cross_account_pass_role());
+    }
+    Ok(())
+}
+
 /// Time allowed for one IAM call.
 const IAM_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -235,6 +254,7 @@ pub async fn check_role(
     role_arn: &str,
     propagation_delay_secs: f64,
 ) -> Result<(), ApiError> {
+    check_pass_role(account, role_arn)?;
     let Some(parsed) = parse_role_arn(role_arn) else {
         return Err(ApiError::invalid_parameter(format!(
             "Invalid role ARN: {role_arn}"
@@ -243,10 +263,6 @@ pub async fn check_role(
     let Some(iam) = iam else {
         return Ok(());
     };
-    // EKS passes the role with iam:PassRole: it must be in the cluster's account.
-    if parsed.account != account {
-        return Err(role_missing());
-    }
     let role = iam
         .get_role(&parsed.name)
         .await
@@ -280,6 +296,25 @@ mod tests {
         assert_eq!(role.arn, "arn:aws:iam::123456789012:role/some/path/r1");
         assert!(role.created_at.is_some());
         assert!(trusts_pods(role.trust_policy.as_deref().unwrap()));
+    }
+
+    #[test]
+    fn pass_role_needs_the_clusters_account() {
+        let ours = "123456789012";
+        assert!(check_pass_role(ours, "arn:aws:iam::123456789012:role/r").is_ok());
+        assert!(
+            check_pass_role(ours, "not-an-arn").is_ok(),
+            "left to the format check"
+        );
+        for arn in [
+            "",
+            "arn:aws:iam::210987654321:role/r",
+            "arn:aws-cn:iam::210987654321:role/p/r",
+        ] {
+            let e = check_pass_role(ours, arn).unwrap_err();
+            assert_eq!(e.code, Code::AccessDenied, "{arn}");
+            assert_eq!(e.message, "Cross-account pass role is not allowed.");
+        }
     }
 
     #[test]

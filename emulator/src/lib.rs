@@ -15,6 +15,7 @@ pub mod admin;
 pub mod associations;
 pub mod catalogue;
 pub mod clusters;
+pub mod config_schema;
 pub mod error;
 pub mod faults;
 pub mod iam;
@@ -47,6 +48,19 @@ pub struct Config {
     /// Serve a Kubernetes API (HTTPS, own loopback port) per cluster; off,
     /// a cluster's endpoint is an AWS-looking URL nobody serves.
     pub kubernetes_api: bool,
+    /// Strict mode: also refuse what AWS may refuse where its documentation
+    /// is silent (FACTS.md, "Strict mode"). Off by default.
+    pub strict: bool,
+}
+
+/// The environment variable that turns strict mode on (`1` or `true`).
+pub const STRICT_ENV: &str = "EKS_EMULATOR_STRICT";
+
+impl Config {
+    /// Whether [`STRICT_ENV`] asks for strict mode.
+    pub fn strict_from_env() -> bool {
+        std::env::var(STRICT_ENV).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+    }
 }
 
 impl Default for Config {
@@ -55,6 +69,7 @@ impl Default for Config {
             account_id: DEFAULT_ACCOUNT_ID.to_owned(),
             iam_endpoint: None,
             kubernetes_api: true,
+            strict: false,
         }
     }
 }

@@ -158,6 +158,7 @@ impl Region {
         let mut gone = Vec::new();
         for (key, addon) in self.addons.iter_mut() {
             let Some(pending) = addon.pending.clone() else {
+                apply_lasting_health(addon, faults);
                 continue;
             };
             if pending.until > now {
@@ -202,6 +203,11 @@ impl Region {
                         None => {
                             addon.status = "ACTIVE".to_owned();
                             addon.health = Vec::new();
+                            addon.lasting_health = false;
+                            // A lasting health issue does not fail the
+                            // update: the Update is Successful and the
+                            // addon DEGRADED (FACTS.md F5).
+                            apply_lasting_health(addon, faults);
                             if let Some(u) = update_id.and_then(|id| self.updates.get_mut(&id)) {
                                 u.status = "Successful".to_owned();
                             }
@@ -259,6 +265,35 @@ impl Region {
                 }
             }
         }
+    }
+}
+
+/// Applies the `addon_degraded` fault to an addon at rest (FACTS.md F5):
+/// ACTIVE becomes DEGRADED with the issue while the fault names the addon,
+/// and returns to ACTIVE when it no longer does. Other statuses (failed
+/// ones, transitions) are left alone.
+fn apply_lasting_health(addon: &mut Addon, faults: &Faults) {
+    let at_rest = addon.status == "ACTIVE" || (addon.status == "DEGRADED" && addon.lasting_health);
+    if !at_rest {
+        return;
+    }
+    match faults.degraded(&addon.addon_name) {
+        Some(h) => {
+            let issue = json!({"code": h.code, "message": h.message, "resourceIds": []});
+            if addon.status != "DEGRADED" || addon.health.first() != Some(&issue) {
+                addon.status = "DEGRADED".to_owned();
+                addon.health = vec![issue];
+                addon.lasting_health = true;
+                addon.modified_at = crate::ids::now_epoch();
+            }
+        }
+        None if addon.lasting_health => {
+            addon.status = "ACTIVE".to_owned();
+            addon.health = Vec::new();
+            addon.lasting_health = false;
+            addon.modified_at = crate::ids::now_epoch();
+        }
+        None => {}
     }
 }
 
@@ -489,6 +524,9 @@ pub struct Addon {
     pub preserve: bool,
     /// Service accounts the addon created in the cluster's Kubernetes API.
     pub service_accounts: Vec<String>,
+    /// The status and health come from the `addon_degraded` fault (and go
+    /// back to ACTIVE when it is lifted).
+    pub lasting_health: bool,
 }
 
 impl Addon {

@@ -138,26 +138,34 @@ async fn addon_pod_identity_associations() {
     assert_eq!(d["association"]["ownerArn"], addon_arn.as_str());
     assert_eq!(d["association"]["roleArn"], ROLE);
 
-    // Standalone changes of an owned association are refused.
-    let expected = format!(
-        "Cannot update pod identity association {id} because it is owned by addon {addon_arn}; change it through the addon"
-    );
-    eks.call("POST", &path, Some(json!({"roleArn": ROLE})))
-        .await
-        .assert_error(400, "InvalidRequestException", &expected);
-    let r = eks.call("DELETE", &path, None).await;
-    assert_eq!(r.error_type.as_deref(), Some("InvalidRequestException"));
-    assert!(r.body["message"].as_str().unwrap().contains(&addon_arn));
-
-    // Updating while CREATING is refused.
-    let r = eks
-        .call(
+    // Updating or deleting an owned association directly is allowed
+    // (FACTS.md F6); it stays owned.
+    let u = eks
+        .op(
+            "UpdatePodIdentityAssociation",
             "POST",
-            "/clusters/c1/addons/vpc-cni/update",
-            Some(json!({"podIdentityAssociations": []})),
+            &path,
+            Some(json!({"roleArn": "arn:aws:iam::123456789012:role/direct"})),
         )
         .await;
-    assert_eq!(r.error_type.as_deref(), Some("ResourceInUseException"));
+    assert_eq!(u["association"]["ownerArn"], addon_arn.as_str());
+    assert_eq!(
+        u["association"]["roleArn"],
+        "arn:aws:iam::123456789012:role/direct"
+    );
+
+    // Updating while CREATING is refused with the real text (FACTS.md F4).
+    eks.call(
+        "POST",
+        "/clusters/c1/addons/vpc-cni/update",
+        Some(json!({"podIdentityAssociations": []})),
+    )
+    .await
+    .assert_error(
+        409,
+        "ResourceInUseException",
+        "Addon vpc-cni cannot be updated as it is currently in CREATING state",
+    );
     wait_status(&eks, "c1", "vpc-cni", Some("ACTIVE")).await;
 
     // A new role for the same service account keeps the association.

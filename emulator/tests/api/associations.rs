@@ -367,10 +367,26 @@ async fn association_delete_consistency_fault() {
         "ResourceInUseException",
         &format!("Association already exists: {id}"),
     );
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    eks.call("POST", "/clusters/c1/pod-identity-associations", Some(body))
-        .await
-        .ok();
+    // Until the delay has passed only the same refusal may come back.
+    let (eks, body, id) = (&eks, &body, id);
+    crate::support::eventually(Duration::from_secs(5), || async move {
+        let r = eks
+            .call(
+                "POST",
+                "/clusters/c1/pod-identity-associations",
+                Some(body.clone()),
+            )
+            .await;
+        if !r.status.is_success() {
+            r.assert_error(
+                409,
+                "ResourceInUseException",
+                &format!("Association already exists: {id}"),
+            );
+        }
+        r.status.is_success()
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -48,3 +48,85 @@ fn binary_rejects_bad_arguments() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Starts the binary and returns it with its address.
+fn spawn(args: &[&str], strict_env: Option<&str>) -> (std::process::Child, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_eks-emulator"));
+    command
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("EKS_EMULATOR_STRICT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(v) = strict_env {
+        command.env("EKS_EMULATOR_STRICT", v);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim_end()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
+        .to_owned();
+    (child, addr)
+}
+
+/// One HTTP/1.1 request; the whole response as text.
+fn request(addr: &str, method: &str, path: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// Whether an UpdatePodIdentityAssociation without roleArn is refused.
+fn refuses_update_without_role(addr: &str) -> bool {
+    let cluster =
+        r#"{"name":"c1","roleArn":"arn:aws:iam::123456789012:role/x","resourcesVpcConfig":{}}"#;
+    assert!(request(addr, "POST", "/clusters", cluster).starts_with("HTTP/1.1 200"));
+    let create = r#"{"namespace":"ns","serviceAccount":"sa","roleArn":"arn:aws:iam::123456789012:role/app"}"#;
+    let response = request(
+        addr,
+        "POST",
+        "/clusters/c1/pod-identity-associations",
+        create,
+    );
+    let id_at = response.find("\"associationId\":\"").unwrap() + 17;
+    let id = &response[id_at..id_at + 19];
+    let response = request(
+        addr,
+        "POST",
+        &format!("/clusters/c1/pod-identity-associations/{id}"),
+        r#"{"disableSessionTags":true}"#,
+    );
+    if response.starts_with("HTTP/1.1 200") {
+        return false;
+    }
+    assert!(response.contains("eks-emulator strict mode"), "{response}");
+    true
+}
+
+#[test]
+fn binary_strict_mode_from_flag_or_env() {
+    for (args, env, strict) in [
+        (&[][..], None, false),
+        (&["--strict"][..], None, true),
+        (&[][..], Some("1"), true),
+        (&[][..], Some("0"), false),
+    ] {
+        let (mut child, addr) = spawn(args, env);
+        let refused = refuses_update_without_role(&addr);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(refused, strict, "{args:?} {env:?}");
+    }
+}

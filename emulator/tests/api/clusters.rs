@@ -180,11 +180,14 @@ async fn cluster_creating_fault() {
         "InvalidRequestException",
         "Cluster 'slow' is not in ACTIVE status",
     );
-    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    let d = eks
-        .op("DescribeCluster", "GET", "/clusters/slow", None)
-        .await;
-    assert_eq!(d["cluster"]["status"], "ACTIVE");
+    let eks_ref = &eks;
+    crate::support::eventually(std::time::Duration::from_secs(5), || async move {
+        let d = eks_ref
+            .op("DescribeCluster", "GET", "/clusters/slow", None)
+            .await;
+        d["cluster"]["status"] == "ACTIVE"
+    })
+    .await;
     eks.call(
         "POST",
         "/clusters/slow/pod-identity-associations",

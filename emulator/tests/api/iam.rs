@@ -58,13 +58,13 @@ async fn iam_role_checks() {
             "InvalidParameterException",
             "Role provided in the request does not exist",
         );
-    // Another account's role cannot be passed.
+    // Another account's role cannot be passed (FACTS.md F3), at once.
     create(&eks, "x", "arn:aws:iam::210987654321:role/trusted")
         .await
         .assert_error(
-            400,
-            "InvalidParameterException",
-            "Role provided in the request does not exist",
+            403,
+            "AccessDeniedException",
+            "Cross-account pass role is not allowed.",
         );
 
     // Update checks the new role too.
@@ -99,8 +99,20 @@ async fn iam_propagation_delay() {
         "InvalidParameterException",
         "Role provided in the request does not exist",
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
-    create(&eks, "sa", &role).await.ok();
+    // Polled with a deadline instead of sleeping past the delay: only the
+    // "not yet visible" refusal may come before success.
+    let (eks, role) = (&eks, role.as_str());
+    crate::support::eventually(std::time::Duration::from_secs(10), || async move {
+        let r = create(eks, "sa", role).await;
+        if !r.status.is_success() {
+            assert_eq!(
+                r.body["message"],
+                "Role provided in the request does not exist"
+            );
+        }
+        r.status.is_success()
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -8,5 +8,7 @@ mod clusters;
 mod faults;
 mod iam;
 mod kubernetes;
+mod semantics;
+mod strict;
 mod support;
 mod tags;
