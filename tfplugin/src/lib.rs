@@ -40,9 +40,10 @@ pub mod value;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use provider::{
-    ApplyRequest, ApplyResponse, Ctx, DataReadResponse, DataSource, DeleteRequest, Function,
-    FunctionDefinition, FunctionError, FunctionParameter, ImportRequest, ImportResponse,
-    ImportedResource, PlanRequest, PlanResponse, Provider, ReadRequest, ReadResponse, Resource,
+    ApplyRequest, ApplyResponse, Ctx, DataReadResponse, DataSource, DeleteRequest,
+    EphemeralOpenResponse, EphemeralResource, Function, FunctionDefinition, FunctionError,
+    FunctionParameter, ImportRequest, ImportResponse, ImportedResource, PlanRequest, PlanResponse,
+    Provider, ReadRequest, ReadResponse, Resource,
 };
 pub use schema::{Attribute, Block, NestedBlock, NestingMode, Schema};
 pub use serve::{ServeError, ServeOptions, serve};

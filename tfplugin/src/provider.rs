@@ -69,6 +69,10 @@ pub trait Provider: Send + Sync + 'static {
     fn functions(&self) -> Vec<Arc<dyn Function>> {
         vec![]
     }
+    /// Every ephemeral resource type (Terraform ≥ 1.10, OpenTofu ≥ 1.11).
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource>> {
+        vec![]
+    }
     /// Extra validation of the provider configuration (after schema validators).
     async fn validate_config(&self, _config: &Value) -> Diagnostics {
         Diagnostics::default()
@@ -285,6 +289,40 @@ pub trait DataSource: Send + Sync + 'static {
     }
     /// Reads the data.
     async fn read(&self, ctx: &Ctx, config: Value) -> DataReadResponse;
+}
+
+/// Output of opening an ephemeral resource.
+#[derive(Debug, Clone)]
+pub struct EphemeralOpenResponse {
+    /// the result: never written to plan or state by Terraform
+    pub result: Value,
+    /// private data Terraform hands back to `close`
+    pub private: Option<Vec<u8>>,
+    /// problems
+    pub diagnostics: Diagnostics,
+}
+
+/// An ephemeral resource type: a value Terraform obtains for the length of
+/// one run (a credential, say) and never stores in plan or state. The
+/// protocol's renewal is not offered: `open` returns a value that must last
+/// the run, and the type's documentation says how long it does.
+#[async_trait]
+pub trait EphemeralResource: Send + Sync + 'static {
+    /// Type name.
+    fn type_name(&self) -> &'static str;
+    /// Schema.
+    fn schema(&self) -> Schema;
+    /// Extra validation (after schema validators).
+    async fn validate(&self, _ctx: &Ctx, _config: &Value) -> Diagnostics {
+        Diagnostics::default()
+    }
+    /// Opens the resource. The config is wholly known (Terraform defers
+    /// opening until it is).
+    async fn open(&self, ctx: &Ctx, config: Value) -> EphemeralOpenResponse;
+    /// Closes it (only called when `open` returned private data).
+    async fn close(&self, _ctx: &Ctx, _private: Vec<u8>) -> Diagnostics {
+        Diagnostics::default()
+    }
 }
 
 /// One function parameter.

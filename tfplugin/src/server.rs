@@ -8,7 +8,7 @@
 //! listeners (see `serve`).
 
 use std::any::Any;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use tokio_util::sync::CancellationToken;
@@ -19,8 +19,8 @@ use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::plan;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{
-    ApplyRequest, Ctx, DataSource, DeleteRequest, Function, ImportRequest, PlanRequest,
-    PlanResponse, Provider, ReadRequest, Resource,
+    ApplyRequest, Ctx, DataSource, DeleteRequest, EphemeralResource, Function, ImportRequest,
+    PlanRequest, PlanResponse, Provider, ReadRequest, Resource,
 };
 use crate::schema::{Attribute, Block, NestingMode, Schema, validate_block};
 use crate::value::{AttrPath, PathStep, Type, Value};
@@ -38,6 +38,12 @@ struct DataEntry {
     ty: Type,
 }
 
+struct EphemeralEntry {
+    imp: Arc<dyn EphemeralResource>,
+    schema: Schema,
+    ty: Type,
+}
+
 /// Protocol 6 service state.
 pub struct ProviderService {
     provider: Arc<dyn Provider>,
@@ -45,6 +51,7 @@ pub struct ProviderService {
     provider_ty: Type,
     resources: BTreeMap<String, ResourceEntry>,
     data_sources: BTreeMap<String, DataEntry>,
+    ephemerals: BTreeMap<String, EphemeralEntry>,
     functions: BTreeMap<String, Arc<dyn Function>>,
     data: RwLock<Option<Arc<dyn Any + Send + Sync>>>,
     terraform_version: RwLock<String>,
@@ -88,6 +95,18 @@ impl ProviderService {
                 (d.type_name().to_string(), DataEntry { imp: d, schema, ty })
             })
             .collect();
+        let ephemerals = provider
+            .ephemeral_resources()
+            .into_iter()
+            .map(|e| {
+                let schema = e.schema();
+                let ty = schema.ty();
+                (
+                    e.type_name().to_string(),
+                    EphemeralEntry { imp: e, schema, ty },
+                )
+            })
+            .collect();
         let functions = provider
             .functions()
             .into_iter()
@@ -99,6 +118,7 @@ impl ProviderService {
             provider_ty,
             resources,
             data_sources,
+            ephemerals,
             functions,
             data: RwLock::new(None),
             terraform_version: RwLock::new(String::new()),
@@ -121,6 +141,16 @@ impl ProviderService {
             Diagnostic::error(
                 "Unknown resource type",
                 format!("This provider does not support the resource type {name:?}."),
+            )
+            .into()
+        })
+    }
+
+    fn ephemeral(&self, name: &str) -> Result<&EphemeralEntry, Diagnostics> {
+        self.ephemerals.get(name).ok_or_else(|| {
+            Diagnostic::error(
+                "Unknown ephemeral resource type",
+                format!("This provider does not support the ephemeral resource type {name:?}."),
             )
             .into()
         })
@@ -405,7 +435,13 @@ impl pb::provider_server::Provider for ProviderService {
                 .keys()
                 .map(|k| m::FunctionMetadata { name: k.clone() })
                 .collect(),
-            ephemeral_resources: vec![],
+            ephemeral_resources: self
+                .ephemerals
+                .keys()
+                .map(|k| m::EphemeralMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
         }))
     }
 
@@ -433,7 +469,11 @@ impl pb::provider_server::Provider for ProviderService {
                 .iter()
                 .map(|(k, f)| (k.clone(), function_to_proto(f.as_ref())))
                 .collect(),
-            ephemeral_resource_schemas: HashMap::new(),
+            ephemeral_resource_schemas: self
+                .ephemerals
+                .iter()
+                .map(|(k, e)| (k.clone(), schema_to_proto(&e.schema)))
+                .collect(),
         }))
     }
 
@@ -902,6 +942,93 @@ impl pb::provider_server::Provider for ProviderService {
             state,
             diagnostics: diags_to_proto(&diags),
             deferred: None,
+        }))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        r: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Res<pb::validate_ephemeral_resource_config::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::default();
+        async {
+            let e = tri!(self.ephemeral(&r.type_name), diags);
+            let cfg = tri!(decode_dv(r.config.as_ref(), &e.ty, "configuration"), diags);
+            validate_block(&e.schema.block, &cfg, &AttrPath::default(), &mut diags);
+            diags.extend(e.imp.validate(&self.ctx(), &cfg).await);
+        }
+        .await;
+        Ok(Response::new(
+            pb::validate_ephemeral_resource_config::Response {
+                diagnostics: diags_to_proto(&diags),
+            },
+        ))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        r: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Res<pb::open_ephemeral_resource::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::default();
+        let mut result = None;
+        let mut private = None;
+        async {
+            let e = tri!(self.ephemeral(&r.type_name), diags);
+            let cfg = tri!(decode_dv(r.config.as_ref(), &e.ty, "configuration"), diags);
+            let out = e.imp.open(&self.ctx(), cfg).await;
+            diags.extend(out.diagnostics);
+            if diags.has_errors() {
+                return;
+            }
+            let mut value = out.result;
+            if !value.unknowns_to_null().is_empty() {
+                diags.error(
+                    "Provider returned unknown values",
+                    "The ephemeral resource left attributes unknown after open. This is a bug in the provider.",
+                );
+                return;
+            }
+            result = Some(tri!(encode_dv(&value, &e.ty, "result"), diags));
+            private = out.private;
+        }
+        .await;
+        Ok(Response::new(pb::open_ephemeral_resource::Response {
+            diagnostics: diags_to_proto(&diags),
+            result,
+            private,
+            deferred: None,
+        }))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        r: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Res<pb::renew_ephemeral_resource::Response> {
+        // Never asked for: open sends no renew_at. Answer by keeping the
+        // private data as it is.
+        let r = r.into_inner();
+        Ok(Response::new(pb::renew_ephemeral_resource::Response {
+            diagnostics: vec![],
+            private: r.private,
+        }))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        r: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Res<pb::close_ephemeral_resource::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::default();
+        async {
+            let e = tri!(self.ephemeral(&r.type_name), diags);
+            if let Some(private) = r.private {
+                diags.extend(e.imp.close(&self.ctx(), private).await);
+            }
+        }
+        .await;
+        Ok(Response::new(pb::close_ephemeral_resource::Response {
+            diagnostics: diags_to_proto(&diags),
         }))
     }
 

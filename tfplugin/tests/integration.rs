@@ -1023,3 +1023,159 @@ async fn auto_mtls_requires_the_pinned_client_certificate() {
         .status();
     let _ = child.wait();
 }
+
+// ------------------------------------------------------ ephemeral resources
+
+#[tokio::test]
+async fn ephemeral_resource_protocol() {
+    let store = TempDir::new("eph-proto");
+    let mut plugin = start_plugin(&store.0);
+    let mut c = ProviderClient::new(channel(&plugin.addr).await);
+    let ty = Type::object([("name", Type::String), ("token", Type::String)]);
+    let s = c
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let eph = &s.ephemeral_resource_schemas["fixture_token"];
+    let token_attr = eph
+        .block
+        .as_ref()
+        .unwrap()
+        .attributes
+        .iter()
+        .find(|a| a.name == "token")
+        .unwrap();
+    assert!(token_attr.computed && token_attr.sensitive);
+    let m = c
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(m.ephemeral_resources[0].type_name, "fixture_token");
+
+    // validation runs the schema's validators
+    let bad = Value::from_json(&serde_json::json!({"name": ""}), &ty).unwrap();
+    let v = c
+        .validate_ephemeral_resource_config(pb::validate_ephemeral_resource_config::Request {
+            type_name: "fixture_token".into(),
+            config: dv(&bad, &ty),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(v.diagnostics.len(), 1, "{:?}", v.diagnostics);
+    assert!(
+        v.diagnostics[0].summary.contains("name must not be empty")
+            || v.diagnostics[0].detail.contains("name must not be empty")
+    );
+
+    // open → result and private; close hands the private data back
+    let cfg = Value::from_json(&serde_json::json!({"name": "beta"}), &ty).unwrap();
+    let o = c
+        .open_ephemeral_resource(pb::open_ephemeral_resource::Request {
+            type_name: "fixture_token".into(),
+            config: dv(&cfg, &ty),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&o.diagnostics);
+    let result = undv(&o.result, &ty);
+    assert_eq!(result.get("token").as_str(), Some("tok-beta-secret"));
+    assert_eq!(o.private.as_deref(), Some(&b"beta"[..]));
+    let closed = c
+        .close_ephemeral_resource(pb::close_ephemeral_resource::Request {
+            type_name: "fixture_token".into(),
+            private: o.private,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&closed.diagnostics);
+    assert_eq!(
+        std::fs::read_to_string(store.0.join("closed-beta")).unwrap(),
+        "1"
+    );
+
+    // an unknown type is a diagnostic, not a transport error
+    let o = c
+        .open_ephemeral_resource(pb::open_ephemeral_resource::Request {
+            type_name: "fixture_nope".into(),
+            config: dv(&cfg, &ty),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(o.diagnostics.iter().any(|d| d.severity == 1));
+    assert!(o.result.is_none());
+    let _ = plugin.child.kill();
+    let _ = plugin.child.wait();
+}
+
+/// Terraform ≥ 1.10 opens the ephemeral resource, hands its value to the
+/// provider configuration, closes it, and writes it to neither plan nor state.
+#[test]
+fn terraform_latest_ephemeral() {
+    let bin = terraform_on_path();
+    let out = Command::new(&bin)
+        .args(["version", "-json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let version = v["terraform_version"]
+        .as_str()
+        .unwrap_or("0.0.0")
+        .to_string();
+    let minor: u32 = version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if version.starts_with("1.") && minor < 10 {
+        eprintln!("skipping: terraform {version} has no ephemeral resources");
+        return;
+    }
+    let tf = Tf::new(bin, "tf-eph");
+    tf.write(
+        r#"terraform {
+  required_providers {
+    fixture = { source = "eks-tools/fixture" }
+  }
+}
+provider "fixture" {}
+ephemeral "fixture_token" "t" { name = "alpha" }
+# A second configuration of the provider takes the ephemeral value (the
+# first cannot: it opens the ephemeral resource).
+provider "fixture" {
+  alias = "b"
+  token = ephemeral.fixture_token.t.token
+}
+resource "fixture_thing" "a" {
+  provider = fixture.b
+  name     = "eph"
+}
+"#,
+    );
+    tf.ok(&["plan", "-out", "tfplan"]);
+    tf.ok(&["apply", "-auto-approve", "tfplan"]);
+    let read = |f: &str| std::fs::read_to_string(tf.store.join(f)).unwrap_or_default();
+    assert_eq!(read("configured-token"), "tok-alpha-secret");
+    let opened: u32 = read("opened-alpha").trim().parse().unwrap_or(0);
+    let closed: u32 = read("closed-alpha").trim().parse().unwrap_or(0);
+    assert!(
+        opened >= 2,
+        "opened {opened} times (plan and apply each open it)"
+    );
+    assert_eq!(opened, closed, "every open is closed");
+    let state = std::fs::read_to_string(tf.dir.0.join("terraform.tfstate")).unwrap();
+    assert!(!state.contains("tok-alpha"), "token in state:\n{state}");
+    let plan = std::fs::read(tf.dir.0.join("tfplan")).unwrap();
+    assert!(
+        !plan.windows(9).any(|w| w == b"tok-alpha"),
+        "token in the saved plan"
+    );
+    tf.ok(&["destroy", "-auto-approve"]);
+}
