@@ -6,12 +6,12 @@
 //! the addon's own pod identity configuration once the provider fetched it.
 //! Roles are described with `crate::role`, exactly as for associations.
 
-use crate::input::Input;
+use crate::input::{Input, Stage};
 use crate::names::{check_cluster_name, check_dns1123_subdomain, check_role_arn};
-use crate::role::{self, RoleRequest, RoleSourceInput};
+use crate::reserved_tags;
+use crate::role::{self, Presence, RoleConfig, RoleRequest, RoleSourceInput};
 use crate::spec::{Attr, Kind, Problem, ResourceSpec};
-use crate::tags::Tags;
-use crate::well_known;
+use crate::tags::{self, Tags};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -192,7 +192,7 @@ fn entry_attrs() -> Vec<Attr> {
         Attr::optional_computed("role_path", Kind::String, "Path of the role the provider makes; `/` when absent.").check(role::check_role_path),
         Attr::optional("permission_policy_arns", Kind::StringSet, "Managed policies for the role the provider makes.").check(role::check_policy_arn),
         Attr::optional("permission_policy", Kind::String, "Inline policy (JSON) for the role the provider makes.").check(role::check_permission_policy),
-        Attr::optional("well_known_policies", Kind::StringSet, "Well-known policies for the role the provider makes.").check(well_known::check_name),
+        Attr::optional("well_known_policies", Kind::StringSet, "Well-known policies for the role the provider makes."),
         Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role the provider makes.").check(role::check_policy_arn),
         Attr::optional("trust_conditions", Kind::String, "Extra conditions (JSON) on the trust statement of the role the provider makes.").check(role::check_trust_conditions),
         Attr::optional("restrict_to_cluster", Kind::Bool, "Restrict the made role's trust to this cluster (`aws:SourceAccount`, `aws:SourceArn`)."),
@@ -267,15 +267,89 @@ pub struct AddonInput {
 pub type EntryProblem = (Option<usize>, Problem);
 
 /// Plan-time rules that need no AWS call.
+///
+/// Kept for callers that build an [`AddonInput`]: [`check_config`] at
+/// [`Stage::Plan`], without tag checks, each entry's role attributes read
+/// as described at [`role::check_role_source`]. New callers use
+/// [`check_config`].
 pub fn check(input: &AddonInput) -> Vec<EntryProblem> {
-    let mut out: Vec<EntryProblem> = Vec::new();
-    let has_entries = match &input.entries {
-        Input::Known(e) => !e.is_empty(),
-        Input::Unknown => true,
-        Input::Null => false,
+    let entries = match &input.entries {
+        Input::Null => Input::Null,
+        Input::Unknown => Input::Unknown,
+        Input::Known(e) => Input::Known(
+            e.iter()
+                .map(|(sa, src)| (sa.clone(), RoleConfig::from(src)))
+                .collect(),
+        ),
     };
-    let recommended = input.use_recommended.known() == Some(&true);
-    if input.service_account_role_arn.is_set() && (has_entries || recommended) {
+    check_config(
+        &AddonConfig {
+            addon_name: input.addon_name.clone(),
+            service_account_role_arn: input.service_account_role_arn.clone(),
+            use_recommended: input.use_recommended.clone(),
+            entries,
+            prior_service_accounts: input.prior_service_accounts.clone(),
+            tags_all: Input::Null,
+        },
+        Stage::Plan,
+    )
+}
+
+/// What the plan-time rules need of the configuration and prior state,
+/// every value as planning sees it.
+#[derive(Debug, Clone, Default)]
+pub struct AddonConfig {
+    /// Addon name.
+    pub addon_name: Input<String>,
+    /// `service_account_role_arn`.
+    pub service_account_role_arn: Input<String>,
+    /// `use_recommended_pod_identity`.
+    pub use_recommended: Input<bool>,
+    /// Entries as configured: `Null` when the attribute is omitted; for each
+    /// entry its service account and its role-source attributes.
+    pub entries: Input<Vec<(Input<String>, RoleConfig)>>,
+    /// Service accounts with associations in the prior state.
+    pub prior_service_accounts: Vec<String>,
+    /// `tags` merged with the provider's `default_tags`, when known (null at
+    /// validate time). They go on the addon and on every role made for it.
+    pub tags_all: Input<Tags>,
+}
+
+/// Cross-attribute rules of `eks_addon_pod_identity` for `stage` (see
+/// [`Stage`]: at validate only known values conflict, so
+/// `service_account_role_arn` beside `pod_identity_associations = var.x`
+/// passes and is judged at plan, when `var.x` is known).
+///
+/// IRSA (`service_account_role_arn`) excludes pod identity (a non-empty
+/// list, or `use_recommended_pod_identity = true`; `[]` is no pod
+/// identity); the agent addon takes no associations; an explicit list
+/// excludes the recommended one; an omitted list with associations in
+/// state is refused; each entry follows the role-source rules
+/// ([`role::check_role_config`]); the tags fit EKS's rules, and IAM's when
+/// the provider makes roles for the addon (they are copied onto them).
+pub fn check_config(input: &AddonConfig, stage: Stage) -> Vec<EntryProblem> {
+    let mut out: Vec<EntryProblem> = Vec::new();
+    let counts = |p: Presence| match stage {
+        Stage::Validate => p == Presence::Present,
+        Stage::Plan => p != Presence::Absent,
+    };
+    let entries = match &input.entries {
+        Input::Known(e) if !e.is_empty() => Presence::Present,
+        Input::Known(_) | Input::Null => Presence::Absent,
+        Input::Unknown => Presence::Unknown,
+    };
+    let recommended = match &input.use_recommended {
+        Input::Known(true) => Presence::Present,
+        Input::Unknown => Presence::Unknown,
+        _ => Presence::Absent,
+    };
+    let irsa = match &input.service_account_role_arn {
+        Input::Known(_) => Presence::Present,
+        Input::Unknown => Presence::Unknown,
+        Input::Null => Presence::Absent,
+    };
+    let pod_identity = counts(entries) || counts(recommended);
+    if counts(irsa) && pod_identity {
         out.push((
             None,
             Problem::new(
@@ -285,9 +359,7 @@ pub fn check(input: &AddonInput) -> Vec<EntryProblem> {
             ),
         ));
     }
-    if input.addon_name.known().map(String::as_str) == Some(AGENT_ADDON)
-        && (has_entries || recommended)
-    {
+    if input.addon_name.known().map(String::as_str) == Some(AGENT_ADDON) && pod_identity {
         out.push((
             None,
             Problem::new(
@@ -297,7 +369,7 @@ pub fn check(input: &AddonInput) -> Vec<EntryProblem> {
             ),
         ));
     }
-    if recommended && has_entries {
+    if counts(recommended) && counts(entries) {
         out.push((
             None,
             Problem::new(
@@ -308,7 +380,7 @@ pub fn check(input: &AddonInput) -> Vec<EntryProblem> {
         ));
     }
     if matches!(input.entries, Input::Null)
-        && !recommended
+        && recommended == Presence::Absent
         && !input.prior_service_accounts.is_empty()
     {
         out.push((
@@ -323,6 +395,7 @@ pub fn check(input: &AddonInput) -> Vec<EntryProblem> {
             ),
         ));
     }
+    let mut makes_roles = recommended == Presence::Present;
     if let Input::Known(entries) = &input.entries {
         let mut seen = BTreeSet::new();
         for (i, (sa, source)) in entries.iter().enumerate() {
@@ -338,11 +411,34 @@ pub fn check(input: &AddonInput) -> Vec<EntryProblem> {
                     ),
                 ));
             }
+            makes_roles |= source.makes_role() == Input::Known(true);
             out.extend(
-                role::check_role_source(source)
+                role::check_role_config(source, stage)
                     .into_iter()
                     .map(|p| (Some(i), p)),
             );
+        }
+    }
+    if let Input::Known(all) = &input.tags_all {
+        let mut details: Vec<String> = Vec::new();
+        // With roles to make, IAM's count (48 of yours) is the stricter one.
+        if !(makes_roles && all.len() > tags::MAX_TAGS)
+            && let Err(e) = tags::check(all)
+        {
+            details.push(e);
+        }
+        if makes_roles {
+            details.extend(
+                reserved_tags::made_role_tag_problems(all)
+                    .into_iter()
+                    .map(|d| d.replace("on the association", "on the addon")),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for d in details {
+            if seen.insert(d.clone()) {
+                out.push((None, Problem::new("tags", "Invalid tags", d)));
+            }
         }
     }
     out
@@ -522,6 +618,80 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(check(&i)[0].1.attr, "service_account_role_arn");
+    }
+
+    #[test]
+    fn validate_irsa_beside_unknown_associations_is_no_conflict() {
+        // service_account_role_arn beside pod_identity_associations = var.x
+        // (null): var.x is unknown at validate.
+        let mut c = AddonConfig {
+            service_account_role_arn: Input::Known("arn:aws:iam::123456789012:role/irsa".into()),
+            entries: Input::Unknown,
+            use_recommended: Input::Unknown,
+            ..Default::default()
+        };
+        assert_eq!(check_config(&c, Stage::Validate), vec![]);
+        // At plan var.x is known: null or [] is no pod identity.
+        c.entries = Input::Null;
+        c.use_recommended = Input::Null;
+        assert_eq!(check_config(&c, Stage::Plan), vec![]);
+        c.entries = Input::Known(vec![]);
+        assert_eq!(check_config(&c, Stage::Plan), vec![]);
+        // Still unknown at plan (from a resource): read as set.
+        c.entries = Input::Unknown;
+        assert_eq!(
+            check_config(&c, Stage::Plan)[0].1.attr,
+            "service_account_role_arn"
+        );
+        // Unknown IRSA role beside a known list: judged at plan.
+        let c = AddonConfig {
+            service_account_role_arn: Input::Unknown,
+            entries: Input::Known(vec![(
+                Input::Known("aws-node".into()),
+                RoleConfig {
+                    role_arn: Input::Known("arn:aws:iam::123456789012:role/r".into()),
+                    ..Default::default()
+                },
+            )]),
+            ..Default::default()
+        };
+        assert_eq!(check_config(&c, Stage::Validate), vec![]);
+        assert_eq!(
+            check_config(&c, Stage::Plan)[0].1.attr,
+            "service_account_role_arn"
+        );
+    }
+
+    #[test]
+    fn addon_tags_follow_iam_rules_when_roles_are_made() {
+        let odd: Tags = [("owner".to_string(), "a|b".to_string())].into();
+        let made = RoleConfig {
+            well_known_policies: Input::Known(["ebs-csi-controller".to_string()].into()),
+            partition: "aws".into(),
+            ..Default::default()
+        };
+        let given = RoleConfig {
+            role_arn: Input::Known("arn:aws:iam::123456789012:role/r".into()),
+            ..Default::default()
+        };
+        let mut c = AddonConfig {
+            entries: Input::Known(vec![(Input::Known("sa".into()), given)]),
+            tags_all: Input::Known(odd),
+            ..Default::default()
+        };
+        assert_eq!(check_config(&c, Stage::Plan), vec![]);
+        c.entries = Input::Known(vec![(Input::Known("sa".into()), made)]);
+        let p = check_config(&c, Stage::Plan);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!((p[0].0, p[0].1.attr), (None, "tags"));
+        assert!(p[0].1.detail.contains("'|'"), "{}", p[0].1.detail);
+        c.tags_all = Input::Known((0..49).map(|i| (format!("k{i}"), "v".into())).collect());
+        assert!(
+            check_config(&c, Stage::Plan)[0]
+                .1
+                .detail
+                .contains("at most 48")
+        );
     }
 
     #[test]

@@ -4,15 +4,15 @@
 //! rules, and the update plan (which calls an apply must make). Does not own:
 //! the AWS calls themselves (provider crate).
 
-use crate::input::Input;
+use crate::input::{Input, Stage};
 use crate::names::{
     check_cluster_name, check_dns1123_label, check_dns1123_subdomain, check_role_arn,
 };
 use crate::policy;
-use crate::role;
+use crate::reserved_tags;
+use crate::role::{self, RoleConfig};
 use crate::spec::{Attr, Kind, Problem, ResourceSpec};
 use crate::tags::{self, TagChange, Tags};
-use crate::well_known;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -98,7 +98,7 @@ pub fn spec() -> ResourceSpec {
             Attr::optional_computed("role_path", Kind::String, "Path of the role the provider makes, such as `/pod-identity/`. Defaults to `/`. Changing it replaces the role and the association.").check(role::check_role_path),
             Attr::optional("permission_policy_arns", Kind::StringSet, "Managed policies to attach to the role the provider makes. Changes attach and detach only what changed.").check(role::check_policy_arn),
             Attr::optional("permission_policy", Kind::String, "An inline policy (JSON) for the role the provider makes, stored as the inline policy `permission-policy`. Compared by meaning, not text.").check(role::check_permission_policy),
-            Attr::optional("well_known_policies", Kind::StringSet, "Named, ready-made policies for the role the provider makes, such as `aws-load-balancer-controller` or `external-dns` (eksctl's names such as `awsLoadBalancerController` work too). See the `eks_well_known_policy` data source for their contents.").check(well_known::check_name),
+            Attr::optional("well_known_policies", Kind::StringSet, "Named, ready-made policies for the role the provider makes, such as `aws-load-balancer-controller` or `external-dns` (eksctl's names such as `awsLoadBalancerController` work too). See the `eks_well_known_policy` data source for their contents."),
             Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role the provider makes.").check(role::check_policy_arn),
             Attr::optional("trust_conditions", Kind::String, "Extra conditions (an IAM Condition block in JSON) on the `pods.eks.amazonaws.com` trust statement of the role the provider makes.").check(role::check_trust_conditions),
             Attr::optional("restrict_to_cluster", Kind::Bool, "Add `aws:SourceAccount` and `aws:SourceArn` conditions for this cluster to the trust statement of the role the provider makes, so that only this cluster's pod identity can assume it.").default(serde_json::Value::Bool(false)),
@@ -139,9 +139,54 @@ pub struct AssociationInput {
 pub use crate::role::{PERMISSION_SOURCES, ROLE_CREATION_ATTRS};
 
 /// Cross-attribute rules, checked at validate and plan time.
+///
+/// Kept for callers that build an [`AssociationInput`]: the same rules as
+/// [`check_config`] at [`Stage::Plan`], with the role attributes it cannot
+/// see read as described at [`role::check_role_source`]. New callers use
+/// [`check_config`].
 pub fn check(input: &AssociationInput) -> Vec<Problem> {
+    check_config(
+        &AssociationConfig {
+            session_policy: input.session_policy.clone(),
+            disable_session_tags: input.disable_session_tags.clone(),
+            tags_all: input.tags_all.clone(),
+            role: RoleConfig::from(&input.role),
+        },
+        Stage::Plan,
+    )
+}
+
+/// What the plan-time rules need of the configuration, every value as
+/// planning sees it.
+#[derive(Debug, Clone, Default)]
+pub struct AssociationConfig {
+    /// `session_policy`.
+    pub session_policy: Input<String>,
+    /// `disable_session_tags` after its default (false when not written).
+    pub disable_session_tags: Input<bool>,
+    /// `tags` merged with the provider's `default_tags`, when known (null
+    /// at validate time, when default tags are not known yet).
+    pub tags_all: Input<Tags>,
+    /// The role-source attributes.
+    pub role: RoleConfig,
+}
+
+/// Cross-attribute rules of `eks_pod_identity_association`, for `stage`
+/// (see [`Stage`]: at validate, only known values are judged).
+///
+/// Besides the role-source rules ([`role::check_role_config`]): a session
+/// policy needs `disable_session_tags = true`; the tags, with the provider's
+/// own tag on the association ([`reserved_tags::ASSOCIATION_TAGS`]), must
+/// fit EKS's limit; and when the provider makes the role, the tags are
+/// copied onto it, so they must also follow IAM's rules and fit IAM's limit
+/// beside the role's own reserved tags. Tag problems are at `tags`.
+pub fn check_config(input: &AssociationConfig, stage: Stage) -> Vec<Problem> {
     let mut problems = Vec::new();
-    if input.session_policy.is_set()
+    let policy_counts = match stage {
+        Stage::Validate => input.session_policy.known().is_some(),
+        Stage::Plan => input.session_policy.is_set(),
+    };
+    if policy_counts
         && input.disable_session_tags.is_decided()
         && input.disable_session_tags.known() != Some(&true)
     {
@@ -151,13 +196,49 @@ pub fn check(input: &AssociationInput) -> Vec<Problem> {
             "EKS applies a session policy only when its session tags are turned off. Add `disable_session_tags = true` to this resource, or remove `session_policy`.",
         ));
     }
-    if let Input::Known(all) = &input.tags_all
-        && let Err(e) = tags::check(all)
-    {
-        problems.push(Problem::new("tags", "Invalid tags", e));
+    if let Input::Known(all) = &input.tags_all {
+        problems.extend(tag_problems(all, input.role.makes_role()));
     }
-    problems.extend(role::check_role_source(&input.role));
+    problems.extend(role::check_role_config(&input.role, stage));
     problems
+}
+
+/// Problems of the merged tags of an association, at `tags`: AWS's rules
+/// and limits counting the provider's own tags, and IAM's rules when the
+/// provider makes the role (`makes_role` known true).
+pub fn tag_problems(all: &Tags, makes_role: Input<bool>) -> Vec<Problem> {
+    let details = if makes_role == Input::Known(true) {
+        // IAM's rules are the stricter ones (48 tags, fewer characters);
+        // EKS's own only add the `aws:` prefix rule.
+        let mut d = reserved_tags::made_role_tag_problems(all);
+        if all.len() <= tags::MAX_TAGS
+            && let Err(e) = tags::check(all)
+            && e.contains("reserved prefix")
+        {
+            d.push(e);
+        }
+        d
+    } else {
+        let mut d = reserved_tags::association_tag_problems(all);
+        if all.len() <= tags::MAX_TAGS
+            && let Err(e) = tags::check(all)
+        {
+            d.push(e);
+        }
+        d
+    };
+    dedup_problems(
+        details
+            .into_iter()
+            .map(|d| Problem::new("tags", "Invalid tags", d))
+            .collect(),
+    )
+}
+
+fn dedup_problems(mut v: Vec<Problem>) -> Vec<Problem> {
+    let mut seen = std::collections::BTreeSet::new();
+    v.retain(|p| seen.insert(p.detail.clone()));
+    v
 }
 
 pub use crate::role::{RoleSourceInput, WantedRole};
@@ -437,6 +518,103 @@ mod tests {
                 .all(|a| a.starts_with("arn:aws"))
         );
         assert!(!cn.shape.trust_policy.contains("aws:SourceArn"));
+    }
+
+    fn config(role: RoleConfig) -> AssociationConfig {
+        AssociationConfig {
+            disable_session_tags: Input::Known(false),
+            role: RoleConfig {
+                partition: "aws".into(),
+                ..role
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn validate_unknown_session_policy_is_judged_at_plan() {
+        // session_policy = each.value.policy (null for some instances).
+        let mut c = config(RoleConfig {
+            role_arn: Input::Known("arn:aws:iam::123456789012:role/a".into()),
+            ..Default::default()
+        });
+        c.session_policy = Input::Unknown;
+        assert_eq!(check_config(&c, Stage::Validate), vec![]);
+        assert_eq!(check_config(&c, Stage::Plan)[0].attr, "session_policy");
+        c.session_policy = Input::Known("{}".into());
+        assert_eq!(check_config(&c, Stage::Validate)[0].attr, "session_policy");
+    }
+
+    fn tags(n: usize) -> Tags {
+        (0..n).map(|i| (format!("k{i}"), "v".into())).collect()
+    }
+
+    #[test]
+    fn tags_count_the_providers_own_tags() {
+        // Given role: the association carries the provider's created-by tag.
+        let mut given = config(RoleConfig {
+            role_arn: Input::Known("arn:aws:iam::123456789012:role/a".into()),
+            ..Default::default()
+        });
+        given.tags_all = Input::Known(tags(49));
+        assert_eq!(check_config(&given, Stage::Plan), vec![]);
+        given.tags_all = Input::Known(tags(50));
+        let p = check_config(&given, Stage::Plan);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].attr, "tags");
+        assert!(p[0].detail.contains("at most 49"), "{}", p[0].detail);
+        // The older entry point counts them too.
+        let old = AssociationInput {
+            tags_all: Input::Known(tags(50)),
+            role: RoleSourceInput {
+                role_arn: Input::Known("arn:aws:iam::123456789012:role/a".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(check(&old)[0].attr, "tags");
+        // Made role: two more on the role.
+        let mut made = config(RoleConfig {
+            permission_policy_arns: Input::Known(
+                ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into(),
+            ),
+            ..Default::default()
+        });
+        made.tags_all = Input::Known(tags(48));
+        assert_eq!(check_config(&made, Stage::Plan), vec![]);
+        made.tags_all = Input::Known(tags(49));
+        let p = check_config(&made, Stage::Plan);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].detail.contains("at most 48"), "{}", p[0].detail);
+    }
+
+    #[test]
+    fn made_role_tags_follow_iam_rules() {
+        let odd: Tags = [("cost-center".to_string(), "a,b".to_string())].into();
+        let mut given = config(RoleConfig {
+            role_arn: Input::Known("arn:aws:iam::123456789012:role/a".into()),
+            ..Default::default()
+        });
+        given.tags_all = Input::Known(odd.clone());
+        assert_eq!(check_config(&given, Stage::Plan), vec![]);
+        let mut made = config(RoleConfig {
+            permission_policy: Input::Known(r#"{"Statement":[]}"#.into()),
+            ..Default::default()
+        });
+        made.tags_all = Input::Known(odd);
+        let p = check_config(&made, Stage::Plan);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].attr, "tags");
+        assert!(p[0].detail.contains("\"cost-center\""), "{}", p[0].detail);
+        assert!(p[0].detail.contains("','"), "{}", p[0].detail);
+        // A reserved key is refused either way.
+        given.tags_all =
+            Input::Known([(reserved_tags::CREATED_BY_TAG.to_string(), "x".to_string())].into());
+        assert!(
+            check_config(&given, Stage::Plan)[0]
+                .detail
+                .contains("reserved")
+        );
     }
 
     #[test]

@@ -34,3 +34,21 @@ impl<T> Input<T> {
         !matches!(self, Input::Unknown)
     }
 }
+
+/// When a rule runs, which decides what an unknown value means to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Terraform's validate walk (`terraform validate`, and the start of
+    /// every plan): module inputs, `each.value` and `count.index` are all
+    /// still unknown, so a rule decides on known values only and leaves the
+    /// rest to plan. An unknown value may turn out null (`var.x ? arn :
+    /// null`), so it is never a conflict here.
+    Validate,
+    /// Planning (and apply, where every value is known): variables and
+    /// `each.value` are known; a value still unknown comes from a resource
+    /// not yet made and is almost always set, and the provider must decide
+    /// now what the plan does, so a rule treats it as set where that is the
+    /// safe reading (a conflict is reported, saying the value is not known
+    /// yet).
+    Plan,
+}

@@ -267,6 +267,47 @@ pub fn check_name(name: &str) -> Result<(), String> {
     resolve(name).map(|_| ())
 }
 
+/// Checks several names at once: every name that is not in the catalogue
+/// is reported, each once, in one message (with a guess for each where one
+/// is close), followed by the valid names and how to fix it.
+pub fn check_names(names: &[String]) -> Result<(), String> {
+    let entries = catalogue()?;
+    let bad: BTreeSet<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| resolve(n).is_err())
+        .collect();
+    let bad: Vec<&str> = bad.into_iter().collect();
+    match bad.as_slice() {
+        [] => Ok(()),
+        [one] => Err(unknown_name(entries, one)),
+        several => {
+            let guesses: Vec<String> = several
+                .iter()
+                .filter_map(|n| suggest(entries, n).map(|g| format!("{g:?} for {n:?}")))
+                .collect();
+            let guess = if guesses.is_empty() {
+                String::new()
+            } else {
+                format!(" Did you mean {}?", guesses.join(", "))
+            };
+            let valid: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+            let aliases: Vec<&str> = entries
+                .iter()
+                .filter_map(|e| e.eksctl_name.as_deref())
+                .collect();
+            let quoted: Vec<String> = several.iter().map(|n| format!("{n:?}")).collect();
+            Err(format!(
+                "{} are not well-known policies.{guess} Valid names: {}. eksctl's names ({}) are accepted too. \
+                 Use these names, or grant the permissions with your own policy instead.",
+                quoted.join(", "),
+                valid.join(", "),
+                aliases.join(", "),
+            ))
+        }
+    }
+}
+
 /// Renders statements as a full policy document, compact JSON.
 fn render_document(statements: &[Value]) -> String {
     serde_json::json!({ "Version": POLICY_VERSION, "Statement": statements }).to_string()
@@ -387,6 +428,21 @@ mod tests {
 
     fn owned(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn well_known_check_names_reports_every_unknown_name_once() {
+        assert!(check_names(&owned(&["external-dns", "externalDNS"])).is_ok());
+        let e = check_names(&owned(&["nope-a", "external-dns", "nope-b", "nope-a"])).unwrap_err();
+        assert_eq!(e.matches("\"nope-a\"").count(), 1, "{e}");
+        assert_eq!(e.matches("\"nope-b\"").count(), 1, "{e}");
+        assert!(e.contains("are not well-known policies"), "{e}");
+        assert!(e.contains("external-dns"), "{e}");
+        let one = check_names(&owned(&["AWSLoadBalancerController"])).unwrap_err();
+        assert!(
+            one.contains("Did you mean \"aws-load-balancer-controller\""),
+            "{one}"
+        );
     }
 
     #[test]
