@@ -22,6 +22,15 @@ EKS_PROVIDER_DIR="$EKS_TARGET/debug"
 EKS_EMULATOR_BIN="$EKS_TARGET/debug/eks-emulator"
 # Terraform's source address of our provider.
 EKS_PROVIDER_SOURCE="registry.terraform.io/eks-tools/eks"
+# OpenTofu's: its default registry host is registry.opentofu.org, so there
+# `eks-tools/eks` means this address (dev_overrides and mirrors are keyed by it).
+EKS_PROVIDER_SOURCE_TOFU="registry.opentofu.org/eks-tools/eks"
+# The OpenTofu release scripts/opentofu.sh builds from its Go module, and the
+# checksum of that module (see scripts/opentofu.sh for how to bump both).
+# v1.12.6 is the newest release on the Go module proxy (2026-08); its go.mod
+# asks for go 1.26.6.
+EKS_TOFU_VERSION="1.12.6"
+EKS_TOFU_SUM="h1:0VT4P8pMmGcCUnQ9JDrJ+Qg2d35Vzm4FFd/9+H7oF98="
 
 eks_log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 eks_die() { eks_log "error: $*"; exit 1; }
@@ -58,14 +67,46 @@ eks_terraform_version() {
   "$1" version 2>/dev/null | sed -n '1s/^Terraform v\([0-9.]*\).*/\1/p'
 }
 
-# eks_write_cli_config FILE [PROVIDER_DIR]: a Terraform CLI config that takes
-# our provider from PROVIDER_DIR (dev_overrides: no registry, no `terraform init`).
+# eks_go: path of the go command (PATH, else /usr/local/go where the Go
+# tarball installs it).
+eks_go() {
+  if command -v go; then
+    return
+  elif [ -x /usr/local/go/bin/go ]; then
+    printf '%s\n' /usr/local/go/bin/go
+  else
+    return 1
+  fi
+}
+
+# eks_tofu: path of OpenTofu $EKS_TOFU_VERSION: $EKS_TOFU when set, else what
+# scripts/opentofu.sh (which builds it into .tools when missing) prints.
+eks_tofu() {
+  if [ -n "${EKS_TOFU:-}" ]; then
+    printf '%s\n' "$EKS_TOFU"
+    return
+  fi
+  bash "$EKS_REPO/scripts/opentofu.sh" | tail -n 1
+}
+
+# eks_tofu_version BINARY: prints e.g. 1.12.6 (not from the first line:
+# OpenTofu prints CLI configuration warnings, such as a TF_CLI_CONFIG_FILE
+# that does not exist, on stdout before it).
+eks_tofu_version() {
+  "$1" version 2>/dev/null | sed -n 's/^OpenTofu v\([0-9.]*\).*/\1/p' | head -n 1
+}
+
+# eks_write_cli_config FILE [PROVIDER_DIR]: a CLI config (Terraform's and
+# OpenTofu's) that takes our provider from PROVIDER_DIR (dev_overrides: no
+# registry, no `init`). Both hosts are keyed, so `eks-tools/eks` resolves on
+# either engine.
 eks_write_cli_config() {
   local file=$1 dir=${2:-$EKS_PROVIDER_DIR}
   cat >"$file" <<HCL
 provider_installation {
   dev_overrides {
     "$EKS_PROVIDER_SOURCE" = "$dir"
+    "$EKS_PROVIDER_SOURCE_TOFU" = "$dir"
   }
   direct {}
 }

@@ -10,7 +10,10 @@
 #   terraform-provider-eks_<V>_manifest.json     (terraform-registry-manifest.json)
 #   terraform-provider-eks_<V>_SHA256SUMS        (of the zips and the manifest)
 #   mirror/registry.terraform.io/eks-tools/eks/<V>/<os>_<arch>/terraform-provider-eks_v<V>
-#                                                (a filesystem mirror: see docs/index.md)
+#   mirror/registry.opentofu.org/eks-tools/eks/<V>/<os>_<arch>/terraform-provider-eks_v<V>
+#                                                (a filesystem mirror for Terraform and for
+#                                                OpenTofu, whose default registry host
+#                                                differs: see docs/index.md)
 # and prints each artefact with its size.
 #
 # Platforms: linux_amd64 and linux_arm64 (cross-compiled with Debian's
@@ -124,9 +127,11 @@ for p in "${built[@]}"; do
   cp "$bin" "$stage/$p/$binary"
   chmod 0755 "$stage/$p/$binary"
   zip_one "$dist/${name}_${version}_${p}.zip" "$stage/$p/$binary"
-  mirror="$dist/mirror/registry.terraform.io/eks-tools/eks/$version/$p"
-  mkdir -p "$mirror"
-  cp -p "$stage/$p/$binary" "$mirror/$binary"
+  for host in registry.terraform.io registry.opentofu.org; do
+    mirror="$dist/mirror/$host/eks-tools/eks/$version/$p"
+    mkdir -p "$mirror"
+    cp -p "$stage/$p/$binary" "$mirror/$binary"
+  done
 done
 
 cp terraform-registry-manifest.json "$dist/${name}_${version}_manifest.json"
@@ -138,7 +143,7 @@ cp terraform-registry-manifest.json "$dist/${name}_${version}_manifest.json"
 eks_log "release $version in $dist:"
 (
   cd "$dist"
-  for f in "${name}_${version}"_* mirror/registry.terraform.io/eks-tools/eks/"$version"/*/"$binary"; do
+  for f in "${name}_${version}"_* mirror/registry.*/eks-tools/eks/"$version"/*/"$binary"; do
     printf '  %10s  %s\n' "$(stat -c %s "$f")" "$f"
   done
 ) >&2

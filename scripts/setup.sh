@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the tests and the demo need on a Debian machine that has Rust
-# and Python 3: a venv with the moto server (IAM/STS), a terraform, and
-# Terraform 1.0.3 (the oldest version we support). Idempotent: a second run
-# checks and does nothing. Prints what it did; exports nothing (read the
+# Installs what the tests and the demo need on a Debian machine that has Rust,
+# Python 3 and Go: a venv with the moto server (IAM/STS), a terraform,
+# Terraform 1.0.3 (the oldest version we support) and OpenTofu (built from
+# its Go module by scripts/opentofu.sh). Idempotent: a second run checks and
+# does nothing. Prints what it did; exports nothing (read the
 # paths from scripts/env.sh).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -34,6 +35,15 @@ eks_log "terraform 1.0.3: $tf103 ($(eks_terraform_version "$tf103"))"
 # one on PATH the newest we can fetch is the 1.0.3 above.
 tf=$(eks_newest_terraform) || eks_die "no terraform found"
 eks_log "terraform (newest): $tf ($(eks_terraform_version "$tf"))"
+
+# --- OpenTofu ---------------------------------------------------------------
+# No OpenTofu binary is installable here (no GitHub downloads), so
+# scripts/opentofu.sh builds the pinned release (EKS_TOFU_VERSION in env.sh)
+# from the Go module proxy into .tools/tofu-<version>: minutes the first time
+# on a machine, then cached.
+tofu=$(eks_tofu) || eks_die "could not build OpenTofu $EKS_TOFU_VERSION (scripts/opentofu.sh)"
+[ -x "$tofu" ] || eks_die "OpenTofu: '$tofu' is not an executable"
+eks_log "opentofu: $tofu ($(eks_tofu_version "$tofu"))"
 
 # --- protoc -----------------------------------------------------------------
 # Our protobuf code is generated in pure Rust; install protoc only if some

@@ -6,7 +6,8 @@
 # setup (moto venv, terraforms) → cargo fmt --check → clippy -D warnings →
 # build → unit and integration tests (cargo test, acceptance tests aside) →
 # the acceptance suite against the local world with the newest terraform,
-# then again with Terraform 1.0.3. Every step runs even after a failure (a
+# then again with Terraform 1.0.3, then with OpenTofu (built by setup from its
+# Go module, scripts/opentofu.sh). Every step runs even after a failure (a
 # failed build skips the tests); the exit code is non-zero if any failed.
 # Ends with a summary: each step's result and time, and the test counts.
 #
@@ -109,6 +110,8 @@ v_new=$(eks_terraform_version "$tf_new")
 # machine that had none (setup fetched it into .tools).
 command -v terraform >/dev/null || PATH="$(dirname "$tf_new"):$PATH"
 v_old=$(eks_terraform_version "$tf_old")
+tofu=$(eks_tofu)
+v_tofu=$(eks_tofu_version "$tofu")
 
 if [ "${TEST_SKIP_LINT:-}" = 1 ]; then
   skip "cargo fmt --check" "TEST_SKIP_LINT=1"
@@ -138,6 +141,7 @@ if step "cargo build" "$logs/build.log" cargo build --workspace; then
   else
     step "acceptance (terraform $v_old)" "$logs/test-acceptance-$v_old.log" acceptance "$tf_old"
   fi
+  step "acceptance (opentofu $v_tofu)" "$logs/test-acceptance-tofu-$v_tofu.log" acceptance "$tofu"
   step "no servers left behind" "$logs/leftovers.log" leftovers
 else
   skip "cargo test (workspace)" "build failed"

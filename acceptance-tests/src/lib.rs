@@ -1,5 +1,5 @@
-//! Acceptance-test harness: runs the real `terraform` binary with our
-//! provider against a local AWS world (moto for IAM/STS, `eks-emulator` for
+//! Acceptance-test harness: runs the real `terraform` (or OpenTofu's `tofu`)
+//! binary with our provider against a local AWS world (moto for IAM/STS, `eks-emulator` for
 //! EKS), both on free loopback ports.
 //!
 //! What it owns: starting that world once per test binary ([`world`]), the
@@ -15,20 +15,23 @@
 //!
 //! Environment:
 //! - `TF_ACC=1`: run the acceptance tests.
-//! - `TF_ACC_TERRAFORM`: terraform binary to use (default: `terraform` on PATH).
+//! - `TF_ACC_TERRAFORM`: terraform binary to use (default: `terraform` on
+//!   PATH); an OpenTofu `tofu` binary works too ([`engine`] tells which).
 //! - `TF_ACC_PROVIDER_DIR`: directory holding `terraform-provider-eks`
 //!   (default: build it with cargo into this workspace's target dir).
 //! - `EKS_EMULATOR_BIN`, `MOTO_SERVER`: the world's programs (defaults: the
 //!   target dir's `eks-emulator`, the repo's `.venv/bin/moto_server`, else
 //!   `moto_server` on PATH).
 
+pub mod engine;
 pub mod hcl;
 mod http;
 mod tf;
 mod world;
 
-pub use tf::{PlanAction, Tf, contains_ignoring_wrap};
-pub use world::{Role, World, world};
+pub use engine::{Engine, Kind, engine};
+pub use tf::{PlanAction, Tf, contains_ignoring_wrap, dev_overrides_config};
+pub use world::{Role, World, provider_dir, world};
 
 use rand::Rng;
 

@@ -1,6 +1,9 @@
 //! A terraform working directory: a temp dir with `main.tf`, a CLI config
 //! whose `dev_overrides` point `eks-tools/eks` at our freshly built provider
 //! (so no `terraform init`), and an environment that reaches only the world.
+//! The engine is Terraform or OpenTofu ([`crate::engine`]): the CLI config
+//! (`TF_CLI_CONFIG_FILE`, read by both) overrides the provider under both
+//! registry hosts, so the configs' `eks-tools/eks` resolves on either.
 //!
 //! Every command is logged to stderr (shown by the test runner when a test
 //! fails); a failing step panics with terraform's whole output. When a test
@@ -16,13 +19,18 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::engine::engine;
 use crate::world::{World, provider_dir};
 
 /// The longest any one terraform command may take before the test fails.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The provider's source address (as in the configs' required_providers).
-const PROVIDER_SOURCE: &str = "registry.terraform.io/eks-tools/eks";
+/// The provider's full source addresses: `eks-tools/eks` (as in the
+/// configs' required_providers) on Terraform and on OpenTofu.
+const PROVIDER_SOURCES: [&str; 2] = [
+    "registry.terraform.io/eks-tools/eks",
+    "registry.opentofu.org/eks-tools/eks",
+];
 
 /// What one terraform command did.
 #[derive(Debug)]
@@ -53,17 +61,16 @@ impl Tf {
             .prefix("tf-acc-")
             .tempdir()
             .unwrap_or_else(|e| panic!("creating a temp dir: {e}"));
-        let cli_config = format!(
-            "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-            provider_dir().display()
+        write_file(
+            &dir.path().join(".terraformrc"),
+            &dev_overrides_config(&provider_dir()),
         );
-        write_file(&dir.path().join(".terraformrc"), &cli_config);
         std::fs::create_dir_all(dir.path().join(".home"))
             .unwrap_or_else(|e| panic!("creating home: {e}"));
         Tf {
             dir: Some(dir),
             world,
-            terraform: terraform_binary(),
+            terraform: engine().binary.clone(),
             config: String::new(),
             unset: Vec::new(),
         }
@@ -128,8 +135,9 @@ impl Tf {
         };
         let output = std::fs::read_to_string(&out_path).unwrap_or_default();
         eprintln!(
-            "[tf-acc] {}: terraform {} -> {} in {:.1}s",
+            "[tf-acc] {}: {} {} -> {} in {:.1}s",
             dir.display(),
+            engine().command(),
             args.join(" "),
             status
                 .code()
@@ -368,9 +376,15 @@ impl Drop for Tf {
     }
 }
 
-/// The terraform binary: `TF_ACC_TERRAFORM`, else `terraform` on PATH.
-fn terraform_binary() -> PathBuf {
-    std::env::var_os("TF_ACC_TERRAFORM").map_or_else(|| PathBuf::from("terraform"), PathBuf::from)
+/// A CLI config whose dev_overrides take `eks-tools/eks` from `dir`, keyed
+/// by both registry hosts (each engine ignores the other's key).
+pub fn dev_overrides_config(dir: &Path) -> String {
+    let mut out = String::from("provider_installation {\n  dev_overrides {\n");
+    for source in PROVIDER_SOURCES {
+        out.push_str(&format!("    \"{source}\" = \"{}\"\n", dir.display()));
+    }
+    out.push_str("  }\n  direct {}\n}\n");
+    out
 }
 
 fn write_file(path: &Path, text: &str) {
@@ -428,6 +442,20 @@ mod tests {
             "already exists for this service account"
         ));
         assert!(!contains_ignoring_wrap(output, "missing"));
+    }
+
+    #[test]
+    fn dev_overrides_config_keys_both_registry_hosts() {
+        let text = dev_overrides_config(Path::new("/p"));
+        assert!(
+            text.contains("\"registry.terraform.io/eks-tools/eks\" = \"/p\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"registry.opentofu.org/eks-tools/eks\" = \"/p\""),
+            "{text}"
+        );
+        assert!(text.contains("direct {}"), "{text}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use acceptance_tests::hcl::{block, config, provider, resource, string};
-use acceptance_tests::{Tf, World, acc, contains_ignoring_wrap};
+use acceptance_tests::{Tf, World, acc, contains_ignoring_wrap, engine};
 use rand::Rng;
 use serde_json::{Value, json};
 
@@ -321,7 +321,8 @@ fn faults_interrupted_apply_stops_promptly() {
         thread::sleep(Duration::from_millis(500));
         let interrupted = Instant::now();
         assert!(
-            signal_in(tf.path(), "terraform", libc::SIGINT) > 0,
+            // `terraform` or `tofu`: the engine's own process.
+            signal_in(tf.path(), engine().command(), libc::SIGINT) > 0,
             "no terraform to interrupt"
         );
         let run = apply

@@ -3,13 +3,13 @@
 //! adopts the role (recognised by its owner tag) instead of failing on
 //! "already exists" or leaking it.
 //!
-//! Its own test binary, so that killing this binary's provider processes
-//! cannot hit another test's.
+//! Its own test binary, and only the provider whose working directory is
+//! this test's is killed, so no other test's provider is hit.
 
 use acceptance_tests::hcl::{config, provider, resource, string};
 use acceptance_tests::{Tf, acc, random_name, world};
 use serde_json::json;
-use std::process::Command;
+use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -64,12 +64,12 @@ fn made_role_crash_between_role_and_association() {
             );
             thread::sleep(Duration::from_millis(50));
         }
-        let status = Command::new("pkill")
-            .args(["-KILL", "-f", "target/debug/terraform-provider-eks"])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(status, "no provider process to kill");
+        // Only this directory's provider: `pkill -f` by path would also hit
+        // providers of other suites running on the machine (another engine's).
+        assert!(
+            kill_providers_in(tf.path()) > 0,
+            "no provider process to kill"
+        );
         let run = apply
             .join()
             .unwrap_or_else(|_| panic!("apply thread panicked"));
@@ -106,4 +106,34 @@ fn made_role_crash_between_role_and_association() {
     tf.destroy();
     assert!(w.get_role(&killed).is_none(), "role left after destroy");
     assert!(w.list_associations(&cluster).is_empty());
+}
+
+/// SIGKILLs the provider processes (command name `terraform-provider-eks`,
+/// cut to 15 characters by the kernel) whose working directory is `dir`: the
+/// engine starts its providers there. Returns how many.
+fn kill_providers_in(dir: &Path) -> usize {
+    let Ok(dir) = dir.canonicalize() else {
+        return 0;
+    };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let pids: Vec<i32> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let base = format!("/proc/{pid}");
+            std::fs::read_link(format!("{base}/cwd")).is_ok_and(|cwd| cwd == dir)
+                && std::fs::read_to_string(format!("{base}/comm"))
+                    .is_ok_and(|c| c.trim_end() == "terraform-provi")
+        })
+        .collect();
+    for pid in &pids {
+        // SAFETY: kill has no memory preconditions; a PID that has exited
+        // meanwhile just makes it fail with ESRCH.
+        unsafe {
+            libc::kill(*pid, libc::SIGKILL);
+        }
+    }
+    pids.len()
 }

@@ -1,7 +1,13 @@
 //! Installing the provider from a filesystem mirror, as a user of a release
-//! does (issue 8): `terraform init` with a CLI config whose
+//! does (issue 8): `terraform init` (or `tofu init`) with a CLI config whose
 //! `provider_installation` has a `filesystem_mirror` (no dev_overrides),
 //! then apply, an empty plan and destroy against the local world.
+//!
+//! The mirror is keyed by registry host: `eks-tools/eks` is
+//! `registry.terraform.io/eks-tools/eks` to Terraform and
+//! `registry.opentofu.org/eks-tools/eks` to OpenTofu, so the mirror holds
+//! both (as `scripts/release.sh` lays it out) and the lock file names the
+//! engine's own host.
 //!
 //! With `TF_ACC_RELEASE=1` the mirror is the one `scripts/release.sh` builds
 //! in `dist/` (release binaries, slow), and the zips and `SHA256SUMS` are
@@ -9,7 +15,7 @@
 //! temp dir, so the normal suite stays fast.
 
 use acceptance_tests::hcl::{data, provider, resource, string};
-use acceptance_tests::{Tf, acc, random_name};
+use acceptance_tests::{Tf, acc, engine, random_name};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -77,22 +83,28 @@ fn mirror(tmp: &Path, version: &str) -> PathBuf {
         assert!(status.success(), "scripts/release.sh {version}: {status}");
         return repo_root().join("dist/mirror");
     }
-    let dir = tmp
-        .join("mirror/registry.terraform.io/eks-tools/eks")
-        .join(version)
-        .join(platform());
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     let built = provider_binary();
-    std::fs::copy(&built, dir.join(format!("{NAME}_v{version}")))
-        .unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
+    for host in ["registry.terraform.io", "registry.opentofu.org"] {
+        let dir = tmp
+            .join("mirror")
+            .join(host)
+            .join("eks-tools/eks")
+            .join(version)
+            .join(platform());
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        std::fs::copy(&built, dir.join(format!("{NAME}_v{version}")))
+            .unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
+    }
     tmp.join("mirror")
 }
 
 /// Points the working directory's CLI config at `mirror` (replacing the
-/// harness's dev_overrides).
+/// harness's dev_overrides), for the engine's own address of the provider:
+/// the config docs/index.md gives users.
 fn use_mirror(tf: &Tf, mirror: &Path) {
+    let address = engine().provider_address();
     let cli = format!(
-        "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/eks-tools/eks\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/eks-tools/eks\"]\n  }}\n}}\n",
+        "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{address}\"]\n  }}\n  direct {{\n    exclude = [\"{address}\"]\n  }}\n}}\n",
         mirror.display()
     );
     std::fs::write(tf.path().join(".terraformrc"), cli)
@@ -143,7 +155,8 @@ fn release_install_from_filesystem_mirror() {
     assert_eq!(
         init.code,
         Some(0),
-        "terraform init failed:\n{}",
+        "{} init failed:\n{}",
+        engine().command(),
         init.output
     );
     assert!(
@@ -158,8 +171,10 @@ fn release_install_from_filesystem_mirror() {
     );
     let lock = std::fs::read_to_string(tf.path().join(".terraform.lock.hcl"))
         .unwrap_or_else(|e| panic!("no lock file after init: {e}"));
+    // The lock file names the engine's own registry host.
     assert!(
-        lock.contains("registry.terraform.io/eks-tools/eks") && lock.contains("h1:"),
+        lock.contains(&format!("provider \"{}\"", engine().provider_address()))
+            && lock.contains("h1:"),
         "{lock}"
     );
 

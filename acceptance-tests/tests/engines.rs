@@ -1,0 +1,200 @@
+//! Where the engines differ (issue 15): what `eks-tools/eks` means on each
+//! (OpenTofu's default registry host is `registry.opentofu.org`), `import`
+//! blocks with `plan -generate-config-out`, and import by resource identity.
+//! Each test runs on every engine the suite runs on (Terraform 1.0.3, the
+//! newest Terraform, OpenTofu) and says so when the engine lacks the feature.
+
+use acceptance_tests::hcl::{association, config, provider, string};
+use acceptance_tests::{Tf, acc, contains_ignoring_wrap, engine, provider_dir, random_name};
+use serde_json::{Value, json};
+
+const ADDRESS: &str = "eks_pod_identity_association.test";
+
+/// `import { to = ADDRESS, <body> }`.
+fn import_block(body: &str) -> String {
+    format!("import {{\n  to = {ADDRESS}\n  {body}\n}}\n")
+}
+
+/// The instance of `address` in the state file (`terraform.tfstate`), where
+/// the resource identity lives (`show -json` does not show it everywhere).
+fn state_instance(tf: &Tf, address: &str) -> Value {
+    let text = std::fs::read_to_string(tf.path().join("terraform.tfstate"))
+        .unwrap_or_else(|e| panic!("reading terraform.tfstate: {e}"));
+    let state: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("state is not JSON ({e}):\n{text}"));
+    let (kind, name) = address.split_once('.').unwrap_or((address, ""));
+    state["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["type"] == kind && r["name"] == name && r["mode"] == "managed")
+        .map(|r| r["instances"][0].clone())
+        .unwrap_or_else(|| panic!("{address} is not in the state file:\n{text}"))
+}
+
+/// `eks-tools/eks` is keyed by the engine's own registry host: a
+/// dev_overrides entry under the other engine's host does not apply, the
+/// one under its own does (so docs tell OpenTofu users to key
+/// `registry.opentofu.org/eks-tools/eks`, or both).
+#[test]
+fn engines_short_source_means_the_engines_registry_host() {
+    let Some(w) = acc("engines_short_source_means_the_engines_registry_host") else {
+        return;
+    };
+    let e = engine();
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        association("test", &cluster, "default", &random_name(), &role.arn, &[]),
+    ]));
+    let dir = provider_dir();
+    let other = match e.registry_host() {
+        "registry.opentofu.org" => "registry.terraform.io",
+        _ => "registry.opentofu.org",
+    };
+    let only = |host: &str| {
+        format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"{host}/eks-tools/eks\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            dir.display()
+        )
+    };
+    let rc = tf.path().join(".terraformrc");
+    let write_rc = |text: String| {
+        std::fs::write(&rc, text).unwrap_or_else(|e| panic!("writing the CLI config: {e}"));
+    };
+
+    // Keyed by the other engine's host only: this engine looks for an
+    // installed eks-tools/eks and finds none (no `init` was run).
+    write_rc(only(other));
+    let run = tf.run(&["plan", "-input=false", "-no-color"]);
+    assert_ne!(
+        run.code,
+        Some(0),
+        "{e} used a dev_overrides entry keyed {other}:\n{}",
+        run.output
+    );
+    assert!(
+        contains_ignoring_wrap(&run.output, "eks-tools/eks"),
+        "{e}: the error does not name the provider:\n{}",
+        run.output
+    );
+
+    // Keyed by its own host: the override applies.
+    write_rc(only(e.registry_host()));
+    tf.apply();
+    assert_eq!(tf.resource(ADDRESS)["role_arn"], json!(role.arn));
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
+}
+
+/// An `import` block and `plan -generate-config-out`: the engine asks the
+/// provider to import, writes a resource block from the imported state, and
+/// that block applies (importing) and then plans empty.
+#[test]
+fn engines_import_block_generate_config_out() {
+    let Some(w) = acc("engines_import_block_generate_config_out") else {
+        return;
+    };
+    let e = engine();
+    if !e.has_import_blocks() {
+        eprintln!("engines_import_block_generate_config_out: {e} has no import blocks; skipped");
+        return;
+    }
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let sa = random_name();
+    let made = w.create_association(&cluster, "default", &sa, &role.arn);
+    let id = made["associationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!id.is_empty(), "no associationId in {made}");
+
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        import_block(&format!("id = {}", string(&format!("{cluster},{id}")))),
+    ]));
+    let run = tf.run(&[
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-generate-config-out=generated.tf",
+    ]);
+    let generated = std::fs::read_to_string(tf.path().join("generated.tf")).unwrap_or_default();
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{e}: plan -generate-config-out failed:\n{}\n--- generated.tf ---\n{generated}",
+        run.output
+    );
+    assert!(
+        generated.contains(r#"resource "eks_pod_identity_association" "test""#)
+            && generated.contains(&cluster)
+            && generated.contains(&role.arn),
+        "{e}: generated.tf lacks the resource:\n{generated}"
+    );
+    // main.tf keeps the import block; generated.tf has the resource.
+    tf.apply();
+    assert_eq!(tf.resource(ADDRESS)["association_id"], json!(id));
+    let (empty, plan) = tf.plan();
+    assert!(
+        empty,
+        "{e}: the generated config does not plan empty:\n{plan}\n--- generated.tf ---\n{generated}"
+    );
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
+}
+
+/// `import { identity = { cluster_name, association_id } }` (protocol 6.9
+/// resource identity, OpenTofu ≥ 1.12 and Terraform ≥ 1.12): the provider
+/// imports by the identity object instead of an ID string, the state
+/// records the identity, and the plan is empty.
+#[test]
+fn engines_import_by_identity() {
+    let Some(w) = acc("engines_import_by_identity") else {
+        return;
+    };
+    let e = engine();
+    if !e.has_import_by_identity() {
+        eprintln!("engines_import_by_identity: {e} cannot import by identity; skipped");
+        return;
+    }
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let sa = random_name();
+    let made = w.create_association(&cluster, "default", &sa, &role.arn);
+    let id = made["associationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!id.is_empty(), "no associationId in {made}");
+
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        association("test", &cluster, "default", &sa, &role.arn, &[]),
+        import_block(&format!(
+            "identity = {{\n    cluster_name   = {}\n    association_id = {}\n  }}",
+            string(&cluster),
+            string(&id)
+        )),
+    ]));
+    let out = tf.apply();
+    assert!(
+        contains_ignoring_wrap(&out, "1 imported"),
+        "{e}: nothing imported:\n{out}"
+    );
+    assert_eq!(tf.resource(ADDRESS)["association_id"], json!(id));
+    let instance = state_instance(&tf, ADDRESS);
+    assert_eq!(
+        instance["identity"],
+        json!({"cluster_name": cluster, "association_id": id}),
+        "{e}: the state's identity: {instance}"
+    );
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
+}
