@@ -3,25 +3,19 @@
 //! `aws eks get-token` does it.
 //!
 //! Owns: where a cluster's API is (DescribeCluster's endpoint and CA, or the
-//! provider's `kubernetes {}` block), the EKS bearer token (`k8s-aws-v1.` +
-//! base64url of a presigned STS GetCallerIdentity URL that signs the
-//! `x-k8s-aws-id` header = cluster name), the HTTPS client (rustls on ring,
+//! provider's `kubernetes {}` block), when to renew the EKS bearer token
+//! (made by `crate::aws::token`), the HTTPS client (rustls on ring,
 //! trusting only the cluster CA), and [`KubeError`]. Does not own: what a
-//! resource does with service accounts.
+//! resource does with service accounts (the association's service-account
+//! lifecycle is `resources::pod_identity_association::service_account`).
 //!
 //! Why not `kube` + `k8s-openapi`: we make six kinds of call on two object
 //! kinds. A small client on the hyper/rustls stack the AWS SDK already
 //! brings costs no extra compile time (k8s-openapi alone is one of the
 //! slowest crates to build), and keeps a single rustls crypto provider.
 
-use crate::clients::Clients;
-use crate::eks;
-use crate::errors::AwsError;
-use aws_credential_types::provider::ProvideCredentials;
-use aws_sigv4::http_request::{
-    SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
-};
-use aws_sigv4::sign::v4;
+use crate::aws::eks::cluster as eks_cluster;
+use crate::aws::{AwsError, Clients, token};
 use base64::Engine;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -34,7 +28,7 @@ use rustls::pki_types::pem::PemObject;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// The annotation IRSA puts on a service account.
 pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
@@ -43,11 +37,6 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Its value.
 pub const MANAGED_BY: &str = "terraform-provider-eks";
 
-/// How long a presigned token URL is valid. EKS accepts tokens up to 15
-/// minutes old; `aws eks get-token` presigns for 60 s. We use 14 minutes and
-/// make a new token after [`TOKEN_REFRESH`], so a long apply never sends an
-/// expired one.
-const TOKEN_EXPIRY: Duration = Duration::from_secs(14 * 60);
 /// Age after which a new token is made.
 const TOKEN_REFRESH: Duration = Duration::from_secs(10 * 60);
 /// Timeout of one Kubernetes API request.
@@ -283,7 +272,7 @@ pub async fn connect(clients: &Arc<Clients>, cluster: &str) -> Result<Kube, Kube
     let (base, ca) = match &overrides.host {
         Some(host) => (host.clone(), overrides.cluster_ca_certificate.clone()),
         None => {
-            let found = eks::find_cluster_by_name(clients, cluster)
+            let found = eks_cluster::find_by_name(clients, cluster)
                 .await
                 .map_err(|source| KubeError::Describe {
                     cluster: cluster.to_string(),
@@ -295,12 +284,9 @@ pub async fn connect(clients: &Arc<Clients>, cluster: &str) -> Result<Kube, Kube
             let endpoint = found.endpoint.ok_or_else(|| KubeError::NoEndpoint {
                 cluster: cluster.to_string(),
             })?;
-            let ca_b64 = found
-                .certificate_authority
-                .and_then(|c| c.data)
-                .ok_or_else(|| KubeError::NoEndpoint {
-                    cluster: cluster.to_string(),
-                })?;
+            let ca_b64 = found.ca_data.ok_or_else(|| KubeError::NoEndpoint {
+                cluster: cluster.to_string(),
+            })?;
             let pem = base64::engine::general_purpose::STANDARD
                 .decode(ca_b64.trim())
                 .ok()
@@ -372,86 +358,6 @@ fn https_client(
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
-/// The EKS token for `cluster`: `k8s-aws-v1.` + base64url (no padding) of a
-/// presigned STS GetCallerIdentity URL signing `x-k8s-aws-id: cluster`.
-pub async fn eks_token(clients: &Clients, cluster: &str) -> Result<String, KubeError> {
-    let fail = |detail: String| KubeError::Token {
-        cluster: cluster.to_string(),
-        detail,
-    };
-    let provider = clients
-        .credentials
-        .as_ref()
-        .ok_or_else(|| fail("no AWS credentials are configured".into()))?;
-    let creds = provider
-        .provide_credentials()
-        .await
-        .map_err(|e| fail(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()))?;
-    presign_token(
-        &creds.into(),
-        &clients.region,
-        cluster,
-        SystemTime::now(),
-        TOKEN_EXPIRY,
-    )
-    .map_err(fail)
-}
-
-/// The STS host of a region (GetCallerIdentity is answered by every region).
-fn sts_host(region: &str) -> String {
-    let suffix = if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
-    format!("sts.{region}.{suffix}")
-}
-
-/// Presigns the token URL (pure; tests give a fixed time).
-pub fn presign_token(
-    identity: &aws_smithy_runtime_api::client::identity::Identity,
-    region: &str,
-    cluster: &str,
-    time: SystemTime,
-    expires_in: Duration,
-) -> Result<String, String> {
-    let host = sts_host(region);
-    let url = format!("https://{host}/?Action=GetCallerIdentity&Version=2011-06-15");
-    let mut settings = SigningSettings::default();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(expires_in);
-    let params = v4::SigningParams::builder()
-        .identity(identity)
-        .region(region)
-        .name("sts")
-        .time(time)
-        .settings(settings)
-        .build()
-        .map_err(|e| e.to_string())?
-        .into();
-    let headers = [("host", host.as_str()), ("x-k8s-aws-id", cluster)];
-    let request = SignableRequest::new(
-        "GET",
-        url.as_str(),
-        headers.into_iter(),
-        SignableBody::Bytes(&[]),
-    )
-    .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(request, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
-    let mut req = http::Request::builder()
-        .uri(url.as_str())
-        .body(())
-        .map_err(|e| e.to_string())?;
-    instructions.apply_to_request_http1x(&mut req);
-    let signed = req.uri().to_string();
-    Ok(format!(
-        "k8s-aws-v1.{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signed)
-    ))
-}
-
 impl Kube {
     /// The cluster this connection is for.
     pub fn cluster(&self) -> &str {
@@ -468,7 +374,12 @@ impl Kube {
                 {
                     return Ok(token.clone());
                 }
-                let token = eks_token(&self.clients, &self.cluster).await?;
+                let token = token::eks_token(&self.clients, &self.cluster)
+                    .await
+                    .map_err(|detail| KubeError::Token {
+                        cluster: self.cluster.clone(),
+                        detail,
+                    })?;
                 if let Ok(mut guard) = slot.lock() {
                     *guard = Some((Instant::now(), token.clone()));
                 }
@@ -678,7 +589,8 @@ impl Kube {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error with its sources, joined with ": ".
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cur = e.source();
     while let Some(s) = cur {
@@ -692,47 +604,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_credential_types::Credentials;
-
-    #[test]
-    fn token_is_a_presigned_get_caller_identity_url() {
-        let identity = Credentials::new("AKID", "SECRET", None, None, "test").into();
-        let token = presign_token(
-            &identity,
-            "us-west-2",
-            "my-cluster",
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-            Duration::from_secs(60),
-        )
-        .unwrap();
-        let b64 = token.strip_prefix("k8s-aws-v1.").unwrap();
-        assert!(!b64.contains('='));
-        let url = String::from_utf8(
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(b64)
-                .unwrap(),
-        )
-        .unwrap();
-        assert!(
-            url.starts_with("https://sts.us-west-2.amazonaws.com/?"),
-            "{url}"
-        );
-        assert!(url.contains("Action=GetCallerIdentity"));
-        assert!(url.contains("X-Amz-Expires=60"));
-        assert!(url.contains("X-Amz-SignedHeaders=host%3Bx-k8s-aws-id"));
-        assert!(url.contains("X-Amz-Credential=AKID%2F20231114%2Fus-west-2%2Fsts%2Faws4_request"));
-        assert!(url.contains("X-Amz-Signature="));
-        // The cluster name is signed, not sent: another cluster, another signature.
-        let other = presign_token(
-            &identity,
-            "us-west-2",
-            "other",
-            SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-            Duration::from_secs(60),
-        )
-        .unwrap();
-        assert_ne!(token, other);
-    }
 
     #[test]
     fn service_account_from_json() {
@@ -795,159 +666,4 @@ pub fn to_diagnostic(summary: impl Into<String>, err: &KubeError) -> tfplugin::D
         detail.push_str(advice);
     }
     tfplugin::Diagnostic::error(summary, detail)
-}
-
-// ---- create_service_account of eks_pod_identity_association ----------------
-
-use schema::association::AssociationState;
-use tfplugin::{Diagnostic, Diagnostics};
-
-/// Plans `service_account_created` / `service_account_uid`: kept when the
-/// service account was there at the last read, unknown when it must be made.
-pub fn plan_association_service_account(
-    prior: Option<&AssociationState>,
-    planned: &mut tfplugin::Value,
-) {
-    use tfplugin::Value;
-    let same_target = |p: &AssociationState| {
-        planned.get("cluster_name").as_str() == Some(p.cluster_name.as_str())
-            && planned.get("namespace").as_str() == Some(p.namespace.as_str())
-            && planned.get("service_account").as_str() == Some(p.service_account.as_str())
-    };
-    let (created, uid) = match planned.get("create_service_account") {
-        Value::Bool(false) => (Value::Null, Value::Null),
-        Value::Bool(true) => match prior.filter(|p| same_target(p)) {
-            Some(AssociationState {
-                create_service_account: Some(true),
-                service_account_created: Some(c),
-                service_account_uid: Some(u),
-                ..
-            }) => (Value::Bool(*c), Value::string(u)),
-            _ => (Value::Unknown, Value::Unknown),
-        },
-        _ => (Value::Unknown, Value::Unknown),
-    };
-    planned.set("service_account_created", created);
-    planned.set("service_account_uid", uid);
-}
-
-/// After create or update: with `create_service_account`, makes the
-/// namespace and service account when missing and records what it made.
-/// A failure is an error diagnostic; the association itself stays.
-pub async fn apply_association_service_account(
-    clients: &Arc<Clients>,
-    prior: Option<&AssociationState>,
-    state: &mut AssociationState,
-    diags: &mut Diagnostics,
-) {
-    if state.create_service_account != Some(true) {
-        state.service_account_created = None;
-        state.service_account_uid = None;
-        return;
-    }
-    let label = format!("{}/{}", state.namespace, state.service_account);
-    let kube = match connect(clients, &state.cluster_name).await {
-        Ok(k) => k,
-        Err(e) => {
-            state.service_account_created = None;
-            state.service_account_uid = None;
-            diags.push(to_diagnostic(
-                format!("creating Kubernetes service account {label}"),
-                &e,
-            ));
-            return;
-        }
-    };
-    match ensure_service_account(&kube, &state.namespace, &state.service_account).await {
-        Ok(found) => {
-            // Ours if we made it now, or made it before and it is the same object.
-            let ours_before = prior.is_some_and(|p| {
-                p.service_account_created == Some(true)
-                    && p.service_account_uid.as_deref() == Some(found.uid.as_str())
-            });
-            state.service_account_created = Some(found.created || ours_before);
-            state.service_account_uid = Some(found.uid);
-        }
-        Err(e) => {
-            state.service_account_created = None;
-            state.service_account_uid = None;
-            diags.push(to_diagnostic(
-                format!("creating Kubernetes service account {label}"),
-                &e,
-            ));
-        }
-    }
-}
-
-/// Read: with `create_service_account`, a missing service account becomes a
-/// null UID (the next plan creates it again); a replaced one is not ours.
-pub async fn read_association_service_account(
-    clients: &Arc<Clients>,
-    prior: &AssociationState,
-    state: &mut AssociationState,
-    diags: &mut Diagnostics,
-) {
-    state.create_service_account = Some(prior.create_service_account.unwrap_or(false));
-    state.service_account_created = prior.service_account_created;
-    state.service_account_uid = prior.service_account_uid.clone();
-    if prior.create_service_account != Some(true) {
-        return;
-    }
-    let label = format!("{}/{}", prior.namespace, prior.service_account);
-    let found = match connect(clients, &prior.cluster_name).await {
-        Ok(kube) => {
-            kube.find_service_account(&prior.namespace, &prior.service_account)
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    match found {
-        Ok(Some(sa)) => {
-            if prior.service_account_uid.as_deref() != Some(sa.uid.as_str()) {
-                state.service_account_created = Some(false);
-            }
-            state.service_account_uid = Some(sa.uid);
-        }
-        Ok(None) => {
-            diags.push(Diagnostic::warning(
-                format!("Kubernetes service account {label} is gone"),
-                "It was deleted outside Terraform. The next apply creates it again.",
-            ));
-            state.service_account_created = None;
-            state.service_account_uid = None;
-        }
-        Err(e) => diags.push(Diagnostic::warning(
-            format!("Could not read Kubernetes service account {label}"),
-            format!("{}. Its state is kept as it was.", error_chain(&e)),
-        )),
-    }
-}
-
-/// Delete: removes the service account only if this resource created it and
-/// it is still the same object.
-pub async fn delete_association_service_account(
-    clients: &Arc<Clients>,
-    prior: &AssociationState,
-    diags: &mut Diagnostics,
-) {
-    let (Some(true), Some(uid)) = (prior.service_account_created, &prior.service_account_uid)
-    else {
-        return;
-    };
-    let label = format!("{}/{}", prior.namespace, prior.service_account);
-    let result = match connect(clients, &prior.cluster_name).await {
-        Ok(kube) => {
-            kube.delete_service_account(&prior.namespace, &prior.service_account, uid)
-                .await
-        }
-        // The cluster itself is gone: so is the service account.
-        Err(KubeError::NoCluster { .. }) => Ok(()),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = result {
-        diags.push(to_diagnostic(
-            format!("deleting Kubernetes service account {label}"),
-            &e,
-        ));
-    }
 }

@@ -4,14 +4,19 @@
 //! Owns: making sure the wanted role exists (creating it, or adopting the one
 //! an interrupted apply left behind, recognised by its owner tag), bringing
 //! an existing made role to the wanted shape with the fewest IAM calls, and
-//! reading a made role back. Does not own: what the role should be
-//! (`schema::association::wanted_role`) or single IAM calls (`crate::iam`).
+//! reading a made role back; and the glue every resource shares around it:
+//! [`put_role`] (converge, or make), [`cleanup_roles`] after a failed apply,
+//! and [`diagnostic`] for a [`MadeRoleError`]. Does not own: what the role
+//! should be (`schema::association::wanted_role`) or single IAM calls
+//! (`crate::aws::iam::role`).
 
-use crate::clients::Clients;
-use crate::errors::AwsError;
-use crate::iam::{self, FoundRole};
+use crate::aws::iam::role::{self as iam, FoundRole};
+use crate::aws::retry::is_entity_exists;
+use crate::aws::{AwsError, Clients};
+use crate::errors::to_diagnostic;
 use schema::association::WantedRole;
 use schema::role::{OWNER_TAG, RoleShape, plan_role_change};
+use tfplugin::{AttrPath, Diagnostic, Diagnostics};
 
 /// Why a made role could not be put in place.
 #[derive(Debug, thiserror::Error)]
@@ -40,13 +45,15 @@ pub enum Ensured {
     Created(String),
     /// Left by an earlier, interrupted apply for the same service account; adopted.
     Adopted(String),
+    /// Made by an earlier apply and recorded; brought to the wanted shape.
+    Kept(String),
 }
 
 impl Ensured {
     /// The role ARN.
     pub fn arn(&self) -> &str {
         match self {
-            Ensured::Created(a) | Ensured::Adopted(a) => a,
+            Ensured::Created(a) | Ensured::Adopted(a) | Ensured::Kept(a) => a,
         }
     }
 }
@@ -69,7 +76,7 @@ pub async fn ensure_role(
 ) -> Result<Ensured, MadeRoleError> {
     let arn = match iam::create_role(c, &wanted.name, &wanted.path, &wanted.shape).await {
         Ok(arn) => arn,
-        Err(e) if e.is("EntityAlreadyExists", "") => {
+        Err(e) if is_entity_exists(&e) => {
             // Gone again by the time we look: a race with someone else's
             // delete; the original answer is the truthful error.
             return adopt_role(c, wanted, owner).await?.ok_or(e.into());
@@ -141,4 +148,85 @@ pub async fn converge_role(
         found.shape = wanted.shape.clone();
     }
     Ok(Some(found))
+}
+
+/// A role the provider made earlier is brought to the wanted shape; when it
+/// is gone (or was never made), it is made ([`ensure_role`]). Used by every
+/// update of a made role and by addon entries, whose roles may be either.
+pub async fn put_role(
+    c: &Clients,
+    wanted: &WantedRole,
+    owner: &str,
+) -> Result<Ensured, MadeRoleError> {
+    match converge_role(c, wanted).await? {
+        Some(found) => Ok(Ensured::Kept(found.arn)),
+        None => ensure_role(c, wanted, owner).await,
+    }
+}
+
+/// Deletes the roles an apply made before it failed, so nothing is half
+/// made; a role that cannot be deleted is a warning (the next apply adopts
+/// it by its owner tag).
+pub async fn cleanup_roles(c: &Clients, names: &[String], diags: &mut Diagnostics) {
+    for name in names {
+        if let Err(e) = iam::delete_role(c, name).await {
+            diags.push(Diagnostic::warning(
+                format!("IAM role {name} could not be cleaned up"),
+                format!("{e}. The next apply adopts it (it carries the provider's owner tag)."),
+            ));
+        }
+    }
+}
+
+/// A made-role error as a diagnostic: `summary` says what we were doing.
+/// (Kept beside [`MadeRoleError`] rather than in `crate::errors`, which is
+/// about AWS errors and must not depend on this module.)
+pub fn diagnostic(summary: impl Into<String>, err: &MadeRoleError) -> Diagnostic {
+    match err {
+        MadeRoleError::Aws(e) => to_diagnostic(summary, e),
+        MadeRoleError::NameTaken { found_owner, .. } => Diagnostic::error(
+            summary,
+            format!(
+                "{err}{}. The provider never takes over or changes a role it did not make. Set role_name to a name that is not in use, or set role_arn to use the existing role as it is.",
+                match found_owner {
+                    Some(o) => format!(" (it was made for {o})"),
+                    None => String::new(),
+                }
+            ),
+        )
+        .at(AttrPath::root("role_name")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_taken_points_at_role_name_and_names_the_owner() {
+        let err = MadeRoleError::NameTaken {
+            name: "r".into(),
+            owner: "c/ns/sa".into(),
+            found_owner: Some("c/ns/other".into()),
+        };
+        let d = diagnostic("creating IAM role r", &err);
+        assert!(
+            d.detail.contains("(it was made for c/ns/other)"),
+            "{}",
+            d.detail
+        );
+        assert!(d.detail.contains("set role_arn"), "{}", d.detail);
+        assert_eq!(d.attribute, Some(AttrPath::root("role_name")));
+    }
+
+    #[test]
+    fn ensured_arn_of_every_kind() {
+        for e in [
+            Ensured::Created("a".into()),
+            Ensured::Adopted("a".into()),
+            Ensured::Kept("a".into()),
+        ] {
+            assert_eq!(e.arn(), "a");
+        }
+    }
 }

@@ -1,10 +1,11 @@
 //! The provider: its configuration block, and the one list of resources and
 //! data sources it serves.
 //!
-//! Owns: registration and ConfigureProvider (building [`Clients`]). Does not
+//! Owns: registration (exactly the types `schema::registry` lists, which
+//! docgen documents) and ConfigureProvider (building [`Clients`]). Does not
 //! own: any resource logic.
 
-use crate::clients::Clients;
+use crate::aws::Clients;
 use crate::data_sources::addon_pod_identity_configuration::AddonPodIdentityConfiguration;
 use crate::data_sources::pod_identity_associations::PodIdentityAssociations;
 use crate::data_sources::well_known_policy::WellKnownPolicy;
@@ -69,5 +70,20 @@ impl Provider for EksProvider {
             }
             Err(e) => Err(Diagnostics::from(config_diagnostic(&e))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use schema::registry::{DATA_SOURCE_TYPES, RESOURCE_TYPES};
+
+    #[test]
+    fn registers_exactly_the_schema_registry() {
+        let p = EksProvider;
+        let resources: Vec<&str> = p.resources().iter().map(|r| r.type_name()).collect();
+        let data_sources: Vec<&str> = p.data_sources().iter().map(|d| d.type_name()).collect();
+        assert_eq!(resources, RESOURCE_TYPES);
+        assert_eq!(data_sources, DATA_SOURCE_TYPES);
     }
 }

@@ -194,3 +194,33 @@ pub fn input_string_set(v: &Value, key: &str) -> Input<std::collections::BTreeSe
 pub fn string_set(items: &std::collections::BTreeSet<String>) -> Value {
     Value::Set(items.iter().map(Value::string).collect())
 }
+
+/// Where the role of a configuration (an association, or one addon entry)
+/// comes from: what the role-source rules of `schema::association` need.
+pub fn role_source_input(config: &Value, partition: &str) -> schema::association::RoleSourceInput {
+    let is_set = |k: &str| {
+        let v = config.get(k);
+        !v.is_null() && *v != Value::Bool(false)
+    };
+    schema::association::RoleSourceInput {
+        role_arn: input_str(config, "role_arn"),
+        role_creation_set: schema::association::ROLE_CREATION_ATTRS
+            .iter()
+            .copied()
+            .filter(|a| is_set(a))
+            .collect(),
+        permission_policy_arns: input_string_set(config, "permission_policy_arns"),
+        well_known_policies: input_string_set(config, "well_known_policies"),
+        permission_policy: input_str(config, "permission_policy"),
+        partition: partition.to_string(),
+    }
+}
+
+/// A string map (tags) as a `Value`.
+pub fn string_map(t: &std::collections::BTreeMap<String, String>) -> Value {
+    Value::Map(
+        t.iter()
+            .map(|(k, v)| (k.clone(), Value::string(v)))
+            .collect(),
+    )
+}

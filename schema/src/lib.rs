@@ -19,6 +19,7 @@ pub mod migration;
 pub mod names;
 pub mod policy;
 pub mod provider_config;
+pub mod registry;
 pub mod reserved_tags;
 pub mod role;
 pub mod spec;

@@ -2,8 +2,8 @@
 //! version's pod identity needs, with default/`latest` resolved. State and
 //! spec: `schema::addon_config_data`.
 
-use crate::clients::Clients;
-use crate::eks;
+use crate::aws::Clients;
+use crate::aws::eks::{addon, cluster};
 use crate::errors::to_diagnostic;
 use crate::spec_map;
 use async_trait::async_trait;
@@ -63,7 +63,7 @@ async fn describe(c: &Clients, d: &mut AddonConfigurationData) -> Result<(), Dia
         asked => {
             let k8s = match (&d.kubernetes_version, &d.cluster_name) {
                 (Some(k), _) => k.clone(),
-                (None, Some(cluster)) => match eks::find_cluster_by_name(c, cluster).await {
+                (None, Some(cluster)) => match cluster::find_by_name(c, cluster).await {
                     Ok(Some(cl)) => cl.version.unwrap_or_default(),
                     Ok(None) => {
                         return Err(Diagnostic::error(
@@ -82,7 +82,7 @@ async fn describe(c: &Clients, d: &mut AddonConfigurationData) -> Result<(), Dia
                     .at(AttrPath::root("addon_version")));
                 }
             };
-            let versions = match eks::find_addon_versions(c, &d.addon_name, &k8s).await {
+            let versions = match addon::find_versions(c, &d.addon_name, &k8s).await {
                 Ok(Some(v)) => v,
                 Ok(None) => {
                     return Err(Diagnostic::error(
@@ -97,11 +97,7 @@ async fn describe(c: &Clients, d: &mut AddonConfigurationData) -> Result<(), Dia
                 Err(e) => return Err(to_diagnostic(summary, &e)),
             };
             let chosen = if asked == Some(LATEST) {
-                versions
-                    .versions
-                    .iter()
-                    .max_by_key(|v| eks::version_key(v))
-                    .cloned()
+                addon::newest(&versions.versions)
             } else {
                 versions.default.clone()
             };
@@ -113,10 +109,10 @@ async fn describe(c: &Clients, d: &mut AddonConfigurationData) -> Result<(), Dia
             })?
         }
     };
-    let conf = eks::find_addon_pod_identity_configuration(c, &d.addon_name, &version)
+    let conf = addon::find_pod_identity_configuration(c, &d.addon_name, &version)
         .await
         .map_err(|e| to_diagnostic(summary.clone(), &e))?;
-    let requires_iam = eks::find_addon_requires_iam(c, &d.addon_name, &version)
+    let requires_iam = addon::find_requires_iam(c, &d.addon_name, &version)
         .await
         .map_err(|e| to_diagnostic(summary, &e))?;
     d.resolved_version = Some(version);

@@ -3,8 +3,8 @@
 //! Owns: listing a cluster's associations (every page) and describing each,
 //! since the list answer lacks role ARNs. State and spec: `schema::associations_data`.
 
-use crate::clients::Clients;
-use crate::eks;
+use crate::aws::Clients;
+use crate::aws::eks::association;
 use crate::errors::to_diagnostic;
 use crate::spec_map;
 use async_trait::async_trait;
@@ -51,7 +51,7 @@ impl DataSource for PodIdentityAssociations {
             "listing EKS Pod Identity Associations of cluster {}",
             data.cluster_name
         );
-        let list = match eks::list_associations(
+        let list = match association::list(
             &clients,
             &data.cluster_name,
             data.namespace.as_deref(),
@@ -72,7 +72,7 @@ impl DataSource for PodIdentityAssociations {
             while tasks.len() < DESCRIBE_CONCURRENCY {
                 let Some(id) = pending.next() else { break };
                 let (c, cluster) = (clients.clone(), data.cluster_name.clone());
-                tasks.spawn(async move { eks::find_association_by_id(&c, &cluster, &id).await });
+                tasks.spawn(async move { association::find_by_id(&c, &cluster, &id).await });
             }
             let Some(joined) = tasks.join_next().await else {
                 break;

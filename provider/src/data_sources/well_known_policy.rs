@@ -2,7 +2,7 @@
 //! rendered for a partition. No AWS call. State and spec:
 //! `schema::well_known_data`.
 
-use crate::clients::Clients;
+use crate::aws::Clients;
 use crate::spec_map;
 use async_trait::async_trait;
 use schema::well_known_data::{self as spec, WellKnownPolicyData};

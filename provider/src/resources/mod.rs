@@ -1,10 +1,13 @@
-//! The provider's resources, one file each, and the few helpers every
-//! resource's apply needs (so that no resource writes them again).
+//! The provider's resources, one folder each (a file a step: plan, apply,
+//! read, import, and the state they share), and the few helpers every
+//! resource's apply needs (so that no resource writes them again). No
+//! resource imports another: what two share lives in `crate::aws`,
+//! `crate::made_role` or `crate::spec_map`.
 pub mod addon_pod_identity;
 pub mod pod_identity_association;
 pub mod pod_identity_migration;
 
-use crate::clients::Clients;
+use crate::aws::Clients;
 use crate::spec_map;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;

@@ -1,11 +1,14 @@
 //! Retrying an error we can name, for a time we can name.
 //!
-//! Owns: the one retry loop (with a deadline, back-off, and StopProvider
-//! honoured) and the named timeouts. Throttling and 5xx are not retried here:
-//! the SDK's standard retry handles them (`max_retries`). Here we retry only
-//! eventual-consistency answers that the SDK rightly treats as final.
+//! Owns: the one retry loop ([`until_done`]) and the one poll loop
+//! ([`wait_for`]), both with a deadline, back-off, and StopProvider
+//! honoured; the named timeouts; and every retry predicate, each an error
+//! code plus the shortest stable message fragment. Throttling and 5xx are
+//! not retried here: the SDK's standard retry handles them (`max_retries`).
+//! Here we retry only eventual-consistency answers that the SDK rightly
+//! treats as final.
 
-use crate::errors::AwsError;
+use super::error::AwsError;
 use std::future::Future;
 use std::time::Duration;
 use tfplugin::Ctx;
@@ -191,9 +194,47 @@ const ROLE_NOT_VISIBLE: (&str, &str) = (
     "Role provided in the request does not exist",
 );
 
+/// The answer EKS gives while a role's just-changed trust policy is not yet
+/// visible to it (the migration adds the pod identity statement moments
+/// before it creates the association).
+const TRUST_NOT_VISIBLE: (&str, &str) = (
+    "InvalidParameterException",
+    "Trust policy of the role provided is invalid",
+);
+
+/// The answer EKS gives when the service account already has an
+/// association (a real one, or one deleted moments ago).
+const ASSOCIATION_TAKEN: (&str, &str) = ("ResourceInUseException", "Association already exists");
+
 /// True for "the role is not visible yet" (IAM eventual consistency), the
 /// one error every create/update that names a role retries for
 /// [`PROPAGATION_TIMEOUT`].
 pub fn is_role_not_visible(e: &AwsError) -> bool {
     e.is(ROLE_NOT_VISIBLE.0, ROLE_NOT_VISIBLE.1)
+}
+
+/// True for "the role's trust policy does not allow pod identity yet".
+/// Retried only right after the provider itself changed that trust policy:
+/// for a role it did not touch, the answer is final and the user must act.
+pub fn is_trust_not_visible(e: &AwsError) -> bool {
+    e.is(TRUST_NOT_VISIBLE.0, TRUST_NOT_VISIBLE.1)
+}
+
+/// True for "the service account already has an association". Retried (for
+/// [`DELETE_CONSISTENCY_TIMEOUT`]) only while the association it names can
+/// no longer be found, that is, was deleted moments ago.
+pub fn is_association_taken(e: &AwsError) -> bool {
+    e.is(ASSOCIATION_TAKEN.0, ASSOCIATION_TAKEN.1)
+}
+
+/// True for "a resource of that name already exists" of any EKS create
+/// (CreateAddon of an installed addon). Not retried: the caller decides.
+pub fn is_in_use(e: &AwsError) -> bool {
+    e.is("ResourceInUseException", "")
+}
+
+/// True for IAM's "a role of that name already exists" (CreateRole). Not
+/// retried: the made-role code adopts or refuses.
+pub fn is_entity_exists(e: &AwsError) -> bool {
+    e.is("EntityAlreadyExists", "")
 }

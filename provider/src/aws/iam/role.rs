@@ -1,18 +1,23 @@
-//! IAM for the roles the provider makes: finders and the calls that create,
-//! change and delete a role.
+//! IAM roles: finders and the calls that create, change and delete a role.
 //!
-//! Owns: reading a role into a [`RoleShape`] (documents percent-decoded),
-//! applying a [`RoleChange`] (only the calls it lists, independent ones
-//! concurrently), creating a role, and deleting a role with everything
-//! attached to it. Does not own: deciding what the role should be (`schema::role`).
+//! Owns: reading a made role into a [`RoleShape`] (documents
+//! percent-decoded), reading any role's trust by ARN ([`find_trust_by_arn`],
+//! for the migration), applying a [`RoleChange`] (only the calls it lists,
+//! independent ones concurrently), creating a role, replacing a trust
+//! policy, and deleting a role with everything attached to it. Does not
+//! own: deciding what the role should be (`schema::role`) or the life of a
+//! made role (`crate::made_role`).
 
-use crate::clients::Clients;
-use crate::errors::AwsError;
+use crate::aws::clients::Clients;
+use crate::aws::error::{AwsError, found as not_found_is_none};
 use aws_sdk_iam::types::Tag;
 use futures::future::try_join_all;
+use schema::names::parse_role_arn;
+use schema::policy;
 use schema::role::{INLINE_POLICY_NAME, RoleChange, RoleShape, WELL_KNOWN_POLICY_NAME};
 use schema::tags::Tags;
-use std::collections::BTreeSet;
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A made role as found in IAM.
 #[derive(Debug, Clone)]
@@ -23,14 +28,6 @@ pub struct FoundRole {
     pub path: String,
     /// What it holds.
     pub shape: RoleShape,
-}
-
-fn not_found_is_none<T>(r: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 fn decode(doc: &str) -> String {
@@ -107,48 +104,33 @@ pub async fn find_role_by_name(c: &Clients, name: &str) -> Result<Option<FoundRo
 }
 
 async fn list_attached(c: &Clients, name: &str) -> Result<BTreeSet<String>, AwsError> {
-    let mut out = BTreeSet::new();
-    let mut marker = None;
-    loop {
-        let page = c
-            .iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e))?;
-        out.extend(
-            page.attached_policies
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|p| p.policy_arn),
-        );
-        match (page.is_truncated, page.marker) {
-            (true, Some(m)) => marker = Some(m),
-            _ => return Ok(out),
-        }
-    }
+    let pages = c
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.attached_policies.unwrap_or_default())
+        .filter_map(|p| p.policy_arn)
+        .collect())
 }
 
 async fn list_inline_names(c: &Clients, name: &str) -> Result<Vec<String>, AwsError> {
-    let mut out = Vec::new();
-    let mut marker = None;
-    loop {
-        let page = c
-            .iam
-            .list_role_policies()
-            .role_name(name)
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("ListRolePolicies", e))?;
-        out.extend(page.policy_names);
-        match (page.is_truncated, page.marker) {
-            (true, Some(m)) => marker = Some(m),
-            _ => return Ok(out),
-        }
-    }
+    let pages = c
+        .iam
+        .list_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::from_sdk("ListRolePolicies", e))?;
+    Ok(pages.into_iter().flat_map(|p| p.policy_names).collect())
 }
 
 async fn get_inline(c: &Clients, role: &str, policy: &str) -> Result<Option<String>, AwsError> {
@@ -268,15 +250,7 @@ pub async fn apply_change(c: &Clients, role: &str, change: &RoleChange) -> Resul
         },
         async {
             match &change.trust_policy {
-                Some(doc) => c
-                    .iam
-                    .update_assume_role_policy()
-                    .role_name(role)
-                    .policy_document(doc)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| AwsError::from_sdk("UpdateAssumeRolePolicy", e)),
+                Some(doc) => update_trust(c, role, doc).await,
                 None => Ok(()),
             }
         },
@@ -346,4 +320,64 @@ pub async fn delete_role(c: &Clients, name: &str) -> Result<(), AwsError> {
             .map_err(|e| AwsError::from_sdk("DeleteRole", e)),
     )?;
     Ok(())
+}
+
+/// A role's trust as the migration reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleTrust {
+    /// Role name.
+    pub name: String,
+    /// The trust policy, parsed.
+    pub trust: Json,
+    /// The role's tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// GetRole by ARN (path included): the role's trust and tags, or `None`
+/// when no role has that name, or the one that has it is at another path.
+pub async fn find_trust_by_arn(c: &Clients, arn: &str) -> Result<Option<RoleTrust>, AwsError> {
+    let Ok(parsed) = parse_role_arn(arn) else {
+        return Ok(None);
+    };
+    let got = c
+        .iam
+        .get_role()
+        .role_name(&parsed.name)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("GetRole", e));
+    let Some(role) = not_found_is_none(got)?
+        .and_then(|out| out.role)
+        .filter(|r| r.arn == arn)
+    else {
+        return Ok(None);
+    };
+    let text = role.assume_role_policy_document.unwrap_or_default();
+    let trust = policy::parse_iam(&text).map_err(|e| AwsError::Transport {
+        operation: "GetRole",
+        detail: format!("the trust policy of {arn} {e}"),
+    })?;
+    let tags = role
+        .tags
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect();
+    Ok(Some(RoleTrust {
+        name: parsed.name,
+        trust,
+        tags,
+    }))
+}
+
+/// Replaces a role's trust policy (UpdateAssumeRolePolicy).
+pub async fn update_trust(c: &Clients, name: &str, document: &str) -> Result<(), AwsError> {
+    c.iam
+        .update_assume_role_policy()
+        .role_name(name)
+        .policy_document(document)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("UpdateAssumeRolePolicy", e))
 }

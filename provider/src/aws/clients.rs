@@ -3,9 +3,9 @@
 //! Owns: turning the provider block into an `SdkConfig` (standard credential
 //! chain, SSO profiles, assume_role, endpoint overrides, standard retry), the
 //! one HTTPS client (rustls with ring) they share, the per-call log line, and
-//! small per-process caches. Does not own: any EKS or IAM operation.
+//! small per-process caches, and [`ConfigError`]. Does not own: any EKS or
+//! IAM operation (the sibling modules).
 
-use crate::errors::ConfigError;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -25,6 +25,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
+
+/// The provider block cannot be turned into clients.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No region anywhere.
+    #[error("no AWS region is configured")]
+    NoRegion,
+    /// max_retries out of range.
+    #[error("max_retries must be at least 1, got {0}")]
+    MaxRetries(i64),
+}
 
 /// Everything a resource needs to talk to AWS, reached through `Ctx::data`.
 pub struct Clients {

@@ -1,0 +1,504 @@
+//! EKS addons: finders, the create/update/delete calls, the waits for their
+//! states and updates, and the addon catalogue (versions, pod identity
+//! configuration).
+//!
+//! Owns: [`Addon`] (our own view of DescribeAddon), [`NewAddon`] and
+//! [`AddonUpdate`] (what a create or update sends), the one addon-state
+//! waiter [`wait_active`] (with [`wait_deleted`] and [`wait_update`]), and
+//! the catalogue finders. Does not own: which version or entries an addon
+//! should have (the resource's plan).
+
+use crate::aws::clients::Clients;
+use crate::aws::error::{AwsError, found, gone_is_ok};
+use crate::aws::retry::{self, Attempt, Observed, WaitError};
+use aws_sdk_eks::types::{AddonPodIdentityAssociations, ResolveConflicts};
+use schema::tags::Tags;
+use std::time::Duration;
+use tfplugin::Ctx;
+
+/// Name of the addon that runs the EKS Pod Identity agent.
+pub const AGENT_ADDON: &str = "eks-pod-identity-agent";
+
+/// States an addon passes through on its way to ACTIVE. DEGRADED is waited
+/// on, not accepted and not failed at once: while an addon starts it often
+/// passes through DEGRADED (the AWS provider waits on it too), and a wait
+/// that ends in DEGRADED reports the health issues.
+const ACTIVE_PENDING: [&str; 3] = ["CREATING", "UPDATING", "DEGRADED"];
+/// States an addon may show while it is being deleted.
+const DELETE_PENDING: [&str; 3] = ["DELETING", "ACTIVE", "DEGRADED"];
+
+/// An addon as the provider needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Addon {
+    /// Addon name.
+    pub name: String,
+    /// Cluster name.
+    pub cluster: String,
+    /// Addon ARN.
+    pub arn: Option<String>,
+    /// Status, such as `ACTIVE`.
+    pub status: Option<String>,
+    /// Installed version.
+    pub version: Option<String>,
+    /// IRSA role of the addon (empty means none).
+    pub service_account_role_arn: Option<String>,
+    /// The configuration values (JSON text), as EKS reports them.
+    pub configuration_values: Option<String>,
+    /// Tags.
+    pub tags: Tags,
+    /// ARNs of the pod identity associations the addon owns.
+    pub association_arns: Vec<String>,
+    /// Namespace the addon is installed in, when EKS reports it.
+    pub namespace: Option<String>,
+    /// Health issues as `code: message`, joined with `; ` (empty: healthy).
+    pub health: String,
+}
+
+impl From<aws_sdk_eks::types::Addon> for Addon {
+    fn from(a: aws_sdk_eks::types::Addon) -> Addon {
+        let health = a
+            .health
+            .and_then(|h| h.issues)
+            .unwrap_or_default()
+            .iter()
+            .map(|i| {
+                format!(
+                    "{}: {}",
+                    i.code.as_ref().map(|c| c.as_str()).unwrap_or_default(),
+                    i.message.clone().unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        Addon {
+            name: a.addon_name.unwrap_or_default(),
+            cluster: a.cluster_name.unwrap_or_default(),
+            arn: a.addon_arn,
+            status: a.status.map(|s| s.as_str().to_string()),
+            version: a.addon_version,
+            service_account_role_arn: a.service_account_role_arn,
+            configuration_values: a.configuration_values,
+            tags: a.tags.unwrap_or_default().into_iter().collect(),
+            association_arns: a.pod_identity_associations.unwrap_or_default(),
+            namespace: a.namespace_config.and_then(|n| n.namespace),
+            health,
+        }
+    }
+}
+
+/// What CreateAddon sends. `None` fields are left out of the request.
+#[derive(Debug, Clone, Default)]
+pub struct NewAddon {
+    /// Cluster name.
+    pub cluster: String,
+    /// Addon name.
+    pub name: String,
+    /// Version to install (EKS picks its default when `None`).
+    pub version: Option<String>,
+    /// Configuration values (JSON text).
+    pub configuration_values: Option<String>,
+    /// `OVERWRITE`, `NONE` or `PRESERVE`.
+    pub resolve_conflicts: Option<String>,
+    /// IRSA role.
+    pub service_account_role_arn: Option<String>,
+    /// Pod identity associations as (service account, role ARN).
+    pub pod_identity: Option<Vec<(String, String)>>,
+    /// Tags (`None` or empty: none sent).
+    pub tags: Option<Tags>,
+}
+
+/// What UpdateAddon sends. `None` fields are left unchanged by EKS.
+#[derive(Debug, Clone, Default)]
+pub struct AddonUpdate {
+    /// Cluster name.
+    pub cluster: String,
+    /// Addon name.
+    pub name: String,
+    /// Version to be at.
+    pub version: Option<String>,
+    /// `OVERWRITE`, `NONE` or `PRESERVE`.
+    pub resolve_conflicts: Option<String>,
+    /// New configuration values; `Some("")` removes them.
+    pub configuration_values: Option<String>,
+    /// New IRSA role; `Some("")` removes IRSA from the addon.
+    pub service_account_role_arn: Option<String>,
+    /// The new owned associations; they replace the set, `Some([])` removes all.
+    pub pod_identity: Option<Vec<(String, String)>>,
+}
+
+/// The request's association list.
+fn pod_identity_request(pairs: &[(String, String)]) -> Vec<AddonPodIdentityAssociations> {
+    pairs
+        .iter()
+        .filter_map(|(sa, role)| {
+            AddonPodIdentityAssociations::builder()
+                .service_account(sa)
+                .role_arn(role)
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
+/// The addon, or `None` when it (or its cluster) does not exist.
+pub async fn find_by_name(
+    c: &Clients,
+    cluster: &str,
+    addon: &str,
+) -> Result<Option<Addon>, AwsError> {
+    let r = c
+        .eks
+        .describe_addon()
+        .cluster_name(cluster)
+        .addon_name(addon)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeAddon", e));
+    Ok(found(r)?.and_then(|o| o.addon).map(Addon::from))
+}
+
+/// The names of every addon of a cluster (all pages).
+pub async fn list_names(c: &Clients, cluster: &str) -> Result<Vec<String>, AwsError> {
+    let pages = c
+        .eks
+        .list_addons()
+        .cluster_name(cluster)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::from_sdk("ListAddons", e))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.addons.unwrap_or_default())
+        .collect())
+}
+
+/// Installs an addon, retrying while a role it names is not yet visible
+/// to EKS ([`retry::is_role_not_visible`]).
+pub async fn create(ctx: &Ctx, c: &Clients, new: &NewAddon) -> Result<(), AwsError> {
+    retry::until_done(ctx, "CreateAddon", retry::PROPAGATION_TIMEOUT, || async {
+        let r = c
+            .eks
+            .create_addon()
+            .cluster_name(&new.cluster)
+            .addon_name(&new.name)
+            .set_addon_version(new.version.clone())
+            .set_configuration_values(new.configuration_values.clone())
+            .set_resolve_conflicts(new.resolve_conflicts.as_deref().map(ResolveConflicts::from))
+            .set_service_account_role_arn(new.service_account_role_arn.clone())
+            .set_pod_identity_associations(new.pod_identity.as_deref().map(pod_identity_request))
+            .set_tags(
+                new.tags
+                    .as_ref()
+                    .filter(|t| !t.is_empty())
+                    .map(|t| t.clone().into_iter().collect()),
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CreateAddon", e));
+        match r {
+            Ok(_) => Attempt::Done(Ok(())),
+            Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
+            Err(e) => Attempt::Done(Err(e)),
+        }
+    })
+    .await
+}
+
+/// Starts an addon update, retrying while a role it names is not yet
+/// visible. Returns the update's ID (to [`wait_update`] on), if EKS gave one.
+pub async fn update(ctx: &Ctx, c: &Clients, u: &AddonUpdate) -> Result<Option<String>, AwsError> {
+    retry::until_done(ctx, "UpdateAddon", retry::PROPAGATION_TIMEOUT, || async {
+        let r = c
+            .eks
+            .update_addon()
+            .cluster_name(&u.cluster)
+            .addon_name(&u.name)
+            .set_addon_version(u.version.clone())
+            .set_resolve_conflicts(u.resolve_conflicts.as_deref().map(ResolveConflicts::from))
+            .set_configuration_values(u.configuration_values.clone())
+            .set_service_account_role_arn(u.service_account_role_arn.clone())
+            .set_pod_identity_associations(u.pod_identity.as_deref().map(pod_identity_request))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("UpdateAddon", e));
+        match r {
+            Ok(out) => Attempt::Done(Ok(out.update.and_then(|u| u.id))),
+            Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
+            Err(e) => Attempt::Done(Err(e)),
+        }
+    })
+    .await
+}
+
+/// Deletes an addon (`preserve` keeps its Kubernetes objects and owned
+/// associations). One already gone counts as deleted.
+pub async fn delete(
+    c: &Clients,
+    cluster: &str,
+    addon: &str,
+    preserve: bool,
+) -> Result<(), AwsError> {
+    let r = c
+        .eks
+        .delete_addon()
+        .cluster_name(cluster)
+        .addon_name(addon)
+        .preserve(preserve)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("DeleteAddon", e));
+    gone_is_ok(r)
+}
+
+/// One observation of an addon for [`retry::wait_for`].
+fn observe(a: Addon) -> Observed<Addon> {
+    Observed {
+        state: a.status.clone().unwrap_or_default(),
+        detail: a.health.clone(),
+        value: a,
+    }
+}
+
+/// What a wait on an addon is called in messages.
+fn label(cluster: &str, addon: &str) -> String {
+    format!("EKS addon {addon} on cluster {cluster}")
+}
+
+/// Waits for ACTIVE (see [`ACTIVE_PENDING`]) and returns the addon as it
+/// then is. The one addon-state waiter of the provider.
+pub async fn wait_active(
+    ctx: &Ctx,
+    c: &Clients,
+    cluster: &str,
+    addon: &str,
+    timeout: Duration,
+) -> Result<Addon, WaitError> {
+    let what = label(cluster, addon);
+    let r = retry::wait_for(
+        ctx,
+        what.clone(),
+        &ACTIVE_PENDING,
+        &["ACTIVE"],
+        timeout,
+        || async { Ok(find_by_name(c, cluster, addon).await?.map(observe)) },
+    )
+    .await?;
+    r.ok_or(WaitError::Gone { what })
+}
+
+/// Waits until the addon is gone.
+pub async fn wait_deleted(
+    ctx: &Ctx,
+    c: &Clients,
+    cluster: &str,
+    addon: &str,
+    timeout: Duration,
+) -> Result<(), WaitError> {
+    retry::wait_for(
+        ctx,
+        label(cluster, addon),
+        &DELETE_PENDING,
+        &[],
+        timeout,
+        || async { Ok(find_by_name(c, cluster, addon).await?.map(observe)) },
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Waits for an addon update (DescribeUpdate) to succeed; a failed update
+/// reports EKS's own error messages.
+pub async fn wait_update(
+    ctx: &Ctx,
+    c: &Clients,
+    cluster: &str,
+    addon: &str,
+    id: &str,
+    timeout: Duration,
+) -> Result<(), WaitError> {
+    let what = format!("update {id} of EKS addon {addon}");
+    retry::wait_for(
+        ctx,
+        what,
+        &["InProgress"],
+        &["Successful"],
+        timeout,
+        || async {
+            let out = c
+                .eks
+                .describe_update()
+                .name(cluster)
+                .addon_name(addon)
+                .update_id(id)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("DescribeUpdate", e))?;
+            Ok(out.update.map(|u| Observed {
+                state: u
+                    .status
+                    .as_ref()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                detail: u
+                    .errors
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|e| e.error_message.clone().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                value: (),
+            }))
+        },
+    )
+    .await
+    .map(|_| ())
+}
+
+/// What DescribeAddonVersions says of one addon for one Kubernetes version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddonVersions {
+    /// Namespace the addon installs into.
+    pub namespace: String,
+    /// Compatible versions, newest first as EKS lists them.
+    pub versions: Vec<String>,
+    /// The default version for the Kubernetes version.
+    pub default: Option<String>,
+}
+
+/// Versions of `addon` compatible with Kubernetes `k8s_version` (all pages).
+/// `None` when EKS does not know the addon for that version.
+pub async fn find_versions(
+    c: &Clients,
+    addon: &str,
+    k8s_version: &str,
+) -> Result<Option<AddonVersions>, AwsError> {
+    let pages = c
+        .eks
+        .describe_addon_versions()
+        .addon_name(addon)
+        .kubernetes_version(k8s_version)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeAddonVersions", e))?;
+    let mut out = AddonVersions::default();
+    let mut known = false;
+    for info in pages.into_iter().flat_map(|p| p.addons.unwrap_or_default()) {
+        if info.addon_name.as_deref() != Some(addon) {
+            continue;
+        }
+        known = true;
+        if let Some(ns) = info.default_namespace {
+            out.namespace = ns;
+        }
+        for v in info.addon_versions.unwrap_or_default() {
+            let Some(version) = v.addon_version else {
+                continue;
+            };
+            let compat = v.compatibilities.unwrap_or_default();
+            let mut fits = compat
+                .iter()
+                .filter(|c| c.cluster_version.as_deref() == Some(k8s_version))
+                .peekable();
+            if fits.peek().is_none() {
+                continue;
+            }
+            if fits.any(|c| c.default_version) {
+                out.default = Some(version.clone());
+            }
+            out.versions.push(version);
+        }
+    }
+    if out.namespace.is_empty() {
+        out.namespace = "kube-system".to_string();
+    }
+    Ok(known.then_some(out))
+}
+
+/// The addon version's pod identity configuration: service accounts and
+/// their recommended managed policies (empty: no pod identity support).
+pub async fn find_pod_identity_configuration(
+    c: &Clients,
+    addon: &str,
+    version: &str,
+) -> Result<Vec<(String, Vec<String>)>, AwsError> {
+    let out = c
+        .eks
+        .describe_addon_configuration()
+        .addon_name(addon)
+        .addon_version(version)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeAddonConfiguration", e))?;
+    Ok(out
+        .pod_identity_configuration
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| {
+            p.service_account
+                .map(|sa| (sa, p.recommended_managed_policies.unwrap_or_default()))
+        })
+        .collect())
+}
+
+/// Whether an addon version needs IAM permissions (DescribeAddonVersions,
+/// read page by page until the version is found).
+pub async fn find_requires_iam(c: &Clients, addon: &str, version: &str) -> Result<bool, AwsError> {
+    let mut pages = c
+        .eks
+        .describe_addon_versions()
+        .addon_name(addon)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages
+        .try_next()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeAddonVersions", e))?
+    {
+        for info in page.addons.unwrap_or_default() {
+            for v in info.addon_versions.unwrap_or_default() {
+                if v.addon_version.as_deref() == Some(version) {
+                    return Ok(v.requires_iam_permissions);
+                }
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// Orders versions like `v1.19.2-eksbuild.3`: numerically, part by part.
+pub fn version_key(v: &str) -> Vec<u64> {
+    v.trim_start_matches('v')
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// The newest of `versions` by [`version_key`].
+pub fn newest(versions: &[String]) -> Option<String> {
+    versions.iter().max_by_key(|v| version_key(v)).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_order_numerically() {
+        let v: Vec<String> = [
+            "v1.9.0-eksbuild.1",
+            "v1.10.0-eksbuild.1",
+            "v1.10.0-eksbuild.12",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(newest(&v).as_deref(), Some("v1.10.0-eksbuild.12"));
+        assert!(version_key("v1.10.0") > version_key("v1.9.9"));
+        assert_eq!(newest(&[]), None);
+    }
+}

@@ -1,0 +1,419 @@
+//! Create, update and delete of `eks_addon_pod_identity`: the entries'
+//! roles first (an addon's associations can only name roles that exist),
+//! then the addon call and its wait, then removal of roles no entry uses.
+//!
+//! Owns: the order of those steps, cleaning up roles after a failure, and
+//! the diagnostics of each step. Does not own: AWS calls and waits
+//! (`crate::aws::eks::addon`) or the made role's life (`crate::made_role`).
+
+use super::state::{entry_pairs, fill_association_ids, finish_state, json_equal, made_role_names};
+use crate::aws::Clients;
+use crate::aws::eks::addon::{self, Addon, AddonUpdate, NewAddon};
+use crate::aws::eks::{cluster, tags as eks_tags};
+use crate::aws::iam::role as iam;
+use crate::aws::retry::WaitError;
+use crate::errors::to_diagnostic;
+use crate::made_role::{self, Ensured};
+use crate::resources::{empty_response, prior_of, setup, with_error};
+use schema::addon::{self as rules, AddonState, Timeouts};
+use schema::role;
+use schema::tags;
+use std::collections::BTreeSet;
+use tfplugin::{
+    ApplyRequest, ApplyResponse, AttrPath, Ctx, DeleteRequest, Diagnostic, Diagnostics,
+};
+
+/// ApplyResourceChange without prior state.
+pub(super) async fn create(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
+    let mut resp = empty_response();
+    let (c, planned) = match setup::<AddonState>(ctx, &req.planned) {
+        Ok(v) => v,
+        Err(d) => return with_error(resp, d),
+    };
+    let summary = format!("creating EKS addon {}", label(&planned));
+    let env = match Env::load(&c, &planned).await {
+        Ok(e) => e,
+        Err(d) => return with_error(resp, d),
+    };
+    let mut state = planned.clone();
+    // Roles first: the addon's associations can only name roles that exist.
+    let mut made_now: Vec<String> = Vec::new();
+    if let Err(d) = put_roles(&c, &env, &mut state, &mut made_now).await {
+        made_role::cleanup_roles(&c, &made_now, &mut resp.diagnostics).await;
+        return with_error(resp, d);
+    }
+    let new = NewAddon {
+        cluster: state.cluster_name.clone(),
+        name: state.addon_name.clone(),
+        version: Some(env.version.clone()),
+        configuration_values: state.configuration_values.clone(),
+        resolve_conflicts: state.resolve_conflicts_on_create.clone(),
+        service_account_role_arn: state.service_account_role_arn.clone(),
+        pod_identity: pod_identity_pairs(&state),
+        tags: state.tags_all.clone(),
+    };
+    if let Err(e) = addon::create(ctx, &c, &new).await {
+        made_role::cleanup_roles(&c, &made_now, &mut resp.diagnostics).await;
+        return with_error(resp, to_diagnostic(summary, &e));
+    }
+    let timeout = Timeouts::of(state.timeouts.as_ref(), |t| t.create.as_ref());
+    let waited = addon::wait_active(ctx, &c, &state.cluster_name, &state.addon_name, timeout).await;
+    finish_apply(resp, &c, state, waited, &summary).await
+}
+
+/// ApplyResourceChange with prior and planned state.
+pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
+    let mut resp = empty_response();
+    let (c, planned) = match setup::<AddonState>(ctx, &req.planned) {
+        Ok(v) => v,
+        Err(d) => return with_error(resp, d),
+    };
+    let prior: AddonState = match prior_of(&req) {
+        Ok(p) => p,
+        Err(d) => return with_error(resp, d),
+    };
+    let label = label(&planned);
+    let env = match Env::load(&c, &planned).await {
+        Ok(e) => e,
+        Err(d) => return with_error(finish_state(resp, &prior), d),
+    };
+    let mut state = planned.clone();
+    let mut made_now: Vec<String> = Vec::new();
+    if let Err(d) = put_roles(&c, &env, &mut state, &mut made_now).await {
+        made_role::cleanup_roles(&c, &made_now, &mut resp.diagnostics).await;
+        return with_error(finish_state(resp, &prior), d);
+    }
+    if let Err(d) = update_addon(ctx, &c, &env, &prior, &state).await {
+        if d.removes_made_roles {
+            made_role::cleanup_roles(&c, &made_now, &mut resp.diagnostics).await;
+        }
+        return with_error(finish_state(resp, &prior), d.diagnostic);
+    }
+    let change = tags::diff(
+        &prior.tags_all.clone().unwrap_or_default(),
+        &state.tags_all.clone().unwrap_or_default(),
+    );
+    let arn = prior.addon_arn.clone().unwrap_or_default();
+    if let Err(e) = eks_tags::apply(&c, &arn, &change).await {
+        return with_error(
+            finish_state(resp, &prior),
+            to_diagnostic(format!("tagging EKS addon {label}"), &e),
+        );
+    }
+    // Cleanup after the switch: roles we made that no entry uses any more.
+    let keep: BTreeSet<String> = made_role_names(&state);
+    for old in made_role_names(&prior).difference(&keep) {
+        if let Err(e) = iam::delete_role(&c, old).await {
+            resp.diagnostics.push(to_diagnostic(
+                format!("deleting IAM role {old} no longer used by addon {label}"),
+                &e,
+            ));
+        }
+    }
+    let timeout = Timeouts::of(state.timeouts.as_ref(), |t| t.update.as_ref());
+    let waited = addon::wait_active(ctx, &c, &state.cluster_name, &state.addon_name, timeout).await;
+    let summary = format!("updating EKS addon {label}");
+    finish_apply(resp, &c, state, waited, &summary).await
+}
+
+/// Why the addon update failed, and whether the roles made for it go.
+struct UpdateFailed {
+    diagnostic: Diagnostic,
+    /// The call itself failed (nothing uses the new roles): remove them.
+    /// When only the wait failed, the switch may yet happen: they stay.
+    removes_made_roles: bool,
+}
+
+/// UpdateAddon with exactly what changed (when anything did), and its wait.
+async fn update_addon(
+    ctx: &Ctx,
+    c: &Clients,
+    env: &Env,
+    prior: &AddonState,
+    state: &AddonState,
+) -> Result<(), UpdateFailed> {
+    let entries_changed = entry_pairs(state) != entry_pairs(prior)
+        || state.pod_identity_associations.is_some() != prior.pod_identity_associations.is_some();
+    let config_changed = !json_equal(&prior.configuration_values, &state.configuration_values);
+    let role_changed = prior.service_account_role_arn != state.service_account_role_arn;
+    let addon_changed = prior.resolved_version.as_deref() != Some(env.version.as_str())
+        || config_changed
+        || role_changed;
+    if !entries_changed && !addon_changed {
+        return Ok(());
+    }
+    let update = AddonUpdate {
+        cluster: state.cluster_name.clone(),
+        name: state.addon_name.clone(),
+        version: Some(env.version.clone()),
+        resolve_conflicts: state.resolve_conflicts_on_update.clone(),
+        configuration_values: config_changed
+            .then(|| state.configuration_values.clone().unwrap_or_default()),
+        // An empty value removes IRSA from the addon.
+        service_account_role_arn: role_changed
+            .then(|| state.service_account_role_arn.clone().unwrap_or_default()),
+        // The list replaces the owned set; [] removes them all.
+        pod_identity: entries_changed.then(|| pod_identity_pairs(state).unwrap_or_default()),
+    };
+    let summary = format!("updating EKS addon {}", label(state));
+    let id = addon::update(ctx, c, &update)
+        .await
+        .map_err(|e| UpdateFailed {
+            diagnostic: to_diagnostic(&summary, &e),
+            removes_made_roles: true,
+        })?;
+    let timeout = Timeouts::of(state.timeouts.as_ref(), |t| t.update.as_ref());
+    if let Some(id) = id {
+        // The switch did not happen: the old roles stay, new state is read next time.
+        addon::wait_update(ctx, c, &state.cluster_name, &state.addon_name, &id, timeout)
+            .await
+            .map_err(|e| UpdateFailed {
+                diagnostic: wait_diagnostic(summary, &e),
+                removes_made_roles: false,
+            })?;
+    }
+    Ok(())
+}
+
+/// DeleteResource: the addon and its wait, then the roles made for its
+/// entries (unless `preserve_on_delete` keeps the associations that use them).
+pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    let (c, prior) = match setup::<AddonState>(ctx, &req.prior_state) {
+        Ok(v) => v,
+        Err(d) => {
+            diags.push(d);
+            return diags;
+        }
+    };
+    let label = label(&prior);
+    let preserve = prior.preserve_on_delete.unwrap_or(false);
+    if let Err(e) = addon::delete(&c, &prior.cluster_name, &prior.addon_name, preserve).await {
+        diags.push(to_diagnostic(format!("deleting EKS addon {label}"), &e));
+        return diags;
+    }
+    let timeout = Timeouts::of(prior.timeouts.as_ref(), |t| t.delete.as_ref());
+    if let Err(e) =
+        addon::wait_deleted(ctx, &c, &prior.cluster_name, &prior.addon_name, timeout).await
+    {
+        diags.push(wait_diagnostic(format!("deleting EKS addon {label}"), &e));
+        return diags;
+    }
+    if !preserve {
+        for name in made_role_names(&prior) {
+            if let Err(e) = iam::delete_role(&c, &name).await {
+                diags.push(to_diagnostic(
+                    format!("deleting IAM role {name} made for addon {label}"),
+                    &e,
+                ));
+            }
+        }
+    }
+    diags
+}
+
+/// `addon on cluster cluster`, as messages name the addon.
+fn label(s: &AddonState) -> String {
+    format!("{} on cluster {}", s.addon_name, s.cluster_name)
+}
+
+/// What apply needs to know of the cluster and the addon.
+struct Env {
+    version: String,
+    namespace: String,
+    cluster_arn: Option<String>,
+}
+
+impl Env {
+    async fn load(c: &Clients, s: &AddonState) -> Result<Env, Diagnostic> {
+        let cluster = match cluster::find_by_name(c, &s.cluster_name).await {
+            Ok(Some(cl)) => cl,
+            Ok(None) => {
+                return Err(Diagnostic::error(
+                    format!("Cluster {} not found", s.cluster_name),
+                    "Check cluster_name and the provider's region.",
+                )
+                .at(AttrPath::root("cluster_name")));
+            }
+            Err(e) => {
+                return Err(to_diagnostic(
+                    format!("looking up cluster {}", s.cluster_name),
+                    &e,
+                ));
+            }
+        };
+        let namespace = match &s.namespace {
+            Some(ns) => ns.clone(),
+            None => {
+                let k8s = cluster.version.clone().unwrap_or_default();
+                addon::find_versions(c, &s.addon_name, &k8s)
+                    .await
+                    .map_err(|e| to_diagnostic(format!("looking up addon {}", s.addon_name), &e))?
+                    .map(|v| v.namespace)
+                    .unwrap_or_else(|| "kube-system".into())
+            }
+        };
+        let version = s
+            .resolved_version
+            .clone()
+            .or_else(|| s.addon_version.clone().filter(|v| v != rules::LATEST))
+            .unwrap_or_default();
+        Ok(Env {
+            version,
+            namespace,
+            cluster_arn: cluster.arn,
+        })
+    }
+}
+
+/// Makes (or converges) the roles of entries without a given role, and
+/// records role ARNs and names in `state`. Names of roles created now are
+/// pushed to `made_now` so a failure can remove them.
+async fn put_roles(
+    c: &Clients,
+    env: &Env,
+    state: &mut AddonState,
+    made_now: &mut Vec<String>,
+) -> Result<(), Diagnostic> {
+    let cluster = state.cluster_name.clone();
+    let tags = state.tags_all.clone();
+    let Some(entries) = state.pod_identity_associations.as_mut() else {
+        return Ok(());
+    };
+    for e in entries.iter_mut() {
+        if e.created_role != Some(true) {
+            e.created_role = Some(false);
+            continue;
+        }
+        let wanted = role::wanted_role(
+            &e.role_request(&cluster, &env.namespace, tags.as_ref()),
+            c.partition,
+            env.cluster_arn.as_deref(),
+        )
+        .map_err(|m| Diagnostic::error("Invalid role-creation attributes", m))?;
+        let summary = format!(
+            "making IAM role {} for service account {}",
+            wanted.name, e.service_account
+        );
+        let owner = role::owner_tag_value(&cluster, &env.namespace, &e.service_account);
+        let ensured = made_role::put_role(c, &wanted, &owner)
+            .await
+            .map_err(|err| made_role::diagnostic(summary, &err))?;
+        if let Ensured::Created(_) = ensured {
+            made_now.push(wanted.name.clone());
+        }
+        e.role_arn = Some(ensured.arn().to_string());
+        e.role_name = Some(wanted.name);
+        e.role_path = Some(wanted.path);
+    }
+    Ok(())
+}
+
+/// The request list of (service account, role) pairs; `None` when omitted.
+fn pod_identity_pairs(s: &AddonState) -> Option<Vec<(String, String)>> {
+    s.pod_identity_associations.as_ref().map(|entries| {
+        entries
+            .iter()
+            .map(|e| {
+                (
+                    e.service_account.clone(),
+                    e.role_arn.clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    })
+}
+
+/// A failed wait as a diagnostic, with what to do about it.
+fn wait_diagnostic(summary: String, e: &WaitError) -> Diagnostic {
+    match e {
+        WaitError::Aws(a) => to_diagnostic(summary, a),
+        other => Diagnostic::error(
+            summary,
+            format!(
+                "{other}.\n\nCheck the addon's health issues in the EKS console or with `aws eks describe-addon`; fix them (or raise the timeouts) and run apply again: it continues from the saved state."
+            ),
+        ),
+    }
+}
+
+/// After the addon call and wait: the final state (with association IDs),
+/// or a partial state with the error (Terraform then marks it tainted).
+async fn finish_apply(
+    resp: ApplyResponse,
+    c: &Clients,
+    mut state: AddonState,
+    waited: Result<Addon, WaitError>,
+    summary: &str,
+) -> ApplyResponse {
+    match waited {
+        Ok(addon) => {
+            state.addon_arn = addon.arn.clone();
+            state.status = addon.status.clone();
+            state.resolved_version = addon.version.clone();
+            if let Err(e) = fill_association_ids(c, &addon, &mut state).await {
+                let resp = finish_state(resp, &state);
+                return with_error(
+                    resp,
+                    to_diagnostic(format!("{summary}: reading its associations"), &e),
+                );
+            }
+            finish_state(resp, &state)
+        }
+        Err(e) => {
+            state.status = Some("FAILED".into());
+            let resp = finish_state(resp, &state);
+            with_error(resp, wait_diagnostic(summary.to_string(), &e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::AwsError;
+
+    #[test]
+    fn wait_failures_say_what_to_do_and_aws_errors_stay_aws() {
+        let timeout = WaitError::Timeout {
+            what: "EKS addon a on cluster c".into(),
+            state: "DEGRADED".into(),
+            timeout: std::time::Duration::from_secs(5),
+            detail: ": InsufficientNumberOfReplicas: no".into(),
+        };
+        let d = wait_diagnostic("creating".into(), &timeout);
+        assert!(
+            d.detail.contains("still DEGRADED after 5 s"),
+            "{}",
+            d.detail
+        );
+        assert!(d.detail.contains("InsufficientNumberOfReplicas"));
+        assert!(d.detail.contains("raise the timeouts"));
+        let aws = WaitError::Aws(AwsError::Transport {
+            operation: "DescribeAddon",
+            detail: "dns".into(),
+        });
+        assert!(
+            !wait_diagnostic("x".into(), &aws)
+                .detail
+                .contains("raise the timeouts")
+        );
+    }
+
+    #[test]
+    fn request_pairs_are_none_when_entries_are_omitted() {
+        assert_eq!(pod_identity_pairs(&AddonState::default()), None);
+        let s = AddonState {
+            pod_identity_associations: Some(vec![schema::addon::AddonAssociation {
+                service_account: "sa".into(),
+                role_arn: Some("r".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        assert_eq!(
+            pod_identity_pairs(&s),
+            Some(vec![("sa".into(), "r".into())])
+        );
+    }
+}

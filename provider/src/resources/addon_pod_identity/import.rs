@@ -1,0 +1,174 @@
+//! Import of `eks_addon_pod_identity` by `CLUSTER_NAME:ADDON_NAME`.
+//!
+//! Owns: reading the addon into a state that plans no change for a
+//! configuration that matches it: its own tags (not the defaults), the
+//! recommended configuration, and entries whose roles this provider made
+//! (recognised by their owner tag).
+
+use super::state::{state_from_remote, tf_schema};
+use crate::aws::eks::{addon, cluster};
+use crate::aws::iam::role as iam;
+use crate::aws::{AwsError, Clients};
+use crate::errors::to_diagnostic;
+use crate::resources::unconfigured;
+use crate::spec_map;
+use schema::addon::{AddonState, Recommended};
+use schema::role;
+use schema::tags::Tags;
+use tfplugin::{Ctx, Diagnostic, Diagnostics, ImportRequest, ImportResponse, ImportedResource};
+
+/// ImportResourceState.
+pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
+    let mut resp = ImportResponse {
+        imported: vec![],
+        diagnostics: Diagnostics::default(),
+    };
+    let Some(c) = ctx.data::<Clients>() else {
+        resp.diagnostics.push(unconfigured());
+        return resp;
+    };
+    let Some((cluster, addon_name)) = parse_id(&req.id) else {
+        resp.diagnostics.push(Diagnostic::error(
+            "Invalid import ID for eks_addon_pod_identity",
+            format!(
+                "{:?} is not CLUSTER_NAME:ADDON_NAME (for example my-cluster:vpc-cni).",
+                req.id
+            ),
+        ));
+        return resp;
+    };
+    match imported_state(&c, cluster, addon_name, &req.id).await {
+        Ok(state) => match spec_map::to_value(&state, &tf_schema()) {
+            Ok(v) => resp.imported.push(ImportedResource {
+                state: v,
+                private: vec![],
+                identity: None,
+            }),
+            Err(d) => resp.diagnostics.push(d),
+        },
+        Err(d) => resp.diagnostics.push(d),
+    }
+    resp
+}
+
+/// `(cluster, addon)` of an import ID; a cluster name that cannot exist is
+/// refused before any AWS call.
+fn parse_id(id: &str) -> Option<(&str, &str)> {
+    id.split_once(':')
+        .filter(|(a, b)| schema::names::check_cluster_name(a).is_ok() && !b.is_empty())
+}
+
+/// The state of the addon as it is.
+async fn imported_state(
+    c: &Clients,
+    cluster: &str,
+    addon_name: &str,
+    id: &str,
+) -> Result<AddonState, Diagnostic> {
+    let summary = format!("importing EKS addon {id}");
+    let addon = addon::find_by_name(c, cluster, addon_name)
+        .await
+        .map_err(|e| to_diagnostic(&summary, &e))?
+        .ok_or_else(|| {
+            Diagnostic::error(
+                "Cannot import a non-existent EKS addon",
+                format!(
+                    "No addon {addon_name} in cluster {cluster} (region {}).",
+                    c.region
+                ),
+            )
+        })?;
+    let base = AddonState {
+        cluster_name: cluster.to_string(),
+        addon_name: addon_name.to_string(),
+        preserve_on_delete: Some(false),
+        ..Default::default()
+    };
+    let mut state = state_from_remote(c, &addon, &base)
+        .await
+        .map_err(|e| to_diagnostic(&summary, &e))?;
+    state.addon_version = state.resolved_version.clone();
+    let own: Tags = state
+        .tags_all
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, v)| c.default_tags.get(k) != Some(v))
+        .collect();
+    state.tags = (!own.is_empty()).then_some(own);
+    if let Some(version) = state.resolved_version.clone() {
+        let conf = addon::find_pod_identity_configuration(c, addon_name, &version)
+            .await
+            .map_err(|e| to_diagnostic(&summary, &e))?;
+        state.recommended = Some(
+            conf.into_iter()
+                .map(|(sa, policies)| Recommended {
+                    service_account: sa,
+                    managed_policy_arns: policies,
+                })
+                .collect(),
+        );
+    }
+    import_made_roles(c, &mut state)
+        .await
+        .map_err(|e| to_diagnostic(format!("importing the roles of EKS addon {id}"), &e))?;
+    Ok(state)
+}
+
+/// On import: entries whose role carries our owner tag are made roles.
+async fn import_made_roles(c: &Clients, state: &mut AddonState) -> Result<(), AwsError> {
+    let cluster_name = state.cluster_name.clone();
+    let namespace = match &state.namespace {
+        Some(ns) => ns.clone(),
+        None => {
+            let k8s = cluster::find_by_name(c, &cluster_name)
+                .await?
+                .and_then(|cl| cl.version)
+                .unwrap_or_default();
+            addon::find_versions(c, &state.addon_name, &k8s)
+                .await?
+                .map(|v| v.namespace)
+                .unwrap_or_else(|| "kube-system".into())
+        }
+    };
+    state.namespace = Some(namespace.clone());
+    let Some(entries) = state.pod_identity_associations.as_mut() else {
+        return Ok(());
+    };
+    for e in entries.iter_mut() {
+        let Some(Ok(parsed)) = e.role_arn.as_deref().map(schema::names::parse_role_arn) else {
+            continue;
+        };
+        let Some(found) = iam::find_role_by_name(c, &parsed.name).await? else {
+            continue;
+        };
+        let owner = role::owner_tag_value(&cluster_name, &namespace, &e.service_account);
+        if found.shape.tags.get(role::OWNER_TAG) != Some(&owner) {
+            continue;
+        }
+        e.created_role = Some(true);
+        e.role_name = Some(parsed.name);
+        e.role_path = Some(found.path);
+        e.permission_policy_arns = (!found.shape.managed_policy_arns.is_empty())
+            .then(|| found.shape.managed_policy_arns.clone());
+        e.permission_policy = found.shape.permission_policy.clone();
+        e.permissions_boundary_arn = found.shape.permissions_boundary_arn.clone();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_id_is_cluster_colon_addon() {
+        assert_eq!(
+            parse_id("my-cluster:vpc-cni"),
+            Some(("my-cluster", "vpc-cni"))
+        );
+        assert_eq!(parse_id("my-cluster:"), None);
+        assert_eq!(parse_id("my-cluster"), None);
+        assert_eq!(parse_id("bad cluster!:vpc-cni"), None);
+    }
+}

@@ -1,0 +1,282 @@
+//! The addon's state as Terraform sees it, built from what EKS reports: the
+//! schema and its nested types, the state ↔ value conversion, and the
+//! owned associations read back by service account.
+//!
+//! Owns: everything plan, apply, read and import share about the state.
+//! Does not own: AWS calls (`crate::aws`) or the pure rules (`schema::addon`).
+
+use crate::aws::eks::addon::Addon;
+use crate::aws::eks::association;
+use crate::aws::{AwsError, Clients};
+use crate::spec_map;
+use schema::addon::{self as rules, AddonAssociation, AddonState};
+use std::collections::{BTreeMap, BTreeSet};
+use tfplugin::{ApplyResponse, Schema};
+
+/// The attribute with the addon's pod identity entries.
+pub(super) const ENTRIES: &str = "pod_identity_associations";
+
+/// The resource's Terraform schema.
+pub(super) fn tf_schema() -> Schema {
+    spec_map::to_schema(&rules::spec())
+}
+
+/// `resp` with `state` as its new state.
+pub(super) fn finish_state(mut resp: ApplyResponse, state: &AddonState) -> ApplyResponse {
+    match spec_map::to_value(state, &tf_schema()) {
+        Ok(v) => resp.new_state = v,
+        Err(d) => resp.diagnostics.push(d),
+    }
+    resp
+}
+
+/// The type of the computed `recommended` list.
+pub(super) fn recommended_type() -> tfplugin::Type {
+    match tf_schema().ty() {
+        tfplugin::Type::Object(attrs) => attrs
+            .get("recommended")
+            .cloned()
+            .unwrap_or(tfplugin::Type::Dynamic),
+        _ => tfplugin::Type::Dynamic,
+    }
+}
+
+/// The type of one entry of [`ENTRIES`].
+pub(super) fn entry_type() -> tfplugin::Type {
+    match tf_schema().ty() {
+        tfplugin::Type::Object(attrs) => match attrs.get(ENTRIES) {
+            Some(tfplugin::Type::List(inner)) => (**inner).clone(),
+            _ => tfplugin::Type::Dynamic,
+        },
+        _ => tfplugin::Type::Dynamic,
+    }
+}
+
+/// Two JSON texts that mean the same (or the same text, when not JSON).
+pub(super) fn json_equal(a: &Option<String>, b: &Option<String>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => {
+            match (
+                serde_json::from_str::<serde_json::Value>(x),
+                serde_json::from_str::<serde_json::Value>(y),
+            ) {
+                (Ok(p), Ok(q)) => p == q,
+                _ => x == y,
+            }
+        }
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// The (service account, role ARN) pairs of the entries.
+pub(super) fn entry_pairs(s: &AddonState) -> BTreeSet<(String, String)> {
+    s.pod_identity_associations
+        .iter()
+        .flatten()
+        .map(|e| {
+            (
+                e.service_account.clone(),
+                e.role_arn.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The names of the roles the provider made for the entries.
+pub(super) fn made_role_names(s: &AddonState) -> BTreeSet<String> {
+    s.pod_identity_associations
+        .iter()
+        .flatten()
+        .filter(|e| e.created_role == Some(true))
+        .filter_map(|e| e.role_name.clone())
+        .collect()
+}
+
+/// The addon's associations: service account → (id, arn, role).
+async fn remote_associations(
+    c: &Clients,
+    addon: &Addon,
+) -> Result<BTreeMap<String, (String, String, String)>, AwsError> {
+    let mut out = BTreeMap::new();
+    for arn in &addon.association_arns {
+        let Some(id) = arn.rsplit('/').next().map(str::to_string) else {
+            continue;
+        };
+        if let Some(a) = association::find_by_id(c, &addon.cluster, &id).await? {
+            out.insert(
+                a.service_account.clone().unwrap_or_default(),
+                (id, arn.clone(), a.role_arn.clone().unwrap_or_default()),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Puts the IDs and ARNs of the addon's associations into the entries.
+pub(super) async fn fill_association_ids(
+    c: &Clients,
+    addon: &Addon,
+    state: &mut AddonState,
+) -> Result<(), AwsError> {
+    let remote = remote_associations(c, addon).await?;
+    if let Some(entries) = state.pod_identity_associations.as_mut() {
+        for e in entries.iter_mut() {
+            if let Some((id, arn, _)) = remote.get(&e.service_account) {
+                e.association_id = Some(id.clone());
+                e.association_arn = Some(arn.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The state for the addon as EKS reports it, keeping from `prior` what EKS
+/// does not report (role-creation attributes, the user's text of JSON).
+pub(super) async fn state_from_remote(
+    c: &Clients,
+    addon: &Addon,
+    prior: &AddonState,
+) -> Result<AddonState, AwsError> {
+    let mut s = prior.clone();
+    s.addon_arn = addon.arn.clone();
+    s.status = addon.status.clone();
+    s.resolved_version = addon.version.clone();
+    s.id = Some(format!("{}:{}", prior.cluster_name, prior.addon_name));
+    s.service_account_role_arn = addon
+        .service_account_role_arn
+        .clone()
+        .filter(|a| !a.is_empty());
+    s.configuration_values = match (&addon.configuration_values, &prior.configuration_values) {
+        (Some(remote), Some(ours)) if json_equal(&Some(remote.clone()), &Some(ours.clone())) => {
+            Some(ours.clone())
+        }
+        (Some(remote), _) if !remote.is_empty() => Some(remote.clone()),
+        _ => None,
+    };
+    s.tags_all = Some(addon.tags.clone());
+    let remote = remote_associations(c, addon).await?;
+    s.pod_identity_associations = merge_entries(prior, &remote);
+    Ok(s)
+}
+
+/// The prior entries that still exist (with fresh IDs, and the role of a
+/// given-role entry as EKS has it), then associations nobody declared.
+fn merge_entries(
+    prior: &AddonState,
+    remote: &BTreeMap<String, (String, String, String)>,
+) -> Option<Vec<AddonAssociation>> {
+    let prior_entries = prior.pod_identity_associations.clone().unwrap_or_default();
+    let mut entries: Vec<AddonAssociation> = Vec::new();
+    for e in &prior_entries {
+        if let Some((id, arn, role_arn)) = remote.get(&e.service_account) {
+            let mut e = e.clone();
+            e.association_id = Some(id.clone());
+            e.association_arn = Some(arn.clone());
+            if e.created_role != Some(true) {
+                e.role_arn = Some(role_arn.clone());
+            }
+            entries.push(e);
+        }
+    }
+    for (sa, (id, arn, role_arn)) in remote {
+        if !prior_entries.iter().any(|e| &e.service_account == sa) {
+            entries.push(AddonAssociation {
+                service_account: sa.clone(),
+                role_arn: Some(role_arn.clone()),
+                created_role: Some(false),
+                restrict_to_cluster: None,
+                association_id: Some(id.clone()),
+                association_arn: Some(arn.clone()),
+                ..Default::default()
+            });
+        }
+    }
+    match (&prior.pod_identity_associations, entries.is_empty()) {
+        (None, true) => None,
+        _ => Some(entries),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(sa: &str, role: &str, made: bool) -> AddonAssociation {
+        AddonAssociation {
+            service_account: sa.into(),
+            role_arn: Some(role.into()),
+            created_role: Some(made),
+            role_name: made.then(|| format!("{sa}-role")),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn json_equal_ignores_layout_but_not_meaning() {
+        assert!(json_equal(
+            &Some(r#"{"a":1}"#.into()),
+            &Some(r#"{ "a": 1 }"#.into())
+        ));
+        assert!(!json_equal(
+            &Some(r#"{"a":1}"#.into()),
+            &Some(r#"{"a":2}"#.into())
+        ));
+        assert!(json_equal(
+            &Some("not json".into()),
+            &Some("not json".into())
+        ));
+        assert!(!json_equal(&Some("{}".into()), &None));
+        assert!(json_equal(&None, &None));
+    }
+
+    #[test]
+    fn pairs_and_made_role_names_of_entries() {
+        let s = AddonState {
+            pod_identity_associations: Some(vec![entry("a", "r1", true), entry("b", "r2", false)]),
+            ..Default::default()
+        };
+        assert_eq!(entry_pairs(&s).len(), 2);
+        assert_eq!(
+            made_role_names(&s).into_iter().collect::<Vec<_>>(),
+            vec!["a-role".to_string()]
+        );
+        assert!(entry_pairs(&AddonState::default()).is_empty());
+    }
+
+    #[test]
+    fn merge_keeps_existing_entries_and_adds_undeclared_ones() {
+        let prior = AddonState {
+            pod_identity_associations: Some(vec![
+                entry("kept", "old-role", false),
+                entry("made", "made-role", true),
+                entry("gone", "r", false),
+            ]),
+            ..Default::default()
+        };
+        let remote: BTreeMap<_, _> = [
+            ("kept", "a-1", "new-role"),
+            ("made", "a-2", "other"),
+            ("extra", "a-3", "x"),
+        ]
+        .iter()
+        .map(|(sa, id, role)| {
+            (
+                sa.to_string(),
+                (id.to_string(), format!("arn/{id}"), role.to_string()),
+            )
+        })
+        .collect();
+        let merged = merge_entries(&prior, &remote).unwrap_or_default();
+        let sas: Vec<&str> = merged.iter().map(|e| e.service_account.as_str()).collect();
+        assert_eq!(sas, vec!["kept", "made", "extra"]);
+        assert_eq!(merged[0].role_arn.as_deref(), Some("new-role"));
+        assert_eq!(merged[1].role_arn.as_deref(), Some("made-role"));
+        assert_eq!(merged[2].created_role, Some(false));
+        assert_eq!(merged[0].association_id.as_deref(), Some("a-1"));
+        assert_eq!(
+            merge_entries(&AddonState::default(), &BTreeMap::new()),
+            None
+        );
+    }
+}

@@ -1,0 +1,455 @@
+//! Create, update and delete of `eks_pod_identity_association`: the made
+//! role first (an association can only name a role that exists), then the
+//! association, then the service account; on delete the reverse.
+//!
+//! Owns: the order of those steps, adopting what an interrupted apply left
+//! behind, cleaning up after a failed create, and the diagnostics of each
+//! step. Does not own: AWS calls (`crate::aws`), the made role's life
+//! (`crate::made_role`), or the state built from AWS answers (`super::state`).
+
+use super::service_account;
+use super::state::{
+    CREATED_BY, CREATED_BY_TAG, adoptable, finish, identity, record_made_role, state_from,
+};
+use crate::aws::eks::association::{self, Association, Created, NewAssociation};
+use crate::aws::eks::{cluster, tags as eks_tags};
+use crate::aws::iam::role as iam;
+use crate::aws::{AwsError, Clients};
+use crate::errors::to_diagnostic;
+use crate::made_role::{self, Ensured};
+use crate::resources::{empty_response, prior_of, setup, with_error};
+use schema::association::{self as rules, AssociationState, WantedRole};
+use schema::role;
+use schema::tags;
+use tfplugin::{
+    ApplyRequest, ApplyResponse, AttrPath, Ctx, DeleteRequest, Diagnostic, Diagnostics,
+};
+
+/// Why a create failed.
+enum CreateError {
+    /// The service account already has an association (not ours to adopt).
+    Duplicate(Box<Association>),
+    /// Any other error.
+    Aws(AwsError),
+}
+
+/// A role made for this apply: what it should be, and whether this very
+/// apply created it (only then may a failure remove it).
+struct Made {
+    wanted: WantedRole,
+    created_now: bool,
+}
+
+/// ApplyResourceChange without prior state.
+pub(super) async fn create(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
+    let resp = empty_response();
+    let (clients, mut planned) = match setup::<AssociationState>(ctx, &req.planned) {
+        Ok(v) => v,
+        Err(d) => return with_error(resp, d),
+    };
+    let made = match make_role(&clients, &mut planned).await {
+        Ok(m) => m,
+        Err(d) => return with_error(resp, d),
+    };
+    match create_or_adopt(ctx, &clients, &planned, made.is_some()).await {
+        Ok(a) => finish_create(resp, &clients, &planned, made.as_ref(), &a).await,
+        Err(err) => fail_create(resp, &clients, &planned, made.as_ref(), err).await,
+    }
+}
+
+/// With no role_arn: makes (or adopts) the role and puts its ARN in `planned`.
+async fn make_role(
+    c: &Clients,
+    planned: &mut AssociationState,
+) -> Result<Option<Made>, Diagnostic> {
+    if planned.role_arn.is_some() {
+        return Ok(None);
+    }
+    let wanted = wanted_role_at_apply(c, planned).await?;
+    let owner = role::owner_tag_value(
+        &planned.cluster_name,
+        &planned.namespace,
+        &planned.service_account,
+    );
+    match made_role::ensure_role(c, &wanted, &owner).await {
+        Ok(ensured) => {
+            planned.role_arn = Some(ensured.arn().to_string());
+            Ok(Some(Made {
+                created_now: matches!(ensured, Ensured::Created(_)),
+                wanted,
+            }))
+        }
+        Err(e) => Err(made_role::diagnostic(
+            format!(
+                "creating IAM role {} for EKS Pod Identity Association ({})",
+                wanted.name,
+                label(planned)
+            ),
+            &e,
+        )),
+    }
+}
+
+/// Creates the association; one that an apply which died after EKS made it
+/// (but before Terraform saved it) left behind is ours: adopted and converged.
+async fn create_or_adopt(
+    ctx: &Ctx,
+    c: &Clients,
+    planned: &AssociationState,
+    made_role: bool,
+) -> Result<Association, CreateError> {
+    let mut tags = planned.tags_all.clone().unwrap_or_default();
+    tags.insert(CREATED_BY_TAG.to_string(), CREATED_BY.to_string());
+    let new = NewAssociation {
+        cluster: planned.cluster_name.clone(),
+        namespace: planned.namespace.clone(),
+        service_account: planned.service_account.clone(),
+        role_arn: planned.role_arn.clone(),
+        target_role_arn: planned.target_role_arn.clone(),
+        disable_session_tags: Some(planned.disable_session_tags.unwrap_or(false)),
+        policy: planned.session_policy.clone(),
+        tags,
+        trust_just_changed: false,
+    };
+    let existing = match association::create(ctx, c, &new).await {
+        Ok(Created::New(a)) => return Ok(a),
+        Ok(Created::Existing(a)) if adoptable(&a, planned, made_role) => a,
+        Ok(Created::Existing(a)) => return Err(CreateError::Duplicate(Box::new(a))),
+        Err(e) => return Err(CreateError::Aws(e)),
+    };
+    let id = existing.association_id.clone().unwrap_or_default();
+    tracing::info!(
+        "adopting association {id} of {}, left by an interrupted apply",
+        label(planned)
+    );
+    let found = state_from(&existing, planned, &c.default_tags);
+    if let Err((e, _)) = update_association(ctx, c, &found, planned).await {
+        return Err(CreateError::Aws(e));
+    }
+    // Read back, so the state is what EKS now has.
+    match association::find_by_id(c, &planned.cluster_name, &id).await {
+        Ok(Some(fresh)) => Ok(fresh),
+        Ok(None) => Ok(existing),
+        Err(e) => Err(CreateError::Aws(e)),
+    }
+}
+
+/// The state after a successful create, with the service account made.
+async fn finish_create(
+    mut resp: ApplyResponse,
+    c: &std::sync::Arc<Clients>,
+    planned: &AssociationState,
+    made: Option<&Made>,
+    a: &Association,
+) -> ApplyResponse {
+    let mut state = state_from(a, planned, &c.default_tags);
+    state.tags = planned.tags.clone();
+    state.tags_all = Some(tags::merge(
+        &c.default_tags,
+        &planned.tags.clone().unwrap_or_default(),
+    ));
+    state.session_policy = planned.session_policy.clone();
+    if let Some(m) = made {
+        record_made_role(&mut state, &m.wanted);
+    }
+    service_account::apply(c, None, &mut state, &mut resp.diagnostics).await;
+    resp.identity = Some(identity(&state));
+    finish(resp, &state)
+}
+
+/// A failed create: nothing half made. A role this apply made goes too,
+/// but never one that an existing association may be using.
+async fn fail_create(
+    mut resp: ApplyResponse,
+    c: &Clients,
+    planned: &AssociationState,
+    made: Option<&Made>,
+    err: CreateError,
+) -> ApplyResponse {
+    if let Some(m) = made.filter(|m| m.created_now)
+        && !matches!(err, CreateError::Duplicate(_))
+    {
+        made_role::cleanup_roles(
+            c,
+            std::slice::from_ref(&m.wanted.name),
+            &mut resp.diagnostics,
+        )
+        .await;
+    }
+    let d = match err {
+        CreateError::Duplicate(existing) => duplicate_diagnostic(planned, &existing),
+        CreateError::Aws(e) => to_diagnostic(
+            format!("creating EKS Pod Identity Association ({})", label(planned)),
+            &e,
+        ),
+    };
+    with_error(resp, d)
+}
+
+/// ApplyResourceChange with prior and planned state.
+pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
+    let resp = empty_response();
+    let (clients, mut planned) = match setup::<AssociationState>(ctx, &req.planned) {
+        Ok(v) => v,
+        Err(d) => return with_error(resp, d),
+    };
+    let prior: AssociationState = match prior_of(&req) {
+        Ok(p) => p,
+        Err(d) => return with_error(resp, d),
+    };
+    // A made role first: the association can only point at a role that exists.
+    let made = if planned.created_role == Some(true) {
+        let wanted = match wanted_role_at_apply(&clients, &planned).await {
+            Ok(w) => w,
+            Err(d) => return with_error(resp, d),
+        };
+        if let Err(d) = put_made_role(&clients, &mut planned, &wanted).await {
+            return with_error(finish(resp, &prior), d);
+        }
+        Some(wanted)
+    } else {
+        None
+    };
+    let mut state = match update_association(ctx, &clients, &prior, &planned).await {
+        Ok(state) => state,
+        Err((e, partial)) => {
+            // What succeeded before the failure is in `partial`; saving it
+            // lets the next plan show exactly what is left to do.
+            let summary = format!(
+                "updating EKS Pod Identity Association ({})",
+                label(&planned)
+            );
+            return with_error(finish(resp, &partial), to_diagnostic(summary, &e));
+        }
+    };
+    if let Some(wanted) = &made {
+        record_made_role(&mut state, wanted);
+    }
+    let mut resp = resp;
+    service_account::apply(&clients, Some(&prior), &mut state, &mut resp.diagnostics).await;
+    // Switched from a made role to a given one: the old role goes only now
+    // that the association no longer uses it.
+    if prior.created_role == Some(true)
+        && made.is_none()
+        && let Some(old) = prior.role_name.as_deref()
+        && let Err(e) = iam::delete_role(&clients, old).await
+    {
+        resp.diagnostics.push(to_diagnostic(
+            format!("deleting IAM role {old} made for {}", label(&planned)),
+            &e,
+        ));
+    }
+    resp.identity = Some(identity(&state));
+    finish(resp, &state)
+}
+
+/// Converges the made role (or makes it again) and puts its ARN in `planned`.
+async fn put_made_role(
+    c: &Clients,
+    planned: &mut AssociationState,
+    wanted: &WantedRole,
+) -> Result<(), Diagnostic> {
+    let owner = role::owner_tag_value(
+        &planned.cluster_name,
+        &planned.namespace,
+        &planned.service_account,
+    );
+    let summary = format!(
+        "updating IAM role {} for EKS Pod Identity Association ({})",
+        wanted.name,
+        label(planned)
+    );
+    let ensured = made_role::put_role(c, wanted, &owner)
+        .await
+        .map_err(|e| made_role::diagnostic(summary, &e))?;
+    planned.role_arn = Some(ensured.arn().to_string());
+    Ok(())
+}
+
+/// DeleteResource: the association, then a made role, then a made service
+/// account. An association already gone counts as deleted.
+pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    let (clients, prior) = match setup::<AssociationState>(ctx, &req.prior_state) {
+        Ok(v) => v,
+        Err(d) => {
+            diags.push(d);
+            return diags;
+        }
+    };
+    let Some(id) = prior.association_id.clone() else {
+        return diags;
+    };
+    if let Err(e) = association::delete(&clients, &prior.cluster_name, &id).await {
+        diags.push(to_diagnostic(
+            format!("deleting EKS Pod Identity Association ({})", label(&prior)),
+            &e,
+        ));
+        return diags;
+    }
+    // The made role goes after the association that uses it, never a given one.
+    if prior.created_role == Some(true)
+        && let Some(name) = prior.role_name.as_deref()
+        && let Err(e) = iam::delete_role(&clients, name).await
+    {
+        diags.push(to_diagnostic(
+            format!("deleting IAM role {name} made for {}", label(&prior)),
+            &e,
+        ));
+    }
+    service_account::delete(&clients, &prior, &mut diags).await;
+    diags
+}
+
+/// `namespace/service_account`, as messages name an association.
+fn label(s: &AssociationState) -> String {
+    format!("{}/{}", s.namespace, s.service_account)
+}
+
+/// The made role a planned state asks for, with the cluster ARN looked up
+/// when `restrict_to_cluster` needs it.
+async fn wanted_role_at_apply(
+    c: &Clients,
+    planned: &AssociationState,
+) -> Result<WantedRole, Diagnostic> {
+    let cluster_arn = if planned.restrict_to_cluster == Some(true) {
+        match cluster::find_arn_by_name(c, &planned.cluster_name).await {
+            Ok(Some(arn)) => Some(arn),
+            Ok(None) => {
+                return Err(Diagnostic::error(
+                    format!("Cluster {} not found", planned.cluster_name),
+                    "restrict_to_cluster needs the cluster's ARN. Check cluster_name and the provider's region.",
+                )
+                .at(AttrPath::root("cluster_name")));
+            }
+            Err(e) => {
+                return Err(to_diagnostic(
+                    format!("looking up cluster {}", planned.cluster_name),
+                    &e,
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    rules::wanted_role(planned, c.partition, cluster_arn.as_deref())
+        .map_err(|e| Diagnostic::error("Invalid role-creation attributes", e))
+}
+
+/// The error for a service account that already has an association.
+fn duplicate_diagnostic(planned: &AssociationState, existing: &Association) -> Diagnostic {
+    let id = existing.association_id.clone().unwrap_or_default();
+    let detail = match &existing.owner_arn {
+        Some(owner) => format!(
+            "Service account {}/{} in cluster {} already has association {id}, owned by the addon {owner}. A service account can have only one association; manage this one through the addon with the eks_addon_pod_identity resource.",
+            planned.namespace, planned.service_account, planned.cluster_name
+        ),
+        None => format!(
+            "Service account {}/{} in cluster {} already has association {id} (role {}). A service account can have only one association. To manage the existing one with this resource, import it:\n\n  {}\n\nor remove this resource and keep the existing association.",
+            planned.namespace,
+            planned.service_account,
+            planned.cluster_name,
+            existing.role_arn.as_deref().unwrap_or("unknown"),
+            rules::import_command(
+                "eks_pod_identity_association.<name>",
+                &planned.cluster_name,
+                &id
+            )
+        ),
+    };
+    Diagnostic::error(
+        format!(
+            "creating EKS Pod Identity Association ({}/{}): the service account already has an association",
+            planned.namespace, planned.service_account
+        ),
+        detail,
+    )
+    .at(AttrPath::root("service_account"))
+}
+
+/// Applies the smallest set of calls from `prior` to `planned`. On error,
+/// returns the state as far as it got.
+async fn update_association(
+    ctx: &Ctx,
+    c: &Clients,
+    prior: &AssociationState,
+    planned: &AssociationState,
+) -> Result<AssociationState, (AwsError, AssociationState)> {
+    let change = rules::plan_update(prior, planned);
+    let id = prior.association_id.clone().unwrap_or_default();
+    let updated = if change.update {
+        match association::update(ctx, c, &prior.cluster_name, &id, &change).await {
+            Ok(a) => Some(a),
+            Err(e) => return Err((e, prior.clone())),
+        }
+    } else {
+        None
+    };
+    // After a successful update call, the association as EKS reports it;
+    // with tag changes only, the plan with the computed values it kept.
+    let mut state = match &updated {
+        Some(a) => state_from(a, planned, &c.default_tags),
+        None => AssociationState {
+            id: prior.id.clone(),
+            association_id: prior.association_id.clone(),
+            association_arn: prior.association_arn.clone(),
+            external_id: prior.external_id.clone(),
+            owner_arn: prior.owner_arn.clone(),
+            ..planned.clone()
+        },
+    };
+    let arn = prior.association_arn.clone().unwrap_or_default();
+    if let Err(e) = eks_tags::apply(c, &arn, &change.tags).await {
+        state.tags = prior.tags.clone();
+        state.tags_all = prior.tags_all.clone();
+        return Err((e, state));
+    }
+    state.tags = planned.tags.clone();
+    state.tags_all = Some(tags::merge(
+        &c.default_tags,
+        &planned.tags.clone().unwrap_or_default(),
+    ));
+    // The user's own text of a policy that means the same.
+    state.session_policy = planned.session_policy.clone();
+    Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned() -> AssociationState {
+        AssociationState {
+            cluster_name: "c".into(),
+            namespace: "ns".into(),
+            service_account: "sa".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn duplicate_of_an_addon_association_points_at_the_addon() {
+        let existing = Association {
+            association_id: Some("a-1".into()),
+            owner_arn: Some("arn:aws:eks:::addon/c/vpc-cni".into()),
+            ..Default::default()
+        };
+        let d = duplicate_diagnostic(&planned(), &existing);
+        assert!(d.detail.contains("owned by the addon"), "{}", d.detail);
+        assert!(d.summary.contains("ns/sa"));
+        assert_eq!(d.attribute, Some(AttrPath::root("service_account")));
+    }
+
+    #[test]
+    fn duplicate_of_another_association_gives_the_import_command() {
+        let existing = Association {
+            association_id: Some("a-1".into()),
+            role_arn: Some("arn:aws:iam::1:role/r".into()),
+            ..Default::default()
+        };
+        let d = duplicate_diagnostic(&planned(), &existing);
+        assert!(d.detail.contains("terraform import"), "{}", d.detail);
+        assert!(d.detail.contains("a-1"));
+        assert!(d.detail.contains("role arn:aws:iam::1:role/r"));
+    }
+}

@@ -1,0 +1,345 @@
+//! Validation and planning of `eks_pod_identity_association`: the computed
+//! values a plan knows (tags_all, external_id, the made role's name, path
+//! and expected policies), replacement of a made role, and the warning for a
+//! cluster without the pod identity agent.
+//!
+//! Owns: ValidateResourceConfig and PlanResourceChange of this resource.
+//! Does not own: the rules themselves (`schema::association`) or the
+//! service-account attributes (`super::service_account`).
+
+use super::service_account;
+use crate::aws::Clients;
+use crate::aws::eks::addon::AGENT_ADDON;
+use crate::aws::eks::cluster;
+use crate::spec_map::{
+    self, input_bool, input_str, input_string_map, role_source_input, string_map,
+};
+use schema::Input;
+use schema::association::{self as rules, AssociationInput, AssociationState};
+use schema::role;
+use schema::tags::{self, Tags};
+use tfplugin::{AttrPath, Diagnostic, Diagnostics, PlanRequest, PlanResponse, Value};
+
+/// The attributes the made role's expected shape depends on.
+const SHAPE_INPUTS: [&str; 9] = [
+    "cluster_name",
+    "namespace",
+    "service_account",
+    "permission_policy_arns",
+    "permission_policy",
+    "well_known_policies",
+    "permissions_boundary_arn",
+    "trust_conditions",
+    "restrict_to_cluster",
+];
+
+/// ValidateResourceConfig: the rules that need no AWS call.
+pub(super) fn validate(config: &Value) -> Diagnostics {
+    // Default tags and the partition are known only after configuration;
+    // the rules that need them run again at plan time.
+    let input = input_of(config, config, Input::Null, "aws");
+    spec_map::problems_to_diagnostics(rules::check(&input))
+}
+
+/// PlanResourceChange.
+pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanResponse) {
+    let tags_all = match input_string_map(&req.config, "tags") {
+        Input::Null => Input::Known(clients.default_tags.clone()),
+        Input::Known(t) => Input::Known(tags::merge(&clients.default_tags, &t)),
+        Input::Unknown => Input::Unknown,
+    };
+    let input = input_of(
+        &req.config,
+        &resp.planned,
+        tags_all.clone(),
+        clients.partition,
+    );
+    resp.diagnostics
+        .extend(spec_map::problems_to_diagnostics(rules::check(&input)));
+    resp.planned.set(
+        "tags_all",
+        match tags_all {
+            Input::Known(t) => string_map(&t),
+            _ => Value::Unknown,
+        },
+    );
+    let prior: Option<AssociationState> = req
+        .prior_state
+        .as_ref()
+        .and_then(|p| spec_map::from_value(p, "prior state").ok());
+    let external_id =
+        rules::planned_external_id(prior.as_ref(), &input_str(&req.config, "target_role_arn"));
+    resp.planned.set(
+        "external_id",
+        match external_id {
+            Some(Some(id)) => Value::string(id),
+            Some(None) => Value::Null,
+            None => Value::Unknown,
+        },
+    );
+    if input.role.role_arn.is_set() {
+        plan_given_role(&mut resp.planned);
+    } else {
+        plan_made_role(clients, &req.config, prior.as_ref(), resp).await;
+    }
+    service_account::plan(prior.as_ref(), &mut resp.planned);
+    if prior.is_none() {
+        // We never create addon-owned associations.
+        resp.planned.set("owner_arn", Value::Null);
+        if let Some(cluster) = req.config.get("cluster_name").as_str() {
+            warn_without_agent(clients, cluster, &mut resp.diagnostics).await;
+        }
+    }
+}
+
+/// What the plan-time rules need of a configuration. `planned` supplies
+/// values after defaults (disable_session_tags).
+fn input_of(
+    config: &Value,
+    planned: &Value,
+    tags_all: Input<Tags>,
+    partition: &str,
+) -> AssociationInput {
+    AssociationInput {
+        session_policy: input_str(config, "session_policy"),
+        disable_session_tags: input_bool(planned, "disable_session_tags"),
+        tags_all,
+        role: role_source_input(config, partition),
+    }
+}
+
+/// Plan of an association with a given role: nothing made.
+fn plan_given_role(planned: &mut Value) {
+    for attr in [
+        "role_name",
+        "role_path",
+        "attached_policy_arns",
+        "inline_policies",
+        "trust_policy",
+    ] {
+        planned.set(attr, Value::Null);
+    }
+    planned.set("created_role", Value::Bool(false));
+}
+
+/// The made role's planned name and path: as configured, else generated
+/// from the service account (unknown while any part is) and `/`.
+fn made_role_name_and_path(cfg: &Value) -> (Value, Value) {
+    let name = match cfg.get("role_name") {
+        Value::Null => match (
+            cfg.get("cluster_name").as_str(),
+            cfg.get("namespace").as_str(),
+            cfg.get("service_account").as_str(),
+        ) {
+            (Some(c), Some(n), Some(s)) => Value::string(role::generated_role_name(c, n, s)),
+            _ => Value::Unknown,
+        },
+        v => v.clone(),
+    };
+    let path = match cfg.get("role_path") {
+        Value::Null => Value::string("/"),
+        v => v.clone(),
+    };
+    (name, path)
+}
+
+/// The attributes that force a new made role (and so a new association):
+/// the role vanished, or its name or path changed. Empty: the role stays.
+fn made_role_replacement(
+    prior: Option<&AssociationState>,
+    name: &Value,
+    path: &Value,
+) -> Vec<&'static str> {
+    let Some(p) = prior.filter(|p| p.created_role == Some(true)) else {
+        return vec![];
+    };
+    let mut replace = vec![];
+    if p.role_arn.is_none() {
+        replace.push("role_arn");
+    }
+    if name.as_str() != p.role_name.as_deref() {
+        replace.push("role_name");
+    }
+    if path.as_str() != p.role_path.as_deref() {
+        replace.push("role_path");
+    }
+    replace
+}
+
+/// Plan of an association whose role the provider makes: name, path,
+/// replacement when the role must be made anew, and the role's expected
+/// policies and trust (so that drift found by read shows as a change).
+async fn plan_made_role(
+    c: &Clients,
+    cfg: &Value,
+    prior: Option<&AssociationState>,
+    resp: &mut PlanResponse,
+) {
+    let (name, path) = made_role_name_and_path(cfg);
+    resp.planned.set("role_name", name.clone());
+    resp.planned.set("role_path", path.clone());
+    resp.planned.set("created_role", Value::Bool(true));
+    let replace = made_role_replacement(prior, &name, &path);
+    resp.requires_replace
+        .extend(replace.iter().map(|a| AttrPath::root(a)));
+    let kept_arn = prior
+        .filter(|p| p.created_role == Some(true) && replace.is_empty())
+        .and_then(|p| p.role_arn.clone());
+    resp.planned.set(
+        "role_arn",
+        kept_arn.map(Value::string).unwrap_or(Value::Unknown),
+    );
+    match expected_role(c, &resp.planned).await {
+        Some(w) => {
+            resp.planned.set(
+                "attached_policy_arns",
+                spec_map::string_set(&w.shape.managed_policy_arns),
+            );
+            resp.planned.set(
+                "inline_policies",
+                string_map(&rules::inline_policies_of(&w.shape)),
+            );
+            resp.planned
+                .set("trust_policy", Value::string(w.shape.trust_policy));
+        }
+        None => {
+            for attr in ["attached_policy_arns", "inline_policies", "trust_policy"] {
+                resp.planned.set(attr, Value::Unknown);
+            }
+        }
+    }
+}
+
+/// The made role the plan stands for, when everything it depends on is
+/// known (with `restrict_to_cluster`, the cluster must exist already).
+async fn expected_role(c: &Clients, planned: &Value) -> Option<rules::WantedRole> {
+    let known = SHAPE_INPUTS.iter().all(|k| planned.get(k).is_fully_known());
+    if !known {
+        return None;
+    }
+    let state = spec_map::from_value::<AssociationState>(planned, "plan").ok()?;
+    let cluster_arn = if state.restrict_to_cluster == Some(true) {
+        Some(
+            cluster::find_arn_by_name(c, &state.cluster_name)
+                .await
+                .ok()
+                .flatten()?,
+        )
+    } else {
+        None
+    };
+    rules::wanted_role(&state, c.partition, cluster_arn.as_deref()).ok()
+}
+
+/// Adds a warning when the cluster cannot hand out pod identity credentials.
+async fn warn_without_agent(c: &Clients, cluster: &str, diags: &mut Diagnostics) {
+    match cluster::find_agent_by_cluster(c, cluster).await {
+        Ok(Some(false)) => diags.push(
+            Diagnostic::warning(
+                format!("Cluster {cluster} has no EKS Pod Identity agent"),
+                format!(
+                    "The association will be created, but pods get no credentials from it until the {AGENT_ADDON} addon runs on the cluster (EKS Auto Mode clusters include it). Install it with an eks_addon_pod_identity resource with addon_name = \"{AGENT_ADDON}\"."
+                ),
+            )
+            .at(AttrPath::root("cluster_name")),
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::debug!("agent check for cluster {cluster} skipped: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, Value)]) -> Value {
+        let mut v = Value::Null;
+        for (k, x) in pairs {
+            v.set(k, x.clone());
+        }
+        v
+    }
+
+    #[test]
+    fn given_role_plans_nothing_made() {
+        let mut planned = config(&[("role_name", Value::Unknown)]);
+        plan_given_role(&mut planned);
+        assert!(planned.get("role_name").is_null());
+        assert_eq!(planned.get("created_role"), &Value::Bool(false));
+    }
+
+    #[test]
+    fn made_role_name_is_generated_or_unknown() {
+        let cfg = config(&[
+            ("cluster_name", Value::string("c")),
+            ("namespace", Value::string("ns")),
+            ("service_account", Value::string("sa")),
+        ]);
+        let (name, path) = made_role_name_and_path(&cfg);
+        assert_eq!(
+            name.as_str(),
+            Some(role::generated_role_name("c", "ns", "sa").as_str())
+        );
+        assert_eq!(path.as_str(), Some("/"));
+        let cfg = config(&[("namespace", Value::Unknown)]);
+        assert_eq!(made_role_name_and_path(&cfg).0, Value::Unknown);
+        let cfg = config(&[
+            ("role_name", Value::string("mine")),
+            ("role_path", Value::string("/x/")),
+        ]);
+        let (name, path) = made_role_name_and_path(&cfg);
+        assert_eq!((name.as_str(), path.as_str()), (Some("mine"), Some("/x/")));
+    }
+
+    #[test]
+    fn made_role_is_replaced_when_gone_renamed_or_moved() {
+        let prior = AssociationState {
+            created_role: Some(true),
+            role_arn: Some("arn".into()),
+            role_name: Some("r".into()),
+            role_path: Some("/".into()),
+            ..Default::default()
+        };
+        let (r, root) = (Value::string("r"), Value::string("/"));
+        assert!(made_role_replacement(Some(&prior), &r, &root).is_empty());
+        assert_eq!(
+            made_role_replacement(Some(&prior), &Value::string("s"), &root),
+            vec!["role_name"]
+        );
+        assert_eq!(
+            made_role_replacement(Some(&prior), &r, &Value::string("/p/")),
+            vec!["role_path"]
+        );
+        let gone = AssociationState {
+            role_arn: None,
+            ..prior.clone()
+        };
+        assert_eq!(
+            made_role_replacement(Some(&gone), &r, &root),
+            vec!["role_arn"]
+        );
+        let given = AssociationState {
+            created_role: Some(false),
+            ..prior
+        };
+        assert!(made_role_replacement(Some(&given), &Value::string("s"), &root).is_empty());
+        assert!(made_role_replacement(None, &r, &root).is_empty());
+    }
+
+    #[test]
+    fn validate_refuses_role_arn_with_role_creation_attributes() {
+        let cfg = config(&[
+            (
+                "role_arn",
+                Value::string("arn:aws:iam::123456789012:role/r"),
+            ),
+            ("role_name", Value::string("x")),
+        ]);
+        assert!(validate(&cfg).has_errors());
+        let cfg = config(&[(
+            "role_arn",
+            Value::string("arn:aws:iam::123456789012:role/r"),
+        )]);
+        assert!(!validate(&cfg).has_errors());
+    }
+}

@@ -1,0 +1,20 @@
+//! The one list of what the provider serves: the type names of its
+//! resources and data sources.
+//!
+//! Owns: [`RESOURCE_TYPES`] and [`DATA_SOURCE_TYPES`]. The provider
+//! registers exactly these (a test in the provider crate checks it), and
+//! `docgen` writes a page for each, without compiling the provider.
+
+/// Type names of the resources, in registration order.
+pub const RESOURCE_TYPES: [&str; 3] = [
+    crate::association::TYPE_NAME,
+    crate::addon::TYPE_NAME,
+    crate::migration::TYPE_NAME,
+];
+
+/// Type names of the data sources, in registration order.
+pub const DATA_SOURCE_TYPES: [&str; 3] = [
+    crate::associations_data::TYPE_NAME,
+    crate::well_known_data::TYPE_NAME,
+    crate::addon_config_data::TYPE_NAME,
+];
