@@ -1,9 +1,13 @@
 //! IAM policy documents: decoding what IAM returns and comparing meaning, not text.
 //!
-//! Owns: percent-decoding of documents as IAM returns them, parsing, and a
-//! semantic equality that ignores key order, whitespace, a single value
-//! written as a string or a one-element list, and the order of list members
-//! where IAM gives order no meaning. Does not own: fetching documents.
+//! Owns: percent-decoding of documents as IAM returns them, parsing, the
+//! checks of a document a user writes (JSON object with a `Statement`), and
+//! a semantic equality that ignores key order, whitespace, a single value
+//! written as a string or a one-element list (actions, resources,
+//! principals, condition values), the case IAM ignores (action names,
+//! condition keys), and the order of list members where IAM gives order no
+//! meaning; [`planned_text`] turns that equality into a plan without diff.
+//! Does not own: fetching documents.
 
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
@@ -46,9 +50,18 @@ pub fn parse_iam(text: &str) -> Result<Value, PolicyError> {
     parse(&decoded)
 }
 
-/// Checks a document given by a user: JSON object, within `max_len` characters.
+/// Checks a document given by a user: a JSON object with a `Statement`
+/// (an object or a list of objects), within `max_len` characters.
 pub fn check_document(text: &str, max_len: usize) -> Result<(), String> {
-    parse(text).map_err(|e| format!("The policy document {e}."))?;
+    let doc = parse(text).map_err(|e| format!("The policy document {e}."))?;
+    let statements_ok = match doc.get("Statement") {
+        Some(Value::Array(items)) => items.iter().all(Value::is_object),
+        Some(Value::Object(_)) => true,
+        _ => false,
+    };
+    if !statements_ok {
+        return Err("The policy document needs a \"Statement\": a statement object or a list of them, such as {\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\"}]}. IAM refuses a document without one.".into());
+    }
     let len = minified_len(text);
     if len > max_len {
         return Err(format!(
@@ -72,81 +85,161 @@ fn minified_len(text: &str) -> usize {
 /// True when two documents mean the same (see module docs).
 pub fn equivalent(a: &str, b: &str) -> bool {
     match (parse_iam(a), parse_iam(b)) {
-        (Ok(x), Ok(y)) => normalize(&x) == normalize(&y),
+        (Ok(x), Ok(y)) => canonical(&normalize(&x)) == canonical(&normalize(&y)),
         _ => a == b,
     }
 }
 
-/// Keys whose values IAM treats as unordered sets of strings.
-const SET_KEYS: [&str; 6] = [
-    "Action",
-    "NotAction",
-    "Resource",
-    "NotResource",
-    "Statement",
-    "Principal",
-];
-
-/// Puts a document into a canonical form: singletons become one-element
-/// lists, and members of set-like lists are sorted.
-pub fn normalize(v: &Value) -> Value {
-    normalize_in(v, None)
+/// The text a plan (or a read) records for a document: the prior text when
+/// it means the same as the configured one, else the configured text.
+///
+/// Terraform accepts a planned value that differs from the configuration
+/// when it is the prior state's value unchanged (the provider says the two
+/// are equivalent), so a change of whitespace, key order, or `"x"` vs
+/// `["x"]` plans no update — also right after import, when the prior text
+/// is IAM's own (percent-encoded) rendering.
+pub fn planned_text(config: &str, prior: Option<&str>) -> String {
+    match prior {
+        Some(p) if equivalent(config, p) => p.to_string(),
+        _ => config.to_string(),
+    }
 }
 
-fn normalize_in(v: &Value, key: Option<&str>) -> Value {
+/// Puts a document into a canonical form in which two documents that mean
+/// the same to IAM are equal: `Statement` is a sorted list of statements
+/// (a single object becomes a one-element list); in each statement,
+/// `Action`/`NotAction` are sorted sets of lowercased names (IAM ignores
+/// their case), `Resource`/`NotResource` sorted sets, `Principal` and
+/// `NotPrincipal` objects of sorted sets (`"*"` is `{"AWS": ["*"]}`), and
+/// `Condition` operators map lowercased condition keys (IAM ignores their
+/// case) to sorted sets of strings (a JSON `true` or `10` is the string IAM
+/// compares). Anything else is kept as written.
+pub fn normalize(v: &Value) -> Value {
+    let Value::Object(doc) = v else {
+        return v.clone();
+    };
+    let mut out = serde_json::Map::new();
+    for (k, val) in doc {
+        let n = if k == "Statement" {
+            let list = match val {
+                Value::Array(items) => items.iter().map(normalize_statement).collect(),
+                Value::Object(_) => vec![normalize_statement(val)],
+                other => vec![other.clone()],
+            };
+            sorted_set(list)
+        } else {
+            val.clone()
+        };
+        out.insert(k.clone(), n);
+    }
+    Value::Object(out)
+}
+
+fn normalize_statement(v: &Value) -> Value {
+    let Value::Object(stmt) = v else {
+        return v.clone();
+    };
+    let mut out = serde_json::Map::new();
+    for (k, val) in stmt {
+        let n = match k.as_str() {
+            "Action" | "NotAction" => sorted_set(
+                string_set(val)
+                    .into_iter()
+                    .map(|s| match s {
+                        Value::String(a) => Value::String(a.to_ascii_lowercase()),
+                        other => other,
+                    })
+                    .collect(),
+            ),
+            "Resource" | "NotResource" => sorted_set(string_set(val)),
+            "Principal" | "NotPrincipal" => normalize_principal(val),
+            "Condition" => normalize_condition(val),
+            _ => val.clone(),
+        };
+        out.insert(k.clone(), n);
+    }
+    Value::Object(out)
+}
+
+fn normalize_principal(v: &Value) -> Value {
     match v {
-        Value::Object(map) => {
-            let in_condition_or_principal = matches!(key, Some("Condition") | Some("Principal"));
-            let mut out = serde_json::Map::new();
-            for (k, val) in map {
-                let n = if in_condition_or_principal || key.is_some_and(is_condition_operator) {
-                    // Condition values and principal values are sets of strings.
-                    as_sorted_set(&normalize_in(val, Some(k)))
-                } else if SET_KEYS.contains(&k.as_str()) {
-                    as_sorted_set(&normalize_in(val, Some(k)))
-                } else {
-                    normalize_in(val, Some(k))
-                };
-                out.insert(k.clone(), n);
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(|i| normalize_in(i, key)).collect()),
+        Value::String(s) if s == "*" => serde_json::json!({"AWS": ["*"]}),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, val)| (k.clone(), sorted_set(string_set(val))))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
 
-fn is_condition_operator(key: &str) -> bool {
-    // Condition blocks are {Operator: {ConditionKey: values}}; the operator
-    // level is reached with key == "Condition", the next with the operator.
-    key.starts_with("String")
-        || key.starts_with("Arn")
-        || key.starts_with("Numeric")
-        || key.starts_with("Date")
-        || key.starts_with("Bool")
-        || key.starts_with("IpAddress")
-        || key.starts_with("NotIpAddress")
-        || key.starts_with("ForAnyValue")
-        || key.starts_with("ForAllValues")
-        || key == "Null"
-        || key == "BinaryEquals"
-}
-
-/// A statement object (it has an `Effect`), written without the list around it.
-fn key_is_statement(v: &Value) -> bool {
-    v.get("Effect").is_some()
-}
-
-fn as_sorted_set(v: &Value) -> Value {
-    let mut items = match v {
-        Value::Array(a) => a.clone(),
-        Value::Object(_) if key_is_statement(v) => vec![v.clone()],
-        Value::Object(_) => return v.clone(),
-        other => vec![other.clone()],
+fn normalize_condition(v: &Value) -> Value {
+    let Value::Object(ops) = v else {
+        return v.clone();
     };
-    items.sort_by_key(|i| i.to_string());
-    items.dedup();
-    Value::Array(items)
+    Value::Object(
+        ops.iter()
+            .map(|(op, keys)| {
+                let n = match keys {
+                    Value::Object(keys) => Value::Object(
+                        keys.iter()
+                            .map(|(k, vals)| {
+                                let vals = string_set(vals)
+                                    .into_iter()
+                                    .map(|x| match x {
+                                        Value::Bool(b) => Value::String(b.to_string()),
+                                        Value::Number(n) => Value::String(n.to_string()),
+                                        other => other,
+                                    })
+                                    .collect();
+                                (k.to_ascii_lowercase(), sorted_set(vals))
+                            })
+                            .collect(),
+                    ),
+                    other => other.clone(),
+                };
+                (op.clone(), n)
+            })
+            .collect(),
+    )
+}
+
+/// A value IAM reads as a set: a single value or a list of them.
+fn string_set(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+/// A sorted, deduplicated list (by canonical text).
+fn sorted_set(items: Vec<Value>) -> Value {
+    let mut keyed: Vec<(String, Value)> = items.into_iter().map(|i| (canonical(&i), i)).collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.dedup_by(|a, b| a.0 == b.0);
+    Value::Array(keyed.into_iter().map(|(_, v)| v).collect())
+}
+
+/// JSON text with object keys sorted at every level, whatever the order in
+/// which the map keeps them (serde_json keeps insertion order when a crate
+/// in the build turns on its `preserve_order` feature).
+fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&m[k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(canonical).collect();
+            format!("[{}]", parts.join(","))
+        }
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +284,80 @@ mod tests {
         let c = r#"{"Statement":[{"Effect":"Allow","Condition":{"StringEquals":{"k":"x"}}}]}"#;
         assert!(equivalent(a, b));
         assert!(!equivalent(a, c));
+    }
+
+    #[test]
+    fn singletons_everywhere_compare_equal() {
+        // Action / NotAction / Resource / NotResource as a string or a one-element list.
+        for key in ["Action", "NotAction", "Resource", "NotResource"] {
+            let a = format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","{key}":"s3:GetObject"}}]}}"#
+            );
+            let b = format!(
+                r#"{{"Statement":[{{"{key}":["s3:GetObject"],"Effect":"Allow"}}],"Version":"2012-10-17"}}"#
+            );
+            assert!(equivalent(&a, &b), "{key}");
+        }
+        // Principals and NotPrincipals: a single string or a one-element list.
+        for key in ["Principal", "NotPrincipal"] {
+            let a = format!(
+                r#"{{"Statement":[{{"Effect":"Allow","{key}":{{"AWS":"arn:aws:iam::123456789012:root"}},"Action":"sts:AssumeRole"}}]}}"#
+            );
+            let b = format!(
+                r#"{{"Statement":[{{"Effect":"Allow","{key}":{{"AWS":["arn:aws:iam::123456789012:root"]}},"Action":["sts:AssumeRole"]}}]}}"#
+            );
+            assert!(equivalent(&a, &b), "{key}");
+        }
+        // Condition values: a string, a one-element list, and for bools and
+        // numbers the JSON scalar or its string.
+        let a = r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Condition":{"Bool":{"aws:SecureTransport":true},"NumericLessThan":{"s3:max-keys":10},"StringEquals":{"aws:PrincipalTag/team":"a"}}}]}"#;
+        let b = r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Condition":{"StringEquals":{"aws:PrincipalTag/team":["a"]},"Bool":{"aws:SecureTransport":"true"},"NumericLessThan":{"s3:max-keys":["10"]}}}]}"#;
+        assert!(equivalent(a, b));
+        // Action names are case-insensitive in IAM; resources are not.
+        let lower = r#"{"Statement":[{"Effect":"Allow","Action":"s3:getobject","Resource":"arn:aws:s3:::B/*"}]}"#;
+        let upper = r#"{"Statement":[{"Effect":"Allow","Action":"S3:GetObject","Resource":"arn:aws:s3:::B/*"}]}"#;
+        let other_resource = r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
+        assert!(equivalent(lower, upper));
+        assert!(!equivalent(upper, other_resource));
+        // Principal "*" is the same as {"AWS": "*"}.
+        let star =
+            r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}"#;
+        let aws_star = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+        assert!(equivalent(star, aws_star));
+    }
+
+    #[test]
+    fn planned_text_keeps_the_prior_text_of_the_same_meaning() {
+        let prior = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+        let config = r#"{ "Statement": [ { "Resource": "*", "Action": ["s3:GetObject"], "Effect": "Allow" } ], "Version": "2012-10-17" }"#;
+        assert_eq!(planned_text(config, Some(prior)), prior);
+        let changed = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}"#;
+        assert_eq!(planned_text(changed, Some(prior)), changed);
+        assert_eq!(planned_text(config, None), config);
+        // After import the prior text is IAM's, percent-encoded: kept too.
+        let encoded: String =
+            percent_encoding::utf8_percent_encode(prior, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        assert_eq!(planned_text(config, Some(&encoded)), encoded);
+    }
+
+    #[test]
+    fn a_document_without_statement_is_refused() {
+        for bad in [
+            r#"{"Version":"2012-10-17"}"#,
+            r#"{"Version":"2012-10-17","Statement":"s3:*"}"#,
+            r#"{"Version":"2012-10-17","Statement":[1]}"#,
+        ] {
+            let e = check_document(bad, 10_240).unwrap_err();
+            assert!(e.contains("Statement"), "{bad}: {e}");
+        }
+        assert!(
+            check_document(
+                r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#,
+                10_240
+            )
+            .is_ok()
+        );
     }
 
     #[test]
