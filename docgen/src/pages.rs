@@ -5,36 +5,28 @@
 //! Owns: the map from type name to spec (the one place a new resource must
 //! be added to get a page), where examples and notes live, and the extra
 //! generated sections (the well-known policy catalogue). Does not own: the
-//! markdown layout (`crate::render`) or the list of registered types (the
-//! provider's `EksProvider`, read through [`registered`]).
+//! markdown layout (`crate::render`) or the list of registered types
+//! (`schema::registry`, which the provider registers exactly; read through
+//! [`registered`]).
 
 use crate::Error;
 use crate::render::{IndexPage, Page, PageKind};
 use schema::ResourceSpec;
+use schema::registry::{DATA_SOURCE_TYPES, RESOURCE_TYPES};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use tfplugin::Provider;
 
 /// The resource and data source type names the provider serves, sorted.
 pub fn registered() -> (Vec<String>, Vec<String>) {
-    let p = terraform_provider_eks::provider::EksProvider;
-    let mut resources: Vec<String> = p
-        .resources()
-        .iter()
-        .map(|r| r.type_name().to_string())
-        .collect();
-    let mut data_sources: Vec<String> = p
-        .data_sources()
-        .iter()
-        .map(|d| d.type_name().to_string())
-        .collect();
+    let mut resources: Vec<String> = RESOURCE_TYPES.iter().map(|t| t.to_string()).collect();
+    let mut data_sources: Vec<String> = DATA_SOURCE_TYPES.iter().map(|t| t.to_string()).collect();
     resources.sort();
     data_sources.sort();
     (resources, data_sources)
 }
 
 /// The spec of a resource type. `eks_pod_identity_migration` is here already:
-/// its page appears as soon as the provider registers it.
+/// its page appears as soon as `schema::registry` lists it.
 pub fn resource_spec(type_name: &str) -> Option<ResourceSpec> {
     use schema::{addon, association, migration};
     match type_name {
