@@ -135,6 +135,12 @@ pub fn normalize(v: &Value) -> Value {
     Value::Object(out)
 }
 
+/// True when two statements mean the same (the statement-level part of
+/// [`equivalent`]).
+pub fn same_statement(a: &Value, b: &Value) -> bool {
+    canonical(&normalize_statement(a)) == canonical(&normalize_statement(b))
+}
+
 fn normalize_statement(v: &Value) -> Value {
     let Value::Object(stmt) = v else {
         return v.clone();
