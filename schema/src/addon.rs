@@ -188,7 +188,7 @@ fn entry_attrs() -> Vec<Attr> {
     vec![
         Attr::required("service_account", Kind::String, "Service account of the addon (in the addon's namespace) that the role is for. It must be one the addon declares.").check(check_dns1123_subdomain),
         Attr::optional_computed("role_arn", Kind::String, "ARN of an existing role that trusts `pods.eks.amazonaws.com`. Leave it out to have the provider make the role from the role-creation attributes below.").check(check_role_arn),
-        Attr::optional_computed("role_name", Kind::String, "Name of the role the provider makes; generated when absent.").check(role::check_name),
+        Attr::optional_computed("role_name", Kind::String, "Name of the role the provider makes; generated when absent (unique per partition, account, region, cluster, namespace and service account; a role made by an earlier version keeps its name).").check(role::check_name),
         Attr::optional_computed("role_path", Kind::String, "Path of the role the provider makes; `/` when absent.").check(role::check_role_path),
         Attr::optional("permission_policy_arns", Kind::StringSet, "Managed policies for the role the provider makes.").check(role::check_policy_arn),
         Attr::optional("permission_policy", Kind::String, "Inline policy (JSON) for the role the provider makes.").check(role::check_permission_policy),
@@ -222,7 +222,7 @@ pub fn spec() -> ResourceSpec {
             Attr::optional("service_account_role_arn", Kind::String, "IRSA: the role the addon's service account uses through the cluster's OIDC provider. Cannot be combined with pod identity; remove it and add `pod_identity_associations` (or `use_recommended_pod_identity`) to migrate the addon, in one apply.").check(check_role_arn),
             Attr::optional_computed("pod_identity_associations", Kind::NestedList(entry_attrs()), "The addon's pod identity associations, one per service account, each with an existing role (`role_arn`) or a role the provider makes. Omitted is not empty: write `[]` to remove all associations."),
             Attr::optional("use_recommended_pod_identity", Kind::Bool, "Make roles from the addon's recommended pod identity configuration (DescribeAddonConfiguration: service accounts and managed policies) when `pod_identity_associations` is not set. On IPv6 clusters vpc-cni gets the IPv6 inline policy instead of `AmazonEKS_CNI_Policy`."),
-            Attr::optional("tags", Kind::StringMap, "Tags on the addon (and on the roles made for it). Merged with the provider's `default_tags`."),
+            Attr::optional("tags", Kind::StringMap, "Tags on the addon (and on the roles made for it). Merged with the provider's `default_tags`. Roles the provider makes also carry two tags of its own (`eks-tools:pod-identity`, `eks-tools:well-known-policies`), so with made roles at most 48 fit in IAM's 50, and keys and values must follow IAM's rules (letters, digits, spaces and `_ . : / = + - @`); checked at plan time."),
             Attr::computed("tags_all", Kind::StringMap, "All tags on the addon: `tags` merged with the provider's `default_tags`."),
             Attr::computed("addon_arn", Kind::String, "The addon's ARN.").stable(),
             Attr::computed("status", Kind::String, "The addon's status (`ACTIVE` after a successful apply)."),
