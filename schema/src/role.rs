@@ -679,7 +679,7 @@ fn check_made_role_values(cfg: &RoleConfig, mut problems: Vec<Problem>) -> Vec<P
             }
             Err(e) => problems.push(Problem::new(
                 "well_known_policies",
-                "Invalid well-known policies",
+                "Invalid value for well_known_policies",
                 e,
             )),
         }
