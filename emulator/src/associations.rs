@@ -16,6 +16,7 @@ use crate::error::{ApiError, Code};
 use crate::iam::check_role;
 use crate::ids;
 use crate::state::{Association, Idempotent, Region, Tombstone};
+use crate::strict::{Rule, Strict};
 use crate::wire::{Ctx, fingerprint, opt_bool, opt_str, opt_tags, paginate, req_str};
 
 /// EKS's limit of associations per cluster: "Pod Identity associations per
@@ -280,7 +281,7 @@ pub async fn create(
     association.disable_session_tags = disable_session_tags;
     // externalId comes with a target role (FACTS.md F11); whether AWS may
     // return one without is undocumented, so strict mode always does.
-    association.external_id = (target.is_some() || em.config.strict).then(ids::uuid);
+    association.external_id = (target.is_some() || em.config.strict.has(Rule::X1)).then(ids::uuid);
     association.target_role_arn = target;
     association.policy = policy;
     let out = json!({ "association": association.to_json() });
@@ -308,16 +309,21 @@ fn find<'r>(region: &'r Region, cluster: &str, id: &str) -> Result<&'r Associati
 /// - S2: `policy: ""` (F10: no documented way to clear the session policy);
 /// - S3: a request that changes nothing (F9: "You must change at least one
 ///   of these in an update", error not documented).
-fn strict_update_rules(current: &Association, body: &Value) -> Result<(), ApiError> {
+fn strict_update_rules(
+    strict: &Strict,
+    current: &Association,
+    body: &Value,
+) -> Result<(), ApiError> {
     let role = body.get("roleArn").and_then(Value::as_str);
-    let Some(role) = role.filter(|r| !r.is_empty()) else {
+    let role = role.filter(|r| !r.is_empty());
+    if strict.has(Rule::S1) && role.is_none() {
         return Err(ApiError::strict(
             "S1",
             "roleArn must be sent on every UpdatePodIdentityAssociation: what AWS does when it is left out is undocumented",
         ));
-    };
+    }
     let policy = body.get("policy").and_then(Value::as_str);
-    if policy == Some("") {
+    if strict.has(Rule::S2) && policy == Some("") {
         return Err(ApiError::strict(
             "S2",
             "policy \"\" does not clear the session policy in any AWS document",
@@ -325,11 +331,11 @@ fn strict_update_rules(current: &Association, body: &Value) -> Result<(), ApiErr
     }
     let target = body.get("targetRoleArn").and_then(Value::as_str);
     let disable = body.get("disableSessionTags").and_then(Value::as_bool);
-    let changes = role != current.role_arn
+    let changes = role.is_some_and(|r| r != current.role_arn)
         || target.is_some_and(|t| Some(t) != current.target_role_arn.as_deref().or(Some("")))
         || disable.is_some_and(|d| d != current.disable_session_tags)
         || policy.is_some_and(|p| Some(p) != current.policy.as_deref());
-    if !changes {
+    if strict.has(Rule::S3) && !changes {
         return Err(ApiError::strict(
             "S3",
             "the update changes none of roleArn, targetRoleArn, disableSessionTags, policy (\"You must change at least one of these in an update\")",
@@ -408,9 +414,7 @@ pub async fn update(
             Some(p) => Some(p.clone()),
         };
         check_session_policy(new_policy.as_deref(), new_disable)?;
-        if em.config.strict {
-            strict_update_rules(current, &body)?;
-        }
+        strict_update_rules(&em.config.strict, current, &body)?;
         faults.iam_propagation_delay_secs
     };
     check_target_role(target.as_deref())?;
@@ -448,7 +452,7 @@ pub async fn update(
             a.target_role_arn = None;
             // Whether AWS drops the external ID with the target role is
             // undocumented (FACTS.md F11): strict mode keeps it.
-            if !em.config.strict {
+            if !em.config.strict.has(Rule::X1) {
                 a.external_id = None;
             }
         }
@@ -456,7 +460,7 @@ pub async fn update(
             // Strict mode: a different target role gets a new external ID
             // (undocumented either way, FACTS.md F11).
             let changed = a.target_role_arn.as_deref() != Some(t.as_str());
-            if a.external_id.is_none() || (em.config.strict && changed) {
+            if a.external_id.is_none() || (em.config.strict.has(Rule::X1) && changed) {
                 a.external_id = Some(ids::uuid());
             }
             a.target_role_arn = Some(t);

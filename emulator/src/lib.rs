@@ -22,6 +22,7 @@ pub mod iam;
 pub mod ids;
 pub mod kube;
 pub mod state;
+pub mod strict;
 pub mod tags;
 pub mod wire;
 
@@ -33,6 +34,7 @@ use axum::routing::{get, post};
 use crate::catalogue::Catalogue;
 use crate::iam::IamClient;
 use crate::state::World;
+pub use crate::strict::{Rule, Strict};
 
 /// Account used when none is given (moto's default account).
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
@@ -48,18 +50,22 @@ pub struct Config {
     /// Serve a Kubernetes API (HTTPS, own loopback port) per cluster; off,
     /// a cluster's endpoint is an AWS-looking URL nobody serves.
     pub kubernetes_api: bool,
-    /// Strict mode: also refuse what AWS may refuse where its documentation
-    /// is silent (FACTS.md, "Strict mode"). Off by default.
-    pub strict: bool,
+    /// Strict mode: the rules for undocumented behaviour that are on
+    /// (FACTS.md, "Strict mode"). None by default.
+    pub strict: Strict,
 }
 
-/// The environment variable that turns strict mode on (`1` or `true`).
+/// The environment variable that turns strict mode on: `1`/`true`/`all`
+/// for every rule, or a list such as `S1,X1`.
 pub const STRICT_ENV: &str = "EKS_EMULATOR_STRICT";
 
 impl Config {
-    /// Whether [`STRICT_ENV`] asks for strict mode.
-    pub fn strict_from_env() -> bool {
-        std::env::var(STRICT_ENV).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+    /// The rules [`STRICT_ENV`] asks for (none when unset).
+    pub fn strict_from_env() -> Result<Strict, String> {
+        match std::env::var(STRICT_ENV) {
+            Ok(v) => Strict::parse(&v).map_err(|e| format!("{STRICT_ENV}: {e}")),
+            Err(_) => Ok(Strict::off()),
+        }
     }
 }
 
@@ -69,7 +75,7 @@ impl Default for Config {
             account_id: DEFAULT_ACCOUNT_ID.to_owned(),
             iam_endpoint: None,
             kubernetes_api: true,
-            strict: false,
+            strict: Strict::off(),
         }
     }
 }

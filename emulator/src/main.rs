@@ -1,16 +1,16 @@
 //! The `eks-emulator` binary: parses the command line, binds the listener
 //! and serves [`eks_emulator::app`] until killed.
 //!
-//! `eks-emulator --listen 127.0.0.1:PORT --iam-endpoint URL [--account-id ID] [--strict]`
+//! `eks-emulator --listen 127.0.0.1:PORT --iam-endpoint URL [--account-id ID] [--strict[=RULES]]`
 //! prints `listening on http://ADDR` once it accepts connections. Strict
 //! mode is also on when `EKS_EMULATOR_STRICT=1`.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use eks_emulator::{Config, DEFAULT_ACCOUNT_ID, Emulator, app};
+use eks_emulator::{Config, DEFAULT_ACCOUNT_ID, Emulator, Strict, app};
 
-const USAGE: &str = "usage: eks-emulator [--listen 127.0.0.1:PORT] [--iam-endpoint URL] [--account-id 123456789012] [--no-kubernetes-api] [--strict]\n(strict mode is also on with EKS_EMULATOR_STRICT=1)";
+const USAGE: &str = "usage: eks-emulator [--listen 127.0.0.1:PORT] [--iam-endpoint URL] [--account-id 123456789012] [--no-kubernetes-api] [--strict[=S1,S2,S3,X1]]\n(strict mode is also on with EKS_EMULATOR_STRICT=1, or =S1,X1 for some rules)";
 
 struct Args {
     listen: String,
@@ -23,7 +23,7 @@ fn parse_args() -> Result<Args, String> {
         account_id: DEFAULT_ACCOUNT_ID.to_owned(),
         iam_endpoint: None,
         kubernetes_api: true,
-        strict: Config::strict_from_env(),
+        strict: Config::strict_from_env()?,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -48,7 +48,12 @@ fn parse_args() -> Result<Args, String> {
                 config.account_id = id;
             }
             "--no-kubernetes-api" => config.kubernetes_api = false,
-            "--strict" => config.strict = true,
+            "--strict" => {
+                config.strict = match inline.as_deref() {
+                    None => Strict::all(),
+                    Some(rules) => Strict::parse(rules)?,
+                }
+            }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -82,8 +87,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if args.config.strict {
-        eprintln!("eks-emulator: strict mode: undocumented requests are refused (FACTS.md)");
+    if args.config.strict.any() {
+        eprintln!(
+            "eks-emulator: strict mode, rules {}: undocumented requests are refused (FACTS.md)",
+            args.config.strict
+        );
     }
     let emulator = Emulator::new(args.config);
     let mut stdout = std::io::stdout();

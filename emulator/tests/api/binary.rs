@@ -120,7 +120,11 @@ fn binary_strict_mode_from_flag_or_env() {
     for (args, env, strict) in [
         (&[][..], None, false),
         (&["--strict"][..], None, true),
+        (&["--strict=S1"][..], None, true),
+        (&["--strict=X1"][..], None, false),
         (&[][..], Some("1"), true),
+        (&[][..], Some("S1,S3"), true),
+        (&[][..], Some("S2"), false),
         (&[][..], Some("0"), false),
     ] {
         let (mut child, addr) = spawn(args, env);
@@ -128,5 +132,19 @@ fn binary_strict_mode_from_flag_or_env() {
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(refused, strict, "{args:?} {env:?}");
+    }
+}
+
+#[test]
+fn binary_rejects_unknown_strict_rules() {
+    for (args, env) in [(&["--strict=S9"][..], None), (&[][..], Some("S1,nope"))] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_eks-emulator"));
+        command.args(args).env_remove("EKS_EMULATOR_STRICT");
+        if let Some(v) = env {
+            command.env("EKS_EMULATOR_STRICT", v);
+        }
+        let out = command.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("strict-mode rule"));
     }
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use eks_emulator::Config;
+use eks_emulator::{Config, Strict};
 
 use crate::support::{Eks, Reply};
 
@@ -15,6 +15,10 @@ const TARGET: &str = "arn:aws:iam::210987654321:role/target";
 const TARGET2: &str = "arn:aws:iam::210987654321:role/target2";
 
 async fn eks(strict: bool) -> Eks {
+    eks_with(if strict { Strict::all() } else { Strict::off() }).await
+}
+
+async fn eks_with(strict: Strict) -> Eks {
     let eks = Eks::with_config(Config {
         strict,
         ..Config::default()
@@ -153,4 +157,24 @@ async fn external_id_strict_mode() {
         .ok();
     assert_eq!(r["association"]["externalId"], second);
     assert!(r["association"].get("targetRoleArn").is_none());
+}
+
+/// One rule at a time: `S1` alone refuses S1 only; the rest is normal mode.
+#[tokio::test]
+async fn strict_rules_one_at_a_time() {
+    let eks = eks_with(Strict::parse("S1").unwrap()).await;
+    let a = eks.association("c1", "ns", "sa", json!({})).await;
+    assert!(a.get("externalId").is_none(), "X1 is off");
+    assert_strict(
+        &update(&eks, &a, json!({"disableSessionTags": true})).await,
+        "S1",
+    );
+    update(&eks, &a, json!({"roleArn": ROLE})).await.ok();
+
+    let eks = eks_with(Strict::parse("X1").unwrap()).await;
+    let a = eks.association("c1", "ns", "sa", json!({})).await;
+    assert!(a["externalId"].is_string(), "X1 is on");
+    update(&eks, &a, json!({"disableSessionTags": true}))
+        .await
+        .ok();
 }
