@@ -6,8 +6,8 @@
 //! small per-process caches, and [`ConfigError`]. Does not own: any EKS or
 //! IAM operation (the sibling modules).
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -81,16 +81,22 @@ fn iam_region(partition: &str) -> &'static str {
     }
 }
 
+/// The one HTTPS client every SDK client shares. The SDK crates are
+/// compiled without their default HTTPS client, so that exactly one rustls
+/// crypto provider (ring) is in the binary. It speaks plain HTTP too (local
+/// endpoints in tests).
+pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 impl Clients {
-    /// Builds the clients from the provider block.
+    /// Builds the clients from the provider block: the standard credential
+    /// chain (or the profile), then assume_role, then [`Clients::from_sdk`].
     pub async fn new(cfg: &ProviderConfig) -> Result<Clients, ConfigError> {
-        // The SDK crates are compiled without their default HTTPS client, so
-        // that exactly one rustls crypto provider (ring) is in the binary.
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
         let max_attempts = cfg.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
         let max_attempts = u32::try_from(max_attempts)
             .ok()
@@ -102,7 +108,7 @@ impl Clients {
         // throttled calls slowed every resource of an apply (figures in
         // bench/results.md and the commit that made this change).
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
+            .http_client(http_client())
             .retry_config(RetryConfig::standard().with_max_attempts(max_attempts));
         if let Some(region) = &cfg.region {
             loader = loader.region(Region::new(region.clone()));
@@ -111,10 +117,6 @@ impl Clients {
             loader = loader.profile_name(profile);
         }
         let mut sdk = loader.load().await;
-        let region = sdk
-            .region()
-            .map(|r| r.to_string())
-            .ok_or(ConfigError::NoRegion)?;
         if let Some(role) = cfg.assume_role.as_ref().and_then(|a| a.role_arn.clone()) {
             let a = cfg.assume_role.clone().unwrap_or_default();
             // The STS endpoint override applies to the AssumeRole call too.
@@ -137,20 +139,31 @@ impl Clients {
                 .credentials_provider(SharedCredentialsProvider::new(provider))
                 .build();
         }
+        Clients::from_sdk(&sdk, cfg)
+    }
+
+    /// The EKS, IAM and STS clients of a loaded SDK configuration (region,
+    /// credentials, retry, HTTP client), with the provider block's endpoint
+    /// overrides, default tags and Kubernetes settings. Tests give their own
+    /// SDK configuration (fixed credentials, local endpoints).
+    pub fn from_sdk(sdk: &SdkConfig, cfg: &ProviderConfig) -> Result<Clients, ConfigError> {
+        let region = sdk
+            .region()
+            .map(|r| r.to_string())
+            .ok_or(ConfigError::NoRegion)?;
         let endpoints = cfg.endpoints.clone().unwrap_or_default();
         let partition = partition_of(&region);
-
-        let mut eks = aws_sdk_eks::config::Builder::from(&sdk).interceptor(LogCalls);
+        let mut eks = aws_sdk_eks::config::Builder::from(sdk).interceptor(LogCalls);
         if let Some(url) = endpoints.eks {
             eks = eks.endpoint_url(url);
         }
-        let mut iam = aws_sdk_iam::config::Builder::from(&sdk)
+        let mut iam = aws_sdk_iam::config::Builder::from(sdk)
             .region(Region::new(iam_region(partition)))
             .interceptor(LogCalls);
         if let Some(url) = endpoints.iam {
             iam = iam.endpoint_url(url);
         }
-        let mut sts = aws_sdk_sts::config::Builder::from(&sdk).interceptor(LogCalls);
+        let mut sts = aws_sdk_sts::config::Builder::from(sdk).interceptor(LogCalls);
         if let Some(url) = endpoints.sts {
             sts = sts.endpoint_url(url);
         }

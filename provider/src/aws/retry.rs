@@ -11,7 +11,6 @@
 use super::error::AwsError;
 use std::future::Future;
 use std::time::Duration;
-use tfplugin::Ctx;
 use tokio::time::Instant;
 
 /// How long a new IAM role may take to become visible to EKS. IAM is
@@ -37,9 +36,11 @@ pub enum Attempt<T> {
 }
 
 /// Runs `op` until it is done or `timeout` has passed (then the last
-/// retryable error is returned), pausing between attempts.
+/// retryable error is returned), pausing between attempts. `stop` is the
+/// StopProvider signal (`Ctx::stopped()`): once it resolves, the next pause
+/// ends the loop with [`AwsError::Stopped`].
 pub async fn until_done<T, F, Fut>(
-    ctx: &Ctx,
+    stop: impl Future<Output = ()>,
     what: &'static str,
     timeout: Duration,
     mut op: F,
@@ -48,6 +49,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Attempt<T>>,
 {
+    tokio::pin!(stop);
     let deadline = Instant::now() + timeout;
     let mut pause = FIRST_PAUSE;
     loop {
@@ -60,7 +62,7 @@ where
                 tracing::debug!("{what}: retrying in {} ms after: {err}", pause.as_millis());
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
-                    _ = ctx.stopped() => return Err(AwsError::Stopped { operation: what }),
+                    _ = &mut stop => return Err(AwsError::Stopped { operation: what }),
                 }
                 pause = (pause * 3 / 2).min(MAX_PAUSE);
             }
@@ -124,9 +126,10 @@ pub struct Observed<T> {
 /// Polls `refresh` until the state is in `target` (returns the value), or
 /// leaves `pending` (a failure), or `timeout` passes. `refresh` returning
 /// `None` means "gone", which is the target when `target` is empty.
-/// Progress is logged at INFO every 30 seconds.
+/// Progress is logged at INFO every 30 seconds. `stop` is the StopProvider
+/// signal, as for [`until_done`].
 pub async fn wait_for<T, F, Fut>(
-    ctx: &Ctx,
+    stop: impl Future<Output = ()>,
     what: String,
     pending: &[&str],
     target: &[&str],
@@ -137,6 +140,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<Observed<T>>, AwsError>>,
 {
+    tokio::pin!(stop);
     let started = Instant::now();
     let deadline = started + timeout;
     let mut last_log = started;
@@ -182,7 +186,7 @@ where
         }
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
-            _ = ctx.stopped() => return Err(WaitError::Stopped { what }),
+            _ = &mut stop => return Err(WaitError::Stopped { what }),
         }
         pause = (pause * 3 / 2).min(MAX_PAUSE);
     }
@@ -237,4 +241,262 @@ pub fn is_in_use(e: &AwsError) -> bool {
 /// retried: the made-role code adopts or refuses.
 pub fn is_entity_exists(e: &AwsError) -> bool {
     e.is("EntityAlreadyExists", "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::future::pending;
+
+    fn service(code: &str, message: &str) -> AwsError {
+        AwsError::Service {
+            operation: "Op",
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    fn role_not_visible() -> AwsError {
+        service(
+            "InvalidParameterException",
+            "Role provided in the request does not exist",
+        )
+    }
+
+    #[test]
+    fn predicates_need_code_and_message() {
+        assert!(is_role_not_visible(&role_not_visible()));
+        assert!(!is_role_not_visible(&service(
+            "InvalidParameterException",
+            "other"
+        )));
+        assert!(!is_role_not_visible(&service(
+            "ResourceInUseException",
+            "Role provided in the request does not exist"
+        )));
+        let trust = service(
+            "InvalidParameterException",
+            "Trust policy of the role provided is invalid",
+        );
+        assert!(is_trust_not_visible(&trust));
+        assert!(!is_role_not_visible(&trust));
+        let taken = service("ResourceInUseException", "Association already exists: a-1");
+        assert!(is_association_taken(&taken));
+        assert!(is_in_use(&taken));
+        assert!(!is_association_taken(&service(
+            "ResourceInUseException",
+            "Addon already exists."
+        )));
+        assert!(is_entity_exists(&service(
+            "EntityAlreadyExists",
+            "Role r exists"
+        )));
+        assert!(!is_entity_exists(&service("NoSuchEntity", "")));
+        let transport = AwsError::Transport {
+            operation: "Op",
+            detail: "Role provided in the request does not exist".into(),
+        };
+        assert!(!is_role_not_visible(&transport));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn until_done_retries_a_named_error_until_success() {
+        let calls = Cell::new(0);
+        let started = Instant::now();
+        let r = until_done(pending(), "Op", PROPAGATION_TIMEOUT, || {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move {
+                if n < 4 {
+                    Attempt::Again(role_not_visible())
+                } else {
+                    Attempt::Done(Ok(n))
+                }
+            }
+        })
+        .await;
+        assert_eq!(r.ok(), Some(4));
+        // 0.5 s + 0.75 s + 1.125 s of back-off.
+        assert_eq!(started.elapsed(), Duration::from_millis(2375));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn until_done_gives_up_at_the_deadline_with_the_last_error() {
+        let calls = Cell::new(0);
+        let started = Instant::now();
+        let r: Result<(), AwsError> = until_done(pending(), "Op", Duration::from_secs(10), || {
+            calls.set(calls.get() + 1);
+            async { Attempt::Again(role_not_visible()) }
+        })
+        .await;
+        assert!(r.as_ref().is_err_and(is_role_not_visible), "{r:?}");
+        assert!(started.elapsed() <= Duration::from_secs(10));
+        assert!(started.elapsed() >= Duration::from_secs(5));
+        assert!(calls.get() > 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn until_done_does_not_retry_a_final_error() {
+        let calls = Cell::new(0);
+        let r: Result<(), AwsError> = until_done(pending(), "Op", PROPAGATION_TIMEOUT, || {
+            calls.set(calls.get() + 1);
+            async { Attempt::Done(Err(service("AccessDenied", "no"))) }
+        })
+        .await;
+        assert_eq!(
+            r.err()
+                .and_then(|e| e.code().map(str::to_string))
+                .as_deref(),
+            Some("AccessDenied")
+        );
+        assert_eq!(calls.get(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn until_done_stops_when_terraform_is_interrupted() {
+        let started = Instant::now();
+        let stop = tokio::time::sleep(Duration::from_secs(3));
+        let r: Result<(), AwsError> =
+            until_done(stop, "CreateThing", PROPAGATION_TIMEOUT, || async {
+                Attempt::Again(role_not_visible())
+            })
+            .await;
+        assert!(
+            matches!(
+                r,
+                Err(AwsError::Stopped {
+                    operation: "CreateThing"
+                })
+            ),
+            "{r:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(4));
+    }
+
+    fn observed(state: &str) -> Result<Option<Observed<u32>>, AwsError> {
+        Ok(Some(Observed {
+            state: state.into(),
+            detail: if state == "DEGRADED" {
+                "InsufficientNumberOfReplicas: 0 of 2".into()
+            } else {
+                String::new()
+            },
+            value: 7,
+        }))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_for_returns_the_value_in_a_target_state() {
+        let states = ["CREATING", "DEGRADED", "ACTIVE"];
+        let i = Cell::new(0);
+        let r = wait_for(
+            pending(),
+            "x".into(),
+            &["CREATING", "DEGRADED"],
+            &["ACTIVE"],
+            Duration::from_secs(60),
+            || {
+                let s = states[i.get()];
+                i.set(i.get() + 1);
+                async move { observed(s) }
+            },
+        )
+        .await;
+        assert_eq!(r.ok().flatten(), Some(7));
+        assert_eq!(i.get(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_for_fails_on_a_state_that_is_neither_pending_nor_target() {
+        let r = wait_for(
+            pending(),
+            "addon a".into(),
+            &["CREATING"],
+            &["ACTIVE"],
+            Duration::from_secs(60),
+            || async { observed("CREATE_FAILED") },
+        )
+        .await;
+        assert!(
+            matches!(&r, Err(WaitError::Failed { state, .. }) if state == "CREATE_FAILED"),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_for_times_out_with_the_last_state_and_its_reason() {
+        let started = Instant::now();
+        let r = wait_for(
+            pending(),
+            "addon a".into(),
+            &["DEGRADED"],
+            &["ACTIVE"],
+            Duration::from_secs(30),
+            || async { observed("DEGRADED") },
+        )
+        .await;
+        let text = r.as_ref().err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            text,
+            "addon a was still DEGRADED after 30 s: InsufficientNumberOfReplicas: 0 of 2"
+        );
+        assert!(started.elapsed() <= Duration::from_secs(30));
+        assert!(started.elapsed() >= Duration::from_secs(25));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_for_gone_is_success_only_without_target() {
+        let r = wait_for::<u32, _, _>(
+            pending(),
+            "a".into(),
+            &["DELETING"],
+            &[],
+            Duration::from_secs(5),
+            || async { Ok(None) },
+        )
+        .await;
+        assert!(matches!(r, Ok(None)));
+        let r = wait_for::<u32, _, _>(
+            pending(),
+            "a".into(),
+            &["CREATING"],
+            &["ACTIVE"],
+            Duration::from_secs(5),
+            || async { Ok(None) },
+        )
+        .await;
+        assert!(matches!(r, Err(WaitError::Gone { .. })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_for_stops_when_terraform_is_interrupted() {
+        let stop = tokio::time::sleep(Duration::from_secs(2));
+        let started = Instant::now();
+        let r = wait_for(
+            stop,
+            "addon a".into(),
+            &["CREATING"],
+            &["ACTIVE"],
+            Duration::from_secs(600),
+            || async { observed("CREATING") },
+        )
+        .await;
+        assert!(matches!(r, Err(WaitError::Stopped { .. })), "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_for_passes_on_a_read_error() {
+        let r = wait_for::<u32, _, _>(
+            pending(),
+            "a".into(),
+            &["CREATING"],
+            &["ACTIVE"],
+            Duration::from_secs(5),
+            || async { Err(service("AccessDeniedException", "no")) },
+        )
+        .await;
+        assert!(matches!(r, Err(WaitError::Aws(_))));
+    }
 }

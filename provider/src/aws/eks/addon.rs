@@ -177,58 +177,70 @@ pub async fn list_names(c: &Clients, cluster: &str) -> Result<Vec<String>, AwsEr
 /// Installs an addon, retrying while a role it names is not yet visible
 /// to EKS ([`retry::is_role_not_visible`]).
 pub async fn create(ctx: &Ctx, c: &Clients, new: &NewAddon) -> Result<(), AwsError> {
-    retry::until_done(ctx, "CreateAddon", retry::PROPAGATION_TIMEOUT, || async {
-        let r = c
-            .eks
-            .create_addon()
-            .cluster_name(&new.cluster)
-            .addon_name(&new.name)
-            .set_addon_version(new.version.clone())
-            .set_configuration_values(new.configuration_values.clone())
-            .set_resolve_conflicts(new.resolve_conflicts.as_deref().map(ResolveConflicts::from))
-            .set_service_account_role_arn(new.service_account_role_arn.clone())
-            .set_pod_identity_associations(new.pod_identity.as_deref().map(pod_identity_request))
-            .set_tags(
-                new.tags
-                    .as_ref()
-                    .filter(|t| !t.is_empty())
-                    .map(|t| t.clone().into_iter().collect()),
-            )
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("CreateAddon", e));
-        match r {
-            Ok(_) => Attempt::Done(Ok(())),
-            Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
-            Err(e) => Attempt::Done(Err(e)),
-        }
-    })
+    retry::until_done(
+        ctx.stopped(),
+        "CreateAddon",
+        retry::PROPAGATION_TIMEOUT,
+        || async {
+            let r = c
+                .eks
+                .create_addon()
+                .cluster_name(&new.cluster)
+                .addon_name(&new.name)
+                .set_addon_version(new.version.clone())
+                .set_configuration_values(new.configuration_values.clone())
+                .set_resolve_conflicts(new.resolve_conflicts.as_deref().map(ResolveConflicts::from))
+                .set_service_account_role_arn(new.service_account_role_arn.clone())
+                .set_pod_identity_associations(
+                    new.pod_identity.as_deref().map(pod_identity_request),
+                )
+                .set_tags(
+                    new.tags
+                        .as_ref()
+                        .filter(|t| !t.is_empty())
+                        .map(|t| t.clone().into_iter().collect()),
+                )
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("CreateAddon", e));
+            match r {
+                Ok(_) => Attempt::Done(Ok(())),
+                Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
+                Err(e) => Attempt::Done(Err(e)),
+            }
+        },
+    )
     .await
 }
 
 /// Starts an addon update, retrying while a role it names is not yet
 /// visible. Returns the update's ID (to [`wait_update`] on), if EKS gave one.
 pub async fn update(ctx: &Ctx, c: &Clients, u: &AddonUpdate) -> Result<Option<String>, AwsError> {
-    retry::until_done(ctx, "UpdateAddon", retry::PROPAGATION_TIMEOUT, || async {
-        let r = c
-            .eks
-            .update_addon()
-            .cluster_name(&u.cluster)
-            .addon_name(&u.name)
-            .set_addon_version(u.version.clone())
-            .set_resolve_conflicts(u.resolve_conflicts.as_deref().map(ResolveConflicts::from))
-            .set_configuration_values(u.configuration_values.clone())
-            .set_service_account_role_arn(u.service_account_role_arn.clone())
-            .set_pod_identity_associations(u.pod_identity.as_deref().map(pod_identity_request))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("UpdateAddon", e));
-        match r {
-            Ok(out) => Attempt::Done(Ok(out.update.and_then(|u| u.id))),
-            Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
-            Err(e) => Attempt::Done(Err(e)),
-        }
-    })
+    retry::until_done(
+        ctx.stopped(),
+        "UpdateAddon",
+        retry::PROPAGATION_TIMEOUT,
+        || async {
+            let r = c
+                .eks
+                .update_addon()
+                .cluster_name(&u.cluster)
+                .addon_name(&u.name)
+                .set_addon_version(u.version.clone())
+                .set_resolve_conflicts(u.resolve_conflicts.as_deref().map(ResolveConflicts::from))
+                .set_configuration_values(u.configuration_values.clone())
+                .set_service_account_role_arn(u.service_account_role_arn.clone())
+                .set_pod_identity_associations(u.pod_identity.as_deref().map(pod_identity_request))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("UpdateAddon", e));
+            match r {
+                Ok(out) => Attempt::Done(Ok(out.update.and_then(|u| u.id))),
+                Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
+                Err(e) => Attempt::Done(Err(e)),
+            }
+        },
+    )
     .await
 }
 
@@ -278,7 +290,7 @@ pub async fn wait_active(
 ) -> Result<Addon, WaitError> {
     let what = label(cluster, addon);
     let r = retry::wait_for(
-        ctx,
+        ctx.stopped(),
         what.clone(),
         &ACTIVE_PENDING,
         &["ACTIVE"],
@@ -298,7 +310,7 @@ pub async fn wait_deleted(
     timeout: Duration,
 ) -> Result<(), WaitError> {
     retry::wait_for(
-        ctx,
+        ctx.stopped(),
         label(cluster, addon),
         &DELETE_PENDING,
         &[],
@@ -321,7 +333,7 @@ pub async fn wait_update(
 ) -> Result<(), WaitError> {
     let what = format!("update {id} of EKS addon {addon}");
     retry::wait_for(
-        ctx,
+        ctx.stopped(),
         what,
         &["InProgress"],
         &["Successful"],

@@ -197,39 +197,46 @@ pub async fn create(ctx: &Ctx, c: &Clients, new: &NewAssociation) -> Result<Crea
             .collect::<std::collections::HashMap<_, _>>()
     });
     let timeout = retry::PROPAGATION_TIMEOUT.max(retry::DELETE_CONSISTENCY_TIMEOUT);
-    retry::until_done(ctx, "CreatePodIdentityAssociation", timeout, || {
-        let tags = tags.clone();
-        async move {
-            let r = c
-                .eks
-                .create_pod_identity_association()
-                .cluster_name(&new.cluster)
-                .namespace(&new.namespace)
-                .service_account(&new.service_account)
-                .set_role_arn(new.role_arn.clone())
-                .set_target_role_arn(new.target_role_arn.clone())
-                .set_disable_session_tags(new.disable_session_tags)
-                .set_policy(new.policy.clone())
-                .set_tags(tags)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("CreatePodIdentityAssociation", e));
-            match r {
-                Ok(out) => Attempt::Done(out.association.map(|a| Created::New(a.into())).ok_or(
-                    AwsError::Incomplete {
-                        operation: "CreatePodIdentityAssociation",
-                        field: "association",
-                    },
-                )),
-                Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
-                Err(e) if new.trust_just_changed && retry::is_trust_not_visible(&e) => {
-                    Attempt::Again(e)
+    retry::until_done(
+        ctx.stopped(),
+        "CreatePodIdentityAssociation",
+        timeout,
+        || {
+            let tags = tags.clone();
+            async move {
+                let r = c
+                    .eks
+                    .create_pod_identity_association()
+                    .cluster_name(&new.cluster)
+                    .namespace(&new.namespace)
+                    .service_account(&new.service_account)
+                    .set_role_arn(new.role_arn.clone())
+                    .set_target_role_arn(new.target_role_arn.clone())
+                    .set_disable_session_tags(new.disable_session_tags)
+                    .set_policy(new.policy.clone())
+                    .set_tags(tags)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("CreatePodIdentityAssociation", e));
+                match r {
+                    Ok(out) => {
+                        Attempt::Done(out.association.map(|a| Created::New(a.into())).ok_or(
+                            AwsError::Incomplete {
+                                operation: "CreatePodIdentityAssociation",
+                                field: "association",
+                            },
+                        ))
+                    }
+                    Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
+                    Err(e) if new.trust_just_changed && retry::is_trust_not_visible(&e) => {
+                        Attempt::Again(e)
+                    }
+                    Err(e) if retry::is_association_taken(&e) => taken(c, &new.cluster, e).await,
+                    Err(e) => Attempt::Done(Err(e)),
                 }
-                Err(e) if retry::is_association_taken(&e) => taken(c, &new.cluster, e).await,
-                Err(e) => Attempt::Done(Err(e)),
             }
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -257,7 +264,7 @@ pub async fn update(
     change: &AssociationChange,
 ) -> Result<Association, AwsError> {
     retry::until_done(
-        ctx,
+        ctx.stopped(),
         "UpdatePodIdentityAssociation",
         retry::PROPAGATION_TIMEOUT,
         || async {

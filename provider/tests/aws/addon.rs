@@ -1,0 +1,153 @@
+//! `aws::eks::addon` against the emulator: finders, the catalogue, create,
+//! update and delete with their waits, and a wait's deadline on a DEGRADED
+//! addon.
+
+use crate::support::World;
+use std::time::Duration;
+use terraform_provider_eks::aws::eks::addon::{self, AGENT_ADDON, AddonUpdate, NewAddon};
+use terraform_provider_eks::aws::retry::WaitError;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn new(cluster: &str, name: &str) -> NewAddon {
+    NewAddon {
+        cluster: cluster.into(),
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn find_by_name_is_none_for_an_unknown_addon_or_cluster() {
+    let w = World::new().await;
+    let c = w.cluster("none").await;
+    assert_eq!(
+        addon::find_by_name(&w.clients, &c, "vpc-cni").await.ok(),
+        Some(None)
+    );
+    assert_eq!(
+        addon::find_by_name(&w.clients, "no-such-cluster", "vpc-cni")
+            .await
+            .ok(),
+        Some(None)
+    );
+    assert_eq!(addon::list_names(&w.clients, &c).await.ok(), Some(vec![]));
+}
+
+#[tokio::test]
+async fn catalogue_versions_configuration_and_iam() {
+    let w = World::new().await;
+    let versions = addon::find_versions(&w.clients, "vpc-cni", "1.31").await;
+    let versions = versions.ok().flatten().expect("vpc-cni is known");
+    assert_eq!(versions.namespace, "kube-system");
+    assert!(!versions.versions.is_empty());
+    let default = versions.default.clone().expect("a default version");
+    assert!(versions.versions.contains(&default));
+    let unknown = addon::find_versions(&w.clients, "no-such-addon", "1.31").await;
+    assert_eq!(unknown.ok(), Some(None));
+    let newest = addon::newest(&versions.versions).unwrap_or_default();
+    let config = addon::find_pod_identity_configuration(&w.clients, "vpc-cni", &newest).await;
+    let config = config.unwrap_or_default();
+    assert!(config.iter().any(|(sa, _)| sa == "aws-node"), "{config:?}");
+    let needs_iam = addon::find_requires_iam(&w.clients, "vpc-cni", &newest).await;
+    assert_eq!(needs_iam.ok(), Some(true));
+    let agent = addon::find_versions(&w.clients, AGENT_ADDON, "1.31")
+        .await
+        .ok()
+        .flatten();
+    let agent_version = agent.and_then(|v| v.default).unwrap_or_default();
+    let none =
+        addon::find_pod_identity_configuration(&w.clients, AGENT_ADDON, &agent_version).await;
+    assert_eq!(none.ok(), Some(vec![]));
+}
+
+#[tokio::test]
+async fn create_waits_until_active_and_lists_the_addon() {
+    let w = World::new().await;
+    let c = w.cluster("create").await;
+    addon::create(&w.ctx(), &w.clients, &new(&c, AGENT_ADDON))
+        .await
+        .expect("created");
+    let active = addon::wait_active(&w.ctx(), &w.clients, &c, AGENT_ADDON, MINUTE).await;
+    let active = active.expect("ACTIVE");
+    assert_eq!(active.status.as_deref(), Some("ACTIVE"));
+    assert_eq!(active.cluster, c);
+    assert!(active.arn.is_some());
+    assert_eq!(
+        addon::list_names(&w.clients, &c).await.ok(),
+        Some(vec![AGENT_ADDON.to_string()])
+    );
+    let again = addon::create(&w.ctx(), &w.clients, &new(&c, AGENT_ADDON)).await;
+    assert!(again.is_err_and(|e| terraform_provider_eks::aws::retry::is_in_use(&e)));
+}
+
+#[tokio::test]
+async fn update_with_associations_then_delete() {
+    let w = World::new().await;
+    let c = w.cluster("update").await;
+    addon::create(&w.ctx(), &w.clients, &new(&c, "vpc-cni"))
+        .await
+        .expect("created");
+    addon::wait_active(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE)
+        .await
+        .expect("ACTIVE");
+    let update = AddonUpdate {
+        cluster: c.clone(),
+        name: "vpc-cni".into(),
+        pod_identity: Some(vec![(
+            "aws-node".into(),
+            "arn:aws:iam::123456789012:role/cni".into(),
+        )]),
+        ..Default::default()
+    };
+    let id = addon::update(&w.ctx(), &w.clients, &update)
+        .await
+        .expect("updating");
+    let id = id.expect("an update ID");
+    addon::wait_update(&w.ctx(), &w.clients, &c, "vpc-cni", &id, MINUTE)
+        .await
+        .expect("Successful");
+    let now = addon::wait_active(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE)
+        .await
+        .expect("ACTIVE");
+    assert_eq!(now.association_arns.len(), 1, "{now:?}");
+    addon::delete(&w.clients, &c, "vpc-cni", false)
+        .await
+        .expect("deleting");
+    addon::wait_deleted(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE)
+        .await
+        .expect("gone");
+    addon::delete(&w.clients, &c, "vpc-cni", false)
+        .await
+        .expect("gone is done");
+}
+
+#[tokio::test]
+async fn a_degraded_addon_times_out_with_its_health_issue() {
+    let w = World::new().await;
+    w.faults(serde_json::json!({"addon_degraded": [{"addon_name": "coredns"}]}))
+        .await;
+    let c = w.cluster("degraded").await;
+    addon::create(&w.ctx(), &w.clients, &new(&c, "coredns"))
+        .await
+        .expect("created");
+    let r = addon::wait_active(&w.ctx(), &w.clients, &c, "coredns", Duration::from_secs(2)).await;
+    match r {
+        Err(WaitError::Timeout { state, detail, .. }) => {
+            assert_eq!(state, "DEGRADED");
+            assert!(detail.contains("InsufficientNumberOfReplicas"), "{detail}");
+        }
+        other => panic!("expected a timeout in DEGRADED, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn waiting_for_a_missing_addon_is_gone() {
+    let w = World::new().await;
+    let c = w.cluster("missing").await;
+    let r = addon::wait_active(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE).await;
+    assert!(matches!(r, Err(WaitError::Gone { .. })), "{r:?}");
+    addon::wait_deleted(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE)
+        .await
+        .expect("nothing to wait for");
+}
