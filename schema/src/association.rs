@@ -273,6 +273,17 @@ pub fn wanted_role(
     role::wanted_role(&s.role_request(), partition, cluster_arn)
 }
 
+/// As [`wanted_role`]; a state without `role_name` gets the scoped name for
+/// `location` ([`role::wanted_role_in`]).
+pub fn wanted_role_in(
+    s: &AssociationState,
+    partition: &str,
+    cluster_arn: Option<&str>,
+    location: Option<&role::RoleLocation<'_>>,
+) -> Result<WantedRole, String> {
+    role::wanted_role_in(&s.role_request(), partition, cluster_arn, location)
+}
+
 /// The inline policies of a role shape as the `inline_policies` attribute shows them.
 pub fn inline_policies_of(shape: &role::RoleShape) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();

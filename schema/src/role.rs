@@ -771,10 +771,26 @@ pub struct WantedRole {
 }
 
 /// The role a request asks for. `cluster_arn` is needed only with `restrict_to_cluster`.
+///
+/// A request without `role_name` gets the name of earlier versions
+/// ([`generated_role_name`]); use [`wanted_role_in`] to name it for its
+/// location instead.
 pub fn wanted_role(
     r: &RoleRequest<'_>,
     partition: &str,
     cluster_arn: Option<&str>,
+) -> Result<WantedRole, String> {
+    wanted_role_in(r, partition, cluster_arn, None)
+}
+
+/// The role a request asks for, as [`wanted_role`]; a request without
+/// `role_name` (planned unknown because the location was not known at plan
+/// time) gets [`scoped_role_name`] for `location` when given.
+pub fn wanted_role_in(
+    r: &RoleRequest<'_>,
+    partition: &str,
+    cluster_arn: Option<&str>,
+    location: Option<&RoleLocation<'_>>,
 ) -> Result<WantedRole, String> {
     let names: Vec<String> = r
         .well_known_policies
@@ -809,7 +825,10 @@ pub fn wanted_role(
         name: r
             .role_name
             .map(str::to_string)
-            .unwrap_or_else(|| generated_role_name(r.cluster, r.namespace, r.service_account)),
+            .unwrap_or_else(|| match location {
+                Some(l) => scoped_role_name(l, r.cluster, r.namespace, r.service_account),
+                None => generated_role_name(r.cluster, r.namespace, r.service_account),
+            }),
         path: r.role_path.unwrap_or("/").to_string(),
         shape: RoleShape {
             managed_policy_arns: managed,
@@ -1223,6 +1242,41 @@ mod name_tests {
             assert!(!is_generated_role_name(n, "c", "ns", "sb"), "{n}");
         }
         assert!(!is_generated_role_name("my-role", "c", "ns", "sa"));
+    }
+
+    #[test]
+    fn wanted_role_in_names_an_unnamed_role_for_its_location() {
+        let wk: Set<String> = ["external-dns".to_string()].into();
+        let r = RoleRequest {
+            cluster: "c",
+            namespace: "ns",
+            service_account: "sa",
+            role_name: None,
+            role_path: None,
+            permission_policy_arns: None,
+            permission_policy: None,
+            well_known_policies: Some(&wk),
+            permissions_boundary_arn: None,
+            trust_conditions: None,
+            restrict_to_cluster: false,
+            tags: None,
+        };
+        let w = wanted_role_in(&r, "aws", None, Some(&WEST)).unwrap();
+        assert_eq!(w.name, scoped_role_name(&WEST, "c", "ns", "sa"));
+        assert_eq!(
+            wanted_role(&r, "aws", None).unwrap().name,
+            generated_role_name("c", "ns", "sa")
+        );
+        let named = RoleRequest {
+            role_name: Some("mine"),
+            ..r
+        };
+        assert_eq!(
+            wanted_role_in(&named, "aws", None, Some(&WEST))
+                .unwrap()
+                .name,
+            "mine"
+        );
     }
 
     #[test]
