@@ -11,7 +11,9 @@ use crate::aws::Clients;
 use crate::spec_map;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
-use tfplugin::{ApplyRequest, ApplyResponse, Ctx, Diagnostic, Diagnostics, Value};
+use tfplugin::{
+    ApplyRequest, ApplyResponse, Ctx, Diagnostic, Diagnostics, ReadRequest, ReadResponse, Value,
+};
 
 /// The diagnostic for a call before ConfigureProvider.
 pub(crate) fn unconfigured() -> Diagnostic {
@@ -56,4 +58,26 @@ pub(crate) fn empty_response() -> ApplyResponse {
 pub(crate) fn with_error(mut resp: ApplyResponse, d: Diagnostic) -> ApplyResponse {
     resp.diagnostics.push(d);
     resp
+}
+
+/// The start of every read: a response that keeps the state as it is, the
+/// configured clients and the typed prior state; or, when those cannot be
+/// had, the response with the error.
+pub(crate) fn read_setup<T: DeserializeOwned>(
+    ctx: &Ctx,
+    req: ReadRequest,
+) -> Result<(ReadResponse, Arc<Clients>, T), ReadResponse> {
+    let mut resp = ReadResponse {
+        new_state: Some(req.state.clone()),
+        private: req.private,
+        diagnostics: Diagnostics::default(),
+        identity: req.identity,
+    };
+    match setup::<T>(ctx, &req.state) {
+        Ok((clients, prior)) => Ok((resp, clients, prior)),
+        Err(d) => {
+            resp.diagnostics.push(d);
+            Err(resp)
+        }
+    }
 }

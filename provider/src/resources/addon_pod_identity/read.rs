@@ -4,25 +4,16 @@
 use super::state::{state_from_remote, tf_schema};
 use crate::aws::eks::addon;
 use crate::errors::to_diagnostic;
-use crate::resources::setup;
+use crate::resources::read_setup;
 use crate::spec_map;
 use schema::addon::AddonState;
-use tfplugin::{Ctx, Diagnostic, Diagnostics, ReadRequest, ReadResponse};
+use tfplugin::{Ctx, Diagnostic, ReadRequest, ReadResponse};
 
 /// ReadResource.
 pub(super) async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
-    let mut resp = ReadResponse {
-        new_state: Some(req.state.clone()),
-        private: req.private,
-        diagnostics: Diagnostics::default(),
-        identity: req.identity,
-    };
-    let (c, prior) = match setup::<AddonState>(ctx, &req.state) {
+    let (mut resp, c, prior) = match read_setup::<AddonState>(ctx, req) {
         Ok(v) => v,
-        Err(d) => {
-            resp.diagnostics.push(d);
-            return resp;
-        }
+        Err(resp) => return resp,
     };
     match addon::find_by_name(&c, &prior.cluster_name, &prior.addon_name).await {
         Ok(Some(found)) => match state_from_remote(&c, &found, &prior).await {

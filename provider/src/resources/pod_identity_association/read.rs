@@ -10,26 +10,17 @@ use super::state::{identity, read_made_role, state_from, tf_schema};
 use crate::aws::eks::association::{self, Association};
 use crate::aws::iam::role as iam;
 use crate::errors::to_diagnostic;
-use crate::resources::setup;
+use crate::resources::read_setup;
 use crate::spec_map;
 use schema::association::AssociationState;
 use std::sync::Arc;
-use tfplugin::{Ctx, Diagnostic, Diagnostics, ReadRequest, ReadResponse};
+use tfplugin::{Ctx, Diagnostic, ReadRequest, ReadResponse};
 
 /// ReadResource.
 pub(super) async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
-    let mut resp = ReadResponse {
-        new_state: Some(req.state.clone()),
-        private: req.private,
-        diagnostics: Diagnostics::default(),
-        identity: req.identity,
-    };
-    let (clients, prior) = match setup::<AssociationState>(ctx, &req.state) {
+    let (mut resp, clients, prior) = match read_setup::<AssociationState>(ctx, req) {
         Ok(v) => v,
-        Err(d) => {
-            resp.diagnostics.push(d);
-            return resp;
-        }
+        Err(resp) => return resp,
     };
     let Some(id) = prior.association_id.clone() else {
         resp.new_state = None;
