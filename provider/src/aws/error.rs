@@ -110,17 +110,19 @@ pub fn gone_is_ok(r: Result<(), AwsError>) -> Result<(), AwsError> {
     found(r).map(|_| ())
 }
 
+/// A service error of operation `Op`, for unit tests.
+#[cfg(test)]
+pub(crate) fn service(code: &str, message: &str) -> AwsError {
+    AwsError::Service {
+        operation: "Op",
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn service(code: &str, message: &str) -> AwsError {
-        AwsError::Service {
-            operation: "Op",
-            code: code.into(),
-            message: message.into(),
-        }
-    }
 
     #[test]
     fn not_found_codes_of_every_service_are_none() {

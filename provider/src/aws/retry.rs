@@ -246,16 +246,9 @@ pub fn is_entity_exists(e: &AwsError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::error::service;
     use std::cell::Cell;
     use std::future::pending;
-
-    fn service(code: &str, message: &str) -> AwsError {
-        AwsError::Service {
-            operation: "Op",
-            code: code.into(),
-            message: message.into(),
-        }
-    }
 
     fn role_not_visible() -> AwsError {
         service(

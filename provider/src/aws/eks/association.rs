@@ -312,13 +312,10 @@ pub async fn delete(c: &Clients, cluster: &str, association_id: &str) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::error::service;
 
     fn taken_error(message: &str) -> AwsError {
-        AwsError::Service {
-            operation: "CreatePodIdentityAssociation",
-            code: "ResourceInUseException".into(),
-            message: message.into(),
-        }
+        service("ResourceInUseException", message)
     }
 
     #[test]

@@ -224,64 +224,78 @@ pub async fn apply_change(c: &Clients, role: &str, change: &RoleChange) -> Resul
         try_join_all(detach),
         try_join_all(put),
         try_join_all(delete),
-        async {
-            match &change.boundary {
-                Some(Some(arn)) => c
-                    .iam
-                    .put_role_permissions_boundary()
-                    .role_name(role)
-                    .permissions_boundary(arn)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| AwsError::from_sdk("PutRolePermissionsBoundary", e)),
-                Some(None) => not_found_is_none(
-                    c.iam
-                        .delete_role_permissions_boundary()
-                        .role_name(role)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| AwsError::from_sdk("DeleteRolePermissionsBoundary", e)),
-                )
-                .map(|_| ()),
-                None => Ok(()),
-            }
-        },
+        set_boundary(c, role, &change.boundary),
         async {
             match &change.trust_policy {
                 Some(doc) => update_trust(c, role, doc).await,
                 None => Ok(()),
             }
         },
-        async {
-            if change.tags.set.is_empty() {
-                return Ok(());
-            }
-            c.iam
-                .tag_role()
-                .role_name(role)
-                .set_tags(Some(iam_tags(&change.tags.set)?))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("TagRole", e))
-        },
-        async {
-            if change.tags.remove.is_empty() {
-                return Ok(());
-            }
-            c.iam
-                .untag_role()
-                .role_name(role)
-                .set_tag_keys(Some(change.tags.remove.clone()))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("UntagRole", e))
-        },
+        tag(c, role, &change.tags.set),
+        untag(c, role, &change.tags.remove),
     )?;
     Ok(())
+}
+
+/// Puts (`Some(Some)`) or removes (`Some(None)`) the permissions boundary;
+/// `None` leaves it. Removing one that is not there is done.
+async fn set_boundary(
+    c: &Clients,
+    role: &str,
+    boundary: &Option<Option<String>>,
+) -> Result<(), AwsError> {
+    match boundary {
+        Some(Some(arn)) => c
+            .iam
+            .put_role_permissions_boundary()
+            .role_name(role)
+            .permissions_boundary(arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("PutRolePermissionsBoundary", e)),
+        Some(None) => not_found_is_none(
+            c.iam
+                .delete_role_permissions_boundary()
+                .role_name(role)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("DeleteRolePermissionsBoundary", e)),
+        )
+        .map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// TagRole, when there is anything to set.
+async fn tag(c: &Clients, role: &str, set: &Tags) -> Result<(), AwsError> {
+    if set.is_empty() {
+        return Ok(());
+    }
+    c.iam
+        .tag_role()
+        .role_name(role)
+        .set_tags(Some(iam_tags(set)?))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("TagRole", e))
+}
+
+/// UntagRole, when there is anything to remove.
+async fn untag(c: &Clients, role: &str, remove: &[String]) -> Result<(), AwsError> {
+    if remove.is_empty() {
+        return Ok(());
+    }
+    c.iam
+        .untag_role()
+        .role_name(role)
+        .set_tag_keys(Some(remove.to_vec()))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("UntagRole", e))
 }
 
 /// Deletes a role and everything attached to it (IAM refuses to delete a role

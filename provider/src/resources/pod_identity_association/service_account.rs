@@ -53,19 +53,11 @@ pub(super) async fn apply(
         return;
     }
     let label = format!("{}/{}", state.namespace, state.service_account);
-    let kube = match connect(clients, &state.cluster_name).await {
-        Ok(k) => k,
-        Err(e) => {
-            state.service_account_created = None;
-            state.service_account_uid = None;
-            diags.push(to_diagnostic(
-                format!("creating Kubernetes service account {label}"),
-                &e,
-            ));
-            return;
-        }
+    let ensured = match connect(clients, &state.cluster_name).await {
+        Ok(kube) => ensure_service_account(&kube, &state.namespace, &state.service_account).await,
+        Err(e) => Err(e),
     };
-    match ensure_service_account(&kube, &state.namespace, &state.service_account).await {
+    match ensured {
         Ok(found) => {
             // Ours if we made it now, or made it before and it is the same object.
             let ours_before = prior.is_some_and(|p| {
