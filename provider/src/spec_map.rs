@@ -216,6 +216,27 @@ pub fn role_source_input(config: &Value, partition: &str) -> schema::association
     }
 }
 
+/// Every role attribute of a configuration (an association, or one addon
+/// entry) as null, unknown or known, for the stage-aware role rules
+/// (`schema::role::check_role_config`). Read from the *configuration*, not
+/// the planned state: `role_name` and `role_path` are optional + computed and
+/// `restrict_to_cluster` has a default, so only the config says what the
+/// user wrote.
+pub fn role_config(config: &Value, partition: &str) -> schema::role::RoleConfig {
+    schema::role::RoleConfig {
+        role_arn: input_str(config, "role_arn"),
+        role_name: input_str(config, "role_name"),
+        role_path: input_str(config, "role_path"),
+        permission_policy_arns: input_string_set(config, "permission_policy_arns"),
+        permission_policy: input_str(config, "permission_policy"),
+        well_known_policies: input_string_set(config, "well_known_policies"),
+        permissions_boundary_arn: input_str(config, "permissions_boundary_arn"),
+        trust_conditions: input_str(config, "trust_conditions"),
+        restrict_to_cluster: input_bool(config, "restrict_to_cluster"),
+        partition: partition.to_string(),
+    }
+}
+
 /// A string map (tags) as a `Value`.
 pub fn string_map(t: &std::collections::BTreeMap<String, String>) -> Value {
     Value::Map(
