@@ -41,9 +41,15 @@ eks_log "terraform (newest): $tf ($(eks_terraform_version "$tf"))"
 # scripts/opentofu.sh builds the pinned release (EKS_TOFU_VERSION in env.sh)
 # from the Go module proxy into .tools/tofu-<version>: minutes the first time
 # on a machine, then cached.
-tofu=$(eks_tofu) || eks_die "could not build OpenTofu $EKS_TOFU_VERSION (scripts/opentofu.sh)"
-[ -x "$tofu" ] || eks_die "OpenTofu: '$tofu' is not an executable"
-eks_log "opentofu: $tofu ($(eks_tofu_version "$tofu"))"
+# EKS_SETUP_SKIP_TOFU=1: the caller builds it (scripts/test.sh does, in the
+# background while it lints and builds).
+if [ "${EKS_SETUP_SKIP_TOFU:-}" = 1 ]; then
+  eks_log "opentofu $EKS_TOFU_VERSION: left to the caller (EKS_SETUP_SKIP_TOFU=1)"
+else
+  tofu=$(eks_tofu) || eks_die "could not build OpenTofu $EKS_TOFU_VERSION (scripts/opentofu.sh)"
+  [ -x "$tofu" ] || eks_die "OpenTofu: '$tofu' is not an executable"
+  eks_log "opentofu: $tofu ($(eks_tofu_version "$tofu"))"
+fi
 
 # --- protoc -----------------------------------------------------------------
 # Our protobuf code is generated in pure Rust; install protoc only if some

@@ -73,6 +73,16 @@ impl Engine {
         self.is_opentofu() || self.at_least(1, 5)
     }
 
+    /// Provider-defined functions, `provider::NAME::FUNCTION(…)` (protocol
+    /// 6.5; Terraform 1.8, OpenTofu 1.7).
+    pub fn has_provider_functions(&self) -> bool {
+        if self.is_opentofu() {
+            self.at_least(1, 7)
+        } else {
+            self.at_least(1, 8)
+        }
+    }
+
     /// `import { identity = { … } }`: importing by the resource identity
     /// (protocol 6.9; Terraform 1.12, OpenTofu 1.12).
     pub fn has_import_by_identity(&self) -> bool {
@@ -187,6 +197,9 @@ mod tests {
         assert!(e(Kind::OpenTofu, (1, 6, 0)).has_import_blocks());
         assert!(!tf111.has_import_by_identity() && tofu.has_import_by_identity());
         assert!(!e(Kind::OpenTofu, (1, 11, 0)).has_import_by_identity());
+        assert!(e(Kind::OpenTofu, (1, 7, 0)).has_provider_functions());
+        assert!(!e(Kind::Terraform, (1, 7, 5)).has_provider_functions());
+        assert!(tf111.has_provider_functions() && !tf103.has_provider_functions());
         assert_eq!(
             tofu.provider_address(),
             "registry.opentofu.org/eks-tools/eks"

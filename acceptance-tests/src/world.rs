@@ -589,6 +589,17 @@ pub fn provider_dir() -> PathBuf {
     .clone()
 }
 
+/// The folder with tfplugin's test provider `terraform-provider-fixture`
+/// (it has a provider-defined function, which ours has not): beside our
+/// provider when `cargo build --workspace` put it there, else built.
+pub fn fixture_dir() -> PathBuf {
+    let dir = provider_dir();
+    if dir.join("terraform-provider-fixture").is_file() {
+        return dir;
+    }
+    cargo_build("tfplugin").unwrap_or_else(|e| panic!("building tfplugin's fixture: {e}"))
+}
+
 fn emulator_bin() -> Result<PathBuf, String> {
     match std::env::var_os("EKS_EMULATOR_BIN") {
         Some(bin) => Ok(PathBuf::from(bin)),

@@ -1,11 +1,15 @@
 //! Where the engines differ (issue 15): what `eks-tools/eks` means on each
 //! (OpenTofu's default registry host is `registry.opentofu.org`), `import`
-//! blocks with `plan -generate-config-out`, and import by resource identity.
+//! blocks with `plan -generate-config-out`, import by resource identity, and
+//! provider-defined functions (through tfplugin's fixture provider: ours
+//! defines none).
 //! Each test runs on every engine the suite runs on (Terraform 1.0.3, the
 //! newest Terraform, OpenTofu) and says so when the engine lacks the feature.
 
 use acceptance_tests::hcl::{association, config, provider, string};
-use acceptance_tests::{Tf, acc, contains_ignoring_wrap, engine, provider_dir, random_name};
+use acceptance_tests::{
+    Tf, acc, contains_ignoring_wrap, engine, fixture_dir, provider_dir, random_name,
+};
 use serde_json::{Value, json};
 
 const ADDRESS: &str = "eks_pod_identity_association.test";
@@ -197,4 +201,68 @@ fn engines_import_by_identity() {
     tf.assert_plan_empty();
     tf.destroy();
     assert!(w.list_associations(&cluster).is_empty());
+}
+
+/// A provider-defined function (`provider::fixture::upper`) served by our
+/// protocol layer, tfplugin, through its fixture provider, next to a
+/// resource and a data source of the same provider: the engine's
+/// GetFunctions/CallFunction client (OpenTofu's is its own code) gets the
+/// function's value at plan time.
+#[test]
+fn engines_provider_function_through_tfplugin() {
+    let Some(w) = acc("engines_provider_function_through_tfplugin") else {
+        return;
+    };
+    let e = engine();
+    if !e.has_provider_functions() {
+        eprintln!(
+            "engines_provider_function_through_tfplugin: {e} has no provider functions; skipped"
+        );
+        return;
+    }
+    let dir = fixture_dir();
+    let mut tf = Tf::new(w);
+    let overrides: String = ["registry.terraform.io", "registry.opentofu.org"]
+        .iter()
+        .map(|host| format!("    \"{host}/eks-tools/fixture\" = \"{}\"\n", dir.display()))
+        .collect();
+    std::fs::write(
+        tf.path().join(".terraformrc"),
+        format!(
+            "provider_installation {{\n  dev_overrides {{\n{overrides}  }}\n  direct {{}}\n}}\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("writing the CLI config: {e}"));
+    let name = random_name();
+    tf.write(&format!(
+        r#"terraform {{
+  required_providers {{
+    fixture = {{ source = "eks-tools/fixture" }}
+  }}
+}}
+provider "fixture" {{ prefix = "t" }}
+resource "fixture_thing" "a" {{
+  name        = "{name}"
+  description = "d"
+  tags        = {{ env = "test" }}
+  labels      = ["x"]
+  secret      = "s"
+  rules       = [{{ port = 80, protocol = "tcp" }}]
+}}
+data "fixture_echo" "e" {{ input = fixture_thing.a.id }}
+output "up" {{ value = provider::fixture::upper("{name}") }}
+output "echo" {{ value = data.fixture_echo.e.output }}
+"#
+    ));
+    let plan = tf.plan_output();
+    assert!(
+        contains_ignoring_wrap(&plan, &format!("up = \"{}\"", name.to_uppercase())),
+        "{e}: the function's value is not in the plan:\n{plan}"
+    );
+    tf.apply();
+    assert_eq!(
+        tf.outputs(),
+        json!({"up": name.to_uppercase(), "echo": format!("echo:t-{name}")})
+    );
+    tf.destroy();
 }
