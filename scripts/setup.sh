@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a Debian machine that has Rust,
 # Python 3 and Go: a venv with the moto server (IAM/STS), a terraform,
-# Terraform 1.0.3 (the oldest version we support) and OpenTofu (built from
-# its Go module by scripts/opentofu.sh). Idempotent: a second run checks and
+# Terraform 1.0.3 (the oldest version we support), OpenTofu (built from its
+# Go module by scripts/opentofu.sh) and a newer Terraform built from its Go
+# module (scripts/terraform-src.sh). Idempotent: a second run checks and
 # does nothing. Prints what it did; exports nothing (read the
 # paths from scripts/env.sh).
 set -euo pipefail
@@ -41,14 +42,24 @@ eks_log "terraform (newest): $tf ($(eks_terraform_version "$tf"))"
 # scripts/opentofu.sh builds the pinned release (EKS_TOFU_VERSION in env.sh)
 # from the Go module proxy into .tools/tofu-<version>: minutes the first time
 # on a machine, then cached.
-# EKS_SETUP_SKIP_TOFU=1: the caller builds it (scripts/test.sh does, in the
-# background while it lints and builds).
-if [ "${EKS_SETUP_SKIP_TOFU:-}" = 1 ]; then
-  eks_log "opentofu $EKS_TOFU_VERSION: left to the caller (EKS_SETUP_SKIP_TOFU=1)"
+# EKS_SETUP_SKIP_GO_BUILDS=1: the caller builds it and the Terraform below
+# (scripts/test.sh does, in the background while it lints and builds).
+if [ "${EKS_SETUP_SKIP_GO_BUILDS:-}" = 1 ]; then
+  eks_log "opentofu $EKS_TOFU_VERSION: left to the caller (EKS_SETUP_SKIP_GO_BUILDS=1)"
 else
   tofu=$(eks_tofu) || eks_die "could not build OpenTofu $EKS_TOFU_VERSION (scripts/opentofu.sh)"
   [ -x "$tofu" ] || eks_die "OpenTofu: '$tofu' is not an executable"
   eks_log "opentofu: $tofu ($(eks_tofu_version "$tofu"))"
+fi
+
+# --- a Terraform newer than the one on PATH, from source -------------------
+# For resource identity (Terraform >= 1.12): scripts/terraform-src.sh builds
+# EKS_TF_SRC_VERSION from the Go module proxy (its state backends stubbed).
+if [ "${EKS_SETUP_SKIP_GO_BUILDS:-}" = 1 ]; then
+  eks_log "terraform $EKS_TF_SRC_VERSION (from source): left to the caller"
+else
+  tfsrc=$(bash scripts/terraform-src.sh | tail -n 1) || eks_die "could not build Terraform $EKS_TF_SRC_VERSION (scripts/terraform-src.sh)"
+  eks_log "terraform (from source): $tfsrc ($(eks_terraform_version "$tfsrc"))"
 fi
 
 # --- protoc -----------------------------------------------------------------

@@ -7,12 +7,16 @@
 # build → unit and integration tests (cargo test, acceptance tests aside) →
 # the acceptance suite against the local world with the newest terraform,
 # then again with Terraform 1.0.3, then with OpenTofu (built from its Go
-# module by scripts/opentofu.sh, in the background while the other steps
-# run). Every step runs even after a failure (a failed build skips the
-# tests); the exit code is non-zero if any failed.
+# module by scripts/opentofu.sh), then the engine tests (resource identity)
+# with a newer Terraform built from its module (scripts/terraform-src.sh);
+# both builds run in the background while the other steps run. Every step
+# runs even after a failure (a failed build skips the tests); the exit code
+# is non-zero if any failed.
 # Ends with a summary: each step's result and time, and the test counts.
 #
 # Knobs: TF_ACC_THREADS (parallel acceptance tests, default 4),
+# TF_SRC_TESTS (cargo test selection for the Terraform built from source,
+# default `--test engines`; empty: the whole suite),
 # TEST_SKIP_LINT=1 (skip fmt and clippy, for quick local runs).
 set -uo pipefail
 set -m # each step in its own process group, so an interrupt ends all of it
@@ -20,6 +24,9 @@ set -m # each step in its own process group, so an interrupt ends all of it
 cd "$EKS_REPO" || exit 1
 
 threads=${TF_ACC_THREADS:-4}
+# What runs on the Terraform built from source: the tests of what only it
+# has (resource identity) by default; TF_SRC_TESTS="" runs the whole suite.
+read -ra src_tests <<<"${TF_SRC_TESTS---test engines}"
 logs="$EKS_TARGET/test-logs"
 mkdir -p "$logs"
 rm -f "$logs"/*.log "$logs"/*.secs
@@ -27,18 +34,19 @@ rm -f "$logs"/*.log "$logs"/*.secs
 summary=()
 failures=0
 current=""
-tofu_job="" # the background OpenTofu build (below)
+declare -A bg_pid=() # background engine builds (below), by name
 started_all=$(date +%s)
 
-stop_tofu_build() {
-  if [ -n "$tofu_job" ] && kill -0 "$tofu_job" 2>/dev/null; then
-    kill -TERM -- "-$tofu_job" 2>/dev/null
-  fi
+stop_bg_builds() {
+  local name
+  for name in "${!bg_pid[@]}"; do
+    kill -0 "${bg_pid[$name]}" 2>/dev/null && kill -TERM -- "-${bg_pid[$name]}" 2>/dev/null
+  done
 }
 
 on_signal() {
   [ -n "$current" ] && kill -TERM -- "-$current" 2>/dev/null
-  stop_tofu_build
+  stop_bg_builds
   eks_log "interrupted"
   exit 130
 }
@@ -88,7 +96,7 @@ leftovers() {
 
 finish() {
   local passed=0 failed=0 p f line
-  stop_tofu_build
+  stop_bg_builds
   # Sum cargo's "test result: ok. N passed; M failed; ..." lines.
   while read -r line; do
     p=$(sed -n 's/.* \([0-9][0-9]*\) passed;.*/\1/p' <<<"$line")
@@ -111,38 +119,46 @@ finish() {
   exit
 }
 
-# OpenTofu is built from its Go module (scripts/opentofu.sh: minutes on a
-# fresh machine, then cached in .tools). The build runs in the background
-# from here until the OpenTofu acceptance run needs it: setup waits on the
-# network and the cargo steps often use one core (large crates compiled
-# alone), so the build takes little extra wall time there.
-tofu_log="$logs/opentofu-build.log"
-# The job writes its own duration (the wait below may come much later).
-bash -c 'start=$(date +%s); scripts/opentofu.sh; rc=$?; echo $(($(date +%s) - start)) >"$1.secs"; exit $rc' \
-  - "$tofu_log" >"$tofu_log" 2>&1 &
-tofu_job=$!
+# Engines built from their Go modules (minutes on a fresh machine, then
+# cached in .tools): OpenTofu (scripts/opentofu.sh) and a Terraform newer
+# than the one on PATH (scripts/terraform-src.sh). They build in the
+# background from here until their acceptance runs need them: setup waits
+# on the network and the cargo steps often use one core (large crates
+# compiled alone), so the builds cost less wall time there.
+#
+# bg_start NAME SCRIPT: runs SCRIPT in the background, its output in
+# $logs/build-NAME.log; the job writes its own duration beside it.
+bg_start() {
+  local log="$logs/build-$1.log"
+  bash -c 'start=$(date +%s); "$2"; rc=$?; echo $(($(date +%s) - start)) >"$1.secs"; exit $rc' \
+    - "$log" "$2" >"$log" 2>&1 &
+  bg_pid[$1]=$!
+}
 
-# wait_tofu_build: waits for the background build, records it as a step
-# (with the build's own wall time) and sets $tofu to the binary.
-wait_tofu_build() {
-  local rc secs
-  eks_log "=== opentofu $EKS_TOFU_VERSION: waiting for the build (log: $tofu_log)"
-  wait "$tofu_job"
+# bg_wait NAME LABEL: waits for the build NAME, records it as a step (with
+# the build's own time) and sets $built to the binary it printed.
+bg_wait() {
+  local log="$logs/build-$1.log" rc secs
+  eks_log "=== $2: waiting for the build (log: $log)"
+  wait "${bg_pid[$1]}"
   rc=$?
-  tofu_job=""
-  secs=$(cat "$tofu_log.secs" 2>/dev/null || echo '?')
-  cat "$tofu_log"
-  tofu=$(tail -n 1 "$tofu_log")
-  if [ "$rc" -eq 0 ] && [ -x "$tofu" ]; then
-    summary+=("$(printf '%-44s ok      %5ss' "opentofu $EKS_TOFU_VERSION (build, background)" "$secs")")
+  unset "bg_pid[$1]"
+  secs=$(cat "$log.secs" 2>/dev/null || echo '?')
+  cat "$log"
+  built=$(tail -n 1 "$log")
+  if [ "$rc" -eq 0 ] && [ -x "$built" ]; then
+    summary+=("$(printf '%-44s ok      %5ss' "$2 (build, background)" "$secs")")
   else
-    summary+=("$(printf '%-44s FAILED  %5ss' "opentofu $EKS_TOFU_VERSION (build, background)" "$secs")")
+    summary+=("$(printf '%-44s FAILED  %5ss' "$2 (build, background)" "$secs")")
     failures=$((failures + 1))
     return 1
   fi
 }
 
-step "setup" "$logs/setup.log" env EKS_SETUP_SKIP_TOFU=1 scripts/setup.sh || finish
+bg_start tofu scripts/opentofu.sh
+bg_start terraform-src scripts/terraform-src.sh
+
+step "setup" "$logs/setup.log" env EKS_SETUP_SKIP_GO_BUILDS=1 scripts/setup.sh || finish
 
 tf_new=$(eks_newest_terraform)
 tf_old=$(eks_terraform_103)
@@ -167,11 +183,13 @@ if step "cargo build" "$logs/build.log" cargo build --workspace; then
 
   # The acceptance suite: each test binary starts its own world; the
   # provider and the emulator are the ones just built.
-  acceptance() { # acceptance TERRAFORM
-    env TF_ACC=1 TF_ACC_TERRAFORM="$1" \
+  acceptance() { # acceptance TERRAFORM [CARGO TEST SELECTION...]
+    local bin=$1
+    shift
+    env TF_ACC=1 TF_ACC_TERRAFORM="$bin" \
       TF_ACC_PROVIDER_DIR="$EKS_PROVIDER_DIR" EKS_EMULATOR_BIN="$EKS_EMULATOR_BIN" \
       MOTO_SERVER="$EKS_MOTO_SERVER" \
-      cargo test --no-fail-fast -p acceptance-tests -- --test-threads="$threads"
+      cargo test --no-fail-fast -p acceptance-tests "$@" -- --test-threads="$threads"
   }
   rm -f "$EKS_TARGET"/world/*/*.acc-pid # from earlier runs
   step "acceptance (terraform $v_new)" "$logs/test-acceptance-$v_new.log" acceptance "$tf_new"
@@ -180,11 +198,17 @@ if step "cargo build" "$logs/build.log" cargo build --workspace; then
   else
     step "acceptance (terraform $v_old)" "$logs/test-acceptance-$v_old.log" acceptance "$tf_old"
   fi
-  if wait_tofu_build; then
-    v_tofu=$(eks_tofu_version "$tofu")
-    step "acceptance (opentofu $v_tofu)" "$logs/test-acceptance-tofu-$v_tofu.log" acceptance "$tofu"
+  if bg_wait tofu "opentofu $EKS_TOFU_VERSION"; then
+    v_tofu=$(eks_tofu_version "$built")
+    step "acceptance (opentofu $v_tofu)" "$logs/test-acceptance-tofu-$v_tofu.log" acceptance "$built"
   else
-    skip "acceptance (opentofu)" "the OpenTofu build failed: $tofu_log"
+    skip "acceptance (opentofu)" "the OpenTofu build failed"
+  fi
+  if bg_wait terraform-src "terraform $EKS_TF_SRC_VERSION"; then
+    step "acceptance (terraform $EKS_TF_SRC_VERSION, from source)" \
+      "$logs/test-acceptance-$EKS_TF_SRC_VERSION.log" acceptance "$built" "${src_tests[@]}"
+  else
+    skip "acceptance (terraform $EKS_TF_SRC_VERSION)" "its build failed"
   fi
   step "no servers left behind" "$logs/leftovers.log" leftovers
 else
