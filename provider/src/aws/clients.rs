@@ -38,6 +38,8 @@ pub enum ConfigError {
 }
 
 /// Everything a resource needs to talk to AWS, reached through `Ctx::data`.
+/// Resources pass it to the functions of `crate::aws`; only those modules
+/// make calls with the SDK clients (tests use them to set up the world).
 pub struct Clients {
     /// EKS client.
     pub eks: aws_sdk_eks::Client,
