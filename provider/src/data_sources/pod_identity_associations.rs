@@ -65,45 +65,19 @@ impl DataSource for PodIdentityAssociations {
                 return resp;
             }
         };
-        let mut items = Vec::with_capacity(list.len());
-        let mut tasks = JoinSet::new();
-        let mut pending = list.into_iter().filter_map(|s| s.association_id);
-        loop {
-            while tasks.len() < DESCRIBE_CONCURRENCY {
-                let Some(id) = pending.next() else { break };
-                let (c, cluster) = (clients.clone(), data.cluster_name.clone());
-                tasks.spawn(async move { association::find_by_id(&c, &cluster, &id).await });
+        let ids: Vec<String> = list.into_iter().filter_map(|s| s.association_id).collect();
+        let mut items = match describe_all(&clients, &data.cluster_name, ids).await {
+            Ok(items) => items,
+            Err(e) => {
+                resp.diagnostics.push(match e {
+                    Failed::Aws(e) => to_diagnostic(summary, &e),
+                    Failed::Task(e) => {
+                        Diagnostic::error(summary, format!("A lookup task failed: {e}"))
+                    }
+                });
+                return resp;
             }
-            let Some(joined) = tasks.join_next().await else {
-                break;
-            };
-            match joined {
-                Ok(Ok(Some(a))) => items.push(AssociationItem {
-                    association_id: a.association_id.unwrap_or_default(),
-                    association_arn: a.association_arn.unwrap_or_default(),
-                    namespace: a.namespace.unwrap_or_default(),
-                    service_account: a.service_account.unwrap_or_default(),
-                    role_arn: a.role_arn.unwrap_or_default(),
-                    target_role_arn: a.target_role_arn.filter(|t| !t.is_empty()),
-                    external_id: a.external_id.filter(|t| !t.is_empty()),
-                    owner_arn: a.owner_arn,
-                    disable_session_tags: a.disable_session_tags.unwrap_or(false),
-                }),
-                // Deleted between list and describe: not there any more.
-                Ok(Ok(None)) => {}
-                Ok(Err(e)) => {
-                    resp.diagnostics.push(to_diagnostic(summary, &e));
-                    return resp;
-                }
-                Err(e) => {
-                    resp.diagnostics.push(Diagnostic::error(
-                        summary,
-                        format!("A lookup task failed: {e}"),
-                    ));
-                    return resp;
-                }
-            }
-        }
+        };
         items.sort_by(|a, b| {
             (&a.namespace, &a.service_account, &a.association_id).cmp(&(
                 &b.namespace,
@@ -118,4 +92,49 @@ impl DataSource for PodIdentityAssociations {
         }
         resp
     }
+}
+
+/// Why describing the listed associations failed.
+enum Failed {
+    /// A DescribePodIdentityAssociation call failed.
+    Aws(crate::aws::AwsError),
+    /// A lookup task panicked or was cancelled.
+    Task(tokio::task::JoinError),
+}
+
+/// Describes the listed associations, [`DESCRIBE_CONCURRENCY`] at a time;
+/// one deleted between list and describe is left out.
+async fn describe_all(
+    clients: &std::sync::Arc<Clients>,
+    cluster: &str,
+    ids: Vec<String>,
+) -> Result<Vec<AssociationItem>, Failed> {
+    let mut items = Vec::with_capacity(ids.len());
+    let mut tasks = JoinSet::new();
+    let mut pending = ids.into_iter();
+    loop {
+        while tasks.len() < DESCRIBE_CONCURRENCY {
+            let Some(id) = pending.next() else { break };
+            let (c, cluster) = (clients.clone(), cluster.to_string());
+            tasks.spawn(async move { association::find_by_id(&c, &cluster, &id).await });
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        // `None`: deleted between list and describe, not there any more.
+        if let Some(a) = joined.map_err(Failed::Task)?.map_err(Failed::Aws)? {
+            items.push(AssociationItem {
+                association_id: a.association_id.unwrap_or_default(),
+                association_arn: a.association_arn.unwrap_or_default(),
+                namespace: a.namespace.unwrap_or_default(),
+                service_account: a.service_account.unwrap_or_default(),
+                role_arn: a.role_arn.unwrap_or_default(),
+                target_role_arn: a.target_role_arn.filter(|t| !t.is_empty()),
+                external_id: a.external_id.filter(|t| !t.is_empty()),
+                owner_arn: a.owner_arn,
+                disable_session_tags: a.disable_session_tags.unwrap_or(false),
+            });
+        }
+    }
+    Ok(items)
 }
