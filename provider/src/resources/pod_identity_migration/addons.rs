@@ -29,7 +29,7 @@ pub(super) async fn install_agent(ctx: &Ctx, c: &Clients, cluster: &str) -> Resu
 }
 
 /// Switches an addon to pod identity with `role` for each of its service
-/// accounts (clearing its IRSA role) and waits for the update.
+/// accounts (removing its IRSA role) and waits for the update.
 pub(super) async fn switch_to_pod_identity(
     ctx: &Ctx,
     c: &Clients,
@@ -54,7 +54,11 @@ pub(super) async fn switch_to_pod_identity(
                 .map(|(sa, _)| (sa, role.to_string()))
                 .collect(),
         ),
-        service_account_role_arn: Some(String::new()),
+        // Left out, not "": leaving `serviceAccountRoleArn` out of
+        // UpdateAddon is what removes the IRSA role; EKS refuses "" with
+        // 403 "Cross-account pass role is not allowed." (emulator/FACTS.md
+        // F1, F2; terraform-provider-aws #30645; eksctl omits the member).
+        service_account_role_arn: None,
         ..Default::default()
     };
     run_update(ctx, c, &update).await
