@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 const ADDRESS: &str = "eks_pod_identity_migration.test";
 const ACCOUNT: &str = "123456789012";
 const EBS: &str = "aws-ebs-csi-driver";
+/// Declares two service accounts in the emulator: efs-csi-controller-sa and efs-csi-node-sa.
+const EFS: &str = "aws-efs-csi-driver";
 
 fn migration(cluster: &str, extra: &[(&str, String)]) -> String {
     let mut attrs = vec![("cluster_name", string(cluster))];
@@ -136,15 +138,15 @@ fn addon(w: &World, cluster: &str, name: &str) -> Value {
         .clone()
 }
 
-fn create_irsa_addon(w: &World, cluster: &str, role_arn: &str) {
+fn create_irsa_addon(w: &World, cluster: &str, name: &str, role_arn: &str) {
     let answer = w.eks(
         "POST",
         &format!("/clusters/{cluster}/addons"),
-        Some(&json!({"addonName": EBS, "serviceAccountRoleArn": role_arn})),
+        Some(&json!({"addonName": name, "serviceAccountRoleArn": role_arn})),
     );
     assert!(answer.ok(), "CreateAddon: {}", answer.body);
     for _ in 0..600 {
-        if addon(w, cluster, EBS)["status"] == "ACTIVE" {
+        if addon(w, cluster, name)["status"] == "ACTIVE" {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -236,7 +238,7 @@ fn seed(w: &World) -> Seeded {
     seed_sa(w, &cluster, "c", "odd", Some(&odd));
     seed_sa(w, &cluster, "d", "excluded", Some(&excluded));
     seed_sa(w, &cluster, "a", "plain", None);
-    create_irsa_addon(w, &cluster, &addon_role);
+    create_irsa_addon(w, &cluster, EBS, &addon_role);
     // EKS annotates the addon's service account with its IRSA role.
     seed_sa(
         w,
@@ -506,4 +508,62 @@ fn migration_fault_on_one_role() {
     tf.destroy();
     // Without rollback_on_destroy, destroy only forgets.
     assert_eq!(associations(w, &cluster).len(), 3);
+}
+
+/// Issue 12 item 9: an addon on IRSA whose role trusts only one of its
+/// service accounts gets a pod identity association for that one only (the
+/// provider used to give the role to every service account of the addon).
+#[test]
+fn migration_addon_trusted_service_accounts_only() {
+    let Some(w) = acc("migration_addon_trusted_service_accounts_only") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    w.create_addon(&cluster, "eks-pod-identity-agent");
+    let (provider_arn, host) = oidc(w, &cluster);
+    let role = create_role(
+        w,
+        &random_name(),
+        "/",
+        &json!({"Version": "2012-10-17", "Statement": [irsa_statement(
+            &provider_arn,
+            &host,
+            json!("system:serviceaccount:kube-system:efs-csi-controller-sa"),
+        )]}),
+    );
+    create_irsa_addon(w, &cluster, EFS, &role);
+    let mut tf = Tf::new(w);
+    tf.write(&migration(&cluster, &[]));
+    let (_, plan) = tf.plan();
+    assert!(plan.contains("switch_addon"), "{plan}");
+    assert!(
+        plan.contains("efs-csi-node-sa is not migrated"),
+        "the plan does not say the node service account is left out:\n{plan}"
+    );
+    tf.apply();
+
+    let efs = addon(w, &cluster, EFS);
+    let owned = efs["podIdentityAssociations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(owned.len(), 1, "{efs}");
+    let assoc = associations(w, &cluster);
+    assert!(
+        assoc.contains_key("kube-system/efs-csi-controller-sa"),
+        "{assoc:?}"
+    );
+    assert!(
+        !assoc.contains_key("kube-system/efs-csi-node-sa"),
+        "the node service account got a role its old trust never allowed: {assoc:?}"
+    );
+    assert!(
+        efs["serviceAccountRoleArn"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
+        "{efs}"
+    );
+    tf.assert_plan_empty();
+    tf.destroy();
 }

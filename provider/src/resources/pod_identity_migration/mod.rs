@@ -122,24 +122,18 @@ async fn plan(clients: &std::sync::Arc<Clients>, req: &PlanRequest, resp: &mut P
         .and_then(|p| spec_map::from_value(p, "prior state").ok())
         .filter(|p: &MigrationState| p.cluster_name == planned.cluster_name);
     let known = known_associations(prior.as_ref());
-    let (discovery, notes) = match discover::discover(clients, &planned, &known).await {
-        Ok(d) => d,
+    let found = match discover::discover(clients, &planned, &known).await {
+        Ok(f) => f,
         Err(d) => {
             resp.diagnostics.push(d);
             return;
         }
     };
-    let (tasks, skipped) = rules::plan_tasks(&discovery);
-    for note in notes {
-        resp.diagnostics.push(note);
-    }
-    for s in skipped {
-        resp.diagnostics.push(Diagnostic::warning(
-            format!("{} is not migrated", s.target),
-            format!("Cluster {}: {}.", planned.cluster_name, s.reason),
-        ));
-    }
-    let out = planned_state(planned, prior, tasks);
+    let plan = found.plan();
+    resp.diagnostics.extend(Diagnostics(found.notes));
+    resp.diagnostics
+        .extend(skipped_warnings(&planned.cluster_name, &plan.skipped));
+    let out = planned_state(planned, prior, plan.tasks);
     let Ok(mut v) = spec_map::to_value(&out, &tf_schema()) else {
         return;
     };
@@ -147,6 +141,21 @@ async fn plan(clients: &std::sync::Arc<Clients>, req: &PlanRequest, resp: &mut P
         v.set("migrated", Value::Unknown);
     }
     resp.planned = v;
+}
+
+/// One warning per service account or addon the plan leaves out.
+fn skipped_warnings(cluster: &str, skipped: &[rules::Skipped]) -> Diagnostics {
+    Diagnostics(
+        skipped
+            .iter()
+            .map(|s| {
+                Diagnostic::warning(
+                    format!("{} is not migrated", s.target),
+                    format!("Cluster {cluster}: {}.", s.reason),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// The planned state: with nothing left to do, the state as it is (no
@@ -279,7 +288,12 @@ async fn apply(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         None => match discover::discover(&clients, &planned, &known_associations(prior.as_ref()))
             .await
         {
-            Ok((d, _)) => rules::plan_tasks(&d).0,
+            Ok(found) => {
+                let plan = found.plan();
+                resp.diagnostics
+                    .extend(skipped_warnings(&planned.cluster_name, &plan.skipped));
+                plan.tasks
+            }
             Err(d) => {
                 resp.diagnostics.push(d);
                 return resp;

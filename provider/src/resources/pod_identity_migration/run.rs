@@ -8,11 +8,10 @@
 //! Does not own: discovery (`super::discover`) or the addon calls
 //! (`super::addons`).
 
-use super::addons;
 use super::saved::{CONCURRENCY, Saved};
+use super::{addons, discover};
 use crate::aws::eks::addon::AGENT_ADDON;
 use crate::aws::eks::association::{self, Created, NewAssociation};
-use crate::aws::eks::cluster;
 use crate::aws::iam::role as iam;
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
@@ -186,12 +185,9 @@ impl Run<'_> {
     /// Removes this cluster's OIDC trust from a role (after its users moved).
     async fn remove_oidc(&self, target: &str, role_arn: &str, kind: &str) {
         let result = async {
-            let found = cluster::find_by_name(&self.c, &self.cluster).await?;
-            let account = found.as_ref().map(|c| c.account()).unwrap_or_default();
-            let Some(issuer) = found.and_then(|c| c.oidc_issuer) else {
+            let Some(provider) = discover::oidc_provider_arn(&self.c, &self.cluster).await? else {
                 return Ok(());
             };
-            let provider = rules::oidc_provider_arn(self.c.partition, &account, &issuer);
             let Some(role) = iam::find_trust_by_arn(&self.c, role_arn).await? else {
                 return Ok(());
             };
@@ -316,15 +312,45 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Trust, switch, then (only after the switch succeeded) OIDC trust removal.
+    /// Which service accounts the role's trust allowed (read now), trust,
+    /// switch for those only, then (only after the switch succeeded) OIDC
+    /// trust removal. An addon none of whose service accounts is allowed is
+    /// left as it is.
     async fn migrate_addon(&self, addon: &str, tasks: &[Task]) {
         let mine = |s: &str| tasks.iter().find(|t| t.step == s && t.target == addon);
         let Some(switch) = mine(step::SWITCH_ADDON) else {
             return;
         };
-        if mine(step::UPDATE_TRUST).is_some()
-            && let Err(e) = self.update_trust(&switch.role_arn).await
+        let allowed = match addons::trusted_service_accounts(
+            &self.c,
+            &self.cluster,
+            addon,
+            &switch.role_arn,
+        )
+        .await
         {
+            Ok(t) if t.allowed.is_empty() => {
+                self.error(Diagnostic::warning(
+                    format!("Addon {addon} of cluster {} stays on IRSA", self.cluster),
+                    format!(
+                        "The trust policy of its IRSA role {} no longer allows any of its service accounts ({}), so none may get the role through pod identity. Nothing was changed. Give the service accounts roles with eks_addon_pod_identity, or fix the trust and apply again.",
+                        switch.role_arn,
+                        t.refused.join(", ")
+                    ),
+                ));
+                return;
+            }
+            Ok(t) => t.allowed,
+            Err(e) => {
+                self.error(Diagnostic::error(
+                    format!("migrating addon {addon} of cluster {}: reading which of its service accounts the trust of {} allows", self.cluster, switch.role_arn),
+                    format!("{e}\n\nNothing was changed; the next apply tries again."),
+                ));
+                return;
+            }
+        };
+        let rewrite = mine(step::UPDATE_TRUST).is_some();
+        if rewrite && let Err(e) = self.update_trust(&switch.role_arn).await {
             self.error(to_diagnostic(
                 format!(
                     "migrating addon {addon} of cluster {}: updating the trust policy of {}",
@@ -345,6 +371,8 @@ impl Run<'_> {
             &self.cluster,
             addon,
             &switch.role_arn,
+            &allowed,
+            rewrite,
         )
         .await
         {
