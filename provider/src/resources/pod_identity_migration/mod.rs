@@ -107,6 +107,7 @@ async fn plan(clients: &std::sync::Arc<Clients>, req: &PlanRequest, resp: &mut P
     if !INPUTS.iter().all(|k| resp.planned.get(k).is_fully_known()) {
         resp.planned.set("tasks", Value::Unknown);
         resp.planned.set("migrated", Value::Unknown);
+        resp.planned.set("rollback_tasks", Value::Unknown);
         return;
     }
     let planned: MigrationState = match spec_map::from_value(&resp.planned, "plan") {
@@ -133,12 +134,20 @@ async fn plan(clients: &std::sync::Arc<Clients>, req: &PlanRequest, resp: &mut P
     resp.diagnostics.extend(Diagnostics(found.notes));
     resp.diagnostics
         .extend(skipped_warnings(&planned.cluster_name, &plan.skipped));
-    let out = planned_state(planned, prior, plan.tasks);
+    let mut out = planned_state(planned, prior, plan.tasks);
+    // What destroy will do: known only when this apply changes nothing.
+    if out.migrated.is_some() {
+        let saved = Saved::from_bytes(&req.prior_private);
+        let (tasks, notes) = rollback::rollback_tasks(clients, &out, &saved).await;
+        out.rollback_tasks = Some(tasks);
+        resp.diagnostics.extend(Diagnostics(notes));
+    }
     let Ok(mut v) = spec_map::to_value(&out, &tf_schema()) else {
         return;
     };
     if out.migrated.is_none() {
         v.set("migrated", Value::Unknown);
+        v.set("rollback_tasks", Value::Unknown);
     }
     resp.planned = v;
 }
@@ -179,6 +188,7 @@ fn planned_state(
         (false, _) => MigrationState {
             tasks: Some(tasks),
             migrated: None,
+            rollback_tasks: None,
             ..planned
         },
     }
@@ -232,6 +242,10 @@ async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
             "They were deleted outside Terraform. The next apply creates them again.",
         ));
     }
+    let (tasks, notes) =
+        rollback::rollback_tasks(&clients, &state, &Saved::from_bytes(&resp.private)).await;
+    state.rollback_tasks = Some(tasks);
+    resp.diagnostics.extend(Diagnostics(notes));
     if let Ok(v) = spec_map::to_value(&state, &tf_schema()) {
         resp.new_state = Some(v);
     }
@@ -324,9 +338,13 @@ async fn apply(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
             .into_values()
             .collect(),
     );
-    resp.private = run.saved.into_inner().unwrap_or_default().to_bytes();
+    let saved = run.saved.into_inner().unwrap_or_default();
+    resp.private = saved.to_bytes();
     resp.diagnostics
         .extend(run.diags.into_inner().unwrap_or_default());
+    let (rollback_tasks, notes) = rollback::rollback_tasks(&clients, &planned, &saved).await;
+    planned.rollback_tasks = Some(rollback_tasks);
+    resp.diagnostics.extend(Diagnostics(notes));
     finish(resp, &planned)
 }
 
