@@ -20,6 +20,7 @@ use schema::migration::{
     ServiceAccountFinding,
 };
 use schema::names::parse_role_arn;
+use schema::reserved_tags;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tfplugin::{AttrPath, Diagnostic};
@@ -396,14 +397,16 @@ async fn find_role_finding(c: &Clients, cluster: &str, arn: &str) -> Result<Role
 }
 
 /// Whether a role's tags say it was made for this cluster (by eksctl, or
-/// by this provider).
+/// by this provider: its owner tag, plain `cluster/ns/sa` or hashed when
+/// that is too long for IAM, read by `schema::reserved_tags`).
 fn made_for_cluster(tags: &BTreeMap<String, String>, cluster: &str) -> bool {
     EKSCTL_CLUSTER_TAGS
         .iter()
         .any(|t| tags.get(*t).map(String::as_str) == Some(cluster))
         || tags
-            .get(schema::role::OWNER_TAG)
-            .is_some_and(|o| o.starts_with(&format!("{cluster}/")))
+            .get(reserved_tags::OWNER_TAG)
+            .and_then(|o| reserved_tags::parse_owner_tag(o))
+            .is_some_and(|t| t.cluster() == Some(cluster))
 }
 
 #[cfg(test)]
@@ -468,13 +471,35 @@ mod tests {
             "c"
         ));
         assert!(made_for_cluster(
-            &tags(schema::role::OWNER_TAG, "c/ns/sa"),
+            &tags(reserved_tags::OWNER_TAG, "c/ns/sa"),
             "c"
         ));
         assert!(!made_for_cluster(
-            &tags(schema::role::OWNER_TAG, "cc/ns/sa"),
+            &tags(reserved_tags::OWNER_TAG, "cc/ns/sa"),
             "c"
         ));
         assert!(!made_for_cluster(&BTreeMap::new(), "c"));
+        assert!(!made_for_cluster(
+            &tags(reserved_tags::OWNER_TAG, "not an owner tag"),
+            "c"
+        ));
+        // Not an owner tag this provider writes (the old prefix test took it).
+        assert!(!made_for_cluster(
+            &tags(reserved_tags::OWNER_TAG, "c/"),
+            "c"
+        ));
+        // A long owner tag is hashed; its readable prefix still names the cluster.
+        let long_sa = "s".repeat(253);
+        let hashed = reserved_tags::owner_tag_value("c", "ns", &long_sa);
+        assert!(hashed.contains("@sha256:"), "{hashed}");
+        assert!(made_for_cluster(
+            &tags(reserved_tags::OWNER_TAG, &hashed),
+            "c"
+        ));
+        let other = reserved_tags::owner_tag_value("cc", "ns", &long_sa);
+        assert!(!made_for_cluster(
+            &tags(reserved_tags::OWNER_TAG, &other),
+            "c"
+        ));
     }
 }

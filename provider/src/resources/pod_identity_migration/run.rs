@@ -37,7 +37,8 @@ pub(super) struct Run<'a> {
 type Outcome = (String, String, bool);
 
 impl Run<'_> {
-    fn error(&self, d: Diagnostic) {
+    /// Adds a per-item diagnostic (error or warning).
+    fn report(&self, d: Diagnostic) {
         if let Ok(mut g) = self.diags.lock() {
             g.push(d);
         }
@@ -63,7 +64,7 @@ impl Run<'_> {
         if of(step::INSTALL_AGENT).next().is_some() {
             match addons::install_agent(self.ctx, &self.c, &self.cluster).await {
                 Ok(created) => self.record("agent", AGENT_ADDON, |m| m.created = created),
-                Err(e) => self.error(Diagnostic::error(
+                Err(e) => self.report(Diagnostic::error(
                     format!("installing {AGENT_ADDON} on cluster {}", self.cluster),
                     format!("{e}\n\nThe other tasks continue; pods get pod identity credentials only once the agent runs."),
                 )),
@@ -109,7 +110,7 @@ impl Run<'_> {
                 match self.update_trust(&t.role_arn).await {
                     Ok(()) => None,
                     Err(e) => {
-                        self.error(to_diagnostic(
+                        self.report(to_diagnostic(
                             format!(
                                 "migrating {} of cluster {}: updating the trust policy of {}",
                                 t.target, self.cluster, t.role_arn
@@ -135,7 +136,7 @@ impl Run<'_> {
         stream::iter(tasks)
             .map(move |t: Task| async move {
                 if trust_failed.contains(&t.role_arn) {
-                    self.error(Diagnostic::error(
+                    self.report(Diagnostic::error(
                         format!("migrating {} of cluster {}: association not created", t.target, self.cluster),
                         format!("The trust policy of {} could not be updated (see the error above), so EKS would refuse the role. The next apply tries again.", t.role_arn),
                     ));
@@ -203,7 +204,7 @@ impl Run<'_> {
                 m.role_arn = role_arn.to_string();
                 m.oidc_trust_removed = true;
             }),
-            Err(e) => self.error(to_diagnostic(
+            Err(e) => self.report(to_diagnostic(
                 format!(
                     "migrating {target} of cluster {}: removing the OIDC trust of {role_arn}",
                     self.cluster
@@ -230,7 +231,7 @@ impl Run<'_> {
                 true
             }
             Err(e) => {
-                self.error(to_diagnostic(
+                self.report(to_diagnostic(
                     format!(
                         "migrating {} of cluster {}: creating its pod identity association",
                         t.target, self.cluster
@@ -247,7 +248,7 @@ impl Run<'_> {
         let kube = match kube::connect(&self.c, &self.cluster).await {
             Ok(k) => k,
             Err(e) => {
-                self.error(kube::to_diagnostic(
+                self.report(kube::to_diagnostic(
                     format!("removing IRSA annotations in cluster {}", self.cluster),
                     &e,
                 ));
@@ -265,7 +266,7 @@ impl Run<'_> {
                     return;
                 }
                 if let Err(msg) = self.remove_annotation(kube, &t).await {
-                    self.error(msg);
+                    self.report(msg);
                 }
             })
             .buffer_unordered(CONCURRENCY)
@@ -312,6 +313,33 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// The addon's service accounts its IRSA role's trust allowed, read now
+    /// (issue 12 item 9); `None` (reported) when none is, or on error:
+    /// then nothing of the addon is changed.
+    async fn allowed_service_accounts(&self, addon: &str, role: &str) -> Option<Vec<String>> {
+        match addons::trusted_service_accounts(&self.c, &self.cluster, addon, role).await {
+            Ok(t) if t.allowed.is_empty() => {
+                self.report(Diagnostic::warning(
+                    format!("Addon {addon} of cluster {} stays on IRSA", self.cluster),
+                    format!(
+                        "The trust policy of its IRSA role {} no longer allows any of its service accounts ({}), so none may get the role through pod identity. Nothing was changed. Give the service accounts roles with eks_addon_pod_identity, or fix the trust and apply again.",
+                        role,
+                        t.refused.join(", ")
+                    ),
+                ));
+                None
+            }
+            Ok(t) => Some(t.allowed),
+            Err(e) => {
+                self.report(Diagnostic::error(
+                    format!("migrating addon {addon} of cluster {}: reading which of its service accounts the trust of {} allows", self.cluster, role),
+                    format!("{e}\n\nNothing was changed; the next apply tries again."),
+                ));
+                None
+            }
+        }
+    }
+
     /// Which service accounts the role's trust allowed (read now), trust,
     /// switch for those only, then (only after the switch succeeded) OIDC
     /// trust removal. An addon none of whose service accounts is allowed is
@@ -321,37 +349,12 @@ impl Run<'_> {
         let Some(switch) = mine(step::SWITCH_ADDON) else {
             return;
         };
-        let allowed = match addons::trusted_service_accounts(
-            &self.c,
-            &self.cluster,
-            addon,
-            &switch.role_arn,
-        )
-        .await
-        {
-            Ok(t) if t.allowed.is_empty() => {
-                self.error(Diagnostic::warning(
-                    format!("Addon {addon} of cluster {} stays on IRSA", self.cluster),
-                    format!(
-                        "The trust policy of its IRSA role {} no longer allows any of its service accounts ({}), so none may get the role through pod identity. Nothing was changed. Give the service accounts roles with eks_addon_pod_identity, or fix the trust and apply again.",
-                        switch.role_arn,
-                        t.refused.join(", ")
-                    ),
-                ));
-                return;
-            }
-            Ok(t) => t.allowed,
-            Err(e) => {
-                self.error(Diagnostic::error(
-                    format!("migrating addon {addon} of cluster {}: reading which of its service accounts the trust of {} allows", self.cluster, switch.role_arn),
-                    format!("{e}\n\nNothing was changed; the next apply tries again."),
-                ));
-                return;
-            }
+        let Some(allowed) = self.allowed_service_accounts(addon, &switch.role_arn).await else {
+            return;
         };
         let rewrite = mine(step::UPDATE_TRUST).is_some();
         if rewrite && let Err(e) = self.update_trust(&switch.role_arn).await {
-            self.error(to_diagnostic(
+            self.report(to_diagnostic(
                 format!(
                     "migrating addon {addon} of cluster {}: updating the trust policy of {}",
                     self.cluster, switch.role_arn
@@ -376,7 +379,7 @@ impl Run<'_> {
         )
         .await
         {
-            self.error(Diagnostic::error(
+            self.report(Diagnostic::error(
                 format!("migrating addon {addon} of cluster {}: switching it to pod identity", self.cluster),
                 format!("{e}\n\nIts IRSA role and trust are unchanged apart from the added pod identity statement; the next apply tries again."),
             ));
