@@ -224,6 +224,18 @@ pub fn is_trust_not_visible(e: &AwsError) -> bool {
     e.is(TRUST_NOT_VISIBLE.0, TRUST_NOT_VISIBLE.1)
 }
 
+/// True for "the role's trust policy does not allow pod identity yet" when
+/// the caller itself rewrote that trust moments ago (`trust_just_changed`):
+/// then it is IAM eventual consistency (issue 13 item 7), retried for
+/// [`PROPAGATION_TIMEOUT`] like a role not yet visible. Without a rewrite of
+/// its own the answer is final: the user must fix the trust. Used by the
+/// migration's addon switch (UpdateAddon right after it added the pod
+/// identity statement), as the association create does with
+/// `NewAssociation::trust_just_changed`.
+pub fn is_rewritten_trust_not_visible(e: &AwsError, trust_just_changed: bool) -> bool {
+    trust_just_changed && is_trust_not_visible(e)
+}
+
 /// True for "the service account already has an association". Retried (for
 /// [`DELETE_CONSISTENCY_TIMEOUT`]) only while the association it names can
 /// no longer be found, that is, was deleted moments ago.
@@ -291,6 +303,24 @@ mod tests {
             detail: "Role provided in the request does not exist".into(),
         };
         assert!(!is_role_not_visible(&transport));
+    }
+
+    #[test]
+    fn a_rewritten_trust_is_retried_only_after_our_own_rewrite() {
+        let trust = service(
+            "InvalidParameterException",
+            "Trust policy of the role provided is invalid. Follow the official documentation to resolve the issue.",
+        );
+        assert!(is_rewritten_trust_not_visible(&trust, true));
+        assert!(!is_rewritten_trust_not_visible(&trust, false));
+        assert!(!is_rewritten_trust_not_visible(&role_not_visible(), true));
+        assert!(!is_rewritten_trust_not_visible(
+            &service(
+                "AccessDeniedException",
+                "Cross-account pass role is not allowed."
+            ),
+            true
+        ));
     }
 
     #[tokio::test(start_paused = true)]

@@ -3,8 +3,9 @@
 //! associations and their roles' trust policies.
 //!
 //! Owns: turning the cluster into a `schema::migration::Discovery` (the
-//! task planner's input) plus plan notes (warnings). Does not own: the task
-//! plan (`schema::migration::plan_tasks`) or any change.
+//! task planner's input), the addons' namespaces, and plan notes
+//! (warnings). Does not own: the task plan
+//! (`schema::migration::plan_migration`) or any change.
 
 use super::saved::CONCURRENCY;
 use crate::aws::eks::addon::{self, AGENT_ADDON};
@@ -15,10 +16,11 @@ use crate::errors::to_diagnostic;
 use crate::kube;
 use futures::stream::{self, StreamExt};
 use schema::migration::{
-    self as rules, AddonFinding, Agent, Discovery, MigrationState, RoleFinding,
+    self as rules, AddonFinding, Agent, Discovery, MigrationPlan, MigrationState, RoleFinding,
     ServiceAccountFinding,
 };
 use schema::names::parse_role_arn;
+use schema::reserved_tags;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tfplugin::{AttrPath, Diagnostic};
@@ -42,14 +44,31 @@ struct ClusterFacts {
     oidc_provider_arn: Option<String>,
 }
 
+/// What discovery found: the planner's input, each IRSA addon's namespace,
+/// and plan notes (warnings).
+pub(super) struct Found {
+    pub(super) discovery: Discovery,
+    /// Addon name → its namespace, so that its service accounts are matched
+    /// against its role's trust as `system:serviceaccount:<ns>:<sa>`.
+    pub(super) addon_namespaces: BTreeMap<String, String>,
+    pub(super) notes: Vec<Diagnostic>,
+}
+
+impl Found {
+    /// The migration plan: an addon is switched only for the service
+    /// accounts its IRSA trust allowed (issue 12 item 9).
+    pub(super) fn plan(&self) -> MigrationPlan {
+        rules::plan_migration(&self.discovery, &self.addon_namespaces)
+    }
+}
+
 /// Finds what the plan needs (see the module documentation). `known` is
-/// association ID → role of what a prior apply migrated. Returns plan notes
-/// (warnings) beside it.
+/// association ID → role of what a prior apply migrated.
 pub(super) async fn discover(
     c: &Arc<Clients>,
     cfg: &MigrationState,
     known: &BTreeMap<String, String>,
-) -> Result<(Discovery, Vec<Diagnostic>), Diagnostic> {
+) -> Result<Found, Diagnostic> {
     let cluster = &cfg.cluster_name;
     let summary = format!("planning the pod identity migration of cluster {cluster}");
     let mut notes = Vec::new();
@@ -61,7 +80,7 @@ pub(super) async fn discover(
         ));
     }
     // Addons: those on IRSA. Their service accounts never migrate as plain ones.
-    let (addons, addon_sas) = discover_addons(c, cluster, &mut notes)
+    let (addons, addon_sas, addon_namespaces) = discover_addons(c, cluster, &mut notes)
         .await
         .map_err(|e| to_diagnostic(&summary, &e))?;
     let addons: Vec<AddonFinding> = if cfg.include_addons == Some(false) {
@@ -84,8 +103,8 @@ pub(super) async fn discover(
     let roles = find_roles(c, cluster, &sas, &addons)
         .await
         .map_err(|e| to_diagnostic(&summary, &e))?;
-    Ok((
-        Discovery {
+    Ok(Found {
+        discovery: Discovery {
             agent: facts.agent,
             install_agent: cfg.install_agent != Some(false),
             remove_oidc_trust: cfg.remove_oidc_trust == Some(true),
@@ -95,8 +114,9 @@ pub(super) async fn discover(
             roles,
             roles_kept_on_irsa,
         },
+        addon_namespaces,
         notes,
-    ))
+    })
 }
 
 /// The cluster's account, agent and OIDC provider.
@@ -134,6 +154,19 @@ async fn cluster_facts(
         agent,
         oidc_provider_arn,
     })
+}
+
+/// This cluster's OIDC provider ARN (`None`: no cluster, or no issuer).
+pub(super) async fn oidc_provider_arn(
+    c: &Clients,
+    cluster: &str,
+) -> Result<Option<String>, AwsError> {
+    let found = cluster::find_by_name(c, cluster).await?;
+    Ok(found.and_then(|f| {
+        let account = f.account();
+        f.oidc_issuer
+            .map(|issuer| rules::oidc_provider_arn(c.partition, &account, &issuer))
+    }))
 }
 
 /// The service accounts to consider (the explicit list, or every annotated
@@ -299,13 +332,13 @@ async fn find_roles(
     found.into_iter().collect()
 }
 
-/// Addons on IRSA that support pod identity, and every IRSA addon's service
-/// accounts as (namespace, name, role).
+/// Addons on IRSA that support pod identity, every IRSA addon's service
+/// accounts as (namespace, name, role), and addon → namespace.
 async fn discover_addons(
     c: &Clients,
     cluster: &str,
     notes: &mut Vec<Diagnostic>,
-) -> Result<(Vec<AddonFinding>, Vec<Candidate>), AwsError> {
+) -> Result<(Vec<AddonFinding>, Vec<Candidate>, BTreeMap<String, String>), AwsError> {
     let names = addon::list_names(c, cluster).await?;
     let described: Vec<Result<Option<addon::Addon>, AwsError>> = stream::iter(names)
         .map(|n| async move { addon::find_by_name(c, cluster, &n).await })
@@ -314,6 +347,7 @@ async fn discover_addons(
         .await;
     let mut found = Vec::new();
     let mut sas = Vec::new();
+    let mut namespaces = BTreeMap::new();
     for a in described {
         let Some(a) = a? else { continue };
         let Some(role) = a.service_account_role_arn.clone().filter(|r| !r.is_empty()) else {
@@ -339,6 +373,7 @@ async fn discover_addons(
         for sa in &accounts {
             sas.push((ns.clone(), sa.clone(), role.clone()));
         }
+        namespaces.insert(a.name.clone(), ns);
         found.push(AddonFinding {
             name: a.name,
             role_arn: role,
@@ -346,7 +381,7 @@ async fn discover_addons(
         });
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((found, sas))
+    Ok((found, sas, namespaces))
 }
 
 /// A role's trust policy and whether it was made for this cluster; a
@@ -362,14 +397,16 @@ async fn find_role_finding(c: &Clients, cluster: &str, arn: &str) -> Result<Role
 }
 
 /// Whether a role's tags say it was made for this cluster (by eksctl, or
-/// by this provider).
+/// by this provider: its owner tag, plain `cluster/ns/sa` or hashed when
+/// that is too long for IAM, read by `schema::reserved_tags`).
 fn made_for_cluster(tags: &BTreeMap<String, String>, cluster: &str) -> bool {
     EKSCTL_CLUSTER_TAGS
         .iter()
         .any(|t| tags.get(*t).map(String::as_str) == Some(cluster))
         || tags
-            .get(schema::role::OWNER_TAG)
-            .is_some_and(|o| o.starts_with(&format!("{cluster}/")))
+            .get(reserved_tags::OWNER_TAG)
+            .and_then(|o| reserved_tags::parse_owner_tag(o))
+            .is_some_and(|t| t.cluster() == Some(cluster))
 }
 
 #[cfg(test)]
@@ -434,13 +471,35 @@ mod tests {
             "c"
         ));
         assert!(made_for_cluster(
-            &tags(schema::role::OWNER_TAG, "c/ns/sa"),
+            &tags(reserved_tags::OWNER_TAG, "c/ns/sa"),
             "c"
         ));
         assert!(!made_for_cluster(
-            &tags(schema::role::OWNER_TAG, "cc/ns/sa"),
+            &tags(reserved_tags::OWNER_TAG, "cc/ns/sa"),
             "c"
         ));
         assert!(!made_for_cluster(&BTreeMap::new(), "c"));
+        assert!(!made_for_cluster(
+            &tags(reserved_tags::OWNER_TAG, "not an owner tag"),
+            "c"
+        ));
+        // Not an owner tag this provider writes (the old prefix test took it).
+        assert!(!made_for_cluster(
+            &tags(reserved_tags::OWNER_TAG, "c/"),
+            "c"
+        ));
+        // A long owner tag is hashed; its readable prefix still names the cluster.
+        let long_sa = "s".repeat(253);
+        let hashed = reserved_tags::owner_tag_value("c", "ns", &long_sa);
+        assert!(hashed.contains("@sha256:"), "{hashed}");
+        assert!(made_for_cluster(
+            &tags(reserved_tags::OWNER_TAG, &hashed),
+            "c"
+        ));
+        let other = reserved_tags::owner_tag_value("cc", "ns", &long_sa);
+        assert!(!made_for_cluster(
+            &tags(reserved_tags::OWNER_TAG, &other),
+            "c"
+        ));
     }
 }

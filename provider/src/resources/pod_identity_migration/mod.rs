@@ -107,6 +107,7 @@ async fn plan(clients: &std::sync::Arc<Clients>, req: &PlanRequest, resp: &mut P
     if !INPUTS.iter().all(|k| resp.planned.get(k).is_fully_known()) {
         resp.planned.set("tasks", Value::Unknown);
         resp.planned.set("migrated", Value::Unknown);
+        resp.planned.set("rollback_tasks", Value::Unknown);
         return;
     }
     let planned: MigrationState = match spec_map::from_value(&resp.planned, "plan") {
@@ -122,31 +123,48 @@ async fn plan(clients: &std::sync::Arc<Clients>, req: &PlanRequest, resp: &mut P
         .and_then(|p| spec_map::from_value(p, "prior state").ok())
         .filter(|p: &MigrationState| p.cluster_name == planned.cluster_name);
     let known = known_associations(prior.as_ref());
-    let (discovery, notes) = match discover::discover(clients, &planned, &known).await {
-        Ok(d) => d,
+    let found = match discover::discover(clients, &planned, &known).await {
+        Ok(f) => f,
         Err(d) => {
             resp.diagnostics.push(d);
             return;
         }
     };
-    let (tasks, skipped) = rules::plan_tasks(&discovery);
-    for note in notes {
-        resp.diagnostics.push(note);
+    let plan = found.plan();
+    resp.diagnostics.extend(Diagnostics(found.notes));
+    resp.diagnostics
+        .extend(skipped_warnings(&planned.cluster_name, &plan.skipped));
+    let mut out = planned_state(planned, prior, plan.tasks);
+    // What destroy will do: known only when this apply changes nothing.
+    if out.migrated.is_some() {
+        let saved = Saved::from_bytes(&req.prior_private);
+        let (tasks, notes) = rollback::rollback_tasks(clients, &out, &saved).await;
+        out.rollback_tasks = Some(tasks);
+        resp.diagnostics.extend(Diagnostics(notes));
     }
-    for s in skipped {
-        resp.diagnostics.push(Diagnostic::warning(
-            format!("{} is not migrated", s.target),
-            format!("Cluster {}: {}.", planned.cluster_name, s.reason),
-        ));
-    }
-    let out = planned_state(planned, prior, tasks);
     let Ok(mut v) = spec_map::to_value(&out, &tf_schema()) else {
         return;
     };
     if out.migrated.is_none() {
         v.set("migrated", Value::Unknown);
+        v.set("rollback_tasks", Value::Unknown);
     }
     resp.planned = v;
+}
+
+/// One warning per service account or addon the plan leaves out.
+fn skipped_warnings(cluster: &str, skipped: &[rules::Skipped]) -> Diagnostics {
+    Diagnostics(
+        skipped
+            .iter()
+            .map(|s| {
+                Diagnostic::warning(
+                    format!("{} is not migrated", s.target),
+                    format!("Cluster {cluster}: {}.", s.reason),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// The planned state: with nothing left to do, the state as it is (no
@@ -170,6 +188,7 @@ fn planned_state(
         (false, _) => MigrationState {
             tasks: Some(tasks),
             migrated: None,
+            rollback_tasks: None,
             ..planned
         },
     }
@@ -223,6 +242,10 @@ async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
             "They were deleted outside Terraform. The next apply creates them again.",
         ));
     }
+    let (tasks, notes) =
+        rollback::rollback_tasks(&clients, &state, &Saved::from_bytes(&resp.private)).await;
+    state.rollback_tasks = Some(tasks);
+    resp.diagnostics.extend(Diagnostics(notes));
     if let Ok(v) = spec_map::to_value(&state, &tf_schema()) {
         resp.new_state = Some(v);
     }
@@ -279,7 +302,12 @@ async fn apply(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         None => match discover::discover(&clients, &planned, &known_associations(prior.as_ref()))
             .await
         {
-            Ok((d, _)) => rules::plan_tasks(&d).0,
+            Ok(found) => {
+                let plan = found.plan();
+                resp.diagnostics
+                    .extend(skipped_warnings(&planned.cluster_name, &plan.skipped));
+                plan.tasks
+            }
             Err(d) => {
                 resp.diagnostics.push(d);
                 return resp;
@@ -310,9 +338,13 @@ async fn apply(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
             .into_values()
             .collect(),
     );
-    resp.private = run.saved.into_inner().unwrap_or_default().to_bytes();
+    let saved = run.saved.into_inner().unwrap_or_default();
+    resp.private = saved.to_bytes();
     resp.diagnostics
         .extend(run.diags.into_inner().unwrap_or_default());
+    let (rollback_tasks, notes) = rollback::rollback_tasks(&clients, &planned, &saved).await;
+    planned.rollback_tasks = Some(rollback_tasks);
+    resp.diagnostics.extend(Diagnostics(notes));
     finish(resp, &planned)
 }
 

@@ -8,11 +8,10 @@
 //! Does not own: discovery (`super::discover`) or the addon calls
 //! (`super::addons`).
 
-use super::addons;
 use super::saved::{CONCURRENCY, Saved};
+use super::{addons, discover};
 use crate::aws::eks::addon::AGENT_ADDON;
 use crate::aws::eks::association::{self, Created, NewAssociation};
-use crate::aws::eks::cluster;
 use crate::aws::iam::role as iam;
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
@@ -38,7 +37,8 @@ pub(super) struct Run<'a> {
 type Outcome = (String, String, bool);
 
 impl Run<'_> {
-    fn error(&self, d: Diagnostic) {
+    /// Adds a per-item diagnostic (error or warning).
+    fn report(&self, d: Diagnostic) {
         if let Ok(mut g) = self.diags.lock() {
             g.push(d);
         }
@@ -64,7 +64,7 @@ impl Run<'_> {
         if of(step::INSTALL_AGENT).next().is_some() {
             match addons::install_agent(self.ctx, &self.c, &self.cluster).await {
                 Ok(created) => self.record("agent", AGENT_ADDON, |m| m.created = created),
-                Err(e) => self.error(Diagnostic::error(
+                Err(e) => self.report(Diagnostic::error(
                     format!("installing {AGENT_ADDON} on cluster {}", self.cluster),
                     format!("{e}\n\nThe other tasks continue; pods get pod identity credentials only once the agent runs."),
                 )),
@@ -110,7 +110,7 @@ impl Run<'_> {
                 match self.update_trust(&t.role_arn).await {
                     Ok(()) => None,
                     Err(e) => {
-                        self.error(to_diagnostic(
+                        self.report(to_diagnostic(
                             format!(
                                 "migrating {} of cluster {}: updating the trust policy of {}",
                                 t.target, self.cluster, t.role_arn
@@ -136,7 +136,7 @@ impl Run<'_> {
         stream::iter(tasks)
             .map(move |t: Task| async move {
                 if trust_failed.contains(&t.role_arn) {
-                    self.error(Diagnostic::error(
+                    self.report(Diagnostic::error(
                         format!("migrating {} of cluster {}: association not created", t.target, self.cluster),
                         format!("The trust policy of {} could not be updated (see the error above), so EKS would refuse the role. The next apply tries again.", t.role_arn),
                     ));
@@ -186,12 +186,9 @@ impl Run<'_> {
     /// Removes this cluster's OIDC trust from a role (after its users moved).
     async fn remove_oidc(&self, target: &str, role_arn: &str, kind: &str) {
         let result = async {
-            let found = cluster::find_by_name(&self.c, &self.cluster).await?;
-            let account = found.as_ref().map(|c| c.account()).unwrap_or_default();
-            let Some(issuer) = found.and_then(|c| c.oidc_issuer) else {
+            let Some(provider) = discover::oidc_provider_arn(&self.c, &self.cluster).await? else {
                 return Ok(());
             };
-            let provider = rules::oidc_provider_arn(self.c.partition, &account, &issuer);
             let Some(role) = iam::find_trust_by_arn(&self.c, role_arn).await? else {
                 return Ok(());
             };
@@ -207,7 +204,7 @@ impl Run<'_> {
                 m.role_arn = role_arn.to_string();
                 m.oidc_trust_removed = true;
             }),
-            Err(e) => self.error(to_diagnostic(
+            Err(e) => self.report(to_diagnostic(
                 format!(
                     "migrating {target} of cluster {}: removing the OIDC trust of {role_arn}",
                     self.cluster
@@ -234,7 +231,7 @@ impl Run<'_> {
                 true
             }
             Err(e) => {
-                self.error(to_diagnostic(
+                self.report(to_diagnostic(
                     format!(
                         "migrating {} of cluster {}: creating its pod identity association",
                         t.target, self.cluster
@@ -251,7 +248,7 @@ impl Run<'_> {
         let kube = match kube::connect(&self.c, &self.cluster).await {
             Ok(k) => k,
             Err(e) => {
-                self.error(kube::to_diagnostic(
+                self.report(kube::to_diagnostic(
                     format!("removing IRSA annotations in cluster {}", self.cluster),
                     &e,
                 ));
@@ -269,7 +266,7 @@ impl Run<'_> {
                     return;
                 }
                 if let Err(msg) = self.remove_annotation(kube, &t).await {
-                    self.error(msg);
+                    self.report(msg);
                 }
             })
             .buffer_unordered(CONCURRENCY)
@@ -316,16 +313,48 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Trust, switch, then (only after the switch succeeded) OIDC trust removal.
+    /// The addon's service accounts its IRSA role's trust allowed, read now
+    /// (issue 12 item 9); `None` (reported) when none is, or on error:
+    /// then nothing of the addon is changed.
+    async fn allowed_service_accounts(&self, addon: &str, role: &str) -> Option<Vec<String>> {
+        match addons::trusted_service_accounts(&self.c, &self.cluster, addon, role).await {
+            Ok(t) if t.allowed.is_empty() => {
+                self.report(Diagnostic::warning(
+                    format!("Addon {addon} of cluster {} stays on IRSA", self.cluster),
+                    format!(
+                        "The trust policy of its IRSA role {} no longer allows any of its service accounts ({}), so none may get the role through pod identity. Nothing was changed. Give the service accounts roles with eks_addon_pod_identity, or fix the trust and apply again.",
+                        role,
+                        t.refused.join(", ")
+                    ),
+                ));
+                None
+            }
+            Ok(t) => Some(t.allowed),
+            Err(e) => {
+                self.report(Diagnostic::error(
+                    format!("migrating addon {addon} of cluster {}: reading which of its service accounts the trust of {} allows", self.cluster, role),
+                    format!("{e}\n\nNothing was changed; the next apply tries again."),
+                ));
+                None
+            }
+        }
+    }
+
+    /// Which service accounts the role's trust allowed (read now), trust,
+    /// switch for those only, then (only after the switch succeeded) OIDC
+    /// trust removal. An addon none of whose service accounts is allowed is
+    /// left as it is.
     async fn migrate_addon(&self, addon: &str, tasks: &[Task]) {
         let mine = |s: &str| tasks.iter().find(|t| t.step == s && t.target == addon);
         let Some(switch) = mine(step::SWITCH_ADDON) else {
             return;
         };
-        if mine(step::UPDATE_TRUST).is_some()
-            && let Err(e) = self.update_trust(&switch.role_arn).await
-        {
-            self.error(to_diagnostic(
+        let Some(allowed) = self.allowed_service_accounts(addon, &switch.role_arn).await else {
+            return;
+        };
+        let rewrite = mine(step::UPDATE_TRUST).is_some();
+        if rewrite && let Err(e) = self.update_trust(&switch.role_arn).await {
+            self.report(to_diagnostic(
                 format!(
                     "migrating addon {addon} of cluster {}: updating the trust policy of {}",
                     self.cluster, switch.role_arn
@@ -345,10 +374,12 @@ impl Run<'_> {
             &self.cluster,
             addon,
             &switch.role_arn,
+            &allowed,
+            rewrite,
         )
         .await
         {
-            self.error(Diagnostic::error(
+            self.report(Diagnostic::error(
                 format!("migrating addon {addon} of cluster {}: switching it to pod identity", self.cluster),
                 format!("{e}\n\nIts IRSA role and trust are unchanged apart from the added pod identity statement; the next apply tries again."),
             ));
