@@ -33,6 +33,26 @@ pub const ROLE_NAME_FUNCTION: &str = "role_name";
 /// `provider::eks::well_known_policy(name, [partition])`.
 pub const WELL_KNOWN_POLICY_FUNCTION: &str = "well_known_policy";
 
+/// Each function's signature and one-line summary, for the docs (the
+/// provider crate's definitions carry the same parameters and types).
+pub const SIGNATURES: [(&str, &str, &str); 3] = [
+    (
+        TRUST_POLICY_FUNCTION,
+        "pod_identity_trust_policy(options map(string)) string",
+        "The trust policy document an EKS Pod Identity role needs, with only documented conditions.",
+    ),
+    (
+        ROLE_NAME_FUNCTION,
+        "role_name(cluster_arn string, namespace string, service_account string) string",
+        "The name this provider gives the role it makes for a service account.",
+    ),
+    (
+        WELL_KNOWN_POLICY_FUNCTION,
+        "well_known_policy(name string, partition string...) object({policy_json = string, managed_policy_arns = list(string)})",
+        "A well-known IAM policy: its inline document and managed policy ARNs, for a partition.",
+    ),
+];
+
 /// The options `pod_identity_trust_policy` understands (all optional).
 pub const TRUST_OPTIONS: [(&str, &str); 5] = [
     (
