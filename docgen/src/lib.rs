@@ -62,7 +62,12 @@ pub type Docs = BTreeMap<PathBuf, String>;
 
 /// The folders under the docs folder whose `.md` files are all generated
 /// (a stale page there is removed by [`write`] and reported by [`check`]).
-pub const GENERATED_DIRS: [&str; 2] = ["resources", "data-sources"];
+pub const GENERATED_DIRS: [&str; 4] = [
+    "resources",
+    "data-sources",
+    "ephemeral-resources",
+    "functions",
+];
 
 /// Every docs file, for the types the provider registers, read from `repo`.
 pub fn generate(repo: &Path) -> Result<Docs, Error> {
@@ -94,6 +99,21 @@ pub fn generate_for(
         docs.insert(
             Path::new("data-sources").join(format!("{}.md", render::file_stem(d))),
             render::page(&page),
+        );
+    }
+    let (ephemerals, functions) = pages::registered_extras();
+    for e in &ephemerals {
+        let page = pages::ephemeral_page(repo, e)?;
+        docs.insert(
+            Path::new("ephemeral-resources").join(format!("{}.md", render::file_stem(e))),
+            render::page(&page),
+        );
+    }
+    for f in &functions {
+        let page = pages::function_page(repo, f)?;
+        docs.insert(
+            Path::new("functions").join(format!("{f}.md")),
+            render::function_page(&page),
         );
     }
     let index = pages::index_page(repo, resources, data_sources)?;

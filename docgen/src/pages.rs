@@ -10,9 +10,9 @@
 //! [`registered`]).
 
 use crate::Error;
-use crate::render::{IndexPage, Page, PageKind};
+use crate::render::{FunctionPage, IndexPage, Page, PageKind};
 use schema::ResourceSpec;
-use schema::registry::{DATA_SOURCE_TYPES, RESOURCE_TYPES};
+use schema::registry::{DATA_SOURCE_TYPES, EPHEMERAL_TYPES, FUNCTIONS, RESOURCE_TYPES};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,72 @@ pub fn registered() -> (Vec<String>, Vec<String>) {
     resources.sort();
     data_sources.sort();
     (resources, data_sources)
+}
+
+/// The ephemeral resource type names and function names, sorted.
+pub fn registered_extras() -> (Vec<String>, Vec<String>) {
+    let mut ephemerals: Vec<String> = EPHEMERAL_TYPES.iter().map(|t| t.to_string()).collect();
+    let mut functions: Vec<String> = FUNCTIONS.iter().map(|t| t.to_string()).collect();
+    ephemerals.sort();
+    functions.sort();
+    (ephemerals, functions)
+}
+
+/// The spec of an ephemeral resource type.
+pub fn ephemeral_spec(type_name: &str) -> Option<ResourceSpec> {
+    match type_name {
+        schema::cluster_auth::TYPE_NAME => Some(schema::cluster_auth::spec()),
+        _ => None,
+    }
+}
+
+/// The page of an ephemeral resource.
+pub fn ephemeral_page(repo: &Path, type_name: &str) -> Result<Page, Error> {
+    let spec = ephemeral_spec(type_name).ok_or_else(|| Error::UnknownType {
+        name: type_name.to_string(),
+    })?;
+    let dir = repo.join("examples/ephemeral-resources").join(type_name);
+    Ok(Page {
+        kind: PageKind::EphemeralResource,
+        spec,
+        example: example(dir.join("ephemeral-resource.tf"))?,
+        import: None,
+        notes: notes(repo, type_name)?,
+        extra: None,
+    })
+}
+
+/// The page of a function: signature from `schema::functions`, example
+/// and notes from the repo.
+pub fn function_page(repo: &Path, name: &str) -> Result<FunctionPage, Error> {
+    let (_, signature, summary) = schema::functions::SIGNATURES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .ok_or_else(|| Error::UnknownType {
+            name: name.to_string(),
+        })?;
+    let mut notes = read(
+        &repo
+            .join("docgen/notes/functions")
+            .join(format!("{name}.md")),
+    )?;
+    if name == schema::functions::TRUST_POLICY_FUNCTION {
+        notes.push_str("\n## Options\n\n| option | condition |\n|---|---|\n");
+        for (k, d) in schema::functions::TRUST_OPTIONS {
+            let _ = writeln!(notes, "| `{k}` | {d} |");
+        }
+    }
+    Ok(FunctionPage {
+        name: name.to_string(),
+        signature: signature.to_string(),
+        summary: summary.to_string(),
+        example: example(
+            repo.join("examples/functions")
+                .join(name)
+                .join("function.tf"),
+        )?,
+        notes,
+    })
 }
 
 /// The spec of a resource type. `eks_pod_identity_migration` is here already:
@@ -122,12 +188,15 @@ pub fn index_page(
     resources: Vec<String>,
     data_sources: Vec<String>,
 ) -> Result<IndexPage, Error> {
+    let (ephemeral_resources, functions) = registered_extras();
     Ok(IndexPage {
         spec: schema::provider_config::spec(),
         example: example(repo.join("examples/provider/provider.tf"))?,
         notes: read(&repo.join("docgen/notes/index.md"))?,
         resources,
         data_sources,
+        ephemeral_resources,
+        functions,
     })
 }
 

@@ -17,6 +17,8 @@ pub enum PageKind {
     Resource,
     /// A data source (`docs/data-sources/`).
     DataSource,
+    /// An ephemeral resource (`docs/ephemeral-resources/`).
+    EphemeralResource,
 }
 
 impl PageKind {
@@ -25,6 +27,7 @@ impl PageKind {
         match self {
             PageKind::Resource => "Resource",
             PageKind::DataSource => "Data Source",
+            PageKind::EphemeralResource => "Ephemeral Resource",
         }
     }
 }
@@ -60,6 +63,61 @@ pub struct IndexPage {
     pub resources: Vec<String>,
     /// Data source type names served, sorted.
     pub data_sources: Vec<String>,
+    /// Ephemeral resource type names served, sorted.
+    pub ephemeral_resources: Vec<String>,
+    /// Function names served, sorted.
+    pub functions: Vec<String>,
+}
+
+/// One provider-defined function's page.
+#[derive(Debug, Clone)]
+pub struct FunctionPage {
+    /// Function name (called as `provider::eks::<name>`).
+    pub name: String,
+    /// Signature with parameter types.
+    pub signature: String,
+    /// One-line summary.
+    pub summary: String,
+    /// `examples/functions/<name>/function.tf`.
+    pub example: String,
+    /// `docgen/notes/functions/<name>.md`: what it returns, its arguments.
+    pub notes: String,
+}
+
+/// A function page.
+pub fn function_page(p: &FunctionPage) -> String {
+    let mut out = front_matter(&format!("{} Function - eks", p.name), &p.summary);
+    let _ = writeln!(
+        out,
+        "# {} (Function)
+",
+        p.name
+    );
+    out.push_str(&normalise(&p.summary));
+    out.push_str("
+Provider-defined function: Terraform ≥ 1.8, OpenTofu ≥ 1.7. It makes no AWS call and does not need the provider to be configured.
+
+## Signature
+
+```text
+");
+    let _ = writeln!(out, "provider::eks::{}", p.signature);
+    out.push_str(
+        "```
+
+## Example Usage
+
+```terraform
+",
+    );
+    out.push_str(&normalise(&p.example));
+    out.push_str(
+        "```
+
+",
+    );
+    out.push_str(&normalise(&p.notes));
+    normalise(&out)
 }
 
 /// The registry's file name of a type: without the provider prefix (`eks_`).
@@ -323,6 +381,16 @@ pub fn index(p: &IndexPage) -> String {
             file_stem(d)
         );
     }
+    for e in &p.ephemeral_resources {
+        let _ = writeln!(
+            out,
+            "- [`{e}`](ephemeral-resources/{}.md) (ephemeral resource)",
+            file_stem(e)
+        );
+    }
+    for f in &p.functions {
+        let _ = writeln!(out, "- [`provider::eks::{f}`](functions/{f}.md) (function)");
+    }
     out.push_str("\n## Schema\n\n");
     out.push_str(&schema_section(&p.spec.attrs, &p.spec.blocks, "", true));
     normalise(&out)
@@ -451,7 +519,11 @@ mod tests {
             notes: "## Authentication\n\nThe chain.".into(),
             resources: vec!["eks_thing".into()],
             data_sources: vec!["eks_things".into()],
+            ephemeral_resources: vec!["eks_auth".into()],
+            functions: vec!["role_name".into()],
         });
+        assert!(text.contains("- [`eks_auth`](ephemeral-resources/auth.md) (ephemeral resource)"));
+        assert!(text.contains("- [`provider::eks::role_name`](functions/role_name.md) (function)"));
         assert!(text.contains("- [`eks_thing`](resources/thing.md) (resource)"));
         assert!(text.contains("- [`eks_things`](data-sources/things.md) (data source)"));
         assert!(text.contains("## Authentication"));

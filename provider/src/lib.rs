@@ -10,7 +10,9 @@
 
 pub mod aws;
 pub mod data_sources;
+pub mod ephemeral_resources;
 pub mod errors;
+pub mod functions;
 pub mod kube;
 pub mod made_role;
 pub mod provider;

@@ -18,7 +18,9 @@ use async_trait::async_trait;
 use schema::provider_config::{self, ProviderConfig};
 use std::any::Any;
 use std::sync::Arc;
-use tfplugin::{DataSource, Diagnostics, Provider, Resource, Schema, Value};
+use tfplugin::{
+    DataSource, Diagnostics, EphemeralResource, Function, Provider, Resource, Schema, Value,
+};
 
 /// Registry source address of this provider.
 pub const ADDRESS: &str = "registry.terraform.io/eks-tools/eks";
@@ -49,6 +51,16 @@ impl Provider for EksProvider {
         ]
     }
 
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        crate::functions::all()
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource>> {
+        vec![Arc::new(
+            crate::ephemeral_resources::cluster_auth::ClusterAuth,
+        )]
+    }
+
     async fn configure(
         &self,
         config: &Value,
@@ -76,7 +88,7 @@ impl Provider for EksProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use schema::registry::{DATA_SOURCE_TYPES, RESOURCE_TYPES};
+    use schema::registry::{DATA_SOURCE_TYPES, EPHEMERAL_TYPES, FUNCTIONS, RESOURCE_TYPES};
 
     #[test]
     fn registers_exactly_the_schema_registry() {
@@ -85,5 +97,13 @@ mod tests {
         let data_sources: Vec<&str> = p.data_sources().iter().map(|d| d.type_name()).collect();
         assert_eq!(resources, RESOURCE_TYPES);
         assert_eq!(data_sources, DATA_SOURCE_TYPES);
+        let ephemerals: Vec<&str> = p
+            .ephemeral_resources()
+            .iter()
+            .map(|e| e.type_name())
+            .collect();
+        assert_eq!(ephemerals, EPHEMERAL_TYPES);
+        let functions: Vec<&str> = p.functions().iter().map(|f| f.name()).collect();
+        assert_eq!(functions, FUNCTIONS);
     }
 }

@@ -13,6 +13,8 @@ pub mod addon;
 pub mod addon_config_data;
 pub mod association;
 pub mod associations_data;
+pub mod cluster_auth;
+pub mod functions;
 pub mod input;
 pub mod kubeconfig;
 pub mod migration;
