@@ -79,12 +79,20 @@ skip() { summary+=("$(printf '%-44s skipped (%s)' "$1" "$2")"); }
 # leftovers: servers the acceptance tests started that still run (they die
 # with their test binary; this proves it). Kills and reports them.
 leftovers() {
-  local f pid n=0
+  local f pid ppid n=0
   for f in "$EKS_TARGET"/world/*/*.acc-pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
     # The pid must still be that server (not a reused pid).
     if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qE 'moto_server|eks-emulator'; then
+      # A server whose test binary still runs belongs to another run in this
+      # checkout (a developer's cargo test, a second test.sh): not ours.
+      ppid=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+      if [ -n "$ppid" ] && [ "$ppid" != 1 ] &&
+        tr '\0' ' ' 2>/dev/null <"/proc/$ppid/cmdline" | grep -q '/deps/'; then
+        eks_log "still running: $f (pid $pid) belongs to test binary $ppid of another run"
+        continue
+      fi
       eks_log "left behind: $f (pid $pid); killing it"
       kill "$pid" 2>/dev/null
       n=$((n + 1))
