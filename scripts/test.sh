@@ -52,8 +52,22 @@ on_signal() {
 }
 trap on_signal INT TERM
 
+# count_tests FILE...: "P F", the sums of cargo's "test result: ok. P passed;
+# F failed; ..." lines in FILEs.
+count_tests() {
+  local passed=0 failed=0 p f line
+  while read -r line; do
+    p=$(sed -n 's/.* \([0-9][0-9]*\) passed;.*/\1/p' <<<"$line")
+    f=$(sed -n 's/.* \([0-9][0-9]*\) failed;.*/\1/p' <<<"$line")
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0}))
+  done < <(cat "$@" 2>/dev/null | grep -a '^test result:')
+  echo "$passed $failed"
+}
+
 # step NAME LOGFILE COMMAND...: runs COMMAND (output to the terminal and LOGFILE),
-# records ok/FAILED and the seconds it took.
+# records ok/FAILED, the seconds it took and, for a test step (LOGFILE
+# test-*.log), its counts.
 step() {
   local name=$1 log=$2 start rc
   shift 2
@@ -64,11 +78,17 @@ step() {
   wait "$current"
   rc=$?
   current=""
-  local secs=$(($(date +%s) - start))
+  local secs=$(($(date +%s) - start)) counts="" p f
+  case "$log" in
+    */test-*.log)
+      read -r p f < <(count_tests "$log")
+      counts="  $p passed, $f failed"
+      ;;
+  esac
   if [ "$rc" -eq 0 ]; then
-    summary+=("$(printf '%-44s ok      %5ss' "$name" "$secs")")
+    summary+=("$(printf '%-44s ok      %5ss%s' "$name" "$secs" "$counts")")
   else
-    summary+=("$(printf '%-44s FAILED  %5ss' "$name" "$secs")")
+    summary+=("$(printf '%-44s FAILED  %5ss%s' "$name" "$secs" "$counts")")
     failures=$((failures + 1))
   fi
   return "$rc"
@@ -103,15 +123,9 @@ leftovers() {
 }
 
 finish() {
-  local passed=0 failed=0 p f line
+  local passed failed
   stop_bg_builds
-  # Sum cargo's "test result: ok. N passed; M failed; ..." lines.
-  while read -r line; do
-    p=$(sed -n 's/.* \([0-9][0-9]*\) passed;.*/\1/p' <<<"$line")
-    f=$(sed -n 's/.* \([0-9][0-9]*\) failed;.*/\1/p' <<<"$line")
-    passed=$((passed + ${p:-0}))
-    failed=$((failed + ${f:-0}))
-  done < <(cat "$logs"/test-*.log 2>/dev/null | grep -a '^test result:')
+  read -r passed failed < <(count_tests "$logs"/test-*.log)
   echo
   echo "==================== summary ===================="
   printf '%s\n' "${summary[@]}"
