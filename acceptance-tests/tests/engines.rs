@@ -6,7 +6,7 @@
 //! Each test runs on every engine the suite runs on (Terraform 1.0.3, the
 //! newest Terraform, OpenTofu) and says so when the engine lacks the feature.
 
-use acceptance_tests::hcl::{association, config, provider, string};
+use acceptance_tests::hcl::{association, config, provider, resource, string};
 use acceptance_tests::{
     Tf, acc, contains_ignoring_wrap, engine, fixture_dir, provider_dir, random_name,
 };
@@ -265,4 +265,78 @@ output "echo" {{ value = data.fixture_echo.e.output }}
         json!({"up": name.to_uppercase(), "echo": format!("echo:t-{name}")})
     );
     tf.destroy();
+}
+
+/// A refined unknown in the config: `role_arn` is a template with a known
+/// prefix around the made role's ARN, unknown until apply. Terraform ≥ 1.6
+/// and OpenTofu send such values with their refinements (msgpack extension
+/// 12, "known prefix"), Terraform 1.0.3 as a plain unknown; the provider
+/// plans through either and applies the final value.
+#[test]
+fn engines_refined_unknown_in_config() {
+    let Some(w) = acc("engines_refined_unknown_in_config") else {
+        return;
+    };
+    let e = engine();
+    let cluster = w.new_cluster();
+    // The account's role ARN prefix, `arn:aws:iam::<account>:role`.
+    let given = w.create_pod_role();
+    let prefix = given
+        .arn
+        .rsplit_once('/')
+        .map_or(given.arn.as_str(), |(p, _)| p)
+        .to_string();
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_association",
+            "made",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("namespace", string("default")),
+                ("service_account", string(&random_name())),
+                (
+                    "permission_policy_arns",
+                    r#"["arn:aws:iam::aws:policy/ReadOnlyAccess"]"#.into(),
+                ),
+            ],
+        ),
+        resource(
+            "eks_pod_identity_association",
+            "test",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("namespace", string("default")),
+                ("service_account", string(&random_name())),
+                (
+                    "role_arn",
+                    format!(
+                        r#""{prefix}/${{element(split("/", eks_pod_identity_association.made.role_arn), 1)}}""#
+                    ),
+                ),
+            ],
+        ),
+    ]));
+    // The plan (with the refined unknown sent to the provider) creates both.
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions.values().collect::<Vec<_>>(),
+        vec![&vec!["create".to_string()]; 2],
+        "{e}: {actions:?}"
+    );
+    tf.apply();
+    let made = tf.resource("eks_pod_identity_association.made");
+    let test = tf.resource(ADDRESS);
+    assert!(
+        made["role_arn"]
+            .as_str()
+            .is_some_and(|a| a.starts_with(&prefix)),
+        "{e}: made role_arn {}",
+        made["role_arn"]
+    );
+    assert_eq!(test["role_arn"], made["role_arn"], "{e}");
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
 }
