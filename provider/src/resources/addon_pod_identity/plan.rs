@@ -6,22 +6,29 @@
 //! Owns: ValidateResourceConfig and PlanResourceChange of this resource.
 //! Does not own: the rules themselves (`schema::addon`).
 
+use super::config_schema;
+use super::state::json_equal;
 use super::state::{ENTRIES, entry_type, recommended_type};
 use crate::aws::Clients;
 use crate::aws::eks::addon::{self, AddonVersions};
 use crate::aws::eks::cluster::{self, Cluster};
 use crate::errors::to_diagnostic;
-use crate::spec_map::{self, input_bool, input_str, input_string_map, role_source_input};
-use schema::Input;
-use schema::addon::{self as rules, AddonAssociation, AddonInput, AddonState, Recommended};
-use schema::role;
+use crate::spec_map::{self, input_bool, input_str, input_string_map};
+use schema::addon::{self as rules, AddonAssociation, AddonConfig, AddonState, Recommended};
+use schema::input::Stage;
+use schema::role::{self, PriorMadeRole, RoleLocation};
 use schema::tags;
+use schema::{Input, policy};
 use std::collections::BTreeSet;
 use tfplugin::{AttrPath, Diagnostic, Diagnostics, PlanRequest, PlanResponse, Value};
 
-/// ValidateResourceConfig: the rules that need no AWS call.
+/// ValidateResourceConfig: the rules that need no AWS call, on known
+/// values only (`Stage::Validate`: a `var.x` still unknown is judged at plan).
 pub(super) fn validate(config: &Value) -> Diagnostics {
-    entry_problems(rules::check(&input_of(config, None, "aws")))
+    entry_problems(rules::check_config(
+        &config_of(config, None, "aws", Input::Null),
+        Stage::Validate,
+    ))
 }
 
 /// PlanResourceChange.
@@ -31,19 +38,22 @@ pub(super) async fn plan(c: &Clients, req: &PlanRequest, resp: &mut PlanResponse
         .prior_state
         .as_ref()
         .and_then(|p| spec_map::from_value(p, "prior state").ok());
-    resp.diagnostics
-        .extend(entry_problems(rules::check(&input_of(
-            cfg,
-            prior.as_ref(),
-            c.partition,
-        ))));
     let tags_all = match input_string_map(cfg, "tags") {
-        Input::Null => spec_map::string_map(&c.default_tags),
-        Input::Known(t) => spec_map::string_map(&tags::merge(&c.default_tags, &t)),
-        Input::Unknown => Value::Unknown,
+        Input::Null => Input::Known(c.default_tags.clone()),
+        Input::Known(t) => Input::Known(tags::merge(&c.default_tags, &t)),
+        Input::Unknown => Input::Unknown,
     };
-    resp.planned.set("tags_all", tags_all);
-    resp.planned.set("status", Value::string("ACTIVE"));
+    resp.diagnostics.extend(entry_problems(rules::check_config(
+        &config_of(cfg, prior.as_ref(), c.partition, tags_all.clone()),
+        Stage::Plan,
+    )));
+    resp.planned.set(
+        "tags_all",
+        match &tags_all {
+            Input::Known(t) => spec_map::string_map(t),
+            _ => Value::Unknown,
+        },
+    );
     if let (Some(cluster), Some(addon)) = (
         cfg.get("cluster_name").as_str(),
         cfg.get("addon_name").as_str(),
@@ -54,7 +64,28 @@ pub(super) async fn plan(c: &Clients, req: &PlanRequest, resp: &mut PlanResponse
     if resp.diagnostics.has_errors() {
         return;
     }
+    if prior.as_ref().is_some_and(|p| p.addon_arn.is_none()) {
+        // Deleted out of band, kept for the roles made for it: installed again.
+        resp.planned.set("addon_arn", Value::Unknown);
+    }
     plan_version_and_entries(c, req, prior.as_ref(), resp).await;
+    plan_status(req.prior_state.as_ref(), resp);
+}
+
+/// `status` is never planned (an addon may be DEGRADED for reasons of its
+/// own, FACTS.md F5): unknown when anything else changes, else as it was.
+fn plan_status(prior: Option<&Value>, resp: &mut PlanResponse) {
+    let Some(prior) = prior.filter(|p| !p.is_null()) else {
+        resp.planned.set("status", Value::Unknown);
+        return;
+    };
+    let mut same = resp.planned.clone();
+    same.set("status", prior.get("status").clone());
+    if same.equals(prior) {
+        resp.planned = same;
+    } else {
+        resp.planned.set("status", Value::Unknown);
+    }
 }
 
 /// Problems with their attribute paths (entries under `pod_identity_associations[i]`).
@@ -71,7 +102,12 @@ pub(super) fn entry_problems(problems: Vec<rules::EntryProblem>) -> Diagnostics 
 }
 
 /// What the rules need of a configuration (and the prior state).
-fn input_of(cfg: &Value, prior: Option<&AddonState>, partition: &str) -> AddonInput {
+fn config_of(
+    cfg: &Value,
+    prior: Option<&AddonState>,
+    partition: &str,
+    tags_all: Input<schema::tags::Tags>,
+) -> AddonConfig {
     let entries = match cfg.get(ENTRIES) {
         Value::Null => Input::Null,
         Value::List(items) => Input::Known(
@@ -80,14 +116,14 @@ fn input_of(cfg: &Value, prior: Option<&AddonState>, partition: &str) -> AddonIn
                 .map(|item| {
                     (
                         input_str(item, "service_account"),
-                        role_source_input(item, partition),
+                        spec_map::role_config(item, partition),
                     )
                 })
                 .collect(),
         ),
         _ => Input::Unknown,
     };
-    AddonInput {
+    AddonConfig {
         addon_name: input_str(cfg, "addon_name"),
         service_account_role_arn: input_str(cfg, "service_account_role_arn"),
         use_recommended: input_bool(cfg, "use_recommended_pod_identity"),
@@ -96,6 +132,7 @@ fn input_of(cfg: &Value, prior: Option<&AddonState>, partition: &str) -> AddonIn
             .and_then(|p| p.pod_identity_associations.as_ref())
             .map(|e| e.iter().map(|a| a.service_account.clone()).collect())
             .unwrap_or_default(),
+        tags_all,
     }
 }
 
@@ -178,7 +215,7 @@ async fn plan_version_and_entries(
         .set("resolved_version", Value::string(&version));
     resp.planned
         .set("namespace", Value::string(&versions.namespace));
-    let configuration = match addon::find_pod_identity_configuration(c, addon, &version).await {
+    let configuration = match addon::find_configuration(c, addon, &version).await {
         Ok(p) => p,
         Err(e) => {
             resp.diagnostics.push(to_diagnostic(
@@ -189,6 +226,7 @@ async fn plan_version_and_entries(
         }
     };
     let recommended: Vec<Recommended> = configuration
+        .pod_identity
         .iter()
         .map(|(sa, policies)| Recommended {
             service_account: sa.clone(),
@@ -204,7 +242,12 @@ async fn plan_version_and_entries(
         version: &version,
         namespace: &versions.namespace,
         ipv6: cluster.ipv6,
+        location: cluster
+            .arn
+            .as_deref()
+            .and_then(RoleLocation::from_cluster_arn),
     };
+    plan_configuration_values(cfg, prior, &target, configuration.schema.as_deref(), resp);
     plan_entries(cfg, &target, &recommended, prior, resp);
 }
 
@@ -215,6 +258,45 @@ struct Target<'a> {
     version: &'a str,
     namespace: &'a str,
     ipv6: bool,
+    /// Partition, account and region of the cluster (made role names).
+    location: Option<RoleLocation<'a>>,
+}
+
+/// `configuration_values`: checked against the version's JSON schema
+/// (EKS checks them at apply, FACTS.md F8; here the error comes at plan
+/// and names the key), and planned as the prior text when it means the
+/// same (no update for layout).
+fn plan_configuration_values(
+    cfg: &Value,
+    prior: Option<&AddonState>,
+    t: &Target,
+    schema: Option<&str>,
+    resp: &mut PlanResponse,
+) {
+    let Some(text) = cfg.get("configuration_values").as_str() else {
+        return;
+    };
+    if let Some(schema) = schema {
+        for problem in config_schema::check_text(text, schema) {
+            resp.diagnostics.push(
+                Diagnostic::error(
+                    format!("Invalid configuration_values for {} {}", t.addon, t.version),
+                    format!(
+                        "configuration_values: {problem}.\n\nEKS validates configuration_values against the addon version's JSON schema (`aws eks describe-addon-configuration --addon-name {} --addon-version {}`); change the value to fit it.",
+                        t.addon, t.version
+                    ),
+                )
+                .at(AttrPath::root("configuration_values")),
+            );
+        }
+    }
+    let prior_text = prior.and_then(|p| p.configuration_values.clone());
+    if prior_text.is_some() && json_equal(&prior_text, &Some(text.to_string())) {
+        resp.planned.set(
+            "configuration_values",
+            prior_text.map(Value::string).unwrap_or(Value::Null),
+        );
+    }
 }
 
 /// The entries the configuration stands for (written, or the recommended
@@ -263,9 +345,15 @@ fn plan_entries(
     let prior_entries: Vec<AddonAssociation> = prior
         .and_then(|p| p.pod_identity_associations.clone())
         .unwrap_or_default();
+    let prior_at = prior.map(|p| {
+        (
+            p.cluster_name.as_str(),
+            p.namespace.as_deref().unwrap_or(""),
+        )
+    });
     let mut planned_entries: Vec<Value> = entries
         .into_iter()
-        .map(|e| plan_entry(e, t.cluster, t.namespace, &prior_entries))
+        .map(|e| plan_entry(e, t, &prior_entries, prior_at))
         .collect();
     plan_association_ids(&mut planned_entries, &prior_entries);
     resp.planned.set(ENTRIES, Value::List(planned_entries));
@@ -292,7 +380,9 @@ fn plan_association_ids(planned: &mut [Value], prior: &[AddonAssociation]) {
             )
         })
         .collect();
-    let ids_stable = pairs.as_ref() == Some(&prior_pairs);
+    // An association deleted out of band is made again: its ID changes.
+    let ids_stable =
+        pairs.as_ref() == Some(&prior_pairs) && prior.iter().all(|p| p.association_id.is_some());
     let known = |v: &Option<String>| v.clone().map(Value::string).unwrap_or(Value::Null);
     for e in planned.iter_mut() {
         let sa = e.get("service_account").as_str().map(str::to_string);
@@ -312,9 +402,15 @@ fn plan_association_ids(planned: &mut [Value], prior: &[AddonAssociation]) {
     }
 }
 
-/// One entry's plan: given role, or a made role with its name, path and
-/// (when unchanged) its ARN.
-fn plan_entry(mut e: Value, cluster: &str, namespace: &str, prior: &[AddonAssociation]) -> Value {
+/// One entry's plan: given role, or a made role with its name (never
+/// renaming a role already made: `role::planned_role_name`), path, and
+/// (while it is the made role's own) its ARN.
+fn plan_entry(
+    mut e: Value,
+    t: &Target,
+    prior: &[AddonAssociation],
+    prior_at: Option<(&str, &str)>,
+) -> Value {
     let sa = e.get("service_account").as_str().map(str::to_string);
     let prior_entry = sa
         .as_ref()
@@ -326,24 +422,47 @@ fn plan_entry(mut e: Value, cluster: &str, namespace: &str, prior: &[AddonAssoci
         e.set("created_role", Value::Bool(false));
         return e;
     }
+    let made_before = prior_entry.filter(|p| p.created_role == Some(true));
+    let prior_role = match (made_before, prior_at) {
+        (Some(p), Some((cluster, namespace))) => p.role_name.as_deref().map(|n| PriorMadeRole {
+            role_name: n,
+            cluster,
+            namespace,
+            service_account: &p.service_account,
+        }),
+        _ => None,
+    };
     let name = match (e.get("role_name"), &sa) {
         (Value::String(n), _) => Value::string(n),
-        (Value::Null | Value::Unknown, Some(sa)) => {
-            Value::string(role::generated_role_name(cluster, namespace, sa))
-        }
+        (Value::Null | Value::Unknown, Some(sa)) => role::planned_role_name(
+            None,
+            prior_role.as_ref(),
+            t.cluster,
+            t.namespace,
+            sa,
+            t.location.as_ref(),
+        )
+        .map(Value::string)
+        .unwrap_or(Value::Unknown),
         _ => Value::Unknown,
     };
     let path = match e.get("role_path") {
         Value::String(p) => Value::string(p),
         _ => Value::string("/"),
     };
-    let kept_arn = prior_entry
+    // The prior ARN while it is the made role's (a role put on the
+    // association by hand is drift: unknown, and apply puts ours back).
+    let kept_arn = made_before
         .filter(|p| {
-            p.created_role == Some(true)
-                && p.role_name.as_deref() == name.as_str()
-                && p.role_path.as_deref() == path.as_str()
+            p.role_name.as_deref() == name.as_str() && p.role_path.as_deref() == path.as_str()
         })
-        .and_then(|p| p.role_arn.clone());
+        .and_then(|p| p.role_arn.clone())
+        .filter(|arn| match (&t.location, name.as_str(), path.as_str()) {
+            (Some(l), Some(n), Some(p)) => {
+                arn == &format!("arn:{}:iam::{}:role{p}{n}", l.partition, l.account)
+            }
+            _ => true,
+        });
     e.set(
         "role_arn",
         kept_arn.map(Value::string).unwrap_or(Value::Unknown),
@@ -351,6 +470,13 @@ fn plan_entry(mut e: Value, cluster: &str, namespace: &str, prior: &[AddonAssoci
     e.set("role_name", name);
     e.set("role_path", path);
     e.set("created_role", Value::Bool(true));
+    if let Some(text) = e.get("permission_policy").as_str().map(str::to_string) {
+        let prior_text = made_before.and_then(|p| p.permission_policy.as_deref());
+        e.set(
+            "permission_policy",
+            Value::string(policy::planned_text(&text, prior_text)),
+        );
+    }
     if e.get("restrict_to_cluster").is_null() {
         e.set("restrict_to_cluster", Value::Null);
     }
@@ -468,38 +594,96 @@ mod tests {
         v
     }
 
+    const CLUSTER_ARN: &str = "arn:aws:eks:us-east-1:123456789012:cluster/c";
+
+    fn target() -> Target<'static> {
+        Target {
+            cluster: "c",
+            addon: "a",
+            version: "v1",
+            namespace: "kube-system",
+            ipv6: false,
+            location: RoleLocation::from_cluster_arn(CLUSTER_ARN),
+        }
+    }
+
     #[test]
     fn entry_with_a_given_role_makes_nothing() {
         let e = entry_value(&[
             ("service_account", Value::string("sa")),
             ("role_arn", Value::string("arn:aws:iam::1:role/r")),
         ]);
-        let e = plan_entry(e, "c", "kube-system", &[]);
+        let e = plan_entry(e, &target(), &[], None);
         assert_eq!(e.get("created_role"), &Value::Bool(false));
         assert!(e.get("role_name").is_null());
     }
 
     #[test]
-    fn entry_with_a_made_role_keeps_its_arn_while_name_and_path_stay() {
+    fn entry_with_a_made_role_keeps_its_name_and_arn() {
+        // A role made by an earlier version (name without region) keeps it.
         let name = role::generated_role_name("c", "kube-system", "sa");
+        let arn = format!("arn:aws:iam::123456789012:role/{name}");
         let prior = [AddonAssociation {
             service_account: "sa".into(),
-            role_arn: Some("arn:made".into()),
+            role_arn: Some(arn.clone()),
             role_name: Some(name.clone()),
             role_path: Some("/".into()),
             created_role: Some(true),
             ..Default::default()
         }];
+        let at = Some(("c", "kube-system"));
         let e = entry_value(&[("service_account", Value::string("sa"))]);
-        let planned = plan_entry(e.clone(), "c", "kube-system", &prior);
-        assert_eq!(planned.get("role_arn").as_str(), Some("arn:made"));
+        let planned = plan_entry(e.clone(), &target(), &prior, at);
+        assert_eq!(planned.get("role_arn").as_str(), Some(arn.as_str()));
         assert_eq!(planned.get("role_name").as_str(), Some(name.as_str()));
+        // A new role gets the scoped name.
+        let fresh = plan_entry(e.clone(), &target(), &[], None);
+        let location = RoleLocation::from_cluster_arn(CLUSTER_ARN);
+        let scoped = location
+            .as_ref()
+            .map(|l| role::scoped_role_name(l, "c", "kube-system", "sa"));
+        assert_eq!(fresh.get("role_name").as_str(), scoped.as_deref());
+        assert_eq!(fresh.get("role_arn"), &Value::Unknown);
         let renamed = entry_value(&[
             ("service_account", Value::string("sa")),
             ("role_name", Value::string("other")),
         ]);
-        let planned = plan_entry(renamed, "c", "kube-system", &prior);
+        let planned = plan_entry(renamed, &target(), &prior, at);
         assert_eq!(planned.get("role_arn"), &Value::Unknown);
+    }
+
+    #[test]
+    fn a_made_role_replaced_by_hand_on_the_association_is_drift() {
+        let name = role::generated_role_name("c", "kube-system", "sa");
+        let prior = [AddonAssociation {
+            service_account: "sa".into(),
+            role_arn: Some("arn:aws:iam::123456789012:role/someone-elses".into()),
+            role_name: Some(name),
+            role_path: Some("/".into()),
+            created_role: Some(true),
+            ..Default::default()
+        }];
+        let e = entry_value(&[("service_account", Value::string("sa"))]);
+        let planned = plan_entry(e, &target(), &prior, Some(("c", "kube-system")));
+        assert_eq!(planned.get("role_arn"), &Value::Unknown);
+    }
+
+    #[test]
+    fn an_equivalent_permission_policy_keeps_the_prior_text() {
+        let prior_text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+        let prior = [AddonAssociation {
+            service_account: "sa".into(),
+            created_role: Some(true),
+            permission_policy: Some(prior_text.into()),
+            ..Default::default()
+        }];
+        let config_text = r#"{ "Version": "2012-10-17", "Statement": [ { "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*" } ] }"#;
+        let e = entry_value(&[
+            ("service_account", Value::string("sa")),
+            ("permission_policy", Value::string(config_text)),
+        ]);
+        let planned = plan_entry(e, &target(), &prior, Some(("c", "kube-system")));
+        assert_eq!(planned.get("permission_policy").as_str(), Some(prior_text));
     }
 
     #[test]
