@@ -866,3 +866,72 @@ fn addon_failed_update_keeps_made_roles_in_state() {
     tf.assert_plan_empty();
     tf.destroy();
 }
+
+/// Issue 12 item 7: `plan -generate-config-out` for an addon whose entries
+/// have made roles (well-known policies, managed policies) writes a
+/// configuration that plans empty.
+#[test]
+fn addon_import_block_generate_config_plans_empty() {
+    let Some(w) = acc("addon_import_block_generate_config_plans_empty") else {
+        return;
+    };
+    let e = acceptance_tests::engine();
+    if !e.has_import_blocks() {
+        eprintln!(
+            "addon_import_block_generate_config_plans_empty: {e} has no import blocks; skipped"
+        );
+        return;
+    }
+    let cluster = w.new_cluster();
+    let mut made = Tf::new(w);
+    made.write(&addon(
+        &cluster,
+        "aws-efs-csi-driver",
+        &[(
+            "pod_identity_associations",
+            entries(&[
+                "{ service_account = \"efs-csi-controller-sa\", well_known_policies = [\"efs-csi-controller\"] }".to_string(),
+                made_entry("efs-csi-node-sa", &[EFS]),
+            ]),
+        )],
+    ));
+    made.apply();
+    let roles: Vec<String> = ["efs-csi-controller-sa", "efs-csi-node-sa"]
+        .iter()
+        .map(|sa| str_of(&entry(&made.resource(ADDRESS), sa)["role_name"]))
+        .collect();
+    // Forget it, then import it into a fresh configuration.
+    made.run(&["state", "rm", ADDRESS]);
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        format!(
+            "import {{\n  to = {ADDRESS}\n  id = {}\n}}\n",
+            string(&format!("{cluster}:aws-efs-csi-driver"))
+        ),
+    ]));
+    let run = tf.run(&[
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-generate-config-out=generated.tf",
+    ]);
+    let generated = std::fs::read_to_string(tf.path().join("generated.tf")).unwrap_or_default();
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{e}: plan -generate-config-out failed:\n{}\n--- generated.tf ---\n{generated}",
+        run.output
+    );
+    assert!(generated.contains("efs-csi-controller\""), "{generated}");
+    tf.apply();
+    let (empty, output) = tf.plan();
+    assert!(
+        empty,
+        "generated config does not plan empty:\n{output}\n--- generated.tf ---\n{generated}"
+    );
+    tf.destroy();
+    for role in roles {
+        assert!(w.get_role(&role).is_none(), "{role} is left");
+    }
+}

@@ -14,6 +14,7 @@
 
 mod apply;
 mod config_schema;
+mod entries;
 mod import;
 mod plan;
 mod read;

@@ -7,19 +7,19 @@
 //! Does not own: the rules themselves (`schema::addon`).
 
 use super::config_schema;
+use super::entries::{Target, describes_made_role, plan_entries};
 use super::state::json_equal;
-use super::state::{ENTRIES, entry_type, recommended_type};
+use super::state::{ENTRIES, recommended_type};
 use crate::aws::Clients;
 use crate::aws::eks::addon::{self, AddonVersions};
 use crate::aws::eks::cluster::{self, Cluster};
 use crate::errors::to_diagnostic;
 use crate::spec_map::{self, input_bool, input_str, input_string_map};
-use schema::addon::{self as rules, AddonAssociation, AddonConfig, AddonState, Recommended};
+use schema::Input;
+use schema::addon::{self as rules, AddonConfig, AddonState, Recommended};
 use schema::input::Stage;
-use schema::role::{self, PriorMadeRole, RoleLocation};
+use schema::role::RoleLocation;
 use schema::tags;
-use schema::{Input, policy};
-use std::collections::BTreeSet;
 use tfplugin::{AttrPath, Diagnostic, Diagnostics, PlanRequest, PlanResponse, Value};
 
 /// ValidateResourceConfig: the rules that need no AWS call, on known
@@ -114,10 +114,13 @@ fn config_of(
             items
                 .iter()
                 .map(|item| {
-                    (
-                        input_str(item, "service_account"),
-                        spec_map::role_config(item, partition),
-                    )
+                    let mut role = spec_map::role_config(item, partition);
+                    if describes_made_role(item) {
+                        // The made role's own ARN beside its attributes (as
+                        // `-generate-config-out` writes it): not a given role.
+                        role.role_arn = Input::Null;
+                    }
+                    (input_str(item, "service_account"), role)
                 })
                 .collect(),
         ),
@@ -251,17 +254,6 @@ async fn plan_version_and_entries(
     plan_entries(cfg, &target, &recommended, prior, resp);
 }
 
-/// What the entries are planned against.
-struct Target<'a> {
-    cluster: &'a str,
-    addon: &'a str,
-    version: &'a str,
-    namespace: &'a str,
-    ipv6: bool,
-    /// Partition, account and region of the cluster (made role names).
-    location: Option<RoleLocation<'a>>,
-}
-
 /// `configuration_values`: checked against the version's JSON schema
 /// (EKS checks them at apply, FACTS.md F8; here the error comes at plan
 /// and names the key), and planned as the prior text when it means the
@@ -297,190 +289,6 @@ fn plan_configuration_values(
             prior_text.map(Value::string).unwrap_or(Value::Null),
         );
     }
-}
-
-/// The entries the configuration stands for (written, or the recommended
-/// ones), checked against the version's pod identity configuration.
-fn plan_entries(
-    cfg: &Value,
-    t: &Target,
-    recommended: &[Recommended],
-    prior: Option<&AddonState>,
-    resp: &mut PlanResponse,
-) {
-    let use_recommended = cfg.get("use_recommended_pod_identity").as_bool() == Some(true);
-    let entries: Option<Vec<Value>> = match cfg.get(ENTRIES) {
-        Value::List(items) => Some(items.clone()),
-        Value::Null if use_recommended => {
-            let made = rules::recommended_entries(t.addon, recommended, t.ipv6);
-            Some(
-                made.iter()
-                    .filter_map(|e| tfplugin::typed::to_value(e, &entry_type()).ok())
-                    .collect(),
-            )
-        }
-        Value::Null => None,
-        _ => {
-            resp.planned.set(ENTRIES, Value::Unknown);
-            return;
-        }
-    };
-    let supported: Vec<String> = recommended
-        .iter()
-        .map(|r| r.service_account.clone())
-        .collect();
-    let sas: Vec<Input<String>> = entries
-        .iter()
-        .flatten()
-        .map(|e| input_str(e, "service_account"))
-        .collect();
-    resp.diagnostics
-        .extend(entry_problems(rules::check_against_configuration(
-            t.addon, t.version, &sas, &supported,
-        )));
-    let Some(entries) = entries else {
-        resp.planned.set(ENTRIES, Value::Null);
-        return;
-    };
-    let prior_entries: Vec<AddonAssociation> = prior
-        .and_then(|p| p.pod_identity_associations.clone())
-        .unwrap_or_default();
-    let prior_at = prior.map(|p| {
-        (
-            p.cluster_name.as_str(),
-            p.namespace.as_deref().unwrap_or(""),
-        )
-    });
-    let mut planned_entries: Vec<Value> = entries
-        .into_iter()
-        .map(|e| plan_entry(e, t, &prior_entries, prior_at))
-        .collect();
-    plan_association_ids(&mut planned_entries, &prior_entries);
-    resp.planned.set(ENTRIES, Value::List(planned_entries));
-}
-
-/// Association IDs survive only when the set of (service account, role)
-/// is unchanged; otherwise they are unknown until apply.
-fn plan_association_ids(planned: &mut [Value], prior: &[AddonAssociation]) {
-    let pairs: Option<BTreeSet<(String, String)>> = planned
-        .iter()
-        .map(|e| {
-            Some((
-                e.get("service_account").as_str()?.to_string(),
-                e.get("role_arn").as_str()?.to_string(),
-            ))
-        })
-        .collect();
-    let prior_pairs: BTreeSet<(String, String)> = prior
-        .iter()
-        .map(|e| {
-            (
-                e.service_account.clone(),
-                e.role_arn.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
-    // An association deleted out of band is made again: its ID changes.
-    let ids_stable =
-        pairs.as_ref() == Some(&prior_pairs) && prior.iter().all(|p| p.association_id.is_some());
-    let known = |v: &Option<String>| v.clone().map(Value::string).unwrap_or(Value::Null);
-    for e in planned.iter_mut() {
-        let sa = e.get("service_account").as_str().map(str::to_string);
-        match prior
-            .iter()
-            .find(|p| Some(&p.service_account) == sa.as_ref())
-        {
-            Some(p) if ids_stable => {
-                e.set("association_id", known(&p.association_id));
-                e.set("association_arn", known(&p.association_arn));
-            }
-            _ => {
-                e.set("association_id", Value::Unknown);
-                e.set("association_arn", Value::Unknown);
-            }
-        }
-    }
-}
-
-/// One entry's plan: given role, or a made role with its name (never
-/// renaming a role already made: `role::planned_role_name`), path, and
-/// (while it is the made role's own) its ARN.
-fn plan_entry(
-    mut e: Value,
-    t: &Target,
-    prior: &[AddonAssociation],
-    prior_at: Option<(&str, &str)>,
-) -> Value {
-    let sa = e.get("service_account").as_str().map(str::to_string);
-    let prior_entry = sa
-        .as_ref()
-        .and_then(|sa| prior.iter().find(|p| &p.service_account == sa));
-    if !e.get("role_arn").is_null() && e.get("created_role") != &Value::Bool(true) {
-        for attr in ["role_name", "role_path"] {
-            e.set(attr, Value::Null);
-        }
-        e.set("created_role", Value::Bool(false));
-        return e;
-    }
-    let made_before = prior_entry.filter(|p| p.created_role == Some(true));
-    let prior_role = match (made_before, prior_at) {
-        (Some(p), Some((cluster, namespace))) => p.role_name.as_deref().map(|n| PriorMadeRole {
-            role_name: n,
-            cluster,
-            namespace,
-            service_account: &p.service_account,
-        }),
-        _ => None,
-    };
-    let name = match (e.get("role_name"), &sa) {
-        (Value::String(n), _) => Value::string(n),
-        (Value::Null | Value::Unknown, Some(sa)) => role::planned_role_name(
-            None,
-            prior_role.as_ref(),
-            t.cluster,
-            t.namespace,
-            sa,
-            t.location.as_ref(),
-        )
-        .map(Value::string)
-        .unwrap_or(Value::Unknown),
-        _ => Value::Unknown,
-    };
-    let path = match e.get("role_path") {
-        Value::String(p) => Value::string(p),
-        _ => Value::string("/"),
-    };
-    // The prior ARN while it is the made role's (a role put on the
-    // association by hand is drift: unknown, and apply puts ours back).
-    let kept_arn = made_before
-        .filter(|p| {
-            p.role_name.as_deref() == name.as_str() && p.role_path.as_deref() == path.as_str()
-        })
-        .and_then(|p| p.role_arn.clone())
-        .filter(|arn| match (&t.location, name.as_str(), path.as_str()) {
-            (Some(l), Some(n), Some(p)) => {
-                arn == &format!("arn:{}:iam::{}:role{p}{n}", l.partition, l.account)
-            }
-            _ => true,
-        });
-    e.set(
-        "role_arn",
-        kept_arn.map(Value::string).unwrap_or(Value::Unknown),
-    );
-    e.set("role_name", name);
-    e.set("role_path", path);
-    e.set("created_role", Value::Bool(true));
-    if let Some(text) = e.get("permission_policy").as_str().map(str::to_string) {
-        let prior_text = made_before.and_then(|p| p.permission_policy.as_deref());
-        e.set(
-            "permission_policy",
-            Value::string(policy::planned_text(&text, prior_text)),
-        );
-    }
-    if e.get("restrict_to_cluster").is_null() {
-        e.set("restrict_to_cluster", Value::Null);
-    }
-    e
 }
 
 /// The version to install: as written, `latest`, or (absent) the prior
@@ -584,128 +392,5 @@ mod tests {
             "{}",
             d.0[0].detail
         );
-    }
-
-    fn entry_value(pairs: &[(&str, Value)]) -> Value {
-        let mut v = Value::Null;
-        for (k, x) in pairs {
-            v.set(k, x.clone());
-        }
-        v
-    }
-
-    const CLUSTER_ARN: &str = "arn:aws:eks:us-east-1:123456789012:cluster/c";
-
-    fn target() -> Target<'static> {
-        Target {
-            cluster: "c",
-            addon: "a",
-            version: "v1",
-            namespace: "kube-system",
-            ipv6: false,
-            location: RoleLocation::from_cluster_arn(CLUSTER_ARN),
-        }
-    }
-
-    #[test]
-    fn entry_with_a_given_role_makes_nothing() {
-        let e = entry_value(&[
-            ("service_account", Value::string("sa")),
-            ("role_arn", Value::string("arn:aws:iam::1:role/r")),
-        ]);
-        let e = plan_entry(e, &target(), &[], None);
-        assert_eq!(e.get("created_role"), &Value::Bool(false));
-        assert!(e.get("role_name").is_null());
-    }
-
-    #[test]
-    fn entry_with_a_made_role_keeps_its_name_and_arn() {
-        // A role made by an earlier version (name without region) keeps it.
-        let name = role::generated_role_name("c", "kube-system", "sa");
-        let arn = format!("arn:aws:iam::123456789012:role/{name}");
-        let prior = [AddonAssociation {
-            service_account: "sa".into(),
-            role_arn: Some(arn.clone()),
-            role_name: Some(name.clone()),
-            role_path: Some("/".into()),
-            created_role: Some(true),
-            ..Default::default()
-        }];
-        let at = Some(("c", "kube-system"));
-        let e = entry_value(&[("service_account", Value::string("sa"))]);
-        let planned = plan_entry(e.clone(), &target(), &prior, at);
-        assert_eq!(planned.get("role_arn").as_str(), Some(arn.as_str()));
-        assert_eq!(planned.get("role_name").as_str(), Some(name.as_str()));
-        // A new role gets the scoped name.
-        let fresh = plan_entry(e.clone(), &target(), &[], None);
-        let location = RoleLocation::from_cluster_arn(CLUSTER_ARN);
-        let scoped = location
-            .as_ref()
-            .map(|l| role::scoped_role_name(l, "c", "kube-system", "sa"));
-        assert_eq!(fresh.get("role_name").as_str(), scoped.as_deref());
-        assert_eq!(fresh.get("role_arn"), &Value::Unknown);
-        let renamed = entry_value(&[
-            ("service_account", Value::string("sa")),
-            ("role_name", Value::string("other")),
-        ]);
-        let planned = plan_entry(renamed, &target(), &prior, at);
-        assert_eq!(planned.get("role_arn"), &Value::Unknown);
-    }
-
-    #[test]
-    fn a_made_role_replaced_by_hand_on_the_association_is_drift() {
-        let name = role::generated_role_name("c", "kube-system", "sa");
-        let prior = [AddonAssociation {
-            service_account: "sa".into(),
-            role_arn: Some("arn:aws:iam::123456789012:role/someone-elses".into()),
-            role_name: Some(name),
-            role_path: Some("/".into()),
-            created_role: Some(true),
-            ..Default::default()
-        }];
-        let e = entry_value(&[("service_account", Value::string("sa"))]);
-        let planned = plan_entry(e, &target(), &prior, Some(("c", "kube-system")));
-        assert_eq!(planned.get("role_arn"), &Value::Unknown);
-    }
-
-    #[test]
-    fn an_equivalent_permission_policy_keeps_the_prior_text() {
-        let prior_text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
-        let prior = [AddonAssociation {
-            service_account: "sa".into(),
-            created_role: Some(true),
-            permission_policy: Some(prior_text.into()),
-            ..Default::default()
-        }];
-        let config_text = r#"{ "Version": "2012-10-17", "Statement": [ { "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*" } ] }"#;
-        let e = entry_value(&[
-            ("service_account", Value::string("sa")),
-            ("permission_policy", Value::string(config_text)),
-        ]);
-        let planned = plan_entry(e, &target(), &prior, Some(("c", "kube-system")));
-        assert_eq!(planned.get("permission_policy").as_str(), Some(prior_text));
-    }
-
-    #[test]
-    fn association_ids_survive_only_an_unchanged_set() {
-        let prior = [AddonAssociation {
-            service_account: "sa".into(),
-            role_arn: Some("r".into()),
-            association_id: Some("a-1".into()),
-            ..Default::default()
-        }];
-        let same = entry_value(&[
-            ("service_account", Value::string("sa")),
-            ("role_arn", Value::string("r")),
-        ]);
-        let mut planned = vec![same.clone()];
-        plan_association_ids(&mut planned, &prior);
-        assert_eq!(planned[0].get("association_id").as_str(), Some("a-1"));
-        let mut planned = vec![entry_value(&[
-            ("service_account", Value::string("sa")),
-            ("role_arn", Value::string("other")),
-        ])];
-        plan_association_ids(&mut planned, &prior);
-        assert_eq!(planned[0].get("association_id"), &Value::Unknown);
     }
 }
