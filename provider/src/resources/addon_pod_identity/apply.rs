@@ -90,7 +90,12 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     if prior.addon_arn.is_none() {
         // Deleted out of band while roles made for it remained (read kept
         // the resource for them): install it again, then drop unused roles.
-        let mut resp = install(ctx, &c, resp, planned.clone()).await;
+        let resp = install(ctx, &c, resp, planned.clone()).await;
+        if resp.new_state.is_null() {
+            // Not installed: the prior state (with its roles) stays.
+            return finish_state(resp, &prior);
+        }
+        let mut resp = resp;
         if !resp.diagnostics.has_errors() {
             delete_unused_roles(&c, &prior, &planned, &label, &mut resp.diagnostics).await;
         }

@@ -394,3 +394,30 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod generated_config_tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_made_role_entry_validates() {
+        let mut entry = Value::Null;
+        entry.set("service_account", Value::string("sa"));
+        entry.set(
+            "role_arn",
+            Value::string("arn:aws:iam::123456789012:role/made"),
+        );
+        entry.set("role_name", Value::string("made"));
+        entry.set("role_path", Value::string("/"));
+        entry.set(
+            "well_known_policies",
+            Value::Set(vec![Value::string("efs-csi-controller")]),
+        );
+        let mut cfg = Value::Null;
+        cfg.set("cluster_name", Value::string("c"));
+        cfg.set("addon_name", Value::string("aws-efs-csi-driver"));
+        cfg.set(ENTRIES, Value::List(vec![entry]));
+        let d = validate(&cfg);
+        assert!(!d.has_errors(), "{d:?}");
+    }
+}
