@@ -232,25 +232,13 @@ fn addon_recommended_and_out_of_band_deletion() {
     );
     tf.assert_plan_empty();
 
-    // Deleted out of band: the next plan installs it again.
-    w.eks(
-        "DELETE",
-        &format!("/clusters/{cluster}/addons/aws-ebs-csi-driver"),
-        None,
-    );
-    let mut gone = false;
-    for _ in 0..50 {
-        if remote_addon(w, &cluster, "aws-ebs-csi-driver").is_none() {
-            gone = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(gone, "the addon was not deleted out of band");
+    // Deleted out of band: the resource stays for the role made for it
+    // (issue 12), and the next plan installs the addon again with it.
+    delete_addon_out_of_band(w, &cluster, "aws-ebs-csi-driver");
     let actions = tf.plan_actions();
     assert_eq!(
         actions.get(ADDRESS).map(Vec::as_slice),
-        Some(&["create".to_string()][..]),
+        Some(&["update".to_string()][..]),
         "{actions:?}"
     );
     tf.apply();
@@ -472,4 +460,478 @@ fn addon_configuration_data_source() {
     );
     assert_eq!(out["old"]["supports_pod_identity"], false);
     assert_eq!(out["latest"], "v1.19.2-eksbuild.1");
+}
+
+/// Tests that set emulator faults (which hit every test of this binary)
+/// hold this lock, so they never overwrite each other's faults. The faults
+/// name addons no other test here installs (coredns, cloudwatch).
+static FAULTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Resets the emulator's faults when dropped (also when a test panics).
+struct FaultsOff(&'static World);
+
+impl Drop for FaultsOff {
+    fn drop(&mut self) {
+        self.0.set_faults(&json!({}));
+    }
+}
+
+fn remote_role(w: &World, cluster: &str, name: &str) -> String {
+    str_of(&remote_addon(w, cluster, name).unwrap_or(Value::Null)["serviceAccountRoleArn"])
+}
+
+/// Issue 13 item 1: UpdateAddon without serviceAccountRoleArn strips the
+/// IRSA role (FACTS.md F1), so every update of an IRSA addon re-sends it.
+#[test]
+fn addon_irsa_keeps_role_on_version_and_configuration_change() {
+    let Some(w) = acc("addon_irsa_keeps_role_on_version_and_configuration_change") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let irsa = w.create_pod_role();
+    let mut tf = Tf::new(w);
+    let irsa_attr = ("service_account_role_arn", string(&irsa.arn));
+    tf.write(&addon(
+        &cluster,
+        "vpc-cni",
+        &[
+            irsa_attr.clone(),
+            ("addon_version", string("v1.19.0-eksbuild.1")),
+        ],
+    ));
+    tf.apply();
+    assert_eq!(remote_role(w, &cluster, "vpc-cni"), irsa.arn);
+    // A version change keeps the role.
+    tf.write(&addon(
+        &cluster,
+        "vpc-cni",
+        &[
+            irsa_attr.clone(),
+            ("addon_version", string("v1.19.2-eksbuild.1")),
+        ],
+    ));
+    tf.apply();
+    let remote = remote_addon(w, &cluster, "vpc-cni").unwrap_or(Value::Null);
+    assert_eq!(remote["addonVersion"], "v1.19.2-eksbuild.1");
+    assert_eq!(
+        str_of(&remote["serviceAccountRoleArn"]),
+        irsa.arn,
+        "{remote}"
+    );
+    tf.assert_plan_empty();
+    // So does a configuration change.
+    tf.write(&addon(
+        &cluster,
+        "vpc-cni",
+        &[
+            irsa_attr,
+            ("addon_version", string("v1.19.2-eksbuild.1")),
+            (
+                "configuration_values",
+                "jsonencode({ env = { WARM_IP_TARGET = \"5\" } })".into(),
+            ),
+        ],
+    ));
+    tf.apply();
+    assert_eq!(remote_role(w, &cluster, "vpc-cni"), irsa.arn);
+    tf.assert_plan_empty();
+    // Removing the attribute removes IRSA (the member left out, never "").
+    tf.write(&addon(
+        &cluster,
+        "vpc-cni",
+        &[("addon_version", string("v1.19.2-eksbuild.1"))],
+    ));
+    tf.apply();
+    assert_eq!(remote_role(w, &cluster, "vpc-cni"), "");
+    tf.assert_plan_empty();
+    tf.destroy();
+}
+
+/// Issue 13 item 7: a role of another account is refused by EKS at once
+/// ("Cross-account pass role is not allowed.") and the apply fails at once
+/// with advice, instead of retrying for minutes.
+#[test]
+fn addon_cross_account_role_fails_at_once() {
+    let Some(w) = acc("addon_cross_account_role_fails_at_once") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let mut tf = Tf::new(w);
+    tf.write(&addon(
+        &cluster,
+        "vpc-cni",
+        &[(
+            "service_account_role_arn",
+            string("arn:aws:iam::999999999999:role/elsewhere"),
+        )],
+    ));
+    let started = std::time::Instant::now();
+    tf.apply_expect_error("must be in the EKS cluster's own account");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "a cross-account role was retried for {:?}",
+        started.elapsed()
+    );
+    tf.destroy();
+}
+
+/// Issue 13 item 2: an addon that stays DEGRADED for reasons of its own
+/// (coredns without nodes; FACTS.md F5) neither fails the apply nor plans
+/// a diff, at create and after an update (judged by the Update's status).
+#[test]
+fn addon_degraded_neither_fails_nor_plans_a_diff() {
+    let Some(w) = acc("addon_degraded_neither_fails_nor_plans_a_diff") else {
+        return;
+    };
+    let _lock = FAULTS.lock().unwrap_or_else(|p| p.into_inner());
+    let _off = FaultsOff(w);
+    w.set_faults(&json!({"addon_degraded": [{"addon_name": "coredns"}]}));
+    let cluster = w.new_cluster();
+    let mut tf = Tf::new(w);
+    let timeouts = "{\n    create = \"1m\"\n    update = \"1m\"\n  }";
+    let with = |values: Option<&str>| {
+        let mut attrs = vec![("timeouts", timeouts.to_string())];
+        if let Some(v) = values {
+            attrs.push(("configuration_values", v.to_string()));
+        }
+        addon(&cluster, "coredns", &attrs)
+    };
+    tf.write(&with(None).replace("timeouts =", "timeouts"));
+    let out = tf.apply();
+    assert!(
+        acceptance_tests::contains_ignoring_wrap(&out, "the addon is DEGRADED"),
+        "{out}"
+    );
+    assert_eq!(tf.resource(ADDRESS)["status"], "DEGRADED");
+    tf.assert_plan_empty();
+    // An update: done when the Update is Successful, DEGRADED or not.
+    tf.write(&with(Some("jsonencode({ replicaCount = 3 })")).replace("timeouts =", "timeouts"));
+    tf.apply();
+    let remote = remote_addon(w, &cluster, "coredns").unwrap_or(Value::Null);
+    assert_eq!(remote["status"], "DEGRADED", "{remote}");
+    tf.assert_plan_empty();
+    // Healthy again: refresh shows it, and still no diff.
+    w.set_faults(&json!({}));
+    tf.assert_plan_empty();
+    tf.destroy();
+}
+
+/// Issue 13 item 8: configuration_values are checked at plan against the
+/// addon version's JSON schema, naming the attribute and the bad key.
+#[test]
+fn addon_configuration_values_checked_at_plan() {
+    let Some(w) = acc("addon_configuration_values_checked_at_plan") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let mut tf = Tf::new(w);
+    tf.write(&addon(
+        &cluster,
+        "vpc-cni",
+        &[(
+            "configuration_values",
+            "jsonencode({ nodeSelector = { a = \"b\" } })".into(),
+        )],
+    ));
+    let out = tf.plan_expect_error("key `nodeSelector` is not a setting");
+    assert!(
+        acceptance_tests::contains_ignoring_wrap(&out, "Invalid configuration_values"),
+        "{out}"
+    );
+    tf.write(&addon(
+        &cluster,
+        "vpc-cni",
+        &[(
+            "configuration_values",
+            "jsonencode({ enableNetworkPolicy = true })".into(),
+        )],
+    ));
+    tf.plan_expect_error("`enableNetworkPolicy` must be string, not boolean");
+    assert!(remote_addon(w, &cluster, "vpc-cni").is_none());
+    // A valid value, written differently later, plans no change.
+    tf.write(&addon(
+        &cluster,
+        "vpc-cni",
+        &[(
+            "configuration_values",
+            string(r#"{"env":{"WARM_IP_TARGET":"5"}}"#),
+        )],
+    ));
+    tf.apply();
+    tf.write(&addon(
+        &cluster,
+        "vpc-cni",
+        &[(
+            "configuration_values",
+            string(r#"{ "env": { "WARM_IP_TARGET": "5" } }"#),
+        )],
+    ));
+    tf.assert_plan_empty();
+    tf.destroy();
+}
+
+/// Issue 13 item 6: addon-owned associations can be changed and deleted
+/// directly (FACTS.md F6); the plan shows it and apply repairs it.
+#[test]
+fn addon_owned_association_drift_is_repaired() {
+    let Some(w) = acc("addon_owned_association_drift_is_repaired") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let given = w.create_pod_role();
+    let other = w.create_pod_role();
+    let mut tf = Tf::new(w);
+    tf.write(&addon(
+        &cluster,
+        "aws-efs-csi-driver",
+        &[(
+            "pod_identity_associations",
+            entries(&[
+                made_entry("efs-csi-controller-sa", &[EFS]),
+                format!(
+                    "{{ service_account = \"efs-csi-node-sa\", role_arn = {} }}",
+                    string(&given.arn)
+                ),
+            ]),
+        )],
+    ));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    let made_arn = str_of(&entry(&r, "efs-csi-controller-sa")["role_arn"]);
+    let controller_id = str_of(&entry(&r, "efs-csi-controller-sa")["association_id"]);
+    let node_id = str_of(&entry(&r, "efs-csi-node-sa")["association_id"]);
+    tf.assert_plan_empty();
+    let by_sa = |sa: &str| {
+        w.list_associations(&cluster)
+            .into_iter()
+            .find(|a| a["serviceAccount"] == sa)
+            .and_then(|a| {
+                w.describe_association(&cluster, a["associationId"].as_str().unwrap_or_default())
+            })
+            .unwrap_or(Value::Null)
+    };
+    let update_planned = |tf: &Tf| {
+        let actions = tf.plan_actions();
+        assert_eq!(
+            actions.get(ADDRESS).map(Vec::as_slice),
+            Some(&["update".to_string()][..]),
+            "{actions:?}"
+        );
+    };
+    // By hand, the made role's association gets another role: drift.
+    let changed = w.eks(
+        "POST",
+        &format!("/clusters/{cluster}/pod-identity-associations/{controller_id}"),
+        Some(&json!({"roleArn": other.arn})),
+    );
+    assert!(changed.ok(), "{}", changed.body);
+    update_planned(&tf);
+    tf.apply();
+    assert_eq!(str_of(&by_sa("efs-csi-controller-sa")["roleArn"]), made_arn);
+    tf.assert_plan_empty();
+    // By hand, an owned association is deleted: made again.
+    w.delete_association(&cluster, &node_id);
+    update_planned(&tf);
+    tf.apply();
+    assert_eq!(str_of(&by_sa("efs-csi-node-sa")["roleArn"]), given.arn);
+    let remote = remote_addon(w, &cluster, "aws-efs-csi-driver").unwrap_or(Value::Null);
+    assert_eq!(
+        remote["podIdentityAssociations"].as_array().map(Vec::len),
+        Some(2),
+        "{remote}"
+    );
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
+}
+
+/// Schema wiring (issue 12 item 5): `service_account_role_arn` beside
+/// `pod_identity_associations = var.x` with `var.x` null validates and plans.
+#[test]
+fn addon_irsa_beside_a_null_variable_validates() {
+    let Some(w) = acc("addon_irsa_beside_a_null_variable_validates") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let irsa = w.create_pod_role();
+    let mut tf = Tf::new(w);
+    let body = addon(
+        &cluster,
+        "vpc-cni",
+        &[
+            ("service_account_role_arn", string(&irsa.arn)),
+            ("pod_identity_associations", "var.entries".into()),
+        ],
+    );
+    let variable = "variable \"entries\" {\n  type = list(object({ service_account = string, role_arn = string }))\n  default = null\n}\n";
+    tf.write(&format!("{variable}\n{body}"));
+    let run = tf.run(&["validate", "-no-color"]);
+    assert_eq!(run.code, Some(0), "{}", run.output);
+    tf.apply();
+    assert_eq!(remote_role(w, &cluster, "vpc-cni"), irsa.arn);
+    tf.assert_plan_empty();
+    tf.destroy();
+}
+
+/// Issue 12 item 2: the addon deleted out of band while roles made for it
+/// exist: the resource stays for them, and destroy deletes them.
+#[test]
+fn addon_deleted_out_of_band_keeps_its_roles_until_destroy() {
+    let Some(w) = acc("addon_deleted_out_of_band_keeps_its_roles_until_destroy") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let mut tf = Tf::new(w);
+    tf.write(&addon(
+        &cluster,
+        "aws-ebs-csi-driver",
+        &[("use_recommended_pod_identity", "true".into())],
+    ));
+    tf.apply();
+    let role = str_of(&entry(&tf.resource(ADDRESS), "ebs-csi-controller-sa")["role_name"]);
+    delete_addon_out_of_band(w, &cluster, "aws-ebs-csi-driver");
+    tf.destroy();
+    assert!(
+        w.get_role(&role).is_none(),
+        "destroy after an out-of-band deletion left the made role"
+    );
+}
+
+fn delete_addon_out_of_band(w: &World, cluster: &str, name: &str) {
+    w.eks(
+        "DELETE",
+        &format!("/clusters/{cluster}/addons/{name}"),
+        None,
+    );
+    for _ in 0..50 {
+        if remote_addon(w, cluster, name).is_none() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the addon was not deleted out of band");
+}
+
+/// Issue 12 item 2: after an addon update that failed, the state lists the
+/// entries whose roles were made for it, so backing out with `[]` deletes
+/// those roles too.
+#[test]
+fn addon_failed_update_keeps_made_roles_in_state() {
+    let Some(w) = acc("addon_failed_update_keeps_made_roles_in_state") else {
+        return;
+    };
+    let _lock = FAULTS.lock().unwrap_or_else(|p| p.into_inner());
+    let _off = FaultsOff(w);
+    let cluster = w.new_cluster();
+    let name = "amazon-cloudwatch-observability";
+    let mut tf = Tf::new(w);
+    tf.write(&addon(
+        &cluster,
+        name,
+        &[("pod_identity_associations", "[]".into())],
+    ));
+    tf.apply();
+    w.set_faults(&json!({"addon_fail": {
+        "addon_name": name, "status": "UPDATE_FAILED",
+        "code": "ConfigurationConflict", "message": "conflicts with existing objects"
+    }}));
+    tf.write(&addon(
+        &cluster,
+        name,
+        &[(
+            "pod_identity_associations",
+            entries(&[made_entry("cloudwatch-agent", &[READ_ONLY])]),
+        )],
+    ));
+    tf.apply_expect_error("conflicts with existing objects");
+    w.set_faults(&json!({}));
+    let r = tf.resource(ADDRESS);
+    let role = str_of(&entry(&r, "cloudwatch-agent")["role_name"]);
+    assert!(
+        !role.is_empty(),
+        "the failed update forgot the made role: {r}"
+    );
+    assert!(w.get_role(&role).is_some());
+    // Back out.
+    tf.write(&addon(
+        &cluster,
+        name,
+        &[("pod_identity_associations", "[]".into())],
+    ));
+    tf.apply();
+    assert!(
+        w.get_role(&role).is_none(),
+        "backing out leaked the made role"
+    );
+    tf.assert_plan_empty();
+    tf.destroy();
+}
+
+/// Issue 12 item 7: `plan -generate-config-out` for an addon whose entries
+/// have made roles (well-known policies, managed policies) writes a
+/// configuration that plans empty.
+#[test]
+fn addon_import_block_generate_config_plans_empty() {
+    let Some(w) = acc("addon_import_block_generate_config_plans_empty") else {
+        return;
+    };
+    let e = acceptance_tests::engine();
+    if !e.has_import_blocks() {
+        eprintln!(
+            "addon_import_block_generate_config_plans_empty: {e} has no import blocks; skipped"
+        );
+        return;
+    }
+    let cluster = w.new_cluster();
+    let mut made = Tf::new(w);
+    made.write(&addon(
+        &cluster,
+        "aws-efs-csi-driver",
+        &[(
+            "pod_identity_associations",
+            entries(&[
+                "{ service_account = \"efs-csi-controller-sa\", well_known_policies = [\"efs-csi-controller\"] }".to_string(),
+                made_entry("efs-csi-node-sa", &[EFS]),
+            ]),
+        )],
+    ));
+    made.apply();
+    let roles: Vec<String> = ["efs-csi-controller-sa", "efs-csi-node-sa"]
+        .iter()
+        .map(|sa| str_of(&entry(&made.resource(ADDRESS), sa)["role_name"]))
+        .collect();
+    // Forget it, then import it into a fresh configuration.
+    made.run(&["state", "rm", ADDRESS]);
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        format!(
+            "import {{\n  to = {ADDRESS}\n  id = {}\n}}\n",
+            string(&format!("{cluster}:aws-efs-csi-driver"))
+        ),
+    ]));
+    let run = tf.run(&[
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-generate-config-out=generated.tf",
+    ]);
+    let generated = std::fs::read_to_string(tf.path().join("generated.tf")).unwrap_or_default();
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{e}: plan -generate-config-out failed:\n{}\n--- generated.tf ---\n{generated}",
+        run.output
+    );
+    assert!(generated.contains("efs-csi-controller\""), "{generated}");
+    tf.apply();
+    let (empty, output) = tf.plan();
+    assert!(
+        empty,
+        "generated config does not plan empty:\n{output}\n--- generated.tf ---\n{generated}"
+    );
+    tf.destroy();
+    for role in roles {
+        assert!(w.get_role(&role).is_none(), "{role} is left");
+    }
 }

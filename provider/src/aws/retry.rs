@@ -22,6 +22,16 @@ pub const PROPAGATION_TIMEOUT: Duration = Duration::from_secs(120);
 /// service account (EKS deletes are eventually consistent; seconds in practice).
 pub const DELETE_CONSISTENCY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long an UpdateAddon waits out an update of the same addon that is
+/// still running (409 "Addon X cannot be updated as it is currently in
+/// UPDATING state", FACTS.md F4): one started by someone else (console,
+/// eksctl) or by an apply that was interrupted. An addon update usually
+/// takes a minute or two; the AWS provider waits up to 20 minutes for one.
+/// Ten minutes covers a normal update with margin and still fails an apply
+/// in reasonable time when the other update is stuck (then the addon's own
+/// `timeouts` and health issues are the place to look).
+pub const ADDON_BUSY_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// First pause between attempts; it grows by half each time up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(500);
 /// Longest pause between attempts.
@@ -210,6 +220,33 @@ const TRUST_NOT_VISIBLE: (&str, &str) = (
 /// association (a real one, or one deleted moments ago).
 const ASSOCIATION_TAKEN: (&str, &str) = ("ResourceInUseException", "Association already exists");
 
+/// The answer EKS gives to UpdateAddon while the addon is still CREATING or
+/// UPDATING (FACTS.md F4: ResourceInUseException, HTTP 409).
+const ADDON_BUSY: (&str, &str) = (
+    "ResourceInUseException",
+    "cannot be updated as it is currently in",
+);
+
+/// The answer EKS gives for a role of another account, and for
+/// `serviceAccountRoleArn: ""` (FACTS.md F2, F3). Final: never retried.
+const CROSS_ACCOUNT_ROLE: (&str, &str) = (
+    "AccessDeniedException",
+    "Cross-account pass role is not allowed",
+);
+
+/// True for "the addon is busy with another update" (still CREATING or
+/// UPDATING). UpdateAddon retries it for [`ADDON_BUSY_TIMEOUT`].
+pub fn is_addon_busy(e: &AwsError) -> bool {
+    e.is(ADDON_BUSY.0, ADDON_BUSY.1)
+}
+
+/// True for "the role is in another account than the cluster" (or an empty
+/// role ARN). Never retried: the user must name a role of the cluster's
+/// account.
+pub fn is_cross_account_role(e: &AwsError) -> bool {
+    e.is(CROSS_ACCOUNT_ROLE.0, CROSS_ACCOUNT_ROLE.1)
+}
+
 /// True for "the role is not visible yet" (IAM eventual consistency), the
 /// one error every create/update that names a role retries for
 /// [`PROPAGATION_TIMEOUT`].
@@ -298,6 +335,26 @@ mod tests {
             "Role r exists"
         )));
         assert!(!is_entity_exists(&service("NoSuchEntity", "")));
+        let busy = service(
+            "ResourceInUseException",
+            "Addon vpc-cni cannot be updated as it is currently in UPDATING state",
+        );
+        assert!(is_addon_busy(&busy));
+        assert!(!is_addon_busy(&service(
+            "ResourceInUseException",
+            "Addon already exists."
+        )));
+        assert!(!is_association_taken(&busy));
+        let foreign = service(
+            "AccessDeniedException",
+            "Cross-account pass role is not allowed.",
+        );
+        assert!(is_cross_account_role(&foreign));
+        assert!(!is_role_not_visible(&foreign));
+        assert!(!is_cross_account_role(&service(
+            "AccessDeniedException",
+            "not authorized"
+        )));
         let transport = AwsError::Transport {
             operation: "Op",
             detail: "Role provided in the request does not exist".into(),

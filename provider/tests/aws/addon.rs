@@ -151,3 +151,106 @@ async fn waiting_for_a_missing_addon_is_gone() {
         .await
         .expect("nothing to wait for");
 }
+
+#[tokio::test]
+async fn a_create_settles_in_degraded() {
+    let w = World::new().await;
+    w.faults(serde_json::json!({"addon_degraded": [{"addon_name": "coredns"}]}))
+        .await;
+    let c = w.cluster("settled").await;
+    addon::create(&w.ctx(), &w.clients, &new(&c, "coredns"))
+        .await
+        .expect("created");
+    let a = addon::wait_settled(&w.ctx(), &w.clients, &c, "coredns", MINUTE)
+        .await
+        .expect("DEGRADED ends a create");
+    assert_eq!(a.status.as_deref(), Some("DEGRADED"));
+    assert!(
+        a.health.contains("InsufficientNumberOfReplicas"),
+        "{}",
+        a.health
+    );
+}
+
+#[tokio::test]
+async fn update_waits_out_an_update_in_progress() {
+    let w = World::new().await;
+    w.faults(serde_json::json!({"addon_transition_ms": 1500}))
+        .await;
+    let c = w.cluster("busy").await;
+    addon::create(&w.ctx(), &w.clients, &new(&c, "vpc-cni"))
+        .await
+        .expect("created");
+    addon::wait_settled(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE)
+        .await
+        .expect("active");
+    let first = AddonUpdate {
+        cluster: c.clone(),
+        name: "vpc-cni".into(),
+        configuration_values: Some(r#"{"env":{"A":"1"}}"#.into()),
+        ..Default::default()
+    };
+    addon::update(&w.ctx(), &w.clients, &first)
+        .await
+        .expect("first update");
+    // The addon is UPDATING now: EKS answers 409, which is waited out.
+    let second = AddonUpdate {
+        configuration_values: Some(r#"{"env":{"A":"2"}}"#.into()),
+        ..first.clone()
+    };
+    let id = addon::update(&w.ctx(), &w.clients, &second)
+        .await
+        .expect("second update after the first finished")
+        .expect("an update ID");
+    addon::wait_update(&w.ctx(), &w.clients, &c, "vpc-cni", &id, MINUTE)
+        .await
+        .expect("successful");
+}
+
+#[tokio::test]
+async fn update_leaves_out_an_empty_role_and_refuses_another_account_at_once() {
+    let w = World::new().await;
+    let c = w.cluster("irsa").await;
+    let role = format!("arn:aws:iam::{}:role/irsa", crate::support::ACCOUNT);
+    let irsa = NewAddon {
+        service_account_role_arn: Some(role.clone()),
+        ..new(&c, "vpc-cni")
+    };
+    addon::create(&w.ctx(), &w.clients, &irsa)
+        .await
+        .expect("created");
+    addon::wait_settled(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE)
+        .await
+        .expect("active");
+    // Some("") means "remove IRSA": the member is left out, never sent empty.
+    let remove = AddonUpdate {
+        cluster: c.clone(),
+        name: "vpc-cni".into(),
+        service_account_role_arn: Some(String::new()),
+        ..Default::default()
+    };
+    let id = addon::update(&w.ctx(), &w.clients, &remove)
+        .await
+        .expect("removing IRSA")
+        .unwrap_or_default();
+    addon::wait_update(&w.ctx(), &w.clients, &c, "vpc-cni", &id, MINUTE)
+        .await
+        .expect("successful");
+    let now = addon::find_by_name(&w.clients, &c, "vpc-cni")
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(now.and_then(|a| a.service_account_role_arn), None);
+    let started = std::time::Instant::now();
+    let foreign = AddonUpdate {
+        service_account_role_arn: Some("arn:aws:iam::999999999999:role/x".into()),
+        ..remove
+    };
+    let r = addon::update(&w.ctx(), &w.clients, &foreign).await;
+    assert!(
+        r.as_ref()
+            .is_err_and(terraform_provider_eks::aws::retry::is_cross_account_role),
+        "{r:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}

@@ -3,10 +3,16 @@
 //! configuration).
 //!
 //! Owns: [`Addon`] (our own view of DescribeAddon), [`NewAddon`] and
-//! [`AddonUpdate`] (what a create or update sends), the one addon-state
-//! waiter [`wait_active`] (with [`wait_deleted`] and [`wait_update`]), and
-//! the catalogue finders. Does not own: which version or entries an addon
-//! should have (the resource's plan).
+//! [`AddonUpdate`] (what a create or update sends), the addon-state waiters
+//! ([`wait_settled`] after a create, [`wait_update`] for an update's own
+//! status, [`wait_deleted`], and [`wait_active`] for callers that need a
+//! healthy addon), and the catalogue finders. Does not own: which version
+//! or entries an addon should have (the resource's plan).
+//!
+//! DEGRADED (FACTS.md F5) is the addon's health, not the outcome of a call:
+//! coredns without nodes stays DEGRADED for as long as there are none. So an
+//! update is judged by its Update (DescribeUpdate), and a create ends when
+//! the addon leaves CREATING, ACTIVE or DEGRADED (see [`wait_settled`]).
 
 use crate::aws::clients::Clients;
 use crate::aws::error::{AwsError, found, gone_is_ok};
@@ -19,11 +25,21 @@ use tfplugin::Ctx;
 /// Name of the addon that runs the EKS Pod Identity agent.
 pub const AGENT_ADDON: &str = "eks-pod-identity-agent";
 
-/// States an addon passes through on its way to ACTIVE. DEGRADED is waited
-/// on, not accepted and not failed at once: while an addon starts it often
-/// passes through DEGRADED (the AWS provider waits on it too), and a wait
-/// that ends in DEGRADED reports the health issues.
+/// States an addon passes through on its way to ACTIVE, for
+/// [`wait_active`]. DEGRADED is waited on there; a wait that ends in
+/// DEGRADED reports the health issues.
 const ACTIVE_PENDING: [&str; 3] = ["CREATING", "UPDATING", "DEGRADED"];
+/// States of a call still in progress, for [`wait_settled`].
+const SETTLE_PENDING: [&str; 2] = ["CREATING", "UPDATING"];
+/// Where a create (or an update without an Update ID) has finished: the
+/// addon is installed, healthy or not (FACTS.md F5). The AWS CLI's
+/// `addon-active` waiter (botocore `waiters-2.json`) also stops at DEGRADED,
+/// and CloudFormation's addon handler accepts it (terraform-provider-aws
+/// #44669); terraform-provider-aws alone keeps waiting, which turns a
+/// lasting DEGRADED (coredns without nodes: aws/containers-roadmap#1389,
+/// pulumi-eks#1819) into a 20-minute failure and a tainted addon that the
+/// next apply deletes and installs again.
+pub const SETTLED: [&str; 2] = ["ACTIVE", "DEGRADED"];
 /// States an addon may show while it is being deleted.
 const DELETE_PENDING: [&str; 3] = ["DELETING", "ACTIVE", "DEGRADED"];
 
@@ -107,7 +123,8 @@ pub struct NewAddon {
     pub tags: Option<Tags>,
 }
 
-/// What UpdateAddon sends. `None` fields are left unchanged by EKS.
+/// What UpdateAddon sends. `None` fields are left out of the request, which
+/// leaves them unchanged — except `service_account_role_arn`, see there.
 #[derive(Debug, Clone, Default)]
 pub struct AddonUpdate {
     /// Cluster name.
@@ -120,7 +137,11 @@ pub struct AddonUpdate {
     pub resolve_conflicts: Option<String>,
     /// New configuration values; `Some("")` removes them.
     pub configuration_values: Option<String>,
-    /// New IRSA role; `Some("")` removes IRSA from the addon.
+    /// The IRSA role the addon has after the update. EKS has no "unchanged"
+    /// for this member: left out, the addon loses its IRSA role and falls
+    /// back to the node role (FACTS.md F1). So send the current role on
+    /// every update of an addon that keeps IRSA, and `None` to remove IRSA.
+    /// `""` is never sent (EKS refuses it, F2): `Some("")` means `None`.
     pub service_account_role_arn: Option<String>,
     /// The new owned associations; they replace the set, `Some([])` removes all.
     pub pod_identity: Option<Vec<(String, String)>>,
@@ -213,9 +234,29 @@ pub async fn create(ctx: &Ctx, c: &Clients, new: &NewAddon) -> Result<(), AwsErr
     .await
 }
 
-/// Starts an addon update, retrying while a role it names is not yet
-/// visible. Returns the update's ID (to [`wait_update`] on), if EKS gave one.
+/// Starts an addon update, retrying while the addon is busy with another
+/// update ([`retry::is_addon_busy`], for [`retry::ADDON_BUSY_TIMEOUT`]) and
+/// while a role it names is not yet visible ([`retry::is_role_not_visible`]).
+/// A role of another account fails at once. Returns the update's ID (to
+/// [`wait_update`] on), if EKS gave one.
 pub async fn update(ctx: &Ctx, c: &Clients, u: &AddonUpdate) -> Result<Option<String>, AwsError> {
+    retry::until_done(
+        ctx.stopped(),
+        "UpdateAddon",
+        retry::ADDON_BUSY_TIMEOUT,
+        || async {
+            match update_once(ctx, c, u).await {
+                Err(e) if retry::is_addon_busy(&e) => Attempt::Again(e),
+                other => Attempt::Done(other),
+            }
+        },
+    )
+    .await
+}
+
+/// UpdateAddon, retried only while a role it names is not yet visible.
+async fn update_once(ctx: &Ctx, c: &Clients, u: &AddonUpdate) -> Result<Option<String>, AwsError> {
+    let role = u.service_account_role_arn.clone().filter(|a| !a.is_empty());
     retry::until_done(
         ctx.stopped(),
         "UpdateAddon",
@@ -229,7 +270,7 @@ pub async fn update(ctx: &Ctx, c: &Clients, u: &AddonUpdate) -> Result<Option<St
                 .set_addon_version(u.version.clone())
                 .set_resolve_conflicts(u.resolve_conflicts.as_deref().map(ResolveConflicts::from))
                 .set_configuration_values(u.configuration_values.clone())
-                .set_service_account_role_arn(u.service_account_role_arn.clone())
+                .set_service_account_role_arn(role.clone())
                 .set_pod_identity_associations(u.pod_identity.as_deref().map(pod_identity_request))
                 .send()
                 .await
@@ -301,6 +342,29 @@ pub async fn wait_active(
     r.ok_or(WaitError::Gone { what })
 }
 
+/// Waits until the addon has left CREATING/UPDATING and returns it as it
+/// then is: ACTIVE or DEGRADED ([`SETTLED`]); any other state (such as
+/// CREATE_FAILED) fails with the addon's health issues.
+pub async fn wait_settled(
+    ctx: &Ctx,
+    c: &Clients,
+    cluster: &str,
+    addon: &str,
+    timeout: Duration,
+) -> Result<Addon, WaitError> {
+    let what = label(cluster, addon);
+    let r = retry::wait_for(
+        ctx.stopped(),
+        what.clone(),
+        &SETTLE_PENDING,
+        &SETTLED,
+        timeout,
+        || async { Ok(find_by_name(c, cluster, addon).await?.map(observe)) },
+    )
+    .await?;
+    r.ok_or(WaitError::Gone { what })
+}
+
 /// Waits until the addon is gone.
 pub async fn wait_deleted(
     ctx: &Ctx,
@@ -321,8 +385,9 @@ pub async fn wait_deleted(
     .map(|_| ())
 }
 
-/// Waits for an addon update (DescribeUpdate) to succeed; a failed update
-/// reports EKS's own error messages.
+/// Waits for an addon update (DescribeUpdate) to succeed: `Successful` is
+/// done whatever the addon's health (FACTS.md F5); `Failed` or `Cancelled`
+/// fail with EKS's own error messages.
 pub async fn wait_update(
     ctx: &Ctx,
     c: &Clients,
@@ -431,6 +496,16 @@ pub async fn find_versions(
     Ok(known.then_some(out))
 }
 
+/// What DescribeAddonConfiguration says of one addon version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddonConfiguration {
+    /// The JSON schema of `configurationValues` (text), if EKS gave one.
+    pub schema: Option<String>,
+    /// Service accounts and their recommended managed policies (empty: no
+    /// pod identity support).
+    pub pod_identity: Vec<(String, Vec<String>)>,
+}
+
 /// The addon version's pod identity configuration: service accounts and
 /// their recommended managed policies (empty: no pod identity support).
 pub async fn find_pod_identity_configuration(
@@ -438,6 +513,15 @@ pub async fn find_pod_identity_configuration(
     addon: &str,
     version: &str,
 ) -> Result<Vec<(String, Vec<String>)>, AwsError> {
+    Ok(find_configuration(c, addon, version).await?.pod_identity)
+}
+
+/// The addon version's configuration schema and pod identity configuration.
+pub async fn find_configuration(
+    c: &Clients,
+    addon: &str,
+    version: &str,
+) -> Result<AddonConfiguration, AwsError> {
     let out = c
         .eks
         .describe_addon_configuration()
@@ -446,15 +530,18 @@ pub async fn find_pod_identity_configuration(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("DescribeAddonConfiguration", e))?;
-    Ok(out
-        .pod_identity_configuration
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|p| {
-            p.service_account
-                .map(|sa| (sa, p.recommended_managed_policies.unwrap_or_default()))
-        })
-        .collect())
+    Ok(AddonConfiguration {
+        schema: out.configuration_schema.filter(|s| !s.is_empty()),
+        pod_identity: out
+            .pod_identity_configuration
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| {
+                p.service_account
+                    .map(|sa| (sa, p.recommended_managed_policies.unwrap_or_default()))
+            })
+            .collect(),
+    })
 }
 
 /// Whether an addon version needs IAM permissions (DescribeAddonVersions,

@@ -6,17 +6,19 @@
 //! the diagnostics of each step. Does not own: AWS calls and waits
 //! (`crate::aws::eks::addon`) or the made role's life (`crate::made_role`).
 
-use super::state::{entry_pairs, fill_association_ids, finish_state, json_equal, made_role_names};
-use crate::aws::Clients;
+use super::state::{
+    entry_missing, entry_pairs, fill_association_ids, finish_state, json_equal, made_role_names,
+};
 use crate::aws::eks::addon::{self, Addon, AddonUpdate, NewAddon};
 use crate::aws::eks::{cluster, tags as eks_tags};
 use crate::aws::iam::role as iam;
-use crate::aws::retry::WaitError;
+use crate::aws::retry::{self, WaitError};
+use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
 use crate::made_role::{self, Ensured};
 use crate::resources::{empty_response, prior_of, setup, with_error};
 use schema::addon::{self as rules, AddonState, Timeouts};
-use schema::role;
+use schema::role::{self, RoleLocation};
 use schema::tags;
 use std::collections::BTreeSet;
 use tfplugin::{
@@ -25,21 +27,33 @@ use tfplugin::{
 
 /// ApplyResourceChange without prior state.
 pub(super) async fn create(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
-    let mut resp = empty_response();
+    let resp = empty_response();
     let (c, planned) = match setup::<AddonState>(ctx, &req.planned) {
         Ok(v) => v,
         Err(d) => return with_error(resp, d),
     };
+    install(ctx, &c, resp, planned).await
+}
+
+/// Makes the roles, installs the addon and waits until it has settled
+/// (ACTIVE or DEGRADED, see `addon::SETTLED`). Also used by update when the
+/// addon was deleted out of band while roles made for it were kept.
+async fn install(
+    ctx: &Ctx,
+    c: &Clients,
+    mut resp: ApplyResponse,
+    planned: AddonState,
+) -> ApplyResponse {
     let summary = format!("creating EKS addon {}", label(&planned));
-    let env = match Env::load(&c, &planned).await {
+    let env = match Env::load(c, &planned).await {
         Ok(e) => e,
         Err(d) => return with_error(resp, d),
     };
     let mut state = planned.clone();
     // Roles first: the addon's associations can only name roles that exist.
     let mut made_now: Vec<String> = Vec::new();
-    if let Err(d) = put_roles(&c, &env, &mut state, &mut made_now).await {
-        made_role::cleanup_roles(&c, &made_now, &mut resp.diagnostics).await;
+    if let Err(d) = put_roles(c, &env, &mut state, &mut made_now).await {
+        made_role::cleanup_roles(c, &made_now, &mut resp.diagnostics).await;
         return with_error(resp, d);
     }
     let new = NewAddon {
@@ -52,13 +66,13 @@ pub(super) async fn create(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         pod_identity: pod_identity_pairs(&state),
         tags: state.tags_all.clone(),
     };
-    if let Err(e) = addon::create(ctx, &c, &new).await {
-        made_role::cleanup_roles(&c, &made_now, &mut resp.diagnostics).await;
-        return with_error(resp, to_diagnostic(summary, &e));
+    if let Err(e) = addon::create(ctx, c, &new).await {
+        made_role::cleanup_roles(c, &made_now, &mut resp.diagnostics).await;
+        return with_error(resp, call_diagnostic(summary, &e));
     }
     let timeout = Timeouts::of(state.timeouts.as_ref(), |t| t.create.as_ref());
-    let waited = addon::wait_active(ctx, &c, &state.cluster_name, &state.addon_name, timeout).await;
-    finish_apply(resp, &c, state, waited, &summary).await
+    let waited = addon::wait_settled(ctx, c, &state.cluster_name, &state.addon_name, timeout).await;
+    finish_apply(resp, c, state, waited, &summary).await
 }
 
 /// ApplyResourceChange with prior and planned state.
@@ -73,6 +87,20 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         Err(d) => return with_error(resp, d),
     };
     let label = label(&planned);
+    if prior.addon_arn.is_none() {
+        // Deleted out of band while roles made for it remained (read kept
+        // the resource for them): install it again, then drop unused roles.
+        let resp = install(ctx, &c, resp, planned.clone()).await;
+        if resp.new_state.is_null() {
+            // Not installed: the prior state (with its roles) stays.
+            return finish_state(resp, &prior);
+        }
+        let mut resp = resp;
+        if !resp.diagnostics.has_errors() {
+            delete_unused_roles(&c, &prior, &planned, &label, &mut resp.diagnostics).await;
+        }
+        return resp;
+    }
     let env = match Env::load(&c, &planned).await {
         Ok(e) => e,
         Err(d) => return with_error(finish_state(resp, &prior), d),
@@ -86,8 +114,12 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     if let Err(d) = update_addon(ctx, &c, &env, &prior, &state).await {
         if d.removes_made_roles {
             made_role::cleanup_roles(&c, &made_now, &mut resp.diagnostics).await;
+            return with_error(finish_state(resp, &prior), d.diagnostic);
         }
-        return with_error(finish_state(resp, &prior), d.diagnostic);
+        // The switch may yet happen: the new roles stay, and so must their
+        // entries in state, or backing out would leak them (issue 12).
+        let kept = failed_update_state(&prior, &state);
+        return with_error(finish_state(resp, &kept), d.diagnostic);
     }
     let change = tags::diff(
         &prior.tags_all.clone().unwrap_or_default(),
@@ -101,19 +133,60 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         );
     }
     // Cleanup after the switch: roles we made that no entry uses any more.
-    let keep: BTreeSet<String> = made_role_names(&state);
-    for old in made_role_names(&prior).difference(&keep) {
-        if let Err(e) = iam::delete_role(&c, old).await {
-            resp.diagnostics.push(to_diagnostic(
+    delete_unused_roles(&c, &prior, &state, &label, &mut resp.diagnostics).await;
+    // The update's own status was the verdict (FACTS.md F5): the addon is
+    // read as it is, ACTIVE or DEGRADED, without waiting for its health.
+    let seen = addon::find_by_name(&c, &state.cluster_name, &state.addon_name)
+        .await
+        .map_err(WaitError::from)
+        .and_then(|a| {
+            a.ok_or(WaitError::Gone {
+                what: format!("EKS addon {label}"),
+            })
+        });
+    let summary = format!("updating EKS addon {label}");
+    finish_apply(resp, &c, state, seen, &summary).await
+}
+
+/// Deletes the roles made for `prior`'s entries that `now` no longer uses.
+async fn delete_unused_roles(
+    c: &Clients,
+    prior: &AddonState,
+    now: &AddonState,
+    label: &str,
+    diags: &mut Diagnostics,
+) {
+    let keep: BTreeSet<String> = made_role_names(now);
+    for old in made_role_names(prior).difference(&keep) {
+        if let Err(e) = iam::delete_role(c, old).await {
+            diags.push(to_diagnostic(
                 format!("deleting IAM role {old} no longer used by addon {label}"),
                 &e,
             ));
         }
     }
-    let timeout = Timeouts::of(state.timeouts.as_ref(), |t| t.update.as_ref());
-    let waited = addon::wait_active(ctx, &c, &state.cluster_name, &state.addon_name, timeout).await;
-    let summary = format!("updating EKS addon {label}");
-    finish_apply(resp, &c, state, waited, &summary).await
+}
+
+/// The state after an update whose wait failed: the prior state, plus the
+/// entries with roles made for this update (they exist, without an
+/// association as far as we know), so the next plan shows them and a
+/// destroy or `[]` deletes their roles.
+fn failed_update_state(prior: &AddonState, planned: &AddonState) -> AddonState {
+    let mut kept = prior.clone();
+    let entries = kept.pod_identity_associations.get_or_insert_with(Vec::new);
+    for e in planned.pod_identity_associations.iter().flatten() {
+        if e.created_role == Some(true)
+            && !entries
+                .iter()
+                .any(|p| p.service_account == e.service_account)
+        {
+            let mut e = e.clone();
+            e.association_id = None;
+            e.association_arn = None;
+            entries.push(e);
+        }
+    }
+    kept
 }
 
 /// Why the addon update failed, and whether the roles made for it go.
@@ -132,7 +205,9 @@ async fn update_addon(
     prior: &AddonState,
     state: &AddonState,
 ) -> Result<(), UpdateFailed> {
+    // An entry without association (deleted out of band) is made again.
     let entries_changed = entry_pairs(state) != entry_pairs(prior)
+        || entry_missing(prior)
         || state.pod_identity_associations.is_some() != prior.pod_identity_associations.is_some();
     let config_changed = !json_equal(&prior.configuration_values, &state.configuration_values);
     let role_changed = prior.service_account_role_arn != state.service_account_role_arn;
@@ -149,9 +224,9 @@ async fn update_addon(
         resolve_conflicts: state.resolve_conflicts_on_update.clone(),
         configuration_values: config_changed
             .then(|| state.configuration_values.clone().unwrap_or_default()),
-        // An empty value removes IRSA from the addon.
-        service_account_role_arn: role_changed
-            .then(|| state.service_account_role_arn.clone().unwrap_or_default()),
+        // Sent on every update while the addon keeps IRSA; left out it
+        // removes IRSA (FACTS.md F1, F2).
+        service_account_role_arn: state.service_account_role_arn.clone(),
         // The list replaces the owned set; [] removes them all.
         pod_identity: entries_changed.then(|| pod_identity_pairs(state).unwrap_or_default()),
     };
@@ -159,7 +234,7 @@ async fn update_addon(
     let id = addon::update(ctx, c, &update)
         .await
         .map_err(|e| UpdateFailed {
-            diagnostic: to_diagnostic(&summary, &e),
+            diagnostic: call_diagnostic(summary.clone(), &e),
             removes_made_roles: true,
         })?;
     let timeout = Timeouts::of(state.timeouts.as_ref(), |t| t.update.as_ref());
@@ -285,10 +360,17 @@ async fn put_roles(
             e.created_role = Some(false);
             continue;
         }
-        let wanted = role::wanted_role(
+        // A name left unknown at plan (the location was not known then)
+        // is the scoped name for the cluster's location.
+        let location = env
+            .cluster_arn
+            .as_deref()
+            .and_then(RoleLocation::from_cluster_arn);
+        let wanted = role::wanted_role_in(
             &e.role_request(&cluster, &env.namespace, tags.as_ref()),
             c.partition,
             env.cluster_arn.as_deref(),
+            location.as_ref(),
         )
         .map_err(|m| Diagnostic::error("Invalid role-creation attributes", m))?;
         let summary = format!(
@@ -324,6 +406,35 @@ fn pod_identity_pairs(s: &AddonState) -> Option<Vec<(String, String)>> {
     })
 }
 
+/// The addon is installed but DEGRADED: said, not failed (FACTS.md F5).
+fn degraded_warning(summary: &str, a: &Addon) -> Diagnostic {
+    let issues = if a.health.is_empty() {
+        "EKS reports no health issue".to_string()
+    } else {
+        format!("its health issues: {}", a.health)
+    };
+    Diagnostic::warning(
+        format!("{summary}: the addon is DEGRADED"),
+        format!(
+            "The addon call succeeded, but the addon is DEGRADED ({issues}). This is the addon's health on the cluster (for example coredns without nodes to run on), not a failure of the apply: the apply is done, and `status` shows the addon's state at each refresh. Fix the cause on the cluster (nodes, tolerations, configuration_values); no apply is needed for the addon to become ACTIVE."
+        ),
+    )
+}
+
+/// A failed create or update call as a diagnostic. A role of another account
+/// (or an empty one) gets its own advice: never retried, the user must act.
+fn call_diagnostic(summary: String, e: &AwsError) -> Diagnostic {
+    if retry::is_cross_account_role(e) {
+        return Diagnostic::error(
+            summary,
+            format!(
+                "{e}\n\nEKS refused a role of another account. The IAM role of an addon (service_account_role_arn, and each pod_identity_associations role_arn) must be in the EKS cluster's own account (IAM PassRole). Use a role of the cluster's account; to reach another account, give that role permission to assume the other account's role."
+            ),
+        );
+    }
+    to_diagnostic(summary, e)
+}
+
 /// A failed wait as a diagnostic, with what to do about it.
 fn wait_diagnostic(summary: String, e: &WaitError) -> Diagnostic {
     match e {
@@ -346,8 +457,12 @@ async fn finish_apply(
     waited: Result<Addon, WaitError>,
     summary: &str,
 ) -> ApplyResponse {
+    let mut resp = resp;
     match waited {
         Ok(addon) => {
+            if addon.status.as_deref() == Some("DEGRADED") {
+                resp.diagnostics.push(degraded_warning(summary, &addon));
+            }
             state.addon_arn = addon.arn.clone();
             state.status = addon.status.clone();
             state.resolved_version = addon.version.clone();
@@ -371,7 +486,6 @@ async fn finish_apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::AwsError;
 
     #[test]
     fn wait_failures_say_what_to_do_and_aws_errors_stay_aws() {

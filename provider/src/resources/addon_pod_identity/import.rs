@@ -7,14 +7,15 @@
 
 use super::state::{state_from_remote, tf_schema};
 use crate::aws::eks::{addon, cluster};
-use crate::aws::iam::role as iam;
+use crate::aws::iam::role::{self as iam, FoundRole};
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
 use crate::resources::unconfigured;
 use crate::spec_map;
-use schema::addon::{AddonState, Recommended};
-use schema::role;
+use schema::addon::{AddonAssociation, AddonState, Recommended};
 use schema::tags::Tags;
+use schema::{reserved_tags, role, well_known};
+use std::collections::BTreeSet;
 use tfplugin::{Ctx, Diagnostic, Diagnostics, ImportRequest, ImportResponse, ImportedResource};
 
 /// ImportResourceState.
@@ -142,19 +143,48 @@ async fn import_made_roles(c: &Clients, state: &mut AddonState) -> Result<(), Aw
         let Some(found) = iam::find_role_by_name(c, &parsed.name).await? else {
             continue;
         };
-        let owner = role::owner_tag_value(&cluster_name, &namespace, &e.service_account);
-        if found.shape.tags.get(role::OWNER_TAG) != Some(&owner) {
+        let ours = found.shape.tags.get(role::OWNER_TAG).is_some_and(|v| {
+            reserved_tags::owner_tag_matches(v, &cluster_name, &namespace, &e.service_account)
+        });
+        if !ours {
             continue;
         }
         e.created_role = Some(true);
         e.role_name = Some(parsed.name);
-        e.role_path = Some(found.path);
-        e.permission_policy_arns = (!found.shape.managed_policy_arns.is_empty())
-            .then(|| found.shape.managed_policy_arns.clone());
-        e.permission_policy = found.shape.permission_policy.clone();
-        e.permissions_boundary_arn = found.shape.permissions_boundary_arn.clone();
+        e.role_path = Some(found.path.clone());
+        role_attributes(e, &found, c.partition);
     }
     Ok(())
+}
+
+/// The role-creation attributes a made role stands for, so that the
+/// configuration `-generate-config-out` writes from them plans no change:
+/// well-known policies by name (from the role's tag, their managed policies
+/// not repeated in `permission_policy_arns`), trust conditions and
+/// `restrict_to_cluster` from the trust policy.
+fn role_attributes(e: &mut AddonAssociation, found: &FoundRole, partition: &str) {
+    let names: BTreeSet<String> = found
+        .shape
+        .tags
+        .get(role::WELL_KNOWN_TAG)
+        .map(|t| t.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let name_list: Vec<String> = names.iter().cloned().collect();
+    let (wk_arns, _) = well_known::combine(&name_list, partition).unwrap_or_default();
+    let own_arns: BTreeSet<String> = found
+        .shape
+        .managed_policy_arns
+        .iter()
+        .filter(|a| !wk_arns.contains(a))
+        .cloned()
+        .collect();
+    let (conditions, restrict) = role::split_trust(&found.shape.trust_policy);
+    e.permission_policy_arns = (!own_arns.is_empty()).then_some(own_arns);
+    e.well_known_policies = (!names.is_empty()).then_some(names);
+    e.permission_policy = found.shape.permission_policy.clone();
+    e.permissions_boundary_arn = found.shape.permissions_boundary_arn.clone();
+    e.trust_conditions = conditions;
+    e.restrict_to_cluster = restrict.then_some(true);
 }
 
 #[cfg(test)]

@@ -5,12 +5,16 @@
 //! Owns the resource, one file a step: [`plan`] (validation, version
 //! resolution, plan-time checks against DescribeAddonConfiguration, the
 //! entries' computed values), [`apply`] (create, update, delete),
-//! [`read`], [`import`], and the state they share ([`state`]). State,
+//! [`read`], [`import`], the state they share ([`state`]), and the check
+//! of `configuration_values` against the addon's JSON schema
+//! ([`config_schema`]). State,
 //! spec and the pure rules: `schema::addon`; AWS calls and
 //! waits: `crate::aws::eks::addon`; made roles: `crate::made_role`, the same
 //! code as for `eks_pod_identity_association`.
 
 mod apply;
+mod config_schema;
+mod entries;
 mod import;
 mod plan;
 mod read;

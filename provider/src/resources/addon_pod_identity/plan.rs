@@ -6,22 +6,29 @@
 //! Owns: ValidateResourceConfig and PlanResourceChange of this resource.
 //! Does not own: the rules themselves (`schema::addon`).
 
-use super::state::{ENTRIES, entry_type, recommended_type};
+use super::config_schema;
+use super::entries::{Target, describes_made_role, plan_entries};
+use super::state::json_equal;
+use super::state::{ENTRIES, recommended_type};
 use crate::aws::Clients;
 use crate::aws::eks::addon::{self, AddonVersions};
 use crate::aws::eks::cluster::{self, Cluster};
 use crate::errors::to_diagnostic;
-use crate::spec_map::{self, input_bool, input_str, input_string_map, role_source_input};
+use crate::spec_map::{self, input_bool, input_str, input_string_map};
 use schema::Input;
-use schema::addon::{self as rules, AddonAssociation, AddonInput, AddonState, Recommended};
-use schema::role;
+use schema::addon::{self as rules, AddonConfig, AddonState, Recommended};
+use schema::input::Stage;
+use schema::role::RoleLocation;
 use schema::tags;
-use std::collections::BTreeSet;
 use tfplugin::{AttrPath, Diagnostic, Diagnostics, PlanRequest, PlanResponse, Value};
 
-/// ValidateResourceConfig: the rules that need no AWS call.
+/// ValidateResourceConfig: the rules that need no AWS call, on known
+/// values only (`Stage::Validate`: a `var.x` still unknown is judged at plan).
 pub(super) fn validate(config: &Value) -> Diagnostics {
-    entry_problems(rules::check(&input_of(config, None, "aws")))
+    entry_problems(rules::check_config(
+        &config_of(config, None, "aws", Input::Null),
+        Stage::Validate,
+    ))
 }
 
 /// PlanResourceChange.
@@ -31,19 +38,22 @@ pub(super) async fn plan(c: &Clients, req: &PlanRequest, resp: &mut PlanResponse
         .prior_state
         .as_ref()
         .and_then(|p| spec_map::from_value(p, "prior state").ok());
-    resp.diagnostics
-        .extend(entry_problems(rules::check(&input_of(
-            cfg,
-            prior.as_ref(),
-            c.partition,
-        ))));
     let tags_all = match input_string_map(cfg, "tags") {
-        Input::Null => spec_map::string_map(&c.default_tags),
-        Input::Known(t) => spec_map::string_map(&tags::merge(&c.default_tags, &t)),
-        Input::Unknown => Value::Unknown,
+        Input::Null => Input::Known(c.default_tags.clone()),
+        Input::Known(t) => Input::Known(tags::merge(&c.default_tags, &t)),
+        Input::Unknown => Input::Unknown,
     };
-    resp.planned.set("tags_all", tags_all);
-    resp.planned.set("status", Value::string("ACTIVE"));
+    resp.diagnostics.extend(entry_problems(rules::check_config(
+        &config_of(cfg, prior.as_ref(), c.partition, tags_all.clone()),
+        Stage::Plan,
+    )));
+    resp.planned.set(
+        "tags_all",
+        match &tags_all {
+            Input::Known(t) => spec_map::string_map(t),
+            _ => Value::Unknown,
+        },
+    );
     if let (Some(cluster), Some(addon)) = (
         cfg.get("cluster_name").as_str(),
         cfg.get("addon_name").as_str(),
@@ -54,7 +64,28 @@ pub(super) async fn plan(c: &Clients, req: &PlanRequest, resp: &mut PlanResponse
     if resp.diagnostics.has_errors() {
         return;
     }
+    if prior.as_ref().is_some_and(|p| p.addon_arn.is_none()) {
+        // Deleted out of band, kept for the roles made for it: installed again.
+        resp.planned.set("addon_arn", Value::Unknown);
+    }
     plan_version_and_entries(c, req, prior.as_ref(), resp).await;
+    plan_status(req.prior_state.as_ref(), resp);
+}
+
+/// `status` is never planned (an addon may be DEGRADED for reasons of its
+/// own, FACTS.md F5): unknown when anything else changes, else as it was.
+fn plan_status(prior: Option<&Value>, resp: &mut PlanResponse) {
+    let Some(prior) = prior.filter(|p| !p.is_null()) else {
+        resp.planned.set("status", Value::Unknown);
+        return;
+    };
+    let mut same = resp.planned.clone();
+    same.set("status", prior.get("status").clone());
+    if same.equals(prior) {
+        resp.planned = same;
+    } else {
+        resp.planned.set("status", Value::Unknown);
+    }
 }
 
 /// Problems with their attribute paths (entries under `pod_identity_associations[i]`).
@@ -71,23 +102,31 @@ pub(super) fn entry_problems(problems: Vec<rules::EntryProblem>) -> Diagnostics 
 }
 
 /// What the rules need of a configuration (and the prior state).
-fn input_of(cfg: &Value, prior: Option<&AddonState>, partition: &str) -> AddonInput {
+fn config_of(
+    cfg: &Value,
+    prior: Option<&AddonState>,
+    partition: &str,
+    tags_all: Input<schema::tags::Tags>,
+) -> AddonConfig {
     let entries = match cfg.get(ENTRIES) {
         Value::Null => Input::Null,
         Value::List(items) => Input::Known(
             items
                 .iter()
                 .map(|item| {
-                    (
-                        input_str(item, "service_account"),
-                        role_source_input(item, partition),
-                    )
+                    let mut role = spec_map::role_config(item, partition);
+                    if describes_made_role(item) {
+                        // The made role's own ARN beside its attributes (as
+                        // `-generate-config-out` writes it): not a given role.
+                        role.role_arn = Input::Null;
+                    }
+                    (input_str(item, "service_account"), role)
                 })
                 .collect(),
         ),
         _ => Input::Unknown,
     };
-    AddonInput {
+    AddonConfig {
         addon_name: input_str(cfg, "addon_name"),
         service_account_role_arn: input_str(cfg, "service_account_role_arn"),
         use_recommended: input_bool(cfg, "use_recommended_pod_identity"),
@@ -96,6 +135,7 @@ fn input_of(cfg: &Value, prior: Option<&AddonState>, partition: &str) -> AddonIn
             .and_then(|p| p.pod_identity_associations.as_ref())
             .map(|e| e.iter().map(|a| a.service_account.clone()).collect())
             .unwrap_or_default(),
+        tags_all,
     }
 }
 
@@ -178,7 +218,7 @@ async fn plan_version_and_entries(
         .set("resolved_version", Value::string(&version));
     resp.planned
         .set("namespace", Value::string(&versions.namespace));
-    let configuration = match addon::find_pod_identity_configuration(c, addon, &version).await {
+    let configuration = match addon::find_configuration(c, addon, &version).await {
         Ok(p) => p,
         Err(e) => {
             resp.diagnostics.push(to_diagnostic(
@@ -189,6 +229,7 @@ async fn plan_version_and_entries(
         }
     };
     let recommended: Vec<Recommended> = configuration
+        .pod_identity
         .iter()
         .map(|(sa, policies)| Recommended {
             service_account: sa.clone(),
@@ -204,157 +245,50 @@ async fn plan_version_and_entries(
         version: &version,
         namespace: &versions.namespace,
         ipv6: cluster.ipv6,
+        location: cluster
+            .arn
+            .as_deref()
+            .and_then(RoleLocation::from_cluster_arn),
     };
+    plan_configuration_values(cfg, prior, &target, configuration.schema.as_deref(), resp);
     plan_entries(cfg, &target, &recommended, prior, resp);
 }
 
-/// What the entries are planned against.
-struct Target<'a> {
-    cluster: &'a str,
-    addon: &'a str,
-    version: &'a str,
-    namespace: &'a str,
-    ipv6: bool,
-}
-
-/// The entries the configuration stands for (written, or the recommended
-/// ones), checked against the version's pod identity configuration.
-fn plan_entries(
+/// `configuration_values`: checked against the version's JSON schema
+/// (EKS checks them at apply, FACTS.md F8; here the error comes at plan
+/// and names the key), and planned as the prior text when it means the
+/// same (no update for layout).
+fn plan_configuration_values(
     cfg: &Value,
-    t: &Target,
-    recommended: &[Recommended],
     prior: Option<&AddonState>,
+    t: &Target,
+    schema: Option<&str>,
     resp: &mut PlanResponse,
 ) {
-    let use_recommended = cfg.get("use_recommended_pod_identity").as_bool() == Some(true);
-    let entries: Option<Vec<Value>> = match cfg.get(ENTRIES) {
-        Value::List(items) => Some(items.clone()),
-        Value::Null if use_recommended => {
-            let made = rules::recommended_entries(t.addon, recommended, t.ipv6);
-            Some(
-                made.iter()
-                    .filter_map(|e| tfplugin::typed::to_value(e, &entry_type()).ok())
-                    .collect(),
-            )
-        }
-        Value::Null => None,
-        _ => {
-            resp.planned.set(ENTRIES, Value::Unknown);
-            return;
-        }
-    };
-    let supported: Vec<String> = recommended
-        .iter()
-        .map(|r| r.service_account.clone())
-        .collect();
-    let sas: Vec<Input<String>> = entries
-        .iter()
-        .flatten()
-        .map(|e| input_str(e, "service_account"))
-        .collect();
-    resp.diagnostics
-        .extend(entry_problems(rules::check_against_configuration(
-            t.addon, t.version, &sas, &supported,
-        )));
-    let Some(entries) = entries else {
-        resp.planned.set(ENTRIES, Value::Null);
+    let Some(text) = cfg.get("configuration_values").as_str() else {
         return;
     };
-    let prior_entries: Vec<AddonAssociation> = prior
-        .and_then(|p| p.pod_identity_associations.clone())
-        .unwrap_or_default();
-    let mut planned_entries: Vec<Value> = entries
-        .into_iter()
-        .map(|e| plan_entry(e, t.cluster, t.namespace, &prior_entries))
-        .collect();
-    plan_association_ids(&mut planned_entries, &prior_entries);
-    resp.planned.set(ENTRIES, Value::List(planned_entries));
-}
-
-/// Association IDs survive only when the set of (service account, role)
-/// is unchanged; otherwise they are unknown until apply.
-fn plan_association_ids(planned: &mut [Value], prior: &[AddonAssociation]) {
-    let pairs: Option<BTreeSet<(String, String)>> = planned
-        .iter()
-        .map(|e| {
-            Some((
-                e.get("service_account").as_str()?.to_string(),
-                e.get("role_arn").as_str()?.to_string(),
-            ))
-        })
-        .collect();
-    let prior_pairs: BTreeSet<(String, String)> = prior
-        .iter()
-        .map(|e| {
-            (
-                e.service_account.clone(),
-                e.role_arn.clone().unwrap_or_default(),
-            )
-        })
-        .collect();
-    let ids_stable = pairs.as_ref() == Some(&prior_pairs);
-    let known = |v: &Option<String>| v.clone().map(Value::string).unwrap_or(Value::Null);
-    for e in planned.iter_mut() {
-        let sa = e.get("service_account").as_str().map(str::to_string);
-        match prior
-            .iter()
-            .find(|p| Some(&p.service_account) == sa.as_ref())
-        {
-            Some(p) if ids_stable => {
-                e.set("association_id", known(&p.association_id));
-                e.set("association_arn", known(&p.association_arn));
-            }
-            _ => {
-                e.set("association_id", Value::Unknown);
-                e.set("association_arn", Value::Unknown);
-            }
+    if let Some(schema) = schema {
+        for problem in config_schema::check_text(text, schema) {
+            resp.diagnostics.push(
+                Diagnostic::error(
+                    format!("Invalid configuration_values for {} {}", t.addon, t.version),
+                    format!(
+                        "configuration_values: {problem}.\n\nEKS validates configuration_values against the addon version's JSON schema (`aws eks describe-addon-configuration --addon-name {} --addon-version {}`); change the value to fit it.",
+                        t.addon, t.version
+                    ),
+                )
+                .at(AttrPath::root("configuration_values")),
+            );
         }
     }
-}
-
-/// One entry's plan: given role, or a made role with its name, path and
-/// (when unchanged) its ARN.
-fn plan_entry(mut e: Value, cluster: &str, namespace: &str, prior: &[AddonAssociation]) -> Value {
-    let sa = e.get("service_account").as_str().map(str::to_string);
-    let prior_entry = sa
-        .as_ref()
-        .and_then(|sa| prior.iter().find(|p| &p.service_account == sa));
-    if !e.get("role_arn").is_null() && e.get("created_role") != &Value::Bool(true) {
-        for attr in ["role_name", "role_path"] {
-            e.set(attr, Value::Null);
-        }
-        e.set("created_role", Value::Bool(false));
-        return e;
+    let prior_text = prior.and_then(|p| p.configuration_values.clone());
+    if prior_text.is_some() && json_equal(&prior_text, &Some(text.to_string())) {
+        resp.planned.set(
+            "configuration_values",
+            prior_text.map(Value::string).unwrap_or(Value::Null),
+        );
     }
-    let name = match (e.get("role_name"), &sa) {
-        (Value::String(n), _) => Value::string(n),
-        (Value::Null | Value::Unknown, Some(sa)) => {
-            Value::string(role::generated_role_name(cluster, namespace, sa))
-        }
-        _ => Value::Unknown,
-    };
-    let path = match e.get("role_path") {
-        Value::String(p) => Value::string(p),
-        _ => Value::string("/"),
-    };
-    let kept_arn = prior_entry
-        .filter(|p| {
-            p.created_role == Some(true)
-                && p.role_name.as_deref() == name.as_str()
-                && p.role_path.as_deref() == path.as_str()
-        })
-        .and_then(|p| p.role_arn.clone());
-    e.set(
-        "role_arn",
-        kept_arn.map(Value::string).unwrap_or(Value::Unknown),
-    );
-    e.set("role_name", name);
-    e.set("role_path", path);
-    e.set("created_role", Value::Bool(true));
-    if e.get("restrict_to_cluster").is_null() {
-        e.set("restrict_to_cluster", Value::Null);
-    }
-    e
 }
 
 /// The version to install: as written, `latest`, or (absent) the prior
@@ -459,69 +393,31 @@ mod tests {
             d.0[0].detail
         );
     }
+}
 
-    fn entry_value(pairs: &[(&str, Value)]) -> Value {
-        let mut v = Value::Null;
-        for (k, x) in pairs {
-            v.set(k, x.clone());
-        }
-        v
-    }
+#[cfg(test)]
+mod generated_config_tests {
+    use super::*;
 
     #[test]
-    fn entry_with_a_given_role_makes_nothing() {
-        let e = entry_value(&[
-            ("service_account", Value::string("sa")),
-            ("role_arn", Value::string("arn:aws:iam::1:role/r")),
-        ]);
-        let e = plan_entry(e, "c", "kube-system", &[]);
-        assert_eq!(e.get("created_role"), &Value::Bool(false));
-        assert!(e.get("role_name").is_null());
-    }
-
-    #[test]
-    fn entry_with_a_made_role_keeps_its_arn_while_name_and_path_stay() {
-        let name = role::generated_role_name("c", "kube-system", "sa");
-        let prior = [AddonAssociation {
-            service_account: "sa".into(),
-            role_arn: Some("arn:made".into()),
-            role_name: Some(name.clone()),
-            role_path: Some("/".into()),
-            created_role: Some(true),
-            ..Default::default()
-        }];
-        let e = entry_value(&[("service_account", Value::string("sa"))]);
-        let planned = plan_entry(e.clone(), "c", "kube-system", &prior);
-        assert_eq!(planned.get("role_arn").as_str(), Some("arn:made"));
-        assert_eq!(planned.get("role_name").as_str(), Some(name.as_str()));
-        let renamed = entry_value(&[
-            ("service_account", Value::string("sa")),
-            ("role_name", Value::string("other")),
-        ]);
-        let planned = plan_entry(renamed, "c", "kube-system", &prior);
-        assert_eq!(planned.get("role_arn"), &Value::Unknown);
-    }
-
-    #[test]
-    fn association_ids_survive_only_an_unchanged_set() {
-        let prior = [AddonAssociation {
-            service_account: "sa".into(),
-            role_arn: Some("r".into()),
-            association_id: Some("a-1".into()),
-            ..Default::default()
-        }];
-        let same = entry_value(&[
-            ("service_account", Value::string("sa")),
-            ("role_arn", Value::string("r")),
-        ]);
-        let mut planned = vec![same.clone()];
-        plan_association_ids(&mut planned, &prior);
-        assert_eq!(planned[0].get("association_id").as_str(), Some("a-1"));
-        let mut planned = vec![entry_value(&[
-            ("service_account", Value::string("sa")),
-            ("role_arn", Value::string("other")),
-        ])];
-        plan_association_ids(&mut planned, &prior);
-        assert_eq!(planned[0].get("association_id"), &Value::Unknown);
+    fn a_generated_made_role_entry_validates() {
+        let mut entry = Value::Null;
+        entry.set("service_account", Value::string("sa"));
+        entry.set(
+            "role_arn",
+            Value::string("arn:aws:iam::123456789012:role/made"),
+        );
+        entry.set("role_name", Value::string("made"));
+        entry.set("role_path", Value::string("/"));
+        entry.set(
+            "well_known_policies",
+            Value::Set(vec![Value::string("efs-csi-controller")]),
+        );
+        let mut cfg = Value::Null;
+        cfg.set("cluster_name", Value::string("c"));
+        cfg.set("addon_name", Value::string("aws-efs-csi-driver"));
+        cfg.set(ENTRIES, Value::List(vec![entry]));
+        let d = validate(&cfg);
+        assert!(!d.has_errors(), "{d:?}");
     }
 }

@@ -69,6 +69,15 @@ pub(super) fn json_equal(a: &Option<String>, b: &Option<String>) -> bool {
     }
 }
 
+/// True when an entry of `s` has no association on the cluster (deleted
+/// out of band, or never made because an update failed).
+pub(super) fn entry_missing(s: &AddonState) -> bool {
+    s.pod_identity_associations
+        .iter()
+        .flatten()
+        .any(|e| e.association_id.is_none())
+}
+
 /// The (service account, role ARN) pairs of the entries.
 pub(super) fn entry_pairs(s: &AddonState) -> BTreeSet<(String, String)> {
     s.pod_identity_associations
@@ -160,8 +169,15 @@ pub(super) async fn state_from_remote(
     Ok(s)
 }
 
-/// The prior entries that still exist (with fresh IDs, and the role of a
-/// given-role entry as EKS has it), then associations nobody declared.
+/// The prior entries with their associations as EKS has them now, then
+/// associations nobody declared.
+///
+/// Owned associations can be changed and deleted directly (FACTS.md F6), so
+/// what EKS reports wins: the association's role is the entry's `role_arn`
+/// (for a made role too: a role changed by hand shows as drift and apply
+/// puts the made role back), and an entry whose association is gone stays,
+/// without association ID, so the plan shows it and apply makes it again —
+/// and a role made for it stays recorded (issue 12: nothing leaks).
 fn merge_entries(
     prior: &AddonState,
     remote: &BTreeMap<String, (String, String, String)>,
@@ -169,15 +185,19 @@ fn merge_entries(
     let prior_entries = prior.pod_identity_associations.clone().unwrap_or_default();
     let mut entries: Vec<AddonAssociation> = Vec::new();
     for e in &prior_entries {
-        if let Some((id, arn, role_arn)) = remote.get(&e.service_account) {
-            let mut e = e.clone();
-            e.association_id = Some(id.clone());
-            e.association_arn = Some(arn.clone());
-            if e.created_role != Some(true) {
+        let mut e = e.clone();
+        match remote.get(&e.service_account) {
+            Some((id, arn, role_arn)) => {
+                e.association_id = Some(id.clone());
+                e.association_arn = Some(arn.clone());
                 e.role_arn = Some(role_arn.clone());
             }
-            entries.push(e);
+            None => {
+                e.association_id = None;
+                e.association_arn = None;
+            }
         }
+        entries.push(e);
     }
     for (sa, (id, arn, role_arn)) in remote {
         if !prior_entries.iter().any(|e| &e.service_account == sa) {
@@ -269,10 +289,15 @@ mod tests {
         .collect();
         let merged = merge_entries(&prior, &remote).unwrap_or_default();
         let sas: Vec<&str> = merged.iter().map(|e| e.service_account.as_str()).collect();
-        assert_eq!(sas, vec!["kept", "made", "extra"]);
+        assert_eq!(sas, vec!["kept", "made", "gone", "extra"]);
         assert_eq!(merged[0].role_arn.as_deref(), Some("new-role"));
-        assert_eq!(merged[1].role_arn.as_deref(), Some("made-role"));
-        assert_eq!(merged[2].created_role, Some(false));
+        // A made role's association changed by hand: the drift shows.
+        assert_eq!(merged[1].role_arn.as_deref(), Some("other"));
+        assert_eq!(merged[1].created_role, Some(true));
+        // Gone: kept without association, so apply makes it again.
+        assert_eq!(merged[2].association_id, None);
+        assert_eq!(merged[2].role_arn.as_deref(), Some("r"));
+        assert_eq!(merged[3].created_role, Some(false));
         assert_eq!(merged[0].association_id.as_deref(), Some("a-1"));
         assert_eq!(
             merge_entries(&AddonState::default(), &BTreeMap::new()),
