@@ -270,6 +270,7 @@ fn security_errors_read_as_errors() {
     tf.unset_env("AWS_SECRET_ACCESS_KEY");
     tf.write(&config(&[provider(&[]), associations_data(&cluster)]));
     let out = tf.plan_expect_error("no AWS credentials");
+    eprintln!("{out}");
     assert!(out.contains("AWS_ACCESS_KEY_ID"), "{out}");
     assert_no_rust(&out);
     // A number of the wrong kind is the user's error, on the attribute.
@@ -279,6 +280,7 @@ fn security_errors_read_as_errors() {
         associations_data(&cluster),
     ]));
     let out = tf.plan_expect_error("max_retries is 2.5, which is not a whole number");
+    eprintln!("{out}");
     assert_no_rust(&out);
 }
 
