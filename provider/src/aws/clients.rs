@@ -162,6 +162,24 @@ async fn check_profile(profile: &str) -> Result<(), ConfigError> {
     })
 }
 
+/// `sdk` with the credentials of `profile` only. The standard chain reads
+/// `AWS_ACCESS_KEY_ID` before any profile, so a profile named in the
+/// provider block would lose to keys in the environment (and its
+/// credential_process never run); as in the AWS provider, it wins.
+fn with_profile_credentials(sdk: SdkConfig, profile: &str) -> SdkConfig {
+    let provider_config = aws_config::provider_config::ProviderConfig::default()
+        .with_http_client(http_client())
+        .with_timeout_config(timeout_config())
+        .with_region(sdk.region().cloned());
+    let credentials = aws_config::profile::ProfileFileCredentialsProvider::builder()
+        .profile_name(profile)
+        .configure(&provider_config)
+        .build();
+    sdk.into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build()
+}
+
 impl Clients {
     /// Builds the clients from the provider block: the named profile's
     /// credentials (which win over the environment's keys, as in the AWS
@@ -187,24 +205,12 @@ impl Clients {
         }
         if let Some(profile) = &cfg.profile {
             check_profile(profile).await?;
-            // The standard chain reads AWS_ACCESS_KEY_ID before any profile,
-            // so a profile named in the block would lose to keys in the
-            // environment; the profile's own provider makes it win.
-            let mut provider_config = aws_config::provider_config::ProviderConfig::default()
-                .with_http_client(http_client())
-                .with_timeout_config(timeout_config());
-            if let Some(region) = &cfg.region {
-                provider_config = provider_config.with_region(Some(Region::new(region.clone())));
-            }
-            let credentials = aws_config::profile::ProfileFileCredentialsProvider::builder()
-                .profile_name(profile)
-                .configure(&provider_config)
-                .build();
-            loader = loader
-                .profile_name(profile)
-                .credentials_provider(credentials);
+            loader = loader.profile_name(profile);
         }
         let mut sdk = loader.load().await;
+        if let Some(profile) = &cfg.profile {
+            sdk = with_profile_credentials(sdk, profile);
+        }
         if let Some(role) = cfg.assume_role.as_ref().and_then(|a| a.role_arn.clone()) {
             let a = cfg.assume_role.clone().unwrap_or_default();
             // The STS endpoint override applies to the AssumeRole call too.
