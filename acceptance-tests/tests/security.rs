@@ -328,6 +328,22 @@ fn security_named_profile_wins_over_environment_keys() {
         keys.iter().all(|k| k == "AKIAPROFILEOTHER0001"),
         "the environment's keys were used instead of profile \"other\": {keys:?}"
     );
+    // A credential_process profile runs although the environment has keys.
+    let aws_config = tf.path().join("aws-config");
+    std::fs::write(
+        &aws_config,
+        "[profile proc]\ncredential_process = printf '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROCESS000000001\", \"SecretAccessKey\": \"x\"}'\n",
+    )
+    .unwrap_or_else(|e| panic!("writing config: {e}"));
+    tf.set_env("AWS_CONFIG_FILE", &aws_config.display().to_string());
+    let before = recorder.seen().len();
+    tf.write(&with_profile("proc"));
+    let _ = tf.run(&["plan", "-input=false", "-no-color"]);
+    let keys = signing_keys(&recorder.seen()[before..]);
+    assert!(
+        !keys.is_empty() && keys.iter().all(|k| k == "AKIAPROCESS000000001"),
+        "credential_process of profile \"proc\" did not sign the calls: {keys:?}"
+    );
     // A profile that does not exist is an error at plan, naming it.
     tf.write(&with_profile("nonexistent"));
     let out = tf.plan_expect_error("AWS profile not found");
