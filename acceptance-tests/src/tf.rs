@@ -52,6 +52,7 @@ pub struct Tf {
     terraform: PathBuf,
     config: String,
     unset: Vec<String>,
+    set: Vec<(String, String)>,
 }
 
 impl Tf {
@@ -73,6 +74,7 @@ impl Tf {
             terraform: engine().binary.clone(),
             config: String::new(),
             unset: Vec::new(),
+            set: Vec::new(),
         }
     }
 
@@ -88,6 +90,13 @@ impl Tf {
     /// to test the provider block's own settings).
     pub fn unset_env(&mut self, key: &str) {
         self.unset.push(key.to_string());
+    }
+
+    /// Sets `key` in terraform's environment, over the world's value (e.g.
+    /// distinctive AWS keys, `TF_LOG=TRACE`).
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.set.retain(|(k, _)| k != key);
+        self.set.push((key.to_string(), value.to_string()));
     }
 
     /// Replaces `main.tf`.
@@ -180,6 +189,8 @@ impl Tf {
             }
         }
         env.retain(|(k, _)| !self.unset.contains(k));
+        env.retain(|(k, _)| !self.set.iter().any(|(s, _)| s == k));
+        env.extend(self.set.iter().cloned());
         env
     }
 
@@ -342,6 +353,7 @@ impl Tf {
         let applied = self.resource(address);
         let mut other = Tf::new(self.world);
         other.unset = self.unset.clone();
+        other.set = self.set.clone();
         other.write(&self.config);
         other.import(address, id);
         let imported = other.resource(address);

@@ -275,3 +275,62 @@ fn service_account_through_kubeconfig() {
     tf.destroy();
     assert!(service_account(w, &cluster, "default", &sa).is_none());
 }
+
+#[test]
+fn service_account_kubeconfig_paths_relative_to_the_kubeconfig() {
+    let Some(w) = acc("service_account_kubeconfig_paths_relative_to_the_kubeconfig") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let sa = random_name();
+    let described = w.describe_cluster(&cluster).unwrap_or(Value::Null);
+    let server = described["endpoint"].as_str().unwrap_or_default();
+    let ca_pem = base64_decode(
+        described["certificateAuthority"]["data"]
+            .as_str()
+            .unwrap_or_default(),
+    );
+    let mut tf = Tf::new(w);
+    // As kubectl reads it: `certificate-authority: ca.crt` is next to the
+    // kubeconfig, not in Terraform's working directory.
+    let dir = tf.path().join("kube");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    std::fs::write(dir.join("ca.crt"), ca_pem).unwrap_or_else(|e| panic!("writing ca: {e}"));
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: eks\nclusters:\n- name: eks\n  cluster:\n    server: {server}\n    certificate-authority: ca.crt\ncontexts:\n- name: eks\n  context:\n    cluster: eks\n    user: eks\nusers:\n- name: eks\n  user:\n    exec:\n      command: aws\n      args: [eks, get-token, --cluster-name, {cluster}]\n"
+    );
+    let path = dir.join("config");
+    std::fs::write(&path, kubeconfig).unwrap_or_else(|e| panic!("writing kubeconfig: {e}"));
+    tf.write(&config(&[
+        provider_with_blocks(
+            &[],
+            &[block(
+                "kubernetes",
+                &[("config_path", string(&path.display().to_string()))],
+            )],
+        ),
+        association(
+            "test",
+            &cluster,
+            "default",
+            &sa,
+            &role.arn,
+            &[("create_service_account", "true".into())],
+        ),
+    ]));
+    tf.apply();
+    assert!(service_account(w, &cluster, "default", &sa).is_some());
+    tf.destroy();
+}
+
+/// Standard base64 (the cluster CA), decoded with python3's stdlib.
+fn base64_decode(b64: &str) -> String {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg("import base64, sys; sys.stdout.write(base64.b64decode(sys.argv[1]).decode())")
+        .arg(b64)
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}

@@ -23,10 +23,12 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use schema::kubeconfig::{self, KubeAuth, Pem};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,8 +41,10 @@ pub const MANAGED_BY: &str = "terraform-provider-eks";
 
 /// Age after which a new token is made.
 const TOKEN_REFRESH: Duration = Duration::from_secs(10 * 60);
-/// Timeout of one Kubernetes API request.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Timeout of one Kubernetes API request, the answer's body included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait for a TCP connection to the Kubernetes API.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the Kubernetes API of a cluster could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +78,36 @@ pub enum KubeError {
         /// The kubeconfig path.
         path: String,
         /// What is wrong.
+        detail: String,
+    },
+    /// The API server URL is not https.
+    #[error(
+        "{from} for cluster {cluster} is {server:?}: the provider sends credentials to the Kubernetes API only over https"
+    )]
+    Insecure {
+        /// The cluster.
+        cluster: String,
+        /// The URL.
+        server: String,
+        /// Where it came from.
+        from: String,
+    },
+    /// The provider configuration is not known yet (plan).
+    #[error(
+        "the Kubernetes API of cluster {cluster} is not called, because the provider configuration ({attributes}) is known only at apply"
+    )]
+    ConfigUnknown {
+        /// The cluster.
+        cluster: String,
+        /// The unknown attributes.
+        attributes: String,
+    },
+    /// The client certificate or key could not be used.
+    #[error("the client certificate for cluster {cluster} cannot be used: {detail}")]
+    BadClientCert {
+        /// The cluster.
+        cluster: String,
+        /// What was wrong.
         detail: String,
     },
     /// The CA certificate could not be used.
@@ -149,7 +183,16 @@ impl KubeError {
                 "The provider signs the token with the same AWS credentials it uses for EKS; check that they are available."
             }
             KubeError::Kubeconfig { .. } => {
-                "Check config_path and config_context in the provider's kubernetes block (the context must name a cluster with a server), or remove them to use DescribeCluster's endpoint and an EKS token."
+                "Check config_path and config_context in the provider's kubernetes block (the context must name a cluster with an https server, and its user a static token, a client certificate, or aws eks get-token for this cluster), or remove them to use DescribeCluster's endpoint and an EKS token."
+            }
+            KubeError::Insecure { .. } => {
+                "Use the https:// URL of the API server (EKS endpoints always are https)."
+            }
+            KubeError::BadClientCert { .. } => {
+                "Check the user's client-certificate(-data) and client-key(-data) in the kubeconfig: a PEM certificate and its unencrypted PEM private key."
+            }
+            KubeError::ConfigUnknown { .. } => {
+                "The provider block uses values of resources that do not exist yet. Create those first (terraform apply -target=...) or set them to known values."
             }
             _ => "",
         }
@@ -208,8 +251,10 @@ impl ServiceAccount {
 }
 
 enum Auth {
-    /// A token from the provider block.
+    /// A token from the provider block or the kubeconfig.
     Fixed(String),
+    /// No bearer token (a client certificate authenticates).
+    None,
     /// EKS tokens made on demand, with the time the current one was made.
     Eks(Mutex<Option<(Instant, String)>>),
 }
@@ -223,13 +268,48 @@ pub struct Kube {
     clients: Arc<Clients>,
 }
 
-/// Server, CA (PEM) and token from a kubeconfig file; the token is `None`
-/// when the user authenticates with `exec` (the provider's EKS token serves).
+/// What the provider will send to the API server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Credential {
+    /// A bearer token from the provider block or the kubeconfig.
+    Token(String),
+    /// The provider's own EKS token.
+    EksToken,
+    /// A client certificate chain and key (PEM texts): no bearer token.
+    ClientCert { cert: String, key: String },
+}
+
+/// Where and how to reach one cluster's API, before any connection.
+#[derive(Debug)]
+struct Target {
+    server: String,
+    ca_pem: Option<String>,
+    credential: Credential,
+}
+
+/// The text of a PEM given inline (base64) or as a file.
+async fn read_pem(pem: &Pem, what: &str) -> Result<String, String> {
+    match pem {
+        Pem::Data(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| format!("{what} is not base64 of a PEM text")),
+        Pem::File(file) => tokio::fs::read_to_string(file)
+            .await
+            .map_err(|e| format!("reading {what} {file} failed: {e}")),
+    }
+}
+
+/// Server, CA and credential from a kubeconfig file (paths in it relative
+/// to its own directory). The provider's EKS token is used only where the
+/// kubeconfig asks for an EKS token for this very cluster, or names no
+/// credentials; another cluster's token exec is refused.
 async fn from_kubeconfig(
     path: &str,
     context: Option<&str>,
     cluster: &str,
-) -> Result<(String, Option<String>, Option<String>), KubeError> {
+) -> Result<Target, KubeError> {
     let fail = |detail: String| KubeError::Kubeconfig {
         cluster: cluster.to_string(),
         path: path.to_string(),
@@ -238,87 +318,167 @@ async fn from_kubeconfig(
     let text = tokio::fs::read_to_string(path)
         .await
         .map_err(|e| fail(format!("reading it failed: {e}")))?;
-    let access = schema::kubeconfig::resolve(&text, context).map_err(fail)?;
-    let ca = match (&access.ca_data, &access.ca_file) {
+    let access = kubeconfig::resolve_at(&text, context, Some(Path::new(path))).map_err(fail)?;
+    let ca_pem = match (&access.ca_data, &access.ca_file) {
         (Some(data), _) => Some(
-            base64::engine::general_purpose::STANDARD
-                .decode(data.trim())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
-                    fail("certificate-authority-data is not base64 of a PEM text".into())
-                })?,
+            read_pem(&Pem::Data(data.clone()), "certificate-authority-data")
+                .await
+                .map_err(fail)?,
         ),
         (None, Some(file)) => Some(
-            tokio::fs::read_to_string(file)
+            read_pem(&Pem::File(file.clone()), "certificate-authority")
                 .await
-                .map_err(|e| fail(format!("reading certificate-authority {file} failed: {e}")))?,
+                .map_err(fail)?,
         ),
         (None, None) => None,
     };
-    Ok((access.server, ca, access.token))
+    let credential = match access.auth {
+        KubeAuth::Token(t) => Credential::Token(t),
+        KubeAuth::ClientCert { cert, key } => Credential::ClientCert {
+            cert: read_pem(&cert, "client-certificate").await.map_err(fail)?,
+            key: read_pem(&key, "client-key").await.map_err(fail)?,
+        },
+        KubeAuth::EksToken {
+            cluster: Some(named),
+        } if named != cluster => {
+            return Err(fail(format!(
+                "its user makes EKS tokens for cluster {named:?}, and the provider does not send a token for cluster {cluster:?} to a server the kubeconfig says belongs to {named:?}; use a context for {cluster:?}"
+            )));
+        }
+        KubeAuth::EksToken { .. } | KubeAuth::Default => Credential::EksToken,
+    };
+    Ok(Target {
+        server: access.server,
+        ca_pem,
+        credential,
+    })
+}
+
+/// The API server URL must be https: a bearer token (or a client
+/// certificate's session) goes to it.
+fn require_https(cluster: &str, server: &str, from: &str) -> Result<(), KubeError> {
+    if server.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(KubeError::Insecure {
+            cluster: cluster.to_string(),
+            server: server.to_string(),
+            from: from.to_string(),
+        })
+    }
+}
+
+/// Where the cluster's API is and how to authenticate: the provider's
+/// `kubernetes {}` block (and its kubeconfig) when set, else the endpoint
+/// and CA of DescribeCluster and an EKS token.
+async fn target(clients: &Clients, cluster: &str) -> Result<Target, KubeError> {
+    if !clients.config_known() {
+        return Err(KubeError::ConfigUnknown {
+            cluster: cluster.to_string(),
+            attributes: clients.unknown_config.join(", "),
+        });
+    }
+    let overrides = clients.kubernetes.clone().unwrap_or_default();
+    let from_file = match &overrides.config_path {
+        Some(path) => {
+            Some(from_kubeconfig(path, overrides.config_context.as_deref(), cluster).await?)
+        }
+        None => None,
+    };
+    let credential = match (&overrides.token, &from_file) {
+        (Some(t), _) => Credential::Token(t.clone()),
+        (None, Some(f)) => f.credential.clone(),
+        (None, None) => Credential::EksToken,
+    };
+    if let Some(host) = &overrides.host {
+        require_https(cluster, host, "host in the provider's kubernetes block")?;
+        let ca_pem = overrides
+            .cluster_ca_certificate
+            .clone()
+            .or_else(|| from_file.and_then(|f| f.ca_pem));
+        return Ok(Target {
+            server: host.clone(),
+            ca_pem,
+            credential,
+        });
+    }
+    if let Some(f) = from_file {
+        require_https(cluster, &f.server, "the kubeconfig's server")?;
+        return Ok(Target {
+            server: f.server,
+            ca_pem: overrides.cluster_ca_certificate.clone().or(f.ca_pem),
+            credential,
+        });
+    }
+    let (server, ca) = describe(clients, cluster).await?;
+    require_https(cluster, &server, "DescribeCluster's endpoint")?;
+    Ok(Target {
+        server,
+        ca_pem: overrides.cluster_ca_certificate.clone().or(Some(ca)),
+        credential,
+    })
+}
+
+/// The endpoint and CA (PEM) that DescribeCluster reports.
+async fn describe(clients: &Clients, cluster: &str) -> Result<(String, String), KubeError> {
+    let found = eks_cluster::find_by_name(clients, cluster)
+        .await
+        .map_err(|source| KubeError::Describe {
+            cluster: cluster.to_string(),
+            source,
+        })?
+        .ok_or_else(|| KubeError::NoCluster {
+            cluster: cluster.to_string(),
+        })?;
+    let no_endpoint = || KubeError::NoEndpoint {
+        cluster: cluster.to_string(),
+    };
+    let endpoint = found.endpoint.ok_or_else(no_endpoint)?;
+    let ca_b64 = found.ca_data.ok_or_else(no_endpoint)?;
+    let pem = read_pem(&Pem::Data(ca_b64), "certificateAuthority.data")
+        .await
+        .map_err(|detail| KubeError::BadCa {
+            cluster: cluster.to_string(),
+            detail,
+        })?;
+    Ok((endpoint, pem))
 }
 
 /// Connects to the cluster's Kubernetes API: the provider's `kubernetes {}`
 /// block when set, else the endpoint and CA of DescribeCluster and an EKS token.
 pub async fn connect(clients: &Arc<Clients>, cluster: &str) -> Result<Kube, KubeError> {
-    let mut overrides = clients.kubernetes.clone().unwrap_or_default();
-    if let Some(path) = overrides.config_path.clone() {
-        let access = from_kubeconfig(&path, overrides.config_context.as_deref(), cluster).await?;
-        overrides.host = overrides.host.or(Some(access.0));
-        overrides.cluster_ca_certificate = overrides.cluster_ca_certificate.or(access.1);
-        overrides.token = overrides.token.or(access.2);
-    }
-    let (base, ca) = match &overrides.host {
-        Some(host) => (host.clone(), overrides.cluster_ca_certificate.clone()),
-        None => {
-            let found = eks_cluster::find_by_name(clients, cluster)
-                .await
-                .map_err(|source| KubeError::Describe {
-                    cluster: cluster.to_string(),
-                    source,
-                })?
-                .ok_or_else(|| KubeError::NoCluster {
-                    cluster: cluster.to_string(),
-                })?;
-            let endpoint = found.endpoint.ok_or_else(|| KubeError::NoEndpoint {
-                cluster: cluster.to_string(),
-            })?;
-            let ca_b64 = found.ca_data.ok_or_else(|| KubeError::NoEndpoint {
-                cluster: cluster.to_string(),
-            })?;
-            let pem = base64::engine::general_purpose::STANDARD
-                .decode(ca_b64.trim())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| KubeError::BadCa {
-                    cluster: cluster.to_string(),
-                    detail: "certificateAuthority.data is not base64 of a PEM text".into(),
-                })?;
-            (
-                overrides.host.clone().unwrap_or(endpoint),
-                overrides.cluster_ca_certificate.clone().or(Some(pem)),
-            )
-        }
+    let t = target(clients, cluster).await?;
+    let client_cert = match &t.credential {
+        Credential::ClientCert { cert, key } => Some((cert.as_str(), key.as_str())),
+        _ => None,
     };
-    let http = https_client(cluster, ca.as_deref())?;
-    let auth = match &overrides.token {
-        Some(t) => Auth::Fixed(t.clone()),
-        None => Auth::Eks(Mutex::new(None)),
+    let tls = tls_config(cluster, t.ca_pem.as_deref(), client_cert)?;
+    let auth = match t.credential {
+        Credential::Token(token) => Auth::Fixed(token),
+        Credential::EksToken => Auth::Eks(Mutex::new(None)),
+        Credential::ClientCert { .. } => Auth::None,
     };
+    tracing::info!(
+        cluster = %cluster,
+        "Kubernetes API of cluster {cluster} at {}",
+        t.server
+    );
     Ok(Kube {
         cluster: cluster.to_string(),
-        base: base.trim_end_matches('/').to_string(),
-        http,
+        base: t.server.trim_end_matches('/').to_string(),
+        http: https_client(tls),
         auth,
         clients: clients.clone(),
     })
 }
 
-fn https_client(
+/// The TLS configuration (ring only): trust the CA (or the system roots),
+/// and present the client certificate when there is one.
+fn tls_config(
     cluster: &str,
     ca_pem: Option<&str>,
-) -> Result<Client<HttpsConnector<HttpConnector>, Full<Bytes>>, KubeError> {
+    client_cert: Option<(&str, &str)>,
+) -> Result<rustls::ClientConfig, KubeError> {
     let bad = |detail: String| KubeError::BadCa {
         cluster: cluster.to_string(),
         detail,
@@ -343,19 +503,45 @@ fn https_client(
             }
         }
     }
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .map_err(|e| bad(e.to_string()))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    .with_root_certificates(roots);
+    let Some((cert_pem, key_pem)) = client_cert else {
+        return Ok(builder.with_no_client_auth());
+    };
+    let bad_cert = |detail: String| KubeError::BadClientCert {
+        cluster: cluster.to_string(),
+        detail,
+    };
+    let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad_cert(format!("the client certificate: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad_cert(
+            "the client certificate has no CERTIFICATE block".into(),
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| bad_cert(format!("the client key: {e}")))?;
+    builder
+        .with_client_auth_cert(certs, key)
+        .map_err(|e| bad_cert(e.to_string()))
+}
+
+/// An https-only client with a connect timeout.
+fn https_client(tls: rustls::ClientConfig) -> Client<HttpsConnector<HttpConnector>, Full<Bytes>> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
-        .https_or_http()
+        .https_only()
         .enable_http1()
-        .build();
-    Ok(Client::builder(TokioExecutor::new()).build(connector))
+        .wrap_connector(http);
+    Client::builder(TokioExecutor::new()).build(connector)
 }
 
 impl Kube {
@@ -364,15 +550,16 @@ impl Kube {
         &self.cluster
     }
 
-    async fn bearer(&self) -> Result<String, KubeError> {
+    async fn bearer(&self) -> Result<Option<String>, KubeError> {
         match &self.auth {
-            Auth::Fixed(t) => Ok(t.clone()),
+            Auth::Fixed(t) => Ok(Some(t.clone())),
+            Auth::None => Ok(None),
             Auth::Eks(slot) => {
                 if let Ok(guard) = slot.lock()
                     && let Some((made, token)) = guard.as_ref()
                     && made.elapsed() < TOKEN_REFRESH
                 {
-                    return Ok(token.clone());
+                    return Ok(Some(token.clone()));
                 }
                 let token = token::eks_token(&self.clients, &self.cluster)
                     .await
@@ -383,7 +570,7 @@ impl Kube {
                 if let Ok(mut guard) = slot.lock() {
                     *guard = Some((Instant::now(), token.clone()));
                 }
-                Ok(token)
+                Ok(Some(token))
             }
         }
     }
@@ -399,14 +586,16 @@ impl Kube {
         let transport = |detail: String| KubeError::Transport {
             cluster: self.cluster.clone(),
             method,
-            path: path.to_string(),
+            path: format!("{}{path}", self.base),
             detail,
         };
-        let token = self.bearer().await?;
-        let request = hyper::Request::builder()
+        let mut request = hyper::Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("authorization", format!("Bearer {token}"))
+            .uri(format!("{}{path}", self.base));
+        if let Some(token) = self.bearer().await? {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request
             .header("accept", "application/json")
             .header("content-type", content_type)
             .header("user-agent", "terraform-provider-eks")
@@ -415,17 +604,32 @@ impl Kube {
             )))
             .map_err(|e| transport(e.to_string()))?;
         let started = Instant::now();
-        let response = tokio::time::timeout(REQUEST_TIMEOUT, self.http.request(request))
+        // One deadline for the answer and its body: a server that sends
+        // headers and then stalls must not hang the plan either.
+        let exchange = async {
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|e| transport(error_chain(&e)))?;
+            let status = response.status().as_u16();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| transport(error_chain(&e)))?
+                .to_bytes();
+            Ok::<_, KubeError>((status, bytes))
+        };
+        let (status, bytes) = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
-            .map_err(|_| transport(format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())))?
-            .map_err(|e| transport(error_chain(&e)))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| transport(e.to_string()))?
-            .to_bytes();
+            .map_err(|_| {
+                transport(format!(
+                    "no complete answer from {} within {} s",
+                    self.base,
+                    REQUEST_TIMEOUT.as_secs()
+                ))
+            })??;
         tracing::debug!(
             cluster = %self.cluster,
             "Kubernetes call {method} {path} -> {status} in {} ms",
@@ -604,6 +808,215 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use schema::provider_config::{Kubernetes, ProviderConfig};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A CA, and a certificate with its key signed by it.
+    struct Pki {
+        ca_pem: String,
+        issuer: Issuer<'static, KeyPair>,
+    }
+
+    impl Pki {
+        fn new() -> Pki {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let ca = params.self_signed(&key).unwrap();
+            Pki {
+                ca_pem: ca.pem(),
+                issuer: Issuer::new(params, key),
+            }
+        }
+
+        fn leaf(&self, names: &[&str]) -> (String, String) {
+            let key = KeyPair::generate().unwrap();
+            let params =
+                CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                    .unwrap();
+            let cert = params.signed_by(&key, &self.issuer).unwrap();
+            (cert.pem(), key.serialize_pem())
+        }
+    }
+
+    /// A TLS server on a free port that requires a client certificate of
+    /// `client_ca` and answers every request with a namespace, sending back
+    /// the request head it got.
+    async fn mtls_server(
+        server: &Pki,
+        client_ca: &Pki,
+    ) -> (String, tokio::sync::mpsc::Receiver<String>) {
+        let (cert, key) = server.leaf(&["localhost"]);
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_slice_iter(client_ca.ca_pem.as_bytes()) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .unwrap();
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                CertificateDer::pem_slice_iter(cert.as_bytes())
+                    .map(Result::unwrap)
+                    .collect(),
+                PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap(),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    continue;
+                };
+                let mut buf = vec![0u8; 4096];
+                let n = tls.read(&mut buf).await.unwrap_or(0);
+                let _ = tx
+                    .send(String::from_utf8_lossy(&buf[..n]).to_string())
+                    .await;
+                let body = r#"{"metadata":{"name":"ns"}}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            }
+        });
+        (format!("https://localhost:{port}"), rx)
+    }
+
+    fn clients_with_kubeconfig(path: &Path) -> Arc<Clients> {
+        let cfg = ProviderConfig {
+            region: Some("us-east-1".into()),
+            kubernetes: Some(Kubernetes {
+                config_path: Some(path.display().to_string()),
+                ..Kubernetes::default()
+            }),
+            ..ProviderConfig::default()
+        };
+        Arc::new(Clients::deferred(&cfg, vec![]))
+    }
+
+    fn b64(text: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(text)
+    }
+
+    #[tokio::test]
+    async fn client_certificate_from_kubeconfig_authenticates_without_a_token() {
+        let server_pki = Pki::new();
+        let client_pki = Pki::new();
+        let (url, mut heads) = mtls_server(&server_pki, &client_pki).await;
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = client_pki.leaf(&["admin"]);
+        // Relative paths resolve against the kubeconfig's directory.
+        std::fs::create_dir(dir.path().join("pki")).unwrap();
+        std::fs::write(dir.path().join("pki/admin.crt"), &cert).unwrap();
+        std::fs::write(dir.path().join("pki/admin.key"), &key).unwrap();
+        let kubeconfig = format!(
+            "apiVersion: v1\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {url}\n    certificate-authority-data: {}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    client-certificate: pki/admin.crt\n    client-key: pki/admin.key\n",
+            b64(&server_pki.ca_pem)
+        );
+        let path = dir.path().join("config");
+        std::fs::write(&path, kubeconfig).unwrap();
+        let kube = connect(&clients_with_kubeconfig(&path), "c").await.unwrap();
+        assert!(kube.namespace_exists("ns").await.unwrap());
+        let head = heads.recv().await.unwrap().to_lowercase();
+        assert!(head.starts_with("get /api/v1/namespaces/ns"), "{head}");
+        assert!(!head.contains("authorization"), "{head}");
+
+        // A certificate of another CA is refused by the server.
+        let other = Pki::new();
+        let (cert, key) = other.leaf(&["intruder"]);
+        std::fs::write(dir.path().join("pki/admin.crt"), &cert).unwrap();
+        std::fs::write(dir.path().join("pki/admin.key"), &key).unwrap();
+        let kube = connect(&clients_with_kubeconfig(&path), "c").await.unwrap();
+        let err = kube.namespace_exists("ns").await.unwrap_err();
+        assert!(matches!(err, KubeError::Transport { .. }), "{err}");
+    }
+
+    fn kubeconfig_with(server: &str, user: &str) -> String {
+        format!(
+            "apiVersion: v1\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {server}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n{user}"
+        )
+    }
+
+    async fn target_of(kubeconfig: &str, cluster: &str) -> Result<Target, KubeError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, kubeconfig).unwrap();
+        target(&clients_with_kubeconfig(&path), cluster).await
+    }
+
+    #[tokio::test]
+    async fn eks_token_goes_only_where_the_kubeconfig_asks_for_one_for_this_cluster() {
+        let exec = |cluster: &str| {
+            format!(
+                "    exec:\n      command: aws\n      args: [eks, get-token, --cluster-name, {cluster}]\n"
+            )
+        };
+        let t = target_of(&kubeconfig_with("https://k:443", &exec("a")), "a")
+            .await
+            .unwrap();
+        assert_eq!(t.credential, Credential::EksToken);
+        let e = target_of(&kubeconfig_with("https://k:443", &exec("b")), "a")
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("makes EKS tokens for cluster \"b\""),
+            "{e}"
+        );
+        let foreign = "    exec:\n      command: gke-gcloud-auth-plugin\n";
+        let e = target_of(&kubeconfig_with("https://k:443", foreign), "a")
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("does not run"), "{e}");
+        let e = target_of(&kubeconfig_with("http://k:80", &exec("a")), "a")
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("https"), "{e}");
+        let t = target_of(&kubeconfig_with("https://k:443", "    token: abc\n"), "a")
+            .await
+            .unwrap();
+        assert_eq!(t.credential, Credential::Token("abc".into()));
+    }
+
+    #[tokio::test]
+    async fn plain_http_host_is_refused_before_any_connection() {
+        let cfg = ProviderConfig {
+            kubernetes: Some(Kubernetes {
+                host: Some("http://127.0.0.1:1".into()),
+                ..Kubernetes::default()
+            }),
+            ..ProviderConfig::default()
+        };
+        let clients = Arc::new(Clients::deferred(&cfg, vec![]));
+        let e = target(&clients, "a").await.unwrap_err();
+        assert!(matches!(e, KubeError::Insecure { .. }), "{e}");
+    }
+
+    #[tokio::test]
+    async fn unknown_configuration_calls_nothing() {
+        let clients = Arc::new(Clients::deferred(
+            &ProviderConfig::default(),
+            vec!["region".into()],
+        ));
+        let e = target(&clients, "a").await.unwrap_err();
+        assert!(
+            e.to_string().contains("(region) is known only at apply"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn service_account_from_json() {
@@ -660,7 +1073,10 @@ pub async fn ensure_service_account(
 /// (Kept beside [`KubeError`] rather than in `errors`, which is about AWS.)
 pub fn to_diagnostic(summary: impl Into<String>, err: &KubeError) -> tfplugin::Diagnostic {
     let mut detail = error_chain(err);
-    let advice = err.advice();
+    let advice = match err {
+        KubeError::Describe { source, .. } => crate::errors::advice(source),
+        _ => err.advice(),
+    };
     if !advice.is_empty() {
         detail.push_str("\n\n");
         detail.push_str(advice);

@@ -2,8 +2,11 @@
 //! data sources it serves.
 //!
 //! Owns: registration (exactly the types `schema::registry` lists, which
-//! docgen documents) and ConfigureProvider (building [`Clients`]). Does not
-//! own: any resource logic.
+//! docgen documents) and ConfigureProvider (building [`Clients`]: refusing
+//! values of the wrong type as user errors, and, while the configuration
+//! holds values known only at apply, [`Clients::deferred`], which refuses
+//! to call AWS rather than fall back to the environment's defaults). Does
+//! not own: any resource logic.
 
 use crate::aws::Clients;
 use crate::data_sources::addon_pod_identity_configuration::AddonPodIdentityConfiguration;
@@ -19,7 +22,8 @@ use schema::provider_config::{self, ProviderConfig};
 use std::any::Any;
 use std::sync::Arc;
 use tfplugin::{
-    DataSource, Diagnostics, EphemeralResource, Function, Provider, Resource, Schema, Value,
+    AttrPath, DataSource, Diagnostic, Diagnostics, EphemeralResource, Function, Provider, Resource,
+    Schema, Value,
 };
 
 /// Registry source address of this provider.
@@ -66,15 +70,20 @@ impl Provider for EksProvider {
         config: &Value,
         _terraform_version: &str,
     ) -> Result<Arc<dyn Any + Send + Sync>, Diagnostics> {
-        if !config.is_fully_known() {
-            // Values from resources not yet created; Terraform calls us again
-            // at apply. Unknowns read as unset here.
-            tracing::info!(
-                "provider configuration has values known only at apply; they count as unset for now"
-            );
-        }
+        check_types(config)?;
         let cfg: ProviderConfig =
             spec_map::from_value(config, "provider configuration").map_err(Diagnostics::from)?;
+        let unknown = unknown_attributes(config);
+        if !unknown.is_empty() {
+            // Values from resources not yet created; Terraform calls us again
+            // at apply with them known. Until then no AWS call is made: the
+            // environment's region or account would be the wrong one.
+            tracing::info!(
+                "provider configuration has values known only at apply ({}); AWS is not called before they are known",
+                unknown.join(", ")
+            );
+            return Ok(Arc::new(Clients::deferred(&cfg, unknown)));
+        }
         match Clients::new(&cfg).await {
             Ok(c) => {
                 tracing::info!(region = %c.region, "eks provider configured for region {}", c.region);
@@ -85,10 +94,99 @@ impl Provider for EksProvider {
     }
 }
 
+/// The provider-block attributes (`region`, `assume_role.role_arn`, ...)
+/// whose values are unknown, leaving out `default_tags`, which decides
+/// nothing about where or as whom calls go.
+pub fn unknown_attributes(config: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(top) = config.as_map() else {
+        return out;
+    };
+    for (name, v) in top {
+        if name == "default_tags" {
+            continue;
+        }
+        match v {
+            Value::Unknown => out.push(name.clone()),
+            Value::List(blocks) => {
+                for b in blocks {
+                    match b {
+                        Value::Unknown => out.push(name.clone()),
+                        Value::Map(m) => out.extend(
+                            m.iter()
+                                .filter(|(_, x)| !x.is_fully_known())
+                                .map(|(k, _)| format!("{name}.{k}")),
+                        ),
+                        _ => {}
+                    }
+                }
+            }
+            other if !other.is_fully_known() => out.push(name.clone()),
+            _ => {}
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// Values Terraform's types let through but the provider's do not (a
+/// number that is not whole), as errors on the attribute.
+fn check_types(config: &Value) -> Result<(), Diagnostics> {
+    if let Value::Number(n) = config.get("max_retries")
+        && n.as_i64().is_none()
+    {
+        return Err(Diagnostics::from(
+            Diagnostic::error(
+                "Invalid max_retries",
+                format!(
+                    "max_retries is {}, which is not a whole number. Set it to a whole number of at least 1 (the default is 25).",
+                    n.as_str()
+                ),
+            )
+            .at(AttrPath::root("max_retries")),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use schema::registry::{DATA_SOURCE_TYPES, EPHEMERAL_TYPES, FUNCTIONS, RESOURCE_TYPES};
+
+    #[test]
+    fn unknown_attributes_names_attributes_and_block_fields() {
+        let mut c = Value::Null;
+        c.set("region", Value::Unknown);
+        c.set("default_tags", Value::Unknown);
+        c.set("profile", Value::String("p".into()));
+        let mut role = Value::Null;
+        role.set("role_arn", Value::Unknown);
+        role.set("session_name", Value::String("s".into()));
+        c.set("assume_role", Value::List(vec![role]));
+        assert_eq!(
+            unknown_attributes(&c),
+            vec!["assume_role.role_arn", "region"]
+        );
+        let mut known = Value::Null;
+        known.set("region", Value::String("us-east-1".into()));
+        assert!(unknown_attributes(&known).is_empty());
+    }
+
+    #[test]
+    fn max_retries_not_whole_is_a_user_error() {
+        let mut c = Value::Null;
+        c.set(
+            "max_retries",
+            Value::Number(tfplugin::Number::parse("2.5").unwrap()),
+        );
+        let d = check_types(&c).unwrap_err();
+        let text = format!("{d:?}");
+        assert!(text.contains("max_retries is 2.5"), "{text}");
+        assert!(!text.contains("bug"), "{text}");
+        c.set("max_retries", Value::Number(tfplugin::Number::from_i64(3)));
+        assert!(check_types(&c).is_ok());
+    }
 
     #[test]
     fn registers_exactly_the_schema_registry() {

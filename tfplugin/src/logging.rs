@@ -3,7 +3,11 @@
 //!
 //! Owns: the tracing subscriber and its level (from `TF_LOG_PROVIDER`, else
 //! `TF_LOG`; `JSON` means trace; unset means warn). Dependencies' `log`
-//! records are bridged in and capped at `info` below TRACE.
+//! records are bridged in and capped at `info` below TRACE, and at `debug`
+//! even at TRACE (the AWS SDK's at `info`): their trace and debug events
+//! print whole objects with `Debug` (the SDK's runtime components include
+//! the assume-role provider and its external_id, and every signing identity
+//! its access key ID), and a TRACE log must not carry secrets (issue 14).
 
 use std::io::Write;
 
@@ -50,14 +54,21 @@ pub fn init() {
 
 fn filter(level: LevelFilter) -> Targets {
     let deps = if level == LevelFilter::TRACE {
-        level
+        LevelFilter::DEBUG
     } else {
         level.min(LevelFilter::INFO)
     };
     NOISY
         .iter()
         .fold(Targets::new().with_default(level), |t, n| {
-            t.with_target(*n, deps)
+            // The AWS SDK's debug events print the signing identity (its
+            // access key ID) and endpoint parameters: info at most.
+            let cap = if n.starts_with("aws_") {
+                deps.min(LevelFilter::INFO)
+            } else {
+                deps
+            };
+            t.with_target(*n, cap)
         })
 }
 
@@ -153,6 +164,17 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dependencies_never_trace() {
+        let f = filter(LevelFilter::TRACE);
+        assert!(f.would_enable("terraform_provider_eks", &Level::TRACE));
+        assert!(!f.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
+        assert!(f.would_enable("aws_smithy_runtime::client", &Level::INFO));
+        assert!(f.would_enable("rustls::client", &Level::DEBUG));
+        assert!(!f.would_enable("rustls::client", &Level::TRACE));
+        assert!(!filter(LevelFilter::DEBUG).would_enable("aws_config", &Level::DEBUG));
+    }
 
     #[test]
     fn levels() {

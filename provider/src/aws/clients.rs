@@ -1,21 +1,31 @@
 //! AWS clients for one configured provider, built once in ConfigureProvider.
 //!
-//! Owns: turning the provider block into an `SdkConfig` (standard credential
-//! chain, SSO profiles, assume_role, endpoint overrides, standard retry), the
-//! one HTTPS client (rustls with ring) they share, the per-call log line, and
-//! small per-process caches, and [`ConfigError`]. Does not own: any EKS or
-//! IAM operation (the sibling modules).
+//! Owns: turning the provider block into an `SdkConfig` (the credential
+//! order: a `profile` named in the block first, else the standard chain;
+//! then assume_role; endpoint overrides; standard retry; the timeouts of
+//! every call), the one HTTPS client (rustls with ring) they share, the
+//! per-call log line, the rule that an endpoint that does not answer at all
+//! is not retried, the refusal of every call while the provider
+//! configuration is unknown, small per-process caches, and [`ConfigError`].
+//! Does not own: any EKS or IAM operation (the sibling modules).
 
+use super::error::{ConfigUnknown, NoAnswer};
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextMut, FinalizerInterceptorContextRef, InterceptorContext,
 };
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::orchestrator::{Metadata, OrchestratorError};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority,
+};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_types::region::Region;
@@ -26,6 +36,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
+/// Longest wait for a TCP (and TLS) connection to an AWS endpoint.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for the first byte of an answer (and between bytes) from
+/// an AWS endpoint: EKS and IAM answer in well under a second.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest one attempt of an AWS call may take, answer read included.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest one AWS call may take with all its retries (throttling with the
+/// default 25 attempts backs off for about three minutes at worst).
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
 /// The provider block cannot be turned into clients.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -35,6 +56,17 @@ pub enum ConfigError {
     /// max_retries out of range.
     #[error("max_retries must be at least 1, got {0}")]
     MaxRetries(i64),
+    /// The named profile is in neither shared file.
+    #[error("the AWS profile {profile:?} is not defined in {files}")]
+    NoProfile {
+        /// The profile named in the provider block.
+        profile: String,
+        /// Where it was looked for.
+        files: String,
+    },
+    /// The shared config or credentials file could not be read.
+    #[error("reading the AWS shared config and credentials files failed: {0}")]
+    ProfileFiles(String),
 }
 
 /// Everything a resource needs to talk to AWS, reached through `Ctx::data`.
@@ -61,6 +93,12 @@ pub struct Clients {
     pub credentials: Option<SharedCredentialsProvider>,
     /// The provider's `kubernetes {}` block, if set.
     pub kubernetes: Option<schema::provider_config::Kubernetes>,
+    /// The provider-block attributes Terraform knows only at apply (empty
+    /// once the configuration is known). While any that decides where or
+    /// as whom calls go is unknown, every AWS call is refused
+    /// ([`AwsError::ConfigUnknown`](super::AwsError::ConfigUnknown)) rather
+    /// than made with the environment's defaults.
+    pub unknown_config: Vec<String>,
 }
 
 /// The partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud.
@@ -95,9 +133,60 @@ pub fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
         .build_https()
 }
 
+/// The timeouts of every AWS call (see the constants).
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+/// Whether `profile` is defined in the shared config or credentials file
+/// (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, or `~/.aws/...`).
+async fn check_profile(profile: &str) -> Result<(), ConfigError> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let set = aws_config::profile::load(&Fs::real(), &Env::real(), &Default::default(), None)
+        .await
+        .map_err(|e| ConfigError::ProfileFiles(super::error::chain_text(&e)))?;
+    if set.get_profile(profile).is_some() {
+        return Ok(());
+    }
+    let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+    Err(ConfigError::NoProfile {
+        profile: profile.to_string(),
+        files: format!(
+            "{} or {}",
+            var("AWS_CONFIG_FILE", "~/.aws/config"),
+            var("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+        ),
+    })
+}
+
+/// `sdk` with the credentials of `profile` only. The standard chain reads
+/// `AWS_ACCESS_KEY_ID` before any profile, so a profile named in the
+/// provider block would lose to keys in the environment (and its
+/// credential_process never run); as in the AWS provider, it wins.
+fn with_profile_credentials(sdk: SdkConfig, profile: &str) -> SdkConfig {
+    let provider_config = aws_config::provider_config::ProviderConfig::default()
+        .with_http_client(http_client())
+        .with_timeout_config(timeout_config())
+        .with_region(sdk.region().cloned());
+    let credentials = aws_config::profile::ProfileFileCredentialsProvider::builder()
+        .profile_name(profile)
+        .configure(&provider_config)
+        .build();
+    sdk.into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build()
+}
+
 impl Clients {
-    /// Builds the clients from the provider block: the standard credential
-    /// chain (or the profile), then assume_role, then [`Clients::from_sdk`].
+    /// Builds the clients from the provider block: the named profile's
+    /// credentials (which win over the environment's keys, as in the AWS
+    /// provider) or else the standard chain, then assume_role, then
+    /// [`Clients::from_sdk`].
     pub async fn new(cfg: &ProviderConfig) -> Result<Clients, ConfigError> {
         let max_attempts = cfg.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
         let max_attempts = u32::try_from(max_attempts)
@@ -111,14 +200,19 @@ impl Clients {
         // bench/results.md and the commit that made this change).
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http_client())
+            .timeout_config(timeout_config())
             .retry_config(RetryConfig::standard().with_max_attempts(max_attempts));
         if let Some(region) = &cfg.region {
             loader = loader.region(Region::new(region.clone()));
         }
         if let Some(profile) = &cfg.profile {
+            check_profile(profile).await?;
             loader = loader.profile_name(profile);
         }
         let mut sdk = loader.load().await;
+        if let Some(profile) = &cfg.profile {
+            sdk = with_profile_credentials(sdk, profile);
+        }
         if let Some(role) = cfg.assume_role.as_ref().and_then(|a| a.role_arn.clone()) {
             let a = cfg.assume_role.clone().unwrap_or_default();
             // The STS endpoint override applies to the AssumeRole call too.
@@ -155,17 +249,22 @@ impl Clients {
             .ok_or(ConfigError::NoRegion)?;
         let endpoints = cfg.endpoints.clone().unwrap_or_default();
         let partition = partition_of(&region);
-        let mut eks = aws_sdk_eks::config::Builder::from(sdk).interceptor(LogCalls);
+        let mut eks = aws_sdk_eks::config::Builder::from(sdk)
+            .interceptor(LogCalls)
+            .retry_classifier(NoRetryWithoutAnswer);
         if let Some(url) = endpoints.eks {
             eks = eks.endpoint_url(url);
         }
         let mut iam = aws_sdk_iam::config::Builder::from(sdk)
             .region(Region::new(iam_region(partition)))
-            .interceptor(LogCalls);
+            .interceptor(LogCalls)
+            .retry_classifier(NoRetryWithoutAnswer);
         if let Some(url) = endpoints.iam {
             iam = iam.endpoint_url(url);
         }
-        let mut sts = aws_sdk_sts::config::Builder::from(sdk).interceptor(LogCalls);
+        let mut sts = aws_sdk_sts::config::Builder::from(sdk)
+            .interceptor(LogCalls)
+            .retry_classifier(NoRetryWithoutAnswer);
         if let Some(url) = endpoints.sts {
             sts = sts.endpoint_url(url);
         }
@@ -179,7 +278,136 @@ impl Clients {
             agent_cache: Mutex::new(HashMap::new()),
             credentials: sdk.credentials_provider(),
             kubernetes: cfg.kubernetes.clone(),
+            unknown_config: Vec::new(),
         })
+    }
+
+    /// Clients for a plan whose provider configuration has `unknown`
+    /// attributes: every AWS call they make is refused with
+    /// [`AwsError::ConfigUnknown`](super::AwsError::ConfigUnknown) before
+    /// it is sent, so that nothing is read from the environment's default
+    /// region or account instead. `cfg` holds the known part.
+    pub fn deferred(cfg: &ProviderConfig, unknown: Vec<String>) -> Clients {
+        let refuse = RefuseUnknownConfig(unknown.join(", "));
+        let region = cfg.region.clone().unwrap_or_else(|| "unknown".to_string());
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.clone()))
+            .http_client(http_client())
+            .build();
+        let eks = aws_sdk_eks::config::Builder::from(&sdk).interceptor(refuse.clone());
+        let iam = aws_sdk_iam::config::Builder::from(&sdk).interceptor(refuse.clone());
+        let sts = aws_sdk_sts::config::Builder::from(&sdk).interceptor(refuse);
+        Clients {
+            eks: aws_sdk_eks::Client::from_conf(eks.build()),
+            iam: aws_sdk_iam::Client::from_conf(iam.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            partition: partition_of(&region),
+            region,
+            default_tags: cfg.default_tags.clone().unwrap_or_default(),
+            agent_cache: Mutex::new(HashMap::new()),
+            credentials: None,
+            kubernetes: cfg.kubernetes.clone(),
+            unknown_config: unknown,
+        }
+    }
+
+    /// Whether the whole provider configuration is known (always at apply).
+    /// Plan-time reads check it to plan unknown values instead of reading.
+    pub fn config_known(&self) -> bool {
+        self.unknown_config.is_empty()
+    }
+}
+
+/// Refuses every call before it is sent (see [`Clients::deferred`]).
+#[derive(Debug, Clone)]
+struct RefuseUnknownConfig(String);
+
+impl Intercept for RefuseUnknownConfig {
+    fn name(&self) -> &'static str {
+        "RefuseUnknownConfig"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        Err(Box::new(ConfigUnknown(self.0.clone())))
+    }
+}
+
+/// An endpoint that did not answer at all (connection refused, unknown
+/// host, no answer within the timeouts) is not retried: the cause is a
+/// wrong endpoint, a network that does not reach it, or a black hole, none
+/// of which the next attempt fixes, and 25 attempts with back-off kept
+/// `terraform plan` silent for minutes. Errors with an answer (throttling,
+/// 5xx) and a connection lost mid-answer are still retried by the SDK.
+#[derive(Debug)]
+struct NoRetryWithoutAnswer;
+
+impl NoRetryWithoutAnswer {
+    fn never_answered(err: &ConnectorError) -> bool {
+        if err.is_timeout() {
+            return true;
+        }
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(e) = cur {
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && matches!(
+                    io.kind(),
+                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::TimedOut
+                )
+            {
+                return true;
+            }
+            let text = e.to_string();
+            if text.contains("dns error") || text.contains("failed to lookup address") {
+                return true;
+            }
+            cur = e.source();
+        }
+        false
+    }
+}
+
+impl ClassifyRetry for NoRetryWithoutAnswer {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        match ctx.output_or_error() {
+            Some(Err(e)) if e.is_timeout_error() => RetryAction::RetryForbidden,
+            Some(Err(e)) if e.as_connector_error().is_some_and(Self::never_answered) => {
+                RetryAction::RetryForbidden
+            }
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "NoRetryWithoutAnswer"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
+/// Where the last attempt of a call went (scheme, host, port).
+#[derive(Debug, Clone)]
+struct SentTo(String);
+
+impl Storable for SentTo {
+    type Storer = StoreReplace<Self>;
+}
+
+/// Scheme, host and port of a URI, without path and query.
+fn origin(uri: &str) -> String {
+    match uri.find("://") {
+        Some(i) => {
+            let rest = &uri[i + 3..];
+            let end = rest.find(['/', '?']).unwrap_or(rest.len());
+            format!("{}{}", &uri[..i + 3], &rest[..end])
+        }
+        None => uri.to_string(),
     }
 }
 
@@ -206,6 +434,57 @@ impl Intercept for LogCalls {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         cfg.interceptor_state().store_put(StartedAt(Instant::now()));
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let to = origin(context.request().uri());
+        if cfg.load::<SentTo>().is_none() {
+            tracing::info!("calling AWS at {to}");
+        }
+        cfg.interceptor_state().store_put(SentTo(to));
+        Ok(())
+    }
+
+    /// Puts the endpoint into a connection or timeout error ([`NoAnswer`]):
+    /// the SDK's own errors do not say where the request went.
+    fn modify_before_completion(
+        &self,
+        context: &mut FinalizerInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(SentTo(endpoint)) = cfg.load::<SentTo>().cloned() else {
+            return Ok(());
+        };
+        let Some(slot) = context.output_or_error_mut() else {
+            return Ok(());
+        };
+        let no_answer = matches!(slot, Err(e) if e.is_connector_error() || e.is_timeout_error());
+        if !no_answer {
+            return Ok(());
+        }
+        let placeholder = Err(OrchestratorError::other("no answer"));
+        if let Err(old) = std::mem::replace(slot, placeholder) {
+            let timeout = old.is_timeout_error()
+                || old
+                    .as_connector_error()
+                    .is_some_and(ConnectorError::is_timeout);
+            let wrapped = Box::new(NoAnswer {
+                endpoint,
+                source: Box::new(old),
+            });
+            *slot = Err(if timeout {
+                OrchestratorError::timeout(wrapped)
+            } else {
+                OrchestratorError::connector(ConnectorError::io(wrapped))
+            });
+        }
         Ok(())
     }
 
@@ -254,5 +533,14 @@ mod tests {
         assert_eq!(partition_of("cn-north-1"), "aws-cn");
         assert_eq!(partition_of("us-gov-east-1"), "aws-us-gov");
         assert_eq!(iam_region("aws-cn"), "cn-north-1");
+    }
+
+    #[test]
+    fn origin_keeps_scheme_host_and_port() {
+        assert_eq!(
+            origin("https://eks.us-east-1.amazonaws.com/clusters/x?a=b"),
+            "https://eks.us-east-1.amazonaws.com"
+        );
+        assert_eq!(origin("http://127.0.0.1:9/"), "http://127.0.0.1:9");
     }
 }

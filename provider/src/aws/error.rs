@@ -1,13 +1,18 @@
 //! The typed error of one AWS call, and "not found" as a value.
 //!
-//! Owns: [`AwsError`] (an AWS operation failed: code, message, operation)
-//! and [`found`], which turns the service's "does not exist" answers into
-//! `Ok(None)`. Does not own: deciding what to retry (`super::retry`) or
-//! what to tell the user (`crate::errors`).
+//! Owns: [`AwsError`] (an AWS operation failed: code, message, operation),
+//! the one translation of an SDK error into it ([`AwsError::from_sdk`]:
+//! what AWS said, or which endpoint did not answer and how, or that no
+//! credentials were found — never the SDK's `Debug` text), [`NoAnswer`]
+//! (the endpoint a failed request went to, put into the error chain by
+//! `super::clients`), and [`found`], which turns the service's "does not
+//! exist" answers into `Ok(None)`. Does not own: deciding what to retry
+//! (`super::retry`) or what to tell the user (`crate::errors`).
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::error::Error as StdError;
 
 /// An AWS operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +43,37 @@ pub enum AwsError {
         /// The missing field.
         field: &'static str,
     },
+    /// The endpoint did not answer: connection refused, unknown host, or
+    /// no answer within the timeouts of `super::clients`.
+    #[error("{operation}: no answer from {endpoint}: {reason}")]
+    Unreachable {
+        /// Operation name.
+        operation: &'static str,
+        /// Scheme, host and port the request went to.
+        endpoint: String,
+        /// What happened, in words (`connection refused`, ...).
+        reason: String,
+    },
+    /// The credential chain (or the named profile, or assume_role) gave no
+    /// credentials.
+    #[error("{operation}: no AWS credentials: {detail}")]
+    NoCredentials {
+        /// Operation name.
+        operation: &'static str,
+        /// What the credential providers said, without their Debug text.
+        detail: String,
+    },
+    /// The provider configuration depends on values Terraform knows only
+    /// at apply, so no AWS call may be made with it yet.
+    #[error(
+        "{operation}: not called, because the provider configuration ({attributes}) is known only at apply"
+    )]
+    ConfigUnknown {
+        /// Operation name.
+        operation: &'static str,
+        /// The unknown attributes, comma-separated.
+        attributes: String,
+    },
     /// The provider was asked to stop (Ctrl-C) while waiting.
     #[error("{operation}: stopped before it finished because Terraform was interrupted")]
     Stopped {
@@ -57,12 +93,9 @@ impl AwsError {
             Some(code) => AwsError::Service {
                 operation,
                 code: code.to_string(),
-                message: err.message().unwrap_or_default().to_string(),
+                message: shorten_message(err.message().unwrap_or_default()),
             },
-            None => AwsError::Transport {
-                operation,
-                detail: DisplayErrorContext(&err).to_string(),
-            },
+            None => from_chain(operation, &err),
         }
     }
 
@@ -94,6 +127,137 @@ impl AwsError {
     pub fn is(&self, code: &str, fragment: &str) -> bool {
         self.code() == Some(code) && self.message().contains(fragment)
     }
+}
+
+/// The request of a failed call went to `endpoint` and got no answer.
+/// `super::clients` wraps connection and timeout errors in it, because the
+/// SDK's own errors do not say where the request went.
+#[derive(Debug, thiserror::Error)]
+#[error("no answer from {endpoint}")]
+pub struct NoAnswer {
+    /// Scheme, host and port.
+    pub endpoint: String,
+    /// The SDK's error.
+    #[source]
+    pub source: Box<dyn StdError + Send + Sync>,
+}
+
+/// Refusal of every AWS call while the provider configuration is not known
+/// (see `super::clients`).
+#[derive(Debug, thiserror::Error)]
+#[error("the provider configuration ({0}) is known only at apply")]
+pub struct ConfigUnknown(pub String);
+
+/// Every error of a chain, outermost first.
+fn chain<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
+    let mut out = vec![err];
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        out.push(e);
+        cur = e.source();
+    }
+    out
+}
+
+/// The `Display` texts of a chain joined with ": ", leaving out a text
+/// that repeats what the previous one said. Never `Debug`.
+pub fn chain_text(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for e in chain(err) {
+        let text = e.to_string();
+        if text.is_empty() || parts.last().is_some_and(|p| p.contains(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}
+
+/// A no-answer error in words: refused, unknown host, timed out, or the
+/// innermost cause.
+fn no_answer_reason(causes: &[&(dyn StdError + 'static)]) -> String {
+    for e in causes {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    return "connection refused (nothing listens at that address and port)".into();
+                }
+                std::io::ErrorKind::TimedOut => return "timed out".into(),
+                _ => {}
+            }
+        }
+        let text = e.to_string();
+        if text.contains("dns error") || text.contains("failed to lookup address") {
+            return "the host name does not resolve (DNS)".into();
+        }
+    }
+    let innermost = causes.last().map(|e| e.to_string()).unwrap_or_default();
+    if causes
+        .iter()
+        .any(|e| e.to_string().contains("timeout") || e.to_string().contains("timed out"))
+    {
+        format!("no answer within the timeouts ({innermost})")
+    } else {
+        innermost
+    }
+}
+
+/// An SDK error that carries no AWS error code, in words.
+fn from_chain(operation: &'static str, err: &(dyn StdError + 'static)) -> AwsError {
+    let causes = chain(err);
+    if let Some(c) = causes
+        .iter()
+        .find_map(|e| e.downcast_ref::<ConfigUnknown>())
+    {
+        return AwsError::ConfigUnknown {
+            operation,
+            attributes: c.0.clone(),
+        };
+    }
+    if let Some(i) = causes
+        .iter()
+        .position(|e| e.downcast_ref::<CredentialsError>().is_some())
+    {
+        return AwsError::NoCredentials {
+            operation,
+            detail: chain_text(causes[i]),
+        };
+    }
+    if let Some(i) = causes.iter().position(|e| e.is::<NoAnswer>()) {
+        let endpoint = causes[i]
+            .downcast_ref::<NoAnswer>()
+            .map(|n| n.endpoint.clone())
+            .unwrap_or_default();
+        return AwsError::Unreachable {
+            operation,
+            endpoint,
+            reason: no_answer_reason(&causes[i + 1..]),
+        };
+    }
+    AwsError::Transport {
+        operation,
+        detail: chain_text(err),
+    }
+}
+
+/// Longest service message kept whole.
+const MAX_MESSAGE: usize = 600;
+
+/// A service message without the echo of a long request value: IAM's
+/// validation errors quote the whole rejected value (every tag of a
+/// request), which says nothing the user's configuration does not.
+pub fn shorten_message(message: &str) -> String {
+    let mut out = message.to_string();
+    if let Some(start) = out.find("Value '")
+        && let Some(len) = out[start + 7..].find("' at '")
+        && len > 80
+    {
+        out.replace_range(start + 7..start + 7 + len, "…");
+    }
+    if out.chars().count() > MAX_MESSAGE {
+        out = out.chars().take(MAX_MESSAGE).collect::<String>() + "…";
+    }
+    out
 }
 
 /// Maps "not found" to `None`: the finders' `Result<Option<T>>`.

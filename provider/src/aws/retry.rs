@@ -69,6 +69,12 @@ where
                 if Instant::now() + pause > deadline {
                     return Err(err);
                 }
+                if pause == FIRST_PAUSE {
+                    tracing::info!(
+                        "{what}: waiting up to {} s for AWS to settle after: {err}",
+                        timeout.as_secs()
+                    );
+                }
                 tracing::debug!("{what}: retrying in {} ms after: {err}", pause.as_millis());
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}

@@ -28,10 +28,11 @@ pub async fn eks_token(clients: &Clients, cluster: &str) -> Result<String, Strin
         .credentials
         .as_ref()
         .ok_or_else(|| "no AWS credentials are configured".to_string())?;
+    // The credential chain's own words, never its Debug text.
     let creds = provider
         .provide_credentials()
         .await
-        .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| format!("no AWS credentials: {}", super::error::chain_text(&e)))?;
     presign_token(
         &creds.into(),
         &clients.region,
