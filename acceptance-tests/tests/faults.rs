@@ -303,15 +303,21 @@ fn faults_interrupted_apply_stops_promptly() {
     // New roles stay invisible to EKS for a minute: the made-role creates
     // retry (up to PROPAGATION_TIMEOUT) until StopProvider ends them.
     w.set_faults(&json!({"iam_propagation_delay_secs": 60}));
+    // The error counters are the world's: earlier fault tests of this binary
+    // raised them already, so wait for a rise, not for a non-zero value
+    // (else the interrupt could come during the plan, and Terraform 1.0.3
+    // then goes on to apply).
+    let refused = || {
+        w.counters()["errors"]["InvalidParameterException"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = refused();
     let (run, stopped_in) = thread::scope(|s| {
         let apply = s.spawn(|| tf.run(&APPLY));
         let started = Instant::now();
         // Wait until a made-role create was refused (the provider is now retrying).
-        while w.counters()["errors"]["InvalidParameterException"]
-            .as_u64()
-            .unwrap_or(0)
-            == 0
-        {
+        while refused() == before {
             assert!(
                 started.elapsed() < Duration::from_secs(60),
                 "no create met the propagation delay"

@@ -24,6 +24,8 @@ pub(crate) fn advice(err: &AwsError) -> &'static str {
                 "Check that role_arn names an existing role in the cluster's account. A role created moments ago may need up to two minutes to become visible to EKS; the provider already waited that long."
             } else if message.contains("Trust policy of the role provided is invalid") {
                 "The role must trust the EKS Pod Identity service: add a statement allowing Principal {\"Service\": \"pods.eks.amazonaws.com\"} the actions sts:AssumeRole and sts:TagSession to its trust policy."
+            } else if message.contains("Cross-account pass role is not allowed") {
+                "EKS passes only roles of the cluster's own account (or an empty role, which it refuses the same way): use a role in the cluster's account, and for another account's role use target_role_arn on the association. Not retried."
             } else if code == "ResourceNotFoundException" && message.contains("No cluster found") {
                 "Check cluster_name and the provider's region."
             } else if matches!(
@@ -261,6 +263,13 @@ mod tests {
                 .detail
                 .contains("IAM permission")
         );
+        let cross = crate::aws::error::service(
+            "AccessDeniedException",
+            "Cross-account pass role is not allowed.",
+        );
+        let text = to_diagnostic("s", &cross).detail;
+        assert!(text.contains("cluster's own account"), "{text}");
+        assert!(!text.contains("IAM permission"), "{text}");
         let expired = crate::aws::error::service("ExpiredTokenException", "expired");
         assert!(
             to_diagnostic("s", &expired)

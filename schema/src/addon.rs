@@ -68,9 +68,9 @@ pub struct AddonState {
 /// `timeouts { ... }`: how long to wait for the addon, as `30s`, `20m`, `1h`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Timeouts {
-    /// Create (until ACTIVE).
+    /// Create (until the addon leaves CREATING: ACTIVE, or DEGRADED with a warning).
     pub create: Option<String>,
-    /// Update (until the update succeeded and the addon is ACTIVE).
+    /// Update (until the Update that EKS reports for the change has finished).
     pub update: Option<String>,
     /// Delete (until gone).
     pub delete: Option<String>,
@@ -225,7 +225,7 @@ pub fn spec() -> ResourceSpec {
             Attr::optional("tags", Kind::StringMap, "Tags on the addon (and on the roles made for it). Merged with the provider's `default_tags`. Roles the provider makes also carry two tags of its own (`eks-tools:pod-identity`, `eks-tools:well-known-policies`), so with made roles at most 48 fit in IAM's 50, and keys and values must follow IAM's rules (letters, digits, spaces and `_ . : / = + - @`); checked at plan time."),
             Attr::computed("tags_all", Kind::StringMap, "All tags on the addon: `tags` merged with the provider's `default_tags`."),
             Attr::computed("addon_arn", Kind::String, "The addon's ARN.").stable(),
-            Attr::computed("status", Kind::String, "The addon's status (`ACTIVE` after a successful apply)."),
+            Attr::computed("status", Kind::String, "The addon's status as EKS reports it (`ACTIVE`, or `DEGRADED` when the addon is unhealthy for reasons of its own, such as a cluster without nodes). Never planned: it shows as known after apply when something else changes."),
             Attr::computed(
                 "recommended",
                 Kind::ObjectList(vec![
@@ -237,7 +237,7 @@ pub fn spec() -> ResourceSpec {
         ],
         blocks: vec![crate::spec::BlockSpec {
             name: "timeouts",
-            description: "How long to wait for the addon: `create` (until ACTIVE), `update`, `delete`; each like `20m` (the default).",
+            description: "How long to wait for the addon: `create` (until the addon leaves CREATING), `update` (until the Update EKS reports has finished), `delete`; each like `20m` (the default).",
             attrs: vec![
                 Attr::optional("create", Kind::String, "Wait for create, such as `20m`.").check(check_duration),
                 Attr::optional("update", Kind::String, "Wait for update, such as `20m`.").check(check_duration),
