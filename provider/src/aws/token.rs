@@ -42,14 +42,38 @@ pub async fn eks_token(clients: &Clients, cluster: &str) -> Result<String, Strin
     )
 }
 
-/// The STS host of a region (GetCallerIdentity is answered by every region).
-fn sts_host(region: &str) -> String {
-    let suffix = if region.starts_with("cn-") {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    };
-    format!("sts.{region}.{suffix}")
+/// The STS host of a region (GetCallerIdentity is answered by every
+/// region), from the AWS SDK's own endpoint rules and partition data, so
+/// every partition — aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc — gets its
+/// real host and a new one comes with an SDK update, not a code change.
+/// The regional endpoint, as `aws eks get-token` uses with regional STS.
+fn sts_host(region: &str) -> Result<String, String> {
+    use aws_sdk_sts::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    use futures::FutureExt;
+    let params = Params::builder()
+        .region(region)
+        .use_fips(false)
+        .use_dual_stack(false)
+        .use_global_endpoint(false)
+        .build()
+        .map_err(|e| format!("no STS endpoint for region {region}: {e}"))?;
+    let resolver = DefaultResolver::new();
+    // The rules engine answers at once (a ready future).
+    let endpoint = resolver
+        .resolve_endpoint(&params)
+        .now_or_never()
+        .ok_or_else(|| format!("no STS endpoint for region {region}"))?
+        .map_err(|e| format!("no STS endpoint for region {region}: {e}"))?;
+    let url = endpoint.url();
+    let host = url
+        .strip_prefix("https://")
+        .unwrap_or(url)
+        .trim_end_matches('/')
+        .to_string();
+    if host.is_empty() {
+        return Err(format!("no STS endpoint for region {region}"));
+    }
+    Ok(host)
 }
 
 /// Presigns the token URL (pure; tests give a fixed time). Errors are the
@@ -61,7 +85,7 @@ pub fn presign_token(
     time: SystemTime,
     expires_in: Duration,
 ) -> Result<String, String> {
-    let host = sts_host(region);
+    let host = sts_host(region)?;
     let url = format!("https://{host}/?Action=GetCallerIdentity&Version=2011-06-15");
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
@@ -101,6 +125,24 @@ pub fn presign_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sts_host_per_partition_from_the_sdk() {
+        for (region, host) in [
+            ("us-west-2", "sts.us-west-2.amazonaws.com"),
+            ("us-east-1", "sts.us-east-1.amazonaws.com"),
+            ("cn-north-1", "sts.cn-north-1.amazonaws.com.cn"),
+            ("us-gov-west-1", "sts.us-gov-west-1.amazonaws.com"),
+            ("us-iso-east-1", "sts.us-iso-east-1.c2s.ic.gov"),
+            ("us-isob-east-1", "sts.us-isob-east-1.sc2s.sgov.gov"),
+        ] {
+            assert_eq!(sts_host(region).unwrap(), host, "{region}");
+        }
+        // aws-eusc and the newer iso partitions: whatever the SDK's data says,
+        // never the commercial suffix.
+        let eusc = sts_host("eusc-de-east-1").unwrap();
+        assert!(!eusc.ends_with(".amazonaws.com"), "{eusc}");
+    }
     use aws_credential_types::Credentials;
 
     #[test]
