@@ -20,18 +20,15 @@ fn described(w: &World, cluster: &str, tf: &Tf) -> Value {
         .unwrap_or_else(|| panic!("association {id} is not in the emulator"))
 }
 
-/// The association's tags in EKS, without the provider's own marker tag
-/// (`eks-tools:created-by`, which lets an interrupted apply adopt its association).
+/// The association's tags in EKS. A finished apply leaves no marker of the
+/// provider's own (issue 12: the creation-pending tag `eks-tools:creating`
+/// is removed as soon as the create returns; the old permanent
+/// `eks-tools:created-by` let two resources adopt one association).
 fn visible_tags(remote: &Value) -> Value {
-    let mut tags = remote["tags"].clone();
-    let marker = tags
-        .as_object_mut()
-        .and_then(|t| t.remove("eks-tools:created-by"));
-    assert_eq!(
-        marker,
-        Some(json!("terraform-provider-eks")),
-        "no marker tag on {remote}"
-    );
+    let tags = remote["tags"].clone();
+    for key in ["eks-tools:creating", "eks-tools:created-by"] {
+        assert!(tags.get(key).is_none(), "marker tag {key} left on {remote}");
+    }
     tags
 }
 

@@ -85,14 +85,19 @@ fn ownership_two_workspaces_same_service_account_made_role() {
     first.write(&config(&[provider(&[]), made("test", &cluster, &sa)]));
     first.apply();
     let owned = first.resource("eks_pod_identity_association.test");
-    let (id, role) = (str_of(&owned, "association_id"), str_of(&owned, "role_name"));
+    let (id, role) = (
+        str_of(&owned, "association_id"),
+        str_of(&owned, "role_name"),
+    );
 
     let mut second = Tf::new(w);
     second.write(&config(&[provider(&[]), made("test", &cluster, &sa)]));
     let out = second.apply_expect_error(&id);
     assert!(contains_ignoring_wrap(&out, "terraform import"), "{out}");
     assert!(
-        second.resource_opt("eks_pod_identity_association.test").is_none(),
+        second
+            .resource_opt("eks_pod_identity_association.test")
+            .is_none(),
         "the second workspace adopted the first's association"
     );
     second.destroy();
@@ -121,7 +126,10 @@ fn ownership_made_role_survives_out_of_band_association_deletion() {
     let (id, role) = (str_of(&r, "association_id"), str_of(&r, "role_name"));
 
     w.delete_association(&cluster, &id);
-    assert!(!tf.plan_is_empty(), "the plan ignores the deleted association");
+    assert!(
+        !tf.plan_is_empty(),
+        "the plan ignores the deleted association"
+    );
     tf.apply();
     let r = tf.resource("eks_pod_identity_association.test");
     let id2 = str_of(&r, "association_id");
@@ -163,7 +171,10 @@ fn ownership_role_arn_changed_out_of_band_on_made_role() {
     assert_eq!(remote_role(w, &cluster, &id), made_arn);
     tf.assert_plan_empty();
     tf.destroy();
-    assert!(w.get_role(&intruder.name).is_some(), "a given role was touched");
+    assert!(
+        w.get_role(&intruder.name).is_some(),
+        "a given role was touched"
+    );
 }
 
 /// Item 4: an inline policy added to the made role by hand, and the made
@@ -178,7 +189,10 @@ fn ownership_made_role_extra_policy_and_tags_repaired() {
     let mut tf = Tf::new(w);
     tf.write(&config(&[provider(&[]), made("test", &cluster, &sa)]));
     tf.apply();
-    let role = str_of(&tf.resource("eks_pod_identity_association.test"), "role_name");
+    let role = str_of(
+        &tf.resource("eks_pod_identity_association.test"),
+        "role_name",
+    );
 
     let everything = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
     let answer = w.iam(
@@ -190,7 +204,10 @@ fn ownership_made_role_extra_policy_and_tags_repaired() {
         ],
     );
     assert!(answer.ok(), "{}", answer.body);
-    assert!(!tf.plan_is_empty(), "an extra inline policy plans no change");
+    assert!(
+        !tf.plan_is_empty(),
+        "an extra inline policy plans no change"
+    );
     tf.apply();
     assert!(
         !w.list_role_policies(&role)
@@ -212,7 +229,11 @@ fn ownership_made_role_extra_policy_and_tags_repaired() {
     tf.apply();
     tf.assert_plan_empty();
     let tags = w.iam("ListRoleTags", &[("RoleName", role.as_str())]);
-    assert!(tags.body.contains("eks-tools:pod-identity"), "{}", tags.body);
+    assert!(
+        tags.body.contains("eks-tools:pod-identity"),
+        "{}",
+        tags.body
+    );
     tf.destroy();
     assert!(w.get_role(&role).is_none());
 }

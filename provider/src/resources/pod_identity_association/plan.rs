@@ -68,7 +68,7 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
         .as_ref()
         .and_then(|p| spec_map::from_value(p, "prior state").ok());
     let external_id =
-        rules::planned_external_id(prior.as_ref(), &input_str(&req.config, "target_role_arn"));
+        planned_external_id(prior.as_ref(), &input_str(&req.config, "target_role_arn"));
     resp.planned.set(
         "external_id",
         match external_id {
@@ -77,6 +77,26 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
             None => Value::Unknown,
         },
     );
+    if let Some(p) = prior.as_ref().filter(|p| p.association_id.is_none()) {
+        // Kept for its made role after the association vanished: apply
+        // creates the association again.
+        for attr in ["id", "association_id", "association_arn"] {
+            resp.planned.set(attr, Value::Unknown);
+        }
+        tracing::debug!(
+            "association of {}/{} to be made again",
+            p.namespace,
+            p.service_account
+        );
+    }
+    if req.prior_private.as_slice() == super::read::ROLE_TAGS_DRIFT
+        && prior.as_ref().is_some_and(|p| p.created_role == Some(true))
+    {
+        // The made role's tags were changed outside Terraform: tags_all
+        // (which the role carries too) shows as changing, and apply tags the
+        // role again.
+        resp.planned.set("tags_all", Value::Unknown);
+    }
     if input.role.role_arn.is_set() {
         plan_given_role(&mut resp.planned);
     } else {
@@ -90,6 +110,37 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
             warn_without_agent(clients, cluster, &mut resp.diagnostics).await;
         }
     }
+}
+
+/// What the plan knows of `external_id`: `None` means unknown until apply.
+///
+/// When EKS gives an association an external ID is undocumented
+/// (emulator/FACTS.md F11; strict rule X1 gives every association one and
+/// keeps it when the target role is cleared): only an association whose
+/// target role stays as it is keeps the value it has; a new association or
+/// a changed target role plans it unknown.
+fn planned_external_id(
+    prior: Option<&AssociationState>,
+    target_role_arn: &Input<String>,
+) -> Option<Option<String>> {
+    let p = prior.filter(|p| p.association_id.is_some())?;
+    let same = match target_role_arn {
+        Input::Null => p.target_role_arn.is_none(),
+        Input::Known(t) => p.target_role_arn.as_ref() == Some(t),
+        Input::Unknown => false,
+    };
+    same.then(|| p.external_id.clone())
+}
+
+/// The ARN of the role a prior state made, from its name and path and the
+/// partition and account of the association's ARN; `None` when any is missing.
+fn made_role_arn(p: &AssociationState) -> Option<String> {
+    let assoc = p.association_arn.as_deref()?;
+    let parts: Vec<&str> = assoc.splitn(6, ':').collect();
+    let (partition, account) = (parts.get(1)?, parts.get(4)?);
+    let name = p.role_name.as_deref()?;
+    let path = p.role_path.as_deref().unwrap_or("/");
+    Some(format!("arn:{partition}:iam::{account}:role{path}{name}"))
 }
 
 /// What the plan-time rules need of a configuration. `planned` supplies
@@ -182,9 +233,11 @@ async fn plan_made_role(
     let replace = made_role_replacement(prior, &name, &path);
     resp.requires_replace
         .extend(replace.iter().map(|a| AttrPath::root(a)));
+    // The made role's own ARN, not the one read found on the association:
+    // an association pointed at another role by hand plans back to it.
     let kept_arn = prior
         .filter(|p| p.created_role == Some(true) && replace.is_empty())
-        .and_then(|p| p.role_arn.clone());
+        .and_then(|p| made_role_arn(p).or_else(|| p.role_arn.clone()));
     resp.planned.set(
         "role_arn",
         kept_arn.map(Value::string).unwrap_or(Value::Unknown),
