@@ -187,6 +187,13 @@ fn made_role_basic() {
         Some(&["update".to_string()][..]),
         "{actions:?}"
     );
+    // aws:SourceArn for pods.eks.amazonaws.com is in no AWS document
+    // (issue 13 item 5): every plan says the option is experimental.
+    let out = tf.plan_output();
+    assert!(
+        acceptance_tests::contains_ignoring_wrap(&out, "restrict_to_cluster is experimental"),
+        "{out}"
+    );
     tf.apply();
     let r = tf.resource(ADDRESS);
     assert_eq!(r["association_id"], id, "association was replaced");
