@@ -455,18 +455,21 @@ pub(super) fn label(s: &AssociationState) -> String {
 }
 
 /// The made role a planned state asks for, with the cluster ARN looked up
-/// when `restrict_to_cluster` needs it.
+/// when `restrict_to_cluster` needs it, or when the plan could not name the
+/// role yet (the cluster did not exist then): its name is scoped to the
+/// cluster's partition, account and region.
 async fn wanted_role_at_apply(
     c: &Clients,
     planned: &AssociationState,
 ) -> Result<WantedRole, Diagnostic> {
-    let cluster_arn = if planned.restrict_to_cluster == Some(true) {
+    let needs_arn = planned.restrict_to_cluster == Some(true) || planned.role_name.is_none();
+    let cluster_arn = if needs_arn {
         match cluster::find_arn_by_name(c, &planned.cluster_name).await {
             Ok(Some(arn)) => Some(arn),
             Ok(None) => {
                 return Err(Diagnostic::error(
                     format!("Cluster {} not found", planned.cluster_name),
-                    "restrict_to_cluster needs the cluster's ARN. Check cluster_name and the provider's region.",
+                    "The made role's name and restrict_to_cluster need the cluster's ARN. Check cluster_name and the provider's region.",
                 )
                 .at(AttrPath::root("cluster_name")));
             }
@@ -480,7 +483,13 @@ async fn wanted_role_at_apply(
     } else {
         None
     };
-    rules::wanted_role(planned, c.partition, cluster_arn.as_deref())
+    let location = cluster_arn
+        .as_deref()
+        .and_then(role::RoleLocation::from_cluster_arn);
+    let restrict = cluster_arn
+        .as_deref()
+        .filter(|_| planned.restrict_to_cluster == Some(true));
+    rules::wanted_role_in(planned, c.partition, restrict, location.as_ref())
         .map_err(|e| Diagnostic::error("Invalid role-creation attributes", e))
 }
 

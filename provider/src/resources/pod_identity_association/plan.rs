@@ -11,13 +11,12 @@ use super::service_account;
 use crate::aws::Clients;
 use crate::aws::eks::addon::AGENT_ADDON;
 use crate::aws::eks::cluster;
-use crate::spec_map::{
-    self, input_bool, input_str, input_string_map, role_source_input, string_map,
-};
-use schema::Input;
-use schema::association::{self as rules, AssociationInput, AssociationState};
-use schema::role;
+use crate::spec_map::{self, input_bool, input_str, input_string_map, role_config, string_map};
+use schema::association::{self as rules, AssociationConfig, AssociationState};
+use schema::input::Stage;
+use schema::role::{self, PriorMadeRole, RoleLocation};
 use schema::tags::{self, Tags};
+use schema::{Input, policy};
 use tfplugin::{AttrPath, Diagnostic, Diagnostics, PlanRequest, PlanResponse, Value};
 
 /// The attributes the made role's expected shape depends on.
@@ -33,12 +32,14 @@ const SHAPE_INPUTS: [&str; 9] = [
     "restrict_to_cluster",
 ];
 
-/// ValidateResourceConfig: the rules that need no AWS call.
+/// ValidateResourceConfig: the rules that need no AWS call, on known values
+/// only (Terraform's validate walk passes module inputs and `each.value`
+/// parts as unknown); plan judges them again when they are known.
 pub(super) fn validate(config: &Value) -> Diagnostics {
     // Default tags and the partition are known only after configuration;
     // the rules that need them run again at plan time.
-    let input = input_of(config, config, Input::Null, "aws");
-    spec_map::problems_to_diagnostics(rules::check(&input))
+    let input = config_of(config, Input::Null, "aws");
+    spec_map::problems_to_diagnostics(rules::check_config(&input, Stage::Validate))
 }
 
 /// PlanResourceChange.
@@ -48,14 +49,12 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
         Input::Known(t) => Input::Known(tags::merge(&clients.default_tags, &t)),
         Input::Unknown => Input::Unknown,
     };
-    let input = input_of(
-        &req.config,
-        &resp.planned,
-        tags_all.clone(),
-        clients.partition,
-    );
+    let input = config_of(&req.config, tags_all.clone(), clients.partition);
     resp.diagnostics
-        .extend(spec_map::problems_to_diagnostics(rules::check(&input)));
+        .extend(spec_map::problems_to_diagnostics(rules::check_config(
+            &input,
+            Stage::Plan,
+        )));
     resp.planned.set(
         "tags_all",
         match tags_all {
@@ -97,10 +96,11 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
         // role again.
         resp.planned.set("tags_all", Value::Unknown);
     }
-    if input.role.role_arn.is_set() {
-        plan_given_role(&mut resp.planned);
-    } else {
+    plan_policy_text(&req.config, prior.as_ref(), &mut resp.planned);
+    if input.role.makes_role() == Input::Known(true) {
         plan_made_role(clients, &req.config, prior.as_ref(), resp).await;
+    } else {
+        plan_given_role(&mut resp.planned);
     }
     warn_restrict_to_cluster(&req.config, &mut resp.diagnostics);
     service_account::plan(prior.as_ref(), &mut resp.planned);
@@ -144,19 +144,34 @@ fn made_role_arn(p: &AssociationState) -> Option<String> {
     Some(format!("arn:{partition}:iam::{account}:role{path}{name}"))
 }
 
-/// What the plan-time rules need of a configuration. `planned` supplies
-/// values after defaults (disable_session_tags).
-fn input_of(
-    config: &Value,
-    planned: &Value,
-    tags_all: Input<Tags>,
-    partition: &str,
-) -> AssociationInput {
-    AssociationInput {
+/// What the plan-time rules need of a configuration (values as written;
+/// `disable_session_tags` after its default).
+fn config_of(config: &Value, tags_all: Input<Tags>, partition: &str) -> AssociationConfig {
+    AssociationConfig {
         session_policy: input_str(config, "session_policy"),
-        disable_session_tags: input_bool(planned, "disable_session_tags"),
+        disable_session_tags: match input_bool(config, "disable_session_tags") {
+            Input::Null => Input::Known(false),
+            v => v,
+        },
         tags_all,
-        role: role_source_input(config, partition),
+        role: role_config(config, partition),
+    }
+}
+
+/// `permission_policy` and `session_policy` as planned: the prior text when
+/// the configured one means the same (no update for whitespace, key order,
+/// `"x"` vs `["x"]`, also right after import).
+fn plan_policy_text(config: &Value, prior: Option<&AssociationState>, planned: &mut Value) {
+    let prior_of = |attr: &str| match (attr, prior) {
+        ("permission_policy", Some(p)) => p.permission_policy.clone(),
+        ("session_policy", Some(p)) => p.session_policy.clone(),
+        _ => None,
+    };
+    for attr in ["permission_policy", "session_policy"] {
+        if let Some(text) = config.get(attr).as_str() {
+            let kept = policy::planned_text(text, prior_of(attr).as_deref());
+            planned.set(attr, Value::string(kept));
+        }
     }
 }
 
@@ -174,16 +189,36 @@ fn plan_given_role(planned: &mut Value) {
     planned.set("created_role", Value::Bool(false));
 }
 
-/// The made role's planned name and path: as configured, else generated
-/// from the service account (unknown while any part is) and `/`.
-fn made_role_name_and_path(cfg: &Value) -> (Value, Value) {
+/// The made role's planned name and path: as configured; else the name a
+/// role already made for this service account has (never renamed); else
+/// the name scoped to the cluster's partition, account and region
+/// (`location`, from its ARN); unknown while any part is. Path: `/`.
+fn made_role_name_and_path(
+    cfg: &Value,
+    prior: Option<&AssociationState>,
+    location: Option<&RoleLocation<'_>>,
+) -> (Value, Value) {
     let name = match cfg.get("role_name") {
         Value::Null => match (
             cfg.get("cluster_name").as_str(),
             cfg.get("namespace").as_str(),
             cfg.get("service_account").as_str(),
         ) {
-            (Some(c), Some(n), Some(s)) => Value::string(role::generated_role_name(c, n, s)),
+            (Some(c), Some(n), Some(s)) => {
+                let prior_made = prior
+                    .filter(|p| p.created_role == Some(true))
+                    .and_then(|p| {
+                        Some(PriorMadeRole {
+                            role_name: p.role_name.as_deref()?,
+                            cluster: &p.cluster_name,
+                            namespace: &p.namespace,
+                            service_account: &p.service_account,
+                        })
+                    });
+                role::planned_role_name(None, prior_made.as_ref(), c, n, s, location)
+                    .map(Value::string)
+                    .unwrap_or(Value::Unknown)
+            }
             _ => Value::Unknown,
         },
         v => v.clone(),
@@ -227,7 +262,16 @@ async fn plan_made_role(
     prior: Option<&AssociationState>,
     resp: &mut PlanResponse,
 ) {
-    let (name, path) = made_role_name_and_path(cfg);
+    let cluster_arn = match cfg.get("cluster_name").as_str() {
+        Some(cluster) if cfg.get("role_name").is_null() => {
+            cluster::find_arn_by_name(c, cluster).await.ok().flatten()
+        }
+        _ => None,
+    };
+    let location = cluster_arn
+        .as_deref()
+        .and_then(RoleLocation::from_cluster_arn);
+    let (name, path) = made_role_name_and_path(cfg, prior, location.as_ref());
     resp.planned.set("role_name", name.clone());
     resp.planned.set("role_path", path.clone());
     resp.planned.set("created_role", Value::Bool(true));
@@ -348,19 +392,33 @@ mod tests {
             ("namespace", Value::string("ns")),
             ("service_account", Value::string("sa")),
         ]);
-        let (name, path) = made_role_name_and_path(&cfg);
-        assert_eq!(
-            name.as_str(),
-            Some(role::generated_role_name("c", "ns", "sa").as_str())
-        );
+        let arn = "arn:aws:eks:eu-west-1:123456789012:cluster/c";
+        let here = RoleLocation::from_cluster_arn(arn);
+        let (name, path) = made_role_name_and_path(&cfg, None, here.as_ref());
+        let scoped = here.map(|l| role::scoped_role_name(&l, "c", "ns", "sa"));
+        assert_eq!(name.as_str(), scoped.as_deref());
         assert_eq!(path.as_str(), Some("/"));
+        // No location (the cluster does not exist yet): unknown until apply.
+        assert_eq!(made_role_name_and_path(&cfg, None, None).0, Value::Unknown);
+        // A role made earlier keeps its (generated) name: never renamed.
+        let old = role::generated_role_name("c", "ns", "sa");
+        let prior = AssociationState {
+            cluster_name: "c".into(),
+            namespace: "ns".into(),
+            service_account: "sa".into(),
+            created_role: Some(true),
+            role_name: Some(old.clone()),
+            ..Default::default()
+        };
+        let (name, _) = made_role_name_and_path(&cfg, Some(&prior), here.as_ref());
+        assert_eq!(name.as_str(), Some(old.as_str()));
         let cfg = config(&[("namespace", Value::Unknown)]);
-        assert_eq!(made_role_name_and_path(&cfg).0, Value::Unknown);
+        assert_eq!(made_role_name_and_path(&cfg, None, None).0, Value::Unknown);
         let cfg = config(&[
             ("role_name", Value::string("mine")),
             ("role_path", Value::string("/x/")),
         ]);
-        let (name, path) = made_role_name_and_path(&cfg);
+        let (name, path) = made_role_name_and_path(&cfg, None, None);
         assert_eq!((name.as_str(), path.as_str()), (Some("mine"), Some("/x/")));
     }
 
@@ -397,6 +455,48 @@ mod tests {
         };
         assert!(made_role_replacement(Some(&given), &Value::string("s"), &root).is_empty());
         assert!(made_role_replacement(None, &r, &root).is_empty());
+    }
+
+    #[test]
+    fn validate_judges_known_values_only() {
+        // role_arn = each.value.role_arn beside well_known_policies = each.value.wkp:
+        // both unknown at validate, one of them null at plan.
+        let cfg = config(&[
+            ("role_arn", Value::Unknown),
+            ("well_known_policies", Value::Unknown),
+        ]);
+        assert!(!validate(&cfg).has_errors());
+        let cfg = config(&[
+            (
+                "role_arn",
+                Value::string("arn:aws:iam::123456789012:role/r"),
+            ),
+            ("permission_policy_arns", Value::Set(vec![])),
+        ]);
+        assert!(
+            !validate(&cfg).has_errors(),
+            "[] beside role_arn asks for nothing"
+        );
+    }
+
+    #[test]
+    fn policy_text_kept_when_it_means_the_same() {
+        let prior = AssociationState {
+            permission_policy: Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#.into()),
+            ..Default::default()
+        };
+        let cfg = config(&[(
+            "permission_policy",
+            Value::string(
+                r#"{ "Statement": [{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"*"}], "Version":"2012-10-17" }"#,
+            ),
+        )]);
+        let mut planned = cfg.clone();
+        plan_policy_text(&cfg, Some(&prior), &mut planned);
+        assert_eq!(
+            planned.get("permission_policy").as_str(),
+            prior.permission_policy.as_deref()
+        );
     }
 
     #[test]
