@@ -289,14 +289,9 @@ pub async fn ensure_role_pending(
         .shape
         .tags
         .insert(PENDING_TAG.to_string(), pending_value(now));
-    let arn = match iam::create_role(c, &marked.name, &marked.path, &marked.shape).await {
+    let arn = match create_marked(c, &marked, owner, now).await? {
         Ok(arn) => arn,
-        Err(e) if is_entity_exists(&e) => {
-            return adopt_pending_role(c, &marked, owner, now)
-                .await?
-                .ok_or(e.into());
-        }
-        Err(e) => return Err(e.into()),
+        Err(adopted) => return Ok(adopted),
     };
     let created = RoleShape {
         trust_policy: marked.shape.trust_policy.clone(),
@@ -313,6 +308,34 @@ pub async fn ensure_role_pending(
         return Err(e.into());
     }
     Ok(Ensured::Created(arn))
+}
+
+/// CreateRole of the marked role: `Ok(Ok(arn))` when created, `Ok(Err(_))`
+/// when the name was taken by a role we may adopt (adopted). A role that is
+/// gone again by the time we look (its resource's destroy ran meanwhile, as
+/// when a `for_each` key is renamed) is created once more, so the outcome
+/// does not depend on timing.
+async fn create_marked(
+    c: &Clients,
+    marked: &WantedRole,
+    owner: &str,
+    now: SystemTime,
+) -> Result<Result<String, Ensured>, MadeRoleError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match iam::create_role(c, &marked.name, &marked.path, &marked.shape).await {
+            Ok(arn) => return Ok(Ok(arn)),
+            Err(e) if is_entity_exists(&e) => {
+                match adopt_pending_role(c, marked, owner, now).await? {
+                    Some(adopted) => return Ok(Err(adopted)),
+                    None if attempts < 3 => continue,
+                    None => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// The wanted name is taken: adopts the role only when it carries our owner

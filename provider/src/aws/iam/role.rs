@@ -68,8 +68,15 @@ pub async fn find_role_by_name(c: &Clients, name: &str) -> Result<Option<FoundRo
     let Some(role) = got.and_then(|g| g.role) else {
         return Ok(None);
     };
-    let (attached, inline_names) =
-        tokio::try_join!(list_attached(c, name), list_inline_names(c, name))?;
+    // Deleted between GetRole and the listings (a destroy running beside
+    // this apply): gone, as if GetRole had said so.
+    let Some((attached, inline_names)) = not_found_is_none(tokio::try_join!(
+        list_attached(c, name),
+        list_inline_names(c, name)
+    ))?
+    else {
+        return Ok(None);
+    };
     let wanted_inline: Vec<&str> = [INLINE_POLICY_NAME, WELL_KNOWN_POLICY_NAME]
         .into_iter()
         .filter(|n| inline_names.iter().any(|x| x == n))

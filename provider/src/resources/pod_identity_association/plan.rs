@@ -38,7 +38,16 @@ const SHAPE_INPUTS: [&str; 9] = [
 pub(super) fn validate(config: &Value) -> Diagnostics {
     // Default tags and the partition are known only after configuration;
     // the rules that need them run again at plan time.
-    let input = config_of(config, Input::Null, "aws");
+    let mut input = config_of(config, Input::Null, "aws");
+    // role_arn beside a role_name that names the same role is what
+    // `terraform plan -generate-config-out` writes for a made role; whether
+    // it is this resource's made role only the prior state tells, so plan
+    // judges it.
+    if let (Input::Known(arn), Input::Known(name)) = (&input.role.role_arn, &input.role.role_name)
+        && schema::names::parse_role_arn(arn).is_ok_and(|r| r.name == *name)
+    {
+        input.role.role_arn = Input::Unknown;
+    }
     spec_map::problems_to_diagnostics(rules::check_config(&input, Stage::Validate))
 }
 
@@ -49,7 +58,24 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
         Input::Known(t) => Input::Known(tags::merge(&clients.default_tags, &t)),
         Input::Unknown => Input::Unknown,
     };
-    let input = config_of(&req.config, tags_all.clone(), clients.partition);
+    let prior: Option<AssociationState> = req
+        .prior_state
+        .as_ref()
+        .and_then(|p| spec_map::from_value(p, "prior state").ok());
+    let mut input = config_of(&req.config, tags_all.clone(), clients.partition);
+    if let (Input::Known(arn), Some(made)) = (
+        &input.role.role_arn,
+        prior.as_ref().filter(|p| p.created_role == Some(true)),
+    ) && Some(arn)
+        == made_role_arn(made)
+            .or_else(|| made.role_arn.clone())
+            .as_ref()
+    {
+        // role_arn naming the role this resource made, beside its
+        // role-creation attributes (generated config after an import):
+        // the role stays made.
+        input.role.role_arn = Input::Null;
+    }
     resp.diagnostics
         .extend(spec_map::problems_to_diagnostics(rules::check_config(
             &input,
@@ -62,10 +88,6 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
             _ => Value::Unknown,
         },
     );
-    let prior: Option<AssociationState> = req
-        .prior_state
-        .as_ref()
-        .and_then(|p| spec_map::from_value(p, "prior state").ok());
     let external_id =
         planned_external_id(prior.as_ref(), &input_str(&req.config, "target_role_arn"));
     resp.planned.set(
@@ -513,6 +535,20 @@ mod tests {
             "role_arn",
             Value::string("arn:aws:iam::123456789012:role/r"),
         )]);
+        assert!(!validate(&cfg).has_errors());
+        // Generated config of a made role: role_arn names role_name's role;
+        // plan decides (accepted only beside the made role in state).
+        let cfg = config(&[
+            (
+                "role_arn",
+                Value::string("arn:aws:iam::123456789012:role/r"),
+            ),
+            ("role_name", Value::string("r")),
+            (
+                "well_known_policies",
+                Value::Set(vec![Value::string("cert-manager")]),
+            ),
+        ]);
         assert!(!validate(&cfg).has_errors());
     }
 }
