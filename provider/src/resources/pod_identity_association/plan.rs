@@ -98,26 +98,7 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
             None => Value::Unknown,
         },
     );
-    if let Some(p) = prior.as_ref().filter(|p| p.association_id.is_none()) {
-        // Kept for its made role after the association vanished: apply
-        // creates the association again.
-        for attr in ["id", "association_id", "association_arn"] {
-            resp.planned.set(attr, Value::Unknown);
-        }
-        tracing::debug!(
-            "association of {}/{} to be made again",
-            p.namespace,
-            p.service_account
-        );
-    }
-    if req.prior_private.as_slice() == super::read::ROLE_TAGS_DRIFT
-        && prior.as_ref().is_some_and(|p| p.created_role == Some(true))
-    {
-        // The made role's tags were changed outside Terraform: tags_all
-        // (which the role carries too) shows as changing, and apply tags the
-        // role again.
-        resp.planned.set("tags_all", Value::Unknown);
-    }
+    plan_what_read_found(req, prior.as_ref(), &mut resp.planned);
     plan_policy_text(&req.config, prior.as_ref(), &mut resp.planned);
     if input.role.makes_role() == Input::Known(true) {
         plan_made_role(clients, &req.config, prior.as_ref(), resp).await;
@@ -132,6 +113,32 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
         if let Some(cluster) = req.config.get("cluster_name").as_str() {
             warn_without_agent(clients, cluster, &mut resp.diagnostics).await;
         }
+    }
+}
+
+/// What read left for the plan: an association to make again (the
+/// resource was kept for its made role), or a made role whose tags changed
+/// outside Terraform.
+fn plan_what_read_found(req: &PlanRequest, prior: Option<&AssociationState>, planned: &mut Value) {
+    if let Some(p) = prior.filter(|p| p.association_id.is_none()) {
+        // Kept for its made role after the association vanished: apply
+        // creates the association again.
+        for attr in ["id", "association_id", "association_arn"] {
+            planned.set(attr, Value::Unknown);
+        }
+        tracing::debug!(
+            "association of {}/{} to be made again",
+            p.namespace,
+            p.service_account
+        );
+    }
+    if req.prior_private.as_slice() == super::read::ROLE_TAGS_DRIFT
+        && prior.is_some_and(|p| p.created_role == Some(true))
+    {
+        // The made role's tags were changed outside Terraform: tags_all
+        // (which the role carries too) shows as changing, and apply tags the
+        // role again.
+        planned.set("tags_all", Value::Unknown);
     }
 }
 
