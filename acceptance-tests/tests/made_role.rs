@@ -187,6 +187,13 @@ fn made_role_basic() {
         Some(&["update".to_string()][..]),
         "{actions:?}"
     );
+    // aws:SourceArn for pods.eks.amazonaws.com is in no AWS document
+    // (issue 13 item 5): every plan says the option is experimental.
+    let out = tf.plan_output();
+    assert!(
+        acceptance_tests::contains_ignoring_wrap(&out, "restrict_to_cluster is experimental"),
+        "{out}"
+    );
     tf.apply();
     let r = tf.resource(ADDRESS);
     assert_eq!(r["association_id"], id, "association was replaced");
@@ -496,4 +503,135 @@ fn well_known_policy_data_source() {
         acceptance_tests::hcl::data("eks_well_known_policy", "x", &[("name", string("nope"))]),
     ]));
     tf.plan_expect_error("aws-load-balancer-controller");
+}
+
+/// Issue 12 item 7: `terraform plan -generate-config-out` for an association
+/// with a made role writes `role_arn` beside the role-creation attributes;
+/// that config validates, applies (importing) and then plans empty.
+#[test]
+fn made_role_import_generate_config_out_plans_empty() {
+    let Some(w) = acc("made_role_import_generate_config_out_plans_empty") else {
+        return;
+    };
+    if !acceptance_tests::engine().has_import_blocks() {
+        eprintln!("made_role_import_generate_config_out_plans_empty: no import blocks; skipped");
+        return;
+    }
+    let cluster = w.new_cluster();
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    tf.write(&made(
+        &cluster,
+        &sa,
+        &[
+            ("well_known_policies", set(&["cert-manager"])),
+            ("permission_policy", json(&s3_policy("s3:GetObject"))),
+        ],
+    ));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    let (id, name) = (
+        r["association_id"].as_str().unwrap_or_default().to_string(),
+        r["role_name"].as_str().unwrap_or_default().to_string(),
+    );
+    let rm = tf.run(&["state", "rm", ADDRESS]);
+    assert_eq!(rm.code, Some(0), "{}", rm.output);
+    tf.write(&config(&[
+        provider(&[]),
+        acceptance_tests::hcl::block(
+            "import",
+            &[
+                ("to", ADDRESS.to_string()),
+                ("id", string(&format!("{cluster},{id}"))),
+            ],
+        ),
+    ]));
+    let run = tf.run(&[
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-generate-config-out=generated.tf",
+    ]);
+    let generated = std::fs::read_to_string(tf.path().join("generated.tf")).unwrap_or_default();
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{}\n--- generated.tf ---\n{generated}",
+        run.output
+    );
+    assert!(
+        generated.contains("role_arn") && generated.contains("role_name"),
+        "{generated}"
+    );
+    tf.apply();
+    assert_eq!(tf.resource(ADDRESS)["created_role"], json!(true));
+    let (empty, plan) = tf.plan();
+    assert!(
+        empty,
+        "generated config does not plan empty:\n{plan}\n--- generated.tf ---\n{generated}"
+    );
+    tf.destroy();
+    assert_role_gone(w, &name);
+    assert!(w.list_associations(&cluster).is_empty());
+}
+
+/// Issue 12 item 8: a `for_each` key renamed without a `moved` block either
+/// converges in one apply or fails with advice to write `moved`; never a
+/// timing-dependent IAM error. The next apply converges either way, leaving
+/// one association and one role.
+#[test]
+fn made_role_for_each_key_renamed_without_moved() {
+    let Some(w) = acc("made_role_for_each_key_renamed_without_moved") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let sa = random_name();
+    let keyed = |key: &str| {
+        config(&[
+            provider(&[]),
+            resource(
+                "eks_pod_identity_association",
+                "test",
+                &[
+                    ("for_each", format!("{{ {key} = {} }}", string(&sa))),
+                    ("cluster_name", string(&cluster)),
+                    ("namespace", string("default")),
+                    ("service_account", "each.value".into()),
+                    ("well_known_policies", set(&["cert-manager"])),
+                ],
+            ),
+        ])
+    };
+    let mut tf = Tf::new(w);
+    tf.write(&keyed("old"));
+    tf.apply();
+    tf.write(&keyed("new"));
+    let run = tf.run(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    if run.code != Some(0) {
+        assert!(
+            acceptance_tests::contains_ignoring_wrap(&run.output, "moved block"),
+            "failed without advice to write moved:\n{}",
+            run.output
+        );
+        for bad in ["EntityAlreadyExists", "NoSuchEntity"] {
+            assert!(
+                !run.output.contains(bad),
+                "timing-dependent IAM error:\n{}",
+                run.output
+            );
+        }
+        tf.apply();
+    }
+    let r = tf.resource(r#"eks_pod_identity_association.test["new"]"#);
+    assert!(
+        tf.resource_opt(r#"eks_pod_identity_association.test["old"]"#)
+            .is_none()
+    );
+    let name = r["role_name"].as_str().unwrap_or_default().to_string();
+    assert!(w.get_role(&name).is_some());
+    assert_eq!(w.list_associations(&cluster).len(), 1);
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert_role_gone(w, &name);
+    assert!(w.list_associations(&cluster).is_empty());
 }

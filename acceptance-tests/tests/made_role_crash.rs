@@ -1,13 +1,17 @@
 //! Crash safety of made roles (issue 4): the provider is killed (SIGKILL)
-//! after it made the role and before the association exists; the next apply
-//! adopts the role (recognised by its owner tag) instead of failing on
-//! "already exists" or leaking it.
+//! after it made the role and before the association exists. The role still
+//! carries its creation-pending marker (issue 12): an apply right away is
+//! told another apply is creating it and when it becomes adoptable; once the
+//! marker is older than `PENDING_STALE_AFTER` (simulated here by backdating
+//! the marker, as waiting ten minutes would), the next apply adopts the role
+//! (owner tag and stale marker) instead of failing on "already exists" or
+//! leaking it.
 //!
 //! Its own test binary, and only the provider whose working directory is
 //! this test's is killed, so no other test's provider is hit.
 
 use acceptance_tests::hcl::{config, provider, resource, string};
-use acceptance_tests::{Tf, acc, random_name, world};
+use acceptance_tests::{Tf, acc, contains_ignoring_wrap, random_name, world};
 use serde_json::json;
 use std::path::Path;
 use std::thread;
@@ -91,7 +95,20 @@ fn made_role_crash_between_role_and_association() {
         "the role made before the crash is gone"
     );
 
-    // The next apply adopts the role: no "already exists", no second role.
+    // Right away: the marker is fresh, another apply may be creating it.
+    let out = tf.apply_expect_error("another apply right now");
+    assert!(contains_ignoring_wrap(&out, "apply again after"), "{out}");
+    // Ten minutes later (backdated marker), the next apply adopts the role:
+    // no "already exists", no second role.
+    let tagged = w.iam(
+        "TagRole",
+        &[
+            ("RoleName", killed.as_str()),
+            ("Tags.member.1.Key", "eks-tools:creating"),
+            ("Tags.member.1.Value", "2000-01-01T00:00:00Z"),
+        ],
+    );
+    assert!(tagged.ok(), "{}", tagged.body);
     tf.apply();
     let r = tf.resource("eks_pod_identity_association.test");
     assert_eq!(r["role_name"], killed.as_str());
@@ -102,6 +119,12 @@ fn made_role_crash_between_role_and_association() {
         .collect();
     assert_eq!(mine, vec![killed.clone()]);
     assert_eq!(w.list_associations(&cluster).len(), 1);
+    let tags = w.iam("ListRoleTags", &[("RoleName", killed.as_str())]);
+    assert!(
+        !tags.body.contains("eks-tools:creating"),
+        "the pending marker outlived the apply: {}",
+        tags.body
+    );
     tf.assert_plan_empty();
     tf.destroy();
     assert!(w.get_role(&killed).is_none(), "role left after destroy");

@@ -237,3 +237,196 @@ fn ownership_made_role_extra_policy_and_tags_repaired() {
     tf.destroy();
     assert!(w.get_role(&role).is_none());
 }
+
+/// The time form of the creation-pending marker, `secs_ago` seconds ago.
+fn marker_ago(secs_ago: u64) -> String {
+    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(secs_ago);
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// An association as an interrupted apply leaves it: created with the
+/// creation-pending marker, never recorded in any state.
+fn left_by_interrupted_apply(
+    w: &World,
+    cluster: &str,
+    sa: &str,
+    role: &str,
+    marker: &str,
+) -> String {
+    let answer = w.eks(
+        "POST",
+        &format!("/clusters/{cluster}/pod-identity-associations"),
+        Some(&json!({
+            "namespace": "default",
+            "serviceAccount": sa,
+            "roleArn": role,
+            "disableSessionTags": false,
+            "tags": {"eks-tools:creating": marker},
+        })),
+    );
+    assert!(answer.ok(), "{}", answer.body);
+    str_of(&answer.json()["association"], "associationId")
+}
+
+/// Item 1, the other half: an association whose creation is pending is
+/// another apply's while the marker is fresh (the error says when it becomes
+/// adoptable, and how to import it now); once stale, it is adopted (the
+/// interrupted apply's), and the marker is gone after the apply.
+#[test]
+fn ownership_pending_association_refused_while_fresh_adopted_when_stale() {
+    let Some(w) = acc("ownership_pending_association_refused_while_fresh_adopted_when_stale")
+    else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let sa = random_name();
+    let id = left_by_interrupted_apply(w, &cluster, &sa, &role.arn, &marker_ago(5));
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        association("test", &cluster, "default", &sa, &role.arn, &[]),
+    ]));
+    let out = tf.apply_expect_error("another apply is creating it right now");
+    assert!(contains_ignoring_wrap(&out, "apply again after"), "{out}");
+    assert!(contains_ignoring_wrap(&out, &id), "{out}");
+    assert!(contains_ignoring_wrap(&out, "terraform import"), "{out}");
+
+    // Stale (older than the provider's ten minutes): adopted.
+    let arn = str_of(
+        &w.describe_association(&cluster, &id).unwrap_or_default(),
+        "associationArn",
+    );
+    let path = format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F"));
+    let body = json!({"tags": {"eks-tools:creating": marker_ago(3600)}});
+    assert!(w.eks("POST", &path, Some(&body)).ok());
+    tf.apply();
+    assert_eq!(
+        str_of(
+            &tf.resource("eks_pod_identity_association.test"),
+            "association_id"
+        ),
+        id
+    );
+    let remote = w.describe_association(&cluster, &id).unwrap_or_default();
+    assert!(
+        remote["tags"].get("eks-tools:creating").is_none(),
+        "{remote}"
+    );
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
+}
+
+/// Item 2: a made role whose deletion fails on destroy keeps the resource
+/// (error), even though its association is gone by then; the next destroy
+/// deletes the role.
+#[test]
+fn ownership_failed_role_deletion_keeps_resource_for_next_destroy() {
+    let Some(w) = acc("ownership_failed_role_deletion_keeps_resource_for_next_destroy") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[provider(&[]), made("test", &cluster, &sa)]));
+    tf.apply();
+    let role = str_of(
+        &tf.resource("eks_pod_identity_association.test"),
+        "role_name",
+    );
+    // IAM refuses to delete a role that is in an instance profile.
+    let profile = random_name();
+    assert!(
+        w.iam(
+            "CreateInstanceProfile",
+            &[("InstanceProfileName", &profile)]
+        )
+        .ok()
+    );
+    let added = w.iam(
+        "AddRoleToInstanceProfile",
+        &[("InstanceProfileName", &profile), ("RoleName", &role)],
+    );
+    assert!(added.ok(), "{}", added.body);
+
+    let out = tf.run(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
+    assert_ne!(out.code, Some(0), "destroy succeeded:\n{}", out.output);
+    assert!(w.list_associations(&cluster).is_empty(), "association kept");
+    assert!(w.get_role(&role).is_some());
+    assert!(
+        tf.resource_opt("eks_pod_identity_association.test")
+            .is_some(),
+        "the resource left the state while its role exists"
+    );
+
+    let removed = w.iam(
+        "RemoveRoleFromInstanceProfile",
+        &[("InstanceProfileName", &profile), ("RoleName", &role)],
+    );
+    assert!(removed.ok(), "{}", removed.body);
+    tf.destroy();
+    assert!(w.get_role(&role).is_none(), "made role {role} leaked");
+    assert!(
+        tf.resource_opt("eks_pod_identity_association.test")
+            .is_none()
+    );
+}
+
+/// Item 4: a default tag removed from the made role by hand shows in the
+/// plan and apply tags the role again.
+#[test]
+fn ownership_made_role_default_tag_removed_repaired() {
+    let Some(w) = acc("ownership_made_role_default_tag_removed_repaired") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[(
+            "default_tags",
+            acceptance_tests::hcl::map(&[("team", "platform")]),
+        )]),
+        made("test", &cluster, &sa),
+    ]));
+    tf.apply();
+    let role = str_of(
+        &tf.resource("eks_pod_identity_association.test"),
+        "role_name",
+    );
+    let tags = w.iam("ListRoleTags", &[("RoleName", role.as_str())]);
+    assert!(tags.body.contains("platform"), "{}", tags.body);
+    let answer = w.iam(
+        "UntagRole",
+        &[("RoleName", role.as_str()), ("TagKeys.member.1", "team")],
+    );
+    assert!(answer.ok(), "{}", answer.body);
+    assert!(!tf.plan_is_empty(), "a removed default tag plans no change");
+    tf.apply();
+    let tags = w.iam("ListRoleTags", &[("RoleName", role.as_str())]);
+    assert!(tags.body.contains("platform"), "{}", tags.body);
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.get_role(&role).is_none());
+}

@@ -28,6 +28,9 @@ pub struct FoundRole {
     pub path: String,
     /// What it holds.
     pub shape: RoleShape,
+    /// Inline policies the provider never writes (added outside Terraform),
+    /// by name, with their documents: drift on a made role.
+    pub extra_inline: std::collections::BTreeMap<String, String>,
 }
 
 fn decode(doc: &str) -> String {
@@ -65,13 +68,30 @@ pub async fn find_role_by_name(c: &Clients, name: &str) -> Result<Option<FoundRo
     let Some(role) = got.and_then(|g| g.role) else {
         return Ok(None);
     };
-    let (attached, inline_names) =
-        tokio::try_join!(list_attached(c, name), list_inline_names(c, name))?;
+    // Deleted between GetRole and the listings (a destroy running beside
+    // this apply): gone, as if GetRole had said so.
+    let Some((attached, inline_names)) = not_found_is_none(tokio::try_join!(
+        list_attached(c, name),
+        list_inline_names(c, name)
+    ))?
+    else {
+        return Ok(None);
+    };
     let wanted_inline: Vec<&str> = [INLINE_POLICY_NAME, WELL_KNOWN_POLICY_NAME]
         .into_iter()
         .filter(|n| inline_names.iter().any(|x| x == n))
         .collect();
     let docs = try_join_all(wanted_inline.iter().map(|p| get_inline(c, name, p))).await?;
+    let extra_names: Vec<&String> = inline_names
+        .iter()
+        .filter(|n| *n != INLINE_POLICY_NAME && *n != WELL_KNOWN_POLICY_NAME)
+        .collect();
+    let extra_docs = try_join_all(extra_names.iter().map(|p| get_inline(c, name, p))).await?;
+    let extra_inline = extra_names
+        .into_iter()
+        .zip(extra_docs)
+        .filter_map(|(n, d)| d.map(|d| (n.clone(), d)))
+        .collect();
     let mut shape = RoleShape {
         managed_policy_arns: attached,
         trust_policy: role
@@ -100,6 +120,7 @@ pub async fn find_role_by_name(c: &Clients, name: &str) -> Result<Option<FoundRo
         arn: role.arn,
         path: role.path,
         shape,
+        extra_inline,
     }))
 }
 
@@ -296,6 +317,35 @@ async fn untag(c: &Clients, role: &str, remove: &[String]) -> Result<(), AwsErro
         .await
         .map(|_| ())
         .map_err(|e| AwsError::from_sdk("UntagRole", e))
+}
+
+/// Deletes the named inline policies of a role (those the provider never
+/// writes, found on a made role). A policy already gone counts as deleted.
+pub async fn delete_inline_policies(
+    c: &Clients,
+    role: &str,
+    names: &[String],
+) -> Result<(), AwsError> {
+    try_join_all(names.iter().map(|p| async move {
+        not_found_is_none(
+            c.iam
+                .delete_role_policy()
+                .role_name(role)
+                .policy_name(p)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("DeleteRolePolicy", e)),
+        )
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Removes tags from a role by key (UntagRole), e.g. the pending marker
+/// once the association that uses the role exists.
+pub async fn untag_role(c: &Clients, role: &str, keys: &[String]) -> Result<(), AwsError> {
+    untag(c, role, keys).await
 }
 
 /// Deletes a role and everything attached to it (IAM refuses to delete a role

@@ -7,20 +7,20 @@
 //! step. Does not own: AWS calls (`crate::aws`), the made role's life
 //! (`crate::made_role`), or the state built from AWS answers (`super::state`).
 
+use super::advice::{duplicate_diagnostic, existing_association_advice, pending_diagnostic};
 use super::service_account;
-use super::state::{
-    CREATED_BY, CREATED_BY_TAG, adoptable, finish, identity, record_made_role, state_from,
-};
+use super::state::{Found, finish, identity, judge_found, record_made_role, state_from};
 use crate::aws::eks::association::{self, Association, Created, NewAssociation};
 use crate::aws::eks::{cluster, tags as eks_tags};
 use crate::aws::iam::role as iam;
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
-use crate::made_role::{self, Ensured};
+use crate::made_role::{self, Ensured, MadeRoleError, PENDING_TAG, pending_value};
 use crate::resources::{empty_response, prior_of, setup, with_error};
 use schema::association::{self as rules, AssociationState, WantedRole};
 use schema::role;
 use schema::tags;
+use std::time::SystemTime;
 use tfplugin::{
     ApplyRequest, ApplyResponse, AttrPath, Ctx, DeleteRequest, Diagnostic, Diagnostics,
 };
@@ -29,6 +29,15 @@ use tfplugin::{
 enum CreateError {
     /// The service account already has an association (not ours to adopt).
     Duplicate(Box<Association>),
+    /// Another apply is creating the service account's association now.
+    Pending {
+        /// The association found.
+        existing: Box<Association>,
+        /// When that apply created it.
+        since: String,
+        /// When it becomes adoptable if that apply died.
+        adoptable_at: String,
+    },
     /// Any other error.
     Aws(AwsError),
 }
@@ -47,20 +56,24 @@ pub(super) async fn create(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         Ok(v) => v,
         Err(d) => return with_error(resp, d),
     };
-    let made = match make_role(&clients, &mut planned).await {
+    fill_tags_all(&clients, &mut planned);
+    let now = SystemTime::now();
+    let made = match make_role(&clients, &mut planned, now).await {
         Ok(m) => m,
         Err(d) => return with_error(resp, d),
     };
-    match create_or_adopt(ctx, &clients, &planned, made.is_some()).await {
+    match create_or_adopt(ctx, &clients, &planned, now).await {
         Ok(a) => finish_create(resp, &clients, &planned, made.as_ref(), &a).await,
         Err(err) => fail_create(resp, &clients, &planned, made.as_ref(), err).await,
     }
 }
 
-/// With no role_arn: makes (or adopts) the role and puts its ARN in `planned`.
+/// With no role_arn: makes (or adopts) the role and puts its ARN in
+/// `planned`. The role stays marked pending until the association exists.
 async fn make_role(
     c: &Clients,
     planned: &mut AssociationState,
+    now: SystemTime,
 ) -> Result<Option<Made>, Diagnostic> {
     if planned.role_arn.is_some() {
         return Ok(None);
@@ -71,7 +84,7 @@ async fn make_role(
         &planned.namespace,
         &planned.service_account,
     );
-    match made_role::ensure_role(c, &wanted, &owner).await {
+    match made_role::ensure_role_pending(c, &wanted, &owner, now).await {
         Ok(ensured) => {
             planned.role_arn = Some(ensured.arn().to_string());
             Ok(Some(Made {
@@ -79,27 +92,38 @@ async fn make_role(
                 wanted,
             }))
         }
-        Err(e) => Err(made_role::diagnostic(
-            format!(
-                "creating IAM role {} for EKS Pod Identity Association ({})",
-                wanted.name,
-                label(planned)
-            ),
-            &e,
-        )),
+        Err(e) => {
+            let mut d = made_role::diagnostic(
+                format!(
+                    "creating IAM role {} for EKS Pod Identity Association ({})",
+                    wanted.name,
+                    label(planned)
+                ),
+                &e,
+            );
+            if matches!(
+                e,
+                MadeRoleError::OwnedByAnother { .. } | MadeRoleError::Pending { .. }
+            ) {
+                d.detail
+                    .push_str(&existing_association_advice(c, planned).await);
+            }
+            Err(d)
+        }
     }
 }
 
-/// Creates the association; one that an apply which died after EKS made it
-/// (but before Terraform saved it) left behind is ours: adopted and converged.
+/// Creates the association, marked pending; one that an apply which died
+/// after EKS made it (but before Terraform saved it) left behind is ours
+/// ([`judge_found`]): adopted and converged.
 async fn create_or_adopt(
     ctx: &Ctx,
     c: &Clients,
     planned: &AssociationState,
-    made_role: bool,
+    now: SystemTime,
 ) -> Result<Association, CreateError> {
     let mut tags = planned.tags_all.clone().unwrap_or_default();
-    tags.insert(CREATED_BY_TAG.to_string(), CREATED_BY.to_string());
+    tags.insert(PENDING_TAG.to_string(), pending_value(now));
     let new = NewAssociation {
         cluster: planned.cluster_name.clone(),
         namespace: planned.namespace.clone(),
@@ -113,8 +137,20 @@ async fn create_or_adopt(
     };
     let existing = match association::create(ctx, c, &new).await {
         Ok(Created::New(a)) => return Ok(a),
-        Ok(Created::Existing(a)) if adoptable(&a, planned, made_role) => a,
-        Ok(Created::Existing(a)) => return Err(CreateError::Duplicate(Box::new(a))),
+        Ok(Created::Existing(a)) => match judge_found(&a, planned, now) {
+            Found::Adopt => a,
+            Found::Pending {
+                since,
+                adoptable_at,
+            } => {
+                return Err(CreateError::Pending {
+                    existing: Box::new(a),
+                    since,
+                    adoptable_at,
+                });
+            }
+            Found::Taken => return Err(CreateError::Duplicate(Box::new(a))),
+        },
         Err(e) => return Err(CreateError::Aws(e)),
     };
     let id = existing.association_id.clone().unwrap_or_default();
@@ -135,6 +171,9 @@ async fn create_or_adopt(
 }
 
 /// The state after a successful create, with the service account made.
+/// The pending markers go last, just before the state goes back to
+/// Terraform: from then on the association and the made role are finished,
+/// and no other apply adopts them.
 async fn finish_create(
     mut resp: ApplyResponse,
     c: &std::sync::Arc<Clients>,
@@ -153,8 +192,62 @@ async fn finish_create(
         record_made_role(&mut state, &m.wanted);
     }
     service_account::apply(c, None, &mut state, &mut resp.diagnostics).await;
+    clear_pending(c, planned, made, a, &mut resp.diagnostics).await;
     resp.identity = Some(identity(&state));
     finish(resp, &state)
+}
+
+/// Removes the pending markers of a created (or adopted) association and of
+/// its made role. A failure is an error: the state is still saved (the
+/// resource is then tainted), and the marker left shows as drift in the
+/// next plan (`tags_all` of the association, the role's tags).
+async fn clear_pending(
+    c: &Clients,
+    planned: &AssociationState,
+    made: Option<&Made>,
+    a: &Association,
+    diags: &mut Diagnostics,
+) {
+    // Both at once: the instant between the markers' removal and Terraform
+    // saving the state is the one window in which a killed apply leaves a
+    // finished association that no apply adopts (then: terraform import).
+    let association = async {
+        match a.association_arn.as_deref() {
+            Some(arn) if a.tags.contains_key(PENDING_TAG) => {
+                let change = tags::TagChange {
+                    remove: vec![PENDING_TAG.to_string()],
+                    ..Default::default()
+                };
+                eks_tags::apply(c, arn, &change).await
+            }
+            _ => Ok(()),
+        }
+    };
+    let role = async {
+        match made {
+            Some(m) => made_role::clear_pending_role(c, &m.wanted.name).await,
+            None => Ok(()),
+        }
+    };
+    let (association, role) = tokio::join!(association, role);
+    if let Err(e) = association {
+        diags.push(to_diagnostic(
+            format!(
+                "removing the creation-pending tag {PENDING_TAG} of EKS Pod Identity Association ({})",
+                label(planned)
+            ),
+            &e,
+        ));
+    }
+    if let (Err(e), Some(m)) = (role, made) {
+        diags.push(to_diagnostic(
+            format!(
+                "removing the creation-pending tag {PENDING_TAG} of IAM role {}",
+                m.wanted.name
+            ),
+            &e,
+        ));
+    }
 }
 
 /// A failed create: nothing half made. A role this apply made goes too,
@@ -167,7 +260,7 @@ async fn fail_create(
     err: CreateError,
 ) -> ApplyResponse {
     if let Some(m) = made.filter(|m| m.created_now)
-        && !matches!(err, CreateError::Duplicate(_))
+        && matches!(err, CreateError::Aws(_))
     {
         made_role::cleanup_roles(
             c,
@@ -178,6 +271,11 @@ async fn fail_create(
     }
     let d = match err {
         CreateError::Duplicate(existing) => duplicate_diagnostic(planned, &existing),
+        CreateError::Pending {
+            existing,
+            since,
+            adoptable_at,
+        } => pending_diagnostic(planned, &existing, &since, &adoptable_at),
         CreateError::Aws(e) => to_diagnostic(
             format!("creating EKS Pod Identity Association ({})", label(planned)),
             &e,
@@ -197,6 +295,10 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         Ok(p) => p,
         Err(d) => return with_error(resp, d),
     };
+    fill_tags_all(&clients, &mut planned);
+    if prior.association_id.is_none() {
+        return recreate(ctx, &clients, resp, &prior, planned).await;
+    }
     // A made role first: the association can only point at a role that exists.
     let made = if planned.created_role == Some(true) {
         let wanted = match wanted_role_at_apply(&clients, &planned).await {
@@ -243,6 +345,39 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     finish(resp, &state)
 }
 
+/// The association vanished outside Terraform while its made role stayed
+/// (read kept the resource for it): the role is converged, the association
+/// created again.
+async fn recreate(
+    ctx: &Ctx,
+    c: &std::sync::Arc<Clients>,
+    resp: ApplyResponse,
+    prior: &AssociationState,
+    mut planned: AssociationState,
+) -> ApplyResponse {
+    let mut made = None;
+    if planned.created_role == Some(true) {
+        let wanted = match wanted_role_at_apply(c, &planned).await {
+            Ok(w) => w,
+            Err(d) => return with_error(finish(resp, prior), d),
+        };
+        if let Err(d) = put_made_role(c, &mut planned, &wanted).await {
+            return with_error(finish(resp, prior), d);
+        }
+        made = Some(Made {
+            wanted,
+            created_now: false,
+        });
+    }
+    match create_or_adopt(ctx, c, &planned, SystemTime::now()).await {
+        Ok(a) => finish_create(resp, c, &planned, made.as_ref(), &a).await,
+        Err(err) => {
+            let resp = finish(resp, prior);
+            fail_create(resp, c, &planned, made.as_ref(), err).await
+        }
+    }
+}
+
 /// Converges the made role (or makes it again) and puts its ARN in `planned`.
 async fn put_made_role(
     c: &Clients,
@@ -267,7 +402,8 @@ async fn put_made_role(
 }
 
 /// DeleteResource: the association, then a made role, then a made service
-/// account. An association already gone counts as deleted.
+/// account. An association already gone counts as deleted. A failure is an
+/// error, so Terraform keeps the resource and the next destroy retries.
 pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
     let mut diags = Diagnostics::default();
     let (clients, prior) = match setup::<AssociationState>(ctx, &req.prior_state) {
@@ -277,10 +413,11 @@ pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
             return diags;
         }
     };
-    let Some(id) = prior.association_id.clone() else {
-        return diags;
-    };
-    if let Err(e) = association::delete(&clients, &prior.cluster_name, &id).await {
+    // No association: it vanished outside Terraform, and the resource stayed
+    // for its made role (see read), which goes now.
+    if let Some(id) = prior.association_id.as_deref()
+        && let Err(e) = association::delete(&clients, &prior.cluster_name, id).await
+    {
         diags.push(to_diagnostic(
             format!("deleting EKS Pod Identity Association ({})", label(&prior)),
             &e,
@@ -301,24 +438,38 @@ pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
     diags
 }
 
+/// `tags_all` planned unknown (tags unknown at plan, or a made role's tags
+/// changed outside Terraform) stands for the tags merged with the defaults.
+fn fill_tags_all(c: &Clients, planned: &mut AssociationState) {
+    if planned.tags_all.is_none() {
+        planned.tags_all = Some(tags::merge(
+            &c.default_tags,
+            &planned.tags.clone().unwrap_or_default(),
+        ));
+    }
+}
+
 /// `namespace/service_account`, as messages name an association.
-fn label(s: &AssociationState) -> String {
+pub(super) fn label(s: &AssociationState) -> String {
     format!("{}/{}", s.namespace, s.service_account)
 }
 
 /// The made role a planned state asks for, with the cluster ARN looked up
-/// when `restrict_to_cluster` needs it.
+/// when `restrict_to_cluster` needs it, or when the plan could not name the
+/// role yet (the cluster did not exist then): its name is scoped to the
+/// cluster's partition, account and region.
 async fn wanted_role_at_apply(
     c: &Clients,
     planned: &AssociationState,
 ) -> Result<WantedRole, Diagnostic> {
-    let cluster_arn = if planned.restrict_to_cluster == Some(true) {
+    let needs_arn = planned.restrict_to_cluster == Some(true) || planned.role_name.is_none();
+    let cluster_arn = if needs_arn {
         match cluster::find_arn_by_name(c, &planned.cluster_name).await {
             Ok(Some(arn)) => Some(arn),
             Ok(None) => {
                 return Err(Diagnostic::error(
                     format!("Cluster {} not found", planned.cluster_name),
-                    "restrict_to_cluster needs the cluster's ARN. Check cluster_name and the provider's region.",
+                    "The made role's name and restrict_to_cluster need the cluster's ARN. Check cluster_name and the provider's region.",
                 )
                 .at(AttrPath::root("cluster_name")));
             }
@@ -332,39 +483,14 @@ async fn wanted_role_at_apply(
     } else {
         None
     };
-    rules::wanted_role(planned, c.partition, cluster_arn.as_deref())
+    let location = cluster_arn
+        .as_deref()
+        .and_then(role::RoleLocation::from_cluster_arn);
+    let restrict = cluster_arn
+        .as_deref()
+        .filter(|_| planned.restrict_to_cluster == Some(true));
+    rules::wanted_role_in(planned, c.partition, restrict, location.as_ref())
         .map_err(|e| Diagnostic::error("Invalid role-creation attributes", e))
-}
-
-/// The error for a service account that already has an association.
-fn duplicate_diagnostic(planned: &AssociationState, existing: &Association) -> Diagnostic {
-    let id = existing.association_id.clone().unwrap_or_default();
-    let detail = match &existing.owner_arn {
-        Some(owner) => format!(
-            "Service account {}/{} in cluster {} already has association {id}, owned by the addon {owner}. A service account can have only one association; manage this one through the addon with the eks_addon_pod_identity resource.",
-            planned.namespace, planned.service_account, planned.cluster_name
-        ),
-        None => format!(
-            "Service account {}/{} in cluster {} already has association {id} (role {}). A service account can have only one association. To manage the existing one with this resource, import it:\n\n  {}\n\nor remove this resource and keep the existing association.",
-            planned.namespace,
-            planned.service_account,
-            planned.cluster_name,
-            existing.role_arn.as_deref().unwrap_or("unknown"),
-            rules::import_command(
-                "eks_pod_identity_association.<name>",
-                &planned.cluster_name,
-                &id
-            )
-        ),
-    };
-    Diagnostic::error(
-        format!(
-            "creating EKS Pod Identity Association ({}/{}): the service account already has an association",
-            planned.namespace, planned.service_account
-        ),
-        detail,
-    )
-    .at(AttrPath::root("service_account"))
 }
 
 /// Applies the smallest set of calls from `prior` to `planned`. On error,
@@ -375,7 +501,13 @@ async fn update_association(
     prior: &AssociationState,
     planned: &AssociationState,
 ) -> Result<AssociationState, (AwsError, AssociationState)> {
-    let change = rules::plan_update(prior, planned);
+    let mut change = rules::plan_update(prior, planned);
+    if change.update && change.role_arn.is_none() {
+        // Every client sends the current roleArn on every update (eksctl,
+        // ACK, terraform-provider-aws); AWS may refuse an update without it
+        // (emulator/FACTS.md F9, strict rule S1).
+        change.role_arn = planned.role_arn.clone();
+    }
     let id = prior.association_id.clone().unwrap_or_default();
     let updated = if change.update {
         match association::update(ctx, c, &prior.cluster_name, &id, &change).await {
@@ -412,44 +544,4 @@ async fn update_association(
     // The user's own text of a policy that means the same.
     state.session_policy = planned.session_policy.clone();
     Ok(state)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn planned() -> AssociationState {
-        AssociationState {
-            cluster_name: "c".into(),
-            namespace: "ns".into(),
-            service_account: "sa".into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn duplicate_of_an_addon_association_points_at_the_addon() {
-        let existing = Association {
-            association_id: Some("a-1".into()),
-            owner_arn: Some("arn:aws:eks:::addon/c/vpc-cni".into()),
-            ..Default::default()
-        };
-        let d = duplicate_diagnostic(&planned(), &existing);
-        assert!(d.detail.contains("owned by the addon"), "{}", d.detail);
-        assert!(d.summary.contains("ns/sa"));
-        assert_eq!(d.attribute, Some(AttrPath::root("service_account")));
-    }
-
-    #[test]
-    fn duplicate_of_another_association_gives_the_import_command() {
-        let existing = Association {
-            association_id: Some("a-1".into()),
-            role_arn: Some("arn:aws:iam::1:role/r".into()),
-            ..Default::default()
-        };
-        let d = duplicate_diagnostic(&planned(), &existing);
-        assert!(d.detail.contains("terraform import"), "{}", d.detail);
-        assert!(d.detail.contains("a-1"));
-        assert!(d.detail.contains("role arn:aws:iam::1:role/r"));
-    }
 }

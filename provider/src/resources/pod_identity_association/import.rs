@@ -134,12 +134,16 @@ async fn import_made_role(c: &Clients, state: &mut AssociationState) -> Result<(
     let Some(found) = iam::find_role_by_name(c, &parsed.name).await? else {
         return Ok(());
     };
-    let owner = role::owner_tag_value(
-        &state.cluster_name,
-        &state.namespace,
-        &state.service_account,
-    );
-    if found.shape.tags.get(role::OWNER_TAG) != Some(&owner) {
+    // Either owner tag form (plain, or hashed when long) counts.
+    let ours = found.shape.tags.get(role::OWNER_TAG).is_some_and(|v| {
+        schema::reserved_tags::owner_tag_matches(
+            v,
+            &state.cluster_name,
+            &state.namespace,
+            &state.service_account,
+        )
+    });
+    if !ours {
         return Ok(());
     }
     let names: BTreeSet<String> = found

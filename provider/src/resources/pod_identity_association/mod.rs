@@ -4,11 +4,25 @@
 //!
 //! Owns the resource, one file a step: [`plan`] (validate and plan),
 //! [`apply`] (create, update, delete), [`read`], [`import`], the state
-//! they share ([`state`]), and the service account's life
-//! ([`service_account`]). The state struct, spec and pure rules live in
+//! they share ([`state`]), the service account's life
+//! ([`service_account`]), and the advice for a service account whose
+//! association is not ours ([`advice`]).
+//!
+//! Ownership (docs/guides/ownership.md): the resource owns exactly the
+//! association it created and the role it made, nothing else. Both carry a
+//! creation-pending tag (`eks-tools:creating`) only while its create runs;
+//! a found association or role is adopted only when that tag is older than
+//! `made_role::PENDING_STALE_AFTER` (an interrupted apply) and it is exactly
+//! what the plan asks for; anything finished belongs to someone else and is
+//! refused with the import command. The resource stays while anything it
+//! made exists (association_id null when only the made role is left), and
+//! destroy deletes all of it. Out-of-band changes to what it owns show in
+//! the plan: the association's role, the made role's policies (extra inline
+//! ones too), trust, boundary and tags. The state struct, spec and pure rules live in
 //! `schema::association`; AWS calls in `crate::aws`; the made role's life
 //! in `crate::made_role`.
 
+mod advice;
 mod apply;
 mod import;
 mod plan;

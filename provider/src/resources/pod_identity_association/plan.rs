@@ -11,13 +11,12 @@ use super::service_account;
 use crate::aws::Clients;
 use crate::aws::eks::addon::AGENT_ADDON;
 use crate::aws::eks::cluster;
-use crate::spec_map::{
-    self, input_bool, input_str, input_string_map, role_source_input, string_map,
-};
-use schema::Input;
-use schema::association::{self as rules, AssociationInput, AssociationState};
-use schema::role;
+use crate::spec_map::{self, input_bool, input_str, input_string_map, role_config, string_map};
+use schema::association::{self as rules, AssociationConfig, AssociationState};
+use schema::input::Stage;
+use schema::role::{self, PriorMadeRole, RoleLocation};
 use schema::tags::{self, Tags};
+use schema::{Input, policy};
 use tfplugin::{AttrPath, Diagnostic, Diagnostics, PlanRequest, PlanResponse, Value};
 
 /// The attributes the made role's expected shape depends on.
@@ -33,12 +32,23 @@ const SHAPE_INPUTS: [&str; 9] = [
     "restrict_to_cluster",
 ];
 
-/// ValidateResourceConfig: the rules that need no AWS call.
+/// ValidateResourceConfig: the rules that need no AWS call, on known values
+/// only (Terraform's validate walk passes module inputs and `each.value`
+/// parts as unknown); plan judges them again when they are known.
 pub(super) fn validate(config: &Value) -> Diagnostics {
     // Default tags and the partition are known only after configuration;
     // the rules that need them run again at plan time.
-    let input = input_of(config, config, Input::Null, "aws");
-    spec_map::problems_to_diagnostics(rules::check(&input))
+    let mut input = config_of(config, Input::Null, "aws");
+    // role_arn beside a role_name that names the same role is what
+    // `terraform plan -generate-config-out` writes for a made role; whether
+    // it is this resource's made role only the prior state tells, so plan
+    // judges it.
+    if let (Input::Known(arn), Input::Known(name)) = (&input.role.role_arn, &input.role.role_name)
+        && schema::names::parse_role_arn(arn).is_ok_and(|r| r.name == *name)
+    {
+        input.role.role_arn = Input::Unknown;
+    }
+    spec_map::problems_to_diagnostics(rules::check_config(&input, Stage::Validate))
 }
 
 /// PlanResourceChange.
@@ -48,14 +58,29 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
         Input::Known(t) => Input::Known(tags::merge(&clients.default_tags, &t)),
         Input::Unknown => Input::Unknown,
     };
-    let input = input_of(
-        &req.config,
-        &resp.planned,
-        tags_all.clone(),
-        clients.partition,
-    );
+    let prior: Option<AssociationState> = req
+        .prior_state
+        .as_ref()
+        .and_then(|p| spec_map::from_value(p, "prior state").ok());
+    let mut input = config_of(&req.config, tags_all.clone(), clients.partition);
+    if let (Input::Known(arn), Some(made)) = (
+        &input.role.role_arn,
+        prior.as_ref().filter(|p| p.created_role == Some(true)),
+    ) && Some(arn)
+        == made_role_arn(made)
+            .or_else(|| made.role_arn.clone())
+            .as_ref()
+    {
+        // role_arn naming the role this resource made, beside its
+        // role-creation attributes (generated config after an import):
+        // the role stays made.
+        input.role.role_arn = Input::Null;
+    }
     resp.diagnostics
-        .extend(spec_map::problems_to_diagnostics(rules::check(&input)));
+        .extend(spec_map::problems_to_diagnostics(rules::check_config(
+            &input,
+            Stage::Plan,
+        )));
     resp.planned.set(
         "tags_all",
         match tags_all {
@@ -63,12 +88,8 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
             _ => Value::Unknown,
         },
     );
-    let prior: Option<AssociationState> = req
-        .prior_state
-        .as_ref()
-        .and_then(|p| spec_map::from_value(p, "prior state").ok());
     let external_id =
-        rules::planned_external_id(prior.as_ref(), &input_str(&req.config, "target_role_arn"));
+        planned_external_id(prior.as_ref(), &input_str(&req.config, "target_role_arn"));
     resp.planned.set(
         "external_id",
         match external_id {
@@ -77,11 +98,14 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
             None => Value::Unknown,
         },
     );
-    if input.role.role_arn.is_set() {
-        plan_given_role(&mut resp.planned);
-    } else {
+    plan_what_read_found(req, prior.as_ref(), &mut resp.planned);
+    plan_policy_text(&req.config, prior.as_ref(), &mut resp.planned);
+    if input.role.makes_role() == Input::Known(true) {
         plan_made_role(clients, &req.config, prior.as_ref(), resp).await;
+    } else {
+        plan_given_role(&mut resp.planned);
     }
+    warn_restrict_to_cluster(&req.config, &mut resp.diagnostics);
     service_account::plan(prior.as_ref(), &mut resp.planned);
     if prior.is_none() {
         // We never create addon-owned associations.
@@ -92,19 +116,91 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
     }
 }
 
-/// What the plan-time rules need of a configuration. `planned` supplies
-/// values after defaults (disable_session_tags).
-fn input_of(
-    config: &Value,
-    planned: &Value,
-    tags_all: Input<Tags>,
-    partition: &str,
-) -> AssociationInput {
-    AssociationInput {
+/// What read left for the plan: an association to make again (the
+/// resource was kept for its made role), or a made role whose tags changed
+/// outside Terraform.
+fn plan_what_read_found(req: &PlanRequest, prior: Option<&AssociationState>, planned: &mut Value) {
+    if let Some(p) = prior.filter(|p| p.association_id.is_none()) {
+        // Kept for its made role after the association vanished: apply
+        // creates the association again.
+        for attr in ["id", "association_id", "association_arn"] {
+            planned.set(attr, Value::Unknown);
+        }
+        tracing::debug!(
+            "association of {}/{} to be made again",
+            p.namespace,
+            p.service_account
+        );
+    }
+    if req.prior_private.as_slice() == super::read::ROLE_TAGS_DRIFT
+        && prior.is_some_and(|p| p.created_role == Some(true))
+    {
+        // The made role's tags were changed outside Terraform: tags_all
+        // (which the role carries too) shows as changing, and apply tags the
+        // role again.
+        planned.set("tags_all", Value::Unknown);
+    }
+}
+
+/// What the plan knows of `external_id`: `None` means unknown until apply.
+///
+/// When EKS gives an association an external ID is undocumented
+/// (emulator/FACTS.md F11; strict rule X1 gives every association one and
+/// keeps it when the target role is cleared): only an association whose
+/// target role stays as it is keeps the value it has; a new association or
+/// a changed target role plans it unknown.
+fn planned_external_id(
+    prior: Option<&AssociationState>,
+    target_role_arn: &Input<String>,
+) -> Option<Option<String>> {
+    let p = prior.filter(|p| p.association_id.is_some())?;
+    let same = match target_role_arn {
+        Input::Null => p.target_role_arn.is_none(),
+        Input::Known(t) => p.target_role_arn.as_ref() == Some(t),
+        Input::Unknown => false,
+    };
+    same.then(|| p.external_id.clone())
+}
+
+/// The ARN of the role a prior state made, from its name and path and the
+/// partition and account of the association's ARN; `None` when any is missing.
+fn made_role_arn(p: &AssociationState) -> Option<String> {
+    let assoc = p.association_arn.as_deref()?;
+    let parts: Vec<&str> = assoc.splitn(6, ':').collect();
+    let (partition, account) = (parts.get(1)?, parts.get(4)?);
+    let name = p.role_name.as_deref()?;
+    let path = p.role_path.as_deref().unwrap_or("/");
+    Some(format!("arn:{partition}:iam::{account}:role{path}{name}"))
+}
+
+/// What the plan-time rules need of a configuration (values as written;
+/// `disable_session_tags` after its default).
+fn config_of(config: &Value, tags_all: Input<Tags>, partition: &str) -> AssociationConfig {
+    AssociationConfig {
         session_policy: input_str(config, "session_policy"),
-        disable_session_tags: input_bool(planned, "disable_session_tags"),
+        disable_session_tags: match input_bool(config, "disable_session_tags") {
+            Input::Null => Input::Known(false),
+            v => v,
+        },
         tags_all,
-        role: role_source_input(config, partition),
+        role: role_config(config, partition),
+    }
+}
+
+/// `permission_policy` and `session_policy` as planned: the prior text when
+/// the configured one means the same (no update for whitespace, key order,
+/// `"x"` vs `["x"]`, also right after import).
+fn plan_policy_text(config: &Value, prior: Option<&AssociationState>, planned: &mut Value) {
+    let prior_of = |attr: &str| match (attr, prior) {
+        ("permission_policy", Some(p)) => p.permission_policy.clone(),
+        ("session_policy", Some(p)) => p.session_policy.clone(),
+        _ => None,
+    };
+    for attr in ["permission_policy", "session_policy"] {
+        if let Some(text) = config.get(attr).as_str() {
+            let kept = policy::planned_text(text, prior_of(attr).as_deref());
+            planned.set(attr, Value::string(kept));
+        }
     }
 }
 
@@ -122,16 +218,36 @@ fn plan_given_role(planned: &mut Value) {
     planned.set("created_role", Value::Bool(false));
 }
 
-/// The made role's planned name and path: as configured, else generated
-/// from the service account (unknown while any part is) and `/`.
-fn made_role_name_and_path(cfg: &Value) -> (Value, Value) {
+/// The made role's planned name and path: as configured; else the name a
+/// role already made for this service account has (never renamed); else
+/// the name scoped to the cluster's partition, account and region
+/// (`location`, from its ARN); unknown while any part is. Path: `/`.
+fn made_role_name_and_path(
+    cfg: &Value,
+    prior: Option<&AssociationState>,
+    location: Option<&RoleLocation<'_>>,
+) -> (Value, Value) {
     let name = match cfg.get("role_name") {
         Value::Null => match (
             cfg.get("cluster_name").as_str(),
             cfg.get("namespace").as_str(),
             cfg.get("service_account").as_str(),
         ) {
-            (Some(c), Some(n), Some(s)) => Value::string(role::generated_role_name(c, n, s)),
+            (Some(c), Some(n), Some(s)) => {
+                let prior_made = prior
+                    .filter(|p| p.created_role == Some(true))
+                    .and_then(|p| {
+                        Some(PriorMadeRole {
+                            role_name: p.role_name.as_deref()?,
+                            cluster: &p.cluster_name,
+                            namespace: &p.namespace,
+                            service_account: &p.service_account,
+                        })
+                    });
+                role::planned_role_name(None, prior_made.as_ref(), c, n, s, location)
+                    .map(Value::string)
+                    .unwrap_or(Value::Unknown)
+            }
             _ => Value::Unknown,
         },
         v => v.clone(),
@@ -175,16 +291,27 @@ async fn plan_made_role(
     prior: Option<&AssociationState>,
     resp: &mut PlanResponse,
 ) {
-    let (name, path) = made_role_name_and_path(cfg);
+    let cluster_arn = match cfg.get("cluster_name").as_str() {
+        Some(cluster) if cfg.get("role_name").is_null() => {
+            cluster::find_arn_by_name(c, cluster).await.ok().flatten()
+        }
+        _ => None,
+    };
+    let location = cluster_arn
+        .as_deref()
+        .and_then(RoleLocation::from_cluster_arn);
+    let (name, path) = made_role_name_and_path(cfg, prior, location.as_ref());
     resp.planned.set("role_name", name.clone());
     resp.planned.set("role_path", path.clone());
     resp.planned.set("created_role", Value::Bool(true));
     let replace = made_role_replacement(prior, &name, &path);
     resp.requires_replace
         .extend(replace.iter().map(|a| AttrPath::root(a)));
+    // The made role's own ARN, not the one read found on the association:
+    // an association pointed at another role by hand plans back to it.
     let kept_arn = prior
         .filter(|p| p.created_role == Some(true) && replace.is_empty())
-        .and_then(|p| p.role_arn.clone());
+        .and_then(|p| made_role_arn(p).or_else(|| p.role_arn.clone()));
     resp.planned.set(
         "role_arn",
         kept_arn.map(Value::string).unwrap_or(Value::Unknown),
@@ -231,6 +358,25 @@ async fn expected_role(c: &Clients, planned: &Value) -> Option<rules::WantedRole
     rules::wanted_role(&state, c.partition, cluster_arn.as_deref()).ok()
 }
 
+/// `restrict_to_cluster` is kept, marked experimental (issue 13 item 5): it
+/// adds `aws:SourceArn` = the cluster ARN for `pods.eks.amazonaws.com`, a
+/// value no AWS document states (emulator/FACTS.md F12). Dropping it would
+/// silently widen trust on roles made with it; keeping it silently could
+/// cost every pod its credentials. So every plan that asks for it says so,
+/// with the documented alternative.
+fn warn_restrict_to_cluster(config: &Value, diags: &mut Diagnostics) {
+    if config.get("restrict_to_cluster") != &Value::Bool(true) {
+        return;
+    }
+    diags.push(
+        Diagnostic::warning(
+            "restrict_to_cluster is experimental",
+            "It adds the condition aws:SourceArn = <cluster ARN> to the made role's trust in pods.eks.amazonaws.com. No AWS document states which aws:SourceArn EKS Pod Identity sends: if it sends another value, pods of this service account get no credentials, and no API call fails. The EKS User Guide documents restricting by the session tags EKS adds (with disable_session_tags = false): remove restrict_to_cluster and set trust_conditions = jsonencode({ StringEquals = { \"aws:RequestTag/eks-cluster-arn\" = <cluster ARN> } }). aws:SourceAccount alone (also added) limits the role to clusters of this account.",
+        )
+        .at(AttrPath::root("restrict_to_cluster")),
+    );
+}
+
 /// Adds a warning when the cluster cannot hand out pod identity credentials.
 async fn warn_without_agent(c: &Clients, cluster: &str, diags: &mut Diagnostics) {
     match cluster::find_agent_by_cluster(c, cluster).await {
@@ -275,19 +421,33 @@ mod tests {
             ("namespace", Value::string("ns")),
             ("service_account", Value::string("sa")),
         ]);
-        let (name, path) = made_role_name_and_path(&cfg);
-        assert_eq!(
-            name.as_str(),
-            Some(role::generated_role_name("c", "ns", "sa").as_str())
-        );
+        let arn = "arn:aws:eks:eu-west-1:123456789012:cluster/c";
+        let here = RoleLocation::from_cluster_arn(arn);
+        let (name, path) = made_role_name_and_path(&cfg, None, here.as_ref());
+        let scoped = here.map(|l| role::scoped_role_name(&l, "c", "ns", "sa"));
+        assert_eq!(name.as_str(), scoped.as_deref());
         assert_eq!(path.as_str(), Some("/"));
+        // No location (the cluster does not exist yet): unknown until apply.
+        assert_eq!(made_role_name_and_path(&cfg, None, None).0, Value::Unknown);
+        // A role made earlier keeps its (generated) name: never renamed.
+        let old = role::generated_role_name("c", "ns", "sa");
+        let prior = AssociationState {
+            cluster_name: "c".into(),
+            namespace: "ns".into(),
+            service_account: "sa".into(),
+            created_role: Some(true),
+            role_name: Some(old.clone()),
+            ..Default::default()
+        };
+        let (name, _) = made_role_name_and_path(&cfg, Some(&prior), here.as_ref());
+        assert_eq!(name.as_str(), Some(old.as_str()));
         let cfg = config(&[("namespace", Value::Unknown)]);
-        assert_eq!(made_role_name_and_path(&cfg).0, Value::Unknown);
+        assert_eq!(made_role_name_and_path(&cfg, None, None).0, Value::Unknown);
         let cfg = config(&[
             ("role_name", Value::string("mine")),
             ("role_path", Value::string("/x/")),
         ]);
-        let (name, path) = made_role_name_and_path(&cfg);
+        let (name, path) = made_role_name_and_path(&cfg, None, None);
         assert_eq!((name.as_str(), path.as_str()), (Some("mine"), Some("/x/")));
     }
 
@@ -327,6 +487,48 @@ mod tests {
     }
 
     #[test]
+    fn validate_judges_known_values_only() {
+        // role_arn = each.value.role_arn beside well_known_policies = each.value.wkp:
+        // both unknown at validate, one of them null at plan.
+        let cfg = config(&[
+            ("role_arn", Value::Unknown),
+            ("well_known_policies", Value::Unknown),
+        ]);
+        assert!(!validate(&cfg).has_errors());
+        let cfg = config(&[
+            (
+                "role_arn",
+                Value::string("arn:aws:iam::123456789012:role/r"),
+            ),
+            ("permission_policy_arns", Value::Set(vec![])),
+        ]);
+        assert!(
+            !validate(&cfg).has_errors(),
+            "[] beside role_arn asks for nothing"
+        );
+    }
+
+    #[test]
+    fn policy_text_kept_when_it_means_the_same() {
+        let prior = AssociationState {
+            permission_policy: Some(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#.into()),
+            ..Default::default()
+        };
+        let cfg = config(&[(
+            "permission_policy",
+            Value::string(
+                r#"{ "Statement": [{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"*"}], "Version":"2012-10-17" }"#,
+            ),
+        )]);
+        let mut planned = cfg.clone();
+        plan_policy_text(&cfg, Some(&prior), &mut planned);
+        assert_eq!(
+            planned.get("permission_policy").as_str(),
+            prior.permission_policy.as_deref()
+        );
+    }
+
+    #[test]
     fn validate_refuses_role_arn_with_role_creation_attributes() {
         let cfg = config(&[
             (
@@ -340,6 +542,20 @@ mod tests {
             "role_arn",
             Value::string("arn:aws:iam::123456789012:role/r"),
         )]);
+        assert!(!validate(&cfg).has_errors());
+        // Generated config of a made role: role_arn names role_name's role;
+        // plan decides (accepted only beside the made role in state).
+        let cfg = config(&[
+            (
+                "role_arn",
+                Value::string("arn:aws:iam::123456789012:role/r"),
+            ),
+            ("role_name", Value::string("r")),
+            (
+                "well_known_policies",
+                Value::Set(vec![Value::string("cert-manager")]),
+            ),
+        ]);
         assert!(!validate(&cfg).has_errors());
     }
 }

@@ -1,20 +1,33 @@
 //! Read of `eks_pod_identity_association`: the association, its made role
 //! and its made service account as they are now.
 //!
-//! Owns: drift detection (a vanished association leaves the state with a
-//! warning; a vanished made role clears `role_arn` so the next plan makes
-//! it again). Does not own: the state built from AWS answers (`super::state`).
+//! Owns: drift detection. A vanished association leaves the state with a
+//! warning — unless the resource made a role that still exists: then the
+//! resource stays (association_id null), so the next plan creates the
+//! association again and destroy still deletes the role (a resource exists
+//! while anything it made exists). A vanished made role clears `role_arn`
+//! so the next plan makes it again. Inline policies added to a made role
+//! show in `inline_policies`; changed tags of a made role are recorded in
+//! the private state ([`ROLE_TAGS_DRIFT`]) for the plan to show. Does not
+//! own: the state built from AWS answers (`super::state`).
 
 use super::service_account;
 use super::state::{identity, read_made_role, state_from, tf_schema};
 use crate::aws::eks::association::{self, Association};
-use crate::aws::iam::role as iam;
+use crate::aws::iam::role::{self as iam, FoundRole};
 use crate::errors::to_diagnostic;
 use crate::resources::read_setup;
 use crate::spec_map;
 use schema::association::AssociationState;
+use schema::reserved_tags::{OWNER_TAG, WELL_KNOWN_TAG, owner_tag_matches};
+use schema::role::well_known_tag_value;
 use std::sync::Arc;
 use tfplugin::{Ctx, Diagnostic, ReadRequest, ReadResponse};
+
+/// Private state a read leaves when a made role's tags are not what the
+/// resource wrote (owner tag, default tags, user tags): the plan then shows
+/// `tags_all` as changing, and apply tags the role again.
+pub(super) const ROLE_TAGS_DRIFT: &[u8] = br#"{"role_tags_drift":true}"#;
 
 /// ReadResource.
 pub(super) async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
@@ -23,11 +36,20 @@ pub(super) async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
         Err(resp) => return resp,
     };
     let Some(id) = prior.association_id.clone() else {
-        resp.new_state = None;
+        // Kept for its made role after the association vanished.
+        if prior.created_role == Some(true) {
+            read_without_association(&clients, &prior, "", &mut resp).await;
+        } else {
+            resp.new_state = None;
+        }
         return resp;
     };
+    resp.private = vec![];
     match association::find_by_id(&clients, &prior.cluster_name, &id).await {
         Ok(Some(a)) => read_found(&clients, &prior, &a, &mut resp).await,
+        Ok(None) if prior.created_role == Some(true) => {
+            read_without_association(&clients, &prior, &id, &mut resp).await;
+        }
         Ok(None) => {
             resp.new_state = None;
             resp.diagnostics.push(Diagnostic::warning(
@@ -65,7 +87,12 @@ async fn read_found(
         && let Some(name) = prior.role_name.as_deref()
     {
         match iam::find_role_by_name(clients, name).await {
-            Ok(Some(found)) => read_made_role(&mut state, prior, &found),
+            Ok(Some(found)) => {
+                read_made_role(&mut state, prior, &found);
+                if role_tags_drifted(prior, &state, &found) {
+                    resp.private = ROLE_TAGS_DRIFT.to_vec();
+                }
+            }
             Ok(None) => {
                 // The made role is gone: the next plan replaces the
                 // association and makes the role again.
@@ -91,4 +118,91 @@ async fn read_found(
         Ok(v) => resp.new_state = Some(v),
         Err(d) => resp.diagnostics.push(d),
     }
+}
+
+/// The association is gone but the resource made a role: while the role
+/// exists the resource stays, without association, so that the plan creates
+/// the association again and destroy deletes the role. Without the role
+/// nothing made is left and the resource goes.
+async fn read_without_association(
+    clients: &Arc<crate::aws::Clients>,
+    prior: &AssociationState,
+    id: &str,
+    resp: &mut ReadResponse,
+) {
+    let Some(name) = prior.role_name.as_deref() else {
+        resp.new_state = None;
+        return;
+    };
+    let found = match iam::find_role_by_name(clients, name).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            resp.new_state = None;
+            return;
+        }
+        Err(e) => {
+            resp.diagnostics
+                .push(to_diagnostic(format!("reading IAM role {name}"), &e));
+            return;
+        }
+    };
+    if !id.is_empty() {
+        resp.diagnostics.push(Diagnostic::warning(
+            format!(
+                "EKS Pod Identity Association {id} ({}/{}) is gone",
+                prior.namespace, prior.service_account
+            ),
+            format!(
+                "It was deleted outside Terraform (or its cluster {} was). The IAM role {name} this resource made still exists, so the resource stays: the next apply creates the association again with that role, and destroy deletes the role.",
+                prior.cluster_name
+            ),
+        ));
+    }
+    let mut state = AssociationState {
+        id: None,
+        association_id: None,
+        external_id: None,
+        role_arn: Some(found.arn.clone()),
+        ..prior.clone()
+    };
+    read_made_role(&mut state, prior, &found);
+    resp.identity = Some(identity(&state));
+    match spec_map::to_value(&state, &tf_schema()) {
+        Ok(v) => resp.new_state = Some(v),
+        Err(d) => resp.diagnostics.push(d),
+    }
+}
+
+/// True when a made role's tags differ from what the resource wrote: its
+/// owner tag, its well-known tag, and the association's tags (the user's
+/// and the default tags). A pending marker left on a recorded role counts:
+/// it would let another apply adopt the role.
+fn role_tags_drifted(
+    prior: &AssociationState,
+    state: &AssociationState,
+    found: &FoundRole,
+) -> bool {
+    let tags = &found.shape.tags;
+    let owner_ok = tags.get(OWNER_TAG).is_some_and(|v| {
+        owner_tag_matches(
+            v,
+            &prior.cluster_name,
+            &prior.namespace,
+            &prior.service_account,
+        )
+    });
+    let names: Vec<String> = prior
+        .well_known_policies
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let wk_wanted = (!names.is_empty()).then(|| well_known_tag_value(&names));
+    let user: schema::tags::Tags = tags
+        .iter()
+        .filter(|(k, _)| ![OWNER_TAG, WELL_KNOWN_TAG].contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let wanted_user = state.tags_all.clone().unwrap_or_default();
+    !owner_ok || tags.get(WELL_KNOWN_TAG) != wk_wanted.as_ref() || user != wanted_user
 }

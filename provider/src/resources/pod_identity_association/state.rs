@@ -1,25 +1,24 @@
 //! The association's state as Terraform sees it, built from what EKS and IAM
 //! report: the schema, the state ↔ value conversion, the resource identity,
-//! and the provider's marker tag with the adoption rule that uses it.
+//! and the adoption rule for an association found on create (the pending
+//! marker, `crate::made_role::PENDING_TAG`).
 //!
 //! Owns: everything apply, read and import share about the state. Does not
 //! own: any AWS call (`crate::aws`) or the pure rules (`schema::association`).
 
 use crate::aws::eks::association::Association;
 use crate::aws::iam::role::FoundRole;
+use crate::made_role::{PENDING_TAG, Pending, pending_of};
 use crate::spec_map;
 use schema::association::{self as rules, AssociationState, WantedRole};
 use schema::policy;
 use schema::tags::Tags;
 use tfplugin::{ApplyResponse, Schema, Value};
 
-/// Tag on every association this provider creates, so that the next apply
-/// can tell an association an interrupted apply made (adopt it) from one
-/// somebody else made (refuse, with the import command). It is not shown in
-/// `tags`/`tags_all`, and tag updates never touch it.
-pub(super) const CREATED_BY_TAG: &str = "eks-tools:created-by";
-/// Value of [`CREATED_BY_TAG`].
-pub(super) const CREATED_BY: &str = "terraform-provider-eks";
+/// The marker earlier versions put on every association they created
+/// (permanently, which let two resources adopt one association). Still
+/// hidden from `tags`/`tags_all`, and never a reason to adopt.
+pub(super) const LEGACY_CREATED_BY_TAG: &str = schema::reserved_tags::CREATED_BY_TAG;
 
 /// The resource's Terraform schema.
 pub(super) fn tf_schema() -> Schema {
@@ -143,30 +142,63 @@ fn role_and_service_account_of(base: &AssociationState) -> AssociationState {
     }
 }
 
-/// The association's tags without the provider's own marker.
+/// The association's tags without the legacy marker. A pending marker shows
+/// (in `tags_all`): on an association in state it is drift — an apply that
+/// could not remove it — and the next apply removes it.
 pub(super) fn visible_tags(a: &Association) -> Tags {
     a.tags
         .iter()
-        .filter(|(k, _)| *k != CREATED_BY_TAG)
+        .filter(|(k, _)| *k != LEGACY_CREATED_BY_TAG)
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
 
-/// Whether an association found for the service account is the one an
-/// interrupted apply of this very resource made: not addon-owned, the same
-/// role, and either that role is the one we made for this service account
-/// (its owner tag was just checked), or the association carries our marker
-/// tag and everything else matches too.
-pub(super) fn adoptable(a: &Association, s: &AssociationState, made_role: bool) -> bool {
-    if a.owner_arn.is_some() || a.role_arn != s.role_arn {
-        return false;
+/// What create does with an association it found for the service account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Found {
+    /// Made by an apply of this configuration that died before Terraform
+    /// saved it (stale pending marker, everything as planned): adopt it.
+    Adopt,
+    /// Another apply is creating it right now (fresh pending marker).
+    Pending {
+        /// When that apply created it.
+        since: String,
+        /// When it becomes adoptable if that apply died.
+        adoptable_at: String,
+    },
+    /// Somebody else's (another resource, workspace or tool): refuse.
+    Taken,
+}
+
+/// Judges an association found for the service account at create. Only an
+/// association whose creation never finished (a stale pending marker) and
+/// that is exactly what the plan asks for (role, target role, session tags,
+/// session policy, tags) is adopted; a finished one always belongs to
+/// someone else, so two resources never share one association.
+pub(super) fn judge_found(
+    a: &Association,
+    s: &AssociationState,
+    now: std::time::SystemTime,
+) -> Found {
+    if a.owner_arn.is_some() {
+        return Found::Taken;
     }
-    if made_role {
-        return true;
+    match pending_of(&a.tags, now) {
+        Pending::Absent => Found::Taken,
+        Pending::Fresh {
+            since,
+            adoptable_at,
+        } => Found::Pending {
+            since,
+            adoptable_at,
+        },
+        Pending::Stale if same_as_planned(a, s) => Found::Adopt,
+        Pending::Stale => Found::Taken,
     }
-    if a.tags.get(CREATED_BY_TAG).map(String::as_str) != Some(CREATED_BY) {
-        return false;
-    }
+}
+
+/// True when an association is exactly what the plan asks for.
+fn same_as_planned(a: &Association, s: &AssociationState) -> bool {
     let policy_same = match (
         a.policy.as_deref().filter(|p| !p.is_empty()),
         s.session_policy.as_deref(),
@@ -175,10 +207,15 @@ pub(super) fn adoptable(a: &Association, s: &AssociationState, made_role: bool) 
         (None, None) => true,
         _ => false,
     };
-    a.target_role_arn.as_deref().filter(|t| !t.is_empty()) == s.target_role_arn.as_deref()
+    a.role_arn == s.role_arn
+        && a.target_role_arn.as_deref().filter(|t| !t.is_empty()) == s.target_role_arn.as_deref()
         && a.disable_session_tags.unwrap_or(false) == s.disable_session_tags.unwrap_or(false)
         && policy_same
-        && visible_tags(a) == s.tags_all.clone().unwrap_or_default()
+        && visible_tags(a)
+            .into_iter()
+            .filter(|(k, _)| k != PENDING_TAG)
+            .collect::<Tags>()
+            == s.tags_all.clone().unwrap_or_default()
 }
 
 /// Records in state the made role as it now is (the wanted shape).
@@ -212,6 +249,11 @@ pub(super) fn read_made_role(
             })
             .collect(),
     );
+    // Inline policies added outside Terraform show too: the plan (which
+    // expects only the provider's own) then removes them.
+    if let Some(m) = state.inline_policies.as_mut() {
+        m.extend(found.extra_inline.clone());
+    }
     state.trust_policy = Some(match &prior.trust_policy {
         Some(ours) if policy::equivalent(ours, &found.shape.trust_policy) => ours.clone(),
         _ => found.shape.trust_policy.clone(),
@@ -258,7 +300,7 @@ mod tests {
 
     #[test]
     fn state_hides_the_marker_tag_and_keeps_equal_policy_text() {
-        let mut a = association("r", &[(CREATED_BY_TAG, CREATED_BY)]);
+        let mut a = association("r", &[(LEGACY_CREATED_BY_TAG, "x")]);
         a.policy = Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into());
         let base = AssociationState {
             cluster_name: "c".into(),
@@ -274,25 +316,45 @@ mod tests {
     }
 
     #[test]
-    fn adoptable_needs_our_marker_unless_the_role_is_ours() {
+    fn found_association_is_adopted_only_with_a_stale_marker_and_same_shape() {
+        use crate::made_role::{PENDING_STALE_AFTER, pending_value};
+        use std::time::{Duration, SystemTime};
+        let now = SystemTime::now();
         let planned = AssociationState {
             role_arn: Some("r".into()),
             tags_all: Some(Tags::new()),
             ..Default::default()
         };
-        let theirs = association("r", &[]);
-        assert!(!adoptable(&theirs, &planned, false));
-        assert!(adoptable(&theirs, &planned, true));
-        let ours = association("r", &[(CREATED_BY_TAG, CREATED_BY)]);
-        assert!(adoptable(&ours, &planned, false));
-        let other_role = association("other", &[(CREATED_BY_TAG, CREATED_BY)]);
-        assert!(!adoptable(&other_role, &planned, true));
-        let mut owned = ours.clone();
-        owned.owner_arn = Some("addon".into());
-        assert!(!adoptable(&owned, &planned, true));
-        let mut tagged = ours;
+        let stale = pending_value(now - PENDING_STALE_AFTER - Duration::from_secs(1));
+        let fresh = pending_value(now - Duration::from_secs(5));
+        // Finished (no marker, or the old permanent one): someone else's.
+        assert_eq!(
+            judge_found(&association("r", &[]), &planned, now),
+            Found::Taken
+        );
+        let legacy = association("r", &[(LEGACY_CREATED_BY_TAG, "terraform-provider-eks")]);
+        assert_eq!(judge_found(&legacy, &planned, now), Found::Taken);
+        // Fresh marker: another apply is at it.
+        let live = association("r", &[(PENDING_TAG, &fresh)]);
+        assert!(matches!(
+            judge_found(&live, &planned, now),
+            Found::Pending { .. }
+        ));
+        // Stale marker and the same shape: adopted.
+        let left = association("r", &[(PENDING_TAG, &stale)]);
+        assert_eq!(judge_found(&left, &planned, now), Found::Adopt);
+        // Stale, but anything differs: refused.
+        let other_role = association("other", &[(PENDING_TAG, &stale)]);
+        assert_eq!(judge_found(&other_role, &planned, now), Found::Taken);
+        let mut tagged = left.clone();
         tagged.tags.insert("k".into(), "v".into());
-        assert!(!adoptable(&tagged, &planned, false));
+        assert_eq!(judge_found(&tagged, &planned, now), Found::Taken);
+        let mut owned = left;
+        owned.owner_arn = Some("addon".into());
+        assert_eq!(judge_found(&owned, &planned, now), Found::Taken);
+        // Garbage in the marker: no adoption.
+        let bad = association("r", &[(PENDING_TAG, "yesterday")]);
+        assert_eq!(judge_found(&bad, &planned, now), Found::Taken);
     }
 
     #[test]
