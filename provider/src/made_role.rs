@@ -50,10 +50,10 @@ use tfplugin::{AttrPath, Diagnostic, Diagnostics};
 /// association exists, before the state goes back to Terraform. Only an
 /// apply that died in between leaves it behind.
 ///
-/// Not yet in `schema::reserved_tags` (owned elsewhere): it replaces
-/// `eks-tools:created-by` on associations and is a third reserved tag on
-/// made roles.
-pub const PENDING_TAG: &str = "eks-tools:creating";
+/// Listed in `schema::reserved_tags` (which counts it against the tag
+/// limits): it replaces `eks-tools:created-by` on associations and is a
+/// third reserved tag on made roles.
+pub use schema::reserved_tags::PENDING_TAG;
 
 /// How old a pending marker must be before another apply may adopt what
 /// carries it. A live apply clears an association's marker within seconds of

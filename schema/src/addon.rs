@@ -222,7 +222,7 @@ pub fn spec() -> ResourceSpec {
             Attr::optional("service_account_role_arn", Kind::String, "IRSA: the role the addon's service account uses through the cluster's OIDC provider. Cannot be combined with pod identity; remove it and add `pod_identity_associations` (or `use_recommended_pod_identity`) to migrate the addon, in one apply.").check(check_role_arn),
             Attr::optional_computed("pod_identity_associations", Kind::NestedList(entry_attrs()), "The addon's pod identity associations, one per service account, each with an existing role (`role_arn`) or a role the provider makes. Omitted is not empty: write `[]` to remove all associations."),
             Attr::optional("use_recommended_pod_identity", Kind::Bool, "Make roles from the addon's recommended pod identity configuration (DescribeAddonConfiguration: service accounts and managed policies) when `pod_identity_associations` is not set. On IPv6 clusters vpc-cni gets the IPv6 inline policy instead of `AmazonEKS_CNI_Policy`."),
-            Attr::optional("tags", Kind::StringMap, "Tags on the addon (and on the roles made for it). Merged with the provider's `default_tags`. Roles the provider makes also carry two tags of its own (`eks-tools:pod-identity`, `eks-tools:well-known-policies`), so with made roles at most 48 fit in IAM's 50, and keys and values must follow IAM's rules (letters, digits, spaces and `_ . : / = + - @`); checked at plan time."),
+            Attr::optional("tags", Kind::StringMap, "Tags on the addon (and on the roles made for it). Merged with the provider's `default_tags`. Roles the provider makes also carry tags of its own (`eks-tools:pod-identity`, `eks-tools:well-known-policies`, and `eks-tools:creating` is reserved too), so with made roles at most 47 fit in IAM's 50, and keys and values must follow IAM's rules (letters, digits, spaces and `_ . : / = + - @`); checked at plan time."),
             Attr::computed("tags_all", Kind::StringMap, "All tags on the addon: `tags` merged with the provider's `default_tags`."),
             Attr::computed("addon_arn", Kind::String, "The addon's ARN.").stable(),
             Attr::computed("status", Kind::String, "The addon's status as EKS reports it (`ACTIVE`, or `DEGRADED` when the addon is unhealthy for reasons of its own, such as a cluster without nodes). Never planned: it shows as known after apply when something else changes."),
@@ -685,12 +685,12 @@ mod tests {
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!((p[0].0, p[0].1.attr), (None, "tags"));
         assert!(p[0].1.detail.contains("'|'"), "{}", p[0].1.detail);
-        c.tags_all = Input::Known((0..49).map(|i| (format!("k{i}"), "v".into())).collect());
+        c.tags_all = Input::Known((0..48).map(|i| (format!("k{i}"), "v".into())).collect());
         assert!(
             check_config(&c, Stage::Plan)[0]
                 .1
                 .detail
-                .contains("at most 48")
+                .contains("at most 47")
         );
     }
 

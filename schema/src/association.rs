@@ -101,19 +101,19 @@ pub fn spec() -> ResourceSpec {
             Attr::optional("well_known_policies", Kind::StringSet, "Named, ready-made policies for the role the provider makes, such as `aws-load-balancer-controller` or `external-dns` (eksctl's names such as `awsLoadBalancerController` work too). See the `eks_well_known_policy` data source for their contents."),
             Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role the provider makes.").check(role::check_policy_arn),
             Attr::optional("trust_conditions", Kind::String, "Extra conditions (an IAM Condition block in JSON) on the `pods.eks.amazonaws.com` trust statement of the role the provider makes.").check(role::check_trust_conditions),
-            Attr::optional("restrict_to_cluster", Kind::Bool, "Add `aws:SourceAccount` and `aws:SourceArn` conditions for this cluster to the trust statement of the role the provider makes, so that only this cluster's pod identity can assume it.").default(serde_json::Value::Bool(false)),
+            Attr::optional("restrict_to_cluster", Kind::Bool, "Experimental: adds `aws:SourceAccount` and `aws:SourceArn` = the cluster's ARN to the trust statement of the role the provider makes. No AWS document states the `aws:SourceArn` EKS Pod Identity sends, and a wrong one would make every pod lose its credentials without an API error, so every plan with it warns. The documented way to limit a role to one cluster is `trust_conditions` on the `aws:RequestTag/eks-cluster-arn` session tag (session tags on), for example `jsonencode({StringEquals = {\"aws:RequestTag/eks-cluster-arn\" = <cluster ARN>}})`, or `provider::eks::pod_identity_trust_policy`.").default(serde_json::Value::Bool(false)),
             Attr::computed("created_role", Kind::Bool, "Whether the provider made the role (and deletes it with the association)."),
             Attr::computed("attached_policy_arns", Kind::StringSet, "Managed policies attached to the role the provider made (from `permission_policy_arns` and `well_known_policies`). A policy detached outside Terraform shows here in the next plan, and apply attaches it again."),
             Attr::computed("inline_policies", Kind::StringMap, "Inline policies of the role the provider made, by name (`permission-policy`, `well-known-policies`). Changes made outside Terraform show here in the next plan."),
             Attr::computed("trust_policy", Kind::String, "Trust policy of the role the provider made. Changes made outside Terraform show here in the next plan."),
-            Attr::optional("target_role_arn", Kind::String, "ARN of a role, possibly in another account, that EKS assumes with the credentials of `role_arn` (role chaining). Its trust policy must allow `role_arn` with `sts:ExternalId` equal to `external_id`. Removing it clears the target role.").check(check_role_arn),
+            Attr::optional("target_role_arn", Kind::String, "ARN of a role, possibly in another account, that EKS assumes with the credentials of `role_arn` (role chaining). As the EKS User Guide says: with session tags on (the default) the target role must trust `role_arn` with `sts:AssumeRole` and `sts:TagSession`; the `sts:ExternalId` condition equal to `external_id` applies only with `disable_session_tags = true`. Removing it clears the target role.").check(check_role_arn),
             Attr::optional("disable_session_tags", Kind::Bool, "Turn off the session tags EKS adds when it assumes the role (`eks-cluster-arn`, `kubernetes-namespace`, ...). Required for `session_policy`.").default(serde_json::Value::Bool(false)),
             Attr::optional("session_policy", Kind::String, "A session policy (JSON) that further limits the role's permissions for these pods. Requires `disable_session_tags = true`. At most 2,048 characters. Compared by meaning: a change of whitespace or key order shows no difference after apply.").check(policy::check_session_policy),
-            Attr::optional("tags", Kind::StringMap, "Tags on the association. Merged with the provider's `default_tags`; these win. The provider adds one tag of its own to the association (`eks-tools:created-by`), so at most 49 of yours fit in EKS's 50. When the provider makes the role the tags go on it too, beside two tags of its own (`eks-tools:pod-identity`, `eks-tools:well-known-policies`): then at most 48 fit, and keys and values must follow IAM's rules (letters, digits, spaces and `_ . : / = + - @`; keys that differ only in case are one key). These three keys are reserved. All of this is checked at plan time."),
+            Attr::optional("tags", Kind::StringMap, "Tags on the association. Merged with the provider's `default_tags`; these win. While a create runs the provider adds one tag of its own to the association (`eks-tools:creating`, removed when the create ends), so at most 49 of yours fit in EKS's 50. When the provider makes the role the tags go on it too, beside three tags of its own (`eks-tools:pod-identity`, `eks-tools:well-known-policies`, `eks-tools:creating` while it is being made): then at most 47 fit, and keys and values must follow IAM's rules (letters, digits, spaces and `_ . : / = + - @`; keys that differ only in case are one key). These keys and the legacy `eks-tools:created-by` are reserved. All of this is checked at plan time."),
             Attr::computed("tags_all", Kind::StringMap, "All tags on the association: `tags` merged with the provider's `default_tags`."),
             Attr::computed("association_id", Kind::String, "The association ID (`a-` followed by 17 characters).").stable(),
             Attr::computed("association_arn", Kind::String, "The association ARN.").stable(),
-            Attr::computed("external_id", Kind::String, "The external ID EKS passes when it assumes `target_role_arn`; unknown until `target_role_arn` is applied, null without it."),
+            Attr::computed("external_id", Kind::String, "The external ID EKS reports for the association (passed when it assumes `target_role_arn`). Unknown in the plan whenever an apply may change it (a new association or a changed target role); EKS decides when it exists, so it may stay after the target is cleared."),
             Attr::computed("owner_arn", Kind::String, "ARN of the addon that owns this association; always null for associations made by this resource.").stable(),
             Attr::optional("create_service_account", Kind::Bool, "Also create the Kubernetes service account, and its namespace, when they do not exist (through the cluster's Kubernetes API; see the provider's `kubernetes` block). What the provider creates carries the label `app.kubernetes.io/managed-by = terraform-provider-eks`. Destroying the association deletes the service account only if this resource created it, never a service account that existed before; a namespace it created is kept, since others may have put things in it. A service account deleted outside Terraform shows as a change in the next plan, and apply creates it again.").default(serde_json::Value::Bool(false)),
             Attr::computed("service_account_created", Kind::Bool, "Whether this resource created the service account (and so deletes it on destroy). Null without `create_service_account`."),
@@ -584,19 +584,19 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(check(&old)[0].attr, "tags");
-        // Made role: two more on the role.
+        // Made role: three more on the role.
         let mut made = config(RoleConfig {
             permission_policy_arns: Input::Known(
                 ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into(),
             ),
             ..Default::default()
         });
-        made.tags_all = Input::Known(tags(48));
+        made.tags_all = Input::Known(tags(47));
         assert_eq!(check_config(&made, Stage::Plan), vec![]);
-        made.tags_all = Input::Known(tags(49));
+        made.tags_all = Input::Known(tags(48));
         let p = check_config(&made, Stage::Plan);
         assert_eq!(p.len(), 1, "{p:?}");
-        assert!(p[0].detail.contains("at most 48"), "{}", p[0].detail);
+        assert!(p[0].detail.contains("at most 47"), "{}", p[0].detail);
     }
 
     #[test]

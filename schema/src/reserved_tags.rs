@@ -10,7 +10,8 @@
 //!
 //! | key | on | value | meaning |
 //! |---|---|---|---|
-//! | [`CREATED_BY_TAG`] `eks-tools:created-by` | pod identity associations the provider creates | [`CREATED_BY_VALUE`] | lets the next apply tell an association an interrupted apply made from one someone else made; hidden from `tags`/`tags_all` |
+//! | [`PENDING_TAG`] `eks-tools:creating` | associations and made roles, only while the create that makes them runs | RFC 3339 time | creation pending: an object still carrying it long after that time was left by an interrupted apply and may be adopted by the next apply that asks for exactly it (`docs/guides/ownership.md`); removed as the last step of create |
+//! | [`CREATED_BY_TAG`] `eks-tools:created-by` | associations made by 0.1.0 (legacy; no longer written) | [`CREATED_BY_VALUE`] | kept reserved and hidden from `tags`/`tags_all`; never leads to adoption |
 //! | [`OWNER_TAG`] `eks-tools:pod-identity` | roles the provider makes | [`owner_tag_value`]: `cluster/namespace/service_account`, hashed when longer than IAM allows | marks the role as made for that service account: only such a role is adopted (never someone else's role with the same name) |
 //! | [`WELL_KNOWN_TAG`] `eks-tools:well-known-policies` | roles the provider makes with `well_known_policies` | the names, space-separated | lets an import reconstruct `well_known_policies` exactly |
 //!
@@ -22,6 +23,9 @@ use sha2::{Digest, Sha256};
 
 /// Tag on every pod identity association this provider creates.
 pub const CREATED_BY_TAG: &str = "eks-tools:created-by";
+/// The creation-pending marker on a new association or made role (value:
+/// an RFC 3339 time), removed as the last step of the create.
+pub const PENDING_TAG: &str = "eks-tools:creating";
 /// Value of [`CREATED_BY_TAG`].
 pub const CREATED_BY_VALUE: &str = "terraform-provider-eks";
 /// Tag that marks a role as made by this provider for one service account;
@@ -33,14 +37,14 @@ pub const OWNER_TAG: &str = "eks-tools:pod-identity";
 pub const WELL_KNOWN_TAG: &str = "eks-tools:well-known-policies";
 
 /// Every reserved key the provider writes on an association it creates.
-pub const ASSOCIATION_TAGS: [&str; 1] = [CREATED_BY_TAG];
+pub const ASSOCIATION_TAGS: [&str; 1] = [PENDING_TAG];
 /// Every reserved key the provider may write on a role it makes (the
 /// well-known tag only when the role has well-known policies; limits count
 /// both, so that adding well-known policies later never breaks the limit).
-pub const MADE_ROLE_TAGS: [&str; 2] = [OWNER_TAG, WELL_KNOWN_TAG];
+pub const MADE_ROLE_TAGS: [&str; 3] = [OWNER_TAG, WELL_KNOWN_TAG, PENDING_TAG];
 
 /// Every reserved key.
-pub const ALL: [&str; 3] = [CREATED_BY_TAG, OWNER_TAG, WELL_KNOWN_TAG];
+pub const ALL: [&str; 4] = [CREATED_BY_TAG, PENDING_TAG, OWNER_TAG, WELL_KNOWN_TAG];
 
 /// True when `key` is one the provider reserves for itself. IAM compares
 /// keys without regard to case, so this does too.
@@ -357,10 +361,10 @@ mod tests {
     #[test]
     fn made_role_tags_count_the_providers_own() {
         let t = |n: usize| -> Tags { (0..n).map(|i| (format!("k{i}"), "v".into())).collect() };
-        assert!(made_role_tag_problems(&t(48)).is_empty());
-        let p = made_role_tag_problems(&t(49));
+        assert!(made_role_tag_problems(&t(47)).is_empty());
+        let p = made_role_tag_problems(&t(48));
         assert_eq!(p.len(), 1);
-        assert!(p[0].contains("at most 48"), "{}", p[0]);
+        assert!(p[0].contains("at most 47"), "{}", p[0]);
         assert!(association_tag_problems(&t(49)).is_empty());
         let p = association_tag_problems(&t(50));
         assert!(p[0].contains("at most 49"), "{}", p[0]);
