@@ -20,7 +20,7 @@ use crate::config_schema;
 use crate::error::ApiError;
 use crate::iam::{check_pass_role, check_role};
 use crate::ids;
-use crate::state::{Addon, Idempotent, Pending, Region, Transition, Update};
+use crate::state::{Addon, Pending, Region, Transition, Update, remember, replay};
 use crate::wire::{Ctx, fingerprint, opt_str, opt_tags, paginate, req_str};
 
 const CREATE_OP: &str = "CreateAddon";
@@ -167,47 +167,6 @@ fn resolve_version<'c>(
         None => spec
             .default_version(k8s)
             .ok_or_else(|| not_supported_in(&spec.addon_name, k8s)),
-    }
-}
-
-fn replay(
-    region: &Region,
-    op: &str,
-    cluster: &str,
-    token: Option<&str>,
-    fp: &str,
-) -> Result<Option<Value>, ApiError> {
-    let Some(token) = token else {
-        return Ok(None);
-    };
-    match region
-        .tokens
-        .get(&(op.to_owned(), cluster.to_owned(), token.to_owned()))
-    {
-        None => Ok(None),
-        Some(rec) if rec.fingerprint == fp => Ok(Some(rec.response.clone())),
-        Some(_) => Err(ApiError::invalid_request(format!(
-            "The client request token {token} has already been used for a different request"
-        ))),
-    }
-}
-
-fn remember(
-    region: &mut Region,
-    op: &str,
-    cluster: &str,
-    token: Option<&str>,
-    fp: String,
-    out: &Value,
-) {
-    if let Some(token) = token {
-        region.tokens.insert(
-            (op.to_owned(), cluster.to_owned(), token.to_owned()),
-            Idempotent {
-                fingerprint: fp,
-                response: out.clone(),
-            },
-        );
     }
 }
 

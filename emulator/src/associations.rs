@@ -15,7 +15,7 @@ use crate::Emulator;
 use crate::error::{ApiError, Code};
 use crate::iam::check_role;
 use crate::ids;
-use crate::state::{Association, Idempotent, Region, Tombstone};
+use crate::state::{Association, Region, Tombstone, remember, replay};
 use crate::strict::{Rule, Strict};
 use crate::wire::{Ctx, fingerprint, opt_bool, opt_str, opt_tags, paginate, req_str};
 
@@ -160,49 +160,6 @@ pub fn bury(region: &mut Region, association: &Association) {
             id: association.association_id.clone(),
         },
     );
-}
-
-/// The answer already given for this token, or an error when the token was
-/// used for a different request.
-fn replay(
-    region: &Region,
-    op: &str,
-    cluster: &str,
-    token: Option<&str>,
-    fp: &str,
-) -> Result<Option<Value>, ApiError> {
-    let Some(token) = token else {
-        return Ok(None);
-    };
-    match region
-        .tokens
-        .get(&(op.to_owned(), cluster.to_owned(), token.to_owned()))
-    {
-        None => Ok(None),
-        Some(rec) if rec.fingerprint == fp => Ok(Some(rec.response.clone())),
-        Some(_) => Err(ApiError::invalid_request(format!(
-            "The client request token {token} has already been used for a different request"
-        ))),
-    }
-}
-
-fn remember(
-    region: &mut Region,
-    op: &str,
-    cluster: &str,
-    token: Option<&str>,
-    fp: String,
-    response: &Value,
-) {
-    if let Some(token) = token {
-        region.tokens.insert(
-            (op.to_owned(), cluster.to_owned(), token.to_owned()),
-            Idempotent {
-                fingerprint: fp,
-                response: response.clone(),
-            },
-        );
-    }
 }
 
 const CREATE_OP: &str = "CreatePodIdentityAssociation";

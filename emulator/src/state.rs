@@ -592,3 +592,48 @@ impl Update {
         })
     }
 }
+
+/// The response recorded for `token` of operation `op` on `cluster`, when
+/// the same request comes again (EKS `clientRequestToken` idempotency); a
+/// token reused for a different request is refused, as EKS does.
+pub(crate) fn replay(
+    region: &Region,
+    op: &str,
+    cluster: &str,
+    token: Option<&str>,
+    fp: &str,
+) -> Result<Option<Value>, ApiError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    match region
+        .tokens
+        .get(&(op.to_owned(), cluster.to_owned(), token.to_owned()))
+    {
+        None => Ok(None),
+        Some(rec) if rec.fingerprint == fp => Ok(Some(rec.response.clone())),
+        Some(_) => Err(ApiError::invalid_request(format!(
+            "The client request token {token} has already been used for a different request"
+        ))),
+    }
+}
+
+/// Records the response to a request carrying `token`, for [`replay`].
+pub(crate) fn remember(
+    region: &mut Region,
+    op: &str,
+    cluster: &str,
+    token: Option<&str>,
+    fp: String,
+    response: &Value,
+) {
+    if let Some(token) = token {
+        region.tokens.insert(
+            (op.to_owned(), cluster.to_owned(), token.to_owned()),
+            Idempotent {
+                fingerprint: fp,
+                response: response.clone(),
+            },
+        );
+    }
+}
