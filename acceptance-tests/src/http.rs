@@ -31,18 +31,30 @@ fn agent() -> ureq::Agent {
         .build()
 }
 
-fn authorization(service: &str) -> String {
+fn authorization(region: &str, service: &str) -> String {
     format!(
-        "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, \
+        "AWS4-HMAC-SHA256 Credential=test/20260101/{region}/{service}/aws4_request, \
          SignedHeaders=host, Signature=0"
     )
 }
 
-/// Sends one request; `body` is (content type, text).
+/// Sends one request in the world's region; `body` is (content type, text).
 pub fn send(method: &str, url: &str, service: &str, body: Option<(&str, &str)>) -> Answer {
+    send_in("us-east-1", method, url, service, body)
+}
+
+/// Sends one request signed for `region` (the emulator keeps each region's
+/// state apart, as AWS does).
+pub fn send_in(
+    region: &str,
+    method: &str,
+    url: &str,
+    service: &str,
+    body: Option<(&str, &str)>,
+) -> Answer {
     let request = agent()
         .request(method, url)
-        .set("Authorization", &authorization(service));
+        .set("Authorization", &authorization(region, service));
     let result = match body {
         Some((content_type, text)) => request.set("Content-Type", content_type).send_string(text),
         None => request.call(),

@@ -253,6 +253,38 @@ impl World {
         answer.json()
     }
 
+    /// An EKS request signed for `region` instead of the world's own.
+    pub fn eks_in(&self, region: &str, method: &str, path: &str, body: Option<&Value>) -> Answer {
+        let url = format!("{}{path}", self.eks_url);
+        let text = body.map(Value::to_string);
+        http::send_in(
+            region,
+            method,
+            &url,
+            "eks",
+            text.as_deref().map(|t| ("application/json", t)),
+        )
+    }
+
+    /// Creates a cluster in `region` and waits until it is ACTIVE there.
+    pub fn create_cluster_in(&self, region: &str, name: &str) {
+        let body = json!({
+            "name": name,
+            "roleArn": format!("arn:aws:iam::{ACCOUNT_ID}:role/eks-cluster"),
+            "resourcesVpcConfig": {},
+        });
+        let answer = self.eks_in(region, "POST", "/clusters", Some(&body));
+        assert!(
+            answer.ok(),
+            "CreateCluster {name} in {region}: {}",
+            answer.body
+        );
+        wait_until(&format!("cluster {name} ACTIVE in {region}"), || {
+            let a = self.eks_in(region, "GET", &format!("/clusters/{name}"), None);
+            a.ok() && a.json()["cluster"]["status"] == "ACTIVE"
+        });
+    }
+
     /// Creates a cluster and waits until it is ACTIVE.
     pub fn create_cluster(&self, name: &str) {
         self.eks_ok(

@@ -430,3 +430,149 @@ fn ownership_made_role_default_tag_removed_repaired() {
     tf.destroy();
     assert!(w.get_role(&role).is_none());
 }
+
+/// Item 3: the same cluster name and service account in two regions (two
+/// provider configurations) get two made roles: no flip between the
+/// regions on every plan, and removing one region's resource leaves the
+/// other's role alone.
+#[test]
+fn ownership_same_cluster_name_in_two_regions_two_roles() {
+    let Some(w) = acc("ownership_same_cluster_name_in_two_regions_two_roles") else {
+        return;
+    };
+    let cluster = random_name();
+    w.create_cluster(&cluster);
+    w.create_cluster_in("us-west-2", &cluster);
+    let sa = random_name();
+    let west_provider = r#"provider "eks" {
+  alias  = "west"
+  region = "us-west-2"
+}
+"#
+    .to_string();
+    let mut west = made("west", &cluster, &sa);
+    west = west.replacen('{', "{\n  provider = eks.west", 1);
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        west_provider.clone(),
+        made("east", &cluster, &sa),
+        west.clone(),
+    ]));
+    tf.apply();
+    let east_role = str_of(
+        &tf.resource("eks_pod_identity_association.east"),
+        "role_name",
+    );
+    let west_role = str_of(
+        &tf.resource("eks_pod_identity_association.west"),
+        "role_name",
+    );
+    assert_ne!(east_role, west_role, "two regions share one role");
+    tf.assert_plan_empty();
+
+    // Removing the west resource deletes only the west role.
+    tf.write(&config(&[
+        provider(&[]),
+        west_provider,
+        made("east", &cluster, &sa),
+    ]));
+    tf.apply();
+    assert!(w.get_role(&west_role).is_none(), "the west role stayed");
+    assert!(
+        w.get_role(&east_role).is_some(),
+        "the east role was deleted"
+    );
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.get_role(&east_role).is_none());
+}
+
+/// Item 5: validate judges known values only: instances of one resource
+/// where either `role_arn` or `well_known_policies` is null (one each), and
+/// an empty `permission_policy_arns` beside `role_arn`, validate, plan and
+/// apply.
+#[test]
+fn ownership_validate_with_values_known_only_per_instance() {
+    let Some(w) = acc("ownership_validate_with_values_known_only_per_instance") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        format!(
+            r#"variable "apps" {{
+  type = map(object({{ role_arn = string, wkp = list(string) }}))
+  default = {{
+    given = {{ role_arn = "{arn}", wkp = null }}
+    made  = {{ role_arn = null, wkp = ["external-dns"] }}
+  }}
+}}
+
+resource "eks_pod_identity_association" "app" {{
+  for_each               = var.apps
+  cluster_name           = "{cluster}"
+  namespace              = "default"
+  service_account        = each.key
+  role_arn               = each.value.role_arn
+  well_known_policies    = each.value.wkp
+  permission_policy_arns = each.value.role_arn == null ? null : []
+}}
+"#,
+            arn = role.arn
+        ),
+    ]));
+    let out = tf.run(&["validate", "-no-color"]);
+    assert_eq!(out.code, Some(0), "validate failed:\n{}", out.output);
+    tf.apply();
+    let given = tf.resource(r#"eks_pod_identity_association.app["given"]"#);
+    let made = tf.resource(r#"eks_pod_identity_association.app["made"]"#);
+    assert_eq!(str_of(&given, "role_arn"), role.arn);
+    assert_eq!(made["created_role"], true);
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
+}
+
+/// Item 6: the tags the provider writes itself count against the limits at
+/// plan time: 50 user tags on an association (49 fit) and 48 on a made role
+/// (47 fit) are plan errors naming `tags`, and nothing is made.
+#[test]
+fn ownership_reserved_tags_count_against_limits_at_plan() {
+    let Some(w) = acc("ownership_reserved_tags_count_against_limits_at_plan") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let tags = |n: usize| {
+        let pairs: Vec<String> = (0..n).map(|i| format!("k{i} = \"v\"")).collect();
+        format!("{{ {} }}", pairs.join(", "))
+    };
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        association(
+            "test",
+            &cluster,
+            "default",
+            &random_name(),
+            &role.arn,
+            &[("tags", tags(50))],
+        ),
+    ]));
+    let out = tf.plan_expect_error("at most 49");
+    assert!(out.contains("tags"), "{out}");
+    let mut made_cfg = made("test", &cluster, &random_name());
+    made_cfg = made_cfg.replacen('{', &format!("{{\n  tags = {}", tags(48)), 1);
+    tf.write(&config(&[provider(&[]), made_cfg]));
+    let out = tf.plan_expect_error("at most 47");
+    assert!(out.contains("tags"), "{out}");
+    assert!(w.list_associations(&cluster).is_empty());
+    let prefix = format!("eks-pi-{cluster}");
+    assert!(
+        !w.list_roles().iter().any(|r| r.starts_with(&prefix)),
+        "a role was made"
+    );
+}
