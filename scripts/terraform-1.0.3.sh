@@ -11,7 +11,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="$root/.tools/terraform-1.0.3"
 bin="$dest/terraform"
 
-if [[ -x "$bin" ]] && "$bin" version 2>/dev/null | grep -q 'Terraform v1.0.3'; then
+# The version text is captured before it is matched: `terraform version |
+# grep -q` under pipefail fails whenever grep exits before terraform has
+# written everything (SIGPIPE), which made a fresh CI run fail once.
+version_of() { "$1" version 2>/dev/null || true; }
+
+if [[ -x "$bin" ]] && [[ "$(version_of "$bin")" == *"Terraform v1.0.3"* ]]; then
     echo "$bin"
     exit 0
 fi
@@ -36,8 +41,9 @@ mkdir -p "$dest"
 # A unique temporary name and an atomic rename: tests may run this concurrently.
 install -m 0755 "$found" "$bin.tmp.$$"
 mv -f "$bin.tmp.$$" "$bin"
-if ! "$bin" version | grep -q 'Terraform v1.0.3'; then
-    echo "terraform-1.0.3.sh: unexpected binary: $("$bin" version | head -n1)" >&2
+got="$(version_of "$bin")"
+if [[ "$got" != *"Terraform v1.0.3"* ]]; then
+    echo "terraform-1.0.3.sh: unexpected binary: ${got%%$'\n'*}" >&2
     exit 1
 fi
 echo "$bin"
