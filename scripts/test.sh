@@ -79,8 +79,8 @@ step() {
   rc=$?
   current=""
   local secs=$(($(date +%s) - start)) counts="" p f
-  case "$log" in
-    */test-*.log)
+  case "${log##*/}" in
+    test-*.log)
       read -r p f < <(count_tests "$log")
       counts="  $p passed, $f failed"
       ;;
