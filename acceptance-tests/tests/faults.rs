@@ -439,9 +439,14 @@ fn faults_interrupted_apply_stops_promptly() {
     assert_nothing_left(w, &cluster);
 }
 
+/// An addon that ends its create DEGRADED (for reasons of its own, such as a
+/// cluster without nodes) is no failed apply: the create ends with a warning
+/// that carries the health issue, and the next plan is empty (status is never
+/// planned). Emulator/FACTS.md F5; the AWS CLI's addon waiter stops at
+/// DEGRADED too.
 #[test]
-fn faults_addon_degraded_times_out() {
-    let Some(w) = acc("faults_addon_degraded_times_out") else {
+fn faults_addon_degraded_at_create_is_a_warning() {
+    let Some(w) = acc("faults_addon_degraded_at_create_is_a_warning") else {
         return;
     };
     let _turn = turn(w);
@@ -456,36 +461,71 @@ fn faults_addon_degraded_times_out() {
         },
     }));
     let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        addon_with_create_timeout(&cluster, "30s"),
+    ]));
+    let out = tf.apply();
+    assert!(
+        contains_ignoring_wrap(&out, "InsufficientNumberOfReplicas")
+            && contains_ignoring_wrap(&out, "doesn't have the desired number of replicas"),
+        "no warning with the health issue:\n{out}"
+    );
+    assert_eq!(
+        tf.resource("eks_addon_pod_identity.test")["status"],
+        "DEGRADED"
+    );
+    tf.assert_plan_empty();
+    w.set_faults(&json!({}));
+    tf.destroy();
+    let left = w.eks("GET", &format!("/clusters/{cluster}/addons/vpc-cni"), None);
+    assert_eq!(left.status, 404, "addon left: {}", left.body);
+}
+
+/// An addon that never leaves CREATING fails the apply at the `create`
+/// timeout, not after the default 20 minutes, and destroy cleans up.
+#[test]
+fn faults_addon_stuck_creating_times_out() {
+    let Some(w) = acc("faults_addon_stuck_creating_times_out") else {
+        return;
+    };
+    let _turn = turn(w);
+    let cluster = w.new_cluster();
+    w.set_faults(&json!({"addon_transition_ms": 600_000}));
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        addon_with_create_timeout(&cluster, "10s"),
+    ]));
+    let started = Instant::now();
+    let out = tf.apply_expect_error("CREATING");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(60),
+        "the 10 s create timeout took {took:?}:\n{out}"
+    );
+    w.set_faults(&json!({"addon_transition_ms": 200}));
+    tf.destroy();
+    w.set_faults(&json!({}));
+    let left = w.eks("GET", &format!("/clusters/{cluster}/addons/vpc-cni"), None);
+    assert_eq!(left.status, 404, "addon left: {}", left.body);
+}
+
+/// vpc-cni with no associations and a `create` timeout.
+fn addon_with_create_timeout(cluster: &str, create: &str) -> String {
     let mut addon = resource(
         "eks_addon_pod_identity",
         "test",
         &[
-            ("cluster_name", string(&cluster)),
+            ("cluster_name", string(cluster)),
             ("addon_name", string("vpc-cni")),
             ("pod_identity_associations", "[]".into()),
         ],
     );
     addon.truncate(addon.len() - "}\n".len());
-    for line in block("timeouts", &[("create", string("10s"))]).lines() {
+    for line in block("timeouts", &[("create", string(create))]).lines() {
         addon.push_str(&format!("  {line}\n"));
     }
     addon.push_str("}\n");
-    tf.write(&config(&[provider(&[]), addon]));
-    let started = Instant::now();
-    let out = tf.apply_expect_error("InsufficientNumberOfReplicas");
-    let took = started.elapsed();
-    assert!(
-        contains_ignoring_wrap(&out, "DEGRADED")
-            && contains_ignoring_wrap(&out, "doesn't have the desired number of replicas"),
-        "the error lacks the status or the health issue:\n{out}"
-    );
-    assert!(
-        took < Duration::from_secs(60),
-        "the 10 s create timeout took {took:?}"
-    );
-    w.set_faults(&json!({}));
-    // The addon is tainted in the state; destroy removes it.
-    tf.destroy();
-    let left = w.eks("GET", &format!("/clusters/{cluster}/addons/vpc-cni"), None);
-    assert_eq!(left.status, 404, "addon left: {}", left.body);
+    addon
 }
