@@ -22,6 +22,10 @@
 #              provider CPU and max RSS (provider wrapped in /usr/bin/time).
 #              The Go null provider's 500-resource apply is measured the
 #              same way for the CPU/RSS comparison.
+#   state      bytes of terraform.tfstate per resource: N given-role
+#              associations, N made-role associations (one managed policy),
+#              N null_resource (STATE_N, default 50), each in its own
+#              directory: (size - size of the same state with no resource) / N.
 #   calls      AWS calls per operation (plan and apply separately) from the
 #              provider's own debug log ("AWS call SERVICE.OPERATION"), EKS
 #              and IAM alike, no latency.
@@ -210,6 +214,55 @@ resource "null_resource" "r" {
 }
 HCL
     timed null-apply 500 "$dir" apply -auto-approve
+fi
+
+# ---- state bytes per resource ----------------------------------------------
+state_bytes() { # state_bytes LABEL N DIR: apply, then (tfstate size - empty size) / N
+    local label=$1 n=$2 dir=$3 full empty
+    (cd "$dir" && terraform apply -auto-approve -no-color -input=false >"$out/state-$label.log" 2>&1)
+    full=$(stat -c %s "$dir/terraform.tfstate")
+    (cd "$dir" && terraform destroy -auto-approve -no-color -input=false >>"$out/state-$label.log" 2>&1)
+    empty=$(stat -c %s "$dir/terraform.tfstate")
+    record "$(printf 'state %s N=%s bytes=%s empty_bytes=%s bytes_per_resource=%.0f' \
+        "$label" "$n" "$full" "$empty" "$(echo "($full - $empty) / $n" | bc -l)")"
+}
+if [[ $skip != *" state "* ]]; then
+    n=${STATE_N:-50}
+    log "state bytes per resource (N=$n)"
+    admin POST faults '{}' >/dev/null
+    dir="$out/state-given"; rm -rf "$dir"; mkdir -p "$dir"
+    assoc_config "$n" "$role_arn" >"$dir/main.tf"
+    state_bytes given "$n" "$dir"
+    dir="$out/state-made"; rm -rf "$dir"; mkdir -p "$dir"
+    cat >"$dir/main.tf" <<HCL
+terraform {
+  required_providers {
+    eks = { source = "eks-tools/eks" }
+  }
+}
+provider "eks" {}
+resource "eks_pod_identity_association" "a" {
+  count                  = $n
+  cluster_name           = "bench-\${count.index % 5}"
+  namespace              = "made"
+  service_account        = "sa-\${count.index}"
+  permission_policy_arns = ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
+}
+HCL
+    state_bytes made "$n" "$dir"
+    dir="$out/state-null"; rm -rf "$dir"; mkdir -p "$dir"
+    cat >"$dir/main.tf" <<HCL
+terraform {
+  required_providers {
+    null = { source = "hashicorp/null" }
+  }
+}
+resource "null_resource" "r" {
+  count    = $n
+  triggers = { n = tostring(count.index) }
+}
+HCL
+    state_bytes null "$n" "$dir"
 fi
 
 # ---- calls per operation ----------------------------------------------------

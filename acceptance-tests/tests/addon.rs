@@ -5,7 +5,7 @@
 //! preserve_on_delete, import, out-of-band deletion, nothing left behind.
 
 use acceptance_tests::hcl::{config, provider, resource, string};
-use acceptance_tests::{Tf, World, acc};
+use acceptance_tests::{Tf, World, acc, contains_ignoring_wrap};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -934,4 +934,77 @@ fn addon_import_block_generate_config_plans_empty() {
     for role in roles {
         assert!(w.get_role(&role).is_none(), "{role} is left");
     }
+}
+
+/// Issue 16: the refresh reads the roles made for the entries, so a made
+/// role changed outside Terraform shows in the plan (the entry's role_arn
+/// changes, with a warning that says what changed) and apply puts it back;
+/// an update of a role the refresh vouched for makes only the calls that
+/// differ (acceptance-tests/tests/calls.rs counts them).
+#[test]
+fn addon_made_role_drift_shows_and_is_repaired() {
+    let Some(w) = acc("addon_made_role_drift_shows_and_is_repaired") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let mut tf = Tf::new(w);
+    let sa = "ebs-csi-controller-sa";
+    tf.write(&addon(
+        &cluster,
+        "aws-ebs-csi-driver",
+        &[(
+            "pod_identity_associations",
+            entries(&[made_entry(sa, &[EBS])]),
+        )],
+    ));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    let role = str_of(&entry(&r, sa)["role_name"]);
+    tf.assert_plan_empty();
+
+    // A policy attached and an inline policy added by hand.
+    let answer = w.iam(
+        "AttachRolePolicy",
+        &[("RoleName", role.as_str()), ("PolicyArn", READ_ONLY)],
+    );
+    assert!(answer.ok(), "{}", answer.body);
+    let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}).to_string();
+    let answer = w.iam(
+        "PutRolePolicy",
+        &[
+            ("RoleName", role.as_str()),
+            ("PolicyName", "by-hand"),
+            ("PolicyDocument", doc.as_str()),
+        ],
+    );
+    assert!(answer.ok(), "{}", answer.body);
+    let (empty, out) = tf.plan();
+    assert!(!empty, "the drifted made role does not show:\n{out}");
+    for said in [
+        "changed outside Terraform",
+        READ_ONLY,
+        "inline policies added: by-hand",
+    ] {
+        assert!(contains_ignoring_wrap(&out, said), "{said}:\n{out}");
+    }
+    tf.apply();
+    assert_eq!(attached(w, &role), set_of(&[EBS]));
+    assert!(w.list_role_policies(&role).is_empty());
+    tf.assert_plan_empty();
+
+    // Deleted by hand: the plan shows it, apply makes it again.
+    for p in w.list_attached_role_policies(&role) {
+        w.iam(
+            "DetachRolePolicy",
+            &[("RoleName", role.as_str()), ("PolicyArn", p.as_str())],
+        );
+    }
+    w.delete_role(&role);
+    let (empty, out) = tf.plan();
+    assert!(!empty, "the deleted made role does not show:\n{out}");
+    tf.apply();
+    assert_eq!(attached(w, &role), set_of(&[EBS]));
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.get_role(&role).is_none(), "the made role is left behind");
 }

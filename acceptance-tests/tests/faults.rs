@@ -324,9 +324,16 @@ fn import_commands(output: &str) -> Vec<(String, String)> {
                 .next()?
                 .trim()
                 .to_string();
-            let mut words = block.split("terraform import ").nth(1)?.split_whitespace();
+            // The last command the error gives: the made role's error names
+            // the general form (placeholders) before the service account's
+            // actual association.
+            if !block.contains("terraform import ") {
+                return None;
+            }
+            let mut words = block.rsplit("terraform import ").next()?.split_whitespace();
             let _placeholder = words.next()?;
-            Some((address, words.next()?.to_string()))
+            let id = words.next()?.to_string();
+            (!id.contains('<')).then_some((address, id))
         })
         .collect()
 }

@@ -635,3 +635,74 @@ fn made_role_for_each_key_renamed_without_moved() {
     assert_role_gone(w, &name);
     assert!(w.list_associations(&cluster).is_empty());
 }
+
+/// Issue 16: update and destroy compute their IAM calls from what the
+/// refreshed state knows of the made role. When the role changed after that
+/// refresh (here: `-refresh=false`), the calls fall back to reading it:
+/// a destroy whose DeleteRole meets a policy attached since then lists and
+/// detaches it, and an update that finds the role gone makes it again.
+#[test]
+fn made_role_stale_state_falls_back_to_reading() {
+    let Some(w) = acc("made_role_stale_state_falls_back_to_reading") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    tf.write(&made(
+        &cluster,
+        &sa,
+        &[("permission_policy_arns", set(&[S3_READ]))],
+    ));
+    tf.apply();
+    let role = role_name(&tf);
+
+    // Deleted by hand; an update planned without refresh still converges.
+    for p in w.list_attached_role_policies(&role) {
+        w.iam(
+            "DetachRolePolicy",
+            &[("RoleName", role.as_str()), ("PolicyArn", p.as_str())],
+        );
+    }
+    w.delete_role(&role);
+    tf.write(&made(
+        &cluster,
+        &sa,
+        &[
+            ("permission_policy_arns", set(&[S3_READ])),
+            ("permission_policy", json(&s3_policy("s3:ListBucket"))),
+        ],
+    ));
+    let run = tf.run(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-refresh=false",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.output);
+    assert_eq!(attached(w, &role), set_of(&[S3_READ]));
+    assert_eq!(
+        inline_doc(w, &role, "permission-policy"),
+        Some(s3_policy("s3:ListBucket"))
+    );
+    tf.assert_plan_empty();
+
+    // Attached by hand after the last refresh: DeleteRole refuses, and the
+    // destroy lists what the role holds and deletes it all.
+    let answer = w.iam(
+        "AttachRolePolicy",
+        &[("RoleName", role.as_str()), ("PolicyArn", READ_ONLY)],
+    );
+    assert!(answer.ok(), "{}", answer.body);
+    let run = tf.run(&[
+        "destroy",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-refresh=false",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.output);
+    assert_role_gone(w, &role);
+    assert!(w.list_associations(&cluster).is_empty());
+}

@@ -518,6 +518,18 @@ impl AddonAssociation {
     }
 }
 
+/// The names of the inline policies a made role's shape holds.
+pub fn inline_policy_names(shape: &crate::role::RoleShape) -> Vec<String> {
+    let mut names = Vec::new();
+    if shape.permission_policy.is_some() {
+        names.push(crate::role::INLINE_POLICY_NAME.to_string());
+    }
+    if shape.well_known_policy.is_some() {
+        names.push(crate::role::WELL_KNOWN_POLICY_NAME.to_string());
+    }
+    names
+}
+
 /// The entries `use_recommended_pod_identity` stands for: one per
 /// recommended service account, its role made with the recommended managed
 /// policies — except vpc-cni on an IPv6 cluster, whose role gets the IPv6

@@ -89,6 +89,10 @@ pub struct Clients {
     /// (or is it Auto Mode)?", so a plan of many associations asks once: the
     /// first plan of a cluster asks, the ones running meanwhile wait for it.
     pub agent_cache: Mutex<HashMap<String, Arc<OnceCell<bool>>>>,
+    /// Per-cluster ARN, asked once per process the same way: a cluster's
+    /// ARN is its partition, region, account and name, so it never changes
+    /// for a name (a cluster made again under that name has the same one).
+    pub arn_cache: Mutex<HashMap<String, Arc<OnceCell<String>>>>,
     /// The AWS credentials (for signing EKS tokens for Kubernetes).
     pub credentials: Option<SharedCredentialsProvider>,
     /// The provider's `kubernetes {}` block, if set.
@@ -276,6 +280,7 @@ impl Clients {
             partition,
             default_tags: cfg.default_tags.clone().unwrap_or_default(),
             agent_cache: Mutex::new(HashMap::new()),
+            arn_cache: Mutex::new(HashMap::new()),
             credentials: sdk.credentials_provider(),
             kubernetes: cfg.kubernetes.clone(),
             unknown_config: Vec::new(),
@@ -306,6 +311,7 @@ impl Clients {
             region,
             default_tags: cfg.default_tags.clone().unwrap_or_default(),
             agent_cache: Mutex::new(HashMap::new()),
+            arn_cache: Mutex::new(HashMap::new()),
             credentials: None,
             kubernetes: cfg.kubernetes.clone(),
             unknown_config: unknown,

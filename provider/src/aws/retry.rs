@@ -298,6 +298,12 @@ pub fn is_entity_exists(e: &AwsError) -> bool {
     e.is("EntityAlreadyExists", "")
 }
 
+/// True for IAM's "the role still has policies" (DeleteRole). Not retried:
+/// a delete from what the state knows lists the role and deletes again.
+pub fn is_delete_conflict(e: &AwsError) -> bool {
+    e.is("DeleteConflict", "")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +347,11 @@ mod tests {
             "Role r exists"
         )));
         assert!(!is_entity_exists(&service("NoSuchEntity", "")));
+        assert!(is_delete_conflict(&service(
+            "DeleteConflict",
+            "Cannot delete entity, must detach all policies first."
+        )));
+        assert!(!is_delete_conflict(&service("NoSuchEntity", "")));
         let busy = service(
             "ResourceInUseException",
             "Addon vpc-cni cannot be updated as it is currently in UPDATING state",

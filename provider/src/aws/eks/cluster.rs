@@ -61,7 +61,8 @@ impl From<aws_sdk_eks::types::Cluster> for Cluster {
     }
 }
 
-/// The cluster, or `None` when it does not exist.
+/// The cluster, or `None` when it does not exist. Its ARN is remembered
+/// for [`find_arn_by_name`].
 pub async fn find_by_name(c: &Clients, cluster: &str) -> Result<Option<Cluster>, AwsError> {
     let r = c
         .eks
@@ -70,12 +71,38 @@ pub async fn find_by_name(c: &Clients, cluster: &str) -> Result<Option<Cluster>,
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("DescribeCluster", e));
-    Ok(found(r)?.and_then(|o| o.cluster).map(Cluster::from))
+    let found = found(r)?.and_then(|o| o.cluster).map(Cluster::from);
+    if let Some(arn) = found.as_ref().and_then(|f| f.arn.clone())
+        && let Ok(mut cache) = c.arn_cache.lock()
+    {
+        let _ = cache.entry(cluster.to_string()).or_default().set(arn);
+    }
+    Ok(found)
 }
 
-/// The ARN of a cluster, or `None` when it does not exist.
+/// The ARN of a cluster, or `None` when it does not exist. Asked once per
+/// cluster for the process (see [`Clients::arn_cache`]): the plans of many
+/// made roles in one cluster make one DescribeCluster, not one each.
+/// Errors and "no such cluster" are not remembered.
 pub async fn find_arn_by_name(c: &Clients, cluster: &str) -> Result<Option<String>, AwsError> {
-    Ok(find_by_name(c, cluster).await?.and_then(|c| c.arn))
+    let cell = match c.arn_cache.lock() {
+        Ok(mut cache) => cache.entry(cluster.to_string()).or_default().clone(),
+        Err(_) => Default::default(),
+    };
+    let answer = cell
+        .get_or_try_init(|| async {
+            match find_by_name(c, cluster).await {
+                Ok(Some(Cluster { arn: Some(arn), .. })) => Ok(arn),
+                Ok(_) => Err(None),
+                Err(e) => Err(Some(e)),
+            }
+        })
+        .await;
+    match answer {
+        Ok(arn) => Ok(Some(arn.clone())),
+        Err(None) => Ok(None),
+        Err(Some(e)) => Err(e),
+    }
 }
 
 /// Whether pods of the cluster can get pod identity credentials: the agent
@@ -106,13 +133,15 @@ pub async fn find_agent_by_cluster(c: &Clients, cluster: &str) -> Result<Option<
 }
 
 /// Asks EKS whether the cluster runs the agent (see [`find_agent_by_cluster`]).
+/// The agent addon first: where it is installed (the usual case) that is
+/// the one call. Without it, DescribeCluster tells a missing cluster (the
+/// same ResourceNotFoundException) from one in Auto Mode or without agent.
 async fn agent_of_cluster(c: &Clients, cluster: &str) -> Result<Option<bool>, AwsError> {
-    let Some(found) = find_by_name(c, cluster).await? else {
-        return Ok(None);
-    };
-    let has_agent = found.auto_mode
-        || addon::find_by_name(c, cluster, AGENT_ADDON)
-            .await?
-            .is_some();
-    Ok(Some(has_agent))
+    if addon::find_by_name(c, cluster, AGENT_ADDON)
+        .await?
+        .is_some()
+    {
+        return Ok(Some(true));
+    }
+    Ok(find_by_name(c, cluster).await?.map(|found| found.auto_mode))
 }

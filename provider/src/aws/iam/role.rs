@@ -10,6 +10,7 @@
 
 use crate::aws::clients::Clients;
 use crate::aws::error::{AwsError, found as not_found_is_none};
+use crate::aws::retry::is_delete_conflict;
 use aws_sdk_iam::types::Tag;
 use futures::future::try_join_all;
 use schema::names::parse_role_arn;
@@ -348,6 +349,41 @@ pub async fn untag_role(c: &Clients, role: &str, keys: &[String]) -> Result<(), 
     untag(c, role, keys).await
 }
 
+/// Deletes a role holding what the state knows of it: `attached` managed
+/// policies and `inline` policy names (as the last refresh read them). No
+/// listing: detach, delete, DeleteRole. When IAM refuses with
+/// DeleteConflict (something was attached since that refresh), the role is
+/// listed and deleted as [`delete_role`] does. A role already gone counts
+/// as deleted.
+pub async fn delete_role_known(
+    c: &Clients,
+    name: &str,
+    attached: &BTreeSet<String>,
+    inline: &[String],
+) -> Result<(), AwsError> {
+    let change = RoleChange {
+        detach: attached.iter().cloned().collect(),
+        ..Default::default()
+    };
+    apply_change(c, name, &change).await?;
+    delete_inline_policies(c, name, inline).await?;
+    match not_found_is_none(delete_only(c, name).await) {
+        Err(e) if is_delete_conflict(&e) => delete_role(c, name).await,
+        other => other.map(|_| ()),
+    }
+}
+
+/// DeleteRole alone.
+async fn delete_only(c: &Clients, name: &str) -> Result<(), AwsError> {
+    c.iam
+        .delete_role()
+        .role_name(name)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("DeleteRole", e))
+}
+
 /// Deletes a role and everything attached to it (IAM refuses to delete a role
 /// that still has policies). A role already gone counts as deleted.
 pub async fn delete_role(c: &Clients, name: &str) -> Result<(), AwsError> {
@@ -374,15 +410,7 @@ pub async fn delete_role(c: &Clients, name: &str) -> Result<(), AwsError> {
         )
     }))
     .await?;
-    not_found_is_none(
-        c.iam
-            .delete_role()
-            .role_name(name)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("DeleteRole", e)),
-    )?;
+    not_found_is_none(delete_only(c, name).await)?;
     Ok(())
 }
 

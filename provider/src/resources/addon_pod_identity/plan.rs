@@ -8,8 +8,9 @@
 
 use super::config_schema;
 use super::entries::{Target, describes_made_role, plan_entries};
-use super::state::json_equal;
+use super::read::RolesDrift;
 use super::state::{ENTRIES, recommended_type};
+use super::state::{cluster_arn_of, json_equal};
 use crate::aws::Clients;
 use crate::aws::eks::addon::{self, AddonVersions};
 use crate::aws::eks::cluster::{self, Cluster};
@@ -69,7 +70,28 @@ pub(super) async fn plan(c: &Clients, req: &PlanRequest, resp: &mut PlanResponse
         resp.planned.set("addon_arn", Value::Unknown);
     }
     plan_version_and_entries(c, req, prior.as_ref(), resp).await;
+    mark_drifted_roles(&RolesDrift::from_bytes(&req.prior_private), resp);
     plan_status(req.prior_state.as_ref(), resp);
+}
+
+/// Entries whose made role the refresh found changed outside Terraform
+/// (`super::read`): their `role_arn` shows as changing, and apply puts the
+/// role back (its ARN stays the same).
+fn mark_drifted_roles(drift: &RolesDrift, resp: &mut PlanResponse) {
+    if drift.0.is_empty() {
+        return;
+    }
+    if let Some(Value::List(items)) = resp.planned.get_mut(ENTRIES) {
+        for item in items.iter_mut() {
+            let drifted = item
+                .get("service_account")
+                .as_str()
+                .is_some_and(|sa| drift.0.contains(sa));
+            if drifted && item.get("created_role").as_bool() == Some(true) {
+                item.set("role_arn", Value::Unknown);
+            }
+        }
+    }
 }
 
 /// `status` is never planned (an addon may be DEGRADED for reasons of its
@@ -185,6 +207,17 @@ async fn catalogue(
     }
 }
 
+/// What the plan needs from EKS's catalogue for one addon on one cluster.
+struct Catalogue {
+    version: String,
+    namespace: String,
+    recommended: Vec<Recommended>,
+    /// The version's configuration schema (None: nothing to check).
+    schema: Option<String>,
+    ipv6: bool,
+    cluster_arn: Option<String>,
+}
+
 /// Plan of the version, the recommended configuration and the entries.
 async fn plan_version_and_entries(
     c: &Clients,
@@ -200,24 +233,96 @@ async fn plan_version_and_entries(
         mark_unknown(resp);
         return;
     };
-    let Some((cluster, versions)) = catalogue(c, cluster_name, addon, resp).await else {
-        return;
-    };
-    let k8s = cluster.version.clone().unwrap_or_default();
     // A replacement (another addon or cluster) starts from nothing.
     let prior = prior.filter(|p| p.addon_name == addon && p.cluster_name == cluster_name);
+    let known = match prior.and_then(|p| catalogue_of_prior(cfg, p)) {
+        Some(k) => k,
+        None => match ask_catalogue(c, cfg, cluster_name, addon, prior, resp).await {
+            Some(k) => k,
+            None => return,
+        },
+    };
+    if cfg.get("addon_version").is_null() {
+        resp.planned
+            .set("addon_version", Value::string(&known.version));
+    }
+    resp.planned
+        .set("resolved_version", Value::string(&known.version));
+    resp.planned
+        .set("namespace", Value::string(&known.namespace));
+    if let Ok(v) = tfplugin::typed::to_value(&known.recommended, &recommended_type()) {
+        resp.planned.set("recommended", v);
+    }
+    let target = Target {
+        cluster: cluster_name,
+        addon,
+        version: &known.version,
+        namespace: &known.namespace,
+        ipv6: known.ipv6,
+        location: known
+            .cluster_arn
+            .as_deref()
+            .and_then(RoleLocation::from_cluster_arn),
+    };
+    plan_configuration_values(cfg, prior, &target, known.schema.as_deref(), resp);
+    plan_entries(cfg, &target, &known.recommended, prior, resp);
+}
+
+/// The catalogue as the installed addon's state has it, when the
+/// configuration keeps what it depends on: the same version (written as
+/// installed, or left out) and the same configuration_values (nothing new
+/// to check against the schema). Then a plan (every refresh, and the plan
+/// Terraform makes again in the apply process) asks EKS nothing: the three
+/// catalogue calls are only made when they can change the plan. Not with
+/// `use_recommended_pod_identity` on vpc-cni, whose entries depend on the
+/// cluster's IP family. The cluster's ARN is the addon's with `cluster/`.
+fn catalogue_of_prior(cfg: &Value, p: &AddonState) -> Option<Catalogue> {
+    let version = p.resolved_version.clone()?;
+    let same_version = match cfg.get("addon_version") {
+        Value::Null => true,
+        Value::String(v) => *v == version,
+        _ => false,
+    };
+    let text = cfg.get("configuration_values");
+    let same_config = match text {
+        Value::Null => p.configuration_values.is_none(),
+        Value::String(t) => json_equal(&p.configuration_values, &Some(t.clone())),
+        _ => false,
+    };
+    let recommended_cni = cfg.get("use_recommended_pod_identity").as_bool() == Some(true)
+        && p.addon_name == "vpc-cni";
+    if !same_version || !same_config || recommended_cni {
+        return None;
+    }
+    let cluster_arn = Some(cluster_arn_of(p)?);
+    Some(Catalogue {
+        version,
+        namespace: p.namespace.clone()?,
+        recommended: p.recommended.clone()?,
+        schema: None,
+        ipv6: false,
+        cluster_arn,
+    })
+}
+
+/// The catalogue from EKS: the cluster, the addon's versions for its
+/// Kubernetes version, and the chosen version's configuration. `None` when
+/// the plan cannot know it yet (or a diagnostic says why not).
+async fn ask_catalogue(
+    c: &Clients,
+    cfg: &Value,
+    cluster_name: &str,
+    addon: &str,
+    prior: Option<&AddonState>,
+    resp: &mut PlanResponse,
+) -> Option<Catalogue> {
+    let (cluster, versions) = catalogue(c, cluster_name, addon, resp).await?;
+    let k8s = cluster.version.clone().unwrap_or_default();
     let Some(version) = resolve_version(cfg, prior, &versions, &k8s, addon, &mut resp.diagnostics)
     else {
         mark_unknown(resp);
-        return;
+        return None;
     };
-    if cfg.get("addon_version").is_null() {
-        resp.planned.set("addon_version", Value::string(&version));
-    }
-    resp.planned
-        .set("resolved_version", Value::string(&version));
-    resp.planned
-        .set("namespace", Value::string(&versions.namespace));
     let configuration = match addon::find_configuration(c, addon, &version).await {
         Ok(p) => p,
         Err(e) => {
@@ -225,10 +330,10 @@ async fn plan_version_and_entries(
                 format!("looking up the pod identity configuration of {addon} {version}"),
                 &e,
             ));
-            return;
+            return None;
         }
     };
-    let recommended: Vec<Recommended> = configuration
+    let recommended = configuration
         .pod_identity
         .iter()
         .map(|(sa, policies)| Recommended {
@@ -236,22 +341,14 @@ async fn plan_version_and_entries(
             managed_policy_arns: policies.clone(),
         })
         .collect();
-    if let Ok(v) = tfplugin::typed::to_value(&recommended, &recommended_type()) {
-        resp.planned.set("recommended", v);
-    }
-    let target = Target {
-        cluster: cluster_name,
-        addon,
-        version: &version,
-        namespace: &versions.namespace,
+    Some(Catalogue {
+        version,
+        namespace: versions.namespace,
+        recommended,
+        schema: configuration.schema,
         ipv6: cluster.ipv6,
-        location: cluster
-            .arn
-            .as_deref()
-            .and_then(RoleLocation::from_cluster_arn),
-    };
-    plan_configuration_values(cfg, prior, &target, configuration.schema.as_deref(), resp);
-    plan_entries(cfg, &target, &recommended, prior, resp);
+        cluster_arn: cluster.arn,
+    })
 }
 
 /// `configuration_values`: checked against the version's JSON schema

@@ -93,6 +93,26 @@ pub(super) fn entry_pairs(s: &AddonState) -> BTreeSet<(String, String)> {
 }
 
 /// The names of the roles the provider made for the entries.
+/// The cluster's ARN from its addon's: `arn:P:eks:R:A:addon/C/N/ID` →
+/// `arn:P:eks:R:A:cluster/C` (both are the cluster's partition, region and
+/// account), so that an installed addon needs no DescribeCluster for it.
+pub(super) fn cluster_arn_of(s: &AddonState) -> Option<String> {
+    let (head, _) = s.addon_arn.as_deref()?.split_once(":addon/")?;
+    Some(format!("{head}:cluster/{}", s.cluster_name))
+}
+
+/// The ARN of the role made for entry `e` of `s`, from its name and path
+/// and the partition and account of the addon's ARN. Not the entry's
+/// `role_arn`: read puts there the role the association has, which may be
+/// another one set by hand.
+pub(super) fn made_role_arn(s: &AddonState, e: &AddonAssociation) -> Option<String> {
+    let parts: Vec<&str> = s.addon_arn.as_deref()?.splitn(6, ':').collect();
+    let (partition, account) = (parts.get(1)?, parts.get(4)?);
+    let name = e.role_name.as_deref()?;
+    let path = e.role_path.as_deref().unwrap_or("/");
+    Some(format!("arn:{partition}:iam::{account}:role{path}{name}"))
+}
+
 pub(super) fn made_role_names(s: &AddonState) -> BTreeSet<String> {
     s.pod_identity_associations
         .iter()
@@ -221,6 +241,33 @@ fn merge_entries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_and_made_role_arns_come_from_the_addon_arn_not_the_association() {
+        let s = AddonState {
+            cluster_name: "prod".into(),
+            addon_arn: Some(
+                "arn:aws-cn:eks:cn-north-1:111122223333:addon/prod/vpc-cni/1a2b".into(),
+            ),
+            ..Default::default()
+        };
+        assert_eq!(
+            cluster_arn_of(&s).as_deref(),
+            Some("arn:aws-cn:eks:cn-north-1:111122223333:cluster/prod")
+        );
+        let e = AddonAssociation {
+            role_name: Some("made".into()),
+            role_path: Some("/pi/".into()),
+            // What read found on the association, set by hand.
+            role_arn: Some("arn:aws:iam::111122223333:role/intruder".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            made_role_arn(&s, &e).as_deref(),
+            Some("arn:aws-cn:iam::111122223333:role/pi/made")
+        );
+        assert_eq!(cluster_arn_of(&AddonState::default()), None);
+    }
 
     fn entry(sa: &str, role: &str, made: bool) -> AddonAssociation {
         AddonAssociation {

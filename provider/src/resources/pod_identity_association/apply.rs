@@ -9,13 +9,15 @@
 
 use super::advice::{duplicate_diagnostic, existing_association_advice, pending_diagnostic};
 use super::service_account;
-use super::state::{Found, finish, identity, judge_found, record_made_role, state_from};
+use super::state::{
+    Found, finish, identity, judge_found, known_made_role, record_made_role, state_from,
+};
 use crate::aws::eks::association::{self, Association, Created, NewAssociation};
 use crate::aws::eks::{cluster, tags as eks_tags};
 use crate::aws::iam::role as iam;
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
-use crate::made_role::{self, Ensured, MadeRoleError, PENDING_TAG, pending_value};
+use crate::made_role::{self, Ensured, KnownRole, MadeRoleError, PENDING_TAG, pending_value};
 use crate::resources::{empty_response, prior_of, setup, with_error};
 use schema::association::{self as rules, AssociationState, WantedRole};
 use schema::role;
@@ -305,7 +307,9 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
             Ok(w) => w,
             Err(d) => return with_error(resp, d),
         };
-        if let Err(d) = put_made_role(&clients, &mut planned, &wanted).await {
+        let drifted = req.private.as_slice() == super::read::ROLE_TAGS_DRIFT;
+        let known = known_made_role(&prior, &wanted, clients.partition, drifted);
+        if let Err(d) = put_made_role(&clients, &mut planned, &wanted, known.as_ref()).await {
             return with_error(finish(resp, &prior), d);
         }
         Some(wanted)
@@ -361,7 +365,7 @@ async fn recreate(
             Ok(w) => w,
             Err(d) => return with_error(finish(resp, prior), d),
         };
-        if let Err(d) = put_made_role(c, &mut planned, &wanted).await {
+        if let Err(d) = put_made_role(c, &mut planned, &wanted, None).await {
             return with_error(finish(resp, prior), d);
         }
         made = Some(Made {
@@ -378,11 +382,14 @@ async fn recreate(
     }
 }
 
-/// Converges the made role (or makes it again) and puts its ARN in `planned`.
+/// Converges the made role (or makes it again) and puts its ARN in
+/// `planned`: from what the state knows of it when it knows enough
+/// (`known`), else after reading it.
 async fn put_made_role(
     c: &Clients,
     planned: &mut AssociationState,
     wanted: &WantedRole,
+    known: Option<&KnownRole>,
 ) -> Result<(), Diagnostic> {
     let owner = role::owner_tag_value(
         &planned.cluster_name,
@@ -394,9 +401,11 @@ async fn put_made_role(
         wanted.name,
         label(planned)
     );
-    let ensured = made_role::put_role(c, wanted, &owner)
-        .await
-        .map_err(|e| made_role::diagnostic(summary, &e))?;
+    let ensured = match known {
+        Some(k) => made_role::converge_known(c, wanted, k, &owner).await,
+        None => made_role::put_role(c, wanted, &owner).await,
+    }
+    .map_err(|e| made_role::diagnostic(summary, &e))?;
     planned.role_arn = Some(ensured.arn().to_string());
     Ok(())
 }
@@ -427,7 +436,7 @@ pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
     // The made role goes after the association that uses it, never a given one.
     if prior.created_role == Some(true)
         && let Some(name) = prior.role_name.as_deref()
-        && let Err(e) = iam::delete_role(&clients, name).await
+        && let Err(e) = delete_made_role(&clients, &prior, name).await
     {
         diags.push(to_diagnostic(
             format!("deleting IAM role {name} made for {}", label(&prior)),
@@ -436,6 +445,22 @@ pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
     }
     service_account::delete(&clients, &prior, &mut diags).await;
     diags
+}
+
+/// Deletes the made role from what the refreshed state knows it holds (no
+/// listing), or, when the state does not record that, as it is found.
+async fn delete_made_role(
+    c: &Clients,
+    prior: &AssociationState,
+    name: &str,
+) -> Result<(), AwsError> {
+    match (&prior.attached_policy_arns, &prior.inline_policies) {
+        (Some(attached), Some(inline)) => {
+            let inline: Vec<String> = inline.keys().cloned().collect();
+            iam::delete_role_known(c, name, attached, &inline).await
+        }
+        _ => iam::delete_role(c, name).await,
+    }
 }
 
 /// `tags_all` planned unknown (tags unknown at plan, or a made role's tags

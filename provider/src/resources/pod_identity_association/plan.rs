@@ -8,6 +8,7 @@
 //! service-account attributes (`super::service_account`).
 
 use super::service_account;
+use super::state::made_role_arn;
 use crate::aws::Clients;
 use crate::aws::eks::addon::AGENT_ADDON;
 use crate::aws::eks::cluster;
@@ -162,17 +163,6 @@ fn planned_external_id(
     same.then(|| p.external_id.clone())
 }
 
-/// The ARN of the role a prior state made, from its name and path and the
-/// partition and account of the association's ARN; `None` when any is missing.
-fn made_role_arn(p: &AssociationState) -> Option<String> {
-    let assoc = p.association_arn.as_deref()?;
-    let parts: Vec<&str> = assoc.splitn(6, ':').collect();
-    let (partition, account) = (parts.get(1)?, parts.get(4)?);
-    let name = p.role_name.as_deref()?;
-    let path = p.role_path.as_deref().unwrap_or("/");
-    Some(format!("arn:{partition}:iam::{account}:role{path}{name}"))
-}
-
 /// What the plan-time rules need of a configuration (values as written;
 /// `disable_session_tags` after its default).
 fn config_of(config: &Value, tags_all: Input<Tags>, partition: &str) -> AssociationConfig {
@@ -291,16 +281,18 @@ async fn plan_made_role(
     prior: Option<&AssociationState>,
     resp: &mut PlanResponse,
 ) {
-    let cluster_arn = match cfg.get("cluster_name").as_str() {
-        Some(cluster) if cfg.get("role_name").is_null() => {
-            cluster::find_arn_by_name(c, cluster).await.ok().flatten()
-        }
-        _ => None,
-    };
-    let location = cluster_arn
-        .as_deref()
-        .and_then(RoleLocation::from_cluster_arn);
-    let (name, path) = made_role_name_and_path(cfg, prior, location.as_ref());
+    // The cluster's ARN only when the name depends on it: a new role's
+    // generated name (scoped to partition, account and region). A role
+    // made earlier keeps its name, so its plans ask nothing.
+    let (mut name, path) = made_role_name_and_path(cfg, prior, None);
+    if name.is_unknown()
+        && cfg.get("role_name").is_null()
+        && let Some(cluster) = cfg.get("cluster_name").as_str()
+        && let Some(arn) = cluster::find_arn_by_name(c, cluster).await.ok().flatten()
+    {
+        let location = RoleLocation::from_cluster_arn(&arn);
+        name = made_role_name_and_path(cfg, prior, location.as_ref()).0;
+    }
     resp.planned.set("role_name", name.clone());
     resp.planned.set("role_path", path.clone());
     resp.planned.set("created_role", Value::Bool(true));

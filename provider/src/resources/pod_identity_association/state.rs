@@ -8,10 +8,11 @@
 
 use crate::aws::eks::association::Association;
 use crate::aws::iam::role::FoundRole;
-use crate::made_role::{PENDING_TAG, Pending, pending_of};
+use crate::made_role::{KnownRole, PENDING_TAG, Pending, pending_of};
 use crate::spec_map;
 use schema::association::{self as rules, AssociationState, WantedRole};
 use schema::policy;
+use schema::role::{INLINE_POLICY_NAME, RoleShape, WELL_KNOWN_POLICY_NAME};
 use schema::tags::Tags;
 use tfplugin::{ApplyResponse, Schema, Value};
 
@@ -260,6 +261,55 @@ pub(super) fn read_made_role(
     });
     state.permissions_boundary_arn = found.shape.permissions_boundary_arn.clone();
     state.role_path = Some(found.path.clone());
+}
+
+/// The ARN of the role a prior state made, from its name and path and the
+/// partition and account of the association's ARN; `None` when any is missing.
+pub(super) fn made_role_arn(p: &AssociationState) -> Option<String> {
+    let assoc = p.association_arn.as_deref()?;
+    let parts: Vec<&str> = assoc.splitn(6, ':').collect();
+    let (partition, account) = (parts.get(1)?, parts.get(4)?);
+    let name = p.role_name.as_deref()?;
+    let path = p.role_path.as_deref().unwrap_or("/");
+    Some(format!("arn:{partition}:iam::{account}:role{path}{name}"))
+}
+
+/// What the refreshed state knows of its made role, the inverse of
+/// [`read_made_role`]: policies, trust and boundary as read; the tags as
+/// the resource wrote them, which read vouches for unless it flagged them
+/// as changed (`tags_drifted`). `None` when the state does not know enough
+/// (no refresh recorded them, another role is wanted, tags drifted): the
+/// update then reads the role first.
+pub(super) fn known_made_role(
+    prior: &AssociationState,
+    wanted: &WantedRole,
+    partition: &str,
+    tags_drifted: bool,
+) -> Option<KnownRole> {
+    if prior.created_role != Some(true)
+        || tags_drifted
+        || prior.role_name.as_deref() != Some(wanted.name.as_str())
+        || prior.role_path.as_deref() != Some(wanted.path.as_str())
+    {
+        return None;
+    }
+    let mut inline = prior.inline_policies.clone()?;
+    let written = rules::wanted_role(prior, partition, None).ok()?;
+    let shape = RoleShape {
+        managed_policy_arns: prior.attached_policy_arns.clone()?,
+        permission_policy: inline.remove(INLINE_POLICY_NAME),
+        well_known_policy: inline.remove(WELL_KNOWN_POLICY_NAME),
+        permissions_boundary_arn: prior.permissions_boundary_arn.clone(),
+        trust_policy: prior.trust_policy.clone()?,
+        tags: written.shape.tags,
+    };
+    Some(KnownRole {
+        // The made role's own ARN: read shows the association's role in
+        // role_arn, which may be another one set by hand.
+        arn: made_role_arn(prior)?,
+        shape,
+        extra_inline: inline.into_keys().collect(),
+    })
 }
 
 #[cfg(test)]
