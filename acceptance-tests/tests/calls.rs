@@ -405,3 +405,121 @@ fn calls_addon() {
     );
     r.assert_none();
 }
+
+/// An IRSA service account `apps/<sa>` on `cluster`, with its own role.
+fn seed_irsa(w: &World, cluster: &str, sa: &str) {
+    let c = w.describe_cluster(cluster).unwrap_or_default();
+    let host = c["identity"]["oidc"]["issuer"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches("https://")
+        .to_string();
+    let account = "123456789012";
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::{account}:oidc-provider/{host}")},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {
+            format!("{host}:sub"): format!("system:serviceaccount:apps:{sa}"),
+            format!("{host}:aud"): "sts.amazonaws.com"
+        }}
+    }]});
+    let role = format!("irsa-{cluster}-{sa}");
+    let answer = w.iam(
+        "CreateRole",
+        &[
+            ("RoleName", role.as_str()),
+            ("AssumeRolePolicyDocument", &trust.to_string()),
+        ],
+    );
+    assert!(answer.ok(), "{}", answer.body);
+    let meta = serde_json::json!({"name": sa, "namespace": "apps", "annotations": {
+        "eks.amazonaws.com/role-arn": format!("arn:aws:iam::{account}:role/{role}")
+    }});
+    let answer = w.eks(
+        "POST",
+        &format!("/_emulator/kubernetes/{cluster}"),
+        Some(&serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta})),
+    );
+    assert!(answer.ok(), "{}", answer.body);
+}
+
+/// The migration's calls for `n` IRSA service accounts: (plan, apply).
+fn migration_calls(
+    w: &'static World,
+    n: usize,
+) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    let cluster = cluster_with_agent(w);
+    for i in 0..n {
+        seed_irsa(w, &cluster, &format!("sa-{i}"));
+    }
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_migration",
+            "m",
+            &[("cluster_name", string(&cluster))],
+        ),
+    ]));
+    let plan = counted(
+        &mut tf,
+        "migration-plan",
+        &["plan", "-input=false", "-no-color", "-out=tfplan"],
+    );
+    let apply = counted(
+        &mut tf,
+        "migration-apply",
+        &["apply", "-input=false", "-no-color", "tfplan"],
+    );
+    tf.destroy();
+    (plan, apply)
+}
+
+/// What each further service account costs: (calls for 3) - (calls for 1), halved.
+fn per_item(
+    one: &BTreeMap<String, usize>,
+    three: &BTreeMap<String, usize>,
+) -> BTreeMap<String, usize> {
+    three
+        .iter()
+        .filter_map(|(op, n)| {
+            let extra = n.saturating_sub(one.get(op).copied().unwrap_or(0));
+            (extra > 0).then(|| (op.clone(), extra / 2))
+        })
+        .collect()
+}
+
+#[test]
+fn calls_migration_per_service_account() {
+    let Some(w) = acc("calls_migration_per_service_account") else {
+        return;
+    };
+    let mut r = Report::default();
+    let (plan1, apply1) = migration_calls(w, 1);
+    let (plan3, apply3) = migration_calls(w, 3);
+    eprintln!("[calls] migration of 1: plan {plan1:?}\n  apply {apply1:?}");
+    // Reading each role's trust.
+    r.check(compare(
+        "migration plan, per service account",
+        per_item(&plan1, &plan3),
+        counts(&["IAM.GetRole"]),
+        false,
+    ));
+    r.check(compare(
+        "migration apply, per service account",
+        per_item(&apply1, &apply3),
+        // The plan again in the apply process (it has no prior state to
+        // plan from) reads the trust; the rewrite reads it once more right
+        // before writing it (IAM has no conditional write: a statement added
+        // since the plan must not be lost), then writes it and makes the
+        // association.
+        counts(&[
+            "IAM.GetRole x2",
+            "IAM.UpdateAssumeRolePolicy",
+            "EKS.CreatePodIdentityAssociation",
+        ]),
+        false,
+    ));
+    r.assert_none();
+}
