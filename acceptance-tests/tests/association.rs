@@ -451,3 +451,59 @@ fn association_provider_endpoints() {
     tf.destroy();
     assert_nothing_left(w, &cluster);
 }
+
+/// Issue 17: `created_at` from EKS (RFC 3339, whole seconds), kept by
+/// every update (tags, role) and equal after import; no `modified_at` (see
+/// its absence in the schema's description of `created_at`).
+#[test]
+fn association_timestamps() {
+    let Some(w) = acc("association_timestamps") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let (role, role2) = (w.create_pod_role(), w.create_pod_role());
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    let cfg = |role: &str, tags: &str| {
+        config(&[
+            provider_block(),
+            association(
+                "test",
+                &cluster,
+                "default",
+                &sa,
+                role,
+                &[("tags", tags.to_string())],
+            ),
+        ])
+    };
+    tf.write(&cfg(&role.arn, "{ a = \"1\" }"));
+    tf.apply();
+    let created = tf.resource(ADDRESS)["created_at"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        created.len() == 20 && created.ends_with('Z') && created.as_bytes().get(10) == Some(&b'T'),
+        "not RFC 3339: {created:?}"
+    );
+    assert!(tf.resource(ADDRESS).get("modified_at").is_none());
+    tf.assert_plan_empty();
+    tf.write(&cfg(&role.arn, "{ a = \"2\" }"));
+    tf.apply();
+    tf.assert_plan_empty();
+    tf.write(&cfg(&role2.arn, "{ a = \"2\" }"));
+    tf.apply();
+    tf.assert_plan_empty();
+    assert_eq!(
+        tf.resource(ADDRESS)["created_at"].as_str(),
+        Some(created.as_str())
+    );
+    let id = tf.resource(ADDRESS)["association_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    tf.import_verify(ADDRESS, &format!("{cluster},{id}"), &[]);
+    tf.destroy();
+    assert_nothing_left(w, &cluster);
+}

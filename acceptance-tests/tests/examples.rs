@@ -288,7 +288,13 @@ fn example_pod_identity_association() {
                 id.replace("my-cluster", &cluster)
                     .replace("a-0123456789abcdefg", &association_id)
             },
-            &["association_id", "role_arn", "tags", "namespace"],
+            &[
+                "association_id",
+                "role_arn",
+                "tags",
+                "namespace",
+                "created_at",
+            ],
             &[],
         );
     });
@@ -321,19 +327,20 @@ fn example_addon_pod_identity() {
             &vars,
             tf,
             &|id| id.replace("my-cluster", &cluster),
-            &["addon_arn", "resolved_version", "tags"],
+            &["addon_arn", "resolved_version", "tags", "created_at"],
             // Known gaps, reported: an import cannot know that the version
             // was asked for as `latest`, and it does not restore an entry's
             // `well_known_policies` (the association resource does, from
             // the role's `eks-tools:well-known-policies` tag).
-            // `status` is never planned: unknown whenever something else
-            // changes (here `addon_version = "latest"`, which import
-            // cannot know).
+            // `status` and `modified_at` are never planned: unknown
+            // whenever something else changes (here `addon_version =
+            // "latest"`, which import cannot know).
             &[
                 "timeouts",
                 "addon_version",
                 "pod_identity_associations",
                 "status",
+                "modified_at",
             ],
         );
     });

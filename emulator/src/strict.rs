@@ -22,11 +22,14 @@ pub enum Rule {
     /// `externalId` from creation on, renewed with each new target role,
     /// kept when the target is cleared (F11).
     X1,
+    /// TagResource and UntagResource move the association's or addon's
+    /// `modifiedAt` (F14).
+    X2,
 }
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 4] = [Rule::S1, Rule::S2, Rule::S3, Rule::X1];
+    pub const ALL: [Rule; 5] = [Rule::S1, Rule::S2, Rule::S3, Rule::X1, Rule::X2];
 
     fn parse(name: &str) -> Option<Rule> {
         Rule::ALL
@@ -42,6 +45,7 @@ impl fmt::Display for Rule {
             Rule::S2 => "S2",
             Rule::S3 => "S3",
             Rule::X1 => "X1",
+            Rule::X2 => "X2",
         };
         f.write_str(name)
     }

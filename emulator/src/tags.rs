@@ -10,6 +10,7 @@ use crate::Emulator;
 use crate::error::{ApiError, Code};
 use crate::ids::{EksResource, parse_eks_arn};
 use crate::state::Region;
+use crate::strict::Rule;
 use crate::wire::Ctx;
 
 /// Most tags one resource may carry.
@@ -74,6 +75,25 @@ fn tags_of<'r>(
     .ok_or_else(|| not_found(arn))
 }
 
+/// Strict rule X2 (FACTS.md F14): a tag change counts as a change of the
+/// association or addon, so its `modifiedAt` moves.
+fn touch(region: &mut Region, arn: &str) {
+    let now = crate::ids::now_epoch();
+    match parse_eks_arn(arn).map(|p| p.resource) {
+        Some(EksResource::Association { id, .. }) => {
+            if let Some(a) = region.associations.get_mut(&id) {
+                a.modified_at = now;
+            }
+        }
+        Some(EksResource::Addon { cluster, addon }) => {
+            if let Some(a) = region.addons.get_mut(&(cluster, addon)) {
+                a.modified_at = now;
+            }
+        }
+        _ => {}
+    }
+}
+
 /// TagResource.
 pub fn tag(em: &Emulator, ctx: &Ctx, arn: &str, body: Value) -> Result<Value, ApiError> {
     let Some(Value::Object(map)) = body.get("tags") else {
@@ -95,6 +115,9 @@ pub fn tag(em: &Emulator, ctx: &Ctx, arn: &str, body: Value) -> Result<Value, Ap
     merged.extend(new);
     validate(&merged).map_err(bad_request)?;
     *tags = merged;
+    if em.config.strict.has(Rule::X2) {
+        touch(region, arn);
+    }
     Ok(json!({}))
 }
 
@@ -109,6 +132,9 @@ pub fn untag(em: &Emulator, ctx: &Ctx, arn: &str) -> Result<Value, ApiError> {
     let tags = tags_of(region, ctx, arn)?;
     for k in keys {
         tags.remove(k);
+    }
+    if em.config.strict.has(Rule::X2) {
+        touch(region, arn);
     }
     Ok(json!({}))
 }

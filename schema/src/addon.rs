@@ -61,6 +61,10 @@ pub struct AddonState {
     pub status: Option<String>,
     /// The addon version's recommended pod identity configuration.
     pub recommended: Option<Vec<Recommended>>,
+    /// When EKS installed the addon (RFC 3339).
+    pub created_at: Option<String>,
+    /// When EKS last changed the addon (RFC 3339).
+    pub modified_at: Option<String>,
     /// Wait limits.
     pub timeouts: Option<Timeouts>,
 }
@@ -234,6 +238,8 @@ pub fn spec() -> ResourceSpec {
                 ]),
                 "The recommended pod identity configuration of the installed version: service accounts and managed policies.",
             ),
+            Attr::computed("created_at", Kind::String, "When EKS installed the addon (RFC 3339, from `createdAt`).").stable(),
+            Attr::computed("modified_at", Kind::String, "When EKS last changed the addon (RFC 3339, from `modifiedAt`). Unknown in a plan that changes the resource."),
         ],
         blocks: vec![crate::spec::BlockSpec {
             name: "timeouts",

@@ -80,6 +80,8 @@ pub struct AssociationState {
     pub service_account_created: Option<bool>,
     /// UID of the service account as last found (with `create_service_account`).
     pub service_account_uid: Option<String>,
+    /// When EKS made the association (RFC 3339).
+    pub created_at: Option<String>,
 }
 
 /// The resource's spec.
@@ -118,6 +120,7 @@ pub fn spec() -> ResourceSpec {
             Attr::optional("create_service_account", Kind::Bool, "Also create the Kubernetes service account, and its namespace, when they do not exist (through the cluster's Kubernetes API; see the provider's `kubernetes` block). What the provider creates carries the label `app.kubernetes.io/managed-by = terraform-provider-eks`. Destroying the association deletes the service account only if this resource created it, never a service account that existed before; a namespace it created is kept, since others may have put things in it. A service account deleted outside Terraform shows as a change in the next plan, and apply creates it again.").default(serde_json::Value::Bool(false)),
             Attr::computed("service_account_created", Kind::Bool, "Whether this resource created the service account (and so deletes it on destroy). Null without `create_service_account`."),
             Attr::computed("service_account_uid", Kind::String, "UID of the Kubernetes service account, with `create_service_account`; null (a planned change) when it is missing."),
+            Attr::computed("created_at", Kind::String, "When EKS made the association (RFC 3339, from `createdAt`). There is no `modified_at`: whether EKS counts a tag change (such as the removal of the provider's creation-pending marker right after every create) as a modification is not documented, so knowing it after an apply would cost one more call per association.").stable(),
         ],
         blocks: vec![],
     }

@@ -178,3 +178,38 @@ async fn strict_rules_one_at_a_time() {
         .await
         .ok();
 }
+
+/// X2 (F14): tag calls move an association's `modifiedAt` in strict mode
+/// only; Update… moves it in both.
+#[tokio::test]
+async fn strict_x2_tag_calls_move_modified_at() {
+    for strict in [false, true] {
+        let eks = eks(strict).await;
+        let a = eks.association("c1", "ns", "sa", json!({})).await;
+        let id = a["associationId"].as_str().unwrap_or_default().to_string();
+        let arn = a["associationArn"].as_str().unwrap_or_default().to_string();
+        let before = a["modifiedAt"].as_f64().unwrap_or_default();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        eks.call(
+            "POST",
+            &format!(
+                "/tags/{}",
+                percent_encoding::utf8_percent_encode(&arn, percent_encoding::NON_ALPHANUMERIC)
+            ),
+            Some(json!({"tags": {"k": "v"}})),
+        )
+        .await
+        .ok();
+        let now = eks
+            .call(
+                "GET",
+                &format!("/clusters/c1/pod-identity-associations/{id}"),
+                None,
+            )
+            .await
+            .ok()["association"]["modifiedAt"]
+            .as_f64()
+            .unwrap_or_default();
+        assert_eq!(now > before, strict, "strict={strict}: {before} -> {now}");
+    }
+}

@@ -68,6 +68,10 @@ pub struct Addon {
     pub namespace: Option<String>,
     /// Health issues as `code: message`, joined with `; ` (empty: healthy).
     pub health: String,
+    /// When it was installed (RFC 3339).
+    pub created_at: Option<String>,
+    /// When it was last changed (RFC 3339).
+    pub modified_at: Option<String>,
 }
 
 impl From<aws_sdk_eks::types::Addon> for Addon {
@@ -98,6 +102,8 @@ impl From<aws_sdk_eks::types::Addon> for Addon {
             association_arns: a.pod_identity_associations.unwrap_or_default(),
             namespace: a.namespace_config.and_then(|n| n.namespace),
             health,
+            created_at: super::rfc3339(a.created_at),
+            modified_at: super::rfc3339(a.modified_at),
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Association {
     pub external_id: Option<String>,
     /// The addon owning it, if any.
     pub owner_arn: Option<String>,
+    /// When it was made (RFC 3339).
+    pub created_at: Option<String>,
 }
 
 impl From<aws_sdk_eks::types::PodIdentityAssociation> for Association {
@@ -59,6 +61,7 @@ impl From<aws_sdk_eks::types::PodIdentityAssociation> for Association {
             tags: a.tags.unwrap_or_default().into_iter().collect(),
             external_id: a.external_id,
             owner_arn: a.owner_arn,
+            created_at: super::rfc3339(a.created_at),
         }
     }
 }

@@ -144,9 +144,13 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     }
     // Cleanup after the switch: roles we made that no entry uses any more.
     delete_unused_roles(&c, &prior, &state, &label, &mut resp.diagnostics).await;
-    if !called && let Some(kept) = unchanged_addon(&prior, &state) {
-        // Only roles or tags changed: the addon and its associations are
-        // as the refresh read them, nothing to read again.
+    if !called
+        && change.is_empty()
+        && let Some(kept) = unchanged_addon(&prior, &state)
+    {
+        // Only roles changed: the addon and its associations are as the
+        // refresh read them, nothing to read again. (After a tag change
+        // the addon is read: EKS may count it in modifiedAt, F14.)
         return finish_state(resp, &kept);
     }
     // The update's own status was the verdict (FACTS.md F5): the addon is
@@ -175,6 +179,8 @@ fn unchanged_addon(prior: &AddonState, state: &AddonState) -> Option<AddonState>
         addon_arn: prior.addon_arn.clone(),
         status: prior.status.clone(),
         resolved_version: prior.resolved_version.clone(),
+        created_at: prior.created_at.clone(),
+        modified_at: prior.modified_at.clone(),
         ..state.clone()
     })
 }
@@ -334,10 +340,7 @@ type PoliciesOnRole = (BTreeSet<String>, Vec<String>);
 /// trust needs the cluster's ARN). Anything attached outside Terraform
 /// makes DeleteRole refuse, and the role is then listed
 /// (`iam::delete_role_known`).
-fn made_roles_known(
-    c: &Clients,
-    s: &AddonState,
-) -> Vec<(String, Option<PoliciesOnRole>)> {
+fn made_roles_known(c: &Clients, s: &AddonState) -> Vec<(String, Option<PoliciesOnRole>)> {
     let namespace = s.namespace.clone().unwrap_or_else(|| "kube-system".into());
     s.pod_identity_associations
         .iter()
@@ -612,6 +615,8 @@ async fn finish_apply(
             state.addon_arn = addon.arn.clone();
             state.status = addon.status.clone();
             state.resolved_version = addon.version.clone();
+            state.created_at = addon.created_at.clone();
+            state.modified_at = addon.modified_at.clone();
             if let Err(e) = fill_association_ids(c, &addon, &mut state).await {
                 let resp = finish_state(resp, &state);
                 return with_error(

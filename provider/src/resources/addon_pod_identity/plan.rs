@@ -67,7 +67,9 @@ pub(super) async fn plan(c: &Clients, req: &PlanRequest, resp: &mut PlanResponse
     }
     if prior.as_ref().is_some_and(|p| p.addon_arn.is_none()) {
         // Deleted out of band, kept for the roles made for it: installed again.
-        resp.planned.set("addon_arn", Value::Unknown);
+        for attr in ["addon_arn", "created_at", "modified_at"] {
+            resp.planned.set(attr, Value::Unknown);
+        }
     }
     plan_version_and_entries(c, req, prior.as_ref(), resp).await;
     mark_drifted_roles(&RolesDrift::from_bytes(&req.prior_private), resp);
@@ -94,19 +96,31 @@ fn mark_drifted_roles(drift: &RolesDrift, resp: &mut PlanResponse) {
     }
 }
 
-/// `status` is never planned (an addon may be DEGRADED for reasons of its
-/// own, FACTS.md F5): unknown when anything else changes, else as it was.
+/// What EKS decides on every change and the plan never knows: `status`
+/// (an addon may be DEGRADED for reasons of its own, FACTS.md F5) and
+/// `modified_at` (F14).
+const DECIDED_BY_EKS: [&str; 2] = ["status", "modified_at"];
+
+/// [`DECIDED_BY_EKS`]: unknown when anything else changes, else as they
+/// were. Decided after the whole plan, which may set a value back to the
+/// prior one (a `configuration_values` text that means the same).
 fn plan_status(prior: Option<&Value>, resp: &mut PlanResponse) {
     let Some(prior) = prior.filter(|p| !p.is_null()) else {
-        resp.planned.set("status", Value::Unknown);
+        for attr in DECIDED_BY_EKS {
+            resp.planned.set(attr, Value::Unknown);
+        }
         return;
     };
     let mut same = resp.planned.clone();
-    same.set("status", prior.get("status").clone());
+    for attr in DECIDED_BY_EKS {
+        same.set(attr, prior.get(attr).clone());
+    }
     if same.equals(prior) {
         resp.planned = same;
     } else {
-        resp.planned.set("status", Value::Unknown);
+        for attr in DECIDED_BY_EKS {
+            resp.planned.set(attr, Value::Unknown);
+        }
     }
 }
 

@@ -68,6 +68,8 @@ pub(super) async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
                 let mut kept = prior.clone();
                 kept.addon_arn = None;
                 kept.status = None;
+                kept.created_at = None;
+                kept.modified_at = None;
                 for e in kept.pod_identity_associations.iter_mut().flatten() {
                     e.association_id = None;
                     e.association_arn = None;

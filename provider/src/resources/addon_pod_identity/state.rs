@@ -171,6 +171,8 @@ pub(super) async fn state_from_remote(
     s.addon_arn = addon.arn.clone();
     s.status = addon.status.clone();
     s.resolved_version = addon.version.clone();
+    s.created_at = addon.created_at.clone();
+    s.modified_at = addon.modified_at.clone();
     s.id = Some(format!("{}:{}", prior.cluster_name, prior.addon_name));
     s.service_account_role_arn = addon
         .service_account_role_arn

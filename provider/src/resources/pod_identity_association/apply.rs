@@ -552,6 +552,7 @@ async fn update_association(
             association_arn: prior.association_arn.clone(),
             external_id: prior.external_id.clone(),
             owner_arn: prior.owner_arn.clone(),
+            created_at: prior.created_at.clone(),
             ..planned.clone()
         },
     };

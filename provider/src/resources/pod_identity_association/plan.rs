@@ -124,7 +124,7 @@ fn plan_what_read_found(req: &PlanRequest, prior: Option<&AssociationState>, pla
     if let Some(p) = prior.filter(|p| p.association_id.is_none()) {
         // Kept for its made role after the association vanished: apply
         // creates the association again.
-        for attr in ["id", "association_id", "association_arn"] {
+        for attr in ["id", "association_id", "association_arn", "created_at"] {
             planned.set(attr, Value::Unknown);
         }
         tracing::debug!(

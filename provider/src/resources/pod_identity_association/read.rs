@@ -162,6 +162,7 @@ async fn read_without_association(
         id: None,
         association_id: None,
         external_id: None,
+        created_at: None,
         role_arn: Some(found.arn.clone()),
         ..prior.clone()
     };
