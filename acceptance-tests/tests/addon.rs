@@ -1058,3 +1058,69 @@ fn addon_timestamps() {
     assert_eq!(str_of(&tf.resource(ADDRESS)["modified_at"]), applied);
     tf.destroy();
 }
+
+/// Issue 17: `namespace_config` installs the addon in a namespace of the
+/// user's choice: its association and made role are for that namespace, the
+/// plan is empty, an import restores the block, and changing or removing it
+/// replaces the addon.
+#[test]
+fn addon_namespace_config() {
+    let Some(w) = acc("addon_namespace_config") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let mut tf = Tf::new(w);
+    let sa = "ebs-csi-controller-sa";
+    let cfg = |ns: Option<&str>| {
+        let mut body = addon(
+            &cluster,
+            "aws-ebs-csi-driver",
+            &[(
+                "pod_identity_associations",
+                entries(&[made_entry(sa, &[EBS])]),
+            )],
+        );
+        if let Some(ns) = ns {
+            let block = format!(
+                "  namespace_config {{\n    namespace = {}\n  }}\n",
+                string(ns)
+            );
+            let at = body.rfind('}').unwrap_or(body.len());
+            body.insert_str(at, &block);
+        }
+        body
+    };
+    tf.write(&cfg(Some("storage")));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    assert_eq!(r["namespace"], json!("storage"), "{r}");
+    assert_eq!(r["namespace_config"]["namespace"], json!("storage"), "{r}");
+    let remote = w.list_associations(&cluster);
+    assert_eq!(remote.len(), 1, "{remote:?}");
+    assert_eq!(remote[0]["namespace"], json!("storage"));
+    let role = str_of(&entry(&r, sa)["role_name"]);
+    let owner = w.iam("ListRoleTags", &[("RoleName", role.as_str())]).body;
+    assert!(
+        owner.contains(&format!("{cluster}/storage/{sa}")),
+        "{owner}"
+    );
+    tf.assert_plan_empty();
+    tf.import_verify(ADDRESS, &format!("{cluster}:aws-ebs-csi-driver"), &[]);
+
+    for next in [Some("storage2"), None] {
+        tf.write(&cfg(next));
+        let actions = tf.plan_actions();
+        assert_eq!(
+            actions.get(ADDRESS).map(Vec::as_slice),
+            Some(&["delete".to_string(), "create".to_string()][..]),
+            "{next:?}: {actions:?}"
+        );
+        tf.apply();
+        tf.assert_plan_empty();
+    }
+    let r = tf.resource(ADDRESS);
+    assert_eq!(r["namespace"], json!("kube-system"), "{r}");
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
+    assert!(w.get_role(&role).is_none(), "made role left behind");
+}

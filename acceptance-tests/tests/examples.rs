@@ -310,6 +310,20 @@ fn example_addon_pod_identity() {
     let vars = json!({"cluster_name": cluster});
     let tf = example_tf(w, rel, &vars);
     apply_plan_destroy(w, &tf, &cluster, &[], |tf| {
+        let ebs = tf.resource("eks_addon_pod_identity.ebs_csi");
+        assert_eq!(ebs["namespace"], json!("storage"), "{ebs}");
+        let remote = w
+            .eks(
+                "GET",
+                &format!("/clusters/{cluster}/addons/aws-ebs-csi-driver"),
+                None,
+            )
+            .json();
+        assert_eq!(
+            remote["addon"]["namespaceConfig"]["namespace"],
+            json!("storage"),
+            "{remote}"
+        );
         let efs = tf.resource("eks_addon_pod_identity.efs_csi");
         assert_eq!(efs["status"], json!("ACTIVE"));
         let entries = efs["pod_identity_associations"]

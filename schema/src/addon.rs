@@ -65,8 +65,18 @@ pub struct AddonState {
     pub created_at: Option<String>,
     /// When EKS last changed the addon (RFC 3339).
     pub modified_at: Option<String>,
+    /// `namespace_config { namespace }`: a namespace of the user's choice.
+    pub namespace_config: Option<NamespaceConfig>,
     /// Wait limits.
     pub timeouts: Option<Timeouts>,
+}
+
+/// `namespace_config { ... }`: the namespace to install the addon in
+/// (CreateAddon `namespaceConfig`), instead of the addon's default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NamespaceConfig {
+    /// A DNS-1123 label.
+    pub namespace: String,
 }
 
 /// `timeouts { ... }`: how long to wait for the addon, as `30s`, `20m`, `1h`.
@@ -242,6 +252,12 @@ pub fn spec() -> ResourceSpec {
             Attr::computed("modified_at", Kind::String, "When EKS last changed the addon (RFC 3339, from `modifiedAt`). Unknown in a plan that changes the resource."),
         ],
         blocks: vec![crate::spec::BlockSpec {
+            name: "namespace_config",
+            description: "Install the addon in a namespace of your choice instead of its default (`namespace` shows the default). Changing or removing it replaces the addon. The addon's service accounts, and so its pod identity associations and the owner tags of roles made for them, are in this namespace. Only addons that support it accept it (EKS refuses the others at apply).",
+            attrs: vec![
+                Attr::required("namespace", Kind::String, "The namespace, a DNS-1123 label (RFC 1123), such as `monitoring`.").replace().check(crate::names::check_dns1123_label),
+            ],
+        }, crate::spec::BlockSpec {
             name: "timeouts",
             description: "How long to wait for the addon: `create` (until the addon leaves CREATING), `update` (until the Update EKS reports has finished), `delete`; each like `20m` (the default).",
             attrs: vec![

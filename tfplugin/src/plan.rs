@@ -106,6 +106,17 @@ fn plan_block(
         }
     }
     for b in &block.blocks {
+        if matches!(b.nesting, NestingMode::Single) && config.get(&b.name).is_null() {
+            // A single block removed from the configuration is planned
+            // absent. Terraform before 1.3 proposes the prior block instead
+            // (its ProposedNew returns the prior value for a null config),
+            // and then refuses its own proposal ("planned for existence but
+            // config wants absence").
+            if !planned.get(&b.name).is_null() {
+                planned.set(&b.name, Value::Null);
+            }
+            continue;
+        }
         if matches!(b.nesting, NestingMode::Single | NestingMode::Group) {
             let prior_child = prior.map(|pv| pv.get(&b.name));
             let cfg = config.get(&b.name);
@@ -196,6 +207,27 @@ mod tests {
         let proposed = v(json!({"name": "b", "id": "1", "etag": "e", "mode": "fast"}));
         let p = plan(&block(), Some(&prior), &cfg, &proposed);
         assert_eq!(p.requires_replace, vec![AttrPath::root("name")]);
+    }
+
+    #[test]
+    fn a_removed_single_block_is_planned_absent_whatever_was_proposed() {
+        use crate::schema::NestedBlock;
+        let b = Block::new()
+            .attr(Attribute::string("name").required())
+            .block(NestedBlock::new(
+                "ns",
+                NestingMode::Single,
+                Block::new().attr(Attribute::string("namespace").required().requires_replace()),
+            ));
+        let ty = b.ty();
+        let v = |j| Value::from_json(&j, &ty).unwrap();
+        let prior = v(json!({"name": "a", "ns": {"namespace": "x"}}));
+        let cfg = v(json!({"name": "a", "ns": null}));
+        // Terraform 1.0.3 proposes the prior block for a removed one.
+        let p = plan(&b, Some(&prior), &cfg, &prior);
+        assert!(p.planned.get("ns").is_null(), "{:?}", p.planned);
+        let kept = plan(&b, Some(&prior), &prior, &prior);
+        assert_eq!(kept.planned.get("ns").get("namespace").as_str(), Some("x"));
     }
 
     #[test]

@@ -17,7 +17,9 @@
 use crate::aws::clients::Clients;
 use crate::aws::error::{AwsError, found, gone_is_ok};
 use crate::aws::retry::{self, Attempt, Observed, WaitError};
-use aws_sdk_eks::types::{AddonPodIdentityAssociations, ResolveConflicts};
+use aws_sdk_eks::types::{
+    AddonNamespaceConfigRequest, AddonPodIdentityAssociations, ResolveConflicts,
+};
 use schema::tags::Tags;
 use std::time::Duration;
 use tfplugin::Ctx;
@@ -127,6 +129,8 @@ pub struct NewAddon {
     pub pod_identity: Option<Vec<(String, String)>>,
     /// Tags (`None` or empty: none sent).
     pub tags: Option<Tags>,
+    /// `namespaceConfig.namespace` (`None`: the addon's default namespace).
+    pub namespace: Option<String>,
 }
 
 /// What UpdateAddon sends. `None` fields are left out of the request, which
@@ -226,6 +230,11 @@ pub async fn create(ctx: &Ctx, c: &Clients, new: &NewAddon) -> Result<(), AwsErr
                         .as_ref()
                         .filter(|t| !t.is_empty())
                         .map(|t| t.clone().into_iter().collect()),
+                )
+                .set_namespace_config(
+                    new.namespace
+                        .as_ref()
+                        .map(|ns| AddonNamespaceConfigRequest::builder().namespace(ns).build()),
                 )
                 .send()
                 .await

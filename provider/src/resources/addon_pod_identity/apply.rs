@@ -67,6 +67,7 @@ async fn install(
         service_account_role_arn: state.service_account_role_arn.clone(),
         pod_identity: pod_identity_pairs(&state),
         tags: state.tags_all.clone(),
+        namespace: state.namespace_config.as_ref().map(|n| n.namespace.clone()),
     };
     if let Err(e) = addon::create(ctx, c, &new).await {
         made_role::cleanup_roles(c, &made_now, &mut resp.diagnostics).await;

@@ -89,6 +89,17 @@ async fn imported_state(
         .await
         .map_err(|e| to_diagnostic(&summary, &e))?;
     state.addon_version = state.resolved_version.clone();
+    // A namespace EKS reports is a configured one only when it is not the
+    // addon's default (a configuration without namespace_config must not
+    // plan a replacement after the import).
+    if let Some(ns) = state.namespace_config.clone() {
+        let default = default_namespace(c, cluster, addon_name)
+            .await
+            .map_err(|e| to_diagnostic(&summary, &e))?;
+        if default == ns.namespace {
+            state.namespace_config = None;
+        }
+    }
     let own: Tags = state
         .tags_all
         .clone()
@@ -116,21 +127,25 @@ async fn imported_state(
     Ok(state)
 }
 
+/// The namespace the addon installs in by default (DescribeAddonVersions
+/// for the cluster's Kubernetes version).
+async fn default_namespace(c: &Clients, cluster: &str, addon: &str) -> Result<String, AwsError> {
+    let k8s = cluster::find_by_name(c, cluster)
+        .await?
+        .and_then(|cl| cl.version)
+        .unwrap_or_default();
+    Ok(addon::find_versions(c, addon, &k8s)
+        .await?
+        .map(|v| v.namespace)
+        .unwrap_or_else(|| "kube-system".into()))
+}
+
 /// On import: entries whose role carries our owner tag are made roles.
 async fn import_made_roles(c: &Clients, state: &mut AddonState) -> Result<(), AwsError> {
     let cluster_name = state.cluster_name.clone();
     let namespace = match &state.namespace {
         Some(ns) => ns.clone(),
-        None => {
-            let k8s = cluster::find_by_name(c, &cluster_name)
-                .await?
-                .and_then(|cl| cl.version)
-                .unwrap_or_default();
-            addon::find_versions(c, &state.addon_name, &k8s)
-                .await?
-                .map(|v| v.namespace)
-                .unwrap_or_else(|| "kube-system".into())
-        }
+        None => default_namespace(c, &cluster_name, &state.addon_name).await?,
     };
     state.namespace = Some(namespace.clone());
     let Some(entries) = state.pod_identity_associations.as_mut() else {

@@ -71,6 +71,7 @@ pub(super) async fn plan(c: &Clients, req: &PlanRequest, resp: &mut PlanResponse
             resp.planned.set(attr, Value::Unknown);
         }
     }
+    plan_namespace_replacement(&req.config, prior.as_ref(), resp);
     plan_version_and_entries(c, req, prior.as_ref(), resp).await;
     mark_drifted_roles(&RolesDrift::from_bytes(&req.prior_private), resp);
     plan_status(req.prior_state.as_ref(), resp);
@@ -249,13 +250,30 @@ async fn plan_version_and_entries(
     };
     // A replacement (another addon or cluster) starts from nothing.
     let prior = prior.filter(|p| p.addon_name == addon && p.cluster_name == cluster_name);
-    let known = match prior.and_then(|p| catalogue_of_prior(cfg, p)) {
+    let configured_ns = match configured_namespace(cfg) {
+        Input::Unknown => {
+            mark_unknown(resp);
+            return;
+        }
+        Input::Known(ns) => Some(ns),
+        Input::Null => None,
+    };
+    let same_ns = prior.is_some_and(|p| {
+        p.namespace_config.as_ref().map(|n| n.namespace.as_str()) == configured_ns.as_deref()
+    });
+    let mut known = match prior
+        .filter(|_| same_ns)
+        .and_then(|p| catalogue_of_prior(cfg, p))
+    {
         Some(k) => k,
         None => match ask_catalogue(c, cfg, cluster_name, addon, prior, resp).await {
             Some(k) => k,
             None => return,
         },
     };
+    if let Some(ns) = configured_ns {
+        known.namespace = ns;
+    }
     if cfg.get("addon_version").is_null() {
         resp.planned
             .set("addon_version", Value::string(&known.version));
@@ -280,6 +298,37 @@ async fn plan_version_and_entries(
     };
     plan_configuration_values(cfg, prior, &target, known.schema.as_deref(), resp);
     plan_entries(cfg, &target, &known.recommended, prior, resp);
+}
+
+/// `namespace_config.namespace` as configured (`Null`: no block).
+fn configured_namespace(cfg: &Value) -> Input<String> {
+    match cfg.get("namespace_config") {
+        Value::Null => Input::Null,
+        Value::Unknown => Input::Unknown,
+        block => match block.get("namespace") {
+            Value::String(ns) => Input::Known(ns.clone()),
+            Value::Unknown => Input::Unknown,
+            _ => Input::Null,
+        },
+    }
+}
+
+/// A changed, added or removed `namespace_config` replaces the addon: EKS
+/// has no way to move an installed addon to another namespace.
+fn plan_namespace_replacement(cfg: &Value, prior: Option<&AddonState>, resp: &mut PlanResponse) {
+    let Some(p) = prior else {
+        return;
+    };
+    let was = p.namespace_config.as_ref().map(|n| n.namespace.clone());
+    let same = match configured_namespace(cfg) {
+        Input::Known(ns) => was == Some(ns),
+        Input::Null => was.is_none(),
+        Input::Unknown => false,
+    };
+    if !same {
+        resp.requires_replace
+            .push(AttrPath::root("namespace_config"));
+    }
 }
 
 /// The catalogue as the installed addon's state has it, when the

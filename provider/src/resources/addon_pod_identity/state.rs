@@ -9,7 +9,7 @@ use crate::aws::eks::addon::Addon;
 use crate::aws::eks::association;
 use crate::aws::{AwsError, Clients};
 use crate::spec_map;
-use schema::addon::{self as rules, AddonAssociation, AddonState};
+use schema::addon::{self as rules, AddonAssociation, AddonState, NamespaceConfig};
 use std::collections::{BTreeMap, BTreeSet};
 use tfplugin::{ApplyResponse, Schema};
 
@@ -173,6 +173,20 @@ pub(super) async fn state_from_remote(
     s.resolved_version = addon.version.clone();
     s.created_at = addon.created_at.clone();
     s.modified_at = addon.modified_at.clone();
+    // The namespace EKS reports (namespaceConfig) wins: an addon found in
+    // another namespace than configured shows as a replacement. One in the
+    // namespace the state already has (its default) is not a configured one.
+    if let Some(remote) = &addon.namespace {
+        let configured = prior.namespace_config.as_ref().map(|n| &n.namespace);
+        if configured.is_some_and(|c| c != remote)
+            || (configured.is_none() && prior.namespace.as_ref() != Some(remote))
+        {
+            s.namespace_config = Some(NamespaceConfig {
+                namespace: remote.clone(),
+            });
+        }
+        s.namespace = Some(remote.clone());
+    }
     s.id = Some(format!("{}:{}", prior.cluster_name, prior.addon_name));
     s.service_account_role_arn = addon
         .service_account_role_arn
