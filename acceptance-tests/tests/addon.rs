@@ -1124,3 +1124,53 @@ fn addon_namespace_config() {
     assert!(w.list_associations(&cluster).is_empty());
     assert!(w.get_role(&role).is_none(), "made role left behind");
 }
+
+/// Issue 17: an addon in another region than the provider's, with a role
+/// made for it (its name scoped to that region), imported with `@region`.
+#[test]
+fn addon_in_another_region() {
+    let Some(w) = acc("addon_in_another_region") else {
+        return;
+    };
+    let west = "us-west-2";
+    let cluster = acceptance_tests::random_name();
+    w.create_cluster_in(west, &cluster);
+    let mut tf = Tf::new(w);
+    let sa = "ebs-csi-controller-sa";
+    tf.write(&addon(
+        &cluster,
+        "aws-ebs-csi-driver",
+        &[
+            ("region", string(west)),
+            (
+                "pod_identity_associations",
+                entries(&[made_entry(sa, &[EBS])]),
+            ),
+        ],
+    ));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    assert!(
+        r["addon_arn"]
+            .as_str()
+            .is_some_and(|a| a.contains(":us-west-2:")),
+        "{r}"
+    );
+    let role = str_of(&entry(&r, sa)["role_name"]);
+    assert_eq!(attached(w, &role), set_of(&[EBS]));
+    tf.assert_plan_empty();
+    tf.import_verify(
+        ADDRESS,
+        &format!("{cluster}:aws-ebs-csi-driver@{west}"),
+        &[],
+    );
+    tf.destroy();
+    let gone = w.eks_in(
+        west,
+        "GET",
+        &format!("/clusters/{cluster}/addons/aws-ebs-csi-driver"),
+        None,
+    );
+    assert!(!gone.ok(), "{}", gone.body);
+    assert!(w.get_role(&role).is_none(), "made role left behind");
+}

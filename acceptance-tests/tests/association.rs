@@ -507,3 +507,98 @@ fn association_timestamps() {
     tf.destroy();
     assert_nothing_left(w, &cluster);
 }
+
+/// Issue 17: a resource's own `region` (one provider block, several
+/// regions): the association is made, read, imported (`@region`) and
+/// destroyed in that region; writing the provider's own region on another
+/// association changes nothing in AWS (no replacement).
+#[test]
+fn association_in_another_region() {
+    let Some(w) = acc("association_in_another_region") else {
+        return;
+    };
+    let west = "us-west-2";
+    let far = random_name();
+    w.create_cluster_in(west, &far);
+    let near = w.new_cluster();
+    let role = w.create_pod_role();
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    let far_block = association(
+        "test",
+        &far,
+        "default",
+        &sa,
+        &role.arn,
+        &[("region", string(west))],
+    );
+    let cfg = |near_region: Option<&str>| {
+        let mut near_attrs = vec![];
+        if let Some(r) = near_region {
+            near_attrs.push(("region", string(r)));
+        }
+        config(&[
+            provider_block(),
+            far_block.clone(),
+            association("near", &near, "default", &sa, &role.arn, &near_attrs),
+        ])
+    };
+    tf.write(&config(&[provider_block(), far_block.clone()]));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    let id = r["association_id"].as_str().unwrap_or_default().to_string();
+    let listed = w.eks_in(
+        west,
+        "GET",
+        &format!("/clusters/{far}/pod-identity-associations"),
+        None,
+    );
+    assert!(listed.ok(), "{}", listed.body);
+    assert_eq!(
+        listed.json()["associations"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert!(
+        r["association_arn"]
+            .as_str()
+            .is_some_and(|a| a.contains(":us-west-2:")),
+        "{r}"
+    );
+    tf.assert_plan_empty();
+    tf.import_verify(ADDRESS, &format!("{far},{id}@{west}"), &[]);
+    tf.write(&cfg(None));
+    tf.apply();
+
+    // The provider's own region written out: an update that changes nothing.
+    let near_id = tf.resource("eks_pod_identity_association.near")["association_id"].clone();
+    tf.write(&cfg(Some("us-east-1")));
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions
+            .get("eks_pod_identity_association.near")
+            .map(Vec::as_slice),
+        Some(&["update".to_string()][..]),
+        "{actions:?}"
+    );
+    tf.apply();
+    tf.assert_plan_empty();
+    assert_eq!(
+        tf.resource("eks_pod_identity_association.near")["association_id"],
+        near_id
+    );
+
+    tf.destroy();
+    let listed = w.eks_in(
+        west,
+        "GET",
+        &format!("/clusters/{far}/pod-identity-associations"),
+        None,
+    );
+    assert_eq!(
+        listed.json()["associations"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        listed.body
+    );
+    assert_nothing_left(w, &near);
+}

@@ -265,9 +265,30 @@ fn example_pod_identity_association() {
     let rel = "resources/eks_pod_identity_association";
     let cluster = cluster_with_agent(w);
     let role = w.create_pod_role();
-    let vars = json!({"cluster_name": cluster, "role_arn": role.arn});
+    let west = acceptance_tests::random_name();
+    w.create_cluster_in("us-west-2", &west);
+    let vars = json!({"cluster_name": cluster, "role_arn": role.arn, "other_cluster_name": west});
     let tf = example_tf(w, rel, &vars);
+    let west_associations = || {
+        w.eks_in(
+            "us-west-2",
+            "GET",
+            &format!("/clusters/{west}/pod-identity-associations"),
+            None,
+        )
+        .json()["associations"]
+            .as_array()
+            .map(Vec::len)
+    };
     apply_plan_destroy(w, &tf, &cluster, &[&role.arn], |tf| {
+        let api_west = tf.resource("eks_pod_identity_association.api_west[0]");
+        assert!(
+            api_west["association_arn"]
+                .as_str()
+                .is_some_and(|a| a.contains(":us-west-2:")),
+            "{api_west}"
+        );
+        assert_eq!(west_associations(), Some(1));
         let api = tf.resource("eks_pod_identity_association.api");
         assert_eq!(api["role_arn"], json!(role.arn));
         assert_eq!(api["created_role"], json!(false));
@@ -298,6 +319,7 @@ fn example_pod_identity_association() {
             &[],
         );
     });
+    assert_eq!(west_associations(), Some(0), "left behind in us-west-2");
 }
 
 #[test]

@@ -67,6 +67,8 @@ pub struct AddonState {
     pub modified_at: Option<String>,
     /// `namespace_config { namespace }`: a namespace of the user's choice.
     pub namespace_config: Option<NamespaceConfig>,
+    /// The addon's region (null: the provider's).
+    pub region: Option<String>,
     /// Wait limits.
     pub timeouts: Option<Timeouts>,
 }
@@ -250,6 +252,7 @@ pub fn spec() -> ResourceSpec {
             ),
             Attr::computed("created_at", Kind::String, "When EKS installed the addon (RFC 3339, from `createdAt`).").stable(),
             Attr::computed("modified_at", Kind::String, "When EKS last changed the addon (RFC 3339, from `modifiedAt`). Unknown in a plan that changes the resource."),
+            Attr::optional("region", Kind::String, "The region of the cluster, when it is not the provider's (one provider block can serve every region of its partition, as in the AWS provider v6). Null means the provider's region. Changing the region the addon is in replaces it; writing the provider's own region changes nothing. Import with `@region` after the ID for another region.").check(crate::names::check_region),
         ],
         blocks: vec![crate::spec::BlockSpec {
             name: "namespace_config",

@@ -5,6 +5,26 @@
 //! that says what is wrong and how to fix it. Does not own: checks that need
 //! AWS (does the role exist, is it trusted).
 
+/// Checks an AWS region name such as `us-west-2`, `us-gov-west-1` or
+/// `cn-north-1`: lowercase words joined by `-`, the last a number.
+pub fn check_region(s: &str) -> Result<(), String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let words_ok = parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()));
+    let number_ok = parts
+        .last()
+        .is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    if words_ok && number_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{s:?} is not an AWS region name, such as \"us-west-2\" or \"eu-central-1\"."
+        ))
+    }
+}
+
 /// Checks a DNS-1123 label (a Kubernetes namespace name).
 pub fn check_dns1123_label(s: &str) -> Result<(), String> {
     if s.is_empty() || s.len() > 63 {
@@ -206,6 +226,31 @@ pub fn parse_association_import_id(id: &str) -> Result<AssociationImportId, Stri
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn region_names() {
+        for ok in [
+            "us-west-2",
+            "us-gov-west-1",
+            "cn-north-1",
+            "eu-isoe-west-1",
+            "ap-southeast-5",
+        ] {
+            assert_eq!(check_region(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "us-west",
+            "US-WEST-2",
+            "us_west_2",
+            "uswest2",
+            "us--2",
+            "us-west-2a",
+        ] {
+            assert!(check_region(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -8,6 +8,18 @@ variable "role_arn" {
   type        = string
 }
 
+variable "other_cluster_name" {
+  description = "Name of an EKS cluster in other_region, to bind the same service account there too; null leaves it out."
+  type        = string
+  default     = null
+}
+
+variable "other_region" {
+  description = "The region of other_cluster_name (one provider block serves every region of its partition)."
+  type        = string
+  default     = "us-west-2"
+}
+
 # An existing role, made elsewhere (for example with aws_iam_role).
 resource "eks_pod_identity_association" "api" {
   cluster_name    = var.cluster_name
@@ -52,4 +64,17 @@ resource "eks_pod_identity_association" "reports" {
 
 output "external_dns_role_arn" {
   value = eks_pod_identity_association.external_dns.role_arn
+}
+
+# The same service account in a cluster of another region, with the same
+# provider block: `region` on the resource. (Import it with `@region` after
+# the ID: my-cluster,a-0123456789abcdefg@us-west-2.)
+resource "eks_pod_identity_association" "api_west" {
+  count = var.other_cluster_name == null ? 0 : 1
+
+  region          = var.other_region
+  cluster_name    = var.other_cluster_name
+  namespace       = "payments"
+  service_account = "api"
+  role_arn        = var.role_arn
 }

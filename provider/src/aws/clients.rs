@@ -69,6 +69,31 @@ pub enum ConfigError {
     ProfileFiles(String),
 }
 
+/// Why a resource's `region` cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum RegionError {
+    /// A region of another partition than the provider's.
+    #[error(
+        "region {region} is in the {partition} partition, the provider's region {provider} in {provider_partition}"
+    )]
+    OtherPartition {
+        /// The resource's region.
+        region: String,
+        /// Its partition.
+        partition: &'static str,
+        /// The provider's region.
+        provider: String,
+        /// Its partition.
+        provider_partition: &'static str,
+    },
+    /// Clients could not be made for it.
+    #[error("no AWS clients could be made for region {region}")]
+    Invalid {
+        /// The resource's region.
+        region: String,
+    },
+}
+
 /// Everything a resource needs to talk to AWS, reached through `Ctx::data`.
 /// Resources pass it to the functions of `crate::aws`; only those modules
 /// make calls with the SDK clients (tests use them to set up the world).
@@ -93,6 +118,11 @@ pub struct Clients {
     /// ARN is its partition, region, account and name, so it never changes
     /// for a name (a cluster made again under that name has the same one).
     pub arn_cache: Mutex<HashMap<String, Arc<OnceCell<String>>>>,
+    /// What built these clients (`None` for [`Clients::deferred`]), so that
+    /// a resource's own `region` gets clients for it ([`Clients::in_region`]).
+    origin: Option<(SdkConfig, ProviderConfig)>,
+    /// Clients for other regions, made once each.
+    regional: Mutex<HashMap<String, Arc<Clients>>>,
     /// The AWS credentials (for signing EKS tokens for Kubernetes).
     pub credentials: Option<SharedCredentialsProvider>,
     /// The provider's `kubernetes {}` block, if set.
@@ -281,10 +311,53 @@ impl Clients {
             default_tags: cfg.default_tags.clone().unwrap_or_default(),
             agent_cache: Mutex::new(HashMap::new()),
             arn_cache: Mutex::new(HashMap::new()),
+            origin: Some((sdk.clone(), cfg.clone())),
+            regional: Mutex::new(HashMap::new()),
             credentials: sdk.credentials_provider(),
             kubernetes: cfg.kubernetes.clone(),
             unknown_config: Vec::new(),
         })
+    }
+
+    /// The clients for a resource's own `region` (the AWS provider v6
+    /// style: one provider block, resources in several regions): the same
+    /// credentials, retries, endpoints and default tags, EKS in `region`.
+    /// `None`, or the provider's region, is these clients. A region of
+    /// another partition is refused: its credentials are not these.
+    pub fn in_region(self: &Arc<Self>, region: Option<&str>) -> Result<Arc<Clients>, RegionError> {
+        let Some(region) = region.filter(|r| *r != self.region) else {
+            return Ok(self.clone());
+        };
+        if partition_of(region) != self.partition {
+            return Err(RegionError::OtherPartition {
+                region: region.to_string(),
+                partition: partition_of(region),
+                provider: self.region.clone(),
+                provider_partition: self.partition,
+            });
+        }
+        let Some((sdk, cfg)) = &self.origin else {
+            // Deferred clients refuse every call whatever the region.
+            return Ok(self.clone());
+        };
+        let mut cache = match self.regional.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(c) = cache.get(region) {
+            return Ok(c.clone());
+        }
+        let sdk = sdk
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build();
+        let clients = Arc::new(
+            Clients::from_sdk(&sdk, cfg).map_err(|_| RegionError::Invalid {
+                region: region.to_string(),
+            })?,
+        );
+        cache.insert(region.to_string(), clients.clone());
+        Ok(clients)
     }
 
     /// Clients for a plan whose provider configuration has `unknown`
@@ -312,6 +385,8 @@ impl Clients {
             default_tags: cfg.default_tags.clone().unwrap_or_default(),
             agent_cache: Mutex::new(HashMap::new()),
             arn_cache: Mutex::new(HashMap::new()),
+            origin: None,
+            regional: Mutex::new(HashMap::new()),
             credentials: None,
             kubernetes: cfg.kubernetes.clone(),
             unknown_config: unknown,
@@ -539,6 +614,47 @@ mod tests {
         assert_eq!(partition_of("cn-north-1"), "aws-cn");
         assert_eq!(partition_of("us-gov-east-1"), "aws-us-gov");
         assert_eq!(iam_region("aws-cn"), "cn-north-1");
+    }
+
+    #[test]
+    fn a_resource_region_gets_its_own_clients_once_and_only_in_the_partition() {
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .build();
+        let base = Arc::new(Clients::from_sdk(&sdk, &ProviderConfig::default()).unwrap());
+        assert!(Arc::ptr_eq(&base.in_region(None).unwrap(), &base));
+        assert!(Arc::ptr_eq(
+            &base.in_region(Some("us-east-1")).unwrap(),
+            &base
+        ));
+        let west = base.in_region(Some("us-west-2")).unwrap();
+        assert_eq!(west.region, "us-west-2");
+        assert_eq!(west.partition, "aws");
+        assert!(Arc::ptr_eq(
+            &west,
+            &base.in_region(Some("us-west-2")).unwrap()
+        ));
+        let err = base.in_region(Some("cn-north-1")).err();
+        assert!(
+            matches!(
+                err,
+                Some(RegionError::OtherPartition {
+                    partition: "aws-cn",
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+        // Deferred clients (unknown provider configuration) stay deferred.
+        let deferred = Arc::new(Clients::deferred(
+            &ProviderConfig::default(),
+            vec!["region".into()],
+        ));
+        assert!(Arc::ptr_eq(
+            &deferred.in_region(Some("us-west-2")).unwrap(),
+            &deferred
+        ));
     }
 
     #[test]

@@ -23,14 +23,87 @@ pub(crate) fn unconfigured() -> Diagnostic {
     )
 }
 
-/// The configured clients and the typed state of `v`.
+/// The configured clients for the region of `v` (its `region` attribute;
+/// null, or a resource without one: the provider's), and the typed state.
 pub(crate) fn setup<T: DeserializeOwned>(
     ctx: &Ctx,
     v: &Value,
 ) -> Result<(Arc<Clients>, T), Diagnostic> {
     let clients = ctx.data::<Clients>().ok_or_else(unconfigured)?;
+    let clients = regional(&clients, v.get("region").as_str())?;
     let state = spec_map::from_value(v, "state")?;
     Ok((clients, state))
+}
+
+/// The clients for `region` (`None`: the provider's).
+pub(crate) fn regional(
+    clients: &Arc<Clients>,
+    region: Option<&str>,
+) -> Result<Arc<Clients>, Diagnostic> {
+    clients.in_region(region).map_err(|e| {
+        Diagnostic::error(
+            "Region not served by this provider block",
+            format!("{e}. A provider block serves the regions of its own partition: use a provider block (an alias) configured for that partition, and `provider = eks.<alias>` on this resource."),
+        )
+        .at(tfplugin::AttrPath::root("region"))
+    })
+}
+
+/// An import ID's `@region` suffix (as in the AWS provider v6): the ID
+/// without it, and the region. No suffix: the provider's region.
+pub(crate) fn import_region(id: &str) -> Result<(&str, Option<&str>), Diagnostic> {
+    match id.rsplit_once('@') {
+        None => Ok((id, None)),
+        Some((rest, region)) => match schema::names::check_region(region) {
+            Ok(()) => Ok((rest, Some(region))),
+            Err(e) => Err(Diagnostic::error(
+                "Invalid region in the import ID",
+                format!(
+                    "{e} Write the ID, then `@` and the cluster's region, such as `my-cluster,a-0123456789abcdefg@us-west-2`, or leave `@region` out for the provider's region."
+                ),
+            )),
+        },
+    }
+}
+
+/// The value of a resource's `region` for a resource found in `region`
+/// (`None`: the provider's; the provider's own region is written as null).
+pub(crate) fn region_value(clients: &Clients, region: Option<&str>) -> Option<String> {
+    region.filter(|r| *r != clients.region).map(str::to_string)
+}
+
+/// The plan's part of a resource's `region`: the clients for the region
+/// the configuration names (`None` while it is unknown), and a replacement
+/// when the region the resource is in changes (null and the provider's own
+/// region are the same region).
+pub(crate) fn plan_region(
+    clients: &Arc<Clients>,
+    req: &tfplugin::PlanRequest,
+    resp: &mut tfplugin::PlanResponse,
+) -> Option<Arc<Clients>> {
+    let configured = req.config.get("region");
+    if req.config.is_null() {
+        // Destroy: the region the resource is in.
+        let prior = req.prior_state.as_ref().map(|p| p.get("region"));
+        return regional(clients, prior.and_then(Value::as_str)).ok();
+    }
+    if let Some(prior) = req.prior_state.as_ref().filter(|p| !p.is_null()) {
+        let effective = |v: &Value| v.as_str().unwrap_or(&clients.region).to_string();
+        if configured.is_unknown() || effective(prior.get("region")) != effective(configured) {
+            resp.requires_replace
+                .push(tfplugin::AttrPath::root("region"));
+        }
+    }
+    if configured.is_unknown() {
+        return None;
+    }
+    match regional(clients, configured.as_str()) {
+        Ok(c) => Some(c),
+        Err(d) => {
+            resp.diagnostics.push(d);
+            None
+        }
+    }
 }
 
 /// The typed prior state of an update.

@@ -28,7 +28,21 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         resp.diagnostics.push(unconfigured());
         return resp;
     };
-    let Some((cluster, addon_name)) = parse_id(&req.id) else {
+    let (id, region) = match crate::resources::import_region(&req.id) {
+        Ok(v) => v,
+        Err(d) => {
+            resp.diagnostics.push(d);
+            return resp;
+        }
+    };
+    let c = match crate::resources::regional(&c, region) {
+        Ok(c) => c,
+        Err(d) => {
+            resp.diagnostics.push(d);
+            return resp;
+        }
+    };
+    let Some((cluster, addon_name)) = parse_id(id) else {
         resp.diagnostics.push(Diagnostic::error(
             "Invalid import ID for eks_addon_pod_identity",
             format!(
@@ -38,7 +52,13 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         ));
         return resp;
     };
-    match imported_state(&c, cluster, addon_name, &req.id).await {
+    let imported = imported_state(&c, cluster, addon_name, &req.id)
+        .await
+        .map(|state| AddonState {
+            region: provider_region_value(ctx, region),
+            ..state
+        });
+    match imported {
         Ok(state) => match spec_map::to_value(&state, &tf_schema()) {
             Ok(v) => resp.imported.push(ImportedResource {
                 state: v,
@@ -50,6 +70,12 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         Err(d) => resp.diagnostics.push(d),
     }
     resp
+}
+
+/// The `region` an addon imported from `region` has in state.
+fn provider_region_value(ctx: &Ctx, region: Option<&str>) -> Option<String> {
+    ctx.data::<Clients>()
+        .and_then(|p| crate::resources::region_value(&p, region))
 }
 
 /// `(cluster, addon)` of an import ID; a cluster name that cannot exist is

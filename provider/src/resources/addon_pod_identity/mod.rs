@@ -46,7 +46,9 @@ impl Resource for AddonPodIdentity {
     }
 
     async fn plan(&self, ctx: &Ctx, req: &PlanRequest, resp: &mut PlanResponse) {
-        if let Some(c) = ctx.data::<Clients>() {
+        if let Some(c) = ctx.data::<Clients>()
+            && let Some(c) = crate::resources::plan_region(&c, req, resp)
+        {
             plan::plan(&c, req, resp).await;
         }
     }

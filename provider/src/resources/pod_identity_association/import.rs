@@ -24,9 +24,27 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         imported: vec![],
         diagnostics: Diagnostics::default(),
     };
-    let Some(clients) = ctx.data::<Clients>() else {
+    let Some(provider) = ctx.data::<Clients>() else {
         resp.diagnostics.push(unconfigured());
         return resp;
+    };
+    let (id, region) = match crate::resources::import_region(&req.id) {
+        Ok(v) => v,
+        Err(d) => {
+            resp.diagnostics.push(d);
+            return resp;
+        }
+    };
+    let clients = match crate::resources::regional(&provider, region) {
+        Ok(c) => c,
+        Err(d) => {
+            resp.diagnostics.push(d);
+            return resp;
+        }
+    };
+    let req = ImportRequest {
+        id: id.to_string(),
+        identity: req.identity.clone(),
     };
     let (cluster, a) = match find_target(&clients, &req).await {
         Ok(found) => found,
@@ -47,6 +65,7 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
     }
     let base = AssociationState {
         cluster_name: cluster,
+        region: crate::resources::region_value(&provider, region),
         ..Default::default()
     };
     let mut state = state_from(&a, &base, &clients.default_tags);

@@ -60,7 +60,9 @@ impl Resource for PodIdentityAssociation {
     }
 
     async fn plan(&self, ctx: &Ctx, req: &PlanRequest, resp: &mut PlanResponse) {
-        if let Some(clients) = ctx.data::<Clients>() {
+        if let Some(clients) = ctx.data::<Clients>()
+            && let Some(clients) = crate::resources::plan_region(&clients, req, resp)
+        {
             plan::plan(&clients, req, resp).await;
         }
     }

@@ -117,6 +117,7 @@ pub(super) fn state_from(
         external_id: a.external_id.clone().filter(|e| !e.is_empty()),
         owner_arn: a.owner_arn.clone(),
         created_at: a.created_at.clone(),
+        region: base.region.clone(),
         restrict_to_cluster: Some(base.restrict_to_cluster.unwrap_or(false)),
         created_role: Some(base.created_role.unwrap_or(false)),
         create_service_account: Some(base.create_service_account.unwrap_or(false)),
