@@ -46,6 +46,9 @@ wait_for_line() { # wait_for_line LOG PID: prints the port from the first "http:
 
 start_moto() {
   [ -x "$EKS_MOTO_SERVER" ] || eks_die "$EKS_MOTO_SERVER missing: run scripts/setup.sh"
+  # Emptied here, not by the child's redirect: wait_for_line could otherwise
+  # read the port of an earlier run's log before the child truncates it.
+  : >"$state/moto.log"
   MOTO_IAM_LOAD_MANAGED_POLICIES=true setsid "$EKS_MOTO_SERVER" -H 127.0.0.1 -p 0 \
     >"$state/moto.log" 2>&1 </dev/null &
   local pid=$!
@@ -61,6 +64,7 @@ start_emulator() {
     eks_log "building eks-emulator"
     (cd "$EKS_REPO" && cargo build -q -p eks-emulator)
   fi
+  : >"$state/emulator.log" # (as in start_moto)
   setsid "$EKS_EMULATOR_BIN" --listen 127.0.0.1:0 --iam-endpoint "http://127.0.0.1:$(port_of moto)" \
     >"$state/emulator.log" 2>&1 </dev/null &
   local pid=$!
