@@ -66,6 +66,29 @@ pub(crate) fn import_region(id: &str) -> Result<(&str, Option<&str>), Diagnostic
     }
 }
 
+/// What every import starts from: the ID without its `@region`, the
+/// clients for that region, and the value of `region` in the imported
+/// state (null for the provider's own region).
+pub(crate) struct ImportStart<'a> {
+    /// The import ID without `@region`.
+    pub id: &'a str,
+    /// The clients for the region the resource is in.
+    pub clients: Arc<Clients>,
+    /// `region` in the imported state.
+    pub region: Option<String>,
+}
+
+/// The start of an import of `id` (see [`ImportStart`]).
+pub(crate) fn import_start<'a>(ctx: &Ctx, id: &'a str) -> Result<ImportStart<'a>, Diagnostic> {
+    let provider = ctx.data::<Clients>().ok_or_else(unconfigured)?;
+    let (id, region) = import_region(id)?;
+    Ok(ImportStart {
+        id,
+        clients: regional(&provider, region)?,
+        region: region_value(&provider, region),
+    })
+}
+
 /// The value of a resource's `region` for a resource found in `region`
 /// (`None`: the provider's; the provider's own region is written as null).
 pub(crate) fn region_value(clients: &Clients, region: Option<&str>) -> Option<String> {

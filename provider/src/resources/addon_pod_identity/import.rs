@@ -10,7 +10,6 @@ use crate::aws::eks::{addon, cluster};
 use crate::aws::iam::role::{self as iam, FoundRole};
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
-use crate::resources::unconfigured;
 use crate::spec_map;
 use schema::addon::{AddonAssociation, AddonState, Recommended};
 use schema::tags::Tags;
@@ -24,25 +23,15 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         imported: vec![],
         diagnostics: Diagnostics::default(),
     };
-    let Some(c) = ctx.data::<Clients>() else {
-        resp.diagnostics.push(unconfigured());
-        return resp;
-    };
-    let (id, region) = match crate::resources::import_region(&req.id) {
-        Ok(v) => v,
+    let start = match crate::resources::import_start(ctx, &req.id) {
+        Ok(s) => s,
         Err(d) => {
             resp.diagnostics.push(d);
             return resp;
         }
     };
-    let c = match crate::resources::regional(&c, region) {
-        Ok(c) => c,
-        Err(d) => {
-            resp.diagnostics.push(d);
-            return resp;
-        }
-    };
-    let Some((cluster, addon_name)) = parse_id(id) else {
+    let c = start.clients;
+    let Some((cluster, addon_name)) = parse_id(start.id) else {
         resp.diagnostics.push(Diagnostic::error(
             "Invalid import ID for eks_addon_pod_identity",
             format!(
@@ -55,7 +44,7 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
     let imported = imported_state(&c, cluster, addon_name, &req.id)
         .await
         .map(|state| AddonState {
-            region: provider_region_value(ctx, region),
+            region: start.region,
             ..state
         });
     match imported {
@@ -70,12 +59,6 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         Err(d) => resp.diagnostics.push(d),
     }
     resp
-}
-
-/// The `region` an addon imported from `region` has in state.
-fn provider_region_value(ctx: &Ctx, region: Option<&str>) -> Option<String> {
-    ctx.data::<Clients>()
-        .and_then(|p| crate::resources::region_value(&p, region))
 }
 
 /// `(cluster, addon)` of an import ID; a cluster name that cannot exist is

@@ -10,7 +10,6 @@ use crate::aws::eks::association::{self, Association};
 use crate::aws::iam::role as iam;
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
-use crate::resources::unconfigured;
 use crate::spec_map;
 use schema::association::AssociationState;
 use schema::names::{self, AssociationImportId, parse_association_import_id};
@@ -24,26 +23,16 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         imported: vec![],
         diagnostics: Diagnostics::default(),
     };
-    let Some(provider) = ctx.data::<Clients>() else {
-        resp.diagnostics.push(unconfigured());
-        return resp;
-    };
-    let (id, region) = match crate::resources::import_region(&req.id) {
-        Ok(v) => v,
+    let start = match crate::resources::import_start(ctx, &req.id) {
+        Ok(s) => s,
         Err(d) => {
             resp.diagnostics.push(d);
             return resp;
         }
     };
-    let clients = match crate::resources::regional(&provider, region) {
-        Ok(c) => c,
-        Err(d) => {
-            resp.diagnostics.push(d);
-            return resp;
-        }
-    };
+    let clients = start.clients;
     let req = ImportRequest {
-        id: id.to_string(),
+        id: start.id.to_string(),
         identity: req.identity.clone(),
     };
     let (cluster, a) = match find_target(&clients, &req).await {
@@ -65,7 +54,7 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
     }
     let base = AssociationState {
         cluster_name: cluster,
-        region: crate::resources::region_value(&provider, region),
+        region: start.region,
         ..Default::default()
     };
     let mut state = state_from(&a, &base, &clients.default_tags);
