@@ -361,16 +361,27 @@ pub async fn delete_role_known(
     attached: &BTreeSet<String>,
     inline: &[String],
 ) -> Result<(), AwsError> {
+    match empty_and_delete(c, name, attached, inline).await {
+        Err(e) if is_delete_conflict(&e) => delete_role(c, name).await,
+        other => other,
+    }
+}
+
+/// Detaches `attached`, deletes the inline policies `inline`, then the role
+/// (each already gone counts as done).
+async fn empty_and_delete(
+    c: &Clients,
+    name: &str,
+    attached: &BTreeSet<String>,
+    inline: &[String],
+) -> Result<(), AwsError> {
     let change = RoleChange {
         detach: attached.iter().cloned().collect(),
         ..Default::default()
     };
     apply_change(c, name, &change).await?;
     delete_inline_policies(c, name, inline).await?;
-    match not_found_is_none(delete_only(c, name).await) {
-        Err(e) if is_delete_conflict(&e) => delete_role(c, name).await,
-        other => other.map(|_| ()),
-    }
+    not_found_is_none(delete_only(c, name).await).map(|_| ())
 }
 
 /// DeleteRole alone.
@@ -392,26 +403,7 @@ pub async fn delete_role(c: &Clients, name: &str) -> Result<(), AwsError> {
         None => return Ok(()),
     };
     let inline = not_found_is_none(list_inline_names(c, name).await)?.unwrap_or_default();
-    let change = RoleChange {
-        detach: attached.into_iter().collect(),
-        ..Default::default()
-    };
-    apply_change(c, name, &change).await?;
-    try_join_all(inline.iter().map(|p| async move {
-        not_found_is_none(
-            c.iam
-                .delete_role_policy()
-                .role_name(name)
-                .policy_name(p)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("DeleteRolePolicy", e)),
-        )
-    }))
-    .await?;
-    not_found_is_none(delete_only(c, name).await)?;
-    Ok(())
+    empty_and_delete(c, name, &attached, &inline).await
 }
 
 /// A role's trust as the migration reads it.
