@@ -34,8 +34,8 @@ EKS_TOFU_SUM="h1:0VT4P8pMmGcCUnQ9JDrJ+Qg2d35Vzm4FFd/9+H7oF98="
 # A Terraform newer than the one on PATH, built from its Go module by
 # scripts/terraform-src.sh (resource identity needs Terraform >= 1.12):
 # v1.13.3 is the newest release on the Go module proxy (2026-08).
-EKS_TF_SRC_VERSION="1.13.3"
-EKS_TF_SRC_SUM="h1:Wjwx4gk2sEFbSiHK30nLgde+KuHoIvk1MTW2hojnbmg="
+EKS_TF_SRC_VERSION="1.14.9"
+EKS_TF_SRC_SUM="h1:HLthQuUl9eq+H8kkXQ40wsmZUoLeMBjDXrBKLMc3HR0="
 
 eks_log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 eks_die() { eks_log "error: $*"; exit 1; }

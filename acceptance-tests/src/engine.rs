@@ -88,6 +88,12 @@ impl Engine {
     pub fn has_import_by_identity(&self) -> bool {
         self.at_least(1, 12)
     }
+
+    /// `list` blocks and `terraform query` (protocol 6.10; Terraform 1.14;
+    /// OpenTofu 1.12 has no `query` command).
+    pub fn has_list_resources(&self) -> bool {
+        !self.is_opentofu() && self.at_least(1, 14)
+    }
 }
 
 impl fmt::Display for Engine {

@@ -22,8 +22,8 @@ use schema::provider_config::{self, ProviderConfig};
 use std::any::Any;
 use std::sync::Arc;
 use tfplugin::{
-    AttrPath, DataSource, Diagnostic, Diagnostics, EphemeralResource, Function, Provider, Resource,
-    Schema, Value,
+    AttrPath, DataSource, Diagnostic, Diagnostics, EphemeralResource, Function, ListResource,
+    Provider, Resource, Schema, Value,
 };
 
 /// Registry source address of this provider.
@@ -63,6 +63,13 @@ impl Provider for EksProvider {
         vec![Arc::new(
             crate::ephemeral_resources::cluster_auth::ClusterAuth,
         )]
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+        vec![
+            Arc::new(crate::resources::pod_identity_association::PodIdentityAssociationList),
+            Arc::new(crate::resources::addon_pod_identity::AddonPodIdentityList),
+        ]
     }
 
     async fn configure(
@@ -152,7 +159,9 @@ fn check_types(config: &Value) -> Result<(), Diagnostics> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use schema::registry::{DATA_SOURCE_TYPES, EPHEMERAL_TYPES, FUNCTIONS, RESOURCE_TYPES};
+    use schema::registry::{
+        DATA_SOURCE_TYPES, EPHEMERAL_TYPES, FUNCTIONS, LIST_TYPES, RESOURCE_TYPES,
+    };
 
     #[test]
     fn unknown_attributes_names_attributes_and_block_fields() {
@@ -201,6 +210,20 @@ mod tests {
             .map(|e| e.type_name())
             .collect();
         assert_eq!(ephemerals, EPHEMERAL_TYPES);
+        let lists: Vec<&str> = p.list_resources().iter().map(|l| l.type_name()).collect();
+        assert_eq!(lists, LIST_TYPES);
+        // Every list resource lists a managed resource that has an identity.
+        for l in p.list_resources() {
+            let r = p
+                .resources()
+                .into_iter()
+                .find(|r| r.type_name() == l.type_name());
+            assert!(
+                r.and_then(|r| r.identity_schema()).is_some(),
+                "{}",
+                l.type_name()
+            );
+        }
         let functions: Vec<&str> = p.functions().iter().map(|f| f.name()).collect();
         assert_eq!(functions, FUNCTIONS);
     }

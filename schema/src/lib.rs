@@ -17,6 +17,7 @@ pub mod cluster_auth;
 pub mod functions;
 pub mod input;
 pub mod kubeconfig;
+pub mod lists;
 pub mod migration;
 pub mod names;
 pub mod policy;

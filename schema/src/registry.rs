@@ -1,8 +1,8 @@
 //! The one list of what the provider serves: the type names of its
 //! resources and data sources.
 //!
-//! Owns: [`RESOURCE_TYPES`], [`DATA_SOURCE_TYPES`], [`EPHEMERAL_TYPES`] and
-//! [`FUNCTIONS`]. The provider
+//! Owns: [`RESOURCE_TYPES`], [`DATA_SOURCE_TYPES`], [`EPHEMERAL_TYPES`],
+//! [`LIST_TYPES`] and [`FUNCTIONS`]. The provider
 //! registers exactly these (a test in the provider crate checks it), and
 //! `docgen` writes a page for each, without compiling the provider.
 
@@ -22,6 +22,10 @@ pub const DATA_SOURCE_TYPES: [&str; 3] = [
 
 /// Type names of the ephemeral resources, in registration order.
 pub const EPHEMERAL_TYPES: [&str; 1] = [crate::cluster_auth::TYPE_NAME];
+
+/// Type names of the list resources (each a managed resource's), in
+/// registration order.
+pub const LIST_TYPES: [&str; 2] = [crate::association::TYPE_NAME, crate::addon::TYPE_NAME];
 
 /// Names of the provider-defined functions, in registration order.
 pub const FUNCTIONS: [&str; 3] = crate::functions::FUNCTION_NAMES;

@@ -42,8 +42,9 @@ pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use provider::{
     ApplyRequest, ApplyResponse, Ctx, DataReadResponse, DataSource, DeleteRequest,
     EphemeralOpenResponse, EphemeralResource, Function, FunctionDefinition, FunctionError,
-    FunctionParameter, ImportRequest, ImportResponse, ImportedResource, PlanRequest, PlanResponse,
-    Provider, ReadRequest, ReadResponse, Resource,
+    FunctionParameter, ImportRequest, ImportResponse, ImportedResource, ListEvent, ListRequest,
+    ListResource, ListSink, PlanRequest, PlanResponse, Provider, ReadRequest, ReadResponse,
+    Resource,
 };
 pub use schema::{Attribute, Block, NestedBlock, NestingMode, Schema};
 pub use serve::{ServeError, ServeOptions, serve};

@@ -73,6 +73,12 @@ pub trait Provider: Send + Sync + 'static {
     fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource>> {
         vec![]
     }
+    /// Every list resource type (protocol 6.10, `terraform query`,
+    /// Terraform ≥ 1.14). Each names a managed resource of this provider
+    /// that has an identity.
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+        vec![]
+    }
     /// Extra validation of the provider configuration (after schema validators).
     async fn validate_config(&self, _config: &Value) -> Diagnostics {
         Diagnostics::default()
@@ -243,6 +249,22 @@ pub trait Resource: Send + Sync + 'static {
     ) -> Result<serde_json::Value, Diagnostics> {
         Ok(raw)
     }
+    /// Upgrades identity JSON written by identity schema `version` to the
+    /// current identity schema (the default refuses any other version).
+    async fn upgrade_identity(
+        &self,
+        version: i64,
+        _raw: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
+        Err(Diagnostic::error(
+            "Unsupported identity version",
+            format!(
+                "Stored identity version {version} of {} cannot be upgraded.",
+                self.type_name()
+            ),
+        )
+        .into())
+    }
     /// Adjusts the plan; called after the framework applied defaults,
     /// computed-unknown marking, use_state_for_unknown and requires_replace.
     async fn plan(&self, _ctx: &Ctx, _req: &PlanRequest, _resp: &mut PlanResponse) {}
@@ -323,6 +345,76 @@ pub trait EphemeralResource: Send + Sync + 'static {
     async fn close(&self, _ctx: &Ctx, _private: Vec<u8>) -> Diagnostics {
         Diagnostics::default()
     }
+}
+
+/// Input to `ListResource::list`.
+#[derive(Debug, Clone)]
+pub struct ListRequest {
+    /// the `config` block (wholly known; null attributes where unset)
+    pub config: Value,
+    /// whether Terraform wants each object's whole state
+    /// (`include_resource = true`, and always for `-generate-config-out`)
+    pub include_resource_object: bool,
+    /// how many objects Terraform reads before it stops the stream
+    pub limit: i64,
+}
+
+/// One object a list resource found.
+#[derive(Debug, Clone)]
+pub struct ListEvent {
+    /// the managed resource's identity of the object
+    pub identity: Value,
+    /// a short name for people
+    pub display_name: String,
+    /// the object as the managed resource's state (only when asked for)
+    pub resource_object: Option<Value>,
+    /// warnings about this object
+    pub diagnostics: Diagnostics,
+}
+
+/// Where a list resource sends what it finds, one object at a time, while
+/// Terraform reads them.
+pub struct ListSink {
+    tx: tokio::sync::mpsc::Sender<ListEvent>,
+    sent: i64,
+    limit: i64,
+}
+
+impl ListSink {
+    pub(crate) fn new(tx: tokio::sync::mpsc::Sender<ListEvent>, limit: i64) -> Self {
+        ListSink { tx, sent: 0, limit }
+    }
+    /// Sends one object. False when the list should stop: the limit is
+    /// reached or Terraform stopped reading.
+    pub async fn send(&mut self, event: ListEvent) -> bool {
+        if self.is_full() || self.tx.send(event).await.is_err() {
+            return false;
+        }
+        self.sent += 1;
+        !self.is_full()
+    }
+    /// True once `limit` objects were sent (no more are read).
+    pub fn is_full(&self) -> bool {
+        self.sent >= self.limit
+    }
+}
+
+/// A list resource type: finds existing objects of the managed resource of
+/// the same type name, so that `terraform query` can show them and write
+/// their import blocks and configuration.
+#[async_trait]
+pub trait ListResource: Send + Sync + 'static {
+    /// Type name (the managed resource's).
+    fn type_name(&self) -> &'static str;
+    /// Schema of the `config` block.
+    fn schema(&self) -> Schema;
+    /// Extra validation of the `config` block (after schema validators).
+    async fn validate(&self, _ctx: &Ctx, _config: &Value) -> Diagnostics {
+        Diagnostics::default()
+    }
+    /// Finds the objects and sends each to `sink`; the diagnostics returned
+    /// end the stream (errors make Terraform discard the list).
+    async fn list(&self, ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Diagnostics;
 }
 
 /// One function parameter.

@@ -20,7 +20,8 @@ use crate::plan;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{
     ApplyRequest, Ctx, DataSource, DeleteRequest, EphemeralResource, Function, ImportRequest,
-    PlanRequest, PlanResponse, Provider, ReadRequest, Resource,
+    ListEvent, ListRequest, ListResource, ListSink, PlanRequest, PlanResponse, Provider,
+    ReadRequest, Resource,
 };
 use crate::schema::{Attribute, Block, NestingMode, Schema, validate_block};
 use crate::value::{AttrPath, PathStep, Type, Value};
@@ -44,6 +45,13 @@ struct EphemeralEntry {
     ty: Type,
 }
 
+struct ListEntry {
+    imp: Arc<dyn ListResource>,
+    /// the `config` block's schema
+    schema: Schema,
+    ty: Type,
+}
+
 /// Protocol 6 service state.
 pub struct ProviderService {
     provider: Arc<dyn Provider>,
@@ -52,6 +60,7 @@ pub struct ProviderService {
     resources: BTreeMap<String, ResourceEntry>,
     data_sources: BTreeMap<String, DataEntry>,
     ephemerals: BTreeMap<String, EphemeralEntry>,
+    lists: BTreeMap<String, ListEntry>,
     functions: BTreeMap<String, Arc<dyn Function>>,
     data: RwLock<Option<Arc<dyn Any + Send + Sync>>>,
     terraform_version: RwLock<String>,
@@ -107,6 +116,15 @@ impl ProviderService {
                 )
             })
             .collect();
+        let lists = provider
+            .list_resources()
+            .into_iter()
+            .map(|l| {
+                let schema = l.schema();
+                let ty = schema.ty();
+                (l.type_name().to_string(), ListEntry { imp: l, schema, ty })
+            })
+            .collect();
         let functions = provider
             .functions()
             .into_iter()
@@ -119,6 +137,7 @@ impl ProviderService {
             resources,
             data_sources,
             ephemerals,
+            lists,
             functions,
             data: RwLock::new(None),
             terraform_version: RwLock::new(String::new()),
@@ -154,6 +173,20 @@ impl ProviderService {
             )
             .into()
         })
+    }
+
+    /// The list resource `name` and the managed resource it lists (which
+    /// must have an identity: every event carries one).
+    fn list(&self, name: &str) -> Result<(&ListEntry, &ResourceEntry), Diagnostics> {
+        let unknown = || {
+            Diagnostics::from(Diagnostic::error(
+                "Unknown list resource type",
+                format!("This provider does not support the list resource type {name:?}."),
+            ))
+        };
+        let l = self.lists.get(name).ok_or_else(unknown)?;
+        let r = self.resources.get(name).filter(|r| r.identity.is_some());
+        Ok((l, r.ok_or_else(unknown)?))
     }
 
     fn data_source(&self, name: &str) -> Result<&DataEntry, Diagnostics> {
@@ -214,15 +247,79 @@ fn decode_identity(
     }
 }
 
+/// The identity of `state`: the one the resource gave, else the state's
+/// attributes of the identity's attribute names (a resource whose identity
+/// attributes are all state attributes need not build it).
 fn encode_identity(
     v: Option<&Value>,
+    state: &Value,
     entry: &ResourceEntry,
 ) -> Result<Option<pb::ResourceIdentityData>, Diagnostics> {
-    match (v, &entry.identity) {
+    let derived = match (&entry.identity, v) {
+        (Some((s, _)), None) if !state.is_null() => {
+            let mut id = Value::Null;
+            for a in &s.block.attributes {
+                id.set(&a.name, state.get(&a.name).clone());
+            }
+            Some(id)
+        }
+        _ => None,
+    };
+    match (v.or(derived.as_ref()), &entry.identity) {
         (Some(v), Some((_, ty))) if !v.is_null() => Ok(Some(pb::ResourceIdentityData {
             identity_data: Some(encode_dv(v, ty, "identity")?),
         })),
         _ => Ok(None),
+    }
+}
+
+/// Diagnostics of a list resource's `config` block, with their attribute
+/// paths from the `list` block (Terraform places them in that body).
+fn in_list_config(d: Diagnostics) -> Diagnostics {
+    Diagnostics(
+        d.0.into_iter()
+            .map(|mut d| {
+                if let Some(p) = d.attribute.take() {
+                    let mut steps = vec![PathStep::Attr("config".into())];
+                    steps.extend(p.0);
+                    d.attribute = Some(AttrPath(steps));
+                }
+                d
+            })
+            .collect(),
+    )
+}
+
+/// One list event in its wire form. An event that cannot be encoded
+/// becomes an error event (which ends Terraform's reading).
+fn list_event_to_proto(e: ListEvent, id_ty: &Type, res_ty: &Type) -> pb::list_resource::Event {
+    let mut diags = e.diagnostics;
+    let identity = match encode_dv(&e.identity, id_ty, "identity") {
+        _ if e.identity.is_null() => None,
+        Ok(dv) => Some(pb::ResourceIdentityData {
+            identity_data: Some(dv),
+        }),
+        Err(d) => {
+            diags.extend(d);
+            None
+        }
+    };
+    let resource_object = match e
+        .resource_object
+        .map(|o| encode_dv(&o, res_ty, "resource object"))
+    {
+        Some(Ok(dv)) => Some(dv),
+        Some(Err(d)) => {
+            diags.extend(d);
+            None
+        }
+        None => None,
+    };
+    pb::list_resource::Event {
+        identity,
+        display_name: e.display_name,
+        resource_object,
+        diagnostic: diags_to_proto(&diags),
     }
 }
 
@@ -442,6 +539,13 @@ impl pb::provider_server::Provider for ProviderService {
                     type_name: k.clone(),
                 })
                 .collect(),
+            list_resources: self
+                .lists
+                .keys()
+                .map(|k| m::ListResourceMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
         }))
     }
 
@@ -471,6 +575,11 @@ impl pb::provider_server::Provider for ProviderService {
                 .collect(),
             ephemeral_resource_schemas: self
                 .ephemerals
+                .iter()
+                .map(|(k, e)| (k.clone(), schema_to_proto(&e.schema)))
+                .collect(),
+            list_resource_schemas: self
+                .lists
                 .iter()
                 .map(|(k, e)| (k.clone(), schema_to_proto(&e.schema)))
                 .collect(),
@@ -643,24 +752,33 @@ impl pb::provider_server::Provider for ProviderService {
                 );
                 return None;
             };
-            if r.version != s.version {
-                diags.error(
-                    "Unsupported identity version",
-                    format!(
-                        "Stored identity version {} cannot be upgraded to version {} of {}.",
-                        r.version, s.version, r.type_name
-                    ),
-                );
-                return None;
-            }
             let text = String::from_utf8_lossy(&r.raw_identity);
-            let v = tri!(
-                Value::from_json_str(&text, ty).map_err(|err| Diagnostics::from(
-                    Diagnostic::error("Invalid stored identity", format!("{err}."))
-                )),
-                diags,
-                None
-            );
+            let invalid = |err: crate::value::ValueError| {
+                Diagnostics::from(Diagnostic::error(
+                    "Invalid stored identity",
+                    format!("{err}."),
+                ))
+            };
+            let v = if r.version == s.version {
+                tri!(
+                    Value::from_json_str(&text, ty).map_err(invalid),
+                    diags,
+                    None
+                )
+            } else {
+                let json: serde_json::Value = tri!(
+                    serde_json::from_str(&text).map_err(|err| Diagnostics::from(
+                        Diagnostic::error(
+                            "Invalid stored identity",
+                            format!("The stored identity is not valid JSON: {err}.")
+                        )
+                    )),
+                    diags,
+                    None
+                );
+                let up = tri!(e.imp.upgrade_identity(r.version, json).await, diags, None);
+                tri!(Value::from_json(&up, ty).map_err(invalid), diags, None)
+            };
             Some(pb::ResourceIdentityData {
                 identity_data: Some(tri!(encode_dv(&v, ty, "identity"), diags, None)),
             })
@@ -731,7 +849,8 @@ impl pb::provider_server::Provider for ProviderService {
             let new_state = out.new_state.unwrap_or(Value::Null);
             resp.new_state = Some(tri!(encode_dv(&new_state, &e.ty, "state"), diags));
             if !new_state.is_null() {
-                resp.new_identity = tri!(encode_identity(out.identity.as_ref(), e), diags);
+                resp.new_identity =
+                    tri!(encode_identity(out.identity.as_ref(), &new_state, e), diags);
             }
         }
         .await;
@@ -790,7 +909,12 @@ impl pb::provider_server::Provider for ProviderService {
             resp.planned_state = Some(tri!(encode_dv(&out.planned, &e.ty, "planned state"), diags));
             resp.requires_replace = out.requires_replace.iter().map(path_to_proto).collect();
             resp.planned_private = out.private;
-            resp.planned_identity = tri!(encode_identity(out.identity.as_ref(), e), diags);
+            // A plan's identity is the prior one (or the resource's): never
+            // derived from a planned state, whose attributes may be unknown.
+            resp.planned_identity = tri!(
+                encode_identity(out.identity.as_ref(), &Value::Null, e),
+                diags
+            );
         }
         .await;
         resp.diagnostics = diags_to_proto(&diags);
@@ -853,7 +977,10 @@ impl pb::provider_server::Provider for ProviderService {
             }
             resp.new_state = Some(tri!(encode_dv(&out.new_state, &e.ty, "new state"), diags));
             resp.private = out.private;
-            resp.new_identity = tri!(encode_identity(out.identity.as_ref(), e), diags);
+            resp.new_identity = tri!(
+                encode_identity(out.identity.as_ref(), &out.new_state, e),
+                diags
+            );
         }
         .await;
         resp.diagnostics = diags_to_proto(&diags);
@@ -886,7 +1013,7 @@ impl pb::provider_server::Provider for ProviderService {
                     type_name: r.type_name.clone(),
                     state: Some(tri!(encode_dv(&i.state, &e.ty, "imported state"), diags)),
                     private: i.private,
-                    identity: tri!(encode_identity(i.identity.as_ref(), e), diags),
+                    identity: tri!(encode_identity(i.identity.as_ref(), &i.state, e), diags),
                 });
             }
         }
@@ -1030,6 +1157,88 @@ impl pb::provider_server::Provider for ProviderService {
         Ok(Response::new(pb::close_ephemeral_resource::Response {
             diagnostics: diags_to_proto(&diags),
         }))
+    }
+
+    type ListResourceStream = std::pin::Pin<
+        Box<dyn futures_core::Stream<Item = Result<pb::list_resource::Event, Status>> + Send>,
+    >;
+
+    async fn validate_list_resource_config(
+        &self,
+        r: Request<pb::validate_list_resource_config::Request>,
+    ) -> Res<pb::validate_list_resource_config::Response> {
+        let r = r.into_inner();
+        let mut diags = Diagnostics::default();
+        async {
+            let (l, _) = tri!(self.list(&r.type_name), diags);
+            let cfg = tri!(decode_dv(r.config.as_ref(), &l.ty, "configuration"), diags);
+            let mut found = Diagnostics::default();
+            validate_block(&l.schema.block, &cfg, &AttrPath::default(), &mut found);
+            found.extend(l.imp.validate(&self.ctx(), &cfg).await);
+            diags.extend(in_list_config(found));
+        }
+        .await;
+        Ok(Response::new(pb::validate_list_resource_config::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
+    }
+
+    async fn list_resource(
+        &self,
+        r: Request<pb::list_resource::Request>,
+    ) -> Res<Self::ListResourceStream> {
+        use tokio_stream::StreamExt;
+        let r = r.into_inner();
+        let fail = |d: Diagnostics| -> Res<Self::ListResourceStream> {
+            let event = pb::list_resource::Event {
+                diagnostic: diags_to_proto(&d),
+                ..Default::default()
+            };
+            Ok(Response::new(Box::pin(tokio_stream::once(Ok(event)))))
+        };
+        let (l, res) = match self.list(&r.type_name) {
+            Ok(found) => found,
+            Err(d) => return fail(d),
+        };
+        let cfg = match decode_dv(r.config.as_ref(), &l.ty, "configuration") {
+            Ok(v) => v,
+            Err(d) => return fail(d),
+        };
+        let (imp, res_ty) = (l.imp.clone(), res.ty.clone());
+        let id_ty = res
+            .identity
+            .as_ref()
+            .map(|(_, t)| t.clone())
+            .unwrap_or(Type::Dynamic);
+        let ctx = self.ctx();
+        let req = ListRequest {
+            config: cfg,
+            include_resource_object: r.include_resource_object,
+            limit: r.limit,
+        };
+        // The provider's events, then one without identity that carries
+        // the diagnostics `list` returned (if any): Terraform skips an
+        // event with only warnings and stops at one with errors.
+        let (tx, rx) = tokio::sync::mpsc::channel::<ListEvent>(16);
+        let end = tx.clone();
+        tokio::spawn(async move {
+            let mut sink = ListSink::new(tx, req.limit);
+            let d = imp.list(&ctx, req, &mut sink).await;
+            drop(sink);
+            if !d.is_empty() {
+                let last = ListEvent {
+                    identity: Value::Null,
+                    display_name: String::new(),
+                    resource_object: None,
+                    diagnostics: in_list_config(d),
+                };
+                // Terraform may have stopped reading: nothing to tell then.
+                let _ = end.send(last).await;
+            }
+        });
+        let events = tokio_stream::wrappers::ReceiverStream::new(rx)
+            .map(move |e| Ok(list_event_to_proto(e, &id_ty, &res_ty)));
+        Ok(Response::new(Box::pin(events)))
     }
 
     async fn get_functions(

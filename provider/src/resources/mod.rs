@@ -78,10 +78,28 @@ pub(crate) struct ImportStart<'a> {
     pub region: Option<String>,
 }
 
-/// The start of an import of `id` (see [`ImportStart`]).
-pub(crate) fn import_start<'a>(ctx: &Ctx, id: &'a str) -> Result<ImportStart<'a>, Diagnostic> {
+/// The start of an import of `id` or, when the ID is empty, of `identity`
+/// (whose optional `region` plays the part of `@region`; see
+/// [`ImportStart`]).
+pub(crate) fn import_start<'a>(
+    ctx: &Ctx,
+    id: &'a str,
+    identity: Option<&'a Value>,
+) -> Result<ImportStart<'a>, Diagnostic> {
     let provider = ctx.data::<Clients>().ok_or_else(unconfigured)?;
-    let (id, region) = import_region(id)?;
+    let (id, region) = match identity {
+        Some(identity) if id.is_empty() => {
+            let region = identity.get("region").as_str();
+            if let Some(Err(e)) = region.map(schema::names::check_region) {
+                return Err(Diagnostic::error(
+                    "Invalid region in the import identity",
+                    e,
+                ));
+            }
+            (id, region)
+        }
+        _ => import_region(id)?,
+    };
     Ok(ImportStart {
         id,
         clients: regional(&provider, region)?,
@@ -127,6 +145,49 @@ pub(crate) fn plan_region(
             None
         }
     }
+}
+
+/// The start of a list resource's listing: the typed `config` block, the
+/// clients for its `region`, and that region as the listed objects' states
+/// write it (null for the provider's own).
+pub(crate) fn list_setup<T: DeserializeOwned>(
+    ctx: &Ctx,
+    config: &Value,
+) -> Result<(T, Arc<Clients>, Option<String>), Diagnostic> {
+    let provider = ctx.data::<Clients>().ok_or_else(unconfigured)?;
+    let cfg = spec_map::from_value(config, "configuration")?;
+    let region = config.get("region").as_str();
+    let clients = regional(&provider, region)?;
+    Ok((cfg, clients, region_value(&provider, region)))
+}
+
+/// The clusters a list resource looks in: the one its `cluster_name`
+/// names, else every cluster of the region, by name.
+pub(crate) async fn list_clusters(
+    clients: &Clients,
+    named: Option<&str>,
+) -> Result<Vec<String>, Diagnostic> {
+    match named {
+        Some(c) => Ok(vec![c.to_string()]),
+        None => {
+            let mut names = crate::aws::eks::cluster::list_names(clients)
+                .await
+                .map_err(|e| crate::errors::to_diagnostic("listing EKS clusters", &e))?;
+            names.sort();
+            Ok(names)
+        }
+    }
+}
+
+/// A list resource's `cluster_name` names a cluster that does not exist.
+pub(crate) fn no_such_cluster(name: &str, region: &str) -> Diagnostic {
+    Diagnostic::error(
+        "No such EKS cluster",
+        format!(
+            "Cluster {name} does not exist in region {region}. Check `cluster_name` (and `region`), or leave `cluster_name` out to list every cluster of the region."
+        ),
+    )
+    .at(tfplugin::AttrPath::root("cluster_name"))
 }
 
 /// The typed prior state of an update.

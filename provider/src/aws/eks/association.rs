@@ -75,6 +75,8 @@ pub struct Summary {
     pub namespace: Option<String>,
     /// Service account.
     pub service_account: Option<String>,
+    /// The addon that owns it, if any.
+    pub owner_arn: Option<String>,
 }
 
 /// What CreatePodIdentityAssociation sends.
@@ -154,6 +156,7 @@ pub async fn list(
             association_id: a.association_id,
             namespace: a.namespace,
             service_account: a.service_account,
+            owner_arn: a.owner_arn,
         })
         .collect())
 }

@@ -80,6 +80,23 @@ pub async fn find_by_name(c: &Clients, cluster: &str) -> Result<Option<Cluster>,
     Ok(found)
 }
 
+/// The names of every cluster of the region (all pages, 100 a page).
+pub async fn list_names(c: &Clients) -> Result<Vec<String>, AwsError> {
+    let pages = c
+        .eks
+        .list_clusters()
+        .max_results(100)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::from_sdk("ListClusters", e))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.clusters.unwrap_or_default())
+        .collect())
+}
+
 /// The ARN of a cluster, or `None` when it does not exist. Asked once per
 /// cluster for the process (see [`Clients::arn_cache`]): the plans of many
 /// made roles in one cluster make one DescribeCluster, not one each.

@@ -1,4 +1,5 @@
-//! Import of `eks_addon_pod_identity` by `CLUSTER_NAME:ADDON_NAME`.
+//! Import of `eks_addon_pod_identity` by `CLUSTER_NAME:ADDON_NAME` (with
+//! an optional `@region`) or by its resource identity.
 //!
 //! Owns: reading the addon into a state that plans no change for a
 //! configuration that matches it: its own tags (not the defaults), the
@@ -23,7 +24,7 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         imported: vec![],
         diagnostics: Diagnostics::default(),
     };
-    let start = match crate::resources::import_start(ctx, &req.id) {
+    let start = match crate::resources::import_start(ctx, &req.id, req.identity.as_ref()) {
         Ok(s) => s,
         Err(d) => {
             resp.diagnostics.push(d);
@@ -31,7 +32,22 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         }
     };
     let c = start.clients;
-    let Some((cluster, addon_name)) = parse_id(start.id) else {
+    let by_identity = req
+        .identity
+        .as_ref()
+        .filter(|_| req.id.is_empty())
+        .map(|i| {
+            (
+                i.get("cluster_name").as_str().unwrap_or_default(),
+                i.get("addon_name").as_str().unwrap_or_default(),
+            )
+        });
+    let target = match by_identity {
+        Some((cluster, addon)) => Some((cluster, addon))
+            .filter(|(c, a)| schema::names::check_cluster_name(c).is_ok() && !a.is_empty()),
+        None => parse_id(start.id),
+    };
+    let Some((cluster, addon_name)) = target else {
         resp.diagnostics.push(Diagnostic::error(
             "Invalid import ID for eks_addon_pod_identity",
             format!(
@@ -68,8 +84,9 @@ fn parse_id(id: &str) -> Option<(&str, &str)> {
         .filter(|(a, b)| schema::names::check_cluster_name(a).is_ok() && !b.is_empty())
 }
 
-/// The state of the addon as it is.
-async fn imported_state(
+/// The state of the addon as it is (what an import gives, the list
+/// resource's objects too; `region` is left null).
+pub(super) async fn imported_state(
     c: &Clients,
     cluster: &str,
     addon_name: &str,

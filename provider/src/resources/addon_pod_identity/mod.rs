@@ -5,7 +5,8 @@
 //! Owns the resource, one file a step: [`plan`] (validation, version
 //! resolution, plan-time checks against DescribeAddonConfiguration, the
 //! entries' computed values), [`apply`] (create, update, delete),
-//! [`read`], [`import`], the state they share ([`state`]), and the check
+//! [`read`], [`import`], [`list`] (the list resource of `terraform
+//! query`), the state they share ([`state`]), and the check
 //! of `configuration_values` against the addon's JSON schema
 //! ([`config_schema`]). State,
 //! spec and the pure rules: `schema::addon`; AWS calls and
@@ -16,6 +17,7 @@ mod apply;
 mod config_schema;
 mod entries;
 mod import;
+mod list;
 mod plan;
 mod read;
 mod state;
@@ -25,7 +27,8 @@ use async_trait::async_trait;
 use schema::addon as rules;
 use tfplugin::{
     ApplyRequest, ApplyResponse, Ctx, DeleteRequest, Diagnostics, ImportRequest, ImportResponse,
-    PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
+    ListRequest, ListResource, ListSink, PlanRequest, PlanResponse, ReadRequest, ReadResponse,
+    Resource, Schema, Value,
 };
 
 /// The resource.
@@ -39,6 +42,10 @@ impl Resource for AddonPodIdentity {
 
     fn schema(&self) -> Schema {
         state::tf_schema()
+    }
+
+    fn identity_schema(&self) -> Option<Schema> {
+        Some(state::identity_schema())
     }
 
     async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
@@ -71,5 +78,23 @@ impl Resource for AddonPodIdentity {
 
     async fn import(&self, ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         import::import(ctx, req).await
+    }
+}
+
+/// The list resource of the same type name (`terraform query`).
+pub struct AddonPodIdentityList;
+
+#[async_trait]
+impl ListResource for AddonPodIdentityList {
+    fn type_name(&self) -> &'static str {
+        rules::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        crate::spec_map::to_schema(&schema::lists::addon_spec())
+    }
+
+    async fn list(&self, ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Diagnostics {
+        list::list(ctx, req, sink).await
     }
 }

@@ -21,6 +21,30 @@ pub(super) fn tf_schema() -> Schema {
     spec_map::to_schema(&rules::spec())
 }
 
+/// The resource identity (Terraform >= 1.12): the state attributes of the
+/// same names, so the framework fills it in from every state.
+pub(super) fn identity_schema() -> Schema {
+    spec_map::to_schema(&schema::ResourceSpec {
+        name: rules::TYPE_NAME,
+        description: "",
+        version: 0,
+        attrs: vec![
+            schema::Attr::required(
+                "cluster_name",
+                schema::Kind::String,
+                "Name of the EKS cluster.",
+            ),
+            schema::Attr::required("addon_name", schema::Kind::String, "Name of the addon."),
+            schema::Attr::optional(
+                "region",
+                schema::Kind::String,
+                "The cluster's region when it is not the provider's (as the resource's `region`).",
+            ),
+        ],
+        blocks: vec![],
+    })
+}
+
 /// `resp` with `state` as its new state.
 pub(super) fn finish_state(mut resp: ApplyResponse, state: &AddonState) -> ApplyResponse {
     match spec_map::to_value(state, &tf_schema()) {

@@ -23,7 +23,7 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         imported: vec![],
         diagnostics: Diagnostics::default(),
     };
-    let start = match crate::resources::import_start(ctx, &req.id) {
+    let start = match crate::resources::import_start(ctx, &req.id, req.identity.as_ref()) {
         Ok(s) => s,
         Err(d) => {
             resp.diagnostics.push(d);
@@ -52,17 +52,14 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         ));
         return resp;
     }
-    let base = AssociationState {
-        cluster_name: cluster,
-        region: start.region,
-        ..Default::default()
+    let state = match imported_state(&clients, cluster, &a, start.region).await {
+        Ok(s) => s,
+        Err(e) => {
+            let summary = format!("importing EKS Pod Identity Association {}", req.id);
+            resp.diagnostics.push(to_diagnostic(summary, &e));
+            return resp;
+        }
     };
-    let mut state = state_from(&a, &base, &clients.default_tags);
-    if let Err(e) = import_made_role(&clients, &mut state).await {
-        let summary = format!("importing EKS Pod Identity Association {}", req.id);
-        resp.diagnostics.push(to_diagnostic(summary, &e));
-        return resp;
-    }
     match spec_map::to_value(&state, &tf_schema()) {
         Ok(v) => resp.imported.push(ImportedResource {
             state: v,
@@ -72,6 +69,24 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         Err(d) => resp.diagnostics.push(d),
     }
     resp
+}
+
+/// The state an import of association `a` of `cluster` gives (`region`:
+/// the state's `region`). The list resource's objects are these too.
+pub(super) async fn imported_state(
+    c: &Clients,
+    cluster: String,
+    a: &Association,
+    region: Option<String>,
+) -> Result<AssociationState, AwsError> {
+    let base = AssociationState {
+        cluster_name: cluster,
+        region,
+        ..Default::default()
+    };
+    let mut state = state_from(a, &base, &c.default_tags);
+    import_made_role(c, &mut state).await?;
+    Ok(state)
 }
 
 /// What the import ID (or identity) names.

@@ -3,7 +3,8 @@
 //! provider makes, and optionally the service account itself.
 //!
 //! Owns the resource, one file a step: [`plan`] (validate and plan),
-//! [`apply`] (create, update, delete), [`read`], [`import`], the state
+//! [`apply`] (create, update, delete), [`read`], [`import`], [`list`] (the
+//! list resource of `terraform query`), the state
 //! they share ([`state`]), the service account's life
 //! ([`service_account`]), and the advice for a service account whose
 //! association is not ours ([`advice`]).
@@ -25,6 +26,7 @@
 mod advice;
 mod apply;
 mod import;
+mod list;
 mod plan;
 mod read;
 mod service_account;
@@ -35,7 +37,8 @@ use async_trait::async_trait;
 use schema::association as rules;
 use tfplugin::{
     ApplyRequest, ApplyResponse, Ctx, DeleteRequest, Diagnostics, ImportRequest, ImportResponse,
-    PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
+    ListRequest, ListResource, ListSink, PlanRequest, PlanResponse, ReadRequest, ReadResponse,
+    Resource, Schema, Value,
 };
 
 /// The resource.
@@ -53,6 +56,14 @@ impl Resource for PodIdentityAssociation {
 
     fn identity_schema(&self) -> Option<Schema> {
         Some(state::identity_schema())
+    }
+
+    async fn upgrade_identity(
+        &self,
+        version: i64,
+        raw: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
+        state::upgrade_identity(version, raw)
     }
 
     async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
@@ -85,5 +96,23 @@ impl Resource for PodIdentityAssociation {
 
     async fn import(&self, ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         import::import(ctx, req).await
+    }
+}
+
+/// The list resource of the same type name (`terraform query`).
+pub struct PodIdentityAssociationList;
+
+#[async_trait]
+impl ListResource for PodIdentityAssociationList {
+    fn type_name(&self) -> &'static str {
+        rules::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        crate::spec_map::to_schema(&schema::lists::association_spec())
+    }
+
+    async fn list(&self, ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Diagnostics {
+        list::list(ctx, req, sink).await
     }
 }

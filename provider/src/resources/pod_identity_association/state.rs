@@ -31,7 +31,7 @@ pub(super) fn identity_schema() -> Schema {
     let mut s = spec_map::to_schema(&schema::ResourceSpec {
         name: rules::TYPE_NAME,
         description: "",
-        version: 0,
+        version: IDENTITY_VERSION,
         attrs: vec![
             schema::Attr::required(
                 "cluster_name",
@@ -43,11 +43,40 @@ pub(super) fn identity_schema() -> Schema {
                 schema::Kind::String,
                 "The association ID.",
             ),
+            schema::Attr::optional(
+                "region",
+                schema::Kind::String,
+                "The cluster's region when it is not the provider's (as the resource's `region`).",
+            ),
         ],
         blocks: vec![],
     });
-    s.version = 0;
+    s.version = IDENTITY_VERSION;
     s
+}
+
+/// The identity schema's version: 1 added `region` (null in an identity
+/// stored by version 0, which knew only the provider's region).
+pub(super) const IDENTITY_VERSION: i64 = 1;
+
+/// An identity stored by an older identity schema, in the current one.
+pub(super) fn upgrade_identity(
+    version: i64,
+    mut raw: serde_json::Value,
+) -> Result<serde_json::Value, tfplugin::Diagnostics> {
+    match (version, raw.as_object_mut()) {
+        (0, Some(o)) => {
+            o.entry("region").or_insert(serde_json::Value::Null);
+            Ok(raw)
+        }
+        _ => Err(tfplugin::Diagnostic::error(
+            "Unsupported identity version",
+            format!(
+                "An eks_pod_identity_association identity of version {version} cannot be upgraded to version {IDENTITY_VERSION}."
+            ),
+        )
+        .into()),
+    }
 }
 
 /// `resp` with `state` as its new state.
@@ -67,6 +96,14 @@ pub(super) fn identity(state: &AssociationState) -> Value {
         "association_id",
         state
             .association_id
+            .clone()
+            .map(Value::string)
+            .unwrap_or(Value::Null),
+    );
+    v.set(
+        "region",
+        state
+            .region
             .clone()
             .map(Value::string)
             .unwrap_or(Value::Null),
@@ -419,5 +456,23 @@ mod tests {
         let v = identity(&s);
         assert_eq!(v.get("cluster_name").as_str(), Some("c"));
         assert_eq!(v.get("association_id").as_str(), Some("a-1"));
+        assert!(v.get("region").is_null());
+        let west = AssociationState {
+            region: Some("us-west-2".into()),
+            ..s
+        };
+        assert_eq!(identity(&west).get("region").as_str(), Some("us-west-2"));
+    }
+
+    #[test]
+    fn identity_version_0_upgrades_with_a_null_region() {
+        let old = serde_json::json!({"cluster_name": "c", "association_id": "a-1"});
+        let up = upgrade_identity(0, old).expect("upgrades");
+        assert_eq!(
+            up,
+            serde_json::json!({"cluster_name": "c", "association_id": "a-1", "region": null})
+        );
+        assert!(upgrade_identity(7, serde_json::json!({})).is_err());
+        assert!(upgrade_identity(0, serde_json::json!("text")).is_err());
     }
 }

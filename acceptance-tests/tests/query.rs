@@ -1,0 +1,317 @@
+//! List resources (`list` blocks in `.tfquery.hcl`, `terraform query`,
+//! protocol 6.10; Terraform >= 1.14, no OpenTofu yet): what a query
+//! finds and leaves out, the objects it carries (equal to the applied
+//! state), and `-generate-config-out` followed by an import that plans
+//! nothing. On an engine without `terraform query` each test says so and
+//! returns; the protocol itself is tested without an engine in tfplugin's
+//! tests and provider/tests/aws/list.rs.
+
+use acceptance_tests::hcl::{config, provider, resource, string};
+use acceptance_tests::{Tf, World, acc, contains_ignoring_wrap, engine, random_name};
+use serde_json::{Value, json};
+
+const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+const EFS: &str = "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy";
+
+/// The world for a query test, or `None` (with a message) when the world
+/// or the engine's `terraform query` is missing.
+fn query_world(test: &str) -> Option<&'static World> {
+    let w = acc(test)?;
+    let e = engine();
+    if !e.has_list_resources() {
+        eprintln!("{test}: {e} has no `terraform query` (list resources); skipped");
+        return None;
+    }
+    Some(w)
+}
+
+/// A `list` block for `kind` with `config` attributes.
+fn list_block(kind: &str, label: &str, cfg: &[(&str, String)], extra: &str) -> String {
+    let body: Vec<String> = cfg.iter().map(|(k, v)| format!("    {k} = {v}")).collect();
+    format!(
+        "list \"{kind}\" \"{label}\" {{\n  provider = eks\n{extra}  config {{\n{}\n  }}\n}}\n",
+        body.join("\n")
+    )
+}
+
+/// Writes the query file of a directory.
+fn write_query(tf: &Tf, text: &str) {
+    let path = tf.path().join("main.tfquery.hcl");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+/// `terraform query -json`'s results: (list address, display name,
+/// identity, resource object).
+fn query_json(tf: &Tf) -> (Vec<(String, String, Value, Value)>, String) {
+    let run = tf.run(&["query", "-json", "-no-color"]);
+    assert_eq!(run.code, Some(0), "query -json failed:\n{}", run.output);
+    let mut found = vec![];
+    for line in run.output.lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if v["type"] == "list_resource_found" {
+            let r = &v["list_resource_found"];
+            found.push((
+                r["address"].as_str().unwrap_or_default().to_string(),
+                r["display_name"].as_str().unwrap_or_default().to_string(),
+                r["identity"].clone(),
+                r["resource_object"].clone(),
+            ));
+        }
+    }
+    (found, run.output)
+}
+
+/// A query of one cluster finds the associations made outside Terraform
+/// and the one whose role the provider made, leaves out (and counts) the
+/// one an addon owns, filters by namespace, and carries objects equal to
+/// the applied state; the addon list finds the addon. A missing cluster
+/// is an error that names `cluster_name`.
+#[test]
+fn query_finds_what_it_should_and_objects_equal_the_state() {
+    let Some(w) = query_world("query_finds_what_it_should_and_objects_equal_the_state") else {
+        return;
+    };
+    let e = engine();
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let (sa_a, sa_b, sa_made) = (random_name(), random_name(), random_name());
+    w.create_association(&cluster, "default", &sa_a, &role.arn);
+    w.create_association(&cluster, "apps", &sa_b, &role.arn);
+
+    // What Terraform manages: an association with a made role, and an
+    // addon whose association the addon owns.
+    let mut owner = Tf::new(w);
+    owner.write(&config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_association",
+            "made",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("namespace", string("made")),
+                ("service_account", string(&sa_made)),
+                ("permission_policy_arns", format!("[{}]", string(READ_ONLY))),
+            ],
+        ),
+        resource(
+            "eks_addon_pod_identity",
+            "efs",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("addon_name", string("aws-efs-csi-driver")),
+                (
+                    "pod_identity_associations",
+                    format!(
+                        "[{{ service_account = \"efs-csi-controller-sa\", permission_policy_arns = [{}] }}]",
+                        string(EFS)
+                    ),
+                ),
+            ],
+        ),
+    ]));
+    owner.apply();
+    let made_state = owner.resource("eks_pod_identity_association.made");
+    let addon_state = owner.resource("eks_addon_pod_identity.efs");
+
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[provider(&[])]));
+    write_query(
+        &tf,
+        &[
+            list_block(
+                "eks_pod_identity_association",
+                "all",
+                &[("cluster_name", string(&cluster))],
+                "  include_resource = true\n",
+            ),
+            list_block(
+                "eks_addon_pod_identity",
+                "all",
+                &[("cluster_name", string(&cluster))],
+                "  include_resource = true\n",
+            ),
+            list_block(
+                "eks_pod_identity_association",
+                "apps",
+                &[
+                    ("cluster_name", string(&cluster)),
+                    ("namespace", string("apps")),
+                ],
+                "",
+            ),
+        ]
+        .concat(),
+    );
+    let human = tf.run(&["query", "-no-color"]);
+    assert_eq!(human.code, Some(0), "{e}: query failed:\n{}", human.output);
+    for shown in [
+        format!("{cluster}: default/{sa_a}"),
+        format!("{cluster}: apps/{sa_b}"),
+        format!("{cluster}: made/{sa_made}"),
+        format!("{cluster}: aws-efs-csi-driver"),
+    ] {
+        assert!(
+            human.output.contains(&shown),
+            "{e}: the query does not show {shown:?}:\n{}",
+            human.output
+        );
+    }
+    assert!(
+        contains_ignoring_wrap(&human.output, "1 addon-owned association(s) left out"),
+        "{e}: no warning about the addon-owned association:\n{}",
+        human.output
+    );
+
+    let (found, raw) = query_json(&tf);
+    let at = |address: &str| -> Vec<&(String, String, Value, Value)> {
+        found.iter().filter(|f| f.0 == address).collect()
+    };
+    let all = at("list.eks_pod_identity_association.all");
+    let names: Vec<&str> = all.iter().map(|f| f.1.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            format!("{cluster}: apps/{sa_b}"),
+            format!("{cluster}: default/{sa_a}"),
+            format!("{cluster}: made/{sa_made}"),
+        ],
+        "{e}: associations (sorted by namespace; the addon's left out):\n{raw}"
+    );
+    let made = all[2];
+    assert_eq!(
+        made.2,
+        json!({"cluster_name": cluster, "association_id": made_state["association_id"], "region": null}),
+        "{e}: the made association's identity"
+    );
+    // The object is what Terraform holds after applying it (an import's
+    // state): equal, attribute by attribute, to the owner's state except
+    // the timeouts block (never imported) and what a read recomputes.
+    let object = &made.3;
+    for (k, v) in made_state.as_object().into_iter().flatten() {
+        if ["timeouts"].contains(&k.as_str()) {
+            continue;
+        }
+        assert_eq!(
+            &object[k], v,
+            "{e}: the listed object's {k} differs: {object}"
+        );
+    }
+    let apps = at("list.eks_pod_identity_association.apps");
+    assert_eq!(apps.len(), 1, "{e}: the namespace filter:\n{raw}");
+    assert!(
+        apps[0].3.is_null(),
+        "{e}: an object without include_resource"
+    );
+    let addons = at("list.eks_addon_pod_identity.all");
+    assert_eq!(addons.len(), 1, "{e}: addons:\n{raw}");
+    assert_eq!(
+        addons[0].2,
+        json!({"cluster_name": cluster, "addon_name": "aws-efs-csi-driver", "region": null})
+    );
+    for (k, v) in addon_state.as_object().into_iter().flatten() {
+        if ["timeouts"].contains(&k.as_str()) {
+            continue;
+        }
+        assert_eq!(
+            &addons[0].3[k], v,
+            "{e}: the listed addon's {k} differs: {}",
+            addons[0].3
+        );
+    }
+
+    // A cluster that does not exist: an error naming cluster_name.
+    write_query(
+        &tf,
+        &list_block(
+            "eks_pod_identity_association",
+            "missing",
+            &[("cluster_name", string("no-such-cluster"))],
+            "",
+        ),
+    );
+    let run = tf.run(&["query", "-no-color"]);
+    assert_ne!(
+        run.code,
+        Some(0),
+        "{e}: a missing cluster listed:\n{}",
+        run.output
+    );
+    assert!(
+        contains_ignoring_wrap(&run.output, "No such EKS cluster")
+            && run.output.contains("cluster_name"),
+        "{e}: {}",
+        run.output
+    );
+
+    owner.destroy();
+    let left: Vec<Value> = w.list_associations(&cluster);
+    assert_eq!(
+        left.len(),
+        2,
+        "{e}: only the two made outside are left: {left:?}"
+    );
+}
+
+/// `terraform query -generate-config-out` writes import blocks (by
+/// identity) and resource blocks; planning them imports every association
+/// and changes nothing; after the apply the plan is empty, and destroy
+/// deletes them.
+#[test]
+fn query_generate_config_out_imports_with_an_empty_plan() {
+    let Some(w) = query_world("query_generate_config_out_imports_with_an_empty_plan") else {
+        return;
+    };
+    let e = engine();
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let ids: Vec<String> = (0..3)
+        .map(|_| {
+            let made = w.create_association(&cluster, "team", &random_name(), &role.arn);
+            made["associationId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[provider(&[])]));
+    write_query(
+        &tf,
+        &list_block(
+            "eks_pod_identity_association",
+            "team",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("namespace", string("team")),
+            ],
+            "",
+        ),
+    );
+    let run = tf.run(&["query", "-no-color", "-generate-config-out=generated.tf"]);
+    let generated = std::fs::read_to_string(tf.path().join("generated.tf")).unwrap_or_default();
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{e}: query -generate-config-out failed:\n{}\n--- generated.tf ---\n{generated}",
+        run.output
+    );
+    for id in &ids {
+        assert!(
+            generated.contains(id),
+            "{e}: generated.tf lacks {id}:\n{generated}"
+        );
+    }
+    // The query file stays; plan and apply read only *.tf.
+    let (_, plan) = tf.plan();
+    assert!(
+        contains_ignoring_wrap(&plan, "3 to import, 0 to add, 0 to change, 0 to destroy"),
+        "{e}: the generated configuration does not import cleanly:\n{plan}\n--- generated.tf ---\n{generated}"
+    );
+    tf.apply();
+    let (empty, plan) = tf.plan();
+    assert!(empty, "{e}: not empty after the import:\n{plan}");
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
+}

@@ -1,0 +1,151 @@
+//! The list resources (`list` blocks in `.tfquery.hcl` files, `terraform
+//! query`, Terraform >= 1.14): the `config` block of each, and what each
+//! event shows people.
+//!
+//! Owns: the specs and state structs of the two `config` blocks, and the
+//! display names. The provider's list code finds the objects; the events'
+//! identities and objects are those of the managed resources.
+
+use crate::names::{
+    check_cluster_name, check_dns1123_label, check_dns1123_subdomain, check_region,
+};
+use crate::spec::{Attr, Kind, ResourceSpec};
+use serde::{Deserialize, Serialize};
+
+/// The `config` block of `list "eks_pod_identity_association"`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AssociationListConfig {
+    /// Only this cluster (null: every cluster of the region).
+    pub cluster_name: Option<String>,
+    /// Only this namespace.
+    pub namespace: Option<String>,
+    /// Only this service account.
+    pub service_account: Option<String>,
+    /// The region to look in (null: the provider's).
+    pub region: Option<String>,
+}
+
+/// The `config` block's spec for `eks_pod_identity_association`.
+pub fn association_spec() -> ResourceSpec {
+    ResourceSpec {
+        name: crate::association::TYPE_NAME,
+        description: "Finds the pod identity associations of a cluster (or of every cluster of the region), for `terraform query`: each result is an association with its resource identity, and with `include_resource = true` (or `-generate-config-out`) its whole state, exactly as an import gives it. Associations owned by an EKS addon are left out (they are managed through `eks_addon_pod_identity`), with a warning that counts them.",
+        version: 0,
+        attrs: vec![
+            Attr::optional(
+                "cluster_name",
+                Kind::String,
+                "Only this cluster's associations. Null: every cluster of the region (ListClusters).",
+            )
+            .check(check_cluster_name),
+            Attr::optional("namespace", Kind::String, "Only associations in this namespace.")
+                .check(check_dns1123_label),
+            Attr::optional(
+                "service_account",
+                Kind::String,
+                "Only associations of this service account.",
+            )
+            .check(check_dns1123_subdomain),
+            Attr::optional(
+                "region",
+                Kind::String,
+                "The region to look in, when it is not the provider's (as the resource's `region`). Results carry it in their identity and state.",
+            )
+            .check(check_region),
+        ],
+        blocks: vec![],
+    }
+}
+
+/// The `config` block of `list "eks_addon_pod_identity"`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AddonListConfig {
+    /// Only this cluster (null: every cluster of the region).
+    pub cluster_name: Option<String>,
+    /// Only this addon.
+    pub addon_name: Option<String>,
+    /// Only addons with at least one pod identity association.
+    pub with_pod_identity_only: Option<bool>,
+    /// The region to look in (null: the provider's).
+    pub region: Option<String>,
+}
+
+/// The `config` block's spec for `eks_addon_pod_identity`.
+pub fn addon_spec() -> ResourceSpec {
+    ResourceSpec {
+        name: crate::addon::TYPE_NAME,
+        description: "Finds the addons of a cluster (or of every cluster of the region), for `terraform query`: each result is an addon with its resource identity, and with `include_resource = true` (or `-generate-config-out`) its whole state, exactly as an import gives it (its pod identity associations, and the roles this provider made recognised by their owner tag).",
+        version: 0,
+        attrs: vec![
+            Attr::optional(
+                "cluster_name",
+                Kind::String,
+                "Only this cluster's addons. Null: every cluster of the region (ListClusters).",
+            )
+            .check(check_cluster_name),
+            Attr::optional("addon_name", Kind::String, "Only this addon (such as `vpc-cni`)."),
+            Attr::optional(
+                "with_pod_identity_only",
+                Kind::Bool,
+                "Only addons that have at least one pod identity association (what an IRSA-to-pod-identity review wants). Default false. With true, each addon is described (one DescribeAddon each) even without `include_resource`.",
+            ),
+            Attr::optional(
+                "region",
+                Kind::String,
+                "The region to look in, when it is not the provider's (as the resource's `region`). Results carry it in their identity and state.",
+            )
+            .check(check_region),
+        ],
+        blocks: vec![],
+    }
+}
+
+/// What `terraform query` shows for an association.
+pub fn association_display_name(cluster: &str, namespace: &str, service_account: &str) -> String {
+    format!("{cluster}: {namespace}/{service_account}")
+}
+
+/// What `terraform query` shows for an addon.
+pub fn addon_display_name(cluster: &str, addon: &str) -> String {
+    format!("{cluster}: {addon}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_say_cluster_and_object() {
+        assert_eq!(
+            association_display_name("prod", "kube-system", "external-dns"),
+            "prod: kube-system/external-dns"
+        );
+        assert_eq!(addon_display_name("prod", "vpc-cni"), "prod: vpc-cni");
+    }
+
+    #[test]
+    fn specs_check_their_names() {
+        let a = association_spec();
+        let names: Vec<_> = a.attrs.iter().map(|x| x.name).collect();
+        assert_eq!(
+            names,
+            ["cluster_name", "namespace", "service_account", "region"]
+        );
+        assert!(
+            a.attrs
+                .iter()
+                .all(|x| x.mode == crate::spec::Mode::Optional)
+        );
+        let b = addon_spec();
+        let names: Vec<_> = b.attrs.iter().map(|x| x.name).collect();
+        assert_eq!(
+            names,
+            [
+                "cluster_name",
+                "addon_name",
+                "with_pod_identity_only",
+                "region"
+            ]
+        );
+    }
+}
