@@ -195,12 +195,141 @@ fn engines_import_by_identity() {
     let instance = state_instance(&tf, ADDRESS);
     assert_eq!(
         instance["identity"],
-        json!({"cluster_name": cluster, "association_id": id}),
+        json!({"cluster_name": cluster, "association_id": id, "region": null}),
         "{e}: the state's identity: {instance}"
+    );
+    assert_eq!(
+        instance["identity_schema_version"],
+        json!(1),
+        "{e}: {instance}"
+    );
+    tf.assert_plan_empty();
+
+    // An identity stored by version 0 (before `region`): the engine asks
+    // the provider to upgrade it, the plan stays empty, and the refreshed
+    // state holds version 1 with a null region.
+    let path = tf.path().join("terraform.tfstate");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut state: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    for r in state["resources"].as_array_mut().into_iter().flatten() {
+        for i in r["instances"].as_array_mut().into_iter().flatten() {
+            i["identity_schema_version"] = json!(0);
+            if let Some(o) = i["identity"].as_object_mut() {
+                o.remove("region");
+            }
+        }
+    }
+    std::fs::write(&path, state.to_string()).unwrap_or_else(|e| panic!("writing the state: {e}"));
+    tf.assert_plan_empty();
+    tf.run(&[
+        "apply",
+        "-refresh-only",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+    ]);
+    let instance = state_instance(&tf, ADDRESS);
+    assert_eq!(
+        instance["identity_schema_version"],
+        json!(1),
+        "{e}: {instance}"
+    );
+    assert_eq!(
+        instance["identity"],
+        json!({"cluster_name": cluster, "association_id": id, "region": null}),
+        "{e}: the upgraded identity: {instance}"
+    );
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
+}
+
+/// Import by identity of an association in another region (the
+/// identity's `region`, as `@region` in an ID) and of an addon (its
+/// identity: cluster_name, addon_name); both plan empty afterwards and
+/// their state records the identities.
+#[test]
+fn engines_import_by_identity_region_and_addon() {
+    let Some(w) = acc("engines_import_by_identity_region_and_addon") else {
+        return;
+    };
+    let e = engine();
+    if !e.has_import_by_identity() {
+        eprintln!(
+            "engines_import_by_identity_region_and_addon: {e} cannot import by identity; skipped"
+        );
+        return;
+    }
+    let west = "us-west-2";
+    let far = random_name();
+    w.create_cluster_in(west, &far);
+    let near = w.new_cluster();
+    w.create_addon(&near, "vpc-cni");
+    let role = w.create_pod_role();
+    let sa = random_name();
+    let made = w.eks_in(
+        west,
+        "POST",
+        &format!("/clusters/{far}/pod-identity-associations"),
+        Some(&json!({"namespace": "default", "serviceAccount": sa, "roleArn": role.arn})),
+    );
+    assert!(made.ok(), "{}", made.body);
+    let id = made.json()["association"]["associationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        association(
+            "test",
+            &far,
+            "default",
+            &sa,
+            &role.arn,
+            &[("region", string(west))],
+        ),
+        import_block(&format!(
+            "identity = {{\n    cluster_name   = {}\n    association_id = {}\n    region         = {}\n  }}",
+            string(&far),
+            string(&id),
+            string(west)
+        )),
+        resource(
+            "eks_addon_pod_identity",
+            "cni",
+            &[
+                ("cluster_name", string(&near)),
+                ("addon_name", string("vpc-cni")),
+            ],
+        ),
+        format!(
+            "import {{\n  to = eks_addon_pod_identity.cni\n  identity = {{\n    cluster_name = {}\n    addon_name   = \"vpc-cni\"\n  }}\n}}\n",
+            string(&near)
+        ),
+    ]));
+    let out = tf.apply();
+    assert!(
+        contains_ignoring_wrap(&out, "2 imported"),
+        "{e}: not both imported:\n{out}"
+    );
+    assert_eq!(tf.resource(ADDRESS)["association_id"], json!(id));
+    assert_eq!(
+        state_instance(&tf, ADDRESS)["identity"],
+        json!({"cluster_name": far, "association_id": id, "region": west})
+    );
+    assert_eq!(
+        state_instance(&tf, "eks_addon_pod_identity.cni")["identity"],
+        json!({"cluster_name": near, "addon_name": "vpc-cni", "region": null})
     );
     tf.assert_plan_empty();
     tf.destroy();
-    assert!(w.list_associations(&cluster).is_empty());
+    let left = w.eks_in(
+        west,
+        "GET",
+        &format!("/clusters/{far}/pod-identity-associations"),
+        None,
+    );
+    assert_eq!(left.json()["associations"], json!([]), "{e}: {}", left.body);
 }
 
 /// A provider-defined function (`provider::fixture::upper`) served by our

@@ -752,7 +752,10 @@ impl pb::provider_server::Provider for ProviderService {
                 );
                 return None;
             };
-            let text = String::from_utf8_lossy(&r.raw_identity);
+            // The stored JSON is in RawState.json (Terraform never sends a
+            // flatmap identity).
+            let raw = r.raw_identity.unwrap_or_default();
+            let text = String::from_utf8_lossy(&raw.json);
             let invalid = |err: crate::value::ValueError| {
                 Diagnostics::from(Diagnostic::error(
                     "Invalid stored identity",

@@ -1179,3 +1179,243 @@ resource "fixture_thing" "a" {
     );
     tf.ok(&["destroy", "-auto-approve"]);
 }
+
+// ---------------------------------------------------------- list resources
+
+/// A stored fixture thing, as the fixture's `save` writes it.
+fn store_thing(dir: &Path, id: &str, name: &str) {
+    let mut v = Value::Null;
+    v.set("id", Value::string(id));
+    v.set("name", Value::string(name));
+    v.set("size", Value::from_i64(1));
+    std::fs::write(dir.join(format!("{id}.json")), v.to_json_string()).unwrap();
+}
+
+/// Every event of one ListResource call.
+async fn list_events(
+    c: &mut ProviderClient<tonic::transport::Channel>,
+    type_name: &str,
+    config: &Value,
+    include: bool,
+    limit: i64,
+) -> Vec<pb::list_resource::Event> {
+    let cty = Type::object([("name_prefix", Type::String), ("fail_after", Type::Number)]);
+    let mut stream = c
+        .list_resource(pb::list_resource::Request {
+            type_name: type_name.into(),
+            config: dv(config, &cty),
+            include_resource_object: include,
+            limit,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut out = vec![];
+    while let Some(e) = stream.message().await.unwrap() {
+        out.push(e);
+    }
+    out
+}
+
+/// ListResource and ValidateListResourceConfig over the wire (protocol
+/// 6.10), as Terraform 1.14 calls them: the schema is the `config` block's,
+/// events stream with identity, display name and (only when asked) the
+/// object; the provider stops at `limit`; a failure ends the stream with an
+/// event that has no identity and an error at `config.<attribute>`.
+#[tokio::test]
+async fn list_resource_protocol() {
+    let store = TempDir::new("list-proto");
+    for (id, name) in [
+        ("fx-1", "a1"),
+        ("fx-2", "b1"),
+        ("fx-3", "a2"),
+        ("fx-4", "a3"),
+    ] {
+        store_thing(&store.0, id, name);
+    }
+    let mut plugin = start_plugin(&store.0);
+    let mut c = ProviderClient::new(channel(&plugin.addr).await);
+    let m = c
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(m.list_resources[0].type_name, "fixture_thing");
+    let s = c
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<_> = s.list_resource_schemas["fixture_thing"]
+        .block
+        .as_ref()
+        .unwrap()
+        .attributes
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(names, ["name_prefix", "fail_after"]);
+
+    let cty = Type::object([("name_prefix", Type::String), ("fail_after", Type::Number)]);
+    let cfg = |prefix: &str, fail_after: Option<i64>| {
+        let mut v = Value::Null;
+        v.set("name_prefix", Value::string(prefix));
+        v.set(
+            "fail_after",
+            fail_after.map(Value::from_i64).unwrap_or(Value::Null),
+        );
+        v
+    };
+    // validation: the schema's validators, at config.<attribute>
+    let v = c
+        .validate_list_resource_config(pb::validate_list_resource_config::Request {
+            type_name: "fixture_thing".into(),
+            config: dv(&cfg("", None), &cty),
+            include_resource_object: None,
+            limit: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(v.diagnostics.len(), 1, "{:?}", v.diagnostics);
+    use pb::attribute_path::step::Selector;
+    let steps: Vec<_> = v.diagnostics[0]
+        .attribute
+        .as_ref()
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| s.selector.clone())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            Some(Selector::AttributeName("config".into())),
+            Some(Selector::AttributeName("name_prefix".into()))
+        ]
+    );
+
+    // configure, then list
+    let pty = Type::object([("prefix", Type::String)]);
+    let r = c
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: "1.14.0".into(),
+            config: dv(&Value::Null, &pty),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&r.diagnostics);
+    let ity = Type::object([("id", Type::String)]);
+    let all = list_events(&mut c, "fixture_thing", &cfg("a", None), true, 100).await;
+    let shown: Vec<_> = all.iter().map(|e| e.display_name.as_str()).collect();
+    assert_eq!(shown, ["a1", "a2", "a3"]);
+    let ids: Vec<_> = all
+        .iter()
+        .map(|e| {
+            let id = e.identity.as_ref().unwrap().identity_data.clone();
+            undv(&id, &ity).get("id").as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids, ["fx-1", "fx-3", "fx-4"]);
+    let object = undv(&all[1].resource_object, &thing_type());
+    assert_eq!(object.get("name").as_str(), Some("a2"));
+    assert!(all.iter().all(|e| e.diagnostic.is_empty()));
+
+    // no objects unless asked
+    let bare = list_events(&mut c, "fixture_thing", &cfg("a", None), false, 100).await;
+    assert_eq!(bare.len(), 3);
+    assert!(bare.iter().all(|e| e.resource_object.is_none()));
+
+    // the limit stops the provider itself, not only the reader
+    let listed = |store: &Path| -> u32 {
+        std::fs::read_to_string(store.join("listed"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let before = listed(&store.0);
+    let two = list_events(&mut c, "fixture_thing", &cfg("a", None), true, 2).await;
+    assert_eq!(two.len(), 2);
+    assert_eq!(
+        listed(&store.0) - before,
+        2,
+        "the provider went on past the limit"
+    );
+
+    // a failure: the events so far, then an error event without identity
+    let failed = list_events(&mut c, "fixture_thing", &cfg("a", Some(1)), false, 100).await;
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    let last = &failed[1];
+    assert!(last.identity.is_none());
+    assert_eq!(last.diagnostic[0].severity, 1);
+    assert_eq!(last.diagnostic[0].summary, "Listing failed");
+    let steps: Vec<_> = last.diagnostic[0]
+        .attribute
+        .as_ref()
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| s.selector.clone())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            Some(Selector::AttributeName("config".into())),
+            Some(Selector::AttributeName("fail_after".into()))
+        ]
+    );
+
+    // an unknown type: one error event
+    let unknown = list_events(&mut c, "fixture_nope", &cfg("a", None), false, 100).await;
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(
+        unknown[0].diagnostic[0].summary,
+        "Unknown list resource type"
+    );
+    // a managed resource without identity cannot be listed
+    let nested = list_events(&mut c, "fixture_nested", &cfg("a", None), false, 100).await;
+    assert_eq!(
+        nested[0].diagnostic[0].summary,
+        "Unknown list resource type"
+    );
+    plugin.child.kill().ok();
+    plugin.child.wait().ok();
+}
+
+/// UpgradeResourceIdentity carries the stored identity in `RawState.json`
+/// (as Terraform sends it; it once was read as bare bytes, which put the
+/// message's own framing in front of the JSON): the same version comes
+/// back decoded, another version is refused by the default upgrader.
+#[tokio::test]
+async fn upgrade_resource_identity_reads_raw_state_json() {
+    let store = TempDir::new("identity-upgrade");
+    let mut plugin = start_plugin(&store.0);
+    let mut c = ProviderClient::new(channel(&plugin.addr).await);
+    let request = |version: i64| pb::upgrade_resource_identity::Request {
+        type_name: "fixture_thing".into(),
+        version,
+        raw_identity: Some(pb::RawState {
+            json: br#"{"id":"fx-9"}"#.to_vec(),
+            flatmap: Default::default(),
+        }),
+    };
+    let r = c
+        .upgrade_resource_identity(request(0))
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&r.diagnostics);
+    let data = r.upgraded_identity.unwrap().identity_data;
+    let id = undv(&data, &Type::object([("id", Type::String)]));
+    assert_eq!(id.get("id").as_str(), Some("fx-9"));
+    let r = c
+        .upgrade_resource_identity(request(5))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.diagnostics[0].summary, "Unsupported identity version");
+    plugin.child.kill().ok();
+    plugin.child.wait().ok();
+}
