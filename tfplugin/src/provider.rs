@@ -381,7 +381,9 @@ pub struct ListSink {
 }
 
 impl ListSink {
-    pub(crate) fn new(tx: tokio::sync::mpsc::Sender<ListEvent>, limit: i64) -> Self {
+    /// A sink whose events go to `tx`, full after `limit` of them (the
+    /// server makes one per ListResource call; tests make their own).
+    pub fn new(tx: tokio::sync::mpsc::Sender<ListEvent>, limit: i64) -> Self {
         ListSink { tx, sent: 0, limit }
     }
     /// Sends one object. False when the list should stop: the limit is

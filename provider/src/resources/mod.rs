@@ -155,7 +155,13 @@ pub(crate) fn list_setup<T: DeserializeOwned>(
     config: &Value,
 ) -> Result<(T, Arc<Clients>, Option<String>), Diagnostic> {
     let provider = ctx.data::<Clients>().ok_or_else(unconfigured)?;
-    let cfg = spec_map::from_value(config, "configuration")?;
+    // Terraform sends an object of nulls for a list block without `config`;
+    // a null config means the same.
+    let empty = Value::Map(Default::default());
+    let cfg = spec_map::from_value(
+        if config.is_null() { &empty } else { config },
+        "configuration",
+    )?;
     let region = config.get("region").as_str();
     let clients = regional(&provider, region)?;
     Ok((cfg, clients, region_value(&provider, region)))

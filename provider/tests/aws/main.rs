@@ -7,5 +7,6 @@ mod addon;
 mod association;
 mod cluster;
 mod iam;
+mod list;
 mod predicates;
 mod support;
