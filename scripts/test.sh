@@ -25,8 +25,9 @@ cd "$EKS_REPO" || exit 1
 
 threads=${TF_ACC_THREADS:-4}
 # What runs on the Terraform built from source: the tests of what only it
-# has (resource identity) by default; TF_SRC_TESTS="" runs the whole suite.
-read -ra src_tests <<<"${TF_SRC_TESTS---test engines}"
+# has (resource identity, list resources) by default; TF_SRC_TESTS="" runs
+# the whole suite.
+read -ra src_tests <<<"${TF_SRC_TESTS---test engines --test query}"
 logs="$EKS_TARGET/test-logs"
 mkdir -p "$logs"
 rm -f "$logs"/*.log "$logs"/*.secs

@@ -315,3 +315,125 @@ fn query_generate_config_out_imports_with_an_empty_plan() {
     tf.destroy();
     assert!(w.list_associations(&cluster).is_empty());
 }
+
+/// A directory with a provider block and the list example of `kind`
+/// (`examples/list-resources/<kind>/`), and `vars` in terraform.tfvars.json.
+/// Not the provider example: its default_tags would (rightly) plan tag
+/// additions on everything imported that lacks them.
+fn example_dir(w: &'static World, kind: &str, vars: &Value) -> Tf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let examples = manifest.parent().unwrap_or(manifest).join("examples");
+    let read = |p: std::path::PathBuf| {
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
+    };
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[provider(&[])]));
+    write_query(
+        &tf,
+        &read(examples.join(format!("list-resources/{kind}/list-resource.tfquery.hcl"))),
+    );
+    let path = tf.path().join("terraform.tfvars.json");
+    std::fs::write(&path, vars.to_string())
+        .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    tf
+}
+
+/// `query -generate-config-out`, then a plan that imports `n` and changes
+/// nothing, the apply, an empty plan, and destroy.
+fn generate_import_destroy(tf: &Tf, n: usize) {
+    let e = engine();
+    let run = tf.run(&["query", "-no-color", "-generate-config-out=generated.tf"]);
+    let generated = std::fs::read_to_string(tf.path().join("generated.tf")).unwrap_or_default();
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{e}: query -generate-config-out failed:\n{}\n--- generated.tf ---\n{generated}",
+        run.output
+    );
+    let (_, plan) = tf.plan();
+    assert!(
+        contains_ignoring_wrap(
+            &plan,
+            &format!("{n} to import, 0 to add, 0 to change, 0 to destroy")
+        ),
+        "{e}: the generated configuration does not import cleanly:\n{plan}\n--- generated.tf ---\n{generated}"
+    );
+    tf.apply();
+    let (empty, plan) = tf.plan();
+    assert!(
+        empty,
+        "{e}: not empty after the import:\n{plan}\n--- generated.tf ---\n{generated}"
+    );
+    tf.destroy();
+}
+
+/// The list examples under `examples/list-resources/` (shown in the docs),
+/// run as a user would: query, generate, import, plan empty, destroy.
+#[test]
+fn example_list_resources() {
+    let Some(w) = query_world("example_list_resources") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    for _ in 0..2 {
+        w.create_association(&cluster, "payments", &random_name(), &role.arn);
+    }
+    w.create_association(&cluster, "other", &random_name(), &role.arn);
+    let west = "us-west-2";
+    let far = random_name();
+    w.create_cluster_in(west, &far);
+    let made = w.eks_in(
+        west,
+        "POST",
+        &format!("/clusters/{far}/pod-identity-associations"),
+        Some(
+            &json!({"namespace": "default", "serviceAccount": random_name(), "roleArn": role.arn}),
+        ),
+    );
+    assert!(made.ok(), "{}", made.body);
+
+    let tf = example_dir(
+        w,
+        "eks_pod_identity_association",
+        &json!({"cluster_name": cluster, "other_region": west}),
+    );
+    generate_import_destroy(&tf, 3);
+    let left: Vec<String> = w
+        .list_associations(&cluster)
+        .iter()
+        .map(|a| a["namespace"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(left, ["other"], "only the one not listed is left");
+
+    // The addon example: only the addon with pod identity is listed.
+    w.create_addon(&cluster, "vpc-cni");
+    let addon = w.eks(
+        "POST",
+        &format!("/clusters/{cluster}/addons"),
+        Some(&json!({
+            "addonName": "aws-efs-csi-driver",
+            "podIdentityAssociations": [{"serviceAccount": "efs-csi-controller-sa", "roleArn": role.arn}]
+        })),
+    );
+    assert!(addon.ok(), "{}", addon.body);
+    let tf = example_dir(
+        w,
+        "eks_addon_pod_identity",
+        &json!({"cluster_name": cluster}),
+    );
+    let (found, raw) = query_json(&tf);
+    let names: Vec<&str> = found.iter().map(|f| f.1.as_str()).collect();
+    assert_eq!(names, [format!("{cluster}: aws-efs-csi-driver")], "{raw}");
+    generate_import_destroy(&tf, 1);
+    let gone = w.eks(
+        "GET",
+        &format!("/clusters/{cluster}/addons/aws-efs-csi-driver"),
+        None,
+    );
+    assert!(
+        !gone.ok(),
+        "the imported addon outlived destroy: {}",
+        gone.body
+    );
+}

@@ -62,10 +62,11 @@ pub type Docs = BTreeMap<PathBuf, String>;
 
 /// The folders under the docs folder whose `.md` files are all generated
 /// (a stale page there is removed by [`write`] and reported by [`check`]).
-pub const GENERATED_DIRS: [&str; 4] = [
+pub const GENERATED_DIRS: [&str; 5] = [
     "resources",
     "data-sources",
     "ephemeral-resources",
+    "list-resources",
     "functions",
 ];
 
@@ -106,6 +107,13 @@ pub fn generate_for(
         let page = pages::ephemeral_page(repo, e)?;
         docs.insert(
             Path::new("ephemeral-resources").join(format!("{}.md", render::file_stem(e))),
+            render::page(&page),
+        );
+    }
+    for l in &pages::registered_lists() {
+        let page = pages::list_page(repo, l)?;
+        docs.insert(
+            Path::new("list-resources").join(format!("{}.md", render::file_stem(l))),
             render::page(&page),
         );
     }

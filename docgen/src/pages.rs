@@ -12,7 +12,7 @@
 use crate::Error;
 use crate::render::{FunctionPage, IndexPage, Page, PageKind};
 use schema::ResourceSpec;
-use schema::registry::{DATA_SOURCE_TYPES, EPHEMERAL_TYPES, FUNCTIONS, RESOURCE_TYPES};
+use schema::registry::{DATA_SOURCE_TYPES, EPHEMERAL_TYPES, FUNCTIONS, LIST_TYPES, RESOURCE_TYPES};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -32,6 +32,40 @@ pub fn registered_extras() -> (Vec<String>, Vec<String>) {
     ephemerals.sort();
     functions.sort();
     (ephemerals, functions)
+}
+
+/// The list resource type names, sorted.
+pub fn registered_lists() -> Vec<String> {
+    let mut lists: Vec<String> = LIST_TYPES.iter().map(|t| t.to_string()).collect();
+    lists.sort();
+    lists
+}
+
+/// The spec of a list resource's `config` block.
+pub fn list_spec(type_name: &str) -> Option<ResourceSpec> {
+    match type_name {
+        schema::association::TYPE_NAME => Some(schema::lists::association_spec()),
+        schema::addon::TYPE_NAME => Some(schema::lists::addon_spec()),
+        _ => None,
+    }
+}
+
+/// The page of a list resource: example
+/// `examples/list-resources/<type>/list-resource.tfquery.hcl`, notes
+/// `docgen/notes/list-<type>.md`.
+pub fn list_page(repo: &Path, type_name: &str) -> Result<Page, Error> {
+    let spec = list_spec(type_name).ok_or_else(|| Error::UnknownType {
+        name: type_name.to_string(),
+    })?;
+    let dir = repo.join("examples/list-resources").join(type_name);
+    Ok(Page {
+        kind: PageKind::ListResource,
+        spec,
+        example: example(dir.join("list-resource.tfquery.hcl"))?,
+        import: None,
+        notes: notes(repo, &format!("list-{type_name}"))?,
+        extra: None,
+    })
 }
 
 /// The spec of an ephemeral resource type.
@@ -196,6 +230,7 @@ pub fn index_page(
         resources,
         data_sources,
         ephemeral_resources,
+        list_resources: registered_lists(),
         functions,
     })
 }

@@ -19,6 +19,9 @@ pub enum PageKind {
     DataSource,
     /// An ephemeral resource (`docs/ephemeral-resources/`).
     EphemeralResource,
+    /// A list resource (`docs/list-resources/`): its spec is the `config`
+    /// block's.
+    ListResource,
 }
 
 impl PageKind {
@@ -28,6 +31,7 @@ impl PageKind {
             PageKind::Resource => "Resource",
             PageKind::DataSource => "Data Source",
             PageKind::EphemeralResource => "Ephemeral Resource",
+            PageKind::ListResource => "List Resource",
         }
     }
 }
@@ -65,6 +69,8 @@ pub struct IndexPage {
     pub data_sources: Vec<String>,
     /// Ephemeral resource type names served, sorted.
     pub ephemeral_resources: Vec<String>,
+    /// List resource type names served, sorted.
+    pub list_resources: Vec<String>,
     /// Function names served, sorted.
     pub functions: Vec<String>,
 }
@@ -344,7 +350,10 @@ pub fn page(p: &Page) -> String {
     out.push_str(&normalise(p.spec.description));
     out.push_str("\n## Example Usage\n\n```terraform\n");
     out.push_str(&normalise(&p.example));
-    out.push_str("```\n\n## Schema\n\n");
+    out.push_str(match p.kind {
+        PageKind::ListResource => "```\n\n## Schema of the `config` block\n\n",
+        _ => "```\n\n## Schema\n\n",
+    });
     out.push_str(&schema_section(&p.spec.attrs, &p.spec.blocks, "", true));
     if let Some(notes) = p.notes.as_deref().map(normalise).filter(|n| !n.is_empty()) {
         out.push_str("## Behaviours worth knowing\n\n");
@@ -386,6 +395,13 @@ pub fn index(p: &IndexPage) -> String {
             out,
             "- [`{e}`](ephemeral-resources/{}.md) (ephemeral resource)",
             file_stem(e)
+        );
+    }
+    for l in &p.list_resources {
+        let _ = writeln!(
+            out,
+            "- [`{l}`](list-resources/{}.md) (list resource, `terraform query`)",
+            file_stem(l)
         );
     }
     for f in &p.functions {
@@ -520,8 +536,12 @@ mod tests {
             resources: vec!["eks_thing".into()],
             data_sources: vec!["eks_things".into()],
             ephemeral_resources: vec!["eks_auth".into()],
+            list_resources: vec!["eks_thing".into()],
             functions: vec!["role_name".into()],
         });
+        assert!(text.contains(
+            "- [`eks_thing`](list-resources/thing.md) (list resource, `terraform query`)"
+        ));
         assert!(text.contains("- [`eks_auth`](ephemeral-resources/auth.md) (ephemeral resource)"));
         assert!(text.contains("- [`provider::eks::role_name`](functions/role_name.md) (function)"));
         assert!(text.contains("- [`eks_thing`](resources/thing.md) (resource)"));
