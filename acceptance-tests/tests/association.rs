@@ -3,7 +3,7 @@
 //! verify → changed config → destroy → nothing left in the emulator.
 
 use acceptance_tests::hcl::{
-    association, block, config, json, map, provider, provider_with_blocks, string,
+    association, block, config, data, json, map, provider, provider_with_blocks, string,
 };
 use acceptance_tests::{Tf, World, acc, contains_ignoring_wrap, random_name};
 use serde_json::{Value, json};
@@ -601,4 +601,90 @@ fn association_in_another_region() {
         listed.body
     );
     assert_nothing_left(w, &near);
+}
+
+/// The data sources (and, where the engine has them, the ephemeral
+/// `eks_cluster_auth`) read another region with `region`, as the resources
+/// do; without it they look in the provider's region.
+#[test]
+fn data_sources_in_another_region() {
+    let Some(w) = acc("data_sources_in_another_region") else {
+        return;
+    };
+    let west = "us-west-2";
+    let far = random_name();
+    w.create_cluster_in(west, &far);
+    let role = w.create_pod_role();
+    let sa = random_name();
+    let made = w.eks_in(
+        west,
+        "POST",
+        &format!("/clusters/{far}/pod-identity-associations"),
+        Some(&json!({"namespace": "default", "serviceAccount": sa, "roleArn": role.arn})),
+    );
+    assert!(made.ok(), "{}", made.body);
+    let e = acceptance_tests::engine();
+    let ephemeral = if e.is_opentofu() {
+        e.at_least(1, 11)
+    } else {
+        e.at_least(1, 10)
+    };
+    let mut blocks = vec![
+        provider_block(),
+        data(
+            "eks_pod_identity_associations",
+            "far",
+            &[("cluster_name", string(&far)), ("region", string(west))],
+        ),
+        data(
+            "eks_addon_pod_identity_configuration",
+            "far",
+            &[
+                ("addon_name", string("aws-ebs-csi-driver")),
+                ("cluster_name", string(&far)),
+                ("region", string(west)),
+            ],
+        ),
+        "output \"far_accounts\" {\n  value = [for a in data.eks_pod_identity_associations.far.associations : a.service_account]\n}\n".to_string(),
+    ];
+    if ephemeral {
+        blocks.push(format!(
+            "ephemeral \"eks_cluster_auth\" \"far\" {{\n  name   = {}\n  region = {}\n}}\n",
+            string(&far),
+            string(west)
+        ));
+    }
+    let mut tf = Tf::new(w);
+    tf.write(&config(&blocks));
+    tf.apply();
+    assert_eq!(tf.outputs()["far_accounts"], json!([sa]));
+    let conf = tf.resource("data.eks_addon_pod_identity_configuration.far");
+    assert!(
+        conf["resolved_version"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty()),
+        "{conf}"
+    );
+    // Without `region`: the provider's region has no such cluster.
+    tf.write(&config(&[
+        provider_block(),
+        data(
+            "eks_pod_identity_associations",
+            "near",
+            &[("cluster_name", string(&far))],
+        ),
+    ]));
+    tf.plan_expect_error("Check cluster_name and region");
+    if ephemeral {
+        tf.write(&config(&[
+            provider_block(),
+            format!(
+                "ephemeral \"eks_cluster_auth\" \"near\" {{\n  name = {}\n}}\n",
+                string(&far)
+            ),
+        ]));
+        tf.plan_expect_error("EKS cluster not found");
+    }
+    tf.write(&config(&[provider_block()]));
+    tf.destroy();
 }

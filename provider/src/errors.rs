@@ -27,7 +27,7 @@ pub(crate) fn advice(err: &AwsError) -> &'static str {
             } else if message.contains("Cross-account pass role is not allowed") {
                 "EKS passes only roles of the cluster's own account (or an empty role, which it refuses the same way): use a role in the cluster's account, and for another account's role use target_role_arn on the association. Not retried."
             } else if code == "ResourceNotFoundException" && message.contains("No cluster found") {
-                "Check cluster_name and the provider's region."
+                "Check cluster_name and region (null: the provider's region)."
             } else if matches!(
                 code.as_str(),
                 "ThrottlingException" | "Throttling" | "TooManyRequestsException"

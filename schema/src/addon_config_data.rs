@@ -30,6 +30,8 @@ pub struct AddonConfigurationData {
     pub supports_pod_identity: Option<bool>,
     /// Service accounts and their recommended managed policies.
     pub service_accounts: Option<Vec<Recommended>>,
+    /// The region (null: the provider's).
+    pub region: Option<String>,
 }
 
 /// The data source's spec.
@@ -87,6 +89,12 @@ pub fn spec() -> ResourceSpec {
                 ]),
                 "Service accounts the addon declares for pod identity, with their recommended managed policies.",
             ),
+            Attr::optional(
+                "region",
+                Kind::String,
+                "The region to read in, when it is not the provider's (one provider block serves every region of its partition, as in the AWS provider v6). Null means the provider's region; a region of another partition is refused.",
+            )
+            .check(crate::names::check_region),
         ],
         blocks: vec![],
     }

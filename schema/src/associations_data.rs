@@ -20,6 +20,8 @@ pub struct AssociationsData {
     pub service_account: Option<String>,
     /// The associations found.
     pub associations: Option<Vec<AssociationItem>>,
+    /// The region (null: the provider's).
+    pub region: Option<String>,
 }
 
 /// One association as the data source lists it.
@@ -101,6 +103,12 @@ pub fn spec() -> ResourceSpec {
                 ]),
                 "The associations, ordered by namespace and service account.",
             ),
+            Attr::optional(
+                "region",
+                Kind::String,
+                "The region to read in, when it is not the provider's (one provider block serves every region of its partition, as in the AWS provider v6). Null means the provider's region; a region of another partition is refused.",
+            )
+            .check(crate::names::check_region),
         ],
         blocks: vec![],
     }

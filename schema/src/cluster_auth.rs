@@ -30,6 +30,8 @@ pub struct ClusterAuth {
     pub token: Option<String>,
     /// When the token stops being accepted (RFC 3339).
     pub expiration: Option<String>,
+    /// The region (null: the provider's).
+    pub region: Option<String>,
 }
 
 /// The ephemeral resource's spec.
@@ -62,6 +64,12 @@ pub fn spec() -> ResourceSpec {
                 Kind::String,
                 "When the token stops being accepted (RFC 3339, UTC).",
             ),
+            Attr::optional(
+                "region",
+                Kind::String,
+                "The region to read in, when it is not the provider's (one provider block serves every region of its partition, as in the AWS provider v6). Null means the provider's region; a region of another partition is refused.",
+            )
+            .check(crate::names::check_region),
         ],
         blocks: vec![],
     }

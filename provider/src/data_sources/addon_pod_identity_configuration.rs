@@ -45,6 +45,13 @@ impl DataSource for AddonPodIdentityConfiguration {
                 return resp;
             }
         };
+        let c = match crate::resources::regional(&c, d.region.as_deref()) {
+            Ok(c) => c,
+            Err(e) => {
+                resp.diagnostics.push(e);
+                return resp;
+            }
+        };
         match describe(&c, &mut d).await {
             Ok(()) => match spec_map::to_value(&d, &self.schema()) {
                 Ok(v) => resp.state = v,
@@ -68,7 +75,7 @@ async fn describe(c: &Clients, d: &mut AddonConfigurationData) -> Result<(), Dia
                     Ok(None) => {
                         return Err(Diagnostic::error(
                             format!("Cluster {cluster} not found"),
-                            "Check cluster_name and the provider's region.",
+                            "Check cluster_name and region (null: the provider's region).",
                         )
                         .at(AttrPath::root("cluster_name")));
                     }

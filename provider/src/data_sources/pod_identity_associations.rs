@@ -47,6 +47,13 @@ impl DataSource for PodIdentityAssociations {
                 return resp;
             }
         };
+        let clients = match crate::resources::regional(&clients, data.region.as_deref()) {
+            Ok(c) => c,
+            Err(d) => {
+                resp.diagnostics.push(d);
+                return resp;
+            }
+        };
         let summary = format!(
             "listing EKS Pod Identity Associations of cluster {}",
             data.cluster_name

@@ -55,6 +55,10 @@ impl EphemeralResource for ClusterAuth {
             Ok(a) => a,
             Err(d) => return failed(d),
         };
+        let clients = match crate::resources::regional(&clients, auth.region.as_deref()) {
+            Ok(c) => c,
+            Err(d) => return failed(d),
+        };
         let found = match cluster::find_by_name(&clients, &auth.name).await {
             Ok(Some(c)) => c,
             Ok(None) => {
@@ -62,7 +66,7 @@ impl EphemeralResource for ClusterAuth {
                     Diagnostic::error(
                         "EKS cluster not found",
                         format!(
-                            "There is no EKS cluster {:?} in {} for these credentials. Check `name` and the provider's region.",
+                            "There is no EKS cluster {:?} in {} for these credentials. Check `name` and `region` (null: the provider's).",
                             auth.name, clients.region
                         ),
                     )

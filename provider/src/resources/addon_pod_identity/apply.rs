@@ -398,7 +398,7 @@ impl Env {
             Ok(None) => {
                 return Err(Diagnostic::error(
                     format!("Cluster {} not found", s.cluster_name),
-                    "Check cluster_name and the provider's region.",
+                    "Check cluster_name and region (null: the provider's region).",
                 )
                 .at(AttrPath::root("cluster_name")));
             }

@@ -494,7 +494,7 @@ async fn wanted_role_at_apply(
             Ok(None) => {
                 return Err(Diagnostic::error(
                     format!("Cluster {} not found", planned.cluster_name),
-                    "The made role's name and restrict_to_cluster need the cluster's ARN. Check cluster_name and the provider's region.",
+                    "The made role's name and restrict_to_cluster need the cluster's ARN. Check cluster_name and region (null: the provider's region).",
                 )
                 .at(AttrPath::root("cluster_name")));
             }
