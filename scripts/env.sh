@@ -32,10 +32,14 @@ EKS_PROVIDER_SOURCE_TOFU="registry.opentofu.org/eks-tools/eks"
 EKS_TOFU_VERSION="1.12.6"
 EKS_TOFU_SUM="h1:0VT4P8pMmGcCUnQ9JDrJ+Qg2d35Vzm4FFd/9+H7oF98="
 # A Terraform newer than the one on PATH, built from its Go module by
-# scripts/terraform-src.sh (resource identity needs Terraform >= 1.12):
-# v1.13.3 is the newest release on the Go module proxy (2026-08).
-EKS_TF_SRC_VERSION="1.14.9"
-EKS_TF_SRC_SUM="h1:HLthQuUl9eq+H8kkXQ40wsmZUoLeMBjDXrBKLMc3HR0="
+# scripts/terraform-src.sh (resource identity needs Terraform >= 1.12, list
+# resources >= 1.14):
+# The proxy lists no version after 1.13.3 but serves exact ones: v1.16.4 is
+# the newest (2026-11; v1.16.5 and v1.17.0 are not served); its go.mod asks
+# for go 1.26.8. Not v1.16.0 to v1.16.2: their import blocks ignore
+# required_providers (hashicorp/terraform#39144, fixed by #39185).
+EKS_TF_SRC_VERSION="1.16.4"
+EKS_TF_SRC_SUM="h1:0yyJB6OufO0kqoNg95TGhf+41NsG77th1DPSnKBD878="
 
 eks_log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 eks_die() { eks_log "error: $*"; exit 1; }

@@ -19,7 +19,7 @@
 # build about half as long (no cloud SDKs). Not a binary to give users.
 #
 # Flags as in HashiCorp's release build: CGO off, -trimpath, -s -w, and
-# version.dev=no (so `terraform version` says v1.14.9, not v1.14.9-dev).
+# version.dev=no (so `terraform version` says v1.16.4, not v1.16.4-dev).
 # Safe to run concurrently (a lock per version).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"

@@ -1174,3 +1174,56 @@ fn addon_in_another_region() {
     assert!(!gone.ok(), "{}", gone.body);
     assert!(w.get_role(&role).is_none(), "made role left behind");
 }
+
+/// An entry's `permission_policy_name`: its made role's inline policy gets
+/// that name; renaming it updates the addon's role in place, leaving only
+/// the new name; import restores it.
+#[test]
+fn addon_entry_permission_policy_name() {
+    let Some(w) = acc("addon_entry_permission_policy_name") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let mut tf = Tf::new(w);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"elasticfilesystem:DescribeFileSystems","Resource":"*"}]}"#;
+    let with_name = |name: &str| {
+        addon(
+            &cluster,
+            "aws-efs-csi-driver",
+            &[(
+                "pod_identity_associations",
+                format!(
+                    "[{{ service_account = \"efs-csi-controller-sa\", permission_policy = {}, permission_policy_name = {} }}]",
+                    string(policy),
+                    string(name)
+                ),
+            )],
+        )
+    };
+    tf.write(&with_name("efs-describe"));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    let role = str_of(&entry(&r, "efs-csi-controller-sa")["role_name"]);
+    assert_eq!(
+        w.list_role_policies(&role),
+        vec!["efs-describe".to_string()]
+    );
+    tf.assert_plan_empty();
+    tf.import_verify(ADDRESS, &format!("{cluster}:aws-efs-csi-driver"), &[]);
+
+    tf.write(&with_name("efs-read"));
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions.get(ADDRESS).map(Vec::as_slice),
+        Some(&["update".to_string()][..]),
+        "{actions:?}"
+    );
+    tf.apply();
+    assert_eq!(w.list_role_policies(&role), vec!["efs-read".to_string()]);
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(
+        w.get_role(&role).is_none(),
+        "the made role outlived destroy"
+    );
+}

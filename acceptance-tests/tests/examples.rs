@@ -296,6 +296,11 @@ fn example_pod_identity_association() {
         assert_eq!(dns["created_role"], json!(true));
         let reports = tf.resource("eks_pod_identity_association.reports");
         assert_eq!(reports["service_account_created"], json!(true));
+        let reports_role = reports["role_name"].as_str().unwrap_or_default();
+        assert_eq!(
+            w.list_role_policies(reports_role),
+            vec!["report-exporter-sqs".to_string()]
+        );
         let association_id = api["association_id"]
             .as_str()
             .unwrap_or_default()
@@ -391,10 +396,19 @@ fn example_pod_identity_associations_data_source() {
     let role = w.create_pod_role();
     w.create_association(&cluster, "kube-system", "external-dns", &role.arn);
     w.create_association(&cluster, "payments", "api", &role.arn);
+    let far = acceptance_tests::random_name();
+    w.create_cluster_in("us-west-2", &far);
+    let made = w.eks_in(
+        "us-west-2",
+        "POST",
+        &format!("/clusters/{far}/pod-identity-associations"),
+        Some(&json!({"namespace": "west", "serviceAccount": "api", "roleArn": role.arn})),
+    );
+    assert!(made.ok(), "{}", made.body);
     let tf = example_tf(
         w,
         "data-sources/eks_pod_identity_associations",
-        &json!({"cluster_name": cluster}),
+        &json!({"cluster_name": cluster, "other_cluster_name": far}),
     );
     tf.apply();
     tf.assert_plan_empty();
@@ -408,6 +422,7 @@ fn example_pod_identity_associations_data_source() {
         Some(2)
     );
     assert_eq!(out["addon_owned_in_kube_system"], json!([]));
+    assert_eq!(out["other_region_service_accounts"], json!([["west/api"]]));
     tf.destroy();
 }
 

@@ -706,3 +706,111 @@ fn made_role_stale_state_falls_back_to_reading() {
     assert_role_gone(w, &role);
     assert!(w.list_associations(&cluster).is_empty());
 }
+
+/// `permission_policy_name` (eksctl stores a made role's inline policy as
+/// `<stack>-Policy1`): the inline policy gets that name, renaming it is an
+/// in-place update that leaves only the new name, import restores the
+/// name, going back to the default renames again, a hand-added policy
+/// under the default name is drift, and the bad inputs are refused at
+/// validate naming the attribute.
+#[test]
+fn made_role_permission_policy_name() {
+    let Some(w) = acc("made_role_permission_policy_name") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    let named = |name: Option<&str>, action: &str| {
+        let mut attrs = vec![("permission_policy", json(&s3_policy(action)))];
+        if let Some(n) = name {
+            attrs.push(("permission_policy_name", string(n)));
+        }
+        made(&cluster, &sa, &attrs)
+    };
+    let eksctl_name = format!("eksctl-{cluster}-podidentityrole-default-{sa}-Policy1");
+    tf.write(&named(Some(&eksctl_name), "s3:GetObject"));
+    tf.apply();
+    let name = role_name(&tf);
+    let id = tf.resource(ADDRESS)["association_id"].clone();
+    assert_eq!(w.list_role_policies(&name), vec![eksctl_name.clone()]);
+    assert_eq!(
+        inline_doc(w, &name, &eksctl_name),
+        Some(s3_policy("s3:GetObject"))
+    );
+    assert_eq!(
+        tf.resource(ADDRESS)["inline_policies"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>()),
+        Some(vec![eksctl_name.clone()])
+    );
+    tf.assert_plan_empty();
+    // Import finds the single inline policy under its own name.
+    tf.import_verify(ADDRESS, &format!("{cluster}/default/{sa}"), &[]);
+
+    // Rename (and change the document): in place, only the new name left.
+    tf.write(&named(Some("s3-access"), "s3:PutObject"));
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions.get(ADDRESS).map(Vec::as_slice),
+        Some(&["update".to_string()][..]),
+        "{actions:?}"
+    );
+    tf.apply();
+    assert_eq!(tf.resource(ADDRESS)["association_id"], id);
+    assert_eq!(w.list_role_policies(&name), vec!["s3-access".to_string()]);
+    assert_eq!(
+        inline_doc(w, &name, "s3-access"),
+        Some(s3_policy("s3:PutObject"))
+    );
+    tf.assert_plan_empty();
+
+    // A policy added by hand under the default name is drift: the plan
+    // shows it and the apply removes it, keeping the named one.
+    w.iam(
+        "PutRolePolicy",
+        &[
+            ("RoleName", &name),
+            ("PolicyName", "permission-policy"),
+            ("PolicyDocument", &s3_policy("s3:*").to_string()),
+        ],
+    );
+    assert!(
+        !tf.plan_is_empty(),
+        "the hand-added policy is not in the plan"
+    );
+    tf.apply();
+    assert_eq!(w.list_role_policies(&name), vec!["s3-access".to_string()]);
+    tf.assert_plan_empty();
+
+    // Back to the default name.
+    tf.write(&named(None, "s3:PutObject"));
+    tf.apply();
+    assert_eq!(
+        w.list_role_policies(&name),
+        vec!["permission-policy".to_string()]
+    );
+    tf.assert_plan_empty();
+
+    // Bad inputs, at validate, naming the attribute.
+    tf.write(&made(
+        &cluster,
+        &sa,
+        &[
+            ("permission_policy_arns", set(&[READ_ONLY])),
+            ("permission_policy_name", string("lonely")),
+        ],
+    ));
+    tf.validate_expect_error("permission_policy_name without permission_policy");
+    tf.write(&named(Some("well-known-policies"), "s3:GetObject"));
+    tf.validate_expect_error("well_known_policies");
+    tf.write(&named(Some("has space"), "s3:GetObject"));
+    tf.validate_expect_error("is not an IAM policy name");
+
+    tf.write(&named(None, "s3:PutObject"));
+    tf.destroy();
+    assert!(
+        w.get_role(&name).is_none(),
+        "the made role outlived destroy"
+    );
+}

@@ -252,6 +252,7 @@ async fn adopt_role(
     let Some(found) = iam::find_role_by_name(c, &wanted.name).await? else {
         return Ok(None);
     };
+    let found = found.with_permission_policy_name(wanted.shape.permission_policy_name.as_deref());
     let tag = found.shape.tags.get(OWNER_TAG).cloned();
     if !tag.as_deref().is_some_and(|t| owner_matches(t, owner)) {
         return Err(MadeRoleError::NameTaken {
@@ -350,6 +351,7 @@ async fn adopt_pending_role(
     let Some(found) = iam::find_role_by_name(c, &marked.name).await? else {
         return Ok(None);
     };
+    let found = found.with_permission_policy_name(marked.shape.permission_policy_name.as_deref());
     let tag = found.shape.tags.get(OWNER_TAG).cloned();
     if !tag.as_deref().is_some_and(|t| owner_matches(t, owner)) {
         return Err(MadeRoleError::NameTaken {
@@ -403,9 +405,11 @@ pub async fn converge_role(
     c: &Clients,
     wanted: &WantedRole,
 ) -> Result<Option<FoundRole>, AwsError> {
-    let Some(mut found) = iam::find_role_by_name(c, &wanted.name).await? else {
+    let Some(found) = iam::find_role_by_name(c, &wanted.name).await? else {
         return Ok(None);
     };
+    let mut found =
+        found.with_permission_policy_name(wanted.shape.permission_policy_name.as_deref());
     let change = plan_role_change(&found.shape, &wanted.shape);
     if !change.is_empty() {
         iam::apply_change(c, &wanted.name, &change).await?;

@@ -229,6 +229,7 @@ pub fn role_config(config: &Value, partition: &str) -> schema::role::RoleConfig 
         role_path: input_str(config, "role_path"),
         permission_policy_arns: input_string_set(config, "permission_policy_arns"),
         permission_policy: input_str(config, "permission_policy"),
+        permission_policy_name: input_str(config, "permission_policy_name"),
         well_known_policies: input_string_set(config, "well_known_policies"),
         permissions_boundary_arn: input_str(config, "permissions_boundary_arn"),
         trust_conditions: input_str(config, "trust_conditions"),

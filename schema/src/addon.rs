@@ -148,6 +148,8 @@ pub struct AddonAssociation {
     pub permission_policy_arns: Option<BTreeSet<String>>,
     /// Inline policy of the made role.
     pub permission_policy: Option<String>,
+    /// Name of the inline policy holding it (null: `permission-policy`).
+    pub permission_policy_name: Option<String>,
     /// Well-known policies of the made role.
     pub well_known_policies: Option<BTreeSet<String>>,
     /// Permissions boundary of the made role.
@@ -208,6 +210,7 @@ fn entry_attrs() -> Vec<Attr> {
         Attr::optional_computed("role_path", Kind::String, "Path of the role the provider makes; `/` when absent.").check(role::check_role_path),
         Attr::optional("permission_policy_arns", Kind::StringSet, "Managed policies for the role the provider makes.").check(role::check_policy_arn),
         Attr::optional("permission_policy", Kind::String, "Inline policy (JSON) for the role the provider makes.").check(role::check_permission_policy),
+        Attr::optional("permission_policy_name", Kind::String, "Name of the inline policy that holds `permission_policy` on the role the provider makes (eksctl names it after its CloudFormation stack, `<stack>-Policy1`: set this to keep a name your policies or audits expect). Defaults to `permission-policy`. Changing it renames the policy in place: the new one is put before the old one is deleted, so the role never lacks the permission. Needs `permission_policy`; `well-known-policies` is reserved for `well_known_policies`. An import reads it back when the role has one inline policy besides the well-known one.").check(role::check_inline_policy_name),
         Attr::optional("well_known_policies", Kind::StringSet, "Well-known policies for the role the provider makes."),
         Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role the provider makes.").check(role::check_policy_arn),
         Attr::optional("trust_conditions", Kind::String, "Extra conditions (JSON) on the trust statement of the role the provider makes.").check(role::check_trust_conditions),
@@ -529,6 +532,7 @@ impl AddonAssociation {
             role_path: self.role_path.as_deref(),
             permission_policy_arns: self.permission_policy_arns.as_ref(),
             permission_policy: self.permission_policy.as_deref(),
+            permission_policy_name: self.permission_policy_name.as_deref(),
             well_known_policies: self.well_known_policies.as_ref(),
             permissions_boundary_arn: self.permissions_boundary_arn.as_deref(),
             trust_conditions: self.trust_conditions.as_deref(),
@@ -547,7 +551,7 @@ impl AddonAssociation {
 pub fn inline_policy_names(shape: &crate::role::RoleShape) -> Vec<String> {
     let mut names = Vec::new();
     if shape.permission_policy.is_some() {
-        names.push(crate::role::INLINE_POLICY_NAME.to_string());
+        names.push(shape.permission_policy_name().to_string());
     }
     if shape.well_known_policy.is_some() {
         names.push(crate::role::WELL_KNOWN_POLICY_NAME.to_string());

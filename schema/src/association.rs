@@ -40,6 +40,8 @@ pub struct AssociationState {
     pub permission_policy_arns: Option<BTreeSet<String>>,
     /// Inline policy for the made role.
     pub permission_policy: Option<String>,
+    /// Name of the inline policy holding it (null: `permission-policy`).
+    pub permission_policy_name: Option<String>,
     /// Well-known policies for the made role.
     pub well_known_policies: Option<BTreeSet<String>>,
     /// Permissions boundary of the made role.
@@ -101,7 +103,8 @@ pub fn spec() -> ResourceSpec {
             Attr::optional_computed("role_name", Kind::String, "Name of the role the provider makes. Defaults to a name derived from cluster, namespace and service account, with a hash suffix of the partition, account, region, cluster, namespace and service account (at most 64 characters), so that no two service accounts share a made role, not even the same cluster name and service account in two regions. A role made by an earlier version keeps the name it has. Changing it replaces the role and the association.").check(role::check_name),
             Attr::optional_computed("role_path", Kind::String, "Path of the role the provider makes, such as `/pod-identity/`. Defaults to `/`. Changing it replaces the role and the association.").check(role::check_role_path),
             Attr::optional("permission_policy_arns", Kind::StringSet, "Managed policies to attach to the role the provider makes. Changes attach and detach only what changed.").check(role::check_policy_arn),
-            Attr::optional("permission_policy", Kind::String, "An inline policy (JSON) for the role the provider makes, stored as the inline policy `permission-policy`. Compared by meaning, not text.").check(role::check_permission_policy),
+            Attr::optional("permission_policy", Kind::String, "An inline policy (JSON) for the role the provider makes, stored as the inline policy `permission-policy` (see `permission_policy_name`). Compared by meaning, not text.").check(role::check_permission_policy),
+            Attr::optional("permission_policy_name", Kind::String, "Name of the inline policy that holds `permission_policy` on the role the provider makes (eksctl names it after its CloudFormation stack, `<stack>-Policy1`: set this to keep a name your policies or audits expect). Defaults to `permission-policy`. Changing it renames the policy in place: the new one is put before the old one is deleted, so the role never lacks the permission. Needs `permission_policy`; `well-known-policies` is reserved for `well_known_policies`. An import reads it back when the role has one inline policy besides the well-known one.").check(role::check_inline_policy_name),
             Attr::optional("well_known_policies", Kind::StringSet, "Named, ready-made policies for the role the provider makes, such as `aws-load-balancer-controller` or `external-dns` (eksctl's names such as `awsLoadBalancerController` work too). See the `eks_well_known_policy` data source for their contents."),
             Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role the provider makes.").check(role::check_policy_arn),
             Attr::optional("trust_conditions", Kind::String, "Extra conditions (an IAM Condition block in JSON) on the `pods.eks.amazonaws.com` trust statement of the role the provider makes.").check(role::check_trust_conditions),
@@ -260,6 +263,7 @@ impl AssociationState {
             role_path: self.role_path.as_deref(),
             permission_policy_arns: self.permission_policy_arns.as_ref(),
             permission_policy: self.permission_policy.as_deref(),
+            permission_policy_name: self.permission_policy_name.as_deref(),
             well_known_policies: self.well_known_policies.as_ref(),
             permissions_boundary_arn: self.permissions_boundary_arn.as_deref(),
             trust_conditions: self.trust_conditions.as_deref(),
@@ -294,7 +298,7 @@ pub fn wanted_role_in(
 pub fn inline_policies_of(shape: &role::RoleShape) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     if let Some(p) = &shape.permission_policy {
-        m.insert(role::INLINE_POLICY_NAME.to_string(), p.clone());
+        m.insert(shape.permission_policy_name().to_string(), p.clone());
     }
     if let Some(p) = &shape.well_known_policy {
         m.insert(role::WELL_KNOWN_POLICY_NAME.to_string(), p.clone());

@@ -306,8 +306,10 @@ pub fn check_trust_conditions(text: &str) -> Result<(), String> {
 pub struct RoleShape {
     /// Attached managed policies.
     pub managed_policy_arns: BTreeSet<String>,
-    /// Inline policy [`INLINE_POLICY_NAME`], if any.
+    /// The inline policy `permission_policy` is stored as, if any.
     pub permission_policy: Option<String>,
+    /// Its name (`None`: [`INLINE_POLICY_NAME`]).
+    pub permission_policy_name: Option<String>,
     /// Inline policy [`WELL_KNOWN_POLICY_NAME`], if any.
     pub well_known_policy: Option<String>,
     /// Permissions boundary.
@@ -326,9 +328,9 @@ pub struct RoleChange {
     /// DetachRolePolicy.
     pub detach: Vec<String>,
     /// PutRolePolicy (name, document).
-    pub put_inline: Vec<(&'static str, String)>,
+    pub put_inline: Vec<(String, String)>,
     /// DeleteRolePolicy.
-    pub delete_inline: Vec<&'static str>,
+    pub delete_inline: Vec<String>,
     /// PutRolePermissionsBoundary (`Some(Some)`) or DeleteRolePermissionsBoundary (`Some(None)`).
     pub boundary: Option<Option<String>>,
     /// UpdateAssumeRolePolicy.
@@ -350,16 +352,25 @@ impl RoleChange {
     }
 }
 
+impl RoleShape {
+    /// The name of the inline policy `permission_policy` is stored as.
+    pub fn permission_policy_name(&self) -> &str {
+        self.permission_policy_name
+            .as_deref()
+            .unwrap_or(INLINE_POLICY_NAME)
+    }
+}
+
 fn inline_change(
-    name: &'static str,
+    name: &str,
     actual: &Option<String>,
     wanted: &Option<String>,
     change: &mut RoleChange,
 ) {
     match (actual, wanted) {
         (Some(a), Some(w)) if policy::equivalent(a, w) => {}
-        (_, Some(w)) => change.put_inline.push((name, w.clone())),
-        (Some(_), None) => change.delete_inline.push(name),
+        (_, Some(w)) => change.put_inline.push((name.to_string(), w.clone())),
+        (Some(_), None) => change.delete_inline.push(name.to_string()),
         (None, None) => {}
     }
 }
@@ -379,12 +390,23 @@ pub fn plan_role_change(actual: &RoleShape, wanted: &RoleShape) -> RoleChange {
             .collect(),
         ..Default::default()
     };
-    inline_change(
-        INLINE_POLICY_NAME,
-        &actual.permission_policy,
-        &wanted.permission_policy,
-        &mut c,
+    let (was, wants) = (
+        actual.permission_policy_name(),
+        wanted.permission_policy_name(),
     );
+    if was == wants {
+        inline_change(
+            wants,
+            &actual.permission_policy,
+            &wanted.permission_policy,
+            &mut c,
+        );
+    } else {
+        // Renamed: the new one is put first (the apply runs puts before
+        // deletes), so the role never lacks the permission.
+        inline_change(wants, &None, &wanted.permission_policy, &mut c);
+        inline_change(was, &actual.permission_policy, &None, &mut c);
+    }
     inline_change(
         WELL_KNOWN_POLICY_NAME,
         &actual.well_known_policy,
@@ -402,11 +424,12 @@ pub fn plan_role_change(actual: &RoleShape, wanted: &RoleShape) -> RoleChange {
 }
 
 /// The attributes that only make sense when the provider makes the role.
-pub const ROLE_CREATION_ATTRS: [&str; 8] = [
+pub const ROLE_CREATION_ATTRS: [&str; 9] = [
     "role_name",
     "role_path",
     "permission_policy_arns",
     "permission_policy",
+    "permission_policy_name",
     "well_known_policies",
     "permissions_boundary_arn",
     "trust_conditions",
@@ -463,6 +486,8 @@ pub struct RoleConfig {
     pub permission_policy_arns: Input<Set<String>>,
     /// `permission_policy`.
     pub permission_policy: Input<String>,
+    /// `permission_policy_name`.
+    pub permission_policy_name: Input<String>,
     /// `well_known_policies` (unknown when any element is).
     pub well_known_policies: Input<Set<String>>,
     /// `permissions_boundary_arn`.
@@ -507,6 +532,7 @@ impl RoleConfig {
             "role_path" => s(&self.role_path),
             "permission_policy_arns" => presence_of(&self.permission_policy_arns, Set::is_empty),
             "permission_policy" => s(&self.permission_policy),
+            "permission_policy_name" => s(&self.permission_policy_name),
             "well_known_policies" => presence_of(&self.well_known_policies, Set::is_empty),
             "permissions_boundary_arn" => s(&self.permissions_boundary_arn),
             "trust_conditions" => s(&self.trust_conditions),
@@ -559,6 +585,7 @@ impl From<&RoleSourceInput> for RoleConfig {
                 &i.permission_policy_arns,
             ),
             permission_policy: source(named("permission_policy"), &i.permission_policy),
+            permission_policy_name: s("permission_policy_name"),
             well_known_policies: source(named("well_known_policies"), &i.well_known_policies),
             permissions_boundary_arn: s("permissions_boundary_arn"),
             trust_conditions: s("trust_conditions"),
@@ -620,6 +647,15 @@ pub fn check_role_config(cfg: &RoleConfig, stage: Stage) -> Vec<Problem> {
             ));
         }
         return problems;
+    }
+    if cfg.presence("permission_policy_name") != Presence::Absent
+        && cfg.presence("permission_policy") == Presence::Absent
+    {
+        problems.push(Problem::new(
+            "permission_policy_name",
+            "permission_policy_name without permission_policy",
+            "permission_policy_name names the inline policy that holds permission_policy, and there is none. Set permission_policy, or remove permission_policy_name.",
+        ));
     }
     if cfg.role_arn.is_set() {
         // Validate, role_arn unknown: what the role is decides at plan.
@@ -747,6 +783,8 @@ pub struct RoleRequest<'a> {
     pub permission_policy_arns: Option<&'a Set<String>>,
     /// Inline policy.
     pub permission_policy: Option<&'a str>,
+    /// Its name (`None`: [`INLINE_POLICY_NAME`]).
+    pub permission_policy_name: Option<&'a str>,
     /// Well-known policy names.
     pub well_known_policies: Option<&'a Set<String>>,
     /// Permissions boundary.
@@ -833,12 +871,34 @@ pub fn wanted_role_in(
         shape: RoleShape {
             managed_policy_arns: managed,
             permission_policy: r.permission_policy.map(str::to_string),
+            permission_policy_name: r
+                .permission_policy_name
+                .filter(|n| *n != INLINE_POLICY_NAME)
+                .map(str::to_string),
             well_known_policy: wk_doc,
             permissions_boundary_arn: r.permissions_boundary_arn.map(str::to_string),
             trust_policy: trust_policy(conditions.as_ref(), restrict).to_string(),
             tags,
         },
     })
+}
+
+/// Checks `permission_policy_name`: an IAM policy name (1–128 of letters,
+/// digits and `+=,.@_-`, IAM's PutRolePolicy pattern `[\w+=,.@-]+`) other
+/// than the one the provider keeps for well-known policies.
+pub fn check_inline_policy_name(s: &str) -> Result<(), String> {
+    if s == WELL_KNOWN_POLICY_NAME {
+        return Err(format!(
+            "{WELL_KNOWN_POLICY_NAME:?} is the inline policy the provider writes for well_known_policies; choose another name."
+        ));
+    }
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+    if s.is_empty() || s.len() > 128 || !s.chars().all(ok_char) {
+        return Err(format!(
+            "{s:?} is not an IAM policy name: 1 to 128 letters, digits and + = , . @ _ -."
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a role name given by the user (see [`check_role_name`]).
@@ -939,7 +999,7 @@ mod tests {
         let c = plan_role_change(&actual, &wanted);
         assert_eq!(c.attach, vec!["c".to_string()]);
         assert_eq!(c.detach, vec!["a".to_string()]);
-        assert_eq!(c.delete_inline, vec![INLINE_POLICY_NAME]);
+        assert_eq!(c.delete_inline, vec![INLINE_POLICY_NAME.to_string()]);
         assert!(c.put_inline.is_empty());
         assert_eq!(
             c.boundary,
@@ -952,6 +1012,31 @@ mod tests {
             r#"{ "Statement": { "Resource": "*", "Action": ["s3:*"], "Effect": "Allow" } }"#.into(),
         );
         assert!(plan_role_change(&actual, &reformatted).is_empty());
+        // A renamed inline policy: the new name is put, the old deleted.
+        let mut renamed = actual.clone();
+        renamed.permission_policy_name = Some("s3-access".into());
+        let c = plan_role_change(&actual, &renamed);
+        assert_eq!(c.put_inline.len(), 1);
+        assert_eq!(c.put_inline[0].0, "s3-access");
+        assert_eq!(c.delete_inline, vec![INLINE_POLICY_NAME.to_string()]);
+        assert!(plan_role_change(&renamed, &renamed).is_empty());
+        // The default written out is the default.
+        let mut explicit = actual.clone();
+        explicit.permission_policy_name = Some(INLINE_POLICY_NAME.into());
+        assert!(plan_role_change(&actual, &explicit).is_empty());
+    }
+
+    #[test]
+    fn inline_policy_names_are_checked() {
+        assert!(check_inline_policy_name("s3-access").is_ok());
+        assert!(check_inline_policy_name("eksctl-prod-Policy1").is_ok());
+        assert!(check_inline_policy_name("a,b=c.d@e_f+g").is_ok());
+        assert!(check_inline_policy_name("").is_err());
+        assert!(check_inline_policy_name("has space").is_err());
+        assert!(check_inline_policy_name(&"x".repeat(129)).is_err());
+        assert!(check_inline_policy_name(&"x".repeat(128)).is_ok());
+        let e = check_inline_policy_name(WELL_KNOWN_POLICY_NAME).unwrap_err();
+        assert!(e.contains("well_known_policies"), "{e}");
     }
 }
 
@@ -1063,6 +1148,40 @@ mod config_tests {
             ..cfg()
         };
         assert_eq!(check_role_config(&c, Stage::Validate), vec![]);
+    }
+
+    #[test]
+    fn permission_policy_name_needs_permission_policy() {
+        let named = RoleConfig {
+            permission_policy_name: Input::Known("s3-access".into()),
+            permission_policy_arns: set(&["arn:aws:iam::aws:policy/ReadOnlyAccess"]),
+            role_arn: Input::Null,
+            ..cfg()
+        };
+        let p = check_role_config(&named, Stage::Validate);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].attr, "permission_policy_name");
+        let with_policy = RoleConfig {
+            permission_policy: Input::Known(r#"{"Statement":[]}"#.into()),
+            ..named.clone()
+        };
+        assert!(
+            check_role_config(&with_policy, Stage::Validate)
+                .iter()
+                .all(|p| p.attr != "permission_policy_name")
+        );
+        // Beside role_arn it is a role-creation attribute like the others.
+        let arn = RoleConfig {
+            role_arn: Input::Known(ARN.into()),
+            permission_policy: Input::Null,
+            ..named
+        };
+        let p = check_role_config(&arn, Stage::Plan);
+        assert!(
+            p.iter()
+                .any(|p| p.attr == "permission_policy_name" && p.summary.contains("role_arn")),
+            "{p:?}"
+        );
     }
 
     #[test]
@@ -1255,6 +1374,7 @@ mod name_tests {
             role_path: None,
             permission_policy_arns: None,
             permission_policy: None,
+            permission_policy_name: None,
             well_known_policies: Some(&wk),
             permissions_boundary_arn: None,
             trust_conditions: None,

@@ -52,6 +52,8 @@ resource "eks_pod_identity_association" "reports" {
 
   role_path              = "/pod-identity/"
   permission_policy_arns = ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
+  # The inline policy's name on the role (default "permission-policy").
+  permission_policy_name = "report-exporter-sqs"
   permission_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{

@@ -55,7 +55,7 @@ async fn a_role_is_created_changed_read_back_and_deleted() {
     assert!(arn.ends_with(&format!(":role/{name}")), "{arn}");
     let change = RoleChange {
         attach: vec![READ_ONLY.into()],
-        put_inline: vec![(INLINE_POLICY_NAME, POLICY.into())],
+        put_inline: vec![(INLINE_POLICY_NAME.to_string(), POLICY.into())],
         tags: schema::tags::TagChange {
             set: [("team".to_string(), "x".to_string())].into(),
             remove: vec![],

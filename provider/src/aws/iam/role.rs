@@ -34,6 +34,42 @@ pub struct FoundRole {
     pub extra_inline: std::collections::BTreeMap<String, String>,
 }
 
+impl FoundRole {
+    /// The role as seen by a resource whose `permission_policy` is stored
+    /// as the inline policy `name`: that policy's document is the shape's
+    /// `permission_policy`, and one under the default name, if any, is an
+    /// extra inline policy like any other. [`find_role_by_name`] reads
+    /// every inline policy, so this needs no call.
+    pub fn with_permission_policy_name(mut self, name: Option<&str>) -> FoundRole {
+        let Some(name) = name.filter(|n| *n != INLINE_POLICY_NAME) else {
+            return self;
+        };
+        if let Some(default) = self.shape.permission_policy.take() {
+            self.extra_inline
+                .insert(INLINE_POLICY_NAME.to_string(), default);
+        }
+        self.shape.permission_policy = self.extra_inline.remove(name);
+        self.shape.permission_policy_name = Some(name.to_string());
+        self
+    }
+}
+
+impl FoundRole {
+    /// The role as an import sees it: without a `permission-policy`, a
+    /// single other inline policy (besides the well-known one) is taken as
+    /// the permission policy under its own name (eksctl's
+    /// `<stack>-Policy1`, or a `permission_policy_name` set earlier). With
+    /// several, none is: they stay extra inline policies, which the plan
+    /// shows.
+    pub fn as_imported(self) -> FoundRole {
+        if self.shape.permission_policy.is_some() || self.extra_inline.len() != 1 {
+            return self;
+        }
+        let name = self.extra_inline.keys().next().cloned();
+        self.with_permission_policy_name(name.as_deref())
+    }
+}
+
 fn decode(doc: &str) -> String {
     percent_encoding::percent_decode_str(doc)
         .decode_utf8()
@@ -194,7 +230,10 @@ pub async fn create_role(
 }
 
 /// Makes exactly the calls in `change`. Calls on different policies are
-/// independent, so they run concurrently.
+/// independent and run concurrently, in two rounds: what grants (attach,
+/// put, boundary, trust, tags) first, what takes away (detach, delete)
+/// after it succeeded, so a renamed inline policy or a swapped managed
+/// policy never leaves the role without the permission for a moment.
 pub async fn apply_change(c: &Clients, role: &str, change: &RoleChange) -> Result<(), AwsError> {
     let attach = change.attach.iter().map(|arn| async move {
         c.iam
@@ -222,7 +261,7 @@ pub async fn apply_change(c: &Clients, role: &str, change: &RoleChange) -> Resul
         c.iam
             .put_role_policy()
             .role_name(role)
-            .policy_name(*name)
+            .policy_name(name)
             .policy_document(doc)
             .send()
             .await
@@ -234,7 +273,7 @@ pub async fn apply_change(c: &Clients, role: &str, change: &RoleChange) -> Resul
             .iam
             .delete_role_policy()
             .role_name(role)
-            .policy_name(*name)
+            .policy_name(name)
             .send()
             .await
             .map(|_| ())
@@ -243,9 +282,7 @@ pub async fn apply_change(c: &Clients, role: &str, change: &RoleChange) -> Resul
     });
     tokio::try_join!(
         try_join_all(attach),
-        try_join_all(detach),
         try_join_all(put),
-        try_join_all(delete),
         set_boundary(c, role, &change.boundary),
         async {
             match &change.trust_policy {
@@ -256,6 +293,7 @@ pub async fn apply_change(c: &Clients, role: &str, change: &RoleChange) -> Resul
         tag(c, role, &change.tags.set),
         untag(c, role, &change.tags.remove),
     )?;
+    tokio::try_join!(try_join_all(detach), try_join_all(delete))?;
     Ok(())
 }
 

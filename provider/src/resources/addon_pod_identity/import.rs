@@ -184,6 +184,7 @@ async fn import_made_roles(c: &Clients, state: &mut AddonState) -> Result<(), Aw
         let Some(found) = iam::find_role_by_name(c, &parsed.name).await? else {
             continue;
         };
+        let found = found.as_imported();
         let ours = found.shape.tags.get(role::OWNER_TAG).is_some_and(|v| {
             reserved_tags::owner_tag_matches(v, &cluster_name, &namespace, &e.service_account)
         });
@@ -223,6 +224,7 @@ fn role_attributes(e: &mut AddonAssociation, found: &FoundRole, partition: &str)
     e.permission_policy_arns = (!own_arns.is_empty()).then_some(own_arns);
     e.well_known_policies = (!names.is_empty()).then_some(names);
     e.permission_policy = found.shape.permission_policy.clone();
+    e.permission_policy_name = found.shape.permission_policy_name.clone();
     e.permissions_boundary_arn = found.shape.permissions_boundary_arn.clone();
     e.trust_conditions = conditions;
     e.restrict_to_cluster = restrict.then_some(true);

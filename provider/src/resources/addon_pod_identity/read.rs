@@ -178,6 +178,7 @@ async fn roles_drift(
                 format!("IAM role {name} is gone"),
             )),
             Some(found) => {
+                let found = found.with_permission_policy_name(e.permission_policy_name.as_deref());
                 let change = plan_role_change(&found.shape, &wanted.shape);
                 let extra: Vec<&String> = found.extra_inline.keys().collect();
                 if !change.is_empty() || !extra.is_empty() {

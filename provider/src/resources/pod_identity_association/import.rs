@@ -157,6 +157,7 @@ async fn import_made_role(c: &Clients, state: &mut AssociationState) -> Result<(
     let Some(found) = iam::find_role_by_name(c, &parsed.name).await? else {
         return Ok(());
     };
+    let found = found.as_imported();
     // Either owner tag form (plain, or hashed when long) counts.
     let ours = found.shape.tags.get(role::OWNER_TAG).is_some_and(|v| {
         schema::reserved_tags::owner_tag_matches(
@@ -190,6 +191,7 @@ async fn import_made_role(c: &Clients, state: &mut AssociationState) -> Result<(
     state.permission_policy_arns = (!own_arns.is_empty()).then_some(own_arns);
     state.well_known_policies = (!names.is_empty()).then_some(names);
     state.permission_policy = found.shape.permission_policy.clone();
+    state.permission_policy_name = found.shape.permission_policy_name.clone();
     state.trust_conditions = conditions;
     state.restrict_to_cluster = Some(restrict);
     let base = state.clone();

@@ -88,6 +88,8 @@ async fn read_found(
     {
         match iam::find_role_by_name(clients, name).await {
             Ok(Some(found)) => {
+                let found =
+                    found.with_permission_policy_name(prior.permission_policy_name.as_deref());
                 read_made_role(&mut state, prior, &found);
                 if role_tags_drifted(prior, &state, &found) {
                     resp.private = ROLE_TAGS_DRIFT.to_vec();
@@ -135,7 +137,9 @@ async fn read_without_association(
         return;
     };
     let found = match iam::find_role_by_name(clients, name).await {
-        Ok(Some(found)) => found,
+        Ok(Some(found)) => {
+            found.with_permission_policy_name(prior.permission_policy_name.as_deref())
+        }
         Ok(None) => {
             resp.new_state = None;
             return;

@@ -170,6 +170,7 @@ fn role_and_service_account_of(base: &AssociationState) -> AssociationState {
         role_path: base.role_path.clone(),
         permission_policy_arns: base.permission_policy_arns.clone(),
         permission_policy: base.permission_policy.clone(),
+        permission_policy_name: base.permission_policy_name.clone(),
         well_known_policies: base.well_known_policies.clone(),
         permissions_boundary_arn: base.permissions_boundary_arn.clone(),
         trust_conditions: base.trust_conditions.clone(),
@@ -336,7 +337,13 @@ pub(super) fn known_made_role(
     let written = rules::wanted_role(prior, partition, None).ok()?;
     let shape = RoleShape {
         managed_policy_arns: prior.attached_policy_arns.clone()?,
-        permission_policy: inline.remove(INLINE_POLICY_NAME),
+        permission_policy: inline.remove(
+            prior
+                .permission_policy_name
+                .as_deref()
+                .unwrap_or(INLINE_POLICY_NAME),
+        ),
+        permission_policy_name: prior.permission_policy_name.clone(),
         well_known_policy: inline.remove(WELL_KNOWN_POLICY_NAME),
         permissions_boundary_arn: prior.permissions_boundary_arn.clone(),
         trust_policy: prior.trust_policy.clone()?,
