@@ -343,13 +343,32 @@ impl World {
         let answer = self.eks_ok(
             "POST",
             &format!("/clusters/{cluster}/pod-identity-associations"),
-            Some(&json!({
-                "namespace": namespace,
-                "serviceAccount": service_account,
-                "roleArn": role_arn,
-            })),
+            Some(&association_body(namespace, service_account, role_arn)),
         );
         answer["association"].clone()
+    }
+
+    /// As [`World::create_association`], in a cluster of `region`.
+    pub fn create_association_in(
+        &self,
+        region: &str,
+        cluster: &str,
+        namespace: &str,
+        service_account: &str,
+        role_arn: &str,
+    ) -> Value {
+        let answer = self.eks_in(
+            region,
+            "POST",
+            &format!("/clusters/{cluster}/pod-identity-associations"),
+            Some(&association_body(namespace, service_account, role_arn)),
+        );
+        assert!(
+            answer.ok(),
+            "CreatePodIdentityAssociation in {cluster} ({region}): {}",
+            answer.body
+        );
+        answer.json()["association"].clone()
     }
 
     /// DescribePodIdentityAssociation's `association`, or `None` when gone.
@@ -423,6 +442,15 @@ impl World {
 
 /// The count of `operation` in a counters document, whether the emulator
 /// answers `{"Op": n}` or `{"counters": {"Op": n}}`.
+/// The body of CreatePodIdentityAssociation.
+fn association_body(namespace: &str, service_account: &str, role_arn: &str) -> Value {
+    json!({
+        "namespace": namespace,
+        "serviceAccount": service_account,
+        "roleArn": role_arn,
+    })
+}
+
 pub fn count_in(counters: &Value, operation: &str) -> u64 {
     counters
         .get(operation)

@@ -616,13 +616,7 @@ fn data_sources_in_another_region() {
     w.create_cluster_in(west, &far);
     let role = w.create_pod_role();
     let sa = random_name();
-    let made = w.eks_in(
-        west,
-        "POST",
-        &format!("/clusters/{far}/pod-identity-associations"),
-        Some(&json!({"namespace": "default", "serviceAccount": sa, "roleArn": role.arn})),
-    );
-    assert!(made.ok(), "{}", made.body);
+    w.create_association_in(west, &far, "default", &sa, &role.arn);
     let e = acceptance_tests::engine();
     let ephemeral = if e.is_opentofu() {
         e.at_least(1, 11)

@@ -266,14 +266,8 @@ fn engines_import_by_identity_region_and_addon() {
     w.create_addon(&near, "vpc-cni");
     let role = w.create_pod_role();
     let sa = random_name();
-    let made = w.eks_in(
-        west,
-        "POST",
-        &format!("/clusters/{far}/pod-identity-associations"),
-        Some(&json!({"namespace": "default", "serviceAccount": sa, "roleArn": role.arn})),
-    );
-    assert!(made.ok(), "{}", made.body);
-    let id = made.json()["association"]["associationId"]
+    let made = w.create_association_in(west, &far, "default", &sa, &role.arn);
+    let id = made["associationId"]
         .as_str()
         .unwrap_or_default()
         .to_string();

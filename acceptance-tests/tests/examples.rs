@@ -398,13 +398,7 @@ fn example_pod_identity_associations_data_source() {
     w.create_association(&cluster, "payments", "api", &role.arn);
     let far = acceptance_tests::random_name();
     w.create_cluster_in("us-west-2", &far);
-    let made = w.eks_in(
-        "us-west-2",
-        "POST",
-        &format!("/clusters/{far}/pod-identity-associations"),
-        Some(&json!({"namespace": "west", "serviceAccount": "api", "roleArn": role.arn})),
-    );
-    assert!(made.ok(), "{}", made.body);
+    w.create_association_in("us-west-2", &far, "west", "api", &role.arn);
     let tf = example_tf(
         w,
         "data-sources/eks_pod_identity_associations",

@@ -383,15 +383,7 @@ fn example_list_resources() {
     let west = "us-west-2";
     let far = random_name();
     w.create_cluster_in(west, &far);
-    let made = w.eks_in(
-        west,
-        "POST",
-        &format!("/clusters/{far}/pod-identity-associations"),
-        Some(
-            &json!({"namespace": "default", "serviceAccount": random_name(), "roleArn": role.arn}),
-        ),
-    );
-    assert!(made.ok(), "{}", made.body);
+    w.create_association_in(west, &far, "default", &random_name(), &role.arn);
 
     let tf = example_dir(
         w,

@@ -151,19 +151,7 @@ async fn every_cluster_another_region_and_a_missing_cluster() {
     associate(&w, &b, "ns", "sa").await;
     associate(&w, &a, "ns", "sa").await;
     let west = w.clients.in_region(Some("eu-west-1")).expect("eu-west-1");
-    west.eks
-        .create_cluster()
-        .name("list-far")
-        .role_arn("arn:aws:iam::123456789012:role/cluster")
-        .resources_vpc_config(
-            aws_sdk_eks::types::VpcConfigRequest::builder()
-                .subnet_ids("subnet-1")
-                .subnet_ids("subnet-2")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("CreateCluster in eu-west-1");
+    crate::support::create_cluster(&west, "list-far").await;
     let far = NewAssociation {
         cluster: "list-far".into(),
         namespace: "ns".into(),

@@ -134,22 +134,28 @@ impl World {
 
     /// Creates a cluster (ACTIVE at once) and returns its name.
     pub async fn cluster(&self, name: &str) -> String {
-        self.clients
-            .eks
-            .create_cluster()
-            .name(name)
-            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/cluster"))
-            .resources_vpc_config(
-                aws_sdk_eks::types::VpcConfigRequest::builder()
-                    .subnet_ids("subnet-1")
-                    .subnet_ids("subnet-2")
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("CreateCluster");
-        name.to_string()
+        create_cluster(&self.clients, name).await
     }
+}
+
+/// Creates a cluster with `clients` (those of another region too) and
+/// returns its name.
+pub async fn create_cluster(clients: &Clients, name: &str) -> String {
+    clients
+        .eks
+        .create_cluster()
+        .name(name)
+        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/cluster"))
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .subnet_ids("subnet-1")
+                .subnet_ids("subnet-2")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateCluster");
+    name.to_string()
 }
 
 /// A unique name for IAM objects in the shared moto.
