@@ -27,6 +27,11 @@
 #   peer       with AWS_PROVIDER_BIN set: bench/peer-aws.sh for the AWS
 #              provider's aws_eks_pod_identity_association at the same sizes
 #              (N <= 500), in the same run.
+#   query      terraform query (list resources) of N associations (QUERY_SIZES,
+#              default "100 500") across the 5 clusters, 20 ms latency:
+#              identities only and with include_resource; wall time, EKS
+#              calls, provider CPU and RSS, on the Terraform that
+#              scripts/terraform-src.sh builds.
 #   state      bytes of terraform.tfstate per resource: N given-role
 #              associations, N made-role associations (one managed policy),
 #              N null_resource (STATE_N, default 50), each in its own
@@ -257,6 +262,53 @@ HCL
     if [[ -f "$dir/terraform.tfstate" ]]; then
         record "state null-wide N=500 bytes=$(stat -c %s "$dir/terraform.tfstate")"
     fi
+fi
+
+# ---- query: list resources (terraform query, Terraform >= 1.14) ------------
+# N associations made through the EKS API across the 5 clusters, then, with
+# the 20 ms latency, `terraform query` of every cluster (no cluster_name:
+# ListClusters, then each cluster's list) for identities only and with
+# include_resource (the import's state: one Describe and one GetRole each),
+# on the Terraform scripts/terraform-src.sh builds. limit = N.
+timed_query() { # timed_query LABEL N DIR
+    local label=$1 n=$2 dir=$3
+    admin POST counters/reset >/dev/null
+    : >"$cost"
+    local t0 t1 rc=0 found
+    t0=$(now)
+    (cd "$dir" && "$tfsrc" query -json -no-color >"$out/$label-$n.log" 2>&1) || rc=$?
+    t1=$(now)
+    found=$(grep -c '"type":"list_resource_found"' "$out/$label-$n.log" || true)
+    local c
+    c=$(cost_sum)
+    record "$(printf 'query %s N=%s rc=%s found=%s wall_s=%.2f eks_calls=%s errors=%s provider_cpu_s=%s provider_max_rss_kB=%s' \
+        "$label" "$n" "$rc" "$found" "$(echo "$t1 - $t0" | bc -l)" "$(eks_calls)" "$(eks_errors)" "${c% *}" "${c#* }")"
+}
+if [[ $skip != *" query "* ]]; then
+    tfsrc=$("$root/scripts/terraform-src.sh" | tail -n 1)
+    admin POST faults '{}' >/dev/null
+    made=0
+    for n in ${QUERY_SIZES:-100 500}; do
+        log "query: N=$n (terraform $("$tfsrc" version -json | jq -r .terraform_version))"
+        while (( made < n )); do
+            curl -fsS -X POST -H "$(auth eks)" -H 'Content-Type: application/json' \
+                -d "{\"namespace\":\"q-$((made / 5 % 50))\",\"serviceAccount\":\"q-$made\",\"roleArn\":\"$role_arn\"}" \
+                "$EKS_EMULATOR_URL/clusters/bench-$((made % 5))/pod-identity-associations" >/dev/null
+            made=$((made + 1))
+        done
+        admin POST faults "{\"latency_ms\": $latency_ms}" >/dev/null
+        for include in false true; do
+            dir="$out/query-$include-$n"
+            rm -rf "$dir"; mkdir -p "$dir"
+            printf 'terraform {\n  required_providers {\n    eks = { source = "eks-tools/eks" }\n  }\n}\nprovider "eks" {}\n' >"$dir/main.tf"
+            printf 'list "eks_pod_identity_association" "all" {\n  provider         = eks\n  include_resource = %s\n  limit            = %s\n  config {\n    namespace = null\n  }\n}\n' \
+                "$include" "$n" >"$dir/main.tfquery.hcl"
+            timed_query "include_resource=$include" "$n" "$dir"
+        done
+        admin POST faults '{}' >/dev/null
+    done
+    admin POST reset >/dev/null
+    make_clusters
 fi
 
 # ---- state bytes per resource ----------------------------------------------

@@ -283,7 +283,8 @@ fn addon_irsa_to_pod_identity_in_one_apply() {
         ],
     ));
     tf.plan_expect_error("IRSA and pod identity on one addon");
-    // The switch, in one apply.
+    // The switch, in one apply. The plan says the IRSA role stays (the
+    // provider never makes IRSA roles, so it never deletes one).
     tf.write(&addon(
         &cluster,
         "vpc-cni",
@@ -292,6 +293,12 @@ fn addon_irsa_to_pod_identity_in_one_apply() {
             entries(&[made_entry("aws-node", &[CNI])]),
         )],
     ));
+    let out = tf.plan_output();
+    assert!(
+        contains_ignoring_wrap(&out, "Addon vpc-cni stops using its IRSA role")
+            && contains_ignoring_wrap(&out, &irsa.arn),
+        "{out}"
+    );
     tf.apply();
     let remote = remote_addon(w, &cluster, "vpc-cni").unwrap_or(Value::Null);
     assert!(

@@ -224,6 +224,38 @@ fn calls_given_role() {
         &["EKS.TagResource"],
         false,
     );
+    // Import (in another directory, same configuration): the association,
+    // GetRole alone to see the role is not one this provider made, and the
+    // read Terraform runs after it.
+    let id = tf.resource("eks_pod_identity_association.a")["association_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut other = Tf::new(w);
+    other.write(&association(
+        &cluster,
+        &[
+            ("role_arn", string(&role2.arn)),
+            ("tags", "{ team = \"a\" }".into()),
+        ],
+    ));
+    let got = counted(
+        &mut other,
+        "import-given",
+        &[
+            "import",
+            "-input=false",
+            "-no-color",
+            "eks_pod_identity_association.a",
+            &format!("{cluster},{id}"),
+        ],
+    );
+    r.check(compare(
+        "import-given",
+        got,
+        counts(&["EKS.DescribePodIdentityAssociation x2", "IAM.GetRole"]),
+        false,
+    ));
     step(
         &mut r,
         &mut tf,

@@ -94,6 +94,38 @@ fn iam_tags(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
 
 /// The role with this name and everything on it, or `None` when it does not exist.
 pub async fn find_role_by_name(c: &Clients, name: &str) -> Result<Option<FoundRole>, AwsError> {
+    match get_role(c, name).await? {
+        Some(role) => with_policies(c, name, role).await,
+        None => Ok(None),
+    }
+}
+
+/// As [`find_role_by_name`], for a role this provider made: `None` also
+/// when the role's owner tag does not satisfy `ours`, which GetRole alone
+/// tells (an import or a listing of associations with roles made
+/// elsewhere makes one IAM call each, not four).
+pub async fn find_own_role(
+    c: &Clients,
+    name: &str,
+    ours: impl Fn(&str) -> bool,
+) -> Result<Option<FoundRole>, AwsError> {
+    let Some(role) = get_role(c, name).await? else {
+        return Ok(None);
+    };
+    let owner = role
+        .tags
+        .iter()
+        .flatten()
+        .find(|t| t.key == schema::role::OWNER_TAG)
+        .map(|t| t.value.as_str());
+    if !owner.is_some_and(ours) {
+        return Ok(None);
+    }
+    with_policies(c, name, role).await
+}
+
+/// GetRole, `None` when there is no such role.
+async fn get_role(c: &Clients, name: &str) -> Result<Option<aws_sdk_iam::types::Role>, AwsError> {
     let got = not_found_is_none(
         c.iam
             .get_role()
@@ -102,9 +134,15 @@ pub async fn find_role_by_name(c: &Clients, name: &str) -> Result<Option<FoundRo
             .await
             .map_err(|e| AwsError::from_sdk("GetRole", e)),
     )?;
-    let Some(role) = got.and_then(|g| g.role) else {
-        return Ok(None);
-    };
+    Ok(got.and_then(|g| g.role))
+}
+
+/// The role GetRole gave, with its attached and inline policies.
+async fn with_policies(
+    c: &Clients,
+    name: &str,
+    role: aws_sdk_iam::types::Role,
+) -> Result<Option<FoundRole>, AwsError> {
     // Deleted between GetRole and the listings (a destroy running beside
     // this apply): gone, as if GetRole had said so.
     let Some((attached, inline_names)) = not_found_is_none(tokio::try_join!(

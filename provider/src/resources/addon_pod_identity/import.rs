@@ -181,16 +181,13 @@ async fn import_made_roles(c: &Clients, state: &mut AddonState) -> Result<(), Aw
         let Some(Ok(parsed)) = e.role_arn.as_deref().map(schema::names::parse_role_arn) else {
             continue;
         };
-        let Some(found) = iam::find_role_by_name(c, &parsed.name).await? else {
+        let ours = |v: &str| {
+            reserved_tags::owner_tag_matches(v, &cluster_name, &namespace, &e.service_account)
+        };
+        let Some(found) = iam::find_own_role(c, &parsed.name, ours).await? else {
             continue;
         };
         let found = found.as_imported();
-        let ours = found.shape.tags.get(role::OWNER_TAG).is_some_and(|v| {
-            reserved_tags::owner_tag_matches(v, &cluster_name, &namespace, &e.service_account)
-        });
-        if !ours {
-            continue;
-        }
         e.created_role = Some(true);
         e.role_name = Some(parsed.name);
         e.role_path = Some(found.path.clone());

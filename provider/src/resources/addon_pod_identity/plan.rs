@@ -75,6 +75,28 @@ pub(super) async fn plan(c: &Clients, req: &PlanRequest, resp: &mut PlanResponse
     plan_version_and_entries(c, req, prior.as_ref(), resp).await;
     mark_drifted_roles(&RolesDrift::from_bytes(&req.prior_private), resp);
     plan_status(req.prior_state.as_ref(), resp);
+    warn_irsa_role_left(prior.as_ref(), cfg, resp);
+}
+
+/// The plan that takes an addon off IRSA says that its IRSA role stays:
+/// this provider never makes IRSA roles, so it cannot prove the role is
+/// its own and never deletes it; whoever made it decides.
+fn warn_irsa_role_left(prior: Option<&AddonState>, cfg: &Value, resp: &mut PlanResponse) {
+    let Some(arn) = prior.and_then(|p| p.service_account_role_arn.as_deref()) else {
+        return;
+    };
+    if !cfg.get("service_account_role_arn").is_null() || cfg.is_null() {
+        return;
+    }
+    resp.diagnostics.push(Diagnostic::warning(
+        format!(
+            "Addon {} stops using its IRSA role",
+            prior.map(|p| p.addon_name.as_str()).unwrap_or_default()
+        ),
+        format!(
+            "After this apply the addon no longer uses {arn} (IRSA). The role stays: this provider never makes IRSA roles, so it cannot prove the role is its own and does not delete it. If nothing else uses it, delete it where it is managed, or remove this cluster's OIDC trust from it (eks_pod_identity_migration's remove_oidc_trust does that for migrated addons)."
+        ),
+    ));
 }
 
 /// Entries whose made role the refresh found changed outside Terraform

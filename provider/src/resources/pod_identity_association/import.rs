@@ -154,22 +154,19 @@ async fn import_made_role(c: &Clients, state: &mut AssociationState) -> Result<(
     let Some(Ok(parsed)) = state.role_arn.as_deref().map(names::parse_role_arn) else {
         return Ok(());
     };
-    let Some(found) = iam::find_role_by_name(c, &parsed.name).await? else {
-        return Ok(());
-    };
-    let found = found.as_imported();
     // Either owner tag form (plain, or hashed when long) counts.
-    let ours = found.shape.tags.get(role::OWNER_TAG).is_some_and(|v| {
+    let ours = |v: &str| {
         schema::reserved_tags::owner_tag_matches(
             v,
             &state.cluster_name,
             &state.namespace,
             &state.service_account,
         )
-    });
-    if !ours {
+    };
+    let Some(found) = iam::find_own_role(c, &parsed.name, ours).await? else {
         return Ok(());
-    }
+    };
+    let found = found.as_imported();
     let names: BTreeSet<String> = found
         .shape
         .tags
