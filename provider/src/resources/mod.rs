@@ -147,6 +147,10 @@ pub(crate) fn plan_region(
     }
 }
 
+/// How many objects a list resource reads at once when Terraform asks for
+/// them (as the associations data source describes).
+pub(crate) const LIST_CONCURRENCY: usize = 8;
+
 /// The start of a list resource's listing: the typed `config` block, the
 /// clients for its `region`, and that region as the listed objects' states
 /// write it (null for the provider's own).

@@ -13,8 +13,9 @@ use crate::aws::Clients;
 use crate::aws::eks::addon;
 use crate::aws::error::found;
 use crate::errors::to_diagnostic;
-use crate::resources::{list_clusters, list_setup, no_such_cluster};
+use crate::resources::{LIST_CONCURRENCY, list_clusters, list_setup, no_such_cluster};
 use crate::spec_map;
+use futures::StreamExt;
 use schema::addon::AddonState;
 use schema::lists::{AddonListConfig, addon_display_name};
 use tfplugin::{Ctx, Diagnostic, Diagnostics, ListEvent, ListRequest, ListSink, Value};
@@ -44,10 +45,15 @@ async fn list_all(ctx: &Ctx, req: &ListRequest, sink: &mut ListSink) -> Result<(
         };
         names.retain(|n| cfg.addon_name.as_deref().is_none_or(|only| only == n));
         names.sort();
-        for name in names {
-            let Some(event) =
-                event(&clients, &cluster, &name, &region, req, only_pod_identity).await?
-            else {
+        // Read LIST_CONCURRENCY at a time, sent in order.
+        let (clients, cluster, region) = (&clients, &cluster, &region);
+        let mut events = futures::stream::iter(names)
+            .map(|name| async move {
+                event(clients, cluster, &name, region, req, only_pod_identity).await
+            })
+            .buffered(LIST_CONCURRENCY);
+        while let Some(next) = events.next().await {
+            let Some(event) = next? else {
                 continue;
             };
             if !sink.send(event).await {

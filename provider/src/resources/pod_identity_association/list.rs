@@ -3,7 +3,8 @@
 //!
 //! Owns: which associations are listed (not those an addon owns: they are
 //! not this resource's to manage) and in what order (cluster, namespace,
-//! service account), and each event. The object an event carries is the
+//! service account), and each event (objects are read
+//! [`LIST_CONCURRENCY`] at a time, sent in order). The object an event carries is the
 //! import's state ([`super::import::imported_state`]), so a configuration
 //! generated from it plans no change. Config spec: `schema::lists`.
 
@@ -13,8 +14,9 @@ use crate::aws::Clients;
 use crate::aws::eks::association;
 use crate::aws::error::found;
 use crate::errors::to_diagnostic;
-use crate::resources::{list_clusters, no_such_cluster};
+use crate::resources::{LIST_CONCURRENCY, list_clusters, no_such_cluster};
 use crate::spec_map;
+use futures::StreamExt;
 use schema::association::AssociationState;
 use schema::lists::{AssociationListConfig, association_display_name};
 use std::sync::Arc;
@@ -63,15 +65,20 @@ pub(super) async fn list(ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Di
         rows.sort_by(|a, b| {
             (&a.namespace, &a.service_account).cmp(&(&b.namespace, &b.service_account))
         });
-        for row in rows {
-            if row.owner_arn.is_some() {
-                addon_owned += 1;
-                continue;
-            }
-            let Some(id) = row.association_id.clone() else {
-                continue;
-            };
-            let event = match event(&clients, &name, &id, &row, region.clone(), &req).await {
+        let before = rows.len();
+        rows.retain(|r| r.owner_arn.is_none() && r.association_id.is_some());
+        addon_owned += before - rows.len();
+        // Described LIST_CONCURRENCY at a time, sent in order; a full sink
+        // drops the ones in flight.
+        let (clients, name, req) = (&clients, &name, &req);
+        let mut events = futures::stream::iter(rows)
+            .map(|row| {
+                let region = region.clone();
+                async move { event(clients, name, &row, region, req).await }
+            })
+            .buffered(LIST_CONCURRENCY);
+        while let Some(next) = events.next().await {
+            let event = match next {
                 Ok(Some(e)) => e,
                 // Deleted (or taken by an addon) since the list: not there.
                 Ok(None) => continue,
@@ -100,11 +107,11 @@ pub(super) async fn list(ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Di
 async fn event(
     clients: &Arc<Clients>,
     cluster: &str,
-    id: &str,
     row: &association::Summary,
     region: Option<String>,
     req: &ListRequest,
 ) -> Result<Option<ListEvent>, Diagnostic> {
+    let id = row.association_id.as_deref().unwrap_or_default();
     let display_name = association_display_name(
         cluster,
         row.namespace.as_deref().unwrap_or_default(),
