@@ -1224,10 +1224,22 @@ impl pb::provider_server::Provider for ProviderService {
         // event with only warnings and stops at one with errors.
         let (tx, rx) = tokio::sync::mpsc::channel::<ListEvent>(16);
         let end = tx.clone();
+        let type_name = r.type_name.clone();
         tokio::spawn(async move {
-            let mut sink = ListSink::new(tx, req.limit);
-            let d = imp.list(&ctx, req, &mut sink).await;
-            drop(sink);
+            // In a task of its own, so that a panic in the provider's list
+            // ends the stream with an error instead of an empty list.
+            let listed = tokio::spawn(async move {
+                let mut sink = ListSink::new(tx, req.limit);
+                imp.list(&ctx, req, &mut sink).await
+            })
+            .await;
+            let d = listed.unwrap_or_else(|e| {
+                Diagnostic::error(
+                    "The provider failed while listing",
+                    format!("Listing {type_name} stopped: {e}. This is a bug in the provider."),
+                )
+                .into()
+            });
             if !d.is_empty() {
                 let last = ListEvent {
                     identity: Value::Null,

@@ -1199,7 +1199,11 @@ async fn list_events(
     include: bool,
     limit: i64,
 ) -> Vec<pb::list_resource::Event> {
-    let cty = Type::object([("name_prefix", Type::String), ("fail_after", Type::Number)]);
+    let cty = Type::object([
+        ("name_prefix", Type::String),
+        ("fail_after", Type::Number),
+        ("panic_after", Type::Number),
+    ]);
     let mut stream = c
         .list_resource(pb::list_resource::Request {
             type_name: type_name.into(),
@@ -1254,9 +1258,13 @@ async fn list_resource_protocol() {
         .iter()
         .map(|a| a.name.as_str())
         .collect();
-    assert_eq!(names, ["name_prefix", "fail_after"]);
+    assert_eq!(names, ["name_prefix", "fail_after", "panic_after"]);
 
-    let cty = Type::object([("name_prefix", Type::String), ("fail_after", Type::Number)]);
+    let cty = Type::object([
+        ("name_prefix", Type::String),
+        ("fail_after", Type::Number),
+        ("panic_after", Type::Number),
+    ]);
     let cfg = |prefix: &str, fail_after: Option<i64>| {
         let mut v = Value::Null;
         v.set("name_prefix", Value::string(prefix));
@@ -1365,6 +1373,22 @@ async fn list_resource_protocol() {
             Some(Selector::AttributeName("config".into())),
             Some(Selector::AttributeName("fail_after".into()))
         ]
+    );
+
+    // a panic in the provider's list: an error event, and the server lives
+    let mut panicking = cfg("a", None);
+    panicking.set("panic_after", Value::from_i64(1));
+    let panicked = list_events(&mut c, "fixture_thing", &panicking, false, 100).await;
+    assert_eq!(panicked.len(), 2, "{panicked:?}");
+    assert_eq!(
+        panicked[1].diagnostic[0].summary,
+        "The provider failed while listing"
+    );
+    assert_eq!(
+        list_events(&mut c, "fixture_thing", &cfg("a", None), false, 100)
+            .await
+            .len(),
+        3
     );
 
     // an unknown type: one error event
