@@ -194,3 +194,53 @@ async fn put_role_repairs_drift_of_a_made_role() {
         Ok(None)
     ));
 }
+
+/// A change grants before it takes away: when the grant fails (here a put
+/// IAM refuses), nothing is detached or deleted, so the role keeps every
+/// permission it had. The renamed inline policy and the swapped managed
+/// policy are the cases this protects.
+#[tokio::test]
+async fn a_failed_grant_takes_nothing_away() {
+    let Some(w) = World::with_iam().await else {
+        return;
+    };
+    let name = unique("grant-first");
+    let plain = RoleShape {
+        trust_policy: pods_trust(),
+        ..Default::default()
+    };
+    iam::create_role(&w.clients, &name, "/", &plain)
+        .await
+        .expect("created");
+    let before = RoleChange {
+        attach: vec![READ_ONLY.into()],
+        put_inline: vec![("old-name".to_string(), POLICY.into())],
+        ..Default::default()
+    };
+    iam::apply_change(&w.clients, &name, &before)
+        .await
+        .expect("set up");
+    let rename = RoleChange {
+        put_inline: vec![("new-name".to_string(), "not a policy".into())],
+        delete_inline: vec!["old-name".to_string()],
+        detach: vec![READ_ONLY.into()],
+        ..Default::default()
+    };
+    let failed = iam::apply_change(&w.clients, &name, &rename).await;
+    assert!(failed.is_err(), "IAM took a malformed policy: {failed:?}");
+    let found = iam::find_role_by_name(&w.clients, &name)
+        .await
+        .ok()
+        .flatten()
+        .expect("found");
+    assert!(
+        found.shape.managed_policy_arns.contains(READ_ONLY),
+        "detached although the grant failed"
+    );
+    assert!(
+        found.extra_inline.contains_key("old-name"),
+        "the old inline policy was deleted although the new one was refused: {:?}",
+        found.extra_inline.keys()
+    );
+    iam::delete_role(&w.clients, &name).await.expect("deleted");
+}
