@@ -294,12 +294,14 @@ fn in_list_config(d: Diagnostics) -> Diagnostics {
 /// becomes an error event (which ends Terraform's reading).
 fn list_event_to_proto(e: ListEvent, id_ty: &Type, res_ty: &Type) -> pb::list_resource::Event {
     let mut diags = e.diagnostics;
-    let identity = match encode_dv(&e.identity, id_ty, "identity") {
-        _ if e.identity.is_null() => None,
-        Ok(dv) => Some(pb::ResourceIdentityData {
+    // No identity: the closing event that carries only diagnostics.
+    let identity = match (!e.identity.is_null()).then(|| encode_dv(&e.identity, id_ty, "identity"))
+    {
+        None => None,
+        Some(Ok(dv)) => Some(pb::ResourceIdentityData {
             identity_data: Some(dv),
         }),
-        Err(d) => {
+        Some(Err(d)) => {
             diags.extend(d);
             None
         }

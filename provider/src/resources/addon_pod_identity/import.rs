@@ -84,9 +84,9 @@ fn parse_id(id: &str) -> Option<(&str, &str)> {
         .filter(|(a, b)| schema::names::check_cluster_name(a).is_ok() && !b.is_empty())
 }
 
-/// The state of the addon as it is (what an import gives, the list
-/// resource's objects too; `region` is left null).
-pub(super) async fn imported_state(
+/// The state of the addon as it is (what an import gives; `region` is
+/// left null).
+async fn imported_state(
     c: &Clients,
     cluster: &str,
     addon_name: &str,
@@ -105,13 +105,26 @@ pub(super) async fn imported_state(
                 ),
             )
         })?;
+    imported_state_of(c, cluster, &addon, id).await
+}
+
+/// The state an import of `addon` (as DescribeAddon gave it) gives; the
+/// list resource's objects are these too.
+pub(super) async fn imported_state_of(
+    c: &Clients,
+    cluster: &str,
+    addon: &addon::Addon,
+    id: &str,
+) -> Result<AddonState, Diagnostic> {
+    let summary = format!("importing EKS addon {id}");
+    let addon_name = addon.name.as_str();
     let base = AddonState {
         cluster_name: cluster.to_string(),
         addon_name: addon_name.to_string(),
         preserve_on_delete: Some(false),
         ..Default::default()
     };
-    let mut state = state_from_remote(c, &addon, &base)
+    let mut state = state_from_remote(c, addon, &base)
         .await
         .map_err(|e| to_diagnostic(&summary, &e))?;
     state.addon_version = state.resolved_version.clone();

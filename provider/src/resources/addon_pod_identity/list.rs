@@ -4,10 +4,10 @@
 //! Owns: which addons are listed (all, one by name, or only those with pod
 //! identity associations) and in what order (cluster, addon), and each
 //! event. The object an event carries is the import's state
-//! ([`super::import::imported_state`]), so a configuration generated from
+//! ([`super::import::imported_state_of`]), so a configuration generated from
 //! it plans no change. Config spec: `schema::lists`.
 
-use super::import::imported_state;
+use super::import::imported_state_of;
 use super::state::tf_schema;
 use crate::aws::Clients;
 use crate::aws::eks::addon;
@@ -77,13 +77,25 @@ async fn event(
     only_pod_identity: bool,
 ) -> Result<Option<ListEvent>, Diagnostic> {
     let summary = || format!("reading EKS addon {name} of cluster {cluster}");
-    if only_pod_identity {
-        let described = addon::find_by_name(clients, cluster, name)
+    // Described once, when either the filter or the object needs it; an
+    // addon deleted since ListAddons is not there.
+    let described = if only_pod_identity || req.include_resource_object {
+        match addon::find_by_name(clients, cluster, name)
             .await
-            .map_err(|e| to_diagnostic(summary(), &e))?;
-        if described.is_none_or(|a| a.association_arns.is_empty()) {
-            return Ok(None);
+            .map_err(|e| to_diagnostic(summary(), &e))?
+        {
+            Some(a) => Some(a),
+            None => return Ok(None),
         }
+    } else {
+        None
+    };
+    if only_pod_identity
+        && described
+            .as_ref()
+            .is_none_or(|a| a.association_arns.is_empty())
+    {
+        return Ok(None);
     }
     let mut identity = Value::Null;
     identity.set("cluster_name", Value::string(cluster));
@@ -92,9 +104,10 @@ async fn event(
         "region",
         region.clone().map(Value::string).unwrap_or(Value::Null),
     );
-    let resource_object = if req.include_resource_object {
+    let resource_object = if let Some(described) = described.filter(|_| req.include_resource_object)
+    {
         let id = format!("{cluster}:{name}");
-        let state = imported_state(clients, cluster, name, &id).await?;
+        let state = imported_state_of(clients, cluster, &described, &id).await?;
         let state = AddonState {
             region: region.clone(),
             ..state
