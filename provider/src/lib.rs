@@ -15,6 +15,7 @@ pub mod errors;
 pub mod functions;
 pub mod kube;
 pub mod made_role;
+pub mod ownership;
 pub mod provider;
 pub mod resources;
 pub mod spec_map;

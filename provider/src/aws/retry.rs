@@ -304,10 +304,51 @@ pub fn is_delete_conflict(e: &AwsError) -> bool {
     e.is("DeleteConflict", "")
 }
 
+/// Error codes that say the service failed, not that it refused: the call
+/// may have taken effect (the SDK's own retries end on them too).
+const SERVER_FAILURES: &[&str] = &[
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServerException",
+    "ServerException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ServiceFailure",
+    "ThrottlingException",
+    "Throttling",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// True when the service answered with a refusal (a 4xx-style error code):
+/// the call certainly did not take effect. False for a server failure, a
+/// timeout or no answer at all, after which the object may exist (issue
+/// 22: no answer is not a "no"; look it up before any cleanup).
+pub fn is_definite_refusal(e: &AwsError) -> bool {
+    e.code().is_some_and(|c| !SERVER_FAILURES.contains(&c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::aws::error::service;
+
+    #[test]
+    fn only_a_refusal_is_definite() {
+        assert!(is_definite_refusal(&service(
+            "InvalidParameterException",
+            "x"
+        )));
+        assert!(!is_definite_refusal(&service("InternalFailure", "x")));
+        assert!(!is_definite_refusal(&service(
+            "ServiceUnavailableException",
+            "x"
+        )));
+        assert!(!is_definite_refusal(&AwsError::Transport {
+            operation: "CreateAddon",
+            detail: "timeout".into(),
+        }));
+    }
     use std::cell::Cell;
     use std::future::pending;
 

@@ -5,6 +5,7 @@ use schema::association::AssociationChange;
 use schema::tags::{TagChange, Tags};
 use terraform_provider_eks::aws::eks::association::{self, Created, NewAssociation};
 use terraform_provider_eks::aws::eks::tags;
+use terraform_provider_eks::ownership;
 
 fn new(cluster: &str, ns: &str, sa: &str) -> NewAssociation {
     NewAssociation {
@@ -18,7 +19,7 @@ fn new(cluster: &str, ns: &str, sa: &str) -> NewAssociation {
 }
 
 async fn created(w: &World, n: &NewAssociation) -> association::Association {
-    match association::create(&w.ctx(), &w.clients, n).await {
+    match association::create(&w.ctx(), &w.clients, &ownership::creating(), n).await {
         Ok(Created::New(a)) => a,
         other => panic!("expected a new association, got {other:?}"),
     }
@@ -95,7 +96,13 @@ async fn a_second_create_finds_the_existing_association() {
     let w = World::new().await;
     let c = w.cluster("dup").await;
     let first = created(&w, &new(&c, "ns", "app")).await;
-    let again = association::create(&w.ctx(), &w.clients, &new(&c, "ns", "app")).await;
+    let again = association::create(
+        &w.ctx(),
+        &w.clients,
+        &ownership::creating(),
+        &new(&c, "ns", "app"),
+    )
+    .await;
     match again {
         Ok(Created::Existing(a)) => assert_eq!(a.association_id, first.association_id),
         other => panic!("expected the existing association, got {other:?}"),
@@ -110,7 +117,7 @@ async fn create_waits_out_a_just_deleted_association() {
     let c = w.cluster("tomb").await;
     let first = created(&w, &new(&c, "ns", "app")).await;
     let id = first.association_id.clone().unwrap_or_default();
-    association::delete(&w.clients, &c, &id)
+    association::delete(&w.clients, &ownership::creating(), &c, &id)
         .await
         .expect("deleted");
     let started = std::time::Instant::now();
@@ -134,11 +141,27 @@ async fn update_returns_the_association_as_it_now_is() {
         disable_session_tags: Some(true),
         ..Default::default()
     };
-    let updated = association::update(&w.ctx(), &w.clients, &c, &id, &change).await;
+    let updated = association::update(
+        &w.ctx(),
+        &w.clients,
+        &ownership::creating(),
+        &c,
+        &id,
+        &change,
+    )
+    .await;
     let updated = updated.expect("updated");
     assert_eq!(updated.role_arn, change.role_arn);
     assert_eq!(updated.disable_session_tags, Some(true));
-    let gone = association::update(&w.ctx(), &w.clients, &c, "a-0000000000000000a", &change).await;
+    let gone = association::update(
+        &w.ctx(),
+        &w.clients,
+        &ownership::creating(),
+        &c,
+        "a-0000000000000000a",
+        &change,
+    )
+    .await;
     assert!(gone.is_err_and(|e| e.is_not_found()));
 }
 
@@ -148,10 +171,10 @@ async fn delete_of_a_gone_association_is_done() {
     let c = w.cluster("delete").await;
     let a = created(&w, &new(&c, "ns", "app")).await;
     let id = a.association_id.unwrap_or_default();
-    association::delete(&w.clients, &c, &id)
+    association::delete(&w.clients, &ownership::creating(), &c, &id)
         .await
         .expect("deleted");
-    association::delete(&w.clients, &c, &id)
+    association::delete(&w.clients, &ownership::creating(), &c, &id)
         .await
         .expect("gone is done");
     assert_eq!(
@@ -176,12 +199,17 @@ async fn tags_are_set_and_removed_by_arn() {
         set: [("c".to_string(), "3".to_string())].into(),
         remove: vec!["a".into()],
     };
-    tags::apply(&w.clients, &arn, &change)
+    tags::apply_to_association(&w.clients, &ownership::creating(), &arn, &change)
         .await
         .expect("tagged");
-    tags::apply(&w.clients, &arn, &TagChange::default())
-        .await
-        .expect("nothing to do");
+    tags::apply_to_association(
+        &w.clients,
+        &ownership::creating(),
+        &arn,
+        &TagChange::default(),
+    )
+    .await
+    .expect("nothing to do");
     let id = a.association_id.unwrap_or_default();
     let now = association::find_by_id(&w.clients, &c, &id)
         .await

@@ -5,7 +5,8 @@ use crate::support::{World, ec2_trust, pods_trust, unique};
 use schema::association::WantedRole;
 use schema::role::{INLINE_POLICY_NAME, OWNER_TAG, RoleChange, RoleShape};
 use terraform_provider_eks::aws::iam::role as iam;
-use terraform_provider_eks::made_role::{self, Ensured, MadeRoleError};
+use terraform_provider_eks::made_role::{self, Ensured};
+use terraform_provider_eks::ownership::{self, Lease, Refused, Subject};
 
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
@@ -49,7 +50,7 @@ async fn a_role_is_created_changed_read_back_and_deleted() {
         trust_policy: pods_trust(),
         ..Default::default()
     };
-    let arn = iam::create_role(&w.clients, &name, "/", &plain)
+    let arn = iam::create_role(&w.clients, &ownership::creating(), &name, "/", &plain)
         .await
         .expect("created");
     assert!(arn.ends_with(&format!(":role/{name}")), "{arn}");
@@ -62,7 +63,7 @@ async fn a_role_is_created_changed_read_back_and_deleted() {
         },
         ..Default::default()
     };
-    iam::apply_change(&w.clients, &name, &change)
+    iam::apply_change(&w.clients, &ownership::creating(), &name, &change)
         .await
         .expect("changed");
     let found = iam::find_role_by_name(&w.clients, &name)
@@ -80,12 +81,14 @@ async fn a_role_is_created_changed_read_back_and_deleted() {
         &pods_trust()
     ));
     // IAM refuses to delete a role with policies: delete_role removes them first.
-    iam::delete_role(&w.clients, &name).await.expect("deleted");
+    iam::delete_role(&w.clients, &ownership::creating(), &name)
+        .await
+        .expect("deleted");
     assert!(matches!(
         iam::find_role_by_name(&w.clients, &name).await,
         Ok(None)
     ));
-    iam::delete_role(&w.clients, &name)
+    iam::delete_role(&w.clients, &ownership::creating(), &name)
         .await
         .expect("gone is done");
 }
@@ -100,7 +103,7 @@ async fn trust_by_arn_checks_the_path_and_updates() {
         trust_policy: ec2_trust(),
         ..Default::default()
     };
-    let arn = iam::create_role(&w.clients, &name, "/team/", &plain)
+    let arn = iam::create_role(&w.clients, &ownership::creating(), &name, "/team/", &plain)
         .await
         .expect("created");
     let found = iam::find_trust_by_arn(&w.clients, &arn)
@@ -118,7 +121,7 @@ async fn trust_by_arn_checks_the_path_and_updates() {
         iam::find_trust_by_arn(&w.clients, &elsewhere).await,
         Ok(None)
     ));
-    iam::update_trust(&w.clients, &name, &pods_trust())
+    iam::update_trust(&w.clients, &ownership::creating(), &name, &pods_trust())
         .await
         .expect("updated");
     let found = iam::find_trust_by_arn(&w.clients, &arn)
@@ -130,52 +133,185 @@ async fn trust_by_arn_checks_the_path_and_updates() {
         found.trust["Statement"][0]["Principal"]["Service"],
         "pods.eks.amazonaws.com"
     );
-    let gone = iam::update_trust(&w.clients, &unique("gone"), &pods_trust()).await;
+    let gone = iam::update_trust(
+        &w.clients,
+        &ownership::creating(),
+        &unique("gone"),
+        &pods_trust(),
+    )
+    .await;
     assert!(gone.is_err_and(|e| e.is_not_found()));
 }
 
+fn subject(sa: &str) -> Subject {
+    Subject {
+        cluster: "c".into(),
+        namespace: "ns".into(),
+        service_account: sa.into(),
+    }
+}
+
+/// The gate (issue 22): CreateRole makes the role under this apply's lease;
+/// the same apply meeting its own role again (a lost answer) takes it as
+/// created now; another apply is refused while the lease lives and while
+/// the role is finished; a role of another owner is never touched.
 #[tokio::test]
-async fn ensure_role_creates_adopts_our_own_and_refuses_anothers() {
+async fn make_creates_recognises_a_lost_answer_and_refuses_anothers() {
     let Some(w) = World::with_iam().await else {
         return;
     };
     let name = unique("made");
     let want = wanted(&name, "c/ns/sa");
-    let first = made_role::ensure_role(&w.clients, &want, "c/ns/sa").await;
-    assert!(matches!(first, Ok(Ensured::Created(_))), "{first:?}");
-    let again = made_role::ensure_role(&w.clients, &want, "c/ns/sa").await;
-    assert!(matches!(again, Ok(Ensured::Adopted(_))), "{again:?}");
-    let other =
-        made_role::ensure_role(&w.clients, &wanted(&name, "c/ns/other"), "c/ns/other").await;
+    let lease = Lease::new();
+    let first = made_role::make(&w.clients, &want, &subject("sa"), &lease, false).await;
+    assert!(
+        matches!(&first, Ok(p) if matches!(p.ensured, Ensured::Created(_))),
+        "{first:?}"
+    );
+    // The same apply again (its CreateRole answer lost): still created now.
+    let again = made_role::make(&w.clients, &want, &subject("sa"), &lease, false).await;
+    assert!(
+        matches!(&again, Ok(p) if matches!(p.ensured, Ensured::Created(_))),
+        "{again:?}"
+    );
+    // Another owner key: somebody else's role, never touched.
+    let other = made_role::make(
+        &w.clients,
+        &wanted(&name, "c/ns/other"),
+        &subject("other"),
+        &Lease::new(),
+        false,
+    )
+    .await;
     match other {
-        Err(MadeRoleError::NameTaken { found_owner, .. }) => {
+        Err(Refused::NameTaken { found_owner, .. }) => {
             assert_eq!(found_owner.as_deref(), Some("c/ns/sa"))
         }
         other => panic!("expected NameTaken, got {other:?}"),
     }
-    iam::delete_role(&w.clients, &name).await.expect("deleted");
+    // Finished (lease released): another resource's, refused.
+    let placed = first.expect("made");
+    ownership::release_role(&w.clients, &placed.grant, &name)
+        .await
+        .expect("released");
+    let finished = made_role::make(&w.clients, &want, &subject("sa"), &Lease::new(), false).await;
+    assert!(
+        matches!(finished, Err(Refused::OwnedByAnother { .. })),
+        "{finished:?}"
+    );
+    iam::delete_role(&w.clients, &placed.grant, &name)
+        .await
+        .expect("deleted");
+}
+
+/// A role whose lease expired (its apply died) is adopted by the next
+/// apply, which takes the lease over: its own nonce stands afterwards.
+#[tokio::test]
+async fn make_adopts_a_dead_applys_role_and_takes_its_lease() {
+    let Some(w) = World::with_iam().await else {
+        return;
+    };
+    let name = unique("dead");
+    let mut want = wanted(&name, "c/ns/sa");
+    // What a dead apply left: its lease written long ago.
+    want.shape.tags.insert(
+        ownership::LEASE_TAG.to_string(),
+        "2000-01-01T00:00:00Z/deadbeefdeadbeef".into(),
+    );
+    iam::create_role(&w.clients, &ownership::creating(), &name, "/", &want.shape)
+        .await
+        .expect("created");
+    want.shape.tags.remove(ownership::LEASE_TAG);
+    let lease = Lease::new();
+    let adopted = made_role::make(&w.clients, &want, &subject("sa"), &lease, false).await;
+    let placed = match adopted {
+        Ok(p) if matches!(p.ensured, Ensured::Adopted(_)) => p,
+        other => panic!("expected Adopted, got {other:?}"),
+    };
+    let found = iam::find_role_tags(&w.clients, &name)
+        .await
+        .ok()
+        .flatten()
+        .expect("found");
+    assert!(ownership::is_ours(&found.tags, &lease), "{:?}", found.tags);
+    // Brought to the wanted shape: the policies are there.
+    let whole = iam::find_role_by_name(&w.clients, &name)
+        .await
+        .ok()
+        .flatten()
+        .expect("found");
+    assert!(whole.shape.managed_policy_arns.contains(READ_ONLY));
+    iam::delete_role(&w.clients, &placed.grant, &name)
+        .await
+        .expect("deleted");
+}
+
+/// The foreign-role take-over of issue 22: a recorded grant does not make a
+/// role ours when it no longer carries our owner tag (deleted and made
+/// again by somebody else): converge refuses, and delete leaves it alone.
+#[tokio::test]
+async fn a_recorded_role_made_again_by_someone_else_is_never_written() {
+    let Some(w) = World::with_iam().await else {
+        return;
+    };
+    let name = unique("foreign");
+    let foreign = RoleShape {
+        trust_policy: pods_trust(),
+        tags: [("team".to_string(), "b".to_string())].into(),
+        ..Default::default()
+    };
+    iam::create_role(&w.clients, &ownership::creating(), &name, "/", &foreign)
+        .await
+        .expect("created");
+    let before = iam::find_role_by_name(&w.clients, &name)
+        .await
+        .ok()
+        .flatten()
+        .expect("found");
+    let grant = ownership::recorded_role(Some(true), Some(&name), &name).expect("recorded");
+    let want = wanted(&name, "c/ns/sa");
+    let converged = made_role::converge_read(&w.clients, &grant, &want, &subject("sa")).await;
+    assert!(
+        matches!(converged, Err(Refused::NameTaken { .. })),
+        "{converged:?}"
+    );
+    let mut diags = tfplugin::Diagnostics::default();
+    made_role::delete(&w.clients, &grant, &name, &subject("sa"), None, &mut diags)
+        .await
+        .expect("no error");
+    assert_eq!(diags.0.len(), 1, "one warning: {diags:?}");
+    let after = iam::find_role_by_name(&w.clients, &name)
+        .await
+        .ok()
+        .flatten()
+        .expect("the foreign role survives");
+    assert_eq!(before.shape, after.shape);
+    iam::delete_role(&w.clients, &grant, &name)
+        .await
+        .expect("deleted");
 }
 
 #[tokio::test]
-async fn put_role_repairs_drift_of_a_made_role() {
+async fn converge_read_repairs_drift_of_a_made_role() {
     let Some(w) = World::with_iam().await else {
         return;
     };
     let name = unique("drift");
     let want = wanted(&name, "c/ns/sa");
-    let made = made_role::put_role(&w.clients, &want, "c/ns/sa").await;
-    assert!(matches!(made, Ok(Ensured::Created(_))), "{made:?}");
+    let made = made_role::make(&w.clients, &want, &subject("sa"), &Lease::new(), false).await;
+    let placed = made.expect("made");
     // Someone detaches the policy and changes the trust.
     let drift = RoleChange {
         detach: vec![READ_ONLY.into()],
         trust_policy: Some(ec2_trust()),
         ..Default::default()
     };
-    iam::apply_change(&w.clients, &name, &drift)
+    iam::apply_change(&w.clients, &placed.grant, &name, &drift)
         .await
         .expect("drifted");
-    let kept = made_role::put_role(&w.clients, &want, "c/ns/sa").await;
-    assert!(matches!(kept, Ok(Ensured::Kept(_))), "{kept:?}");
+    let grant = ownership::recorded_role(Some(true), Some(&name), &name).expect("recorded");
+    let kept = made_role::converge_read(&w.clients, &grant, &want, &subject("sa")).await;
+    assert!(matches!(kept, Ok(Some(Ensured::Kept(_)))), "{kept:?}");
     let found = iam::find_role_by_name(&w.clients, &name)
         .await
         .ok()
@@ -186,9 +322,11 @@ async fn put_role_repairs_drift_of_a_made_role() {
         &found.shape.trust_policy,
         &pods_trust()
     ));
+    // The lease went with the convergence: the wanted shape has none.
+    assert!(!found.shape.tags.contains_key(ownership::LEASE_TAG));
     let mut diags = tfplugin::Diagnostics::default();
-    made_role::cleanup_roles(&w.clients, std::slice::from_ref(&name), &mut diags).await;
-    assert!(diags.0.is_empty(), "{diags:?}");
+    let left = made_role::cleanup(&w.clients, &[(name.clone(), grant)], &mut diags).await;
+    assert!(left.is_empty() && diags.0.is_empty(), "{diags:?}");
     assert!(matches!(
         iam::find_role_by_name(&w.clients, &name).await,
         Ok(None)
@@ -209,7 +347,7 @@ async fn a_failed_grant_takes_nothing_away() {
         trust_policy: pods_trust(),
         ..Default::default()
     };
-    iam::create_role(&w.clients, &name, "/", &plain)
+    iam::create_role(&w.clients, &ownership::creating(), &name, "/", &plain)
         .await
         .expect("created");
     let before = RoleChange {
@@ -217,7 +355,7 @@ async fn a_failed_grant_takes_nothing_away() {
         put_inline: vec![("old-name".to_string(), POLICY.into())],
         ..Default::default()
     };
-    iam::apply_change(&w.clients, &name, &before)
+    iam::apply_change(&w.clients, &ownership::creating(), &name, &before)
         .await
         .expect("set up");
     let rename = RoleChange {
@@ -226,7 +364,7 @@ async fn a_failed_grant_takes_nothing_away() {
         detach: vec![READ_ONLY.into()],
         ..Default::default()
     };
-    let failed = iam::apply_change(&w.clients, &name, &rename).await;
+    let failed = iam::apply_change(&w.clients, &ownership::creating(), &name, &rename).await;
     assert!(failed.is_err(), "IAM took a malformed policy: {failed:?}");
     let found = iam::find_role_by_name(&w.clients, &name)
         .await
@@ -242,5 +380,7 @@ async fn a_failed_grant_takes_nothing_away() {
         "the old inline policy was deleted although the new one was refused: {:?}",
         found.extra_inline.keys()
     );
-    iam::delete_role(&w.clients, &name).await.expect("deleted");
+    iam::delete_role(&w.clients, &ownership::creating(), &name)
+        .await
+        .expect("deleted");
 }

@@ -11,6 +11,7 @@ use terraform_provider_eks::aws::iam::role as iam;
 use terraform_provider_eks::aws::retry::{
     is_association_taken, is_entity_exists, is_in_use, is_role_not_visible, is_trust_not_visible,
 };
+use terraform_provider_eks::ownership;
 
 /// One CreatePodIdentityAssociation, no retry: the service's own answer.
 async fn create_once(w: &World, cluster: &str, sa: &str, role: &str) -> Result<(), AwsError> {
@@ -33,7 +34,7 @@ async fn role(w: &World, trust: String) -> (String, String) {
         trust_policy: trust,
         ..Default::default()
     };
-    let arn = iam::create_role(&w.clients, &name, "/", &shape)
+    let arn = iam::create_role(&w.clients, &ownership::creating(), &name, "/", &shape)
         .await
         .expect("role");
     (name, arn)
@@ -75,7 +76,13 @@ async fn trust_not_visible_is_the_answer_for_a_role_pods_cannot_assume() {
     assert!(!is_role_not_visible(&e));
     // Without `trust_just_changed` the create path does not retry it.
     let started = std::time::Instant::now();
-    let r = association::create(&w.ctx(), &w.clients, &new(&c, "sa", &arn)).await;
+    let r = association::create(
+        &w.ctx(),
+        &w.clients,
+        &ownership::creating(),
+        &new(&c, "sa", &arn),
+    )
+    .await;
     assert!(r.is_err_and(|e| is_trust_not_visible(&e)));
     assert!(started.elapsed() < std::time::Duration::from_millis(400));
 }
@@ -122,7 +129,7 @@ async fn in_use_and_entity_exists_are_the_duplicate_answers() {
         trust_policy: pods_trust(),
         ..Default::default()
     };
-    let e = iam::create_role(&w.clients, &name, "/", &shape)
+    let e = iam::create_role(&w.clients, &ownership::creating(), &name, "/", &shape)
         .await
         .expect_err("exists");
     assert!(is_entity_exists(&e), "{e}");
@@ -141,7 +148,13 @@ async fn create_retries_until_a_new_role_is_visible() {
         .await
         .expect_err("not visible yet");
     assert!(is_role_not_visible(&e), "{e}");
-    let r = association::create(&w.ctx(), &w.clients, &new(&c, "sa", &arn)).await;
+    let r = association::create(
+        &w.ctx(),
+        &w.clients,
+        &ownership::creating(),
+        &new(&c, "sa", &arn),
+    )
+    .await;
     assert!(matches!(r, Ok(Created::New(_))), "{r:?}");
 }
 
@@ -155,11 +168,11 @@ async fn create_retries_a_just_changed_trust_when_told_so() {
     let clients = w.clients.clone();
     let fix = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-        iam::update_trust(&clients, &name, &pods_trust()).await
+        iam::update_trust(&clients, &ownership::creating(), &name, &pods_trust()).await
     });
     let mut n = new(&c, "sa", &arn);
     n.trust_just_changed = true;
-    let r = association::create(&w.ctx(), &w.clients, &n).await;
+    let r = association::create(&w.ctx(), &w.clients, &ownership::creating(), &n).await;
     assert!(matches!(r, Ok(Created::New(_))), "{r:?}");
     assert!(matches!(fix.await, Ok(Ok(()))));
     assert_eq!(w.clients.region, REGION);

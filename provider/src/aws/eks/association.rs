@@ -5,11 +5,13 @@
 //! the finders, [`create`] with its retries and the reading of the existing
 //! association's ID out of a "duplicate" answer ([`existing_id`]),
 //! [`update`] and [`delete`]. Does not own: deciding whether an existing
-//! association may be adopted (the resource), or tags (`super::tags`).
+//! association may be adopted or written (`crate::ownership`, whose
+//! [`Grant`] every write here takes), or tags (`super::tags`).
 
 use crate::aws::clients::Clients;
 use crate::aws::error::{AwsError, found, gone_is_ok};
 use crate::aws::retry::{self, Attempt};
+use crate::ownership::Grant;
 use schema::association::AssociationChange;
 use schema::tags::Tags;
 use tfplugin::Ctx;
@@ -101,6 +103,10 @@ pub struct NewAssociation {
     /// The role's trust policy was changed moments ago by the provider:
     /// also retry [`retry::is_trust_not_visible`].
     pub trust_just_changed: bool,
+    /// clientRequestToken: the same on every attempt of this create, so
+    /// EKS answers a retry of a create whose answer was lost with the
+    /// association it made (`None`: the SDK makes one per attempt).
+    pub request_token: Option<String>,
 }
 
 /// What [`create`] found.
@@ -195,7 +201,12 @@ pub fn existing_id(e: &AwsError) -> Option<String> {
 /// visible (only when `new.trust_just_changed`), and a just-deleted
 /// association for the same service account still blocking. A service
 /// account that really has an association gives [`Created::Existing`].
-pub async fn create(ctx: &Ctx, c: &Clients, new: &NewAssociation) -> Result<Created, AwsError> {
+pub async fn create(
+    ctx: &Ctx,
+    c: &Clients,
+    _grant: &Grant,
+    new: &NewAssociation,
+) -> Result<Created, AwsError> {
     let tags = (!new.tags.is_empty()).then(|| {
         new.tags
             .clone()
@@ -221,6 +232,7 @@ pub async fn create(ctx: &Ctx, c: &Clients, new: &NewAssociation) -> Result<Crea
                     .set_disable_session_tags(new.disable_session_tags)
                     .set_policy(new.policy.clone())
                     .set_tags(tags)
+                    .set_client_request_token(new.request_token.clone())
                     .send()
                     .await
                     .map_err(|e| AwsError::from_sdk("CreatePodIdentityAssociation", e));
@@ -265,6 +277,7 @@ async fn taken(c: &Clients, cluster: &str, e: AwsError) -> Attempt<Created> {
 pub async fn update(
     ctx: &Ctx,
     c: &Clients,
+    _grant: &Grant,
     cluster: &str,
     association_id: &str,
     change: &AssociationChange,
@@ -302,7 +315,12 @@ pub async fn update(
 }
 
 /// Deletes an association; one already gone counts as deleted.
-pub async fn delete(c: &Clients, cluster: &str, association_id: &str) -> Result<(), AwsError> {
+pub async fn delete(
+    c: &Clients,
+    _grant: &Grant,
+    cluster: &str,
+    association_id: &str,
+) -> Result<(), AwsError> {
     let r = c
         .eks
         .delete_pod_identity_association()

@@ -5,12 +5,15 @@
 //! for the migration), applying a [`RoleChange`] (only the calls it lists,
 //! independent ones concurrently), creating a role, replacing a trust
 //! policy, and deleting a role with everything attached to it. Does not
-//! own: deciding what the role should be (`schema::role`) or the life of a
-//! made role (`crate::made_role`).
+//! own: deciding what the role should be (`schema::role`), the life of a
+//! made role (`crate::made_role`), or whether a role may be written: every
+//! write here takes a [`Grant`] that only the ownership gate
+//! (`crate::ownership`) can make.
 
 use crate::aws::clients::Clients;
 use crate::aws::error::{AwsError, found as not_found_is_none};
 use crate::aws::retry::is_delete_conflict;
+use crate::ownership::Grant;
 use aws_sdk_iam::types::Tag;
 use futures::future::try_join_all;
 use schema::names::parse_role_arn;
@@ -246,6 +249,7 @@ async fn get_inline(c: &Clients, role: &str, policy: &str) -> Result<Option<Stri
 /// attached afterwards with [`apply_change`]). Returns the role ARN.
 pub async fn create_role(
     c: &Clients,
+    _grant: &Grant,
     name: &str,
     path: &str,
     shape: &RoleShape,
@@ -272,7 +276,12 @@ pub async fn create_role(
 /// put, boundary, trust, tags) first, what takes away (detach, delete)
 /// after it succeeded, so a renamed inline policy or a swapped managed
 /// policy never leaves the role without the permission for a moment.
-pub async fn apply_change(c: &Clients, role: &str, change: &RoleChange) -> Result<(), AwsError> {
+pub async fn apply_change(
+    c: &Clients,
+    _grant: &Grant,
+    role: &str,
+    change: &RoleChange,
+) -> Result<(), AwsError> {
     let attach = change.attach.iter().map(|arn| async move {
         c.iam
             .attach_role_policy()
@@ -324,7 +333,7 @@ pub async fn apply_change(c: &Clients, role: &str, change: &RoleChange) -> Resul
         set_boundary(c, role, &change.boundary),
         async {
             match &change.trust_policy {
-                Some(doc) => update_trust(c, role, doc).await,
+                Some(doc) => put_trust(c, role, doc).await,
                 None => Ok(()),
             }
         },
@@ -400,6 +409,7 @@ async fn untag(c: &Clients, role: &str, remove: &[String]) -> Result<(), AwsErro
 /// writes, found on a made role). A policy already gone counts as deleted.
 pub async fn delete_inline_policies(
     c: &Clients,
+    _grant: &Grant,
     role: &str,
     names: &[String],
 ) -> Result<(), AwsError> {
@@ -421,7 +431,12 @@ pub async fn delete_inline_policies(
 
 /// Removes tags from a role by key (UntagRole), e.g. the pending marker
 /// once the association that uses the role exists.
-pub async fn untag_role(c: &Clients, role: &str, keys: &[String]) -> Result<(), AwsError> {
+pub async fn untag_role(
+    c: &Clients,
+    _grant: &Grant,
+    role: &str,
+    keys: &[String],
+) -> Result<(), AwsError> {
     untag(c, role, keys).await
 }
 
@@ -433,12 +448,13 @@ pub async fn untag_role(c: &Clients, role: &str, keys: &[String]) -> Result<(), 
 /// as deleted.
 pub async fn delete_role_known(
     c: &Clients,
+    grant: &Grant,
     name: &str,
     attached: &BTreeSet<String>,
     inline: &[String],
 ) -> Result<(), AwsError> {
-    match empty_and_delete(c, name, attached, inline).await {
-        Err(e) if is_delete_conflict(&e) => delete_role(c, name).await,
+    match empty_and_delete(c, grant, name, attached, inline).await {
+        Err(e) if is_delete_conflict(&e) => delete_role(c, grant, name).await,
         other => other,
     }
 }
@@ -447,6 +463,7 @@ pub async fn delete_role_known(
 /// (each already gone counts as done).
 async fn empty_and_delete(
     c: &Clients,
+    grant: &Grant,
     name: &str,
     attached: &BTreeSet<String>,
     inline: &[String],
@@ -455,8 +472,8 @@ async fn empty_and_delete(
         detach: attached.iter().cloned().collect(),
         ..Default::default()
     };
-    apply_change(c, name, &change).await?;
-    delete_inline_policies(c, name, inline).await?;
+    apply_change(c, grant, name, &change).await?;
+    delete_inline_policies(c, grant, name, inline).await?;
     not_found_is_none(delete_only(c, name).await).map(|_| ())
 }
 
@@ -473,13 +490,13 @@ async fn delete_only(c: &Clients, name: &str) -> Result<(), AwsError> {
 
 /// Deletes a role and everything attached to it (IAM refuses to delete a role
 /// that still has policies). A role already gone counts as deleted.
-pub async fn delete_role(c: &Clients, name: &str) -> Result<(), AwsError> {
+pub async fn delete_role(c: &Clients, grant: &Grant, name: &str) -> Result<(), AwsError> {
     let attached = match not_found_is_none(list_attached(c, name).await)? {
         Some(a) => a,
         None => return Ok(()),
     };
     let inline = not_found_is_none(list_inline_names(c, name).await)?.unwrap_or_default();
-    empty_and_delete(c, name, &attached, &inline).await
+    empty_and_delete(c, grant, name, &attached, &inline).await
 }
 
 /// A role's trust as the migration reads it.
@@ -531,7 +548,17 @@ pub async fn find_trust_by_arn(c: &Clients, arn: &str) -> Result<Option<RoleTrus
 }
 
 /// Replaces a role's trust policy (UpdateAssumeRolePolicy).
-pub async fn update_trust(c: &Clients, name: &str, document: &str) -> Result<(), AwsError> {
+pub async fn update_trust(
+    c: &Clients,
+    _grant: &Grant,
+    name: &str,
+    document: &str,
+) -> Result<(), AwsError> {
+    put_trust(c, name, document).await
+}
+
+/// UpdateAssumeRolePolicy, for [`apply_change`] and [`update_trust`].
+async fn put_trust(c: &Clients, name: &str, document: &str) -> Result<(), AwsError> {
     c.iam
         .update_assume_role_policy()
         .role_name(name)
@@ -540,4 +567,32 @@ pub async fn update_trust(c: &Clients, name: &str, document: &str) -> Result<(),
         .await
         .map(|_| ())
         .map_err(|e| AwsError::from_sdk("UpdateAssumeRolePolicy", e))
+}
+
+/// TagRole of `set` (the gate's lease renewals and take-overs).
+pub async fn tag_role(c: &Clients, _grant: &Grant, role: &str, set: &Tags) -> Result<(), AwsError> {
+    tag(c, role, set).await
+}
+
+/// A role's ARN and tags, as GetRole alone tells them.
+#[derive(Debug, Clone)]
+pub struct FoundTags {
+    /// The role's tags.
+    pub tags: Tags,
+    /// The role's ARN.
+    pub arn: String,
+}
+
+/// GetRole alone: the role's ARN and tags, or `None` when there is no such
+/// role (what the ownership gate reads before it decides).
+pub async fn find_role_tags(c: &Clients, name: &str) -> Result<Option<FoundTags>, AwsError> {
+    Ok(get_role(c, name).await?.map(|r| FoundTags {
+        arn: r.arn,
+        tags: r
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.key, t.value))
+            .collect(),
+    }))
 }

@@ -13,16 +13,17 @@ use super::state::{
 };
 use crate::aws::eks::addon::{self, Addon, AddonUpdate, NewAddon};
 use crate::aws::eks::{cluster, tags as eks_tags};
-use crate::aws::iam::role as iam;
 use crate::aws::retry::{self, WaitError};
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
-use crate::made_role::{self, Ensured};
+use crate::made_role::{self, Ensured, Placed};
+use crate::ownership::{self, Grant, Heartbeat, Lease, Leased, Subject};
 use crate::resources::{empty_response, prior_of, setup, with_error};
 use schema::addon::{self as rules, AddonState, Timeouts};
 use schema::role::{self, RoleLocation};
 use schema::tags;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use tfplugin::{
     ApplyRequest, ApplyResponse, AttrPath, Ctx, DeleteRequest, Diagnostic, Diagnostics,
 };
@@ -34,7 +35,7 @@ pub(super) async fn create(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         Ok(v) => v,
         Err(d) => return with_error(resp, d),
     };
-    install(ctx, &c, resp, planned).await
+    install(ctx, &c, resp, planned, Roles::Make).await
 }
 
 /// Makes the roles, installs the addon and waits until it has settled
@@ -42,9 +43,10 @@ pub(super) async fn create(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
 /// addon was deleted out of band while roles made for it were kept.
 async fn install(
     ctx: &Ctx,
-    c: &Clients,
-    mut resp: ApplyResponse,
+    c: &Arc<Clients>,
+    resp: ApplyResponse,
     planned: AddonState,
+    how: Roles<'_>,
 ) -> ApplyResponse {
     let summary = format!("creating EKS addon {}", label(&planned));
     let env = match Env::load(c, &planned).await {
@@ -53,10 +55,11 @@ async fn install(
     };
     let mut state = planned.clone();
     // Roles first: the addon's associations can only name roles that exist.
-    let mut made_now: Vec<String> = Vec::new();
-    if let Err(d) = put_roles(c, &env, &mut state, &mut made_now, Roles::Make).await {
-        made_role::cleanup_roles(c, &made_now, &mut resp.diagnostics).await;
-        return with_error(resp, d);
+    let lease = Lease::new();
+    let beat = Heartbeat::start(c.clone(), lease.clone());
+    let mut made = Made::default();
+    if let Err(d) = put_roles(c, &env, &mut state, &mut made, how, &lease, &beat).await {
+        return fail_install(resp, c, &planned, made, d).await;
     }
     let new = NewAddon {
         cluster: state.cluster_name.clone(),
@@ -70,12 +73,92 @@ async fn install(
         namespace: state.namespace_config.as_ref().map(|n| n.namespace.clone()),
     };
     if let Err(e) = addon::create(ctx, c, &new).await {
-        made_role::cleanup_roles(c, &made_now, &mut resp.diagnostics).await;
-        return with_error(resp, call_diagnostic(summary, &e));
+        // No answer is not a "no": an addon the call made after all is
+        // waited for like any other.
+        match addon::find_by_name(c, &state.cluster_name, &state.addon_name).await {
+            Ok(Some(_)) if !retry::is_definite_refusal(&e) => {
+                tracing::info!(
+                    "the create of addon {} failed ({e}) but made it",
+                    label(&state)
+                );
+            }
+            _ => return fail_install(resp, c, &planned, made, call_diagnostic(summary, &e)).await,
+        }
     }
     let timeout = Timeouts::of(state.timeouts.as_ref(), |t| t.create.as_ref());
     let waited = addon::wait_settled(ctx, c, &state.cluster_name, &state.addon_name, timeout).await;
-    finish_apply(resp, c, state, waited, &summary).await
+    let resp = finish_apply(resp, c, state, waited, &summary).await;
+    release_roles(c, resp, &made, &beat).await
+}
+
+/// The roles one apply put in place for the addon's entries, each with the
+/// gate's grant: `created` by this apply (a failure removes them), and
+/// every one whose lease this apply holds (`leased`, released once the
+/// addon's associations use them).
+#[derive(Default)]
+struct Made {
+    created: Vec<(String, Grant)>,
+    leased: Vec<(String, Grant)>,
+}
+
+/// A failed install: the roles this apply created go again. One whose
+/// deletion failed, or one adopted from a dead apply, stays in the state
+/// (entries without association), so the next apply uses it or a destroy
+/// deletes it: nothing half made is forgotten.
+async fn fail_install(
+    mut resp: ApplyResponse,
+    c: &Clients,
+    planned: &AddonState,
+    made: Made,
+    d: Diagnostic,
+) -> ApplyResponse {
+    let left = made_role::cleanup(c, &made.created, &mut resp.diagnostics).await;
+    let keep: BTreeSet<String> = left
+        .into_iter()
+        .chain(
+            made.leased
+                .iter()
+                .map(|(n, _)| n.clone())
+                .filter(|n| !made.created.iter().any(|(m, _)| m == n)),
+        )
+        .collect();
+    if keep.is_empty() {
+        return with_error(resp, d);
+    }
+    let mut state = planned.clone();
+    state.addon_arn = None;
+    state.status = None;
+    if let Some(entries) = state.pod_identity_associations.as_mut() {
+        entries.retain(|e| e.role_name.as_ref().is_some_and(|n| keep.contains(n)));
+        for e in entries.iter_mut() {
+            e.association_id = None;
+            e.association_arn = None;
+        }
+    }
+    with_error(finish_state(resp, &state), d)
+}
+
+/// The addon's associations exist (or the apply failed after its call):
+/// the roles this apply leased are finished, their leases go.
+async fn release_roles(
+    c: &Clients,
+    mut resp: ApplyResponse,
+    made: &Made,
+    beat: &Heartbeat,
+) -> ApplyResponse {
+    for (name, grant) in &made.leased {
+        beat.remove(&Leased::Role(name.clone()));
+        if let Err(e) = ownership::release_role(c, grant, name).await {
+            resp.diagnostics.push(to_diagnostic(
+                format!(
+                    "removing the creation lease {} of IAM role {name}",
+                    ownership::LEASE_TAG
+                ),
+                &e,
+            ));
+        }
+    }
+    resp
 }
 
 /// ApplyResourceChange with prior and planned state.
@@ -93,14 +176,31 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     if prior.addon_arn.is_none() {
         // Deleted out of band while roles made for it remained (read kept
         // the resource for them): install it again, then drop unused roles.
-        let resp = install(ctx, &c, resp, planned.clone()).await;
+        let none = BTreeSet::new();
+        let how = Roles::Converge {
+            prior: &prior,
+            drifted: &none,
+        };
+        let resp = install(ctx, &c, resp, planned.clone(), how).await;
         if resp.new_state.is_null() {
             // Not installed: the prior state (with its roles) stays.
             return finish_state(resp, &prior);
         }
         let mut resp = resp;
         if !resp.diagnostics.has_errors() {
-            delete_unused_roles(&c, &prior, &planned, &label, &mut resp.diagnostics).await;
+            let mut diags = Diagnostics::default();
+            let kept = delete_unused_roles(&c, &prior, planned.clone(), &label, &mut diags).await;
+            let failed = diags.has_errors();
+            resp.diagnostics.extend(diags);
+            if failed {
+                // A role that could not be deleted stays in the state.
+                if let Ok(mut now) =
+                    crate::spec_map::from_value::<AddonState>(&resp.new_state, "state")
+                {
+                    now.pod_identity_associations = kept.pod_identity_associations;
+                    return finish_state(resp, &now);
+                }
+            }
         }
         return resp;
     }
@@ -109,42 +209,69 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         Err(d) => return with_error(finish_state(resp, &prior), d),
     };
     let mut state = planned.clone();
-    let mut made_now: Vec<String> = Vec::new();
+    let lease = Lease::new();
+    let beat = Heartbeat::start(c.clone(), lease.clone());
+    let mut made = Made::default();
     let drifted = RolesDrift::from_bytes(&req.private).0;
     let how = Roles::Converge {
         prior: &prior,
         drifted: &drifted,
     };
-    if let Err(d) = put_roles(&c, &env, &mut state, &mut made_now, how).await {
-        made_role::cleanup_roles(&c, &made_now, &mut resp.diagnostics).await;
-        return with_error(finish_state(resp, &prior), d);
+    if let Err(d) = put_roles(&c, &env, &mut state, &mut made, how, &lease, &beat).await {
+        let left = made_role::cleanup(&c, &made.created, &mut resp.diagnostics).await;
+        let kept = failed_update_state(&prior, &state, &left);
+        return with_error(finish_state(resp, &kept), d);
     }
     let called = match update_addon(ctx, &c, &env, &prior, &state).await {
         Ok(called) => called,
         Err(d) => {
             if d.removes_made_roles {
-                made_role::cleanup_roles(&c, &made_now, &mut resp.diagnostics).await;
-                return with_error(finish_state(resp, &prior), d.diagnostic);
+                let left = made_role::cleanup(&c, &made.created, &mut resp.diagnostics).await;
+                let kept = failed_update_state(&prior, &state, &left);
+                return with_error(finish_state(resp, &kept), d.diagnostic);
             }
             // The switch may yet happen: the new roles stay, and so must their
             // entries in state, or backing out would leak them (issue 12).
-            let kept = failed_update_state(&prior, &state);
+            let names: Vec<String> = made.created.iter().map(|(n, _)| n.clone()).collect();
+            let kept = failed_update_state(&prior, &state, &names);
             return with_error(finish_state(resp, &kept), d.diagnostic);
         }
     };
+    let resp = release_roles(&c, resp, &made, &beat).await;
+    let mut resp = resp;
     let change = tags::diff(
         &prior.tags_all.clone().unwrap_or_default(),
         &state.tags_all.clone().unwrap_or_default(),
     );
     let arn = prior.addon_arn.clone().unwrap_or_default();
-    if let Err(e) = eks_tags::apply(&c, &arn, &change).await {
+    if let Err(e) = eks_tags::apply_to_addon(&c, &arn, &change).await {
+        // The addon call (if any) was made: the state is the addon as
+        // updated, with its tags as before; old roles are still deleted.
+        let mut kept = state.clone();
+        kept.tags = prior.tags.clone();
+        kept.tags_all = prior.tags_all.clone();
+        let mut resp = resp;
+        let kept = delete_unused_roles(&c, &prior, kept, &label, &mut resp.diagnostics).await;
+        let resp = match addon::find_by_name(&c, &kept.cluster_name, &kept.addon_name).await {
+            Ok(Some(a)) => {
+                finish_apply(
+                    resp,
+                    &c,
+                    kept,
+                    Ok(a),
+                    &format!("updating EKS addon {label}"),
+                )
+                .await
+            }
+            _ => finish_state(resp, &kept),
+        };
         return with_error(
-            finish_state(resp, &prior),
+            resp,
             to_diagnostic(format!("tagging EKS addon {label}"), &e),
         );
     }
     // Cleanup after the switch: roles we made that no entry uses any more.
-    delete_unused_roles(&c, &prior, &state, &label, &mut resp.diagnostics).await;
+    let state = delete_unused_roles(&c, &prior, state, &label, &mut resp.diagnostics).await;
     if !called
         && change.is_empty()
         && let Some(kept) = unchanged_addon(&prior, &state)
@@ -186,34 +313,64 @@ fn unchanged_addon(prior: &AddonState, state: &AddonState) -> Option<AddonState>
     })
 }
 
-/// Deletes the roles made for `prior`'s entries that `now` no longer uses.
+/// Deletes the roles made for `prior`'s entries that `now` no longer uses
+/// (each with the grant the prior state's record gives). Returns `now`,
+/// with the entry of every role whose deletion failed kept (without
+/// association) when no entry of `now` has its service account, so a later
+/// apply deletes it: nothing made is forgotten.
 async fn delete_unused_roles(
     c: &Clients,
     prior: &AddonState,
-    now: &AddonState,
+    mut now: AddonState,
     label: &str,
     diags: &mut Diagnostics,
-) {
-    let keep: BTreeSet<String> = made_role_names(now);
-    for old in made_role_names(prior).difference(&keep) {
-        if let Err(e) = iam::delete_role(c, old).await {
+) -> AddonState {
+    let keep: BTreeSet<String> = made_role_names(&now);
+    let namespace = prior
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "kube-system".into());
+    for e in prior.pod_identity_associations.iter().flatten() {
+        let Some(old) = e.role_name.as_deref().filter(|n| !keep.contains(*n)) else {
+            continue;
+        };
+        let Some(grant) = ownership::recorded_role(e.created_role, Some(old), old) else {
+            continue;
+        };
+        let who = Subject {
+            cluster: prior.cluster_name.clone(),
+            namespace: namespace.clone(),
+            service_account: e.service_account.clone(),
+        };
+        if let Err(err) = made_role::delete(c, &grant, old, &who, None, diags).await {
             diags.push(to_diagnostic(
                 format!("deleting IAM role {old} no longer used by addon {label}"),
-                &e,
+                &err,
             ));
+            let entries = now.pod_identity_associations.get_or_insert_with(Vec::new);
+            if !entries
+                .iter()
+                .any(|n| n.service_account == e.service_account)
+            {
+                let mut left = e.clone();
+                left.association_id = None;
+                left.association_arn = None;
+                entries.push(left);
+            }
         }
     }
+    now
 }
 
-/// The state after an update whose wait failed: the prior state, plus the
-/// entries with roles made for this update (they exist, without an
-/// association as far as we know), so the next plan shows them and a
-/// destroy or `[]` deletes their roles.
-fn failed_update_state(prior: &AddonState, planned: &AddonState) -> AddonState {
+/// The state after an update that failed once roles were put in place: the
+/// prior state, plus the entries whose roles this update made and that
+/// still exist (`made`: their names; they have no association as far as we
+/// know), so the next plan shows them and a destroy or `[]` deletes them.
+fn failed_update_state(prior: &AddonState, planned: &AddonState, made: &[String]) -> AddonState {
     let mut kept = prior.clone();
     let entries = kept.pod_identity_associations.get_or_insert_with(Vec::new);
     for e in planned.pod_identity_associations.iter().flatten() {
-        if e.created_role == Some(true)
+        if e.role_name.as_ref().is_some_and(|n| made.contains(n))
             && !entries
                 .iter()
                 .any(|p| p.service_account == e.service_account)
@@ -314,13 +471,21 @@ pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
         return diags;
     }
     if !preserve {
-        for (name, known) in made_roles_known(&c, &prior) {
-            let deleted = match known {
-                Some((attached, inline)) => {
-                    iam::delete_role_known(&c, &name, &attached, &inline).await
-                }
-                None => iam::delete_role(&c, &name).await,
+        let namespace = prior
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "kube-system".into());
+        for (sa, name, known) in made_roles_known(&c, &prior) {
+            let Some(grant) = ownership::recorded_role(Some(true), Some(&name), &name) else {
+                continue;
             };
+            let who = Subject {
+                cluster: prior.cluster_name.clone(),
+                namespace: namespace.clone(),
+                service_account: sa,
+            };
+            let known = known.as_ref().map(|(a, i)| (a, i.as_slice()));
+            let deleted = made_role::delete(&c, &grant, &name, &who, known, &mut diags).await;
             if let Err(e) = deleted {
                 diags.push(to_diagnostic(
                     format!("deleting IAM role {name} made for addon {label}"),
@@ -341,7 +506,7 @@ type PoliciesOnRole = (BTreeSet<String>, Vec<String>);
 /// trust needs the cluster's ARN). Anything attached outside Terraform
 /// makes DeleteRole refuse, and the role is then listed
 /// (`iam::delete_role_known`).
-fn made_roles_known(c: &Clients, s: &AddonState) -> Vec<(String, Option<PoliciesOnRole>)> {
+fn made_roles_known(c: &Clients, s: &AddonState) -> Vec<(String, String, Option<PoliciesOnRole>)> {
     let namespace = s.namespace.clone().unwrap_or_else(|| "kube-system".into());
     s.pod_identity_associations
         .iter()
@@ -356,7 +521,7 @@ fn made_roles_known(c: &Clients, s: &AddonState) -> Vec<(String, Option<Policies
                     let inline = rules::inline_policy_names(&w.shape);
                     (w.shape.managed_policy_arns, inline)
                 });
-            Some((name, known))
+            Some((e.service_account.clone(), name, known))
         })
         .collect()
 }
@@ -437,7 +602,7 @@ impl Env {
 #[derive(Clone, Copy)]
 enum Roles<'a> {
     /// Installing: CreateRole first (a role of an earlier, interrupted
-    /// apply is adopted by its owner tag), no read before.
+    /// apply is adopted by the gate's rules), no read before.
     Make,
     /// Updating from `prior`: a role the refresh vouched for (its service
     /// account is not in `drifted`) is changed from what its prior entry
@@ -480,14 +645,20 @@ fn known_prior_role(
 }
 
 /// Makes (or converges) the roles of entries without a given role, and
-/// records role ARNs and names in `state`. Names of roles created now are
-/// pushed to `made_now` so a failure can remove them.
+/// records role ARNs and names in `state`. A role the prior state records
+/// for the entry is converged under that record's grant; any other is made
+/// under this apply's `lease` (a taken name goes to the gate, which adopts
+/// only a dead apply's role and refuses a finished one: an entry never
+/// takes a role another resource made). Roles made here are pushed to
+/// `made` so a failure can remove them and a success release their leases.
 async fn put_roles(
     c: &Clients,
     env: &Env,
     state: &mut AddonState,
-    made_now: &mut Vec<String>,
+    made: &mut Made,
     how: Roles<'_>,
+    lease: &Lease,
+    beat: &Heartbeat,
 ) -> Result<(), Diagnostic> {
     let cluster = state.cluster_name.clone();
     let tags = state.tags_all.clone();
@@ -516,29 +687,71 @@ async fn put_roles(
             "making IAM role {} for service account {}",
             wanted.name, e.service_account
         );
-        let owner = role::owner_tag_value(&cluster, &env.namespace, &e.service_account);
-        let known = match how {
-            Roles::Converge { prior, drifted } if !drifted.contains(&e.service_account) => {
-                known_prior_role(c, prior, &e.service_account, &wanted)
-            }
-            _ => None,
+        let who = Subject {
+            cluster: cluster.clone(),
+            namespace: env.namespace.clone(),
+            service_account: e.service_account.clone(),
         };
-        let ensured = match (how, known) {
-            (Roles::Make, _) => made_role::ensure_role(c, &wanted, &owner).await,
-            (Roles::Converge { .. }, Some(k)) => {
-                made_role::converge_known(c, &wanted, &k, &owner).await
+        let kept = converge_recorded(c, how, &e.service_account, &wanted, &who)
+            .await
+            .map_err(|err| made_role::diagnostic(summary.clone(), &err))?;
+        let placed = match kept {
+            Some(p) => p,
+            None => {
+                let p = made_role::make(c, &wanted, &who, lease, false)
+                    .await
+                    .map_err(|err| made_role::diagnostic(summary, &err))?;
+                beat.add(Leased::Role(wanted.name.clone()));
+                if let Ensured::Created(_) = p.ensured {
+                    made.created.push((wanted.name.clone(), p.grant.clone()));
+                }
+                made.leased.push((wanted.name.clone(), p.grant.clone()));
+                p
             }
-            (Roles::Converge { .. }, None) => made_role::put_role(c, &wanted, &owner).await,
-        }
-        .map_err(|err| made_role::diagnostic(summary, &err))?;
-        if let Ensured::Created(_) = ensured {
-            made_now.push(wanted.name.clone());
-        }
-        e.role_arn = Some(ensured.arn().to_string());
+        };
+        e.role_arn = Some(placed.ensured.arn().to_string());
         e.role_name = Some(wanted.name);
         e.role_path = Some(wanted.path);
     }
     Ok(())
+}
+
+/// The role the prior state records for `sa`'s entry, brought to `wanted`
+/// (from what the refresh vouched for, else after reading it). `None` when
+/// no record names it (a new entry, a new name) or it is gone.
+async fn converge_recorded(
+    c: &Clients,
+    how: Roles<'_>,
+    sa: &str,
+    wanted: &role::WantedRole,
+    who: &Subject,
+) -> Result<Option<Placed>, ownership::Refused> {
+    let Roles::Converge { prior, drifted } = how else {
+        return Ok(None);
+    };
+    let Some(grant) = prior
+        .pod_identity_associations
+        .iter()
+        .flatten()
+        .find(|p| p.service_account == sa)
+        .and_then(|p| {
+            ownership::recorded_role(p.created_role, p.role_name.as_deref(), &wanted.name)
+        })
+    else {
+        return Ok(None);
+    };
+    let known = (!drifted.contains(sa))
+        .then(|| known_prior_role(c, prior, sa, wanted))
+        .flatten();
+    let kept = match known {
+        Some(k) => made_role::converge_known(c, &grant, wanted, &k).await?,
+        None => None,
+    };
+    let kept = match kept {
+        Some(k) => Some(k),
+        None => made_role::converge_read(c, &grant, wanted, who).await?,
+    };
+    Ok(kept.map(|ensured| Placed { ensured, grant }))
 }
 
 /// The request list of (service account, role) pairs; `None` when omitted.

@@ -1,15 +1,14 @@
 //! What `eks_pod_identity_association` tells a user whose service account
 //! already has an association it may not take (docs/guides/ownership.md):
 //! another resource's (import it, or write `moved`), an addon's, or one
-//! another apply is creating right now (wait, or import it).
+//! another apply is creating right now (let it finish).
 //!
-//! Owns: those diagnostics. Does not own: the decision (`super::state::judge_found`,
-//! `crate::made_role`).
+//! Owns: those diagnostics. Does not own: the decision (`crate::ownership`).
 
 use super::apply::label;
 use crate::aws::Clients;
 use crate::aws::eks::association::{self, Association};
-use crate::made_role::PENDING_TAG;
+use crate::ownership::{LEASE_TAG, Refused};
 use schema::association::{self as rules, AssociationState};
 use tfplugin::{AttrPath, Diagnostic};
 
@@ -70,12 +69,12 @@ pub(super) fn duplicate_diagnostic(
     .at(AttrPath::root("service_account"))
 }
 
-/// The error for an association another apply is creating right now.
+/// The error for an association another apply is working on right now
+/// (the gate saw its lease renewed, or lost it to a faster apply).
 pub(super) fn pending_diagnostic(
     planned: &AssociationState,
     existing: &Association,
-    since: &str,
-    adoptable_at: &str,
+    err: &Refused,
 ) -> Diagnostic {
     let id = existing.association_id.clone().unwrap_or_default();
     Diagnostic::error(
@@ -84,14 +83,9 @@ pub(super) fn pending_diagnostic(
             label(planned)
         ),
         format!(
-            "Service account {} in cluster {} has association {id}, created at {since} by an apply that has not finished (it carries the creation-pending tag {PENDING_TAG}). If that apply is still running, let it finish and do not create a second resource for this service account. If it was interrupted, apply again after {adoptable_at}: this resource then adopts the association. Or import it now:\n\n  {}",
+            "Service account {} in cluster {} has association {id}: {err}. It carries the creation lease {LEASE_TAG} of an apply that is still running. Let it finish, and do not give a second resource this service account; an apply after it finished shows whose the association is.",
             label(planned),
             planned.cluster_name,
-            rules::import_command(
-                "eks_pod_identity_association.<name>",
-                &planned.cluster_name,
-                &id
-            )
         ),
     )
     .at(AttrPath::root("service_account"))

@@ -10,18 +10,20 @@
 use super::advice::{duplicate_diagnostic, existing_association_advice, pending_diagnostic};
 use super::service_account;
 use super::state::{
-    Found, finish, identity, judge_found, known_made_role, record_made_role, state_from,
+    finish, identity, known_made_role, record_made_role, same_as_planned, state_from,
 };
 use crate::aws::eks::association::{self, Association, Created, NewAssociation};
 use crate::aws::eks::{cluster, tags as eks_tags};
-use crate::aws::iam::role as iam;
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
-use crate::made_role::{self, Ensured, KnownRole, MadeRoleError, PENDING_TAG, pending_value};
+use crate::made_role::{self, Ensured, Placed};
+use crate::ownership::{
+    self, AssociationClaim, Grant, Heartbeat, LEASE_TAG, Lease, Leased, Refused, Subject,
+};
 use crate::resources::{empty_response, prior_of, setup, with_error};
 use schema::association::{self as rules, AssociationState, WantedRole};
-use schema::role;
 use schema::tags;
+use std::sync::Arc;
 use std::time::SystemTime;
 use tfplugin::{
     ApplyRequest, ApplyResponse, AttrPath, Ctx, DeleteRequest, Diagnostic, Diagnostics,
@@ -31,24 +33,39 @@ use tfplugin::{
 enum CreateError {
     /// The service account already has an association (not ours to adopt).
     Duplicate(Box<Association>),
-    /// Another apply is creating the service account's association now.
-    Pending {
+    /// Another apply is working on the service account's association now.
+    Refused {
         /// The association found.
         existing: Box<Association>,
-        /// When that apply created it.
-        since: String,
-        /// When it becomes adoptable if that apply died.
-        adoptable_at: String,
+        /// What the gate said.
+        why: Refused,
     },
-    /// Any other error.
+    /// Any other error (no association of ours exists: looked up after a
+    /// failed call, since no answer is not a "no").
     Aws(AwsError),
 }
 
-/// A role made for this apply: what it should be, and whether this very
-/// apply created it (only then may a failure remove it).
+/// A role made for this apply: what it should be, how it was put in
+/// place (with the gate's grant), and whether this very apply created it
+/// (only then may a failure remove it).
 struct Made {
     wanted: WantedRole,
-    created_now: bool,
+    placed: Placed,
+}
+
+impl Made {
+    fn created_now(&self) -> bool {
+        matches!(self.placed.ensured, Ensured::Created(_))
+    }
+}
+
+/// The service account of a state, as the gate names it.
+fn subject(s: &AssociationState) -> Subject {
+    Subject {
+        cluster: s.cluster_name.clone(),
+        namespace: s.namespace.clone(),
+        service_account: s.service_account.clone(),
+    }
 }
 
 /// ApplyResourceChange without prior state.
@@ -59,40 +76,37 @@ pub(super) async fn create(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         Err(d) => return with_error(resp, d),
     };
     fill_tags_all(&clients, &mut planned);
-    let now = SystemTime::now();
-    let made = match make_role(&clients, &mut planned, now).await {
+    let lease = Lease::new();
+    let beat = Heartbeat::start(clients.clone(), lease.clone());
+    let made = match make_role(&clients, &mut planned, &lease, &beat).await {
         Ok(m) => m,
         Err(d) => return with_error(resp, d),
     };
-    match create_or_adopt(ctx, &clients, &planned, now).await {
-        Ok(a) => finish_create(resp, &clients, &planned, made.as_ref(), &a).await,
-        Err(err) => fail_create(resp, &clients, &planned, made.as_ref(), err).await,
+    match create_or_adopt(ctx, &clients, &planned, &lease, &beat).await {
+        Ok((a, grant)) => {
+            finish_create(resp, &clients, &planned, made.as_ref(), &a, &grant, beat).await
+        }
+        Err(err) => fail_create(resp, &clients, &planned, made, err).await,
     }
 }
 
 /// With no role_arn: makes (or adopts) the role and puts its ARN in
-/// `planned`. The role stays marked pending until the association exists.
+/// `planned`. The role keeps this apply's lease until the association exists.
 async fn make_role(
     c: &Clients,
     planned: &mut AssociationState,
-    now: SystemTime,
+    lease: &Lease,
+    beat: &Heartbeat,
 ) -> Result<Option<Made>, Diagnostic> {
     if planned.role_arn.is_some() {
         return Ok(None);
     }
     let wanted = wanted_role_at_apply(c, planned).await?;
-    let owner = role::owner_tag_value(
-        &planned.cluster_name,
-        &planned.namespace,
-        &planned.service_account,
-    );
-    match made_role::ensure_role_pending(c, &wanted, &owner, now).await {
-        Ok(ensured) => {
-            planned.role_arn = Some(ensured.arn().to_string());
-            Ok(Some(Made {
-                created_now: matches!(ensured, Ensured::Created(_)),
-                wanted,
-            }))
+    match made_role::make(c, &wanted, &subject(planned), lease, true).await {
+        Ok(placed) => {
+            beat.add(Leased::Role(wanted.name.clone()));
+            planned.role_arn = Some(placed.ensured.arn().to_string());
+            Ok(Some(Made { wanted, placed }))
         }
         Err(e) => {
             let mut d = made_role::diagnostic(
@@ -103,10 +117,7 @@ async fn make_role(
                 ),
                 &e,
             );
-            if matches!(
-                e,
-                MadeRoleError::OwnedByAnother { .. } | MadeRoleError::Pending { .. }
-            ) {
+            if matches!(e, Refused::OwnedByAnother { .. }) {
                 d.detail
                     .push_str(&existing_association_advice(c, planned).await);
             }
@@ -115,17 +126,20 @@ async fn make_role(
     }
 }
 
-/// Creates the association, marked pending; one that an apply which died
-/// after EKS made it (but before Terraform saved it) left behind is ours
-/// ([`judge_found`]): adopted and converged.
+/// Creates the association with this apply's lease and a clientRequestToken
+/// that stays the same across the retries. One found for the service
+/// account goes to the gate: this apply's own (a lost answer), or one a
+/// dead apply left that is exactly what the plan asks for (adopted and
+/// converged); anything else is refused.
 async fn create_or_adopt(
     ctx: &Ctx,
     c: &Clients,
     planned: &AssociationState,
-    now: SystemTime,
-) -> Result<Association, CreateError> {
+    lease: &Lease,
+    beat: &Heartbeat,
+) -> Result<(Association, Grant), CreateError> {
     let mut tags = planned.tags_all.clone().unwrap_or_default();
-    tags.insert(PENDING_TAG.to_string(), pending_value(now));
+    tags.insert(LEASE_TAG.to_string(), lease.value(SystemTime::now()));
     let new = NewAssociation {
         cluster: planned.cluster_name.clone(),
         namespace: planned.namespace.clone(),
@@ -136,52 +150,102 @@ async fn create_or_adopt(
         policy: planned.session_policy.clone(),
         tags,
         trust_just_changed: false,
+        request_token: Some(lease.request_token(&subject(planned).owner())),
     };
-    let existing = match association::create(ctx, c, &new).await {
-        Ok(Created::New(a)) => return Ok(a),
-        Ok(Created::Existing(a)) => match judge_found(&a, planned, now) {
-            Found::Adopt => a,
-            Found::Pending {
-                since,
-                adoptable_at,
-            } => {
-                return Err(CreateError::Pending {
-                    existing: Box::new(a),
-                    since,
-                    adoptable_at,
-                });
-            }
-            Found::Taken => return Err(CreateError::Duplicate(Box::new(a))),
-        },
-        Err(e) => return Err(CreateError::Aws(e)),
+    let creating = ownership::creating();
+    let existing = match association::create(ctx, c, &creating, &new).await {
+        Ok(Created::New(a)) => {
+            lease_association(beat, &a);
+            return Ok((a, creating));
+        }
+        Ok(Created::Existing(a)) => a,
+        Err(e) => return lost_answer(c, planned, lease, beat, e).await,
     };
+    let claim = ownership::claim_association(c, &existing, lease, |a| same_as_planned(a, planned))
+        .await
+        .map_err(|why| CreateError::Refused {
+            existing: Box::new(existing.clone()),
+            why,
+        })?;
+    let grant = match claim {
+        AssociationClaim::CreatedNow(g) => {
+            lease_association(beat, &existing);
+            return Ok((existing, g));
+        }
+        AssociationClaim::Adopted(g) => g,
+        AssociationClaim::Taken => return Err(CreateError::Duplicate(Box::new(existing))),
+    };
+    lease_association(beat, &existing);
     let id = existing.association_id.clone().unwrap_or_default();
-    tracing::info!(
-        "adopting association {id} of {}, left by an interrupted apply",
-        label(planned)
-    );
     let found = state_from(&existing, planned, &c.default_tags);
-    if let Err((e, _)) = update_association(ctx, c, &found, planned).await {
+    if let Err((e, _)) = update_association(ctx, c, &grant, &found, planned).await {
         return Err(CreateError::Aws(e));
     }
     // Read back, so the state is what EKS now has.
     match association::find_by_id(c, &planned.cluster_name, &id).await {
-        Ok(Some(fresh)) => Ok(fresh),
-        Ok(None) => Ok(existing),
+        Ok(Some(fresh)) => Ok((fresh, grant)),
+        Ok(None) => Ok((existing, grant)),
         Err(e) => Err(CreateError::Aws(e)),
     }
 }
 
+fn lease_association(beat: &Heartbeat, a: &Association) {
+    if let Some(arn) = &a.association_arn {
+        beat.add(Leased::Association(arn.clone()));
+    }
+}
+
+/// A create that failed without a clear "no" may have made the association
+/// (a lost answer): it is looked up, and one carrying this apply's lease is
+/// ours, created now. Anything else stays the error.
+async fn lost_answer(
+    c: &Clients,
+    planned: &AssociationState,
+    lease: &Lease,
+    beat: &Heartbeat,
+    e: AwsError,
+) -> Result<(Association, Grant), CreateError> {
+    if crate::aws::retry::is_definite_refusal(&e) {
+        return Err(CreateError::Aws(e));
+    }
+    let found = match association::find_id_by_service_account(
+        c,
+        &planned.cluster_name,
+        &planned.namespace,
+        &planned.service_account,
+    )
+    .await
+    {
+        Ok(Some(id)) => association::find_by_id(c, &planned.cluster_name, &id).await,
+        _ => Ok(None),
+    };
+    match found {
+        Ok(Some(a)) if ownership::is_ours(&a.tags, lease) => {
+            tracing::info!(
+                "the create of {}'s association failed ({e}) but made it: using it",
+                label(planned)
+            );
+            lease_association(beat, &a);
+            Ok((a, ownership::creating()))
+        }
+        _ => Err(CreateError::Aws(e)),
+    }
+}
+
 /// The state after a successful create, with the service account made.
-/// The pending markers go last, just before the state goes back to
-/// Terraform: from then on the association and the made role are finished,
-/// and no other apply adopts them.
+/// The leases go last, just before the state goes back to Terraform: the
+/// role's first, then the association's (a kill between the two leaves a
+/// leased association pointing at the role, which the gate reads as the
+/// role's lease). From then on both are finished and no other apply adopts
+/// them.
 async fn finish_create(
     mut resp: ApplyResponse,
-    c: &std::sync::Arc<Clients>,
+    c: &Arc<Clients>,
     planned: &AssociationState,
     made: Option<&Made>,
     a: &Association,
+    grant: &Grant,
+    beat: Heartbeat,
 ) -> ApplyResponse {
     let mut state = state_from(a, planned, &c.default_tags);
     state.tags = planned.tags.clone();
@@ -194,96 +258,107 @@ async fn finish_create(
         record_made_role(&mut state, &m.wanted);
     }
     service_account::apply(c, None, &mut state, &mut resp.diagnostics).await;
-    clear_pending(c, planned, made, a, &mut resp.diagnostics).await;
+    if beat.lost() {
+        resp.diagnostics.push(Diagnostic::error(
+            format!("creating EKS Pod Identity Association ({})", label(planned)),
+            "Another apply took over this association's creation lease while this one worked on it (this apply was too slow to renew it). The state is saved as far as it got; apply again to see whose the association is.",
+        ));
+    } else {
+        release(c, planned, made, a, grant, &beat, &mut resp.diagnostics).await;
+    }
     resp.identity = Some(identity(&state));
     finish(resp, &state)
 }
 
-/// Removes the pending markers of a created (or adopted) association and of
-/// its made role. A failure is an error: the state is still saved (the
-/// resource is then tainted), and the marker left shows as drift in the
-/// next plan (`tags_all` of the association, the role's tags).
-async fn clear_pending(
+/// Removes the leases of a created (or adopted) association and of its made
+/// role, in that order (see [`finish_create`]). A failure is an error: the
+/// state is still saved (the resource is then tainted), and the lease left
+/// shows as drift in the next plan (`tags_all`, the role's tags).
+async fn release(
     c: &Clients,
     planned: &AssociationState,
     made: Option<&Made>,
     a: &Association,
+    grant: &Grant,
+    beat: &Heartbeat,
     diags: &mut Diagnostics,
 ) {
-    // Both at once: the instant between the markers' removal and Terraform
-    // saving the state is the one window in which a killed apply leaves a
-    // finished association that no apply adopts (then: terraform import).
-    let association = async {
-        match a.association_arn.as_deref() {
-            Some(arn) if a.tags.contains_key(PENDING_TAG) => {
-                let change = tags::TagChange {
-                    remove: vec![PENDING_TAG.to_string()],
-                    ..Default::default()
-                };
-                eks_tags::apply(c, arn, &change).await
-            }
-            _ => Ok(()),
+    if let Some(m) = made {
+        beat.remove(&Leased::Role(m.wanted.name.clone()));
+        if let Err(e) = ownership::release_role(c, &m.placed.grant, &m.wanted.name).await {
+            diags.push(to_diagnostic(
+                format!(
+                    "removing the creation lease {LEASE_TAG} of IAM role {}",
+                    m.wanted.name
+                ),
+                &e,
+            ));
         }
-    };
-    let role = async {
-        match made {
-            Some(m) => made_role::clear_pending_role(c, &m.wanted.name).await,
-            None => Ok(()),
-        }
-    };
-    let (association, role) = tokio::join!(association, role);
-    if let Err(e) = association {
-        diags.push(to_diagnostic(
-            format!(
-                "removing the creation-pending tag {PENDING_TAG} of EKS Pod Identity Association ({})",
-                label(planned)
-            ),
-            &e,
-        ));
     }
-    if let (Err(e), Some(m)) = (role, made) {
-        diags.push(to_diagnostic(
-            format!(
-                "removing the creation-pending tag {PENDING_TAG} of IAM role {}",
-                m.wanted.name
-            ),
-            &e,
-        ));
+    if let Some(arn) = a.association_arn.as_deref() {
+        beat.remove(&Leased::Association(arn.to_string()));
+        if a.tags.contains_key(LEASE_TAG) {
+            let change = tags::TagChange {
+                remove: vec![LEASE_TAG.to_string()],
+                ..Default::default()
+            };
+            if let Err(e) = eks_tags::apply_to_association(c, grant, arn, &change).await {
+                diags.push(to_diagnostic(
+                    format!(
+                        "removing the creation lease {LEASE_TAG} of EKS Pod Identity Association ({})",
+                        label(planned)
+                    ),
+                    &e,
+                ));
+            }
+        }
     }
 }
 
-/// A failed create: nothing half made. A role this apply made goes too,
-/// but never one that an existing association may be using.
+/// A failed create: nothing half made, nothing forgotten. A role this
+/// apply created goes again, unless the association may be using it; a
+/// role that stays (adopted, or its deletion failed) is kept in the state
+/// (no association), so the next apply makes the association for it or a
+/// destroy deletes it.
 async fn fail_create(
     mut resp: ApplyResponse,
-    c: &Clients,
+    c: &Arc<Clients>,
     planned: &AssociationState,
-    made: Option<&Made>,
+    made: Option<Made>,
     err: CreateError,
 ) -> ApplyResponse {
-    if let Some(m) = made.filter(|m| m.created_now)
-        && matches!(err, CreateError::Aws(_))
-    {
-        made_role::cleanup_roles(
+    let d = match &err {
+        CreateError::Duplicate(existing) => duplicate_diagnostic(planned, existing),
+        CreateError::Refused { existing, why } => pending_diagnostic(planned, existing, why),
+        CreateError::Aws(e) => to_diagnostic(
+            format!("creating EKS Pod Identity Association ({})", label(planned)),
+            e,
+        ),
+    };
+    let Some(m) = made else {
+        return with_error(resp, d);
+    };
+    if m.created_now() {
+        let left = made_role::cleanup(
             c,
-            std::slice::from_ref(&m.wanted.name),
+            &[(m.wanted.name.clone(), m.placed.grant.clone())],
             &mut resp.diagnostics,
         )
         .await;
+        if left.is_empty() {
+            return with_error(resp, d);
+        }
     }
-    let d = match err {
-        CreateError::Duplicate(existing) => duplicate_diagnostic(planned, &existing),
-        CreateError::Pending {
-            existing,
-            since,
-            adoptable_at,
-        } => pending_diagnostic(planned, &existing, &since, &adoptable_at),
-        CreateError::Aws(e) => to_diagnostic(
-            format!("creating EKS Pod Identity Association ({})", label(planned)),
-            &e,
-        ),
-    };
-    with_error(resp, d)
+    // The role stays: the state records it, without association.
+    let mut state = planned.clone();
+    record_made_role(&mut state, &m.wanted);
+    state.id = None;
+    state.association_id = None;
+    state.association_arn = None;
+    state.external_id = None;
+    state.owner_arn = None;
+    state.created_at = None;
+    with_error(finish(resp, &state), d)
 }
 
 /// ApplyResourceChange with prior and planned state.
@@ -298,29 +373,28 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         Err(d) => return with_error(resp, d),
     };
     fill_tags_all(&clients, &mut planned);
-    if prior.association_id.is_none() {
+    let Some(grant) = ownership::recorded_association(prior.association_id.as_deref()) else {
         return recreate(ctx, &clients, resp, &prior, planned).await;
-    }
-    // A made role first: the association can only point at a role that exists.
-    let made = if planned.created_role == Some(true) {
-        let wanted = match wanted_role_at_apply(&clients, &planned).await {
-            Ok(w) => w,
-            Err(d) => return with_error(resp, d),
-        };
-        let drifted = req.private.as_slice() == super::read::ROLE_TAGS_DRIFT;
-        let known = known_made_role(&prior, &wanted, clients.partition, drifted);
-        if let Err(d) = put_made_role(&clients, &mut planned, &wanted, known.as_ref()).await {
-            return with_error(finish(resp, &prior), d);
-        }
-        Some(wanted)
-    } else {
-        None
     };
-    let mut state = match update_association(ctx, &clients, &prior, &planned).await {
+    let lease = Lease::new();
+    let beat = Heartbeat::start(clients.clone(), lease.clone());
+    // A made role first: the association can only point at a role that exists.
+    let drifted = req.private.as_slice() == super::read::ROLE_TAGS_DRIFT;
+    let made = match put_made_role(&clients, &prior, &mut planned, drifted, &lease, &beat).await {
+        Ok(m) => m,
+        Err(d) => return with_error(finish(resp, &prior), d),
+    };
+    let mut resp = resp;
+    let mut state = match update_association(ctx, &clients, &grant, &prior, &planned).await {
         Ok(state) => state,
         Err((e, partial)) => {
             // What succeeded before the failure is in `partial`; saving it
-            // lets the next plan show exactly what is left to do.
+            // lets the next plan show exactly what is left to do. A role made
+            // for this update that nothing uses goes again.
+            if let Some(m) = made.as_ref().filter(|m| m.created_now()) {
+                let role = [(m.wanted.name.clone(), m.placed.grant.clone())];
+                made_role::cleanup(&clients, &role, &mut resp.diagnostics).await;
+            }
             let summary = format!(
                 "updating EKS Pod Identity Association ({})",
                 label(&planned)
@@ -328,17 +402,40 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
             return with_error(finish(resp, &partial), to_diagnostic(summary, &e));
         }
     };
-    if let Some(wanted) = &made {
-        record_made_role(&mut state, wanted);
+    if let Some(m) = &made {
+        record_made_role(&mut state, &m.wanted);
     }
-    let mut resp = resp;
     service_account::apply(&clients, Some(&prior), &mut state, &mut resp.diagnostics).await;
-    // Switched from a made role to a given one: the old role goes only now
-    // that the association no longer uses it.
-    if prior.created_role == Some(true)
-        && made.is_none()
-        && let Some(old) = prior.role_name.as_deref()
-        && let Err(e) = iam::delete_role(&clients, old).await
+    // A role made by this update is finished: its association uses it.
+    if let Some(m) = made
+        .as_ref()
+        .filter(|m| !matches!(m.placed.ensured, Ensured::Kept(_)))
+    {
+        beat.remove(&Leased::Role(m.wanted.name.clone()));
+        if let Err(e) = ownership::release_role(&clients, &m.placed.grant, &m.wanted.name).await {
+            resp.diagnostics.push(to_diagnostic(
+                format!(
+                    "removing the creation lease {LEASE_TAG} of IAM role {}",
+                    m.wanted.name
+                ),
+                &e,
+            ));
+        }
+    }
+    // Switched from a made role to a given one, or to another made role:
+    // the old role goes only now that the association no longer uses it.
+    let new_name = made.as_ref().map(|m| m.wanted.name.as_str());
+    if let Some(old) = prior.role_name.as_deref().filter(|o| Some(*o) != new_name)
+        && let Some(old_grant) = ownership::recorded_role(prior.created_role, Some(old), old)
+        && let Err(e) = made_role::delete(
+            &clients,
+            &old_grant,
+            old,
+            &subject(&prior),
+            None,
+            &mut resp.diagnostics,
+        )
+        .await
     {
         resp.diagnostics.push(to_diagnostic(
             format!("deleting IAM role {old} made for {}", label(&planned)),
@@ -350,64 +447,81 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
 }
 
 /// The association vanished outside Terraform while its made role stayed
-/// (read kept the resource for it): the role is converged, the association
-/// created again.
+/// (read kept the resource for it, or a failed create recorded it): the
+/// role is converged, the association created again.
 async fn recreate(
     ctx: &Ctx,
-    c: &std::sync::Arc<Clients>,
+    c: &Arc<Clients>,
     resp: ApplyResponse,
     prior: &AssociationState,
     mut planned: AssociationState,
 ) -> ApplyResponse {
-    let mut made = None;
-    if planned.created_role == Some(true) {
-        let wanted = match wanted_role_at_apply(c, &planned).await {
-            Ok(w) => w,
-            Err(d) => return with_error(finish(resp, prior), d),
-        };
-        if let Err(d) = put_made_role(c, &mut planned, &wanted, None).await {
-            return with_error(finish(resp, prior), d);
-        }
-        made = Some(Made {
-            wanted,
-            created_now: false,
-        });
-    }
-    match create_or_adopt(ctx, c, &planned, SystemTime::now()).await {
-        Ok(a) => finish_create(resp, c, &planned, made.as_ref(), &a).await,
-        Err(err) => {
-            let resp = finish(resp, prior);
-            fail_create(resp, c, &planned, made.as_ref(), err).await
-        }
+    let lease = Lease::new();
+    let beat = Heartbeat::start(c.clone(), lease.clone());
+    let made = match put_made_role(c, prior, &mut planned, true, &lease, &beat).await {
+        Ok(m) => m,
+        Err(d) => return with_error(finish(resp, prior), d),
+    };
+    match create_or_adopt(ctx, c, &planned, &lease, &beat).await {
+        Ok((a, grant)) => finish_create(resp, c, &planned, made.as_ref(), &a, &grant, beat).await,
+        Err(err) => fail_create(resp, c, &planned, made, err).await,
     }
 }
 
-/// Converges the made role (or makes it again) and puts its ARN in
-/// `planned`: from what the state knows of it when it knows enough
-/// (`known`), else after reading it.
+/// With a made role planned: converges the role the state records (from
+/// what it knows when it knows enough, else after reading it), or makes a
+/// new one under this apply's lease (a switch from a given role, a new
+/// name, or the recorded role gone). Puts its ARN in `planned`.
 async fn put_made_role(
     c: &Clients,
+    prior: &AssociationState,
     planned: &mut AssociationState,
-    wanted: &WantedRole,
-    known: Option<&KnownRole>,
-) -> Result<(), Diagnostic> {
-    let owner = role::owner_tag_value(
-        &planned.cluster_name,
-        &planned.namespace,
-        &planned.service_account,
-    );
+    drifted: bool,
+    lease: &Lease,
+    beat: &Heartbeat,
+) -> Result<Option<Made>, Diagnostic> {
+    if planned.created_role != Some(true) {
+        return Ok(None);
+    }
+    let wanted = wanted_role_at_apply(c, planned).await?;
+    let who = subject(planned);
     let summary = format!(
         "updating IAM role {} for EKS Pod Identity Association ({})",
         wanted.name,
         label(planned)
     );
-    let ensured = match known {
-        Some(k) => made_role::converge_known(c, wanted, k, &owner).await,
-        None => made_role::put_role(c, wanted, &owner).await,
-    }
-    .map_err(|e| made_role::diagnostic(summary, &e))?;
-    planned.role_arn = Some(ensured.arn().to_string());
-    Ok(())
+    let kept = match ownership::recorded_role(
+        prior.created_role,
+        prior.role_name.as_deref(),
+        &wanted.name,
+    ) {
+        Some(grant) => {
+            let known = known_made_role(prior, &wanted, c.partition, drifted);
+            let kept = match known.as_ref() {
+                Some(k) => made_role::converge_known(c, &grant, &wanted, k).await,
+                None => Ok(None),
+            };
+            let kept = match kept {
+                Ok(None) => made_role::converge_read(c, &grant, &wanted, &who).await,
+                other => other,
+            }
+            .map_err(|e| made_role::diagnostic(summary.clone(), &e))?;
+            kept.map(|ensured| Placed { ensured, grant })
+        }
+        None => None,
+    };
+    let placed = match kept {
+        Some(p) => p,
+        None => {
+            let p = made_role::make(c, &wanted, &who, lease, true)
+                .await
+                .map_err(|e| made_role::diagnostic(summary, &e))?;
+            beat.add(Leased::Role(wanted.name.clone()));
+            p
+        }
+    };
+    planned.role_arn = Some(placed.ensured.arn().to_string());
+    Ok(Some(Made { wanted, placed }))
 }
 
 /// DeleteResource: the association, then a made role, then a made service
@@ -425,7 +539,8 @@ pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
     // No association: it vanished outside Terraform, and the resource stayed
     // for its made role (see read), which goes now.
     if let Some(id) = prior.association_id.as_deref()
-        && let Err(e) = association::delete(&clients, &prior.cluster_name, id).await
+        && let Some(grant) = ownership::recorded_association(Some(id))
+        && let Err(e) = association::delete(&clients, &grant, &prior.cluster_name, id).await
     {
         diags.push(to_diagnostic(
             format!("deleting EKS Pod Identity Association ({})", label(&prior)),
@@ -434,9 +549,9 @@ pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
         return diags;
     }
     // The made role goes after the association that uses it, never a given one.
-    if prior.created_role == Some(true)
-        && let Some(name) = prior.role_name.as_deref()
-        && let Err(e) = delete_made_role(&clients, &prior, name).await
+    if let Some(name) = prior.role_name.as_deref()
+        && let Some(grant) = ownership::recorded_role(prior.created_role, Some(name), name)
+        && let Err(e) = delete_made_role(&clients, &grant, &prior, name, &mut diags).await
     {
         diags.push(to_diagnostic(
             format!("deleting IAM role {name} made for {}", label(&prior)),
@@ -451,16 +566,20 @@ pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
 /// listing), or, when the state does not record that, as it is found.
 async fn delete_made_role(
     c: &Clients,
+    grant: &Grant,
     prior: &AssociationState,
     name: &str,
+    diags: &mut Diagnostics,
 ) -> Result<(), AwsError> {
-    match (&prior.attached_policy_arns, &prior.inline_policies) {
-        (Some(attached), Some(inline)) => {
-            let inline: Vec<String> = inline.keys().cloned().collect();
-            iam::delete_role_known(c, name, attached, &inline).await
-        }
-        _ => iam::delete_role(c, name).await,
-    }
+    let inline: Option<Vec<String>> = prior
+        .inline_policies
+        .as_ref()
+        .map(|i| i.keys().cloned().collect());
+    let known = match (&prior.attached_policy_arns, &inline) {
+        (Some(attached), Some(inline)) => Some((attached, inline.as_slice())),
+        _ => None,
+    };
+    made_role::delete(c, grant, name, &subject(prior), known, diags).await
 }
 
 /// `tags_all` planned unknown (tags unknown at plan, or a made role's tags
@@ -510,7 +629,7 @@ async fn wanted_role_at_apply(
     };
     let location = cluster_arn
         .as_deref()
-        .and_then(role::RoleLocation::from_cluster_arn);
+        .and_then(schema::role::RoleLocation::from_cluster_arn);
     let restrict = cluster_arn
         .as_deref()
         .filter(|_| planned.restrict_to_cluster == Some(true));
@@ -523,6 +642,7 @@ async fn wanted_role_at_apply(
 async fn update_association(
     ctx: &Ctx,
     c: &Clients,
+    grant: &Grant,
     prior: &AssociationState,
     planned: &AssociationState,
 ) -> Result<AssociationState, (AwsError, AssociationState)> {
@@ -535,7 +655,7 @@ async fn update_association(
     }
     let id = prior.association_id.clone().unwrap_or_default();
     let updated = if change.update {
-        match association::update(ctx, c, &prior.cluster_name, &id, &change).await {
+        match association::update(ctx, c, grant, &prior.cluster_name, &id, &change).await {
             Ok(a) => Some(a),
             Err(e) => return Err((e, prior.clone())),
         }
@@ -557,7 +677,7 @@ async fn update_association(
         },
     };
     let arn = prior.association_arn.clone().unwrap_or_default();
-    if let Err(e) = eks_tags::apply(c, &arn, &change.tags).await {
+    if let Err(e) = eks_tags::apply_to_association(c, grant, &arn, &change.tags).await {
         state.tags = prior.tags.clone();
         state.tags_all = prior.tags_all.clone();
         return Err((e, state));

@@ -1,14 +1,15 @@
 //! The association's state as Terraform sees it, built from what EKS and IAM
 //! report: the schema, the state ↔ value conversion, the resource identity,
-//! and the adoption rule for an association found on create (the pending
-//! marker, `crate::made_role::PENDING_TAG`).
+//! and what "exactly what the plan asks for" means for an association found
+//! on create ([`same_as_planned`]; the gate, `crate::ownership`, decides).
 //!
 //! Owns: everything apply, read and import share about the state. Does not
 //! own: any AWS call (`crate::aws`) or the pure rules (`schema::association`).
 
 use crate::aws::eks::association::Association;
 use crate::aws::iam::role::FoundRole;
-use crate::made_role::{KnownRole, PENDING_TAG, Pending, pending_of};
+use crate::made_role::KnownRole;
+use crate::ownership::LEASE_TAG as PENDING_TAG;
 use crate::spec_map;
 use schema::association::{self as rules, AssociationState, WantedRole};
 use schema::policy;
@@ -194,52 +195,8 @@ pub(super) fn visible_tags(a: &Association) -> Tags {
         .collect()
 }
 
-/// What create does with an association it found for the service account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Found {
-    /// Made by an apply of this configuration that died before Terraform
-    /// saved it (stale pending marker, everything as planned): adopt it.
-    Adopt,
-    /// Another apply is creating it right now (fresh pending marker).
-    Pending {
-        /// When that apply created it.
-        since: String,
-        /// When it becomes adoptable if that apply died.
-        adoptable_at: String,
-    },
-    /// Somebody else's (another resource, workspace or tool): refuse.
-    Taken,
-}
-
-/// Judges an association found for the service account at create. Only an
-/// association whose creation never finished (a stale pending marker) and
-/// that is exactly what the plan asks for (role, target role, session tags,
-/// session policy, tags) is adopted; a finished one always belongs to
-/// someone else, so two resources never share one association.
-pub(super) fn judge_found(
-    a: &Association,
-    s: &AssociationState,
-    now: std::time::SystemTime,
-) -> Found {
-    if a.owner_arn.is_some() {
-        return Found::Taken;
-    }
-    match pending_of(&a.tags, now) {
-        Pending::Absent => Found::Taken,
-        Pending::Fresh {
-            since,
-            adoptable_at,
-        } => Found::Pending {
-            since,
-            adoptable_at,
-        },
-        Pending::Stale if same_as_planned(a, s) => Found::Adopt,
-        Pending::Stale => Found::Taken,
-    }
-}
-
 /// True when an association is exactly what the plan asks for.
-fn same_as_planned(a: &Association, s: &AssociationState) -> bool {
+pub(super) fn same_as_planned(a: &Association, s: &AssociationState) -> bool {
     let policy_same = match (
         a.policy.as_deref().filter(|p| !p.is_empty()),
         s.session_policy.as_deref(),
@@ -412,45 +369,23 @@ mod tests {
     }
 
     #[test]
-    fn found_association_is_adopted_only_with_a_stale_marker_and_same_shape() {
-        use crate::made_role::{PENDING_STALE_AFTER, pending_value};
-        use std::time::{Duration, SystemTime};
-        let now = SystemTime::now();
+    fn a_found_association_is_the_planned_one_only_when_everything_matches() {
         let planned = AssociationState {
             role_arn: Some("r".into()),
             tags_all: Some(Tags::new()),
             ..Default::default()
         };
-        let stale = pending_value(now - PENDING_STALE_AFTER - Duration::from_secs(1));
-        let fresh = pending_value(now - Duration::from_secs(5));
-        // Finished (no marker, or the old permanent one): someone else's.
-        assert_eq!(
-            judge_found(&association("r", &[]), &planned, now),
-            Found::Taken
-        );
-        let legacy = association("r", &[(LEGACY_CREATED_BY_TAG, "terraform-provider-eks")]);
-        assert_eq!(judge_found(&legacy, &planned, now), Found::Taken);
-        // Fresh marker: another apply is at it.
-        let live = association("r", &[(PENDING_TAG, &fresh)]);
-        assert!(matches!(
-            judge_found(&live, &planned, now),
-            Found::Pending { .. }
-        ));
-        // Stale marker and the same shape: adopted.
-        let left = association("r", &[(PENDING_TAG, &stale)]);
-        assert_eq!(judge_found(&left, &planned, now), Found::Adopt);
-        // Stale, but anything differs: refused.
-        let other_role = association("other", &[(PENDING_TAG, &stale)]);
-        assert_eq!(judge_found(&other_role, &planned, now), Found::Taken);
+        let lease = crate::ownership::Lease::new().value(std::time::SystemTime::now());
+        // The lease itself is not a difference.
+        let left = association("r", &[(PENDING_TAG, &lease)]);
+        assert!(same_as_planned(&left, &planned));
+        assert!(!same_as_planned(&association("other", &[]), &planned));
         let mut tagged = left.clone();
         tagged.tags.insert("k".into(), "v".into());
-        assert_eq!(judge_found(&tagged, &planned, now), Found::Taken);
-        let mut owned = left;
-        owned.owner_arn = Some("addon".into());
-        assert_eq!(judge_found(&owned, &planned, now), Found::Taken);
-        // Garbage in the marker: no adoption.
-        let bad = association("r", &[(PENDING_TAG, "yesterday")]);
-        assert_eq!(judge_found(&bad, &planned, now), Found::Taken);
+        assert!(!same_as_planned(&tagged, &planned));
+        let mut with_policy = left;
+        with_policy.policy = Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into());
+        assert!(!same_as_planned(&with_policy, &planned));
     }
 
     #[test]

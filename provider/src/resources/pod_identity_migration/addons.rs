@@ -105,7 +105,7 @@ pub(super) async fn switch_to_pod_identity(
     })
     .await
     .map_err(|e| e.to_string())?;
-    wait_update(ctx, c, &update, id.unwrap_or_default()).await
+    wait_update(ctx, c, &update, id).await
 }
 
 /// Runs `op` (an UpdateAddon naming a role) again while EKS still sees the
@@ -159,24 +159,32 @@ pub(super) async fn switch_back_to_irsa(
 async fn run_update(ctx: &Ctx, c: &Clients, update: &AddonUpdate) -> Result<(), String> {
     let id = addon::update(ctx, c, update)
         .await
-        .map_err(|e| e.to_string())?
-        .unwrap_or_default();
+        .map_err(|e| e.to_string())?;
     wait_update(ctx, c, update, id).await
 }
 
 /// Waits for update `id` to finish: the Update's own status is what AWS
 /// reports for the operation; the addon may stay DEGRADED for reasons of
 /// its own afterwards (emulator/FACTS.md F5), which is no failure here.
+/// An answer without an update ID (the API model does not promise one) is
+/// waited for by the addon's own status until it settles, never by polling
+/// DescribeUpdate with an empty ID.
 async fn wait_update(
     ctx: &Ctx,
     c: &Clients,
     update: &AddonUpdate,
-    id: String,
+    id: Option<String>,
 ) -> Result<(), String> {
-    addon::wait_update(ctx, c, &update.cluster, &update.name, &id, ADDON_TIMEOUT)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    match id.filter(|i| !i.is_empty()) {
+        Some(id) => addon::wait_update(ctx, c, &update.cluster, &update.name, &id, ADDON_TIMEOUT)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        None => addon::wait_settled(ctx, c, &update.cluster, &update.name, ADDON_TIMEOUT)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::aws::iam::role as iam;
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
 use crate::kube::{self, ROLE_ARN_ANNOTATION};
+use crate::ownership;
 use futures::stream::{self, StreamExt};
 use schema::migration::{self as rules, MigrationState, RollbackInput, Task};
 use schema::names::parse_role_arn;
@@ -57,7 +58,8 @@ pub(super) async fn rollback(
         else {
             continue; // gone, unreadable, or nothing of the migration's left
         };
-        let written = iam::update_trust(c, &parsed.name, &doc.to_string()).await;
+        let named = ownership::named_by_configuration();
+        let written = iam::update_trust(c, &named, &parsed.name, &doc.to_string()).await;
         if let Err(e) = gone_is_ok(written) {
             diags.push(to_diagnostic(
                 format!("rolling back the trust policy of {arn}"),
@@ -82,7 +84,11 @@ pub(super) async fn rollback(
         if m.kind != "service_account" || !m.created || m.association_id.is_empty() {
             continue;
         }
-        if let Err(e) = association::delete(c, cluster, &m.association_id).await {
+        // The migration's state records that it created this association.
+        let Some(grant) = ownership::recorded_association(Some(&m.association_id)) else {
+            continue;
+        };
+        if let Err(e) = association::delete(c, &grant, cluster, &m.association_id).await {
             diags.push(to_diagnostic(
                 format!("rolling back: deleting the association of {}", m.target),
                 &e,

@@ -16,6 +16,7 @@ use crate::aws::iam::role as iam;
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
 use crate::kube::{self, Kube, ROLE_ARN_ANNOTATION};
+use crate::ownership;
 use futures::stream::{self, StreamExt};
 use schema::migration::{self as rules, Migrated, Task, step};
 use serde_json::Value as Json;
@@ -180,7 +181,8 @@ impl Run<'_> {
                 .entry(arn.to_string())
                 .or_insert_with(|| old.to_string());
         }
-        iam::update_trust(&self.c, name, &new.to_string()).await
+        let named = ownership::named_by_configuration();
+        iam::update_trust(&self.c, &named, name, &new.to_string()).await
     }
 
     /// Removes this cluster's OIDC trust from a role (after its users moved).
@@ -411,9 +413,12 @@ async fn create_or_find_association(
         tags: c.default_tags.clone(),
         // The trust was updated moments ago (IAM is eventually consistent).
         trust_just_changed: true,
+        // The same token on every retry of this create: a lost answer is
+        // answered with the association it made.
+        request_token: Some(ownership::Lease::new().request_token(&format!("{cluster}/{ns}/{sa}"))),
         ..Default::default()
     };
-    match association::create(ctx, c, &new).await? {
+    match association::create(ctx, c, &ownership::creating(), &new).await? {
         Created::New(a) => a
             .association_id
             .map(|id| (id, true))
