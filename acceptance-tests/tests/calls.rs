@@ -333,6 +333,9 @@ fn calls_made_role() {
         &[&read_role[..], &["IAM.GetRolePolicy"]].concat(),
         &[
             "EKS.DeletePodIdentityAssociation",
+            // The gate (issue 22): the role still carries our owner tag,
+            // or it was made again by somebody else and is left alone.
+            "IAM.GetRole",
             "IAM.DetachRolePolicy",
             "IAM.DeleteRolePolicy x2",
             "IAM.DeleteRole",
@@ -402,6 +405,10 @@ fn calls_addon() {
                 "EKS.DescribeAddon",
                 // The association's ID for the state.
                 "EKS.DescribePodIdentityAssociation",
+                // The role's creation lease goes once the addon's
+                // association uses it (issue 22: an entry never adopts a
+                // finished role, so its role is leased like an association's).
+                "IAM.UntagRole",
             ],
         ]
         .concat(),
@@ -429,6 +436,8 @@ fn calls_addon() {
             "EKS.DeleteAddon",
             // The wait until gone (polls).
             "EKS.DescribeAddon",
+            // The gate: the role still carries our owner tag.
+            "IAM.GetRole",
             // What the entry put on the role goes, then the role: no listing.
             "IAM.DetachRolePolicy",
             "IAM.DeleteRole",

@@ -1,17 +1,15 @@
 //! Crash safety of made roles (issue 4): the provider is killed (SIGKILL)
 //! after it made the role and before the association exists. The role still
-//! carries its creation-pending marker (issue 12): an apply right away is
-//! told another apply is creating it and when it becomes adoptable; once the
-//! marker is older than `PENDING_STALE_AFTER` (simulated here by backdating
-//! the marker, as waiting ten minutes would), the next apply adopts the role
-//! (owner tag and stale marker) instead of failing on "already exists" or
-//! leaking it.
+//! carries the dead apply's creation lease (issue 22): the next apply waits
+//! until nobody renewed the lease for a whole lease period, takes it over
+//! and adopts the role (owner tag and expired lease) instead of failing on
+//! "already exists" or leaking it: one re-apply converges.
 //!
 //! Its own test binary, and only the provider whose working directory is
 //! this test's is killed, so no other test's provider is hit.
 
 use acceptance_tests::hcl::{config, provider, resource, string};
-use acceptance_tests::{Tf, acc, contains_ignoring_wrap, random_name, world};
+use acceptance_tests::{Tf, acc, random_name, world};
 use serde_json::json;
 use std::path::Path;
 use std::thread;
@@ -25,6 +23,7 @@ fn made_role_crash_between_role_and_association() {
     let cluster = w.new_cluster();
     let sa = random_name();
     let mut tf = Tf::new(w);
+    tf.set_env("EKS_POD_IDENTITY_LEASE_SECONDS", "10");
     tf.write(&config(&[
         provider(&[]),
         resource(
@@ -95,21 +94,16 @@ fn made_role_crash_between_role_and_association() {
         "the role made before the crash is gone"
     );
 
-    // Right away: the marker is fresh, another apply may be creating it.
-    let out = tf.apply_expect_error("another apply right now");
-    assert!(contains_ignoring_wrap(&out, "apply again after"), "{out}");
-    // Ten minutes later (backdated marker), the next apply adopts the role:
-    // no "already exists", no second role.
-    let tagged = w.iam(
-        "TagRole",
-        &[
-            ("RoleName", killed.as_str()),
-            ("Tags.member.1.Key", "eks-tools:creating"),
-            ("Tags.member.1.Value", "2000-01-01T00:00:00Z"),
-        ],
+    // One apply converges, with no manual step (issue 22): it finds its
+    // dead predecessor's lease on the role, waits until nobody has renewed
+    // it for a whole lease (10 s here, EKS_POD_IDENTITY_LEASE_SECONDS), takes
+    // it over and adopts the role: no "already exists", no second role.
+    let started = Instant::now();
+    let out = tf.apply();
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "the apply did not wait out the dead apply's lease:\n{out}"
     );
-    assert!(tagged.ok(), "{}", tagged.body);
-    tf.apply();
     let r = tf.resource("eks_pod_identity_association.test");
     assert_eq!(r["role_name"], killed.as_str());
     let mine: Vec<String> = world()

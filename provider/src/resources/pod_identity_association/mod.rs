@@ -10,12 +10,13 @@
 //! association is not ours ([`advice`]).
 //!
 //! Ownership (docs/guides/ownership.md): the resource owns exactly the
-//! association it created and the role it made, nothing else. Both carry a
-//! creation-pending tag (`eks-tools:creating`) only while its create runs;
-//! a found association or role is adopted only when that tag is older than
-//! `made_role::PENDING_STALE_AFTER` (an interrupted apply) and it is exactly
-//! what the plan asks for; anything finished belongs to someone else and is
-//! refused with the import command. The resource stays while anything it
+//! association it created and the role it made, nothing else. Every write
+//! goes through the ownership gate (`crate::ownership`): both carry a
+//! creation lease (`eks-tools:creating`) only while its create runs; a
+//! found association or role is adopted only when nobody renewed that lease
+//! for a lease period (an interrupted apply) and it is exactly what the
+//! plan asks for; anything finished belongs to someone else and is refused
+//! with the import command. The resource stays while anything it
 //! made exists (association_id null when only the made role is left), and
 //! destroy deletes all of it. Out-of-band changes to what it owns show in
 //! the plan: the association's role, the made role's policies (extra inline

@@ -1,0 +1,192 @@
+//! The ownership gate (issue 22): no path writes a role it cannot prove it
+//! made. Each test reproduces one reported take-over and checks the foreign
+//! role byte for byte before and after (its trust, policies and tags, as
+//! GetRole, ListAttachedRolePolicies, ListRolePolicies and GetRolePolicy
+//! answer), through the destroy.
+
+use acceptance_tests::hcl::{config, provider, resource, string};
+use acceptance_tests::{Tf, World, acc, contains_ignoring_wrap, random_name};
+use serde_json::json;
+
+const S3_READ: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
+const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+
+/// Everything IAM says of a role, as text: trust, tags, attached and inline
+/// policies (with documents). Two snapshots equal means untouched.
+fn snapshot(w: &World, name: &str) -> Option<String> {
+    let role = w.iam("GetRole", &[("RoleName", name)]);
+    if role.body.contains("NoSuchEntity") {
+        return None;
+    }
+    let mut out = role.body.clone();
+    // The request ID differs on every answer.
+    out = out
+        .lines()
+        .filter(|l| !l.contains("RequestId") && !l.contains("RoleLastUsed"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut attached = w.list_attached_role_policies(name);
+    attached.sort();
+    out.push_str(&format!("\nattached: {attached:?}"));
+    let mut inline = w.list_role_policies(name);
+    inline.sort();
+    for p in inline {
+        let doc = w.iam("GetRolePolicy", &[("RoleName", name), ("PolicyName", &p)]);
+        out.push_str(&format!(
+            "\ninline {p}: {}",
+            doc.body
+                .lines()
+                .filter(|l| !l.contains("RequestId"))
+                .collect::<String>()
+        ));
+    }
+    Some(out)
+}
+
+/// Another team's role: trusts pods.eks.amazonaws.com, has an inline policy.
+fn foreign_role(w: &World) -> String {
+    let name = format!("team-b-{}", random_name());
+    w.create_role(
+        &name,
+        &json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"]
+            }]
+        }),
+    );
+    let put = w.iam(
+        "PutRolePolicy",
+        &[
+            ("RoleName", name.as_str()),
+            ("PolicyName", "team-b-policy"),
+            (
+                "PolicyDocument",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#,
+            ),
+        ],
+    );
+    assert!(put.ok(), "{}", put.body);
+    name
+}
+
+/// The reported reproduction: an association with a given role is changed
+/// to a made role named like another team's role. Before the gate the
+/// update converged that role (tagged it ours, deleted its inline policy)
+/// and destroy deleted it. Now the update is refused and the role is
+/// byte-equal after apply and after destroy.
+#[test]
+fn gate_foreign_role_named_on_update_is_refused_and_survives() {
+    let Some(w) = acc("gate_foreign_role_named_on_update_is_refused_and_survives") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let given = w.create_pod_role();
+    let team_b = foreign_role(w);
+    let before = snapshot(w, &team_b).expect("the foreign role exists");
+    let sa = random_name();
+    let base = [
+        ("cluster_name", string(&cluster)),
+        ("namespace", string("default")),
+        ("service_account", string(&sa)),
+    ];
+    let mut tf = Tf::new(w);
+    let mut given_attrs = base.to_vec();
+    given_attrs.push(("role_arn", string(&given.arn)));
+    tf.write(&config(&[
+        provider(&[]),
+        resource("eks_pod_identity_association", "test", &given_attrs),
+    ]));
+    tf.apply();
+    let mut made_attrs = base.to_vec();
+    made_attrs.push(("role_name", string(&team_b)));
+    made_attrs.push(("permission_policy_arns", format!("[{}]", string(S3_READ))));
+    tf.write(&config(&[
+        provider(&[]),
+        resource("eks_pod_identity_association", "test", &made_attrs),
+    ]));
+    let out = tf.apply_expect_error("never takes over or changes a role it did not make");
+    assert!(contains_ignoring_wrap(&out, &team_b), "{out}");
+    assert_eq!(
+        snapshot(w, &team_b).as_ref(),
+        Some(&before),
+        "the foreign role changed"
+    );
+    tf.destroy();
+    assert_eq!(
+        snapshot(w, &team_b).as_ref(),
+        Some(&before),
+        "destroy touched the foreign role"
+    );
+    assert!(
+        w.get_role(&given.name).is_some(),
+        "the given role was deleted"
+    );
+    assert!(w.list_associations(&cluster).is_empty());
+}
+
+/// An addon entry whose role name is a role another resource made (an
+/// association resource's finished made role for the same service
+/// account): the entry never adopts it. Before the gate the addon adopted
+/// it on its owner tag alone and converged its policies.
+#[test]
+fn gate_addon_entry_never_takes_another_resources_role() {
+    let Some(w) = acc("gate_addon_entry_never_takes_another_resources_role") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let sa = "ebs-csi-controller-sa";
+    let role_name = format!("tf-acc-{}", random_name());
+    let mut owner = Tf::new(w);
+    owner.write(&config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_association",
+            "owner",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("namespace", string("kube-system")),
+                ("service_account", string(sa)),
+                ("role_name", string(&role_name)),
+                ("permission_policy_arns", format!("[{}]", string(READ_ONLY))),
+            ],
+        ),
+    ]));
+    owner.apply();
+    let before = snapshot(w, &role_name).expect("the made role exists");
+    let mut other = Tf::new(w);
+    other.write(&config(&[
+        provider(&[]),
+        resource(
+            "eks_addon_pod_identity",
+            "test",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("addon_name", string("aws-ebs-csi-driver")),
+                (
+                    "pod_identity_associations",
+                    format!(
+                        "[{{ service_account = {}, role_name = {}, permission_policy_arns = [{}] }}]",
+                        string(sa),
+                        string(&role_name),
+                        string(S3_READ)
+                    ),
+                ),
+            ],
+        ),
+    ]));
+    let out = other.apply_expect_error("belongs to another Terraform resource");
+    assert!(contains_ignoring_wrap(&out, &role_name), "{out}");
+    assert_eq!(
+        snapshot(w, &role_name).as_ref(),
+        Some(&before),
+        "the owner's role changed"
+    );
+    other.destroy();
+    assert_eq!(snapshot(w, &role_name).as_ref(), Some(&before));
+    owner.assert_plan_empty();
+    owner.destroy();
+    assert!(w.get_role(&role_name).is_none());
+}
