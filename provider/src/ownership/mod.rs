@@ -58,7 +58,7 @@ use crate::aws::{AwsError, Clients};
 use grant::issue as grant;
 pub use grant::{Grant, Proof};
 
-mod grant;
+pub mod grant;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use schema::reserved_tags::{OwnerTag, owner_tag_matches, owner_tag_value, parse_owner_tag};

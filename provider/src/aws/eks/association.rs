@@ -11,7 +11,7 @@
 use crate::aws::clients::Clients;
 use crate::aws::error::{AwsError, found, gone_is_ok};
 use crate::aws::retry::{self, Attempt};
-use crate::ownership::Grant;
+use crate::ownership::grant::Grant;
 use schema::association::AssociationChange;
 use schema::tags::Tags;
 use tfplugin::Ctx;

@@ -13,7 +13,7 @@
 use crate::aws::clients::Clients;
 use crate::aws::error::{AwsError, found as not_found_is_none};
 use crate::aws::retry::is_delete_conflict;
-use crate::ownership::Grant;
+use crate::ownership::grant::Grant;
 use aws_sdk_iam::types::Tag;
 use futures::future::try_join_all;
 use schema::names::parse_role_arn;
