@@ -288,10 +288,11 @@ fn left_by_interrupted_apply(
     str_of(&answer.json()["association"], "associationId")
 }
 
-/// Item 1, the other half: an association whose creation is pending is
-/// another apply's while the marker is fresh (the error says when it becomes
-/// adoptable, and how to import it now); once stale, it is adopted (the
-/// interrupted apply's), and the marker is gone after the apply.
+/// Item 1, the other half, with issue 22's lease: an association whose
+/// creation lease is renewed while the apply waits is a live apply's (the
+/// apply fails and says so, and never takes it); once nobody renews it for
+/// a whole lease (10 s here), the apply adopts it itself (the interrupted
+/// apply's), and the lease is gone after the apply.
 #[test]
 fn ownership_pending_association_refused_while_fresh_adopted_when_stale() {
     let Some(w) = acc("ownership_pending_association_refused_while_fresh_adopted_when_stale")
@@ -301,25 +302,43 @@ fn ownership_pending_association_refused_while_fresh_adopted_when_stale() {
     let cluster = w.new_cluster();
     let role = w.create_pod_role();
     let sa = random_name();
-    let id = left_by_interrupted_apply(w, &cluster, &sa, &role.arn, &marker_ago(5));
-    let mut tf = Tf::new(w);
-    tf.write(&config(&[
-        provider(&[]),
-        association("test", &cluster, "default", &sa, &role.arn, &[]),
-    ]));
-    let out = tf.apply_expect_error("another apply is creating it right now");
-    assert!(contains_ignoring_wrap(&out, "apply again after"), "{out}");
-    assert!(contains_ignoring_wrap(&out, &id), "{out}");
-    assert!(contains_ignoring_wrap(&out, "terraform import"), "{out}");
-
-    // Stale (older than the provider's ten minutes): adopted.
+    let id = left_by_interrupted_apply(w, &cluster, &sa, &role.arn, &marker_ago(1));
     let arn = str_of(
         &w.describe_association(&cluster, &id).unwrap_or_default(),
         "associationArn",
     );
     let path = format!("/tags/{}", arn.replace(':', "%3A").replace('/', "%2F"));
-    let body = json!({"tags": {"eks-tools:creating": marker_ago(3600)}});
-    assert!(w.eks("POST", &path, Some(&body)).ok());
+    let mut tf = Tf::new(w);
+    tf.set_env("EKS_POD_IDENTITY_LEASE_SECONDS", "10");
+    tf.write(&config(&[
+        provider(&[]),
+        association("test", &cluster, "default", &sa, &role.arn, &[]),
+    ]));
+    // A live apply renews its lease (a new value every second).
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut n = 0u64;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) && n < 40 {
+                let body =
+                    json!({"tags": {"eks-tools:creating": format!("{}/live{n}", marker_ago(0))}});
+                w.eks("POST", &path, Some(&body));
+                n += 1;
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+        });
+        let out = tf.apply_expect_error("another apply is creating it right now");
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        out
+    });
+    assert!(contains_ignoring_wrap(&out, &id), "{out}");
+    assert!(contains_ignoring_wrap(&out, "renewed"), "{out}");
+    assert!(
+        tf.resource_opt("eks_pod_identity_association.test")
+            .is_none(),
+        "a live apply's association was taken"
+    );
+    // Nobody renews it any more: the next apply waits it out and adopts.
     tf.apply();
     assert_eq!(
         str_of(

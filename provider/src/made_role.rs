@@ -174,19 +174,28 @@ async fn converge_found(
 }
 
 /// Reads a recorded role and brings it to the wanted shape (repairing
-/// drift). The role must still carry our owner tag for `subject` (the gate
-/// refuses a role somebody made again under the name). `Ok(None)` when the
-/// role no longer exists: the caller makes it again ([`make`]).
+/// drift). The role must still be ours by
+/// [`ownership::verify_recorded_role`] (`made_before`: when what uses it was
+/// created); the gate refuses a role somebody made again under the name.
+/// `Ok(None)` when the role no longer exists: the caller makes it again
+/// ([`make`]).
 pub async fn converge_read(
     c: &Clients,
     grant: &Grant,
     wanted: &WantedRole,
     subject: &Subject,
+    made_before: Option<SystemTime>,
 ) -> Result<Option<Ensured>, Refused> {
     let Some(found) = iam::find_role_by_name(c, &wanted.name).await? else {
         return Ok(None);
     };
-    ownership::verify_recorded_role(&wanted.name, &found.shape.tags, &subject.owner())?;
+    ownership::verify_recorded_role(
+        &wanted.name,
+        &found.shape.tags,
+        &subject.owner(),
+        found.created,
+        made_before,
+    )?;
     let found = converge_found(c, grant, wanted, found).await?;
     Ok(Some(Ensured::Kept(found.arn)))
 }
@@ -244,21 +253,26 @@ pub async fn converge_known(
 
 /// Deletes a made role, from what the state knows it holds (`known`: its
 /// managed policies and inline policy names; `None`: listed first). Only
-/// while it still carries our owner tag for `subject`: a role made again
-/// by somebody else under the name is left alone (a warning in `diags`).
-/// A role already gone counts as deleted.
+/// while it is still ours by [`ownership::verify_recorded_role`]
+/// (`made_before`: when what uses it was created): a role made again by
+/// somebody else under the name is left alone (a warning in `diags`). A
+/// role already gone counts as deleted.
 pub async fn delete(
     c: &Clients,
     grant: &Grant,
     name: &str,
     subject: &Subject,
+    made_before: Option<SystemTime>,
     known: Option<(&BTreeSet<String>, &[String])>,
     diags: &mut Diagnostics,
 ) -> Result<(), AwsError> {
     let Some(found) = iam::find_role_tags(c, name).await? else {
         return Ok(());
     };
-    if ownership::verify_recorded_role(name, &found.tags, &subject.owner()).is_err() {
+    let owner = subject.owner();
+    if ownership::verify_recorded_role(name, &found.tags, &owner, found.created, made_before)
+        .is_err()
+    {
         diags.push(Diagnostic::warning(
             format!("IAM role {name} was not deleted"),
             format!(

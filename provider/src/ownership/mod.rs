@@ -298,11 +298,30 @@ pub fn owner_matches(found: &str, wanted: &str) -> bool {
     }
 }
 
-/// A recorded role was read before a write: it must still carry our owner
-/// tag for `owner`, or somebody replaced it under the same name.
-pub fn verify_recorded_role(name: &str, tags: &Tags, owner: &str) -> Result<(), Refused> {
+/// A role this resource's state records was read before a write. It is
+/// still ours when it carries our owner tag for `owner`. Without any owner
+/// tag it is ours only when IAM created it no later than `made_before` (the
+/// creation of the association or addon that uses it, which comes after its
+/// role; one second of slack for whole-second timestamps): then the tag was
+/// removed by hand, and the write repairs it. A role created later was
+/// deleted and made again by somebody else under the name, and a role with
+/// another owner's tag is another's: both are refused, never written.
+pub fn verify_recorded_role(
+    name: &str,
+    tags: &Tags,
+    owner: &str,
+    created: Option<SystemTime>,
+    made_before: Option<SystemTime>,
+) -> Result<(), Refused> {
     let tag = tags.get(OWNER_TAG).cloned();
-    if tag.as_deref().is_some_and(|t| owner_matches(t, owner)) {
+    let ours = match tag.as_deref() {
+        Some(t) => owner_matches(t, owner),
+        None => matches!(
+            (created, made_before),
+            (Some(c), Some(m)) if c <= m + Duration::from_secs(1)
+        ),
+    };
+    if ours {
         Ok(())
     } else {
         Err(Refused::NameTaken {
@@ -311,6 +330,12 @@ pub fn verify_recorded_role(name: &str, tags: &Tags, owner: &str) -> Result<(), 
             found_owner: tag,
         })
     }
+}
+
+/// An RFC 3339 time of the state (`created_at`, `modified_at`) as a time.
+pub fn parse_time(t: Option<&str>) -> Option<SystemTime> {
+    let t = DateTime::from_str(t?, Format::DateTime).ok()?;
+    SystemTime::try_from(t).ok()
 }
 
 /// What [`claim_role`] decided about a role whose name was taken.
@@ -389,7 +414,7 @@ pub async fn claim_role(
         let Some(found) = iam::find_role_tags(c, name).await? else {
             return Ok(RoleClaim::Gone);
         };
-        verify_recorded_role(name, &found.tags, &owner)?;
+        verify_recorded_role(name, &found.tags, &owner, None, None)?;
         let mut lease_tags = found.tags.clone();
         if matches!(held(&found.tags), Held::Absent) {
             match partner.then_some(()) {
@@ -801,16 +826,25 @@ mod tests {
     fn a_recorded_role_without_our_owner_tag_is_refused() {
         let owner = owner_tag_value("c", "ns", "sa");
         let ours = Tags::from([(OWNER_TAG.to_string(), owner.clone())]);
-        assert!(verify_recorded_role("r", &ours, &owner).is_ok());
+        assert!(verify_recorded_role("r", &ours, &owner, None, None).is_ok());
         let foreign = Tags::from([("team".to_string(), "b".to_string())]);
         assert!(matches!(
-            verify_recorded_role("r", &foreign, &owner),
+            verify_recorded_role("r", &foreign, &owner, None, None),
             Err(Refused::NameTaken { .. })
         ));
         let other = Tags::from([(OWNER_TAG.to_string(), owner_tag_value("c", "ns", "x"))]);
         assert!(matches!(
-            verify_recorded_role("r", &other, &owner),
+            verify_recorded_role("r", &other, &owner, None, None),
             Err(Refused::NameTaken { .. })
         ));
+        // No owner tag: ours only when made before what uses it (the tag
+        // was removed by hand), not when made again afterwards.
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let before = Some(t0 - Duration::from_secs(3));
+        let after = Some(t0 + Duration::from_secs(60));
+        assert!(verify_recorded_role("r", &foreign, &owner, before, Some(t0)).is_ok());
+        assert!(verify_recorded_role("r", &foreign, &owner, after, Some(t0)).is_err());
+        // Another owner's tag is never ours, however old.
+        assert!(verify_recorded_role("r", &other, &owner, before, Some(t0)).is_err());
     }
 }

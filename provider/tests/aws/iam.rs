@@ -270,15 +270,23 @@ async fn a_recorded_role_made_again_by_someone_else_is_never_written() {
         .expect("found");
     let grant = ownership::recorded_role(Some(true), Some(&name), &name).expect("recorded");
     let want = wanted(&name, "c/ns/sa");
-    let converged = made_role::converge_read(&w.clients, &grant, &want, &subject("sa")).await;
+    let converged = made_role::converge_read(&w.clients, &grant, &want, &subject("sa"), None).await;
     assert!(
         matches!(converged, Err(Refused::NameTaken { .. })),
         "{converged:?}"
     );
     let mut diags = tfplugin::Diagnostics::default();
-    made_role::delete(&w.clients, &grant, &name, &subject("sa"), None, &mut diags)
-        .await
-        .expect("no error");
+    made_role::delete(
+        &w.clients,
+        &grant,
+        &name,
+        &subject("sa"),
+        None,
+        None,
+        &mut diags,
+    )
+    .await
+    .expect("no error");
     assert_eq!(diags.0.len(), 1, "one warning: {diags:?}");
     let after = iam::find_role_by_name(&w.clients, &name)
         .await
@@ -310,7 +318,7 @@ async fn converge_read_repairs_drift_of_a_made_role() {
         .await
         .expect("drifted");
     let grant = ownership::recorded_role(Some(true), Some(&name), &name).expect("recorded");
-    let kept = made_role::converge_read(&w.clients, &grant, &want, &subject("sa")).await;
+    let kept = made_role::converge_read(&w.clients, &grant, &want, &subject("sa"), None).await;
     assert!(matches!(kept, Ok(Some(Ensured::Kept(_)))), "{kept:?}");
     let found = iam::find_role_by_name(&w.clients, &name)
         .await
@@ -381,6 +389,51 @@ async fn a_failed_grant_takes_nothing_away() {
         found.extra_inline.keys()
     );
     iam::delete_role(&w.clients, &ownership::creating(), &name)
+        .await
+        .expect("deleted");
+}
+
+/// Two applies find the same dead apply's role at once: Fischer's
+/// take-over lets exactly one adopt it; the other is refused with "another
+/// apply took over its creation lease first", and the role carries the
+/// winner's nonce.
+#[tokio::test]
+async fn two_applies_racing_for_a_dead_lease_one_adopts() {
+    let Some(w) = World::with_iam().await else {
+        return;
+    };
+    let name = unique("race");
+    let mut left = wanted(&name, "c/ns/sa");
+    left.shape.tags.insert(
+        ownership::LEASE_TAG.to_string(),
+        "2000-01-01T00:00:00Z/deadbeefdeadbeef".into(),
+    );
+    iam::create_role(&w.clients, &ownership::creating(), &name, "/", &left.shape)
+        .await
+        .expect("created");
+    let want = wanted(&name, "c/ns/sa");
+    let (a, b) = (Lease::new(), Lease::new());
+    let sa = subject("sa");
+    let (ra, rb) = tokio::join!(
+        made_role::make(&w.clients, &want, &sa, &a, false),
+        made_role::make(&w.clients, &want, &sa, &b, false),
+    );
+    let won: Vec<&Lease> = [(&ra, &a), (&rb, &b)]
+        .into_iter()
+        .filter(|(r, _)| matches!(r, Ok(p) if matches!(p.ensured, Ensured::Adopted(_))))
+        .map(|(_, l)| l)
+        .collect();
+    assert_eq!(won.len(), 1, "exactly one adopts: {ra:?} / {rb:?}");
+    let lost = if ra.is_ok() { &rb } else { &ra };
+    assert!(matches!(lost, Err(Refused::Lost { .. })), "{lost:?}");
+    let found = iam::find_role_tags(&w.clients, &name)
+        .await
+        .ok()
+        .flatten()
+        .expect("found");
+    assert!(ownership::is_ours(&found.tags, won[0]), "{:?}", found.tags);
+    let grant = ownership::recorded_role(Some(true), Some(&name), &name).expect("recorded");
+    iam::delete_role(&w.clients, &grant, &name)
         .await
         .expect("deleted");
 }

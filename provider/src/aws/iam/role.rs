@@ -35,6 +35,8 @@ pub struct FoundRole {
     /// Inline policies the provider never writes (added outside Terraform),
     /// by name, with their documents: drift on a made role.
     pub extra_inline: std::collections::BTreeMap<String, String>,
+    /// When IAM created the role (GetRole's CreateDate).
+    pub created: Option<std::time::SystemTime>,
 }
 
 impl FoundRole {
@@ -195,6 +197,7 @@ async fn with_policies(
         }
     }
     Ok(Some(FoundRole {
+        created: std::time::SystemTime::try_from(role.create_date).ok(),
         arn: role.arn,
         path: role.path,
         shape,
@@ -581,12 +584,15 @@ pub struct FoundTags {
     pub tags: Tags,
     /// The role's ARN.
     pub arn: String,
+    /// When IAM created the role (GetRole's CreateDate).
+    pub created: Option<std::time::SystemTime>,
 }
 
 /// GetRole alone: the role's ARN and tags, or `None` when there is no such
 /// role (what the ownership gate reads before it decides).
 pub async fn find_role_tags(c: &Clients, name: &str) -> Result<Option<FoundTags>, AwsError> {
     Ok(get_role(c, name).await?.map(|r| FoundTags {
+        created: std::time::SystemTime::try_from(r.create_date).ok(),
         arn: r.arn,
         tags: r
             .tags

@@ -342,7 +342,9 @@ async fn delete_unused_roles(
             namespace: namespace.clone(),
             service_account: e.service_account.clone(),
         };
-        if let Err(err) = made_role::delete(c, &grant, old, &who, None, diags).await {
+        if let Err(err) =
+            made_role::delete(c, &grant, old, &who, made_before(prior), None, diags).await
+        {
             diags.push(to_diagnostic(
                 format!("deleting IAM role {old} no longer used by addon {label}"),
                 &err,
@@ -485,7 +487,16 @@ pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
                 service_account: sa,
             };
             let known = known.as_ref().map(|(a, i)| (a, i.as_slice()));
-            let deleted = made_role::delete(&c, &grant, &name, &who, known, &mut diags).await;
+            let deleted = made_role::delete(
+                &c,
+                &grant,
+                &name,
+                &who,
+                made_before(&prior),
+                known,
+                &mut diags,
+            )
+            .await;
             if let Err(e) = deleted {
                 diags.push(to_diagnostic(
                     format!("deleting IAM role {name} made for addon {label}"),
@@ -524,6 +535,15 @@ fn made_roles_known(c: &Clients, s: &AddonState) -> Vec<(String, String, Option<
             Some((e.service_account.clone(), name, known))
         })
         .collect()
+}
+
+/// The latest time the addon a state records was created or changed: every
+/// role its entries made was made before that (see
+/// `ownership::verify_recorded_role`).
+fn made_before(s: &AddonState) -> Option<std::time::SystemTime> {
+    let created = ownership::parse_time(s.created_at.as_deref());
+    let modified = ownership::parse_time(s.modified_at.as_deref());
+    created.max(modified)
 }
 
 /// `addon on cluster cluster`, as messages name the addon.
@@ -749,7 +769,7 @@ async fn converge_recorded(
     };
     let kept = match kept {
         Some(k) => Some(k),
-        None => made_role::converge_read(c, &grant, wanted, who).await?,
+        None => made_role::converge_read(c, &grant, wanted, who, made_before(prior)).await?,
     };
     Ok(kept.map(|ensured| Placed { ensured, grant }))
 }

@@ -59,6 +59,13 @@ impl Made {
     }
 }
 
+/// When the association a state records was created: its made role was
+/// made before it (what the gate needs to tell a role whose owner tag was
+/// removed by hand from one made again by somebody else).
+fn made_before(s: &AssociationState) -> Option<SystemTime> {
+    ownership::parse_time(s.created_at.as_deref())
+}
+
 /// The service account of a state, as the gate names it.
 fn subject(s: &AssociationState) -> Subject {
     Subject {
@@ -432,6 +439,7 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
             &old_grant,
             old,
             &subject(&prior),
+            made_before(&prior),
             None,
             &mut resp.diagnostics,
         )
@@ -502,7 +510,9 @@ async fn put_made_role(
                 None => Ok(None),
             };
             let kept = match kept {
-                Ok(None) => made_role::converge_read(c, &grant, &wanted, &who).await,
+                Ok(None) => {
+                    made_role::converge_read(c, &grant, &wanted, &who, made_before(prior)).await
+                }
                 other => other,
             }
             .map_err(|e| made_role::diagnostic(summary.clone(), &e))?;
@@ -579,7 +589,16 @@ async fn delete_made_role(
         (Some(attached), Some(inline)) => Some((attached, inline.as_slice())),
         _ => None,
     };
-    made_role::delete(c, grant, name, &subject(prior), known, diags).await
+    made_role::delete(
+        c,
+        grant,
+        name,
+        &subject(prior),
+        made_before(prior),
+        known,
+        diags,
+    )
+    .await
 }
 
 /// `tags_all` planned unknown (tags unknown at plan, or a made role's tags
