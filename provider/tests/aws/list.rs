@@ -4,6 +4,7 @@
 //! order, filters, every cluster, another region, the limit, and a missing
 //! cluster.
 
+use terraform_provider_eks::ownership;
 use crate::support::World;
 use terraform_provider_eks::aws::eks::addon::{self, NewAddon};
 use terraform_provider_eks::aws::eks::association::{self, Created, NewAssociation};
@@ -53,7 +54,7 @@ async fn associate(w: &World, cluster: &str, ns: &str, sa: &str) -> String {
         role_arn: Some(ROLE.into()),
         ..Default::default()
     };
-    match association::create(&w.ctx(), &w.clients, &n).await {
+    match association::create(&w.ctx(), &w.clients, &ownership::creating(), &n).await {
         Ok(Created::New(a)) => a.association_id.unwrap_or_default(),
         other => panic!("expected a new association, got {other:?}"),
     }
@@ -159,7 +160,7 @@ async fn every_cluster_another_region_and_a_missing_cluster() {
         role_arn: Some(ROLE.into()),
         ..Default::default()
     };
-    association::create(&w.ctx(), &west, &far)
+    association::create(&w.ctx(), &west, &ownership::creating(), &far)
         .await
         .expect("an association in eu-west-1");
     let ctx = w.ctx();
