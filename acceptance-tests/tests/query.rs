@@ -1,6 +1,7 @@
 //! List resources (`list` blocks in `.tfquery.hcl`, `terraform query`,
 //! protocol 6.10; Terraform >= 1.14, no OpenTofu yet): what a query
-//! finds and leaves out, the objects it carries (equal to the applied
+//! finds and leaves out (issue 22: what another workspace made, and the
+//! warning of its import), the objects it carries (equal to the applied
 //! state), and `-generate-config-out` followed by an import that plans
 //! nothing. On an engine without `terraform query` each test says so and
 //! returns; the protocol itself is tested without an engine in tfplugin's
@@ -64,10 +65,11 @@ fn query_json(tf: &Tf) -> (Vec<(String, String, Value, Value)>, String) {
 }
 
 /// A query of one cluster finds the associations made outside Terraform
-/// and the one whose role the provider made, leaves out (and counts) the
-/// one an addon owns, filters by namespace, and carries objects equal to
-/// the applied state; the addon list finds the addon. A missing cluster
-/// is an error that names `cluster_name`.
+/// and, with `include_managed = true` (and a warning), the one whose role
+/// the provider made, leaves out (and counts) the one an addon owns,
+/// filters by namespace, and carries objects equal to the applied state;
+/// the addon list finds the addon. A missing cluster is an error that
+/// names `cluster_name`.
 #[test]
 fn query_finds_what_it_should_and_objects_equal_the_state() {
     let Some(w) = query_world("query_finds_what_it_should_and_objects_equal_the_state") else {
@@ -123,13 +125,19 @@ fn query_finds_what_it_should_and_objects_equal_the_state() {
             list_block(
                 "eks_pod_identity_association",
                 "all",
-                &[("cluster_name", string(&cluster))],
+                &[
+                    ("cluster_name", string(&cluster)),
+                    ("include_managed", "true".into()),
+                ],
                 "  include_resource = true\n",
             ),
             list_block(
                 "eks_addon_pod_identity",
                 "all",
-                &[("cluster_name", string(&cluster))],
+                &[
+                    ("cluster_name", string(&cluster)),
+                    ("include_managed", "true".into()),
+                ],
                 "  include_resource = true\n",
             ),
             list_block(
@@ -158,11 +166,17 @@ fn query_finds_what_it_should_and_objects_equal_the_state() {
             human.output
         );
     }
-    assert!(
-        contains_ignoring_wrap(&human.output, "1 addon-owned association(s) left out"),
-        "{e}: no warning about the addon-owned association:\n{}",
-        human.output
-    );
+    for warning in [
+        "1 addon-owned association(s) left out",
+        "1 listed association(s) with roles this provider made",
+        "1 listed addon(s) with roles this provider made",
+    ] {
+        assert!(
+            contains_ignoring_wrap(&human.output, warning),
+            "{e}: no warning {warning:?}:\n{}",
+            human.output
+        );
+    }
 
     let (found, raw) = query_json(&tf);
     let at = |address: &str| -> Vec<&(String, String, Value, Value)> {
@@ -412,4 +426,254 @@ fn example_list_resources() {
         "the imported addon outlived destroy: {}",
         gone.body
     );
+}
+
+/// An `eks_pod_identity_association` that makes its role (ReadOnlyAccess)
+/// for `namespace/service_account`.
+fn made_association(label: &str, cluster: &str, namespace: &str, sa: &str) -> String {
+    resource(
+        "eks_pod_identity_association",
+        label,
+        &[
+            ("cluster_name", string(cluster)),
+            ("namespace", string(namespace)),
+            ("service_account", string(sa)),
+            ("permission_policy_arns", format!("[{}]", string(READ_ONLY))),
+        ],
+    )
+}
+
+/// The role name of an ARN.
+fn role_name(arn: &Value) -> String {
+    arn.as_str()
+        .and_then(|a| a.rsplit('/').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Issue 22: a second workspace runs `terraform query
+/// -generate-config-out` on a cluster a first workspace manages, imports
+/// what it generated and destroys it. What the first one made (two
+/// associations with made roles, an addon whose entry's role it made) is
+/// left out of the query and the generated configuration, with warnings
+/// that count them; the second workspace imports and destroys only the
+/// associations made outside Terraform, and the first one's objects
+/// outlive that destroy with an empty plan.
+#[test]
+fn query_of_a_cluster_another_workspace_manages_leaves_out_what_it_made() {
+    let Some(w) =
+        query_world("query_of_a_cluster_another_workspace_manages_leaves_out_what_it_made")
+    else {
+        return;
+    };
+    let e = engine();
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let outside: Vec<String> = (0..2)
+        .map(|_| {
+            let sa = random_name();
+            w.create_association(&cluster, "team", &sa, &role.arn);
+            sa
+        })
+        .collect();
+
+    let (sa_a, sa_b) = (random_name(), random_name());
+    let mut owner = Tf::new(w);
+    owner.write(&config(&[
+        provider(&[]),
+        made_association("a", &cluster, "apps", &sa_a),
+        made_association("b", &cluster, "apps", &sa_b),
+        resource(
+            "eks_addon_pod_identity",
+            "efs",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("addon_name", string("aws-efs-csi-driver")),
+                (
+                    "pod_identity_associations",
+                    format!(
+                        "[{{ service_account = \"efs-csi-controller-sa\", permission_policy_arns = [{}] }}]",
+                        string(EFS)
+                    ),
+                ),
+            ],
+        ),
+    ]));
+    owner.apply();
+    let owned: Vec<Value> = ["a", "b"]
+        .iter()
+        .map(|l| owner.resource(&format!("eks_pod_identity_association.{l}")))
+        .collect();
+    let addon = owner.resource("eks_addon_pod_identity.efs");
+    let mut made_roles: Vec<String> = owned.iter().map(|s| role_name(&s["role_arn"])).collect();
+    made_roles.extend(
+        addon["pod_identity_associations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|entry| role_name(&entry["role_arn"])),
+    );
+    assert_eq!(made_roles.len(), 3, "{e}: the made roles: {made_roles:?}");
+
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[provider(&[])]));
+    write_query(
+        &tf,
+        &[
+            list_block(
+                "eks_pod_identity_association",
+                "cluster",
+                &[("cluster_name", string(&cluster))],
+                "",
+            ),
+            list_block(
+                "eks_addon_pod_identity",
+                "cluster",
+                &[
+                    ("cluster_name", string(&cluster)),
+                    ("with_pod_identity_only", "true".into()),
+                ],
+                "",
+            ),
+        ]
+        .concat(),
+    );
+    let human = tf.run(&["query", "-no-color"]);
+    assert_eq!(human.code, Some(0), "{e}: query failed:\n{}", human.output);
+    for warning in [
+        "2 association(s) with a role this provider made left out",
+        "1 addon(s) with roles this provider made left out",
+        "1 addon-owned association(s) left out",
+        "terraform state mv",
+    ] {
+        assert!(
+            contains_ignoring_wrap(&human.output, warning),
+            "{e}: the query does not say {warning:?}:\n{}",
+            human.output
+        );
+    }
+    for sa in &outside {
+        assert!(
+            human.output.contains(&format!("{cluster}: team/{sa}")),
+            "{e}: {sa} made outside Terraform is not listed:\n{}",
+            human.output
+        );
+    }
+    for shown in [
+        format!("apps/{sa_a}"),
+        format!("apps/{sa_b}"),
+        format!("{cluster}: aws-efs-csi-driver"),
+    ] {
+        assert!(
+            !human.output.contains(&shown),
+            "{e}: the query offers {shown}, which another workspace made:\n{}",
+            human.output
+        );
+    }
+
+    let generated = generate_import_destroy(&tf, 2);
+    for sa in &outside {
+        assert!(
+            generated.contains(sa.as_str()),
+            "{e}: generated.tf lacks {sa}:\n{generated}"
+        );
+    }
+    let ids: Vec<&str> = owned
+        .iter()
+        .filter_map(|s| s["association_id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 2, "{e}: the owner's association IDs");
+    for left_out in [ids[0], ids[1], &sa_a, &sa_b, "aws-efs-csi-driver"] {
+        assert!(
+            !generated.contains(left_out),
+            "{e}: generated.tf takes over {left_out}:\n{generated}"
+        );
+    }
+
+    // The second workspace's destroy deleted only what it imported.
+    let namespaces: Vec<String> = w
+        .list_associations(&cluster)
+        .iter()
+        .map(|a| a["namespace"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        !namespaces.iter().any(|n| n == "team"),
+        "{e}: the imported associations outlived destroy: {namespaces:?}"
+    );
+    for id in &ids {
+        assert!(
+            w.describe_association(&cluster, id).is_some(),
+            "{e}: the owner's association {id} was deleted"
+        );
+    }
+    for name in &made_roles {
+        assert!(
+            w.get_role(name).is_some(),
+            "{e}: the owner's role {name} was deleted"
+        );
+    }
+    let still = w.eks(
+        "GET",
+        &format!("/clusters/{cluster}/addons/aws-efs-csi-driver"),
+        None,
+    );
+    assert!(
+        still.ok(),
+        "{e}: the owner's addon was deleted: {}",
+        still.body
+    );
+    owner.assert_plan_empty();
+    owner.destroy();
+    for name in &made_roles {
+        assert!(w.get_role(name).is_none(), "{e}: {name} outlived destroy");
+    }
+}
+
+/// Issue 22: `terraform import` of an association whose role another
+/// workspace's resource made succeeds (it is how a lost state is
+/// recovered) and warns that another state may own it; the importing
+/// workspace lets go again (`terraform state rm`) and the owner's plan
+/// stays empty.
+#[test]
+fn import_of_an_association_another_workspace_made_warns() {
+    let Some(w) = acc("import_of_an_association_another_workspace_made_warns") else {
+        return;
+    };
+    let e = engine();
+    let cluster = w.new_cluster();
+    let sa = random_name();
+    let cfg = config(&[
+        provider(&[]),
+        made_association("made", &cluster, "apps", &sa),
+    ]);
+    let mut owner = Tf::new(w);
+    owner.write(&cfg);
+    owner.apply();
+    let owned = owner.resource("eks_pod_identity_association.made");
+
+    let mut other = Tf::new(w);
+    other.write(&cfg);
+    let out = other.import(
+        "eks_pod_identity_association.made",
+        &format!("{cluster}/apps/{sa}"),
+    );
+    let id = owned["association_id"].as_str().unwrap_or_default();
+    assert!(
+        contains_ignoring_wrap(
+            &out,
+            &format!("Another Terraform state may already own association {id} (apps/{sa})")
+        ) && contains_ignoring_wrap(&out, &role_name(&owned["role_arn"])),
+        "{e}: the import does not warn:\n{out}"
+    );
+    let imported = other.resource("eks_pod_identity_association.made");
+    assert_eq!(imported["created_role"], json!(true), "{e}: {imported}");
+    let rm = other.run(&[
+        "state",
+        "rm",
+        "-no-color",
+        "eks_pod_identity_association.made",
+    ]);
+    assert_eq!(rm.code, Some(0), "{e}: state rm:\n{}", rm.output);
+    owner.assert_plan_empty();
+    owner.destroy();
 }

@@ -23,13 +23,15 @@ pub struct AssociationListConfig {
     pub service_account: Option<String>,
     /// The region to look in (null: the provider's).
     pub region: Option<String>,
+    /// List associations whose role this provider made too (null: false).
+    pub include_managed: Option<bool>,
 }
 
 /// The `config` block's spec for `eks_pod_identity_association`.
 pub fn association_spec() -> ResourceSpec {
     ResourceSpec {
         name: crate::association::TYPE_NAME,
-        description: "Finds the pod identity associations of a cluster (or of every cluster of the region), for `terraform query`: each result is an association with its resource identity, and with `include_resource = true` (or `-generate-config-out`) its whole state, exactly as an import gives it. Associations owned by an EKS addon are left out (they are managed through `eks_addon_pod_identity`), with a warning that counts them.",
+        description: "Finds the pod identity associations of a cluster (or of every cluster of the region), for `terraform query`: each result is an association with its resource identity, and with `include_resource = true` (or `-generate-config-out`) its whole state, exactly as an import gives it. Left out, each with a warning that counts them: associations owned by an EKS addon (they are managed through `eks_addon_pod_identity`), and associations whose role this provider made for their service account (the role carries the owner tag `eks-tools:pod-identity` for its whole life, so they already belong to a Terraform state: importing them into a second one would make two states own them, and a destroy in either would delete them under the other). Deciding that reads each association and its role (DescribePodIdentityAssociation and GetRole, one GetRole per role), also without `include_resource`; `include_managed = true` skips it.",
         version: 0,
         attrs: vec![
             Attr::optional(
@@ -52,6 +54,11 @@ pub fn association_spec() -> ResourceSpec {
                 "The region to look in, when it is not the provider's (as the resource's `region`). Results carry it in their identity and state.",
             )
             .check(check_region),
+            Attr::optional(
+                "include_managed",
+                Kind::Bool,
+                "Also list the associations whose role this provider made (the owner tag), which another Terraform state probably owns. Default false. Set it only to adopt them after their state was lost, or once the owning state has let go of them (`terraform state rm`); with `include_resource`, a warning counts them. With true, an identity-only listing makes no call per association (one ListPodIdentityAssociations per cluster).",
+            ),
         ],
         blocks: vec![],
     }
@@ -68,13 +75,15 @@ pub struct AddonListConfig {
     pub with_pod_identity_only: Option<bool>,
     /// The region to look in (null: the provider's).
     pub region: Option<String>,
+    /// List addons with roles this provider made too (null: false).
+    pub include_managed: Option<bool>,
 }
 
 /// The `config` block's spec for `eks_addon_pod_identity`.
 pub fn addon_spec() -> ResourceSpec {
     ResourceSpec {
         name: crate::addon::TYPE_NAME,
-        description: "Finds the addons of a cluster (or of every cluster of the region), for `terraform query`: each result is an addon with its resource identity, and with `include_resource = true` (or `-generate-config-out`) its whole state, exactly as an import gives it (its pod identity associations, and the roles this provider made recognised by their owner tag).",
+        description: "Finds the addons of a cluster (or of every cluster of the region), for `terraform query`: each result is an addon with its resource identity, and with `include_resource = true` (or `-generate-config-out`) its whole state, exactly as an import gives it (its pod identity associations, and the roles this provider made recognised by their owner tag). An addon with a pod identity association whose role this provider made (`eks_addon_pod_identity` tags it `eks-tools:pod-identity` for its whole life) is left out, with a warning that counts them: it already belongs to a Terraform state, and importing it into a second one would make two states own it, and a destroy in either would delete it under the other. Deciding that describes each addon, its associations and their roles, also without `include_resource`; `include_managed = true` skips it.",
         version: 0,
         attrs: vec![
             Attr::optional(
@@ -95,6 +104,11 @@ pub fn addon_spec() -> ResourceSpec {
                 "The region to look in, when it is not the provider's (as the resource's `region`). Results carry it in their identity and state.",
             )
             .check(check_region),
+            Attr::optional(
+                "include_managed",
+                Kind::Bool,
+                "Also list the addons with roles this provider made (the owner tag), which another Terraform state probably owns. Default false. Set it only to adopt them after their state was lost, or once the owning state has let go of them (`terraform state rm`); with `include_resource`, a warning counts them. With true (and `with_pod_identity_only` false), an identity-only listing makes no call per addon (one ListAddons per cluster).",
+            ),
         ],
         blocks: vec![],
     }
@@ -129,7 +143,13 @@ mod tests {
         let names: Vec<_> = a.attrs.iter().map(|x| x.name).collect();
         assert_eq!(
             names,
-            ["cluster_name", "namespace", "service_account", "region"]
+            [
+                "cluster_name",
+                "namespace",
+                "service_account",
+                "region",
+                "include_managed"
+            ]
         );
         assert!(
             a.attrs
@@ -144,7 +164,8 @@ mod tests {
                 "cluster_name",
                 "addon_name",
                 "with_pod_identity_only",
-                "region"
+                "region",
+                "include_managed"
             ]
         );
     }

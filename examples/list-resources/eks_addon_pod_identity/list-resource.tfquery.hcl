@@ -8,8 +8,9 @@ variable "cluster_name" {
 }
 
 # The addons of one cluster that have pod identity associations, each with
-# its whole state (its pod_identity_associations, and the roles this
-# provider made recognised by their owner tag).
+# its whole state (its pod_identity_associations). An addon with a role
+# this provider made (its owner tag) already belongs to a Terraform state:
+# it is left out, with a warning that counts them.
 list "eks_addon_pod_identity" "with_pod_identity" {
   provider         = eks
   include_resource = true

@@ -15,7 +15,9 @@ variable "other_region" {
 }
 
 # One namespace of one cluster, each with its whole state (what an
-# import gives: a role this provider made comes back as created_role).
+# import gives). An association whose role this provider made (its owner
+# tag) already belongs to a Terraform state: it is left out, with a
+# warning that counts them.
 list "eks_pod_identity_association" "payments" {
   provider         = eks
   include_resource = true

@@ -4,13 +4,16 @@
 //! Owns: reading the addon into a state that plans no change for a
 //! configuration that matches it: its own tags (not the defaults), the
 //! recommended configuration, and entries whose roles this provider made
-//! (recognised by their owner tag).
+//! (recognised by their owner tag; such an import goes on with a warning
+//! that another state may own the addon, issue 22:
+//! [`crate::resources::adoption`]).
 
 use super::state::{state_from_remote, tf_schema};
 use crate::aws::eks::{addon, cluster};
 use crate::aws::iam::role::{self as iam, FoundRole};
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
+use crate::resources::adoption;
 use crate::spec_map;
 use schema::addon::{AddonAssociation, AddonState, Recommended};
 use schema::tags::Tags;
@@ -63,6 +66,21 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
             region: start.region,
             ..state
         });
+    if let Ok(state) = &imported {
+        let made: Vec<String> = state
+            .pod_identity_associations
+            .iter()
+            .flatten()
+            .filter(|e| e.created_role == Some(true))
+            .filter_map(|e| e.role_name.clone())
+            .collect();
+        if !made.is_empty() {
+            resp.diagnostics.push(adoption::imported_made(
+                &format!("addon {cluster}:{addon_name}"),
+                &made,
+            ));
+        }
+    }
     match imported {
         Ok(state) => match spec_map::to_value(&state, &tf_schema()) {
             Ok(v) => resp.imported.push(ImportedResource {

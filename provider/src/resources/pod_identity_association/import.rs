@@ -3,13 +3,16 @@
 //!
 //! Owns: finding the association, refusing an addon-owned one, and
 //! recognising a role this provider made (by its owner tag) so that the
-//! role-creation attributes are reconstructed.
+//! role-creation attributes are reconstructed; such an import goes on with
+//! a warning that another state may own it (issue 22:
+//! [`crate::resources::adoption`]).
 
 use super::state::{identity, read_made_role, state_from, tf_schema};
 use crate::aws::eks::association::{self, Association};
 use crate::aws::iam::role as iam;
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
+use crate::resources::adoption;
 use crate::spec_map;
 use schema::association::AssociationState;
 use schema::names::{self, AssociationImportId, parse_association_import_id};
@@ -60,6 +63,17 @@ pub(super) async fn import(ctx: &Ctx, req: ImportRequest) -> ImportResponse {
             return resp;
         }
     };
+    if let (Some(true), Some(role)) = (state.created_role, &state.role_name) {
+        resp.diagnostics.push(adoption::imported_made(
+            &format!(
+                "association {} ({}/{})",
+                state.association_id.as_deref().unwrap_or_default(),
+                state.namespace,
+                state.service_account
+            ),
+            std::slice::from_ref(role),
+        ));
+    }
     match spec_map::to_value(&state, &tf_schema()) {
         Ok(v) => resp.imported.push(ImportedResource {
             state: v,
@@ -79,14 +93,26 @@ pub(super) async fn imported_state(
     a: &Association,
     region: Option<String>,
 ) -> Result<AssociationState, AwsError> {
+    let mut state = given_role_state(c, cluster, a, region);
+    import_made_role(c, &mut state).await?;
+    Ok(state)
+}
+
+/// What [`imported_state`] gives, without a call, for an association whose
+/// role is known not to be one this provider made for it (the list
+/// resource has asked [`crate::resources::adoption::RoleOwners`]).
+pub(super) fn given_role_state(
+    c: &Clients,
+    cluster: String,
+    a: &Association,
+    region: Option<String>,
+) -> AssociationState {
     let base = AssociationState {
         cluster_name: cluster,
         region,
         ..Default::default()
     };
-    let mut state = state_from(a, &base, &c.default_tags);
-    import_made_role(c, &mut state).await?;
-    Ok(state)
+    state_from(a, &base, &c.default_tags)
 }
 
 /// What the import ID (or identity) names.

@@ -1,19 +1,29 @@
 //! The list resource `eks_pod_identity_association` (`terraform query`):
 //! every association of a cluster, or of every cluster of the region.
 //!
-//! Owns: which associations are listed (not those an addon owns: they are
-//! not this resource's to manage) and in what order (cluster, namespace,
-//! service account), and each event (objects are read
-//! [`LIST_CONCURRENCY`] at a time, sent in order). The object an event carries is the
-//! import's state ([`super::import::imported_state`]), so a configuration
-//! generated from it plans no change. Config spec: `schema::lists`.
+//! Owns: which associations are listed — not those an addon owns (they are
+//! not this resource's to manage), nor, unless `include_managed`, those
+//! whose role this provider made for them (issue 22: they already belong to
+//! a Terraform state, [`crate::resources::adoption`]) — and in what order
+//! (cluster, namespace, service account), and each event (objects are read
+//! [`LIST_CONCURRENCY`] at a time, sent in order). The object an event
+//! carries is the import's state ([`super::import::imported_state`]), so a
+//! configuration generated from it plans no change. Config spec:
+//! `schema::lists`.
+//!
+//! Calls: ListPodIdentityAssociations per cluster; then, to see whose the
+//! role is, DescribePodIdentityAssociation per association and GetRole per
+//! role (also for identities alone). With `include_managed`, identities
+//! alone cost no more calls, and objects a Describe and the import's
+//! GetRole each.
 
-use super::import::imported_state;
+use super::import::{given_role_state, imported_state};
 use super::state::{identity, tf_schema};
 use crate::aws::Clients;
 use crate::aws::eks::association;
 use crate::aws::error::found;
 use crate::errors::to_diagnostic;
+use crate::resources::adoption::{self, RoleOwners};
 use crate::resources::{LIST_CONCURRENCY, list_clusters, no_such_cluster};
 use crate::spec_map;
 use futures::StreamExt;
@@ -38,8 +48,10 @@ pub(super) async fn list(ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Di
             return diags;
         }
     };
-    let mut addon_owned = 0usize;
-    for name in clusters {
+    let include_managed = cfg.include_managed == Some(true);
+    let owners = RoleOwners::default();
+    let (mut addon_owned, mut made_left_out, mut made_listed) = (0usize, 0usize, 0usize);
+    'clusters: for name in clusters {
         let summary = format!("listing EKS Pod Identity Associations of cluster {name}");
         let listed = association::list(
             &clients,
@@ -70,25 +82,39 @@ pub(super) async fn list(ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Di
         addon_owned += before - rows.len();
         // Described LIST_CONCURRENCY at a time, sent in order; a full sink
         // drops the ones in flight.
-        let (clients, name, req) = (&clients, &name, &req);
+        let listing = Listing {
+            clients: &clients,
+            cluster: &name,
+            region: &region,
+            req: &req,
+            include_managed,
+            owners: &owners,
+        };
+        let listing = &listing;
         let mut events = futures::stream::iter(rows)
-            .map(|row| {
-                let region = region.clone();
-                async move { event(clients, name, &row, region, req).await }
-            })
+            .map(|row| async move { listing.event(&row).await })
             .buffered(LIST_CONCURRENCY);
         while let Some(next) = events.next().await {
             let event = match next {
-                Ok(Some(e)) => e,
+                Ok(Found::Listed { event, made }) => {
+                    made_listed += usize::from(made);
+                    event
+                }
+                Ok(Found::Made) => {
+                    made_left_out += 1;
+                    continue;
+                }
                 // Deleted (or taken by an addon) since the list: not there.
-                Ok(None) => continue,
+                Ok(Found::Gone) => continue,
                 Err(d) => {
                     diags.push(d);
                     return diags;
                 }
             };
             if !sink.send(event).await {
-                return diags;
+                // Full, or Terraform stopped reading: what was left out so
+                // far is still said.
+                break 'clusters;
             }
         }
     }
@@ -98,54 +124,106 @@ pub(super) async fn list(ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Di
             "Associations owned by an EKS addon are changed only through their addon: list and manage them with eks_addon_pod_identity (`list \"eks_addon_pod_identity\"`) instead.",
         ));
     }
+    if made_left_out > 0 {
+        diags.push(adoption::left_out(made_left_out, false));
+    }
+    if made_listed > 0 {
+        diags.push(adoption::listed_anyway(made_listed, false));
+    }
     diags
 }
 
-/// The event for association `id`: its identity and display name, and
-/// its imported state when Terraform asked for objects. `None` when it is
-/// gone (or owned by an addon) by the time it is described.
-async fn event(
-    clients: &Arc<Clients>,
-    cluster: &str,
-    row: &association::Summary,
-    region: Option<String>,
-    req: &ListRequest,
-) -> Result<Option<ListEvent>, Diagnostic> {
-    let id = row.association_id.as_deref().unwrap_or_default();
-    let display_name = association_display_name(
-        cluster,
-        row.namespace.as_deref().unwrap_or_default(),
-        row.service_account.as_deref().unwrap_or_default(),
-    );
-    let summary = || format!("reading EKS Pod Identity Association {id} of cluster {cluster}");
-    if !req.include_resource_object {
-        let state = AssociationState {
-            cluster_name: cluster.to_string(),
-            association_id: Some(id.to_string()),
-            region,
-            ..Default::default()
+/// What became of one association of the list.
+enum Found {
+    /// Listed; `made`: its role is one this provider made for it (listed
+    /// because of `include_managed`, known when its object was read).
+    Listed { event: ListEvent, made: bool },
+    /// Left out: its role is one this provider made for it.
+    Made,
+    /// Deleted, or taken by an addon, since the list.
+    Gone,
+}
+
+/// One cluster's listing.
+struct Listing<'a> {
+    clients: &'a Arc<Clients>,
+    cluster: &'a str,
+    /// The region the states write (null: the provider's).
+    region: &'a Option<String>,
+    req: &'a ListRequest,
+    include_managed: bool,
+    owners: &'a RoleOwners,
+}
+
+impl Listing<'_> {
+    /// The event for the association of `row`: its identity and display
+    /// name, and its imported state when Terraform asked for objects.
+    async fn event(&self, row: &association::Summary) -> Result<Found, Diagnostic> {
+        let (clients, cluster) = (self.clients, self.cluster);
+        let id = row.association_id.as_deref().unwrap_or_default();
+        let display_name = association_display_name(
+            cluster,
+            row.namespace.as_deref().unwrap_or_default(),
+            row.service_account.as_deref().unwrap_or_default(),
+        );
+        let summary = || format!("reading EKS Pod Identity Association {id} of cluster {cluster}");
+        let listed = |state: &AssociationState, object: bool, made: bool| {
+            let resource_object = if object {
+                Some(spec_map::to_value(state, &tf_schema())?)
+            } else {
+                None
+            };
+            Ok(Found::Listed {
+                event: ListEvent {
+                    identity: identity(state),
+                    display_name: display_name.clone(),
+                    resource_object,
+                    diagnostics: Diagnostics::default(),
+                },
+                made,
+            })
         };
-        return Ok(Some(ListEvent {
-            identity: identity(&state),
-            display_name,
-            resource_object: None,
-            diagnostics: Diagnostics::default(),
-        }));
+        let include = self.req.include_resource_object;
+        if self.include_managed && !include {
+            let state = AssociationState {
+                cluster_name: cluster.to_string(),
+                association_id: Some(id.to_string()),
+                region: self.region.clone(),
+                ..Default::default()
+            };
+            return listed(&state, false, false);
+        }
+        let Some(a) = association::find_by_id(clients, cluster, id)
+            .await
+            .map_err(|e| to_diagnostic(summary(), &e))?
+            .filter(|a| a.owner_arn.is_none())
+        else {
+            return Ok(Found::Gone);
+        };
+        if self.include_managed {
+            let state = imported_state(clients, cluster.to_string(), &a, self.region.clone())
+                .await
+                .map_err(|e| to_diagnostic(summary(), &e))?;
+            return listed(&state, true, state.created_role == Some(true));
+        }
+        let made = match &a.role_arn {
+            Some(role) => self
+                .owners
+                .made_for(
+                    clients,
+                    role,
+                    cluster,
+                    a.namespace.as_deref().unwrap_or_default(),
+                    a.service_account.as_deref().unwrap_or_default(),
+                )
+                .await
+                .map_err(|e| to_diagnostic(summary(), &e))?,
+            None => false,
+        };
+        if made {
+            return Ok(Found::Made);
+        }
+        let state = given_role_state(clients, cluster.to_string(), &a, self.region.clone());
+        listed(&state, include, false)
     }
-    let Some(a) = association::find_by_id(clients, cluster, id)
-        .await
-        .map_err(|e| to_diagnostic(summary(), &e))?
-        .filter(|a| a.owner_arn.is_none())
-    else {
-        return Ok(None);
-    };
-    let state = imported_state(clients, cluster.to_string(), &a, region)
-        .await
-        .map_err(|e| to_diagnostic(summary(), &e))?;
-    Ok(Some(ListEvent {
-        identity: identity(&state),
-        display_name,
-        resource_object: Some(spec_map::to_value(&state, &tf_schema())?),
-        diagnostics: Diagnostics::default(),
-    }))
 }
