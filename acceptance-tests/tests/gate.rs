@@ -190,3 +190,95 @@ fn gate_addon_entry_never_takes_another_resources_role() {
     owner.destroy();
     assert!(w.get_role(&role_name).is_none());
 }
+
+/// Killed between the role's lease removal and the association's (the
+/// role's goes first): a finished made role, and an association with a
+/// dead apply's lease pointing at it, in no state. The association's lease
+/// covers the role: one apply adopts both, with no import, and the plan
+/// after it is empty. Before the gate this failed 20 of 20 times with "the
+/// role belongs to another Terraform resource".
+#[test]
+fn gate_killed_between_the_two_lease_removals_converges() {
+    let Some(w) = acc("gate_killed_between_the_two_lease_removals_converges") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let sa = random_name();
+    let role_name = format!("tf-acc-{}", random_name());
+    // What the dead apply left: the role finished (owner tag, no lease)...
+    let role = w.create_role(
+        &role_name,
+        &json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"]
+            }]
+        }),
+    );
+    let owner = format!("{cluster}/default/{sa}");
+    let tagged = w.iam(
+        "TagRole",
+        &[
+            ("RoleName", role_name.as_str()),
+            ("Tags.member.1.Key", "eks-tools:pod-identity"),
+            ("Tags.member.1.Value", owner.as_str()),
+        ],
+    );
+    assert!(tagged.ok(), "{}", tagged.body);
+    // ...and its association still leased, by an apply long dead.
+    let answer = w.eks(
+        "POST",
+        &format!("/clusters/{cluster}/pod-identity-associations"),
+        Some(&json!({
+            "namespace": "default",
+            "serviceAccount": sa,
+            "roleArn": role.arn,
+            "disableSessionTags": false,
+            "tags": {"eks-tools:creating": "2000-01-01T00:00:00Z/deadbeefdeadbeef"},
+        })),
+    );
+    assert!(answer.ok(), "{}", answer.body);
+    let id = answer.json()["association"]["associationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut tf = Tf::new(w);
+    tf.set_env("EKS_POD_IDENTITY_LEASE_SECONDS", "10");
+    tf.write(&config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_association",
+            "test",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("namespace", string("default")),
+                ("service_account", string(&sa)),
+                ("role_name", string(&role_name)),
+                ("permission_policy_arns", format!("[{}]", string(READ_ONLY))),
+            ],
+        ),
+    ]));
+    tf.apply();
+    let r = tf.resource("eks_pod_identity_association.test");
+    assert_eq!(r["association_id"], id.as_str());
+    assert_eq!(r["role_name"], role_name.as_str());
+    assert_eq!(r["created_role"], true);
+    let remote = w.describe_association(&cluster, &id).unwrap_or_default();
+    assert!(
+        remote["tags"].get("eks-tools:creating").is_none(),
+        "{remote}"
+    );
+    let tags = w.iam("ListRoleTags", &[("RoleName", role_name.as_str())]);
+    assert!(!tags.body.contains("eks-tools:creating"), "{}", tags.body);
+    assert!(
+        w.list_attached_role_policies(&role_name)
+            .iter()
+            .any(|p| p == READ_ONLY)
+    );
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.get_role(&role_name).is_none());
+    assert!(w.list_associations(&cluster).is_empty());
+}
