@@ -724,6 +724,59 @@ pub async fn release_role(c: &Clients, grant: &Grant, name: &str) -> Result<(), 
 mod tests {
     use super::*;
 
+    /// The grants that need no proof of their own are taken only where
+    /// they belong: `creating()` at a create call (made_role's CreateRole,
+    /// the association's and the migration's CreatePodIdentityAssociation),
+    /// `named_by_configuration()` in the migration's trust edits. A new use
+    /// anywhere else fails here and has to be argued in review.
+    #[test]
+    fn unproven_grants_are_taken_only_at_their_call_sites() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let allowed: &[(&str, &[&str])] = &[
+            (
+                "ownership::creating()",
+                &[
+                    "made_role.rs",
+                    "resources/pod_identity_association/apply.rs",
+                    "resources/pod_identity_migration/run.rs",
+                ],
+            ),
+            (
+                "ownership::named_by_configuration()",
+                &[
+                    "resources/pod_identity_migration/run.rs",
+                    "resources/pod_identity_migration/rollback.rs",
+                ],
+            ),
+        ];
+        let mut files = vec![];
+        let mut dirs = vec![root.clone()];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).expect("src is readable").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    files.push(p);
+                }
+            }
+        }
+        assert!(files.len() > 20, "found only {} source files", files.len());
+        for (call, places) in allowed {
+            for f in &files {
+                let rel = f.strip_prefix(&root).expect("under src");
+                let rel = rel.to_string_lossy().replace('\\', "/");
+                let text = std::fs::read_to_string(f).expect("readable");
+                if !rel.starts_with("ownership/") && text.contains(call) {
+                    assert!(
+                        places.contains(&rel.as_str()),
+                        "{call} is used in {rel}, which is not one of its call sites"
+                    );
+                }
+            }
+        }
+    }
+
     fn tags(v: &str) -> Tags {
         Tags::from([(LEASE_TAG.to_string(), v.to_string())])
     }
