@@ -792,6 +792,27 @@ fn made_role_permission_policy_name() {
     );
     tf.assert_plan_empty();
 
+    // Renamed onto the name of a policy someone added by hand (issue 23
+    // item 3): grant before taking away, and never delete what was just
+    // put. Before: PutRolePolicy(new), DeleteRolePolicy(old), then
+    // DeleteRolePolicy(new) as an extra policy, and the role had none.
+    w.iam(
+        "PutRolePolicy",
+        &[
+            ("RoleName", &name),
+            ("PolicyName", "by-hand"),
+            ("PolicyDocument", &s3_policy("s3:*").to_string()),
+        ],
+    );
+    tf.write(&named(Some("by-hand"), "s3:PutObject"));
+    tf.apply();
+    assert_eq!(w.list_role_policies(&name), vec!["by-hand".to_string()]);
+    assert_eq!(
+        inline_doc(w, &name, "by-hand"),
+        Some(s3_policy("s3:PutObject"))
+    );
+    tf.assert_plan_empty();
+
     // Bad inputs, at validate, naming the attribute.
     tf.write(&made(
         &cluster,
