@@ -6,7 +6,7 @@
 //! clients. Does not own: the error types (`crate::aws::error`,
 //! `crate::aws::clients::ConfigError`), deciding what to retry
 //! (`crate::aws::retry`), or made-role and Kubernetes errors (beside their
-//! own types in `crate::made_role` and `crate::kube`).
+//! own types in `crate::ownership::made_role` and `crate::kube`).
 
 use crate::aws::AwsError;
 use crate::aws::clients::ConfigError;

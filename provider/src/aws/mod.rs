@@ -3,7 +3,9 @@
 //! Owns, one module per AWS concept: the clients of one configured provider
 //! ([`clients`]), the typed error of an AWS call ([`error`]), EKS
 //! associations, addons, clusters and tags ([`eks`]), IAM roles ([`iam`]),
-//! the EKS bearer token ([`token`]), and every retry and wait ([`retry`]).
+//! the EKS bearer token ([`token`]), every retry and wait ([`retry`]), and
+//! the [`grant`] type every role and association write takes (made by the
+//! ownership gate alone).
 //! Finders return `Result<Option<T>>` ("not found" is a value); mutators and
 //! waiters take and return the provider's own types, never SDK types, so
 //! resources never see `aws_sdk_*`. Does not own: Terraform diagnostics
@@ -12,6 +14,7 @@
 pub mod clients;
 pub mod eks;
 pub mod error;
+pub mod grant;
 pub mod iam;
 pub mod retry;
 pub mod token;

@@ -49,16 +49,16 @@
 //!
 //! Owns: proofs and grants, the lease (format, nonce, expiry, heartbeat,
 //! take-over), and the ownership refusals. Does not own: what a role should
-//! hold (`crate::made_role`) or single AWS calls (`crate::aws`).
+//! hold (`crate::ownership::made_role`) or single AWS calls (`crate::aws`).
 
 use crate::aws::eks::association::{self as eks_association, Association};
 use crate::aws::eks::tags as eks_tags;
+use crate::aws::grant::issue as grant;
+pub use crate::aws::grant::{Grant, Proof};
 use crate::aws::iam::role as iam;
 use crate::aws::{AwsError, Clients};
-use grant::issue as grant;
-pub use grant::{Grant, Proof};
 
-pub mod grant;
+pub mod made_role;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use schema::reserved_tags::{OwnerTag, owner_tag_matches, owner_tag_value, parse_owner_tag};
@@ -117,11 +117,12 @@ pub fn recorded_association(association_id: Option<&str>) -> Option<Grant> {
     association_id.map(|_| grant(Proof::Recorded))
 }
 
-/// The grant for a trust change the user's configuration names (the
-/// migration: it adds and removes its own statements on roles the user
-/// gave it, and records what it changed for rollback).
-pub fn named_by_configuration() -> Grant {
-    grant(Proof::Named)
+/// Replaces the trust policy of a role the user's configuration names for
+/// the migration (proof *named*): the migration adds and removes only its
+/// own statements on the IRSA roles it was given, and records the original
+/// for rollback. The only trust write on a role the provider did not make.
+pub async fn update_named_trust(c: &Clients, name: &str, document: &str) -> Result<(), AwsError> {
+    iam::update_trust(c, &grant(Proof::Named), name, document).await
 }
 
 /// The grant for a create call: creating is its own proof (a name or
@@ -724,31 +725,21 @@ pub async fn release_role(c: &Clients, grant: &Grant, name: &str) -> Result<(), 
 mod tests {
     use super::*;
 
-    /// The grants that need no proof of their own are taken only where
-    /// they belong: `creating()` at a create call (made_role's CreateRole,
-    /// the association's and the migration's CreatePodIdentityAssociation),
-    /// `named_by_configuration()` in the migration's trust edits. A new use
-    /// anywhere else fails here and has to be argued in review.
+    /// Grants are issued by the gate alone (`grant::issue` appears nowhere
+    /// else), and the one that needs no proof of its own is taken only where
+    /// it belongs: `creating()` at a create call outside this folder (the
+    /// association's and the migration's CreatePodIdentityAssociation). A
+    /// new use anywhere else fails here and has to be argued in review.
     #[test]
-    fn unproven_grants_are_taken_only_at_their_call_sites() {
+    fn grants_are_issued_only_by_the_gate() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let allowed: &[(&str, &[&str])] = &[
-            (
-                "ownership::creating()",
-                &[
-                    "made_role.rs",
-                    "resources/pod_identity_association/apply.rs",
-                    "resources/pod_identity_migration/run.rs",
-                ],
-            ),
-            (
-                "ownership::named_by_configuration()",
-                &[
-                    "resources/pod_identity_migration/run.rs",
-                    "resources/pod_identity_migration/rollback.rs",
-                ],
-            ),
-        ];
+        let allowed: &[(&str, &[&str])] = &[(
+            "ownership::creating()",
+            &[
+                "resources/pod_identity_association/apply.rs",
+                "resources/pod_identity_migration/run.rs",
+            ],
+        )];
         let mut files = vec![];
         let mut dirs = vec![root.clone()];
         while let Some(d) = dirs.pop() {

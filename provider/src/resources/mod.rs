@@ -2,7 +2,7 @@
 //! read, import, and the state they share), and the few helpers every
 //! resource's apply needs (so that no resource writes them again). No
 //! resource imports another: what two share lives in `crate::aws`,
-//! `crate::made_role` or `crate::spec_map`, or, for what `terraform query`
+//! `crate::ownership::made_role` or `crate::spec_map`, or, for what `terraform query`
 //! and import say about objects another state may own, in [`adoption`].
 pub mod addon_pod_identity;
 mod adoption;

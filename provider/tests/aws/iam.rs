@@ -5,7 +5,7 @@ use crate::support::{World, ec2_trust, pods_trust, unique};
 use schema::association::WantedRole;
 use schema::role::{INLINE_POLICY_NAME, OWNER_TAG, RoleChange, RoleShape};
 use terraform_provider_eks::aws::iam::role as iam;
-use terraform_provider_eks::made_role::{self, Ensured};
+use terraform_provider_eks::ownership::made_role::{self, Ensured};
 use terraform_provider_eks::ownership::{self, Lease, Refused, Subject};
 
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";

@@ -10,8 +10,8 @@
 
 use crate::aws::clients::Clients;
 use crate::aws::error::{AwsError, found, gone_is_ok};
+use crate::aws::grant::Grant;
 use crate::aws::retry::{self, Attempt};
-use crate::ownership::grant::Grant;
 use schema::association::AssociationChange;
 use schema::tags::Tags;
 use tfplugin::Ctx;

@@ -7,7 +7,7 @@
 
 use crate::aws::clients::Clients;
 use crate::aws::error::AwsError;
-use crate::ownership::grant::Grant;
+use crate::aws::grant::Grant;
 use schema::tags::{TagChange, Tags};
 
 /// ListTagsForResource: the tags of `arn`.

@@ -6,14 +6,14 @@
 //! independent ones concurrently), creating a role, replacing a trust
 //! policy, and deleting a role with everything attached to it. Does not
 //! own: deciding what the role should be (`schema::role`), the life of a
-//! made role (`crate::made_role`), or whether a role may be written: every
+//! made role (`crate::ownership::made_role`), or whether a role may be written: every
 //! write here takes a [`Grant`] that only the ownership gate
 //! (`crate::ownership`) can make.
 
 use crate::aws::clients::Clients;
 use crate::aws::error::{AwsError, found as not_found_is_none};
+use crate::aws::grant::Grant;
 use crate::aws::retry::is_delete_conflict;
-use crate::ownership::grant::Grant;
 use aws_sdk_iam::types::Tag;
 use futures::future::try_join_all;
 use schema::names::parse_role_arn;

@@ -4,7 +4,7 @@
 //!
 //! Owns: the order of those steps, cleaning up roles after a failure, and
 //! the diagnostics of each step. Does not own: AWS calls and waits
-//! (`crate::aws::eks::addon`) or the made role's life (`crate::made_role`).
+//! (`crate::aws::eks::addon`) or the made role's life (`crate::ownership::made_role`).
 
 use super::read::RolesDrift;
 use super::state::{
@@ -16,7 +16,7 @@ use crate::aws::eks::{cluster, tags as eks_tags};
 use crate::aws::retry::{self, WaitError};
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
-use crate::made_role::{self, Ensured, Placed};
+use crate::ownership::made_role::{self, Ensured, Placed};
 use crate::ownership::{self, Grant, Heartbeat, Lease, Leased, Subject};
 use crate::resources::{empty_response, prior_of, setup, with_error};
 use schema::addon::{self as rules, AddonState, Timeouts};

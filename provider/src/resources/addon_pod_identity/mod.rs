@@ -10,7 +10,7 @@
 //! of `configuration_values` against the addon's JSON schema
 //! ([`config_schema`]). State,
 //! spec and the pure rules: `schema::addon`; AWS calls and
-//! waits: `crate::aws::eks::addon`; made roles: `crate::made_role`, the same
+//! waits: `crate::aws::eks::addon`; made roles: `crate::ownership::made_role`, the same
 //! code as for `eks_pod_identity_association`.
 
 mod apply;

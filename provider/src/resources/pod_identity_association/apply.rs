@@ -5,7 +5,7 @@
 //! Owns: the order of those steps, adopting what an interrupted apply left
 //! behind, cleaning up after a failed create, and the diagnostics of each
 //! step. Does not own: AWS calls (`crate::aws`), the made role's life
-//! (`crate::made_role`), or the state built from AWS answers (`super::state`).
+//! (`crate::ownership::made_role`), or the state built from AWS answers (`super::state`).
 
 use super::advice::{duplicate_diagnostic, existing_association_advice, pending_diagnostic};
 use super::service_account;
@@ -16,7 +16,7 @@ use crate::aws::eks::association::{self, Association, Created, NewAssociation};
 use crate::aws::eks::{cluster, tags as eks_tags};
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
-use crate::made_role::{self, Ensured, Placed};
+use crate::ownership::made_role::{self, Ensured, Placed};
 use crate::ownership::{
     self, AssociationClaim, Grant, Heartbeat, LEASE_TAG, Lease, Leased, Refused, Subject,
 };

@@ -22,7 +22,7 @@
 //! the plan: the association's role, the made role's policies (extra inline
 //! ones too), trust, boundary and tags. The state struct, spec and pure rules live in
 //! `schema::association`; AWS calls in `crate::aws`; the made role's life
-//! in `crate::made_role`.
+//! in `crate::ownership::made_role`.
 
 mod advice;
 mod apply;

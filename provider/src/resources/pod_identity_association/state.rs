@@ -8,8 +8,8 @@
 
 use crate::aws::eks::association::Association;
 use crate::aws::iam::role::FoundRole;
-use crate::made_role::KnownRole;
 use crate::ownership::LEASE_TAG as PENDING_TAG;
+use crate::ownership::made_role::KnownRole;
 use crate::spec_map;
 use schema::association::{self as rules, AssociationState, WantedRole};
 use schema::policy;

@@ -58,8 +58,7 @@ pub(super) async fn rollback(
         else {
             continue; // gone, unreadable, or nothing of the migration's left
         };
-        let named = ownership::named_by_configuration();
-        let written = iam::update_trust(c, &named, &parsed.name, &doc.to_string()).await;
+        let written = ownership::update_named_trust(c, &parsed.name, &doc.to_string()).await;
         if let Err(e) = gone_is_ok(written) {
             diags.push(to_diagnostic(
                 format!("rolling back the trust policy of {arn}"),

@@ -181,8 +181,7 @@ impl Run<'_> {
                 .entry(arn.to_string())
                 .or_insert_with(|| old.to_string());
         }
-        let named = ownership::named_by_configuration();
-        iam::update_trust(&self.c, &named, name, &new.to_string()).await
+        ownership::update_named_trust(&self.c, name, &new.to_string()).await
     }
 
     /// Removes this cluster's OIDC trust from a role (after its users moved).

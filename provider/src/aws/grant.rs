@@ -1,7 +1,8 @@
-//! The grant every write to a role or an association takes: its own file so
-//! that the AWS layer can name the type without depending on the gate's
-//! rules, while only the gate (`crate::ownership`, this module's parent)
-//! can make one.
+//! The grant every write to a role or an association takes. It lives in
+//! the AWS layer so that the layer names the type without depending on the
+//! gate above it; only the gate (`crate::ownership`) makes one, which
+//! `ownership`'s test `grants_are_issued_only_by_the_gate` holds (Rust's
+//! visibility cannot name a module that is not an ancestor).
 
 /// How a write proves the object is this resource's to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +33,7 @@ impl Grant {
     }
 }
 
-/// A grant on `proof`: for the gate's own use.
-pub(in crate::ownership) fn issue(proof: Proof) -> Grant {
+/// A grant on `proof`: for the gate's own use (see the module doc).
+pub(crate) fn issue(proof: Proof) -> Grant {
     Grant { proof }
 }
