@@ -5,7 +5,7 @@
 //!
 //! Owns: those diagnostics. Does not own: the decision (`crate::ownership`).
 
-use super::apply::label;
+use super::state::label;
 use crate::aws::Clients;
 use crate::aws::eks::association::{self, Association};
 use crate::ownership::{LEASE_TAG, Refused};

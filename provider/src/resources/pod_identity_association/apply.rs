@@ -10,7 +10,7 @@
 use super::advice::{duplicate_diagnostic, existing_association_advice, pending_diagnostic};
 use super::service_account;
 use super::state::{
-    finish, identity, known_made_role, record_made_role, same_as_planned, state_from,
+    finish, identity, known_made_role, label, record_made_role, same_as_planned, state_from,
 };
 use crate::aws::eks::association::{self, Association, Created, NewAssociation};
 use crate::aws::eks::{cluster, tags as eks_tags};
@@ -610,11 +610,6 @@ fn fill_tags_all(c: &Clients, planned: &mut AssociationState) {
             &planned.tags.clone().unwrap_or_default(),
         ));
     }
-}
-
-/// `namespace/service_account`, as messages name an association.
-pub(super) fn label(s: &AssociationState) -> String {
-    format!("{}/{}", s.namespace, s.service_account)
 }
 
 /// The made role a planned state asks for, with the cluster ARN looked up

@@ -80,6 +80,11 @@ pub(super) fn upgrade_identity(
     }
 }
 
+/// `namespace/service_account`, as messages name an association.
+pub(super) fn label(s: &AssociationState) -> String {
+    format!("{}/{}", s.namespace, s.service_account)
+}
+
 /// `resp` with `state` as its new state.
 pub(super) fn finish(mut resp: ApplyResponse, state: &AssociationState) -> ApplyResponse {
     match spec_map::to_value(state, &tf_schema()) {
