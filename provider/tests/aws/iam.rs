@@ -414,10 +414,25 @@ async fn two_applies_racing_for_a_dead_lease_one_adopts() {
     let want = wanted(&name, "c/ns/sa");
     let (a, b) = (Lease::new(), Lease::new());
     let sa = subject("sa");
-    let (ra, rb) = tokio::join!(
-        made_role::make(&w.clients, &want, &sa, &a, false),
-        made_role::make(&w.clients, &want, &sa, &b, false),
-    );
+    // A loser that read the dead lease too late to write within Fischer's
+    // bound finds the winner's fresh lease and waits for it (a whole lease,
+    // two minutes): that wait is the right answer too, so each apply gets
+    // 30 s, and one still waiting counts as not adopting.
+    let bounded = |l| {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            made_role::make(&w.clients, &want, &sa, l, false),
+        )
+    };
+    let (ra, rb) = tokio::join!(bounded(&a), bounded(&b));
+    let waited = |r: Result<Result<_, Refused>, _>| {
+        r.unwrap_or_else(|_| {
+            Err(Refused::Lost {
+                what: "still waiting for the winner's lease".into(),
+            })
+        })
+    };
+    let (ra, rb) = (waited(ra), waited(rb));
     let won: Vec<&Lease> = [(&ra, &a), (&rb, &b)]
         .into_iter()
         .filter(|(r, _)| matches!(r, Ok(p) if matches!(p.ensured, Ensured::Adopted(_))))

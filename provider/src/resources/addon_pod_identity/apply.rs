@@ -2,25 +2,27 @@
 //! roles first (an addon's associations can only name roles that exist),
 //! then the addon call and its wait, then removal of roles no entry uses.
 //!
-//! Owns: the order of those steps, cleaning up roles after a failure, and
-//! the diagnostics of each step. Does not own: AWS calls and waits
-//! (`crate::aws::eks::addon`) or the made role's life (`crate::ownership::made_role`).
+//! Owns: the order of those steps, the state an apply returns as far as it
+//! got, and the diagnostics of each step. Does not own: AWS calls and waits
+//! (`crate::aws::eks::addon`) or the entries' roles (`super::roles`).
 
 use super::read::RolesDrift;
+use super::roles::{
+    Made, Roles, Where, delete_made_roles, delete_unused_roles, fail_install, failed_update_state,
+    put_roles, release_roles,
+};
 use super::state::{
     cluster_arn_of, entry_missing, entry_pairs, fill_association_ids, finish_state, json_equal,
-    made_role_arn, made_role_names,
 };
 use crate::aws::eks::addon::{self, Addon, AddonUpdate, NewAddon};
 use crate::aws::eks::{cluster, tags as eks_tags};
 use crate::aws::retry::{self, WaitError};
 use crate::aws::{AwsError, Clients};
 use crate::errors::to_diagnostic;
-use crate::ownership::made_role::{self, Ensured, Placed};
-use crate::ownership::{self, Grant, Heartbeat, Lease, Leased, Subject};
+use crate::ownership::made_role;
+use crate::ownership::{Heartbeat, Lease};
 use crate::resources::{empty_response, prior_of, setup, with_error};
 use schema::addon::{self as rules, AddonState, Timeouts};
-use schema::role::{self, RoleLocation};
 use schema::tags;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -58,7 +60,7 @@ async fn install(
     let lease = Lease::new();
     let beat = Heartbeat::start(c.clone(), lease.clone());
     let mut made = Made::default();
-    if let Err(d) = put_roles(c, &env, &mut state, &mut made, how, &lease, &beat).await {
+    if let Err(d) = put_roles(c, &env.at, &mut state, &mut made, how, &lease, &beat).await {
         return fail_install(resp, c, &planned, made, d).await;
     }
     let new = NewAddon {
@@ -89,76 +91,6 @@ async fn install(
     let waited = addon::wait_settled(ctx, c, &state.cluster_name, &state.addon_name, timeout).await;
     let resp = finish_apply(resp, c, state, waited, &summary).await;
     release_roles(c, resp, &made, &beat).await
-}
-
-/// The roles one apply put in place for the addon's entries, each with the
-/// gate's grant: `created` by this apply (a failure removes them), and
-/// every one whose lease this apply holds (`leased`, released once the
-/// addon's associations use them).
-#[derive(Default)]
-struct Made {
-    created: Vec<(String, Grant)>,
-    leased: Vec<(String, Grant)>,
-}
-
-/// A failed install: the roles this apply created go again. One whose
-/// deletion failed, or one adopted from a dead apply, stays in the state
-/// (entries without association), so the next apply uses it or a destroy
-/// deletes it: nothing half made is forgotten.
-async fn fail_install(
-    mut resp: ApplyResponse,
-    c: &Clients,
-    planned: &AddonState,
-    made: Made,
-    d: Diagnostic,
-) -> ApplyResponse {
-    let left = made_role::cleanup(c, &made.created, &mut resp.diagnostics).await;
-    let keep: BTreeSet<String> = left
-        .into_iter()
-        .chain(
-            made.leased
-                .iter()
-                .map(|(n, _)| n.clone())
-                .filter(|n| !made.created.iter().any(|(m, _)| m == n)),
-        )
-        .collect();
-    if keep.is_empty() {
-        return with_error(resp, d);
-    }
-    let mut state = planned.clone();
-    state.addon_arn = None;
-    state.status = None;
-    if let Some(entries) = state.pod_identity_associations.as_mut() {
-        entries.retain(|e| e.role_name.as_ref().is_some_and(|n| keep.contains(n)));
-        for e in entries.iter_mut() {
-            e.association_id = None;
-            e.association_arn = None;
-        }
-    }
-    with_error(finish_state(resp, &state), d)
-}
-
-/// The addon's associations exist (or the apply failed after its call):
-/// the roles this apply leased are finished, their leases go.
-async fn release_roles(
-    c: &Clients,
-    mut resp: ApplyResponse,
-    made: &Made,
-    beat: &Heartbeat,
-) -> ApplyResponse {
-    for (name, grant) in &made.leased {
-        beat.remove(&Leased::Role(name.clone()));
-        if let Err(e) = ownership::release_role(c, grant, name).await {
-            resp.diagnostics.push(to_diagnostic(
-                format!(
-                    "removing the creation lease {} of IAM role {name}",
-                    ownership::LEASE_TAG
-                ),
-                &e,
-            ));
-        }
-    }
-    resp
 }
 
 /// ApplyResourceChange with prior and planned state.
@@ -217,7 +149,7 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         prior: &prior,
         drifted: &drifted,
     };
-    if let Err(d) = put_roles(&c, &env, &mut state, &mut made, how, &lease, &beat).await {
+    if let Err(d) = put_roles(&c, &env.at, &mut state, &mut made, how, &lease, &beat).await {
         let left = made_role::cleanup(&c, &made.created, &mut resp.diagnostics).await;
         let kept = failed_update_state(&prior, &state, &left);
         return with_error(finish_state(resp, &kept), d);
@@ -313,79 +245,6 @@ fn unchanged_addon(prior: &AddonState, state: &AddonState) -> Option<AddonState>
     })
 }
 
-/// Deletes the roles made for `prior`'s entries that `now` no longer uses
-/// (each with the grant the prior state's record gives). Returns `now`,
-/// with the entry of every role whose deletion failed kept (without
-/// association) when no entry of `now` has its service account, so a later
-/// apply deletes it: nothing made is forgotten.
-async fn delete_unused_roles(
-    c: &Clients,
-    prior: &AddonState,
-    mut now: AddonState,
-    label: &str,
-    diags: &mut Diagnostics,
-) -> AddonState {
-    let keep: BTreeSet<String> = made_role_names(&now);
-    let namespace = prior
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "kube-system".into());
-    for e in prior.pod_identity_associations.iter().flatten() {
-        let Some(old) = e.role_name.as_deref().filter(|n| !keep.contains(*n)) else {
-            continue;
-        };
-        let Some(grant) = ownership::recorded_role(e.created_role, Some(old), old) else {
-            continue;
-        };
-        let who = Subject {
-            cluster: prior.cluster_name.clone(),
-            namespace: namespace.clone(),
-            service_account: e.service_account.clone(),
-        };
-        if let Err(err) =
-            made_role::delete(c, &grant, old, &who, made_before(prior), None, diags).await
-        {
-            diags.push(to_diagnostic(
-                format!("deleting IAM role {old} no longer used by addon {label}"),
-                &err,
-            ));
-            let entries = now.pod_identity_associations.get_or_insert_with(Vec::new);
-            if !entries
-                .iter()
-                .any(|n| n.service_account == e.service_account)
-            {
-                let mut left = e.clone();
-                left.association_id = None;
-                left.association_arn = None;
-                entries.push(left);
-            }
-        }
-    }
-    now
-}
-
-/// The state after an update that failed once roles were put in place: the
-/// prior state, plus the entries whose roles this update made and that
-/// still exist (`made`: their names; they have no association as far as we
-/// know), so the next plan shows them and a destroy or `[]` deletes them.
-fn failed_update_state(prior: &AddonState, planned: &AddonState, made: &[String]) -> AddonState {
-    let mut kept = prior.clone();
-    let entries = kept.pod_identity_associations.get_or_insert_with(Vec::new);
-    for e in planned.pod_identity_associations.iter().flatten() {
-        if e.role_name.as_ref().is_some_and(|n| made.contains(n))
-            && !entries
-                .iter()
-                .any(|p| p.service_account == e.service_account)
-        {
-            let mut e = e.clone();
-            e.association_id = None;
-            e.association_arn = None;
-            entries.push(e);
-        }
-    }
-    kept
-}
-
 /// Why the addon update failed, and whether the roles made for it go.
 struct UpdateFailed {
     diagnostic: Diagnostic,
@@ -473,77 +332,9 @@ pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
         return diags;
     }
     if !preserve {
-        let namespace = prior
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "kube-system".into());
-        for (sa, name, known) in made_roles_known(&c, &prior) {
-            let Some(grant) = ownership::recorded_role(Some(true), Some(&name), &name) else {
-                continue;
-            };
-            let who = Subject {
-                cluster: prior.cluster_name.clone(),
-                namespace: namespace.clone(),
-                service_account: sa,
-            };
-            let known = known.as_ref().map(|(a, i)| (a, i.as_slice()));
-            let deleted = made_role::delete(
-                &c,
-                &grant,
-                &name,
-                &who,
-                made_before(&prior),
-                known,
-                &mut diags,
-            )
-            .await;
-            if let Err(e) = deleted {
-                diags.push(to_diagnostic(
-                    format!("deleting IAM role {name} made for addon {label}"),
-                    &e,
-                ));
-            }
-        }
+        delete_made_roles(&c, &prior, &label, &mut diags).await;
     }
     diags
-}
-
-/// Managed policy ARNs and inline policy names a made role holds.
-type PoliciesOnRole = (BTreeSet<String>, Vec<String>);
-
-/// The roles made for `s`'s entries, each with the managed and inline
-/// policies its entry put on it (what a delete removes without listing;
-/// `None` when the entry cannot say, as with `restrict_to_cluster`, whose
-/// trust needs the cluster's ARN). Anything attached outside Terraform
-/// makes DeleteRole refuse, and the role is then listed
-/// (`iam::delete_role_known`).
-fn made_roles_known(c: &Clients, s: &AddonState) -> Vec<(String, String, Option<PoliciesOnRole>)> {
-    let namespace = s.namespace.clone().unwrap_or_else(|| "kube-system".into());
-    s.pod_identity_associations
-        .iter()
-        .flatten()
-        .filter(|e| e.created_role == Some(true))
-        .filter_map(|e| {
-            let name = e.role_name.clone()?;
-            let request = e.role_request(&s.cluster_name, &namespace, s.tags_all.as_ref());
-            let known = role::wanted_role(&request, c.partition, None)
-                .ok()
-                .map(|w| {
-                    let inline = rules::inline_policy_names(&w.shape);
-                    (w.shape.managed_policy_arns, inline)
-                });
-            Some((e.service_account.clone(), name, known))
-        })
-        .collect()
-}
-
-/// The latest time the addon a state records was created or changed: every
-/// role its entries made was made before that (see
-/// `ownership::verify_recorded_role`).
-fn made_before(s: &AddonState) -> Option<std::time::SystemTime> {
-    let created = ownership::parse_time(s.created_at.as_deref());
-    let modified = ownership::parse_time(s.modified_at.as_deref());
-    created.max(modified)
 }
 
 /// `addon on cluster cluster`, as messages name the addon.
@@ -554,8 +345,7 @@ fn label(s: &AddonState) -> String {
 /// What apply needs to know of the cluster and the addon.
 struct Env {
     version: String,
-    namespace: String,
-    cluster_arn: Option<String>,
+    at: Where,
 }
 
 impl Env {
@@ -612,166 +402,12 @@ impl Env {
             .unwrap_or_default();
         Ok(Env {
             version,
-            namespace,
-            cluster_arn: cluster.arn,
+            at: Where {
+                namespace,
+                cluster_arn: cluster.arn,
+            },
         })
     }
-}
-
-/// How [`put_roles`] puts a role in place.
-#[derive(Clone, Copy)]
-enum Roles<'a> {
-    /// Installing: CreateRole first (a role of an earlier, interrupted
-    /// apply is adopted by the gate's rules), no read before.
-    Make,
-    /// Updating from `prior`: a role the refresh vouched for (its service
-    /// account is not in `drifted`) is changed from what its prior entry
-    /// asked for, without reading it; any other is read and converged, or
-    /// made when it is gone.
-    Converge {
-        prior: &'a AddonState,
-        drifted: &'a BTreeSet<String>,
-    },
-}
-
-/// What the refresh vouched for of the role made for `sa` in `prior`: the
-/// role its prior entry asked for, when that is the role wanted now.
-fn known_prior_role(
-    c: &Clients,
-    prior: &AddonState,
-    sa: &str,
-    wanted: &role::WantedRole,
-) -> Option<made_role::KnownRole> {
-    let e = prior
-        .pod_identity_associations
-        .iter()
-        .flatten()
-        .find(|e| e.service_account == sa && e.created_role == Some(true))?;
-    if e.role_name.as_deref() != Some(wanted.name.as_str())
-        || e.role_path.as_deref() != Some(wanted.path.as_str())
-        || e.association_id.is_none()
-    {
-        return None;
-    }
-    let namespace = prior.namespace.clone()?;
-    let cluster_arn = cluster_arn_of(prior);
-    let request = e.role_request(&prior.cluster_name, &namespace, prior.tags_all.as_ref());
-    let was = role::wanted_role(&request, c.partition, cluster_arn.as_deref()).ok()?;
-    Some(made_role::KnownRole {
-        arn: made_role_arn(prior, e)?,
-        shape: was.shape,
-        extra_inline: vec![],
-    })
-}
-
-/// Makes (or converges) the roles of entries without a given role, and
-/// records role ARNs and names in `state`. A role the prior state records
-/// for the entry is converged under that record's grant; any other is made
-/// under this apply's `lease` (a taken name goes to the gate, which adopts
-/// only a dead apply's role and refuses a finished one: an entry never
-/// takes a role another resource made). Roles made here are pushed to
-/// `made` so a failure can remove them and a success release their leases.
-async fn put_roles(
-    c: &Clients,
-    env: &Env,
-    state: &mut AddonState,
-    made: &mut Made,
-    how: Roles<'_>,
-    lease: &Lease,
-    beat: &Heartbeat,
-) -> Result<(), Diagnostic> {
-    let cluster = state.cluster_name.clone();
-    let tags = state.tags_all.clone();
-    let Some(entries) = state.pod_identity_associations.as_mut() else {
-        return Ok(());
-    };
-    for e in entries.iter_mut() {
-        if e.created_role != Some(true) {
-            e.created_role = Some(false);
-            continue;
-        }
-        // A name left unknown at plan (the location was not known then)
-        // is the scoped name for the cluster's location.
-        let location = env
-            .cluster_arn
-            .as_deref()
-            .and_then(RoleLocation::from_cluster_arn);
-        let wanted = role::wanted_role_in(
-            &e.role_request(&cluster, &env.namespace, tags.as_ref()),
-            c.partition,
-            env.cluster_arn.as_deref(),
-            location.as_ref(),
-        )
-        .map_err(|m| Diagnostic::error("Invalid role-creation attributes", m))?;
-        let summary = format!(
-            "making IAM role {} for service account {}",
-            wanted.name, e.service_account
-        );
-        let who = Subject {
-            cluster: cluster.clone(),
-            namespace: env.namespace.clone(),
-            service_account: e.service_account.clone(),
-        };
-        let kept = converge_recorded(c, how, &e.service_account, &wanted, &who)
-            .await
-            .map_err(|err| made_role::diagnostic(summary.clone(), &err))?;
-        let placed = match kept {
-            Some(p) => p,
-            None => {
-                let p = made_role::make(c, &wanted, &who, lease, false)
-                    .await
-                    .map_err(|err| made_role::diagnostic(summary, &err))?;
-                beat.add(Leased::Role(wanted.name.clone()));
-                if let Ensured::Created(_) = p.ensured {
-                    made.created.push((wanted.name.clone(), p.grant.clone()));
-                }
-                made.leased.push((wanted.name.clone(), p.grant.clone()));
-                p
-            }
-        };
-        e.role_arn = Some(placed.ensured.arn().to_string());
-        e.role_name = Some(wanted.name);
-        e.role_path = Some(wanted.path);
-    }
-    Ok(())
-}
-
-/// The role the prior state records for `sa`'s entry, brought to `wanted`
-/// (from what the refresh vouched for, else after reading it). `None` when
-/// no record names it (a new entry, a new name) or it is gone.
-async fn converge_recorded(
-    c: &Clients,
-    how: Roles<'_>,
-    sa: &str,
-    wanted: &role::WantedRole,
-    who: &Subject,
-) -> Result<Option<Placed>, ownership::Refused> {
-    let Roles::Converge { prior, drifted } = how else {
-        return Ok(None);
-    };
-    let Some(grant) = prior
-        .pod_identity_associations
-        .iter()
-        .flatten()
-        .find(|p| p.service_account == sa)
-        .and_then(|p| {
-            ownership::recorded_role(p.created_role, p.role_name.as_deref(), &wanted.name)
-        })
-    else {
-        return Ok(None);
-    };
-    let known = (!drifted.contains(sa))
-        .then(|| known_prior_role(c, prior, sa, wanted))
-        .flatten();
-    let kept = match known {
-        Some(k) => made_role::converge_known(c, &grant, wanted, &k).await?,
-        None => None,
-    };
-    let kept = match kept {
-        Some(k) => Some(k),
-        None => made_role::converge_read(c, &grant, wanted, who, made_before(prior)).await?,
-    };
-    Ok(kept.map(|ensured| Placed { ensured, grant }))
 }
 
 /// The request list of (service account, role) pairs; `None` when omitted.

@@ -20,6 +20,7 @@ mod import;
 mod list;
 mod plan;
 mod read;
+mod roles;
 mod state;
 
 use crate::aws::Clients;
