@@ -282,3 +282,81 @@ fn gate_killed_between_the_two_lease_removals_converges() {
     assert!(w.get_role(&role_name).is_none());
     assert!(w.list_associations(&cluster).is_empty());
 }
+
+/// A switch from a made role to a given one whose old role cannot be
+/// deleted (IAM refuses: it is in an instance profile) keeps the old role
+/// in the resource's private state: the apply says so, the next plan shows
+/// a change with a warning naming it, and once IAM lets go the next apply
+/// deletes it. Before: forgotten (orphaned) after the warning.
+#[test]
+fn gate_old_made_role_whose_deletion_failed_is_deleted_later() {
+    let Some(w) = acc("gate_old_made_role_whose_deletion_failed_is_deleted_later") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let given = w.create_pod_role();
+    let sa = random_name();
+    let base = [
+        ("cluster_name", string(&cluster)),
+        ("namespace", string("default")),
+        ("service_account", string(&sa)),
+    ];
+    let mut made_attrs = base.to_vec();
+    made_attrs.push(("permission_policy_arns", format!("[{}]", string(READ_ONLY))));
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        resource("eks_pod_identity_association", "test", &made_attrs),
+    ]));
+    tf.apply();
+    let old = tf.resource("eks_pod_identity_association.test")["role_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let profile = random_name();
+    assert!(
+        w.iam(
+            "CreateInstanceProfile",
+            &[("InstanceProfileName", &profile)]
+        )
+        .ok()
+    );
+    let added = w.iam(
+        "AddRoleToInstanceProfile",
+        &[("InstanceProfileName", &profile), ("RoleName", &old)],
+    );
+    assert!(added.ok(), "{}", added.body);
+    let mut given_attrs = base.to_vec();
+    given_attrs.push(("role_arn", string(&given.arn)));
+    tf.write(&config(&[
+        provider(&[]),
+        resource("eks_pod_identity_association", "test", &given_attrs),
+    ]));
+    let out = tf.apply_expect_error("kept to delete at the next apply or destroy");
+    assert!(contains_ignoring_wrap(&out, &old), "{out}");
+    assert_eq!(
+        tf.resource("eks_pod_identity_association.test")["role_arn"],
+        given.arn.as_str()
+    );
+    assert!(w.get_role(&old).is_some());
+    let (empty, plan) = tf.plan();
+    assert!(
+        !empty,
+        "the role left to delete is not in the plan:\n{plan}"
+    );
+    assert!(contains_ignoring_wrap(&plan, &old), "{plan}");
+    let removed = w.iam(
+        "RemoveRoleFromInstanceProfile",
+        &[("InstanceProfileName", &profile), ("RoleName", &old)],
+    );
+    assert!(removed.ok(), "{}", removed.body);
+    tf.apply();
+    assert!(w.get_role(&old).is_none(), "the old made role leaked");
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(
+        w.get_role(&given.name).is_some(),
+        "the given role was deleted"
+    );
+    assert!(w.list_associations(&cluster).is_empty());
+}

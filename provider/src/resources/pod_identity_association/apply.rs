@@ -8,6 +8,7 @@
 //! (`crate::ownership::made_role`), or the state built from AWS answers (`super::state`).
 
 use super::advice::{duplicate_diagnostic, existing_association_advice, pending_diagnostic};
+use super::read::Private;
 use super::service_account;
 use super::state::{
     finish, identity, known_made_role, label, record_made_role, same_as_planned, state_from,
@@ -370,7 +371,15 @@ async fn fail_create(
 
 /// ApplyResourceChange with prior and planned state.
 pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
-    let resp = empty_response();
+    let private = Private::from_bytes(&req.private);
+    // Roles left to delete stay in the private state whatever happens below
+    // (the success path replaces it with what is still left).
+    let mut resp = empty_response();
+    resp.private = Private {
+        role_tags_drift: false,
+        roles_to_delete: private.roles_to_delete.clone(),
+    }
+    .to_bytes();
     let (clients, mut planned) = match setup::<AssociationState>(ctx, &req.planned) {
         Ok(v) => v,
         Err(d) => return with_error(resp, d),
@@ -386,12 +395,11 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     let lease = Lease::new();
     let beat = Heartbeat::start(clients.clone(), lease.clone());
     // A made role first: the association can only point at a role that exists.
-    let drifted = req.private.as_slice() == super::read::ROLE_TAGS_DRIFT;
+    let drifted = private.role_tags_drift;
     let made = match put_made_role(&clients, &prior, &mut planned, drifted, &lease, &beat).await {
         Ok(m) => m,
         Err(d) => return with_error(finish(resp, &prior), d),
     };
-    let mut resp = resp;
     let mut state = match update_association(ctx, &clients, &grant, &prior, &planned).await {
         Ok(state) => state,
         Err((e, partial)) => {
@@ -430,28 +438,63 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         }
     }
     // Switched from a made role to a given one, or to another made role:
-    // the old role goes only now that the association no longer uses it.
-    let new_name = made.as_ref().map(|m| m.wanted.name.as_str());
-    if let Some(old) = prior.role_name.as_deref().filter(|o| Some(*o) != new_name)
-        && let Some(old_grant) = ownership::recorded_role(prior.created_role, Some(old), old)
-        && let Err(e) = made_role::delete(
-            &clients,
-            &old_grant,
-            old,
-            &subject(&prior),
-            made_before(&prior),
-            None,
-            &mut resp.diagnostics,
-        )
-        .await
+    // the old role goes only now that the association no longer uses it,
+    // with any an earlier switch left. One whose deletion fails is kept in
+    // the private state, so the next apply or destroy deletes it.
+    let new_name = made.as_ref().map(|m| m.wanted.name.clone());
+    let mut old: Vec<String> = private.roles_to_delete.clone();
+    if let Some(o) = prior.role_name.clone().filter(|o| Some(o) != new_name.as_ref())
+        && prior.created_role == Some(true)
     {
-        resp.diagnostics.push(to_diagnostic(
-            format!("deleting IAM role {old} made for {}", label(&planned)),
-            &e,
-        ));
+        old.push(o);
     }
+    old.retain(|o| Some(o) != new_name.as_ref());
+    let left = delete_left_roles(&clients, &prior, &old, &mut resp.diagnostics).await;
+    resp.private = Private {
+        role_tags_drift: false,
+        roles_to_delete: left,
+    }
+    .to_bytes();
     resp.identity = Some(identity(&state));
     finish(resp, &state)
+}
+
+/// Deletes made roles this resource no longer uses (`names`, each recorded
+/// by its state or its private state). Returns those whose deletion failed
+/// (each an error in `diags`).
+async fn delete_left_roles(
+    c: &Clients,
+    prior: &AssociationState,
+    names: &[String],
+    diags: &mut Diagnostics,
+) -> Vec<String> {
+    let mut left = vec![];
+    for old in names {
+        let Some(grant) = ownership::recorded_role(Some(true), Some(old), old) else {
+            continue;
+        };
+        if let Err(e) = made_role::delete(
+            c,
+            &grant,
+            old,
+            &subject(prior),
+            made_before(prior),
+            None,
+            diags,
+        )
+        .await
+        {
+            diags.push(to_diagnostic(
+                format!(
+                    "deleting IAM role {old} made for {} (kept to delete at the next apply or destroy)",
+                    label(prior)
+                ),
+                &e,
+            ));
+            left.push(old.clone());
+        }
+    }
+    left
 }
 
 /// The association vanished outside Terraform while its made role stayed
@@ -568,6 +611,9 @@ pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
             &e,
         ));
     }
+    // Made roles an earlier switch could not delete.
+    let left = Private::from_bytes(&req.private).roles_to_delete;
+    delete_left_roles(&clients, &prior, &left, &mut diags).await;
     service_account::delete(&clients, &prior, &mut diags).await;
     diags
 }

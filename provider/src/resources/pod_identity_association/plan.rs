@@ -100,6 +100,16 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
         },
     );
     plan_what_read_found(req, prior.as_ref(), &mut resp.planned);
+    let left = super::read::Private::from_bytes(&req.prior_private).roles_to_delete;
+    if !left.is_empty() && prior.is_some() {
+        resp.diagnostics.push(tfplugin::Diagnostic::warning(
+            "IAM roles this resource made and no longer uses are deleted by this apply",
+            format!(
+                "An earlier apply switched the association away from {} and could not delete it then. This apply deletes it (tags_all shows as changing so that there is an apply to do it).",
+                left.join(", ")
+            ),
+        ));
+    }
     plan_policy_text(&req.config, prior.as_ref(), &mut resp.planned);
     if input.role.makes_role() == Input::Known(true) {
         plan_made_role(clients, &req.config, prior.as_ref(), resp).await;
@@ -133,9 +143,13 @@ fn plan_what_read_found(req: &PlanRequest, prior: Option<&AssociationState>, pla
             p.service_account
         );
     }
-    if req.prior_private.as_slice() == super::read::ROLE_TAGS_DRIFT
-        && prior.is_some_and(|p| p.created_role == Some(true))
-    {
+    let private = super::read::Private::from_bytes(&req.prior_private);
+    if !private.roles_to_delete.is_empty() && prior.is_some() {
+        // Made roles a switch left behind (their deletion failed): apply
+        // deletes them, so the plan must have a change to apply.
+        planned.set("tags_all", Value::Unknown);
+    }
+    if private.role_tags_drift && prior.is_some_and(|p| p.created_role == Some(true)) {
         // The made role's tags were changed outside Terraform: tags_all
         // (which the role carries too) shows as changing, and apply tags the
         // role again.

@@ -8,7 +8,7 @@
 //! while anything it made exists). A vanished made role clears `role_arn`
 //! so the next plan makes it again. Inline policies added to a made role
 //! show in `inline_policies`; changed tags of a made role are recorded in
-//! the private state ([`ROLE_TAGS_DRIFT`]) for the plan to show. Does not
+//! the private state ([`Private`]) for the plan to show. Does not
 //! own: the state built from AWS answers (`super::state`).
 
 use super::service_account;
@@ -27,7 +27,51 @@ use tfplugin::{Ctx, Diagnostic, ReadRequest, ReadResponse};
 /// Private state a read leaves when a made role's tags are not what the
 /// resource wrote (owner tag, default tags, user tags): the plan then shows
 /// `tags_all` as changing, and apply tags the role again.
-pub(super) const ROLE_TAGS_DRIFT: &[u8] = br#"{"role_tags_drift":true}"#;
+///
+/// It also carries the made roles this resource no longer uses and could
+/// not delete yet (`roles_to_delete`: an apply switched the association to
+/// another role and the old role's deletion failed): kept by every read, so
+/// the plan shows them and the next apply or destroy deletes them. Nothing
+/// made is forgotten.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Private {
+    /// The made role's tags are not what the resource wrote.
+    pub(super) role_tags_drift: bool,
+    /// Made roles left to delete, by name.
+    pub(super) roles_to_delete: Vec<String>,
+}
+
+impl Private {
+    /// Reads it (anything unreadable, or nothing, is the default).
+    pub(super) fn from_bytes(bytes: &[u8]) -> Private {
+        let v = serde_json::from_slice::<serde_json::Value>(bytes).unwrap_or_default();
+        Private {
+            role_tags_drift: v["role_tags_drift"].as_bool().unwrap_or(false),
+            roles_to_delete: v["roles_to_delete"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect(),
+        }
+    }
+
+    /// Writes it: empty when there is nothing to say.
+    pub(super) fn to_bytes(&self) -> Vec<u8> {
+        let mut o = serde_json::Map::new();
+        if self.role_tags_drift {
+            o.insert("role_tags_drift".into(), true.into());
+        }
+        if !self.roles_to_delete.is_empty() {
+            o.insert("roles_to_delete".into(), self.roles_to_delete.clone().into());
+        }
+        if o.is_empty() {
+            vec![]
+        } else {
+            serde_json::Value::Object(o).to_string().into_bytes()
+        }
+    }
+}
 
 /// ReadResource.
 pub(super) async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
@@ -44,7 +88,13 @@ pub(super) async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
         }
         return resp;
     };
-    resp.private = vec![];
+    // Roles left to delete stay; the drift flag is this read's to say.
+    let carried = Private::from_bytes(&resp.private).roles_to_delete;
+    resp.private = Private {
+        role_tags_drift: false,
+        roles_to_delete: carried.clone(),
+    }
+    .to_bytes();
     match association::find_by_id(&clients, &prior.cluster_name, &id).await {
         Ok(Some(a)) => read_found(&clients, &prior, &a, &mut resp).await,
         Ok(None) if prior.created_role == Some(true) => {
@@ -92,7 +142,9 @@ async fn read_found(
                     found.with_permission_policy_name(prior.permission_policy_name.as_deref());
                 read_made_role(&mut state, prior, &found);
                 if role_tags_drifted(prior, &state, &found) {
-                    resp.private = ROLE_TAGS_DRIFT.to_vec();
+                    let mut private = Private::from_bytes(&resp.private);
+                    private.role_tags_drift = true;
+                    resp.private = private.to_bytes();
                 }
             }
             Ok(None) => {
