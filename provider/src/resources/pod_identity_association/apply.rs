@@ -443,7 +443,10 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     // the private state, so the next apply or destroy deletes it.
     let new_name = made.as_ref().map(|m| m.wanted.name.clone());
     let mut old: Vec<String> = private.roles_to_delete.clone();
-    if let Some(o) = prior.role_name.clone().filter(|o| Some(o) != new_name.as_ref())
+    if let Some(o) = prior
+        .role_name
+        .clone()
+        .filter(|o| Some(o) != new_name.as_ref())
         && prior.created_role == Some(true)
     {
         old.push(o);

@@ -63,7 +63,10 @@ impl Private {
             o.insert("role_tags_drift".into(), true.into());
         }
         if !self.roles_to_delete.is_empty() {
-            o.insert("roles_to_delete".into(), self.roles_to_delete.clone().into());
+            o.insert(
+                "roles_to_delete".into(),
+                self.roles_to_delete.clone().into(),
+            );
         }
         if o.is_empty() {
             vec![]
