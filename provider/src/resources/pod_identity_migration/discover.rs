@@ -63,16 +63,20 @@ impl Found {
 }
 
 /// Finds what the plan needs (see the module documentation). `known` is
-/// association ID → role of what a prior apply migrated.
+/// association ID → role of what a prior apply migrated. `None` when the
+/// cluster does not exist (the caller decides: a warning at plan, an error
+/// at apply).
 pub(super) async fn discover(
     c: &Arc<Clients>,
     cfg: &MigrationState,
     known: &BTreeMap<String, String>,
-) -> Result<Found, Diagnostic> {
+) -> Result<Option<Found>, Diagnostic> {
     let cluster = &cfg.cluster_name;
     let summary = format!("planning the pod identity migration of cluster {cluster}");
     let mut notes = Vec::new();
-    let facts = cluster_facts(c, cluster, &summary).await?;
+    let Some(facts) = cluster_facts(c, cluster, &summary).await? else {
+        return Ok(None);
+    };
     if facts.agent == Agent::Missing && cfg.install_agent == Some(false) {
         notes.push(Diagnostic::warning(
             format!("Cluster {cluster} has no EKS Pod Identity agent"),
@@ -103,7 +107,7 @@ pub(super) async fn discover(
     let roles = find_roles(c, cluster, &sas, &addons)
         .await
         .map_err(|e| to_diagnostic(&summary, &e))?;
-    Ok(Found {
+    Ok(Some(Found {
         discovery: Discovery {
             agent: facts.agent,
             install_agent: cfg.install_agent != Some(false),
@@ -116,25 +120,22 @@ pub(super) async fn discover(
         },
         addon_namespaces,
         notes,
-    })
+    }))
 }
 
-/// The cluster's account, agent and OIDC provider.
+/// The cluster's account, agent and OIDC provider; `None` when there is no
+/// such cluster.
 async fn cluster_facts(
     c: &Clients,
     cluster: &str,
     summary: &str,
-) -> Result<ClusterFacts, Diagnostic> {
-    let found = cluster::find_by_name(c, cluster)
+) -> Result<Option<ClusterFacts>, Diagnostic> {
+    let Some(found) = cluster::find_by_name(c, cluster)
         .await
         .map_err(|e| to_diagnostic(summary, &e))?
-        .ok_or_else(|| {
-            Diagnostic::error(
-                format!("Cluster {cluster} not found"),
-                format!("No EKS cluster {cluster} in region {}. Check cluster_name and the provider's region.", c.region),
-            )
-            .at(AttrPath::root("cluster_name"))
-        })?;
+    else {
+        return Ok(None);
+    };
     let account = found.account();
     let oidc_provider_arn = found
         .oidc_issuer
@@ -149,11 +150,11 @@ async fn cluster_facts(
             Err(e) => return Err(to_diagnostic(summary, &e)),
         }
     };
-    Ok(ClusterFacts {
+    Ok(Some(ClusterFacts {
         account,
         agent,
         oidc_provider_arn,
-    })
+    }))
 }
 
 /// This cluster's OIDC provider ARN (`None`: no cluster, or no issuer).
@@ -407,6 +408,18 @@ fn made_for_cluster(tags: &BTreeMap<String, String>, cluster: &str) -> bool {
             .get(reserved_tags::OWNER_TAG)
             .and_then(|o| reserved_tags::parse_owner_tag(o))
             .is_some_and(|t| t.cluster() == Some(cluster))
+}
+
+/// The error for a migration whose cluster does not exist at apply.
+pub(super) fn cluster_not_found(c: &Clients, cluster: &str) -> Diagnostic {
+    Diagnostic::error(
+        format!("Cluster {cluster} not found"),
+        format!(
+            "No EKS cluster {cluster} in region {}. Check cluster_name and the provider's region.",
+            c.region
+        ),
+    )
+    .at(AttrPath::root("cluster_name"))
 }
 
 #[cfg(test)]

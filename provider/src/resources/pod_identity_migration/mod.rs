@@ -124,7 +124,23 @@ async fn plan(clients: &std::sync::Arc<Clients>, req: &PlanRequest, resp: &mut P
         .filter(|p: &MigrationState| p.cluster_name == planned.cluster_name);
     let known = known_associations(prior.as_ref());
     let found = match discover::discover(clients, &planned, &known).await {
-        Ok(f) => f,
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            // Not an error at plan (issue 23 item 2): the cluster may be made
+            // by this same apply, and a destroy's own planning must not
+            // fail on it. The apply says it when the cluster is still not there.
+            resp.diagnostics.push(Diagnostic::warning(
+                format!("Cluster {} not found", planned.cluster_name),
+                format!(
+                    "No EKS cluster {} in region {} yet: the migration's tasks are known once it exists. If nothing creates it before this apply runs, the apply fails. Check cluster_name and the provider's region.",
+                    planned.cluster_name, clients.region
+                ),
+            ).at(tfplugin::AttrPath::root("cluster_name")));
+            for attr in ["tasks", "migrated", "rollback_tasks"] {
+                resp.planned.set(attr, Value::Unknown);
+            }
+            return;
+        }
         Err(d) => {
             resp.diagnostics.push(d);
             return;
@@ -302,7 +318,12 @@ async fn apply(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         None => match discover::discover(&clients, &planned, &known_associations(prior.as_ref()))
             .await
         {
-            Ok(found) => {
+            Ok(None) => {
+                resp.diagnostics
+                    .push(discover::cluster_not_found(&clients, &planned.cluster_name));
+                return resp;
+            }
+            Ok(Some(found)) => {
                 let plan = found.plan();
                 resp.diagnostics
                     .extend(skipped_warnings(&planned.cluster_name, &plan.skipped));

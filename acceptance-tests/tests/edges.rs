@@ -1,0 +1,77 @@
+//! No surprises at the edges (issue 23): each test reproduces one reported
+//! surprise and fails without its fix.
+
+use acceptance_tests::hcl::{config, provider, resource, string};
+use acceptance_tests::{Tf, acc, random_name};
+
+const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+
+/// Item 2: the cluster deleted first (its associations and addons go with
+/// it). Destroy still succeeds on every engine and deletes every role the
+/// resources made. Before: every destroy failed with "Cluster … not found"
+/// from the migration's plan (a destroy plans the configuration first),
+/// and the made roles stayed until `destroy -refresh=false`.
+#[test]
+fn edges_destroy_after_the_cluster_was_deleted() {
+    let Some(w) = acc("edges_destroy_after_the_cluster_was_deleted") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let sa = random_name();
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_association",
+            "made",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("namespace", string("default")),
+                ("service_account", string(&sa)),
+                ("permission_policy_arns", format!("[{}]", string(READ_ONLY))),
+            ],
+        ),
+        resource(
+            "eks_addon_pod_identity",
+            "ebs",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("addon_name", string("aws-ebs-csi-driver")),
+                (
+                    "pod_identity_associations",
+                    format!(
+                        "[{{ service_account = \"ebs-csi-controller-sa\", permission_policy_arns = [{}] }}]",
+                        string(READ_ONLY)
+                    ),
+                ),
+            ],
+        ),
+        resource(
+            "eks_pod_identity_migration",
+            "irsa",
+            &[("cluster_name", string(&cluster))],
+        ),
+    ]));
+    tf.apply();
+    let made: Vec<String> = w
+        .list_roles()
+        .into_iter()
+        .filter(|r| r.contains(&cluster))
+        .collect();
+    assert_eq!(made.len(), 2, "two made roles: {made:?}");
+    let deleted = w.eks("DELETE", &format!("/clusters/{cluster}"), None);
+    assert!(deleted.ok(), "{}", deleted.body);
+    tf.destroy();
+    let left: Vec<String> = w
+        .list_roles()
+        .into_iter()
+        .filter(|r| r.contains(&cluster))
+        .collect();
+    assert!(left.is_empty(), "made roles left after destroy: {left:?}");
+    assert!(
+        tf.state_json()["values"]["root_module"]["resources"]
+            .as_array()
+            .is_none_or(|r| r.is_empty()),
+        "resources left in state"
+    );
+}
