@@ -578,10 +578,10 @@ fn ownership_reserved_tags_count_against_limits_at_plan() {
             "default",
             &random_name(),
             &role.arn,
-            &[("tags", tags(50))],
+            &[("tags", tags(51))],
         ),
     ]));
-    let out = tf.plan_expect_error("at most 49");
+    let out = tf.plan_expect_error("EKS allows 50");
     assert!(out.contains("tags"), "{out}");
     let mut made_cfg = made("test", &cluster, &random_name());
     made_cfg = made_cfg.replacen('{', &format!("{{\n  tags = {}", tags(48)), 1);
@@ -594,4 +594,32 @@ fn ownership_reserved_tags_count_against_limits_at_plan() {
         !w.list_roles().iter().any(|r| r.starts_with(&prefix)),
         "a role was made"
     );
+    // 50 tags on an association are fine (issue 23 item 5): the create
+    // sends 49 beside its creation lease and the 50th once the lease is
+    // gone; the plan after it is empty, and an update keeps all 50.
+    // Before: refused at plan ("at most 49"), also for an existing
+    // association and at destroy.
+    tf.write(&config(&[
+        provider(&[]),
+        association(
+            "test",
+            &cluster,
+            "default",
+            &random_name(),
+            &role.arn,
+            &[("tags", tags(50))],
+        ),
+    ]));
+    tf.apply();
+    let id = tf.resource("eks_pod_identity_association.test")["association_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let remote = w.describe_association(&cluster, &id).unwrap_or_default();
+    let remote_tags = remote["tags"].as_object().cloned().unwrap_or_default();
+    assert_eq!(remote_tags.len(), 50, "{remote}");
+    assert!(!remote_tags.contains_key("eks-tools:creating"), "{remote}");
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
 }

@@ -184,9 +184,9 @@ pub struct AssociationConfig {
 /// (see [`Stage`]: at validate, only known values are judged).
 ///
 /// Besides the role-source rules ([`role::check_role_config`]): a session
-/// policy needs `disable_session_tags = true`; the tags, with the provider's
-/// own tag on the association ([`reserved_tags::ASSOCIATION_TAGS`]), must
-/// fit EKS's limit; and when the provider makes the role, the tags are
+/// policy needs `disable_session_tags = true`; the tags must fit EKS's
+/// limit (the creation lease, [`reserved_tags::ASSOCIATION_TAGS`], is not
+/// counted: it is gone before a 50th tag goes on); and when the provider makes the role, the tags are
 /// copied onto it, so they must also follow IAM's rules and fit IAM's limit
 /// beside the role's own reserved tags. Tag problems are at `tags`.
 pub fn check_config(input: &AssociationConfig, stage: Stage) -> Vec<Problem> {
@@ -572,21 +572,22 @@ mod tests {
 
     #[test]
     fn tags_count_the_providers_own_tags() {
-        // Given role: the association carries the provider's created-by tag.
+        // Given role: all 50 are the user's (the creation lease is gone
+        // before the 50th goes on).
         let mut given = config(RoleConfig {
             role_arn: Input::Known("arn:aws:iam::123456789012:role/a".into()),
             ..Default::default()
         });
-        given.tags_all = Input::Known(tags(49));
-        assert_eq!(check_config(&given, Stage::Plan), vec![]);
         given.tags_all = Input::Known(tags(50));
+        assert_eq!(check_config(&given, Stage::Plan), vec![]);
+        given.tags_all = Input::Known(tags(51));
         let p = check_config(&given, Stage::Plan);
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(p[0].attr, "tags");
-        assert!(p[0].detail.contains("at most 49"), "{}", p[0].detail);
+        assert!(p[0].detail.contains("EKS allows 50"), "{}", p[0].detail);
         // The older entry point counts them too.
         let old = AssociationInput {
-            tags_all: Input::Known(tags(50)),
+            tags_all: Input::Known(tags(51)),
             role: RoleSourceInput {
                 role_arn: Input::Known("arn:aws:iam::123456789012:role/a".into()),
                 ..Default::default()

@@ -53,9 +53,13 @@ pub fn is_reserved(key: &str) -> bool {
 }
 
 /// How many tags of the user's (default tags included) an association may
-/// carry: EKS's limit less the provider's own.
+/// carry: all of EKS's limit. The creation lease ([`PENDING_TAG`]) lives on
+/// an association only while its create runs; with 50 tags of the user's,
+/// the create sends 49 beside the lease and the 50th goes on once the
+/// lease is gone (issue 23 item 5: EKS and the AWS provider allow 50, and
+/// a finished association carries no tag of the provider's).
 pub const fn association_user_tag_limit() -> usize {
-    MAX_TAGS - ASSOCIATION_TAGS.len()
+    MAX_TAGS
 }
 
 /// How many tags of the user's a made role may carry: IAM's limit less the
@@ -286,10 +290,8 @@ pub fn association_tag_problems(tags: &Tags) -> Vec<String> {
     let limit = association_user_tag_limit();
     if tags.len() > limit {
         out.push(format!(
-            "The association would carry {} tags of yours (tags and the provider's default_tags) and {} of the provider's own ({}); EKS allows {MAX_TAGS} per association, so at most {limit} of yours. Remove {} tag(s).",
+            "The association would carry {} tags (tags and the provider's default_tags); EKS allows {MAX_TAGS} per association. Remove {} tag(s).",
             tags.len(),
-            ASSOCIATION_TAGS.len(),
-            ASSOCIATION_TAGS.join(", "),
             tags.len() - limit
         ));
     }
@@ -365,9 +367,10 @@ mod tests {
         let p = made_role_tag_problems(&t(48));
         assert_eq!(p.len(), 1);
         assert!(p[0].contains("at most 47"), "{}", p[0]);
-        assert!(association_tag_problems(&t(49)).is_empty());
-        let p = association_tag_problems(&t(50));
-        assert!(p[0].contains("at most 49"), "{}", p[0]);
+        // The lease is gone before the 50th tag goes on: all 50 are the user's.
+        assert!(association_tag_problems(&t(50)).is_empty());
+        let p = association_tag_problems(&t(51));
+        assert!(p[0].contains("EKS allows 50"), "{}", p[0]);
     }
 
     #[test]

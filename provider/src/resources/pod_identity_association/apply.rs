@@ -11,7 +11,8 @@ use super::advice::{duplicate_diagnostic, existing_association_advice, pending_d
 use super::read::Private;
 use super::service_account;
 use super::state::{
-    finish, identity, known_made_role, label, record_made_role, same_as_planned, state_from,
+    finish, held_back, identity, known_made_role, label, record_made_role, same_as_planned,
+    state_from, without_held_back,
 };
 use crate::aws::eks::association::{self, Association, Created, NewAssociation};
 use crate::aws::eks::{cluster, tags as eks_tags};
@@ -146,7 +147,8 @@ async fn create_or_adopt(
     lease: &Lease,
     beat: &Heartbeat,
 ) -> Result<(Association, Grant), CreateError> {
-    let mut tags = planned.tags_all.clone().unwrap_or_default();
+    // With 50 tags, one waits until the lease is gone (`release`).
+    let mut tags = without_held_back(&planned.tags_all.clone().unwrap_or_default());
     tags.insert(LEASE_TAG.to_string(), lease.value(SystemTime::now()));
     let new = NewAssociation {
         cluster: planned.cluster_name.clone(),
@@ -185,8 +187,21 @@ async fn create_or_adopt(
     };
     lease_association(beat, &existing);
     let id = existing.association_id.clone().unwrap_or_default();
-    let found = state_from(&existing, planned, &c.default_tags);
-    if let Err((e, _)) = update_association(ctx, c, &grant, &found, planned).await {
+    // Converged to the plan with the lease kept (it goes in `release`) and
+    // a held-back 50th tag still held back.
+    let found = match association::find_by_id(c, &planned.cluster_name, &id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => existing.clone(),
+        Err(e) => return Err(CreateError::Aws(e)),
+    };
+    let mut target = planned.clone();
+    let mut target_tags = without_held_back(&planned.tags_all.clone().unwrap_or_default());
+    if let Some(v) = found.tags.get(LEASE_TAG) {
+        target_tags.insert(LEASE_TAG.to_string(), v.clone());
+    }
+    target.tags_all = Some(target_tags);
+    let found = state_from(&found, planned, &c.default_tags);
+    if let Err((e, _)) = update_association(ctx, c, &grant, &found, &target).await {
         return Err(CreateError::Aws(e));
     }
     // Read back, so the state is what EKS now has.
@@ -316,6 +331,20 @@ async fn release(
                         "removing the creation lease {LEASE_TAG} of EKS Pod Identity Association ({})",
                         label(planned)
                     ),
+                    &e,
+                ));
+                return;
+            }
+        }
+        // The 50th tag, now that the lease no longer takes its place.
+        if let Some((k, v)) = held_back(&planned.tags_all.clone().unwrap_or_default()) {
+            let change = tags::TagChange {
+                set: [(k, v)].into(),
+                ..Default::default()
+            };
+            if let Err(e) = eks_tags::apply_to_association(c, grant, arn, &change).await {
+                diags.push(to_diagnostic(
+                    format!("tagging EKS Pod Identity Association ({})", label(planned)),
                     &e,
                 ));
             }

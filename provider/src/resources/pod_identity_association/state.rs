@@ -210,15 +210,34 @@ pub(super) fn same_as_planned(a: &Association, s: &AssociationState) -> bool {
         (None, None) => true,
         _ => false,
     };
+    let found: Tags = visible_tags(a)
+        .into_iter()
+        .filter(|(k, _)| k != PENDING_TAG)
+        .collect();
+    let planned = s.tags_all.clone().unwrap_or_default();
     a.role_arn == s.role_arn
         && a.target_role_arn.as_deref().filter(|t| !t.is_empty()) == s.target_role_arn.as_deref()
         && a.disable_session_tags.unwrap_or(false) == s.disable_session_tags.unwrap_or(false)
         && policy_same
-        && visible_tags(a)
-            .into_iter()
-            .filter(|(k, _)| k != PENDING_TAG)
-            .collect::<Tags>()
-            == s.tags_all.clone().unwrap_or_default()
+        && (found == planned || found == without_held_back(&planned))
+}
+
+/// The tag a create holds back until the lease is gone, when the planned
+/// tags fill EKS's limit (50): the create sends the others beside the
+/// lease (`schema::reserved_tags::association_user_tag_limit`).
+pub(super) fn held_back(tags: &Tags) -> Option<(String, String)> {
+    (tags.len() >= schema::tags::MAX_TAGS)
+        .then(|| tags.last_key_value().map(|(k, v)| (k.clone(), v.clone())))
+        .flatten()
+}
+
+/// `tags` without the tag [`held_back`] holds back.
+pub(super) fn without_held_back(tags: &Tags) -> Tags {
+    let mut t = tags.clone();
+    if let Some((k, _)) = held_back(tags) {
+        t.remove(&k);
+    }
+    t
 }
 
 /// Records in state the made role as it now is (the wanted shape).
