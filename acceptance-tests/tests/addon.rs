@@ -231,6 +231,22 @@ fn addon_recommended_and_out_of_band_deletion() {
         "ebs-csi-controller-sa"
     );
     tf.assert_plan_empty();
+    // The import equals the applied state (issue 23 item 6: the
+    // recommended entries' restrict_to_cluster was false where an import
+    // reads null). The flag itself is the configuration's, which no import
+    // can read (as the AWS provider's ImportStateVerifyIgnore), so the
+    // entries are compared here rather than with import_verify, whose plan
+    // would show the flag.
+    let mut other = Tf::new(w);
+    other.write(&addon(&cluster, "aws-ebs-csi-driver", &[]));
+    other.import(ADDRESS, &format!("{cluster}:aws-ebs-csi-driver"));
+    assert_eq!(
+        other.resource(ADDRESS)["pod_identity_associations"],
+        r["pod_identity_associations"],
+        "the imported entries differ from the applied ones"
+    );
+    let released = other.run(&["state", "rm", ADDRESS]);
+    assert_eq!(released.code, Some(0), "{}", released.output);
 
     // Deleted out of band: the resource stays for the role made for it
     // (issue 12), and the next plan installs the addon again with it.

@@ -577,7 +577,9 @@ pub fn recommended_entries(
                 permission_policy_arns: (!ipv6_cni && !r.managed_policy_arns.is_empty())
                     .then(|| r.managed_policy_arns.iter().cloned().collect()),
                 well_known_policies: ipv6_cni.then(|| ["vpc-cni-ipv6".to_string()].into()),
-                restrict_to_cluster: Some(false),
+                // Null, as an import reads a role without the restriction
+                // (issue 23 item 6: import equals the applied state).
+                restrict_to_cluster: None,
                 ..Default::default()
             }
         })

@@ -39,7 +39,18 @@ pub(super) fn plan_entries(
     let entries: Option<Vec<Value>> = match cfg.get(ENTRIES) {
         Value::List(items) => Some(items.clone()),
         Value::Null if use_recommended => {
-            let made = rules::recommended_entries(t.addon, recommended, t.ipv6);
+            let mut made = rules::recommended_entries(t.addon, recommended, t.ipv6);
+            // A state of an earlier release recorded `false` for these
+            // entries: kept, so that an upgrade plans nothing.
+            for e in made.iter_mut() {
+                let earlier = prior
+                    .and_then(|p| p.pod_identity_associations.as_ref())
+                    .and_then(|es| es.iter().find(|p| p.service_account == e.service_account))
+                    .and_then(|p| p.restrict_to_cluster);
+                if earlier == Some(false) {
+                    e.restrict_to_cluster = Some(false);
+                }
+            }
             Some(
                 made.iter()
                     .filter_map(|e| tfplugin::typed::to_value(e, &entry_type()).ok())
