@@ -298,6 +298,34 @@ fn association_session_policy() {
         .to_string();
     tf.import_verify(ADDRESS, &format!("{cluster},{id}"), &[]);
 
+    // The same policy written another way (keys reordered, whitespace):
+    // at most one apply, which makes no AWS call, then empty plans; every
+    // computed attribute stays known (issue 23 item 4: it planned
+    // `owner_arn = (known after apply)` on every plan, forever).
+    let rewritten = "<<EOT\n{{\n  \"Statement\" : [ {{ \"Resource\": \"*\", \"Action\": \"s3:GetObject\", \"Effect\": \"Allow\" }} ],\n  \"Version\" : \"2012-10-17\"\n}}\nEOT".to_string();
+    tf.write(&config(&[
+        provider_block(),
+        association(
+            "test",
+            &cluster,
+            "default",
+            &sa,
+            &role.arn,
+            &[
+                ("disable_session_tags", "true".into()),
+                ("session_policy", rewritten),
+            ],
+        ),
+    ]));
+    let (_, first) = tf.plan();
+    assert!(
+        !first.contains("known after apply"),
+        "a rewritten policy plans unknown values:\n{first}"
+    );
+    tf.apply();
+    tf.assert_plan_empty();
+    tf.assert_plan_empty();
+
     tf.destroy();
     assert_nothing_left(w, &cluster);
 }

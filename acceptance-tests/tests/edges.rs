@@ -75,3 +75,46 @@ fn edges_destroy_after_the_cluster_was_deleted() {
         "resources left in state"
     );
 }
+
+/// Item 4: a change that makes no AWS call leaves computed attributes
+/// known. After an import, a configuration that adds only
+/// `resolve_conflicts_on_update` plans that attribute alone: `status` and
+/// `modified_at` stay known, and the plan after the apply is empty.
+/// Before: both planned "(known after apply)".
+#[test]
+fn edges_addon_setting_alone_plans_no_unknowns() {
+    let Some(w) = acc("edges_addon_setting_alone_plans_no_unknowns") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let addon = |extra: &[(&str, String)]| {
+        let mut attrs = vec![
+            ("cluster_name", string(&cluster)),
+            ("addon_name", string("coredns")),
+        ];
+        attrs.extend(extra.iter().cloned());
+        config(&[
+            provider(&[]),
+            resource("eks_addon_pod_identity", "test", &attrs),
+        ])
+    };
+    let mut tf = Tf::new(w);
+    tf.write(&addon(&[]));
+    tf.apply();
+    let released = tf.run(&["state", "rm", "eks_addon_pod_identity.test"]);
+    assert_eq!(released.code, Some(0), "{}", released.output);
+    tf.import("eks_addon_pod_identity.test", &format!("{cluster}:coredns"));
+    tf.write(&addon(&[(
+        "resolve_conflicts_on_update",
+        string("OVERWRITE"),
+    )]));
+    let (empty, plan) = tf.plan();
+    assert!(!empty, "the new setting is not in the plan:\n{plan}");
+    assert!(
+        !plan.contains("known after apply"),
+        "a setting alone plans unknown values:\n{plan}"
+    );
+    tf.apply();
+    tf.assert_plan_empty();
+    tf.destroy();
+}

@@ -75,6 +75,12 @@ fn attribute(a: &Attr) -> Attribute {
     if a.stable {
         at = at.use_state_for_unknown();
     }
+    if let Some(f) = a.equivalent {
+        at = at.semantic_equality(f);
+    }
+    if a.inert {
+        at = at.inert();
+    }
     if a.sensitive {
         at = at.sensitive();
     }

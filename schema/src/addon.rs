@@ -234,10 +234,10 @@ pub fn spec() -> ResourceSpec {
             Attr::optional_computed("addon_version", Kind::String, "Version to install, such as `v1.19.2-eksbuild.1`; `latest` for the newest version compatible with the cluster. Defaults to the addon's default version for the cluster's Kubernetes version."),
             Attr::computed("resolved_version", Kind::String, "The version installed (what `addon_version` resolved to)."),
             Attr::computed("namespace", Kind::String, "The Kubernetes namespace the addon runs in; its service accounts are there.").stable(),
-            Attr::optional("configuration_values", Kind::String, "Addon configuration (JSON), as DescribeAddonConfiguration's schema allows. Compared by meaning.").check(check_json_object),
-            Attr::optional("resolve_conflicts_on_create", Kind::String, "How to resolve conflicts with existing Kubernetes objects on create: `NONE` or `OVERWRITE`.").check(check_conflicts_on_create),
-            Attr::optional("resolve_conflicts_on_update", Kind::String, "How to resolve conflicts on update: `NONE`, `OVERWRITE` or `PRESERVE`.").check(check_conflicts_on_update),
-            Attr::optional("preserve_on_delete", Kind::Bool, "On destroy keep the addon's software on the cluster, its associations and the roles made for them.").default(serde_json::Value::Bool(false)),
+            Attr::optional("configuration_values", Kind::String, "Addon configuration (JSON), as DescribeAddonConfiguration's schema allows. Compared by meaning: another layout or key order plans no change.").check(check_json_object).equivalent_by(same_json),
+            Attr::optional("resolve_conflicts_on_create", Kind::String, "How to resolve conflicts with existing Kubernetes objects on create: `NONE` or `OVERWRITE`. Changing it alone makes no AWS call.").check(check_conflicts_on_create).inert(),
+            Attr::optional("resolve_conflicts_on_update", Kind::String, "How to resolve conflicts on update: `NONE`, `OVERWRITE` or `PRESERVE`. Changing it alone makes no AWS call.").check(check_conflicts_on_update).inert(),
+            Attr::optional("preserve_on_delete", Kind::Bool, "On destroy keep the addon's software on the cluster, its associations and the roles made for them. Changing it alone makes no AWS call.").default(serde_json::Value::Bool(false)).inert(),
             Attr::optional("service_account_role_arn", Kind::String, "IRSA: the role the addon's service account uses through the cluster's OIDC provider. Cannot be combined with pod identity; remove it and add `pod_identity_associations` (or `use_recommended_pod_identity`) to migrate the addon, in one apply.").check(check_role_arn),
             Attr::optional_computed("pod_identity_associations", Kind::NestedList(entry_attrs()), "The addon's pod identity associations, one per service account, each with an existing role (`role_arn`) or a role the provider makes. Omitted is not empty: write `[]` to remove all associations."),
             Attr::optional("use_recommended_pod_identity", Kind::Bool, "Make roles from the addon's recommended pod identity configuration (DescribeAddonConfiguration: service accounts and managed policies) when `pod_identity_associations` is not set. On IPv6 clusters vpc-cni gets the IPv6 inline policy instead of `AmazonEKS_CNI_Policy`."),
@@ -557,6 +557,18 @@ pub fn inline_policy_names(shape: &crate::role::RoleShape) -> Vec<String> {
         names.push(crate::role::WELL_KNOWN_POLICY_NAME.to_string());
     }
     names
+}
+
+/// True when two JSON texts mean the same value (another layout or key
+/// order); texts that are not JSON are compared as text.
+pub fn same_json(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 /// The entries `use_recommended_pod_identity` stands for: one per

@@ -103,7 +103,7 @@ pub fn spec() -> ResourceSpec {
             Attr::optional_computed("role_name", Kind::String, "Name of the role the provider makes. Defaults to a name derived from cluster, namespace and service account, with a hash suffix of the partition, account, region, cluster, namespace and service account (at most 64 characters), so that no two service accounts share a made role, not even the same cluster name and service account in two regions. A role made by an earlier version keeps the name it has. Changing it replaces the role and the association.").check(role::check_name),
             Attr::optional_computed("role_path", Kind::String, "Path of the role the provider makes, such as `/pod-identity/`. Defaults to `/`. Changing it replaces the role and the association.").check(role::check_role_path),
             Attr::optional("permission_policy_arns", Kind::StringSet, "Managed policies to attach to the role the provider makes. Changes attach and detach only what changed.").check(role::check_policy_arn),
-            Attr::optional("permission_policy", Kind::String, "An inline policy (JSON) for the role the provider makes, stored as the inline policy `permission-policy` (see `permission_policy_name`). Compared by meaning, not text.").check(role::check_permission_policy),
+            Attr::optional("permission_policy", Kind::String, "An inline policy (JSON) for the role the provider makes, stored as the inline policy `permission-policy` (see `permission_policy_name`). Compared by meaning, not text.").check(role::check_permission_policy).equivalent_by(policy::equivalent),
             Attr::optional("permission_policy_name", Kind::String, "Name of the inline policy that holds `permission_policy` on the role the provider makes (eksctl names it after its CloudFormation stack, `<stack>-Policy1`: set this to keep a name your policies or audits expect). Defaults to `permission-policy`. Changing it renames the policy in place: the new one is put before the old one is deleted, so the role never lacks the permission. Needs `permission_policy`; `well-known-policies` is reserved for `well_known_policies`. An import reads it back when the role has one inline policy besides the well-known one.").check(role::check_inline_policy_name),
             Attr::optional("well_known_policies", Kind::StringSet, "Named, ready-made policies for the role the provider makes, such as `aws-load-balancer-controller` or `external-dns` (eksctl's names such as `awsLoadBalancerController` work too). See the `eks_well_known_policy` data source for their contents."),
             Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role the provider makes.").check(role::check_policy_arn),
@@ -115,7 +115,7 @@ pub fn spec() -> ResourceSpec {
             Attr::computed("trust_policy", Kind::String, "Trust policy of the role the provider made. Changes made outside Terraform show here in the next plan."),
             Attr::optional("target_role_arn", Kind::String, "ARN of a role, possibly in another account, that EKS assumes with the credentials of `role_arn` (role chaining). As the EKS User Guide says: with session tags on (the default) the target role must trust `role_arn` with `sts:AssumeRole` and `sts:TagSession`; the `sts:ExternalId` condition equal to `external_id` applies only with `disable_session_tags = true`. Removing it clears the target role.").check(check_role_arn),
             Attr::optional("disable_session_tags", Kind::Bool, "Turn off the session tags EKS adds when it assumes the role (`eks-cluster-arn`, `kubernetes-namespace`, ...). Required for `session_policy`.").default(serde_json::Value::Bool(false)),
-            Attr::optional("session_policy", Kind::String, "A session policy (JSON) that further limits the role's permissions for these pods. Requires `disable_session_tags = true`. At most 2,048 characters. Compared by meaning: a change of whitespace or key order shows no difference after apply.").check(policy::check_session_policy),
+            Attr::optional("session_policy", Kind::String, "A session policy (JSON) that further limits the role's permissions for these pods. Requires `disable_session_tags = true`. At most 2,048 characters. Compared by meaning: a change of whitespace or key order plans no change.").check(policy::check_session_policy).equivalent_by(policy::equivalent),
             Attr::optional("tags", Kind::StringMap, "Tags on the association. Merged with the provider's `default_tags`; these win. All 50 of EKS's limit are yours: while a create runs the provider adds its creation lease (`eks-tools:creating`), and with 50 tags it adds the 50th once the lease is gone. When the provider makes the role the tags go on it too, beside three tags of its own (`eks-tools:pod-identity`, `eks-tools:well-known-policies`, `eks-tools:creating` while it is being made): then at most 47 fit, and keys and values must follow IAM's rules (letters, digits, spaces and `_ . : / = + - @`; keys that differ only in case are one key). These keys and the legacy `eks-tools:created-by` are reserved. All of this is checked at plan time."),
             Attr::computed("tags_all", Kind::StringMap, "All tags on the association: `tags` merged with the provider's `default_tags`."),
             Attr::computed("association_id", Kind::String, "The association ID (`a-` followed by 17 characters).").stable(),
@@ -370,13 +370,33 @@ pub fn planned_external_id(
 }
 
 /// The command that adopts an existing association into this resource.
-pub fn import_command(address: &str, cluster: &str, association_id: &str) -> String {
-    format!("terraform import {address} {cluster},{association_id}")
+pub fn import_command(
+    address: &str,
+    cluster: &str,
+    association_id: &str,
+    region: Option<&str>,
+) -> String {
+    match region {
+        Some(r) => format!("terraform import {address} {cluster},{association_id}@{r}"),
+        None => format!("terraform import {address} {cluster},{association_id}"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn import_command_names_the_region_of_a_resource_in_another() {
+        assert_eq!(
+            import_command("a.b", "c", "a-1", None),
+            "terraform import a.b c,a-1"
+        );
+        assert_eq!(
+            import_command("a.b", "c", "a-1", Some("us-west-2")),
+            "terraform import a.b c,a-1@us-west-2"
+        );
+    }
 
     fn state() -> AssociationState {
         AssociationState {

@@ -64,6 +64,14 @@ pub struct Attr {
     pub default: Option<serde_json::Value>,
     /// Syntax check for string values (and each element of string sets/lists/maps).
     pub check: Option<StringCheck>,
+    /// Two string values that mean the same (a policy's JSON with other
+    /// whitespace or key order): a plan keeps the prior text, and nothing
+    /// changes because of the rewrite.
+    pub equivalent: Option<fn(&str, &str) -> bool>,
+    /// Changing only this attribute makes no AWS call (a setting of how the
+    /// provider calls, such as a conflict policy): computed attributes stay
+    /// known when nothing else changes.
+    pub inert: bool,
 }
 
 impl Attr {
@@ -78,6 +86,8 @@ impl Attr {
             sensitive: false,
             default: None,
             check: None,
+            equivalent: None,
+            inert: false,
         }
     }
     /// A required attribute.
@@ -119,6 +129,16 @@ impl Attr {
     /// Syntax check of string values.
     pub fn check(mut self, f: StringCheck) -> Self {
         self.check = Some(f);
+        self
+    }
+    /// Values equal by `f` mean the same (see [`Attr::equivalent`]).
+    pub fn equivalent_by(mut self, f: fn(&str, &str) -> bool) -> Self {
+        self.equivalent = Some(f);
+        self
+    }
+    /// Changing only this attribute makes no AWS call (see [`Attr::inert`]).
+    pub fn inert(mut self) -> Self {
+        self.inert = true;
         self
     }
 }

@@ -62,13 +62,28 @@ fn plan_block(
         }
     }
     let prior = prior.filter(|p| matches!(p, Value::Map(_)));
+    // Semantic equality first: a value that means the prior one is the
+    // prior one (no change, no unknowns because of it).
+    if let Some(p) = prior {
+        for a in &block.attributes {
+            if let (Some(eq), Some(old), Some(new)) = (
+                a.semantic_equal,
+                p.get(&a.name).as_str(),
+                planned.get(&a.name).as_str(),
+            ) && old != new
+                && eq(old, new)
+            {
+                planned.set(&a.name, Value::string(old));
+            }
+        }
+    }
     let changed = match prior {
         None => true,
         Some(p) => {
             block
                 .attributes
                 .iter()
-                .filter(|a| a.required || a.optional)
+                .filter(|a| (a.required || a.optional) && !a.inert)
                 .any(|a| !p.get(&a.name).equals(planned.get(&a.name)))
                 || block
                     .blocks

@@ -149,6 +149,14 @@ pub struct Attribute {
     pub default: Option<Value>,
     /// validators, run on known non-null configuration values
     pub validators: Vec<Validator>,
+    /// semantic equality of string values: a proposed value equal in meaning
+    /// to the prior one is planned as the prior one, before anything is
+    /// decided (terraform-plugin-framework's semantic equality)
+    pub semantic_equal: Option<fn(&str, &str) -> bool>,
+    /// changing only this attribute makes no API call (a setting of the
+    /// provider's own, such as timeouts or a conflict policy): it does not
+    /// count when deciding whether computed attributes become unknown
+    pub inert: bool,
 }
 
 impl Attribute {
@@ -168,6 +176,8 @@ impl Attribute {
             use_state_for_unknown: false,
             default: None,
             validators: Vec::new(),
+            semantic_equal: None,
+            inert: false,
         }
     }
     /// A string attribute.
@@ -243,6 +253,18 @@ impl Attribute {
     /// Computed value stays at its prior value in plans instead of unknown.
     pub fn use_state_for_unknown(mut self) -> Self {
         self.use_state_for_unknown = true;
+        self
+    }
+    /// String values equal in meaning by `f` are the same value: a proposed
+    /// value that means the prior one is planned as the prior one.
+    pub fn semantic_equality(mut self, f: fn(&str, &str) -> bool) -> Self {
+        self.semantic_equal = Some(f);
+        self
+    }
+    /// Changing only this attribute makes no API call: computed attributes
+    /// stay known when nothing else changes.
+    pub fn inert(mut self) -> Self {
+        self.inert = true;
         self
     }
     /// Value planned when configuration leaves the attribute null (the

@@ -138,7 +138,20 @@ fn plan_status(prior: Option<&Value>, resp: &mut PlanResponse) {
     for attr in DECIDED_BY_EKS {
         same.set(attr, prior.get(attr).clone());
     }
-    if same.equals(prior) {
+    // Settings that change no AWS call alone (the conflict policies,
+    // preserve_on_delete, timeouts) are not a change EKS sees.
+    let mut compared = same.clone();
+    let inert = rules::spec()
+        .attrs
+        .iter()
+        .filter(|a| a.inert)
+        .map(|a| a.name)
+        .chain(["timeouts"])
+        .collect::<Vec<_>>();
+    for attr in inert {
+        compared.set(attr, prior.get(attr).clone());
+    }
+    if compared.equals(prior) {
         resp.planned = same;
     } else {
         for attr in DECIDED_BY_EKS {

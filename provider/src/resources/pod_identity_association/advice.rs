@@ -28,7 +28,8 @@ pub(super) async fn existing_association_advice(c: &Clients, planned: &Associati
             rules::import_command(
                 "eks_pod_identity_association.<name>",
                 &planned.cluster_name,
-                &id
+                &id,
+                planned.region.as_deref(),
             )
         ),
         _ => String::new(),
@@ -55,7 +56,8 @@ pub(super) fn duplicate_diagnostic(
             rules::import_command(
                 "eks_pod_identity_association.<name>",
                 &planned.cluster_name,
-                &id
+                &id,
+                planned.region.as_deref(),
             )
         ),
     };
