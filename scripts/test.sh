@@ -212,6 +212,7 @@ if step "cargo build" "$logs/build.log" cargo build --workspace; then
     env TF_ACC=1 TF_ACC_TERRAFORM="$bin" \
       TF_ACC_PROVIDER_DIR="$EKS_PROVIDER_DIR" EKS_EMULATOR_BIN="$EKS_EMULATOR_BIN" \
       MOTO_SERVER="$EKS_MOTO_SERVER" EKS_EMULATOR_STRICT="${EMULATOR_STRICT:-}" \
+      EKS_MODEL="${EKS_MODEL:-}" \
       cargo test --no-fail-fast -p acceptance-tests "$@" -- --test-threads="$threads"
   }
   rm -f "$EKS_TARGET"/world/*/*.acc-pid # from earlier runs
@@ -219,7 +220,9 @@ if step "cargo build" "$logs/build.log" cargo build --workspace; then
   # rule: it refuses what AWS may refuse where the sources are silent, see
   # emulator/FACTS.md); the other engines against its default, so the
   # provider is proven in both modes.
-  acceptance_strict() { EMULATOR_STRICT=all acceptance "$@"; }
+  # The strict-emulator run also runs the model-based ownership test
+  # (acceptance-tests/tests/model.rs; EKS_MODEL=1), on this engine only.
+  acceptance_strict() { EMULATOR_STRICT=all EKS_MODEL=1 acceptance "$@"; }
   step "acceptance (terraform $v_new, emulator strict)" "$logs/test-acceptance-$v_new.log" acceptance_strict "$tf_new"
   if [ "$v_old" = "$v_new" ]; then
     skip "acceptance (terraform $v_old)" "the newest terraform here is $v_old"

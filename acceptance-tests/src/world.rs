@@ -678,3 +678,106 @@ fn moto_server() -> PathBuf {
         PathBuf::from("moto_server")
     }
 }
+
+// ---- for the model-based test (tests/model.rs) ---------------------------------
+
+impl World {
+    /// Everything about a role that an apply could change, as IAM returns it:
+    /// trust policy, permissions boundary, attached managed policies, inline
+    /// policies with their documents, and tags; `None` when the role does not
+    /// exist. Two snapshots are equal exactly when none of these changed.
+    pub fn role_snapshot(&self, name: &str) -> Option<String> {
+        let answer = self.iam("GetRole", &[("RoleName", name)]);
+        if answer.body.contains("<Code>NoSuchEntity</Code>") {
+            return None;
+        }
+        assert!(answer.ok(), "GetRole {name}: {}", answer.body);
+        let mut attached = self.list_attached_role_policies(name);
+        attached.sort();
+        // Documents come URL-encoded; decoded, they read in a failure report.
+        let document = |xml: &str, tag: &str| xml_first(xml, tag).map(|d| decode(&d));
+        let mut out = format!(
+            "trust: {:?}\nboundary: {:?}\nattached: {attached:?}\n",
+            document(&answer.body, "AssumeRolePolicyDocument"),
+            xml_first(&answer.body, "PermissionsBoundaryArn"),
+        );
+        let mut inline = self.list_role_policies(name);
+        inline.sort();
+        for policy in inline {
+            let body = self.iam_ok(
+                "GetRolePolicy",
+                &[("RoleName", name), ("PolicyName", &policy)],
+            );
+            let document = document(&body, "PolicyDocument");
+            out.push_str(&format!("inline {policy}: {document:?}\n"));
+        }
+        out.push_str(&format!("tags: {:?}", self.role_tags(name)));
+        Some(out)
+    }
+
+    /// A role's tags as (key, value), sorted.
+    pub fn role_tags(&self, name: &str) -> Vec<(String, String)> {
+        let body = self.iam_ok("ListRoleTags", &[("RoleName", name)]);
+        let mut tags: Vec<(String, String)> = xml_all(&body, "Key")
+            .into_iter()
+            .zip(xml_all(&body, "Value"))
+            .collect();
+        tags.sort();
+        tags
+    }
+
+    /// Deletes a role the way IAM requires: its managed policies detached and
+    /// its inline policies deleted first. A role that does not exist is fine.
+    pub fn delete_role_and_policies(&self, name: &str) {
+        if self.get_role(name).is_none() {
+            return;
+        }
+        for arn in self.list_attached_role_policies(name) {
+            self.iam_ok(
+                "DetachRolePolicy",
+                &[("RoleName", name), ("PolicyArn", &arn)],
+            );
+        }
+        for policy in self.list_role_policies(name) {
+            self.iam_ok(
+                "DeleteRolePolicy",
+                &[("RoleName", name), ("PolicyName", &policy)],
+            );
+        }
+        self.delete_role(name);
+    }
+
+    /// Creates a role as someone other than the provider would own it: pod
+    /// identity trust, `ReadOnlyAccess` attached, an inline policy
+    /// (`the-owners`) and a tag (`owner`), so that any change an apply makes
+    /// to it shows in [`World::role_snapshot`].
+    pub fn create_owned_role(&self, name: &str) -> Role {
+        let role = self.create_role(name, &pod_identity_trust());
+        let read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+        self.iam_ok(
+            "AttachRolePolicy",
+            &[("RoleName", name), ("PolicyArn", read_only)],
+        );
+        let policy = json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}],
+        });
+        self.iam_ok(
+            "PutRolePolicy",
+            &[
+                ("RoleName", name),
+                ("PolicyName", "the-owners"),
+                ("PolicyDocument", &policy.to_string()),
+            ],
+        );
+        self.iam_ok(
+            "TagRole",
+            &[
+                ("RoleName", name),
+                ("Tags.member.1.Key", "owner"),
+                ("Tags.member.1.Value", "someone-else"),
+            ],
+        );
+        role
+    }
+}
