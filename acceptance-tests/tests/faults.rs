@@ -231,11 +231,6 @@ fn faults_throttling_5xx_and_propagation() {
     assert_nothing_left(w, &cluster);
 }
 
-/// The provider killed at random points of an apply: repeated applies
-/// converge. Regression: when EKS had made an association but the provider
-/// died before Terraform saved it, the next apply failed with "the service
-/// account already has an association" and deleted the made role the
-/// association still used; create now adopts its own association.
 /// Issue 22's "done when": 50 associations with made roles; terraform and
 /// the provider are SIGKILLed mid-apply (as when a CI runner dies), under
 /// throttling, 5xx and lost answers; then exactly one re-apply, with the
@@ -445,6 +440,123 @@ fn faults_addon_stuck_creating_times_out() {
 }
 
 /// vpc-cni with no associations and a `create` timeout.
+/// Issue 22 item 4, no answer is not a "no": every
+/// CreatePodIdentityAssociation makes its association and then answers 5xx
+/// (the SDK's own retries too). The create is looked up and, carrying this
+/// apply's lease, is its own: one apply converges, nothing duplicated or
+/// leaked, and the plan after it is empty. Before: the apply failed, the
+/// made roles were deleted under associations that used them, and the
+/// associations stayed behind with their creation markers.
+#[test]
+fn faults_lost_answers_of_every_create_converge_in_one_apply() {
+    let Some(w) = acc("faults_lost_answers_of_every_create_converge_in_one_apply") else {
+        return;
+    };
+    let _turn = turn(w);
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let mut tf = Tf::new(w);
+    // One attempt per call (the SDK's retries would all be answered 5xx
+    // too, 25 of them with back-off): the provider's own lookup is tested.
+    tf.write(&half_made(
+        &cluster,
+        &role.arn,
+        3,
+        3,
+        &[("max_retries", "1".into())],
+    ));
+    w.set_faults(&json!({
+        "error_5xx_after_rate": 1.0,
+        "operations": ["CreatePodIdentityAssociation"],
+    }));
+    tf.apply();
+    w.set_faults(&json!({}));
+    tf.assert_plan_empty();
+    assert_cloud_matches_state(w, &tf, &cluster, 6);
+    tf.destroy();
+    assert_nothing_left(w, &cluster);
+}
+
+/// Issue 22 item 3, an addon update that fails at its tag call: the state
+/// is the addon as updated (its new entry's role recorded), so nothing
+/// made is forgotten, and the next apply finishes the tags. Before: the
+/// prior state came back, the new role leaked and the old one stayed.
+#[test]
+fn faults_addon_tag_failure_keeps_what_the_update_made() {
+    let Some(w) = acc("faults_addon_tag_failure_keeps_what_the_update_made") else {
+        return;
+    };
+    let _turn = turn(w);
+    let cluster = w.new_cluster();
+    let entry = |sa: &str| {
+        format!(
+            "{{ service_account = {}, permission_policy_arns = [\"arn:aws:iam::aws:policy/ReadOnlyAccess\"] }}",
+            string(sa)
+        )
+    };
+    let addon = |entries: &[String], tags: &str| {
+        config(&[
+            // One attempt per call: the failing tag call fails at once.
+            provider(&[("max_retries", "1".into())]),
+            resource(
+                "eks_addon_pod_identity",
+                "test",
+                &[
+                    ("cluster_name", string(&cluster)),
+                    ("addon_name", string("aws-efs-csi-driver")),
+                    (
+                        "pod_identity_associations",
+                        format!("[{}]", entries.join(", ")),
+                    ),
+                    ("tags", tags.to_string()),
+                ],
+            ),
+        ])
+    };
+    let mut tf = Tf::new(w);
+    tf.write(&addon(
+        &[entry("efs-csi-controller-sa")],
+        "{ team = \"a\" }",
+    ));
+    tf.apply();
+    let mine = |w: &World| -> BTreeSet<String> {
+        w.list_roles()
+            .into_iter()
+            .filter(|r| r.contains(&cluster))
+            .collect()
+    };
+    let before = mine(w);
+    assert_eq!(before.len(), 1, "{before:?}");
+    // A second entry and a tag change; the tag call fails.
+    tf.write(&addon(
+        &[entry("efs-csi-controller-sa"), entry("efs-csi-node-sa")],
+        "{ team = \"b\" }",
+    ));
+    w.set_faults(&json!({"error_5xx_rate": 1.0, "operations": ["TagResource"]}));
+    let out = tf.run(&APPLY);
+    w.set_faults(&json!({}));
+    assert_ne!(
+        out.code,
+        Some(0),
+        "the tag call did not fail:\n{}",
+        out.output
+    );
+    let made = mine(w);
+    assert_eq!(made.len(), 2, "{made:?}");
+    let recorded: BTreeSet<String> =
+        tf.resource("eks_addon_pod_identity.test")["pod_identity_associations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["role_name"].as_str().map(str::to_string))
+            .collect();
+    assert_eq!(recorded, made, "a role the update made is not in the state");
+    tf.apply();
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(mine(w).is_empty(), "roles left: {:?}", mine(w));
+}
+
 fn addon_with_create_timeout(cluster: &str, create: &str) -> String {
     let mut addon = resource(
         "eks_addon_pod_identity",
