@@ -118,3 +118,42 @@ fn edges_addon_setting_alone_plans_no_unknowns() {
     tf.assert_plan_empty();
     tf.destroy();
 }
+
+/// Item 7: an ARN of another partition is refused at plan, naming the
+/// attribute, and nothing is made. Before: the plan passed, and the apply
+/// retried "Role provided in the request does not exist" for two minutes.
+#[test]
+fn edges_arns_of_another_partition_are_refused_at_plan() {
+    let Some(w) = acc("edges_arns_of_another_partition_are_refused_at_plan") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let base = [
+        ("cluster_name", string(&cluster)),
+        ("namespace", string("default")),
+        ("service_account", string(&random_name())),
+    ];
+    let mut tf = Tf::new(w);
+    let mut given = base.to_vec();
+    given.push((
+        "role_arn",
+        string("arn:aws-cn:iam::123456789012:role/somewhere-else"),
+    ));
+    tf.write(&config(&[
+        provider(&[]),
+        resource("eks_pod_identity_association", "test", &given),
+    ]));
+    let out = tf.plan_expect_error("role_arn is in another partition");
+    assert!(out.contains("aws-cn"), "{out}");
+    let mut made = base.to_vec();
+    made.push((
+        "permission_policy_arns",
+        format!("[{}]", string("arn:aws-cn:iam::aws:policy/ReadOnlyAccess")),
+    ));
+    tf.write(&config(&[
+        provider(&[]),
+        resource("eks_pod_identity_association", "test", &made),
+    ]));
+    tf.plan_expect_error("permission_policy_arns is in another partition");
+    assert!(w.list_associations(&cluster).is_empty());
+}

@@ -500,6 +500,52 @@ pub struct RoleConfig {
     pub partition: String,
 }
 
+/// The partition an ARN names (`arn:PARTITION:…`).
+pub fn arn_partition(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(3, ':');
+    (parts.next() == Some("arn"))
+        .then(|| parts.next())
+        .flatten()
+}
+
+/// ARNs of another partition than the provider's region's, at plan (issue
+/// 23 item 7): IAM and EKS never see across partitions, so such a role or
+/// policy fails only at apply, after two minutes of "does not exist".
+fn partition_problems(cfg: &RoleConfig) -> Vec<Problem> {
+    let one = |v: &Input<String>| match v {
+        Input::Known(a) => vec![a.clone()],
+        _ => vec![],
+    };
+    let many = |v: &Input<Set<String>>| match v {
+        Input::Known(s) => s.iter().cloned().collect::<Vec<_>>(),
+        _ => vec![],
+    };
+    let candidates = [
+        ("role_arn", one(&cfg.role_arn)),
+        (
+            "permissions_boundary_arn",
+            one(&cfg.permissions_boundary_arn),
+        ),
+        ("permission_policy_arns", many(&cfg.permission_policy_arns)),
+    ];
+    let mut out = Vec::new();
+    for (attr, arns) in candidates {
+        for arn in arns {
+            if let Some(p) = arn_partition(&arn).filter(|p| *p != cfg.partition) {
+                out.push(Problem::new(
+                    attr,
+                    format!("{attr} is in another partition"),
+                    format!(
+                        "{arn} is in the partition {p}, but this resource's region is in {}: IAM and EKS never see across partitions, so the apply would fail. Use an ARN of {}, or a provider block (an alias) configured for a region of {p}.",
+                        cfg.partition, cfg.partition
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Whether an attribute holds something, as far as the rules are concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Presence {
@@ -616,6 +662,9 @@ impl From<&RoleSourceInput> for RoleConfig {
 /// - The made role's size limits (managed policies, inline policy size).
 pub fn check_role_config(cfg: &RoleConfig, stage: Stage) -> Vec<Problem> {
     let mut problems = Vec::new();
+    if stage == Stage::Plan && !cfg.partition.is_empty() {
+        problems.extend(partition_problems(cfg));
+    }
     let counts = |p: Presence| match stage {
         Stage::Validate => p == Presence::Present,
         Stage::Plan => p != Presence::Absent,
@@ -1148,6 +1197,32 @@ mod config_tests {
             ..cfg()
         };
         assert_eq!(check_role_config(&c, Stage::Validate), vec![]);
+    }
+
+    #[test]
+    fn arns_of_another_partition_are_refused_at_plan() {
+        let mut c = cfg();
+        c.role_arn = Input::Known("arn:aws-cn:iam::123456789012:role/r".into());
+        let p = check_role_config(&c, Stage::Plan);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].attr, "role_arn");
+        assert!(p[0].detail.contains("aws-cn"), "{}", p[0].detail);
+        // At validate the partition is not known yet: no judgement.
+        assert!(check_role_config(&c, Stage::Validate).is_empty());
+        let mut made = cfg();
+        made.permission_policy_arns = set(&["arn:aws-cn:iam::aws:policy/ReadOnlyAccess"]);
+        made.permissions_boundary_arn = Input::Known("arn:aws-us-gov:iam::1:policy/b".into());
+        let attrs: Vec<&str> = check_role_config(&made, Stage::Plan)
+            .iter()
+            .map(|p| p.attr)
+            .collect();
+        assert!(attrs.contains(&"permission_policy_arns"), "{attrs:?}");
+        assert!(attrs.contains(&"permissions_boundary_arn"), "{attrs:?}");
+        made.partition = "aws-cn".into();
+        made.permissions_boundary_arn = Input::Null;
+        assert!(check_role_config(&made, Stage::Plan).is_empty());
+        assert_eq!(arn_partition("arn:aws:iam::1:role/x"), Some("aws"));
+        assert_eq!(arn_partition("not-an-arn"), None);
     }
 
     #[test]
