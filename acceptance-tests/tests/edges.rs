@@ -1,8 +1,8 @@
 //! No surprises at the edges (issue 23): each test reproduces one reported
 //! surprise and fails without its fix.
 
-use acceptance_tests::hcl::{config, provider, resource, string};
-use acceptance_tests::{Tf, acc, random_name};
+use acceptance_tests::hcl::{config, data, output, provider, resource, string};
+use acceptance_tests::{Tf, acc, engine, random_name};
 
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 
@@ -156,4 +156,70 @@ fn edges_arns_of_another_partition_are_refused_at_plan() {
     ]));
     tf.plan_expect_error("permission_policy_arns is in another partition");
     assert!(w.list_associations(&cluster).is_empty());
+}
+
+/// Item 8: the functions and `eks_well_known_policy` make no AWS call, so
+/// they work when the provider block cannot be used for AWS (no region
+/// anywhere, or a profile that does not exist); the error comes at the
+/// first AWS call, naming what to fix. Before: on OpenTofu (which
+/// configures the provider to call its functions) every function failed
+/// with "No AWS region".
+#[test]
+fn edges_functions_need_no_usable_provider_configuration() {
+    let Some(w) = acc("edges_functions_need_no_usable_provider_configuration") else {
+        return;
+    };
+    let mut tf = Tf::new(w);
+    for key in ["AWS_REGION", "AWS_DEFAULT_REGION"] {
+        tf.unset_env(key);
+    }
+    let functions = engine().has_provider_functions();
+    let mut blocks = vec![
+        provider(&[]),
+        data(
+            "eks_well_known_policy",
+            "dns",
+            &[("name", string("external-dns"))],
+        ),
+        output("dns_doc", "data.eks_well_known_policy.dns.policy_json"),
+    ];
+    if functions {
+        blocks.push(output(
+            "plain",
+            "provider::eks::pod_identity_trust_policy(null)",
+        ));
+    }
+    tf.write(&config(&blocks));
+    tf.apply();
+    let out = tf.outputs();
+    assert!(
+        out["dns_doc"]
+            .as_str()
+            .is_some_and(|d| d.contains("route53")),
+        "{out}"
+    );
+    if functions {
+        assert!(
+            out["plain"]
+                .as_str()
+                .is_some_and(|d| d.contains("pods.eks.amazonaws.com"))
+        );
+    }
+    // What does call AWS says what is wrong, at its first call.
+    blocks.push(resource(
+        "eks_pod_identity_association",
+        "test",
+        &[
+            ("cluster_name", string("c")),
+            ("namespace", string("default")),
+            ("service_account", string("sa")),
+            ("role_arn", string("arn:aws:iam::123456789012:role/r")),
+        ],
+    ));
+    tf.write(&config(&blocks));
+    let err = tf.plan_expect_error("No AWS region");
+    assert!(err.contains("region"), "{err}");
+    blocks.pop();
+    tf.write(&config(&blocks));
+    tf.destroy();
 }

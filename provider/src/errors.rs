@@ -52,6 +52,9 @@ pub(crate) fn advice(err: &AwsError) -> &'static str {
             "Check the endpoint: the provider's region and endpoints block, the AWS_ENDPOINT_URL_* variables, and that the network (proxy, VPC endpoint, firewall) reaches it. A call that gets no answer at all is not retried."
         }
         AwsError::NoCredentials { .. } => CREDENTIAL_ORDER,
+        AwsError::ConfigInvalid { .. } => {
+            "Fix the provider \"eks\" block (or the environment it reads: AWS_REGION, AWS_PROFILE, the shared config files)."
+        }
         AwsError::ConfigUnknown { .. } => {
             "The provider block uses values of resources that do not exist yet, so the provider cannot know which region or account to read. Create those first (terraform apply -target=...) or set region, profile, assume_role and endpoints to known values."
         }

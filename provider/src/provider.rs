@@ -9,6 +9,7 @@
 //! not own: any resource logic.
 
 use crate::aws::Clients;
+use crate::aws::clients::ConfigError;
 use crate::data_sources::addon_pod_identity_configuration::AddonPodIdentityConfiguration;
 use crate::data_sources::pod_identity_associations::PodIdentityAssociations;
 use crate::data_sources::well_known_policy::WellKnownPolicy;
@@ -96,7 +97,23 @@ impl Provider for EksProvider {
                 tracing::info!(region = %c.region, "eks provider configured for region {}", c.region);
                 Ok(Arc::new(c))
             }
-            Err(e) => Err(Diagnostics::from(config_diagnostic(&e))),
+            // A value of the block itself that can never work: at once.
+            Err(e @ ConfigError::MaxRetries(_)) => Err(Diagnostics::from(config_diagnostic(&e))),
+            // What the environment lacks (a region, a profile): said at the
+            // first AWS call, so that what calls no AWS still works
+            // (issue 23 item 8: OpenTofu configures the provider to call
+            // its functions).
+            Err(e) => {
+                let d = config_diagnostic(&e);
+                tracing::warn!(
+                    "provider configuration not usable for AWS calls: {}",
+                    d.detail
+                );
+                Ok(Arc::new(Clients::refusing(
+                    &cfg,
+                    format!("{}: {}", d.summary, d.detail),
+                )))
+            }
         }
     }
 }

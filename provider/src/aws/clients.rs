@@ -9,7 +9,7 @@
 //! configuration is unknown, small per-process caches, and [`ConfigError`].
 //! Does not own: any EKS or IAM operation (the sibling modules).
 
-use super::error::{ConfigUnknown, NoAnswer};
+use super::error::{ConfigInvalid, ConfigUnknown, NoAnswer};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -133,6 +133,10 @@ pub struct Clients {
     /// ([`AwsError::ConfigUnknown`](super::AwsError::ConfigUnknown)) rather
     /// than made with the environment's defaults.
     pub unknown_config: Vec<String>,
+    /// Why the provider block cannot be used for AWS calls (no region, a
+    /// missing profile), when it cannot: every call is refused with it, and
+    /// a resource's plan says it ([`Clients::refusing`]).
+    pub config_problem: Option<String>,
 }
 
 /// The partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud.
@@ -316,6 +320,7 @@ impl Clients {
             credentials: sdk.credentials_provider(),
             kubernetes: cfg.kubernetes.clone(),
             unknown_config: Vec::new(),
+            config_problem: None,
         })
     }
 
@@ -366,7 +371,24 @@ impl Clients {
     /// it is sent, so that nothing is read from the environment's default
     /// region or account instead. `cfg` holds the known part.
     pub fn deferred(cfg: &ProviderConfig, unknown: Vec<String>) -> Clients {
-        let refuse = RefuseUnknownConfig(unknown.join(", "));
+        let refuse = Refuse::Unknown(unknown.join(", "));
+        Clients::refusing_with(cfg, refuse, unknown)
+    }
+
+    /// Clients for a provider block that cannot be used (no region, a
+    /// missing profile): every AWS call is refused with `problem`
+    /// ([`AwsError::ConfigInvalid`](super::AwsError::ConfigInvalid)), so
+    /// the error comes at the first AWS call, and what makes none (the
+    /// functions, `eks_well_known_policy`) still works (issue 23 item 8).
+    pub fn refusing(cfg: &ProviderConfig, problem: String) -> Clients {
+        Clients::refusing_with(cfg, Refuse::Invalid(problem), vec![])
+    }
+
+    fn refusing_with(cfg: &ProviderConfig, refuse: Refuse, unknown: Vec<String>) -> Clients {
+        let config_problem = match &refuse {
+            Refuse::Invalid(p) => Some(p.clone()),
+            Refuse::Unknown(_) => None,
+        };
         let region = cfg.region.clone().unwrap_or_else(|| "unknown".to_string());
         let sdk = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -390,6 +412,7 @@ impl Clients {
             credentials: None,
             kubernetes: cfg.kubernetes.clone(),
             unknown_config: unknown,
+            config_problem,
         }
     }
 
@@ -402,11 +425,16 @@ impl Clients {
 
 /// Refuses every call before it is sent (see [`Clients::deferred`]).
 #[derive(Debug, Clone)]
-struct RefuseUnknownConfig(String);
+enum Refuse {
+    /// Attributes known only at apply (comma-separated).
+    Unknown(String),
+    /// What makes the configuration unusable.
+    Invalid(String),
+}
 
-impl Intercept for RefuseUnknownConfig {
+impl Intercept for Refuse {
     fn name(&self) -> &'static str {
-        "RefuseUnknownConfig"
+        "RefuseConfig"
     }
 
     fn read_before_execution(
@@ -414,7 +442,10 @@ impl Intercept for RefuseUnknownConfig {
         _context: &BeforeSerializationInterceptorContextRef<'_>,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        Err(Box::new(ConfigUnknown(self.0.clone())))
+        Err(match self {
+            Refuse::Unknown(a) => Box::new(ConfigUnknown(a.clone())),
+            Refuse::Invalid(p) => Box::new(ConfigInvalid(p.clone())),
+        })
     }
 }
 

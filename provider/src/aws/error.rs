@@ -74,6 +74,16 @@ pub enum AwsError {
         /// The unknown attributes, comma-separated.
         attributes: String,
     },
+    /// The provider block could not be made into clients (no region, a
+    /// missing profile): said at the first AWS call, not at configure, so
+    /// that what calls no AWS (functions, eks_well_known_policy) works.
+    #[error("{operation}: not called, because the provider configuration is not usable: {problem}")]
+    ConfigInvalid {
+        /// Operation name.
+        operation: &'static str,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
     /// The provider was asked to stop (Ctrl-C) while waiting.
     #[error("{operation}: stopped before it finished because Terraform was interrupted")]
     Stopped {
@@ -148,6 +158,12 @@ pub struct NoAnswer {
 #[error("the provider configuration ({0}) is known only at apply")]
 pub struct ConfigUnknown(pub String);
 
+/// Refusal of every AWS call when the provider configuration is not usable
+/// (see `super::clients`): what is wrong and how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigInvalid(pub String);
+
 /// Every error of a chain, outermost first.
 fn chain<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
     let mut out = vec![err];
@@ -212,6 +228,15 @@ fn from_chain(operation: &'static str, err: &(dyn StdError + 'static)) -> AwsErr
         return AwsError::ConfigUnknown {
             operation,
             attributes: c.0.clone(),
+        };
+    }
+    if let Some(c) = causes
+        .iter()
+        .find_map(|e| e.downcast_ref::<ConfigInvalid>())
+    {
+        return AwsError::ConfigInvalid {
+            operation,
+            problem: c.0.clone(),
         };
     }
     if let Some(i) = causes

@@ -125,6 +125,17 @@ pub(crate) fn plan_region(
     resp: &mut tfplugin::PlanResponse,
 ) -> Option<Arc<Clients>> {
     let configured = req.config.get("region");
+    if let Some(problem) = &clients.config_problem
+        && !req.config.is_null()
+    {
+        // Said at plan for every resource (a destroy still plans, and fails
+        // at its own first AWS call).
+        resp.diagnostics.push(Diagnostic::error(
+            "Provider configuration not usable",
+            problem.clone(),
+        ));
+        return None;
+    }
     if req.config.is_null() {
         // Destroy: the region the resource is in.
         let prior = req.prior_state.as_ref().map(|p| p.get("region"));
