@@ -302,7 +302,7 @@ fn association_session_policy() {
     // at most one apply, which makes no AWS call, then empty plans; every
     // computed attribute stays known (issue 23 item 4: it planned
     // `owner_arn = (known after apply)` on every plan, forever).
-    let rewritten = "<<EOT\n{{\n  \"Statement\" : [ {{ \"Resource\": \"*\", \"Action\": \"s3:GetObject\", \"Effect\": \"Allow\" }} ],\n  \"Version\" : \"2012-10-17\"\n}}\nEOT".to_string();
+    let rewritten = "<<EOT\n{\n  \"Statement\" : [ { \"Resource\": \"*\", \"Action\": \"s3:GetObject\", \"Effect\": \"Allow\" } ],\n  \"Version\" : \"2012-10-17\"\n}\nEOT".to_string();
     tf.write(&config(&[
         provider_block(),
         association(

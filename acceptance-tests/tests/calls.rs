@@ -184,14 +184,21 @@ fn calls_given_role() {
     let mut tf = Tf::new(w);
     let mut r = Report::default();
     let empty = config(&[provider(&[])]);
-    // The agent check asks for the agent addon once per cluster and process.
+    // The agent check asks for the agent addon once per cluster and process;
+    // a new role_arn is checked against the cluster's account (its ARN,
+    // once per cluster and process: issue 23 item 7), in the plan and in
+    // the apply process's own plan.
     step(
         &mut r,
         &mut tf,
         "create-given",
         &association(&cluster, &[("role_arn", string(&role.arn))]),
-        &["EKS.DescribeAddon"],
-        &[&CREATE_ASSOCIATION[..], &["EKS.DescribeAddon"]].concat(),
+        &["EKS.DescribeAddon", "EKS.DescribeCluster"],
+        &[
+            &CREATE_ASSOCIATION[..],
+            &["EKS.DescribeAddon", "EKS.DescribeCluster"],
+        ]
+        .concat(),
         false,
     );
     refresh(
@@ -205,8 +212,8 @@ fn calls_given_role() {
         &mut tf,
         "update-role",
         &association(&cluster, &[("role_arn", string(&role2.arn))]),
-        &["EKS.DescribePodIdentityAssociation"],
-        &["EKS.UpdatePodIdentityAssociation"],
+        &["EKS.DescribePodIdentityAssociation", "EKS.DescribeCluster"],
+        &["EKS.UpdatePodIdentityAssociation", "EKS.DescribeCluster"],
         false,
     );
     step(

@@ -119,8 +119,9 @@ fn edges_addon_setting_alone_plans_no_unknowns() {
     tf.destroy();
 }
 
-/// Item 7: an ARN of another partition is refused at plan, naming the
-/// attribute, and nothing is made. Before: the plan passed, and the apply
+/// Item 7: an ARN of another partition, or a role of another account than
+/// the cluster's, is refused at plan, naming the attribute, and nothing is
+/// made. Before: the plan passed, and the apply
 /// retried "Role provided in the request does not exist" for two minutes.
 #[test]
 fn edges_arns_of_another_partition_are_refused_at_plan() {
@@ -155,6 +156,19 @@ fn edges_arns_of_another_partition_are_refused_at_plan() {
         resource("eks_pod_identity_association", "test", &made),
     ]));
     tf.plan_expect_error("permission_policy_arns is in another partition");
+    // A role of another account than the cluster's (its ARN says which):
+    // EKS refuses it, so the plan does.
+    let mut other_account = base.to_vec();
+    other_account.push((
+        "role_arn",
+        string("arn:aws:iam::999999999999:role/elsewhere"),
+    ));
+    tf.write(&config(&[
+        provider(&[]),
+        resource("eks_pod_identity_association", "test", &other_account),
+    ]));
+    let out = tf.plan_expect_error("role_arn is in another account than the cluster");
+    assert!(out.contains("target_role_arn"), "{out}");
     assert!(w.list_associations(&cluster).is_empty());
 }
 

@@ -111,6 +111,17 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
         ));
     }
     plan_policy_text(&req.config, prior.as_ref(), &mut resp.planned);
+    // Only a new role (create, or another role_arn): a plan that changes
+    // nothing asks EKS nothing more.
+    if let (Input::Known(arn), Some(cluster)) = (
+        &input.role.role_arn,
+        req.config.get("cluster_name").as_str(),
+    ) && prior
+        .as_ref()
+        .is_none_or(|p| p.role_arn.as_deref() != Some(arn.as_str()))
+    {
+        check_role_account(clients, cluster, arn, &mut resp.diagnostics).await;
+    }
     if input.role.makes_role() == Input::Known(true) {
         plan_made_role(clients, &req.config, prior.as_ref(), resp).await;
     } else {
@@ -205,6 +216,37 @@ fn plan_policy_text(config: &Value, prior: Option<&AssociationState>, planned: &
             let kept = policy::planned_text(text, prior_of(attr).as_deref());
             planned.set(attr, Value::string(kept));
         }
+    }
+}
+
+/// A given role must be in the cluster's account (issue 23 item 7): EKS
+/// refuses any other ("Cross-account pass role is not allowed", FACTS.md
+/// F2), and the cluster's ARN says its account. Once per cluster and
+/// process (the ARN is cached); a cluster not there yet is decided at
+/// apply. To reach another account, `target_role_arn` chains to it.
+async fn check_role_account(
+    c: &Clients,
+    cluster: &str,
+    role_arn: &str,
+    diags: &mut tfplugin::Diagnostics,
+) {
+    let Ok(Some(cluster_arn)) = crate::aws::eks::cluster::find_arn_by_name(c, cluster).await else {
+        return;
+    };
+    let account = |arn: &str| arn.split(':').nth(4).map(str::to_string);
+    if let (Some(role), Some(own)) = (account(role_arn), account(&cluster_arn))
+        && !role.is_empty()
+        && role != own
+    {
+        diags.push(
+            tfplugin::Diagnostic::error(
+                "role_arn is in another account than the cluster",
+                format!(
+                    "{role_arn} is in account {role}, the cluster {cluster} in {own}: EKS accepts only a role of the cluster's own account (\"Cross-account pass role is not allowed\"). Use a role of account {own}; to reach account {role}, set target_role_arn to its role and give this one permission to assume it."
+                ),
+            )
+            .at(tfplugin::AttrPath::root("role_arn")),
+        );
     }
 }
 
