@@ -414,6 +414,19 @@ fn addon_plan_time_checks_and_preserve() {
         1,
         "preserve_on_delete lost the association"
     );
+    // Installing it again is refused at plan, naming the kept association
+    // and what to do (issue 23 item 10: before, a bare "Association already
+    // exists" from CreateAddon at apply).
+    let kept = w.list_associations(&cluster)[0]["associationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let out = tf.plan_expect_error("already have associations");
+    assert!(contains_ignoring_wrap(&out, &kept), "{out}");
+    assert!(
+        contains_ignoring_wrap(&out, "delete-pod-identity-association"),
+        "{out}"
+    );
     // Clean up what was preserved.
     let left = w.list_associations(&cluster);
     for a in left {

@@ -400,11 +400,14 @@ fn calls_addon() {
         &mut tf,
         "addon-create",
         &addon(EBS),
-        &resolve,
+        // An install also asks whether its entries' service accounts are
+        // free (issue 23 item 10: a preserved association is said at plan).
+        &[&resolve[..], &["EKS.ListPodIdentityAssociations"]].concat(),
         // The plan again in the apply process (no prior state to plan from).
         &[
             &resolve[..],
             &[
+                "EKS.ListPodIdentityAssociations",
                 "IAM.CreateRole",
                 "IAM.AttachRolePolicy",
                 "EKS.CreateAddon",

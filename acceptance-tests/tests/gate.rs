@@ -155,6 +155,14 @@ fn gate_addon_entry_never_takes_another_resources_role() {
         ),
     ]));
     owner.apply();
+    // The owner's association deleted out of band: the service account is
+    // free (so the addon's plan does not stop at "already have
+    // associations"), while the owner keeps its finished role.
+    let id = owner.resource("eks_pod_identity_association.owner")["association_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    w.delete_association(&cluster, &id);
     let before = snapshot(w, &role_name).expect("the made role exists");
     let mut other = Tf::new(w);
     other.write(&config(&[
@@ -186,6 +194,8 @@ fn gate_addon_entry_never_takes_another_resources_role() {
     );
     other.destroy();
     assert_eq!(snapshot(w, &role_name).as_ref(), Some(&before));
+    // The owner makes its association again with its own role.
+    owner.apply();
     owner.assert_plan_empty();
     owner.destroy();
     assert!(w.get_role(&role_name).is_none());

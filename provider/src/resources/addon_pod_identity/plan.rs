@@ -13,6 +13,7 @@ use super::state::{ENTRIES, recommended_type};
 use super::state::{cluster_arn_of, json_equal};
 use crate::aws::Clients;
 use crate::aws::eks::addon::{self, AddonVersions};
+use crate::aws::eks::association;
 use crate::aws::eks::cluster::{self, Cluster};
 use crate::errors::to_diagnostic;
 use crate::spec_map::{self, input_bool, input_str, input_string_map};
@@ -333,6 +334,70 @@ async fn plan_version_and_entries(
     };
     plan_configuration_values(cfg, prior, &target, known.schema.as_deref(), resp);
     plan_entries(cfg, &target, &known.recommended, prior, resp);
+    if prior.is_none_or(|p| p.addon_arn.is_none()) {
+        check_entries_free(c, &target, resp).await;
+    }
+}
+
+/// An install whose entries name service accounts that already have an
+/// association (one an earlier `preserve_on_delete` kept, or another
+/// resource's) fails at CreateAddon with a bare "Association already
+/// exists" (issue 23 item 10): said at plan, naming them and what to do.
+/// One ListPodIdentityAssociations of the addon's namespace, at install only.
+async fn check_entries_free(c: &Clients, t: &Target<'_>, resp: &mut PlanResponse) {
+    let entries: Vec<String> = match resp.planned.get(ENTRIES) {
+        Value::List(items) => items
+            .iter()
+            .filter_map(|e| e.get("service_account").as_str().map(str::to_string))
+            .collect(),
+        _ => return,
+    };
+    if entries.is_empty() {
+        return;
+    }
+    let Ok(found) = association::list(c, t.cluster, Some(t.namespace), None).await else {
+        return; // the apply says whatever EKS says
+    };
+    if let Some(d) = taken_entries_diagnostic(t.cluster, t.namespace, &entries, &found) {
+        resp.diagnostics.push(d);
+    }
+}
+
+/// The error for entries whose service accounts have associations already.
+pub(super) fn taken_entries_diagnostic(
+    cluster: &str,
+    namespace: &str,
+    entries: &[String],
+    found: &[association::Summary],
+) -> Option<Diagnostic> {
+    let taken: Vec<String> = found
+        .iter()
+        .filter(|a| {
+            a.service_account
+                .as_ref()
+                .is_some_and(|sa| entries.contains(sa))
+        })
+        .map(|a| {
+            format!(
+                "{namespace}/{} ({})",
+                a.service_account.as_deref().unwrap_or_default(),
+                a.association_id.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    if taken.is_empty() {
+        return None;
+    }
+    Some(
+        Diagnostic::error(
+            "Service accounts of the addon already have associations",
+            format!(
+                "In cluster {cluster}, {} already have an association: kept by an earlier preserve_on_delete, or made by another resource or tool. EKS makes an addon's associations itself and refuses to install the addon while one exists (\"Association already exists\"). Either delete them (aws eks delete-pod-identity-association --cluster-name {cluster} --association-id <id>; a role this provider made for them stays, tagged, until you delete it too), or keep them: remove those entries from pod_identity_associations and manage each association with eks_pod_identity_association (terraform import <address> {cluster},<id>).",
+                taken.join(", ")
+            ),
+        )
+        .at(AttrPath::root(ENTRIES)),
+    )
 }
 
 /// `namespace_config.namespace` as configured (`Null`: no block).
