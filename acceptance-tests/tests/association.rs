@@ -326,6 +326,34 @@ fn association_session_policy() {
     tf.assert_plan_empty();
     tf.assert_plan_empty();
 
+    // Removed: the association is replaced (issue 23 item 9: EKS documents
+    // no way to clear it in place, and the strict emulator refuses
+    // `policy: ""`); it works in both emulator modes and ends without one.
+    tf.write(&config(&[
+        provider_block(),
+        association(
+            "test",
+            &cluster,
+            "default",
+            &sa,
+            &role.arn,
+            &[("disable_session_tags", "true".into())],
+        ),
+    ]));
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions.get(ADDRESS).map(Vec::as_slice),
+        Some(&["delete".to_string(), "create".to_string()][..]),
+        "{actions:?}"
+    );
+    tf.apply();
+    let remote = described(w, &cluster, &tf);
+    assert!(
+        remote["policy"].as_str().is_none_or(str::is_empty),
+        "the session policy is still there: {remote}"
+    );
+    tf.assert_plan_empty();
+
     tf.destroy();
     assert_nothing_left(w, &cluster);
 }

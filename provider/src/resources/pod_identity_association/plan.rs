@@ -111,6 +111,20 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
         ));
     }
     plan_policy_text(&req.config, prior.as_ref(), &mut resp.planned);
+    // Removing a session policy replaces the association (issue 23 item 9):
+    // no AWS source documents a way to clear `policy` on
+    // UpdatePodIdentityAssociation (emulator/FACTS.md F10: the model says
+    // nothing, the AWS provider's and eksctl's support set and change it
+    // only), and an update that may be refused, or keep the policy, is no
+    // way to remove a restriction. A new association without it is.
+    if prior
+        .as_ref()
+        .is_some_and(|p| p.session_policy.is_some() && p.association_id.is_some())
+        && req.config.get("session_policy").is_null()
+    {
+        resp.requires_replace
+            .push(tfplugin::AttrPath::root("session_policy"));
+    }
     // Only a new role (create, or another role_arn): a plan that changes
     // nothing asks EKS nothing more.
     if let (Input::Known(arn), Some(cluster)) = (
