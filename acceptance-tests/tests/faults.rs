@@ -259,25 +259,30 @@ fn faults_provider_killed_during_apply() {
     w.set_faults(&faults);
     let mut rng = rand::rng();
     let target = rng.random_range(5..40u64);
-    let run = thread::scope(|s| {
+    // The emulator's counters run for the whole binary: count from here.
+    let before = w.count("CreatePodIdentityAssociation");
+    let (run, killed) = thread::scope(|s| {
         let apply = s.spawn(|| tf.run(&APPLY));
         let started = Instant::now();
-        while w.count("CreatePodIdentityAssociation") < target
+        while w.count("CreatePodIdentityAssociation") < before + target
             && !apply.is_finished()
             && started.elapsed() < Duration::from_secs(90)
         {
             thread::sleep(Duration::from_millis(20));
         }
-        let killed = signal_in(tf.path(), "terraform", libc::SIGKILL);
-        eprintln!("killed {killed} terraform and provider process(es) after {target} creates");
-        apply
+        // The engine (terraform or tofu) and the provider, as when the
+        // runner dies.
+        let killed = signal_in(tf.path(), engine().command(), libc::SIGKILL)
+            + signal_in(tf.path(), "terraform-provi", libc::SIGKILL);
+        eprintln!("killed {killed} engine and provider process(es) after {target} creates");
+        let run = apply
             .join()
-            .unwrap_or_else(|_| panic!("apply thread panicked"))
+            .unwrap_or_else(|_| panic!("apply thread panicked"));
+        (run, killed)
     });
-    assert_ne!(
-        run.code,
-        Some(0),
-        "the apply finished before the kill: the test proves nothing"
+    assert!(
+        killed > 0 && run.code != Some(0),
+        "the apply finished before the kill (killed {killed}): the test proves nothing"
     );
     // One re-apply, under the same faults, converges.
     let again = tf.run(&APPLY);
