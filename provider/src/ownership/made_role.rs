@@ -157,20 +157,25 @@ async fn converge_found(
         iam::apply_change(c, grant, &wanted.name, &change).await?;
         found.shape = wanted.shape.clone();
     }
-    let keep: BTreeSet<String> = schema::addon::inline_policy_names(&wanted.shape)
-        .into_iter()
-        .collect();
-    let extra: Vec<String> = found
-        .extra_inline
-        .keys()
-        .filter(|k| !keep.contains(*k))
-        .cloned()
-        .collect();
+    let extra = extras_to_delete(wanted, found.extra_inline.keys());
     if !extra.is_empty() {
         iam::delete_inline_policies(c, grant, &wanted.name, &extra).await?;
     }
     found.extra_inline.clear();
     Ok(found)
+}
+
+/// The inline policies found beside what the provider writes that go: all
+/// but one whose name the wanted shape uses (it was just put: deleting it
+/// would leave the role without its permission, issue 23 item 3).
+fn extras_to_delete<'a>(
+    wanted: &WantedRole,
+    found: impl Iterator<Item = &'a String>,
+) -> Vec<String> {
+    let keep: BTreeSet<String> = schema::addon::inline_policy_names(&wanted.shape)
+        .into_iter()
+        .collect();
+    found.filter(|k| !keep.contains(*k)).cloned().collect()
 }
 
 /// Reads a recorded role and brings it to the wanted shape (repairing
@@ -226,15 +231,7 @@ pub async fn converge_known(
 ) -> Result<Option<Ensured>, Refused> {
     let change = plan_role_change(&known.shape, &wanted.shape);
     let mut done = iam::apply_change(c, grant, &wanted.name, &change).await;
-    let keep: BTreeSet<String> = schema::addon::inline_policy_names(&wanted.shape)
-        .into_iter()
-        .collect();
-    let extra: Vec<String> = known
-        .extra_inline
-        .iter()
-        .filter(|k| !keep.contains(*k))
-        .cloned()
-        .collect();
+    let extra = extras_to_delete(wanted, known.extra_inline.iter());
     if done.is_ok() && !extra.is_empty() {
         done = iam::delete_inline_policies(c, grant, &wanted.name, &extra).await;
     }
