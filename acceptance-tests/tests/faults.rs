@@ -3,7 +3,9 @@
 //!
 //! - throttling (20%) and 5xx (5%) on every EKS operation plus IAM
 //!   propagation delay: 100 associations, half on made roles;
-//! - the provider SIGKILLed at random points of an apply, several times;
+//! - terraform and the provider SIGKILLed mid-apply (50 made roles, under
+//!   throttling, 5xx and lost answers), then one re-apply converges;
+//! - lost answers of every association create, and a failed addon tag call;
 //! - Ctrl-C (SIGINT to terraform) while the provider waits for a new role;
 //! - an addon stuck in DEGRADED times out with its health issues.
 //!
