@@ -237,3 +237,59 @@ fn edges_functions_need_no_usable_provider_configuration() {
     tf.write(&config(&blocks));
     tf.destroy();
 }
+
+/// Item 1, the dangerous half: the provider's region changes under objects
+/// made without `region`. They are not taken for gone: the plan warns
+/// where they are and changes nothing, and destroy deletes them (and the
+/// made role) where they are. Before: the plan said the association "is
+/// gone" and made another in the new region with the same role; destroy
+/// then deleted the role under the old association.
+#[test]
+fn edges_provider_region_change_keeps_objects_where_they_are() {
+    let Some(w) = acc("edges_provider_region_change_keeps_objects_where_they_are") else {
+        return;
+    };
+    let east = w.new_cluster();
+    let mut tf = Tf::new(w);
+    tf.set_env("AWS_REGION", "us-east-1");
+    tf.write(&config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_association",
+            "made",
+            &[
+                ("cluster_name", string(&east)),
+                ("namespace", string("default")),
+                ("service_account", string(&random_name())),
+                ("permission_policy_arns", format!("[{}]", string(READ_ONLY))),
+            ],
+        ),
+    ]));
+    tf.apply();
+    let id = tf.resource("eks_pod_identity_association.made")["association_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let role = tf.resource("eks_pod_identity_association.made")["role_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    // The same configuration, the provider now in us-west-2.
+    tf.set_env("AWS_REGION", "us-west-2");
+    let (empty, plan) = tf.plan();
+    assert!(
+        empty,
+        "a change of the provider's region planned changes:\n{plan}"
+    );
+    assert!(
+        plan.contains("not in the provider's region us-west-2"),
+        "{plan}"
+    );
+    assert!(!plan.contains("is gone"), "{plan}");
+    tf.destroy();
+    assert!(
+        w.describe_association(&east, &id).is_none(),
+        "association left"
+    );
+    assert!(w.get_role(&role).is_none(), "made role left");
+}

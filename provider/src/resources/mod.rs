@@ -26,15 +26,36 @@ pub(crate) fn unconfigured() -> Diagnostic {
 }
 
 /// The configured clients for the region of `v` (its `region` attribute;
-/// null, or a resource without one: the provider's), and the typed state.
+/// null: the region its ARN names, so that an object made before a change
+/// of the provider's region is still read, changed and deleted where it
+/// is (issue 23 item 1); no ARN either: the provider's), and the typed
+/// state.
 pub(crate) fn setup<T: DeserializeOwned>(
     ctx: &Ctx,
     v: &Value,
 ) -> Result<(Arc<Clients>, T), Diagnostic> {
     let clients = ctx.data::<Clients>().ok_or_else(unconfigured)?;
-    let clients = regional(&clients, v.get("region").as_str())?;
+    let clients = regional(&clients, recorded_region(v).as_deref())?;
     let state = spec_map::from_value(v, "state")?;
     Ok((clients, state))
+}
+
+/// The region a state or plan `v` is in: its `region`, else the region of
+/// its association or addon ARN (`arn:PARTITION:eks:REGION:…`), else
+/// `None` (the provider's).
+pub(crate) fn recorded_region(v: &Value) -> Option<String> {
+    if let Some(r) = v.get("region").as_str() {
+        return Some(r.to_string());
+    }
+    ["association_arn", "addon_arn"].iter().find_map(|attr| {
+        let arn = v.get(attr).as_str()?;
+        let mut parts = arn.split(':');
+        (parts.next() == Some("arn"))
+            .then(|| parts.nth(2))
+            .flatten()
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+    })
 }
 
 /// The clients for `region` (`None`: the provider's).
@@ -138,12 +159,29 @@ pub(crate) fn plan_region(
     }
     if req.config.is_null() {
         // Destroy: the region the resource is in.
-        let prior = req.prior_state.as_ref().map(|p| p.get("region"));
-        return regional(clients, prior.and_then(Value::as_str)).ok();
+        let at = req.prior_state.as_ref().and_then(recorded_region);
+        return regional(clients, at.as_deref()).ok();
     }
     if let Some(prior) = req.prior_state.as_ref().filter(|p| !p.is_null()) {
+        // Made in another region than the provider's, before the provider's
+        // region changed (`region` null, its ARN says where): it stays
+        // managed where it is, said in the plan.
+        if configured.is_null()
+            && prior.get("region").is_null()
+            && let Some(at) = recorded_region(prior).filter(|r| *r != clients.region)
+        {
+            resp.diagnostics.push(Diagnostic::warning(
+                format!("This object is in {at}, not in the provider's region {}", clients.region),
+                format!(
+                    "It was made while the provider's region was {at} (its ARN says so), and `region` is not set. It stays managed in {at}: refreshed, changed and destroyed there, never taken for gone. Set region = \"{at}\" to say so (an in-place change of the attribute alone), or, to move it to {}, set region to that and apply (a replacement).",
+                    clients.region
+                ),
+            ));
+            return regional(clients, Some(&at)).ok();
+        }
         let effective = |v: &Value| v.as_str().unwrap_or(&clients.region).to_string();
-        if configured.is_unknown() || effective(prior.get("region")) != effective(configured) {
+        let was = recorded_region(prior).unwrap_or_else(|| clients.region.clone());
+        if configured.is_unknown() || was != effective(configured) {
             resp.requires_replace
                 .push(tfplugin::AttrPath::root("region"));
         }
