@@ -626,6 +626,11 @@ pub enum Leased {
 /// when dropped.
 pub struct Heartbeat {
     objects: Arc<Mutex<Vec<Leased>>>,
+    /// Held by the task for a whole renewal round, so that
+    /// [`Heartbeat::remove`] returns only once no renewal of the object is
+    /// in flight (a renewal landing after the release would put the lease
+    /// back: found by the kill test as drift on an adopted role).
+    renewing: Arc<tokio::sync::Mutex<()>>,
     lost: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -634,12 +639,14 @@ impl Heartbeat {
     /// Starts renewing `lease` on the objects later [`add`](Self::add)ed.
     pub fn start(c: Arc<Clients>, lease: Lease) -> Heartbeat {
         let objects: Arc<Mutex<Vec<Leased>>> = Arc::default();
+        let renewing: Arc<tokio::sync::Mutex<()>> = Arc::default();
         let lost = Arc::new(AtomicBool::new(false));
-        let (o, l) = (objects.clone(), lost.clone());
+        let (o, r, l) = (objects.clone(), renewing.clone(), lost.clone());
         let task = tokio::spawn(async move {
             let every = lease_ttl() / 4;
             loop {
                 tokio::time::sleep(every).await;
+                let _round = r.lock().await;
                 let now: Vec<Leased> = o.lock().map(|v| v.clone()).unwrap_or_default();
                 for object in now {
                     match renew(&c, &lease, &object).await {
@@ -655,6 +662,7 @@ impl Heartbeat {
         });
         Heartbeat {
             objects,
+            renewing,
             lost,
             task,
         }
@@ -667,11 +675,13 @@ impl Heartbeat {
         }
     }
 
-    /// Stops renewing `object` (its lease is about to be removed).
-    pub fn remove(&self, object: &Leased) {
+    /// Stops renewing `object` (its lease is about to be removed): returns
+    /// once no renewal of it is in flight.
+    pub async fn remove(&self, object: &Leased) {
         if let Ok(mut v) = self.objects.lock() {
             v.retain(|o| o != object);
         }
+        drop(self.renewing.lock().await);
     }
 
     /// True when another apply took one of the objects over.

@@ -88,7 +88,7 @@ pub(super) async fn release_roles(
     beat: &Heartbeat,
 ) -> ApplyResponse {
     for (name, grant) in &made.leased {
-        beat.remove(&Leased::Role(name.clone()));
+        beat.remove(&Leased::Role(name.clone())).await;
         if let Err(e) = ownership::release_role(c, grant, name).await {
             resp.diagnostics.push(to_diagnostic(
                 format!(

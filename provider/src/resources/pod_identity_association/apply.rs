@@ -307,7 +307,7 @@ async fn release(
     diags: &mut Diagnostics,
 ) {
     if let Some(m) = made {
-        beat.remove(&Leased::Role(m.wanted.name.clone()));
+        beat.remove(&Leased::Role(m.wanted.name.clone())).await;
         if let Err(e) = ownership::release_role(c, &m.placed.grant, &m.wanted.name).await {
             diags.push(to_diagnostic(
                 format!(
@@ -319,7 +319,7 @@ async fn release(
         }
     }
     if let Some(arn) = a.association_arn.as_deref() {
-        beat.remove(&Leased::Association(arn.to_string()));
+        beat.remove(&Leased::Association(arn.to_string())).await;
         if a.tags.contains_key(LEASE_TAG) {
             let change = tags::TagChange {
                 remove: vec![LEASE_TAG.to_string()],
@@ -455,7 +455,7 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         .as_ref()
         .filter(|m| !matches!(m.placed.ensured, Ensured::Kept(_)))
     {
-        beat.remove(&Leased::Role(m.wanted.name.clone()));
+        beat.remove(&Leased::Role(m.wanted.name.clone())).await;
         if let Err(e) = ownership::release_role(&clients, &m.placed.grant, &m.wanted.name).await {
             resp.diagnostics.push(to_diagnostic(
                 format!(
