@@ -115,10 +115,6 @@ pub(super) async fn delete_unused_roles(
     diags: &mut Diagnostics,
 ) -> AddonState {
     let keep: BTreeSet<String> = made_role_names(&now);
-    let namespace = prior
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "kube-system".into());
     for e in prior.pod_identity_associations.iter().flatten() {
         let Some(old) = e.role_name.as_deref().filter(|n| !keep.contains(*n)) else {
             continue;
@@ -126,11 +122,7 @@ pub(super) async fn delete_unused_roles(
         let Some(grant) = ownership::recorded_role(e.created_role, Some(old), old) else {
             continue;
         };
-        let who = Subject {
-            cluster: prior.cluster_name.clone(),
-            namespace: namespace.clone(),
-            service_account: e.service_account.clone(),
-        };
+        let who = entry_subject(prior, &e.service_account);
         if let Err(err) =
             made_role::delete(c, &grant, old, &who, made_before(prior), None, diags).await
         {
@@ -384,19 +376,11 @@ pub(super) async fn delete_made_roles(
     label: &str,
     diags: &mut Diagnostics,
 ) {
-    let namespace = prior
-        .namespace
-        .clone()
-        .unwrap_or_else(|| "kube-system".into());
     for (sa, name, known) in made_roles_known(c, prior) {
         let Some(grant) = ownership::recorded_role(Some(true), Some(&name), &name) else {
             continue;
         };
-        let who = Subject {
-            cluster: prior.cluster_name.clone(),
-            namespace: namespace.clone(),
-            service_account: sa,
-        };
+        let who = entry_subject(prior, &sa);
         let known = known.as_ref().map(|(a, i)| (a, i.as_slice()));
         let deleted =
             made_role::delete(c, &grant, &name, &who, made_before(prior), known, diags).await;
@@ -406,5 +390,15 @@ pub(super) async fn delete_made_roles(
                 &e,
             ));
         }
+    }
+}
+
+/// The service account of `s`'s entry `sa`, as the gate names it (the
+/// addon's namespace; `kube-system` when the state does not record one).
+fn entry_subject(s: &AddonState, sa: &str) -> Subject {
+    Subject {
+        cluster: s.cluster_name.clone(),
+        namespace: s.namespace.clone().unwrap_or_else(|| "kube-system".into()),
+        service_account: sa.to_string(),
     }
 }
