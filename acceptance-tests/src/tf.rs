@@ -320,6 +320,26 @@ impl Tf {
             .unwrap_or_else(|| panic!("{address} is not in the state"))
     }
 
+    /// Edits every resource instance of the local state file with `edit`
+    /// (given the instance object: `attributes`, `identity`, ...), as a
+    /// state written by another version would be, and bumps its serial.
+    pub fn edit_state(&self, mut edit: impl FnMut(&mut Value)) {
+        let path = self.path().join("terraform.tfstate");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let mut state = parse_json(&text);
+        for r in state["resources"].as_array_mut().into_iter().flatten() {
+            for i in r["instances"].as_array_mut().into_iter().flatten() {
+                edit(i);
+            }
+        }
+        if let Some(serial) = state["serial"].as_u64() {
+            state["serial"] = Value::from(serial + 1);
+        }
+        std::fs::write(&path, state.to_string())
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    }
+
     /// The root module's outputs as `{name: value}`.
     pub fn outputs(&self) -> Value {
         let state = self.state_json();
@@ -350,21 +370,59 @@ impl Tf {
     /// directory's state, except those in `ignore`; then checks that a plan
     /// there is empty.
     pub fn import_verify(&self, address: &str, id: &str, ignore: &[&str]) {
+        if let Err(e) = self.import_differences(address, id, ignore) {
+            panic!("{e}");
+        }
+    }
+
+    /// What [`Tf::import_verify`] checks, without panicking on what it
+    /// finds: `address` imported by `id` into a fresh directory with this
+    /// configuration (and environment) equals this state's, attribute by
+    /// attribute (`ignore` aside), and plans empty there. `Err` says what
+    /// failed; the fresh directory is dropped, never destroyed.
+    pub fn import_differences(
+        &self,
+        address: &str,
+        id: &str,
+        ignore: &[&str],
+    ) -> Result<(), String> {
         let applied = self.resource(address);
         let mut other = Tf::new(self.world);
         other.unset = self.unset.clone();
         other.set = self.set.clone();
         other.write(&self.config);
-        other.import(address, id);
+        let run = other.run(&["import", "-input=false", "-no-color", address, id]);
+        if run.code != Some(0) {
+            return Err(format!(
+                "import of {address} by {id:?} failed:\n{}",
+                run.output
+            ));
+        }
         let imported = other.resource(address);
         let differences = diff_attributes(&applied, &imported, ignore);
-        assert!(
-            differences.is_empty(),
-            "import of {address} by {id:?} differs from the applied state:\n{}",
-            differences.join("\n")
-        );
-        // The imported state must also be stable under the same config.
-        other.assert_plan_empty();
+        if !differences.is_empty() {
+            return Err(format!(
+                "import of {address} by {id:?} differs from the applied state:\n{}",
+                differences.join("\n")
+            ));
+        }
+        // The imported state must also be stable under the same config (the
+        // plan of that resource alone: the config may hold others).
+        let target = format!("-target={address}");
+        let plan = other.run(&[
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-detailed-exitcode",
+            &target,
+        ]);
+        if plan.code != Some(0) {
+            return Err(format!(
+                "the plan after importing {address} by {id:?} is not empty (exit {:?}):\n{}",
+                plan.code, plan.output
+            ));
+        }
+        Ok(())
     }
 
     /// `terraform destroy`; panics unless it succeeds.

@@ -238,12 +238,15 @@ fn edges_functions_need_no_usable_provider_configuration() {
     tf.destroy();
 }
 
-/// Item 1, the dangerous half: the provider's region changes under objects
-/// made without `region`. They are not taken for gone: the plan warns
-/// where they are and changes nothing, and destroy deletes them (and the
-/// made role) where they are. Before: the plan said the association "is
-/// gone" and made another in the new region with the same role; destroy
-/// then deleted the role under the old association.
+/// Item 1: the region an object is in is recorded in its state (as the
+/// AWS provider v6 does). Writing the provider's own region plans nothing;
+/// a change of the provider's region under an object made without
+/// `region` is a replacement the plan shows, never "is gone"; a state
+/// written before the region was recorded (null) is read where its ARN
+/// says; destroy deletes the objects and the made role where they are.
+/// Before: the plan said the association "is gone" and made another in the
+/// new region with the same role; destroy then deleted the role under the
+/// old association; and an explicit provider region planned an update.
 #[test]
 fn edges_provider_region_change_keeps_objects_where_they_are() {
     let Some(w) = acc("edges_provider_region_change_keeps_objects_where_they_are") else {
@@ -252,40 +255,78 @@ fn edges_provider_region_change_keeps_objects_where_they_are() {
     let east = w.new_cluster();
     let mut tf = Tf::new(w);
     tf.set_env("AWS_REGION", "us-east-1");
-    tf.write(&config(&[
-        provider(&[]),
-        resource(
-            "eks_pod_identity_association",
-            "made",
-            &[
-                ("cluster_name", string(&east)),
-                ("namespace", string("default")),
-                ("service_account", string(&random_name())),
-                ("permission_policy_arns", format!("[{}]", string(READ_ONLY))),
-            ],
-        ),
-    ]));
+    let sa = random_name();
+    let made = |region: Option<&str>| {
+        let mut attrs = vec![
+            ("cluster_name", string(&east)),
+            ("namespace", string("default")),
+            ("service_account", string(&sa)),
+            ("permission_policy_arns", format!("[{}]", string(READ_ONLY))),
+        ];
+        if let Some(r) = region {
+            attrs.push(("region", string(r)));
+        }
+        config(&[
+            provider(&[]),
+            resource("eks_pod_identity_association", "made", &attrs),
+        ])
+    };
+    tf.write(&made(None));
     tf.apply();
-    let id = tf.resource("eks_pod_identity_association.made")["association_id"]
+    let state = tf.resource("eks_pod_identity_association.made");
+    assert_eq!(
+        state["region"], "us-east-1",
+        "the region is recorded: {state}"
+    );
+    let id = state["association_id"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let role = tf.resource("eks_pod_identity_association.made")["role_name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    // The same configuration, the provider now in us-west-2.
+    let role = state["role_name"].as_str().unwrap_or_default().to_string();
+
+    // The provider's own region written out, and taken out again: nothing.
+    tf.write(&made(Some("us-east-1")));
+    tf.assert_plan_empty();
+    tf.write(&made(None));
+    tf.assert_plan_empty();
+
+    // The same configuration, the provider now in us-west-2: a replacement
+    // the plan shows, the association not taken for gone.
     tf.set_env("AWS_REGION", "us-west-2");
     let (empty, plan) = tf.plan();
     assert!(
-        empty,
-        "a change of the provider's region planned changes:\n{plan}"
+        !empty,
+        "a change of the provider's region planned nothing:\n{plan}"
     );
-    assert!(
-        plan.contains("not in the provider's region us-west-2"),
-        "{plan}"
-    );
+    assert!(plan.contains("must be replaced"), "{plan}");
+    assert!(plan.contains("\"us-east-1\" -> \"us-west-2\""), "{plan}");
     assert!(!plan.contains("is gone"), "{plan}");
+    // Pinning the region where the object is plans nothing.
+    tf.write(&made(Some("us-east-1")));
+    tf.assert_plan_empty();
+    tf.write(&made(None));
+
+    // A state written before the region was recorded: read where its ARN
+    // says, so the change is still a replacement, and with the provider
+    // back in us-east-1 nothing changes.
+    tf.edit_state(|r| {
+        if let Some(a) = r["attributes"].as_object_mut() {
+            a.insert("region".into(), serde_json::Value::Null);
+        }
+    });
+    let (_, plan) = tf.plan();
+    assert!(plan.contains("must be replaced"), "{plan}");
+    assert!(!plan.contains("is gone"), "{plan}");
+    tf.set_env("AWS_REGION", "us-east-1");
+    tf.assert_plan_empty();
+
+    // Destroy from the other region deletes where the objects are.
+    tf.edit_state(|r| {
+        if let Some(a) = r["attributes"].as_object_mut() {
+            a.insert("region".into(), serde_json::Value::Null);
+        }
+    });
+    tf.set_env("AWS_REGION", "us-west-2");
     tf.destroy();
     assert!(
         w.describe_association(&east, &id).is_none(),

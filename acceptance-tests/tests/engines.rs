@@ -8,7 +8,7 @@
 
 use acceptance_tests::hcl::{association, config, provider, resource, string};
 use acceptance_tests::{
-    Tf, acc, contains_ignoring_wrap, engine, fixture_dir, provider_dir, random_name,
+    REGION, Tf, acc, contains_ignoring_wrap, engine, fixture_dir, provider_dir, random_name,
 };
 use serde_json::{Value, json};
 
@@ -195,7 +195,7 @@ fn engines_import_by_identity() {
     let instance = state_instance(&tf, ADDRESS);
     assert_eq!(
         instance["identity"],
-        json!({"cluster_name": cluster, "association_id": id, "region": null}),
+        json!({"cluster_name": cluster, "association_id": id, "region": REGION}),
         "{e}: the state's identity: {instance}"
     );
     assert_eq!(
@@ -207,7 +207,7 @@ fn engines_import_by_identity() {
 
     // An identity stored by version 0 (before `region`): the engine asks
     // the provider to upgrade it, the plan stays empty, and the refreshed
-    // state holds version 1 with a null region.
+    // state holds version 1 with the region recorded (issue 23 item 1).
     let path = tf.path().join("terraform.tfstate");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let mut state: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -236,7 +236,7 @@ fn engines_import_by_identity() {
     );
     assert_eq!(
         instance["identity"],
-        json!({"cluster_name": cluster, "association_id": id, "region": null}),
+        json!({"cluster_name": cluster, "association_id": id, "region": REGION}),
         "{e}: the upgraded identity: {instance}"
     );
     tf.destroy();
@@ -313,7 +313,7 @@ fn engines_import_by_identity_region_and_addon() {
     );
     assert_eq!(
         state_instance(&tf, "eks_addon_pod_identity.cni")["identity"],
-        json!({"cluster_name": near, "addon_name": "vpc-cni", "region": null})
+        json!({"cluster_name": near, "addon_name": "vpc-cni", "region": REGION})
     );
     tf.assert_plan_empty();
     tf.destroy();

@@ -77,6 +77,8 @@ const DEFAULT_SEEDS: [u64; 5] = [11, 19, 22, 31, 38];
 /// Steps per sequence, before the final destroy.
 const STEPS: usize = 12;
 const WEST: &str = "us-west-2";
+/// The provider's region (the world's `AWS_REGION`).
+const EAST: &str = "us-east-1";
 const NAMESPACE: &str = "default";
 const SERVICE_ACCOUNTS: [&str; 3] = ["app-a", "app-b", "app-c"];
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
@@ -196,6 +198,9 @@ struct Workspace {
     state: Option<Value>,
     /// A kill hit its last apply: the next step applies again.
     needs_recovery: bool,
+    /// The config is written in another form that means the same (I6):
+    /// the provider's region written out, policy lists in another order.
+    equivalent: bool,
 }
 
 /// A role or an association the test made, and what it was then (I2).
@@ -266,6 +271,7 @@ type Done = Result<String, String>;
 
 struct Sequence<'a> {
     w: &'static World,
+    seed: u64,
     rng: StdRng,
     /// The east (the provider's region) and west clusters.
     clusters: [String; 2],
@@ -278,6 +284,8 @@ struct Sequence<'a> {
     released: Vec<Recorded>,
     roles_before: BTreeSet<String>,
     ws: Vec<Workspace>,
+    /// The west cluster was deleted before the final destroy.
+    west_deleted: bool,
     steps: usize,
     log: &'a mut Vec<String>,
     stats: &'a mut Stats,
@@ -299,10 +307,12 @@ impl<'a> Sequence<'a> {
                 addon,
                 state,
                 needs_recovery: false,
+                equivalent: false,
             }
         };
         let mut s = Sequence {
             w,
+            seed,
             rng: StdRng::seed_from_u64(seed),
             clusters: [east, west],
             given: (0..2)
@@ -314,6 +324,7 @@ impl<'a> Sequence<'a> {
             released: Vec::new(),
             roles_before,
             ws: vec![workspace(), workspace()],
+            west_deleted: false,
             steps: 0,
             log,
             stats,
@@ -704,7 +715,8 @@ impl<'a> Sequence<'a> {
         }
         let plan = self.terraform(ws, &PLAN)?;
         if plan.ok() {
-            return Ok("ok, plan empty".into());
+            let checked = self.converged_check(ws)?;
+            return Ok(format!("ok, plan empty; {checked}"));
         }
         let (code, output) = (plan.code, plan.output);
         Err(format!(
@@ -822,6 +834,114 @@ impl<'a> Sequence<'a> {
         note
     }
 
+    // ---- after a converged apply (issue 23's classes) ------------------------------
+
+    /// After an apply whose next plan is empty, one check of the classes
+    /// issue 23 found, in turn (no random draw, so a seed's sequence stays
+    /// what it was): I6, I7 or I8.
+    fn converged_check(&mut self, ws: usize) -> Done {
+        match self.stats.applies % 3 {
+            0 => self.check_equivalent(ws),
+            1 => self.check_region_switch(ws),
+            _ => self.check_import(ws),
+        }
+    }
+
+    /// Plans `ws` with its config written the equivalent way (restored
+    /// after); the outcome of that plan.
+    fn plan_equivalent(&mut self, ws: usize) -> Result<Outcome, String> {
+        self.ws[ws].equivalent = true;
+        self.write_config(ws);
+        let plan = self.terraform(ws, &PLAN);
+        self.ws[ws].equivalent = false;
+        self.write_config(ws);
+        plan
+    }
+
+    /// I6: a configuration rewritten to mean the same (the provider's
+    /// region written out, policy lists in another order) plans nothing.
+    fn check_equivalent(&mut self, ws: usize) -> Done {
+        let plan = self.plan_equivalent(ws)?;
+        if plan.ok() {
+            return Ok("I6 rewritten config plans nothing".into());
+        }
+        let (code, output) = (plan.code, plan.output);
+        Err(format!(
+            "I6: the same config written another way plans in ws{ws} (exit {code:?}):\n{output}"
+        ))
+    }
+
+    /// I7: with the provider's region changed, what is in the old region
+    /// and does not say `region` is planned as a replacement (never taken
+    /// for gone), what says its region is untouched; the config with the
+    /// region written out plans nothing.
+    fn check_region_switch(&mut self, ws: usize) -> Done {
+        let state = self.ws[ws].tf.state_json();
+        let resources = resources_in(&state);
+        self.ws[ws].tf.set_env("AWS_REGION", WEST);
+        let moved = self.terraform(ws, &PLAN);
+        let pinned = self.plan_equivalent(ws);
+        self.ws[ws].tf.set_env("AWS_REGION", EAST);
+        let (moved, pinned) = (moved?, pinned?);
+        let fail = |what: String| Err(format!("I7: provider region {WEST}, ws{ws}: {what}"));
+        if !pinned.ok() {
+            return fail(format!(
+                "the config with its regions written out plans:\n{}",
+                pinned.output
+            ));
+        }
+        let output = &moved.output;
+        if output.contains("is gone") {
+            return fail(format!("an object was taken for gone:\n{output}"));
+        }
+        let east = resources.iter().filter(|(_, west)| !west).count();
+        let expected = if east > 0 { Some(2) } else { Some(0) };
+        if moved.code != expected {
+            return fail(format!(
+                "plan exits {:?}, not {expected:?}:\n{output}",
+                moved.code
+            ));
+        }
+        for (address, west) in &resources {
+            let replaced = output.contains(&format!("{address} must be replaced"));
+            if replaced == *west {
+                let what = if *west { "replaced" } else { "not replaced" };
+                return fail(format!("{address} is {what}:\n{output}"));
+            }
+        }
+        Ok(format!("I7 region switch replaces {east} east resource(s)"))
+    }
+
+    /// I8: an association imported into a fresh directory with the same
+    /// config equals the applied state and plans nothing there.
+    fn check_import(&mut self, ws: usize) -> Done {
+        let recorded = self.recorded(ws);
+        let Some(r) = recorded
+            .iter()
+            .find(|r| r.address.starts_with(ASSOCIATION) && r.association.is_some())
+        else {
+            return Ok("I8 nothing to import".into());
+        };
+        let slot = self.ws[ws].assocs.keys().find(|s| s.address() == r.address);
+        let Some(slot) = slot.copied() else {
+            return Ok("I8 nothing to import".into());
+        };
+        let region = if slot.west { "@us-west-2" } else { "" };
+        let cluster = &self.clusters[usize::from(slot.west)];
+        let id = format!(
+            "{cluster}/{NAMESPACE}/{}{region}",
+            SERVICE_ACCOUNTS[slot.sa]
+        );
+        let address = r.address.clone();
+        match self.ws[ws]
+            .tf
+            .import_differences(&address, &id, &["timeouts"])
+        {
+            Ok(()) => Ok(format!("I8 import of {address} equals the applied state")),
+            Err(e) => Err(format!("I8: ws{ws}: {e}")),
+        }
+    }
+
     // ---- the end of a sequence ----------------------------------------------------
 
     fn finish(&mut self) -> Result<(), String> {
@@ -832,6 +952,19 @@ impl<'a> Sequence<'a> {
                 let note = self.recover(ws)?;
                 self.note(&note);
             }
+        }
+        if self.seed % 2 == 1 {
+            // Destroy after the cluster was deleted out of band (issue 23
+            // item 2): what was made for it must still go.
+            let west = self.clusters[1].clone();
+            self.log
+                .push(format!("end: west cluster {west} deleted out of band"));
+            let (status, answer) = self.eks(true, "DELETE", "", None);
+            if status != 200 {
+                return Err(format!("deleting the west cluster: {status} {answer}"));
+            }
+            self.associations.retain(|a| !a.west);
+            self.west_deleted = true;
         }
         for ws in 0..2 {
             self.log.push(format!("end: ws{ws}: destroy"));
@@ -883,7 +1016,12 @@ impl<'a> Sequence<'a> {
                 left.push(format!("role {role} with tags {tags:?}"));
             }
         }
-        for west in [false, true] {
+        let regions: &[bool] = if self.west_deleted {
+            &[false]
+        } else {
+            &[false, true]
+        };
+        for &west in regions {
             for a in self.associations_in(west) {
                 let id = a["associationId"].as_str().unwrap_or_default();
                 if !self.associations.iter().any(|t| t.name == id) {
@@ -992,10 +1130,19 @@ impl<'a> Sequence<'a> {
         self.eks(west, "DELETE", &path, None);
     }
 
-    /// The attributes of a made role: its policies and `role_name`.
-    fn made_attributes(&self, policies: Policies, name: Name) -> Vec<(&'static str, String)> {
+    /// The attributes of a made role: its policies and `role_name`
+    /// (`equivalent`: lists in another order, which means the same).
+    fn made_attributes(
+        &self,
+        policies: Policies,
+        name: Name,
+        equivalent: bool,
+    ) -> Vec<(&'static str, String)> {
         let arns = |list: &[&str]| {
-            let quoted: Vec<String> = list.iter().map(|a| string(a)).collect();
+            let mut quoted: Vec<String> = list.iter().map(|a| string(a)).collect();
+            if equivalent {
+                quoted.reverse();
+            }
             ("permission_policy_arns", format!("[{}]", quoted.join(", ")))
         };
         let mut attrs = vec![match policies {
@@ -1025,13 +1172,16 @@ impl<'a> Sequence<'a> {
                 ("namespace", string(NAMESPACE)),
                 ("service_account", sa),
             ];
+            let equivalent = self.ws[ws].equivalent;
             if slot.west {
                 attrs.push(("region", string(WEST)));
+            } else if equivalent {
+                attrs.push(("region", string(EAST)));
             }
             match *spec {
                 RoleSpec::Given(i) => attrs.push(("role_arn", string(&self.given[i].arn))),
                 RoleSpec::Made(policies, name) => {
-                    attrs.extend(self.made_attributes(policies, name))
+                    attrs.extend(self.made_attributes(policies, name, equivalent))
                 }
             }
             blocks.push(resource(ASSOCIATION, &slot.label(), &attrs));
@@ -1041,14 +1191,18 @@ impl<'a> Sequence<'a> {
                 "addon aws-node={}",
                 RoleSpec::Made(Policies::Cni, name)
             ));
-            let attrs = self.made_attributes(Policies::Cni, name);
+            let equivalent = self.ws[ws].equivalent;
+            let attrs = self.made_attributes(Policies::Cni, name, equivalent);
             let attrs: Vec<String> = attrs.iter().map(|(k, v)| format!(", {k} = {v}")).collect();
             let entry = format!("[{{ service_account = \"aws-node\"{} }}]", attrs.concat());
-            let attrs = [
+            let mut attrs = vec![
                 ("cluster_name", string(&self.clusters[0])),
                 ("addon_name", string("vpc-cni")),
                 ("pod_identity_associations", entry),
             ];
+            if equivalent {
+                attrs.push(("region", string(EAST)));
+            }
             blocks.push(resource("eks_addon_pod_identity", "cni", &attrs));
         }
         let text = config(&blocks);
@@ -1058,6 +1212,19 @@ impl<'a> Sequence<'a> {
 }
 
 // ---- helpers without a sequence --------------------------------------------------
+
+/// Every resource of a state (not its addon entries): address, and
+/// whether it is in the west region.
+fn resources_in(state: &Value) -> Vec<(String, bool)> {
+    let resources = state["values"]["root_module"]["resources"].as_array();
+    (resources.into_iter().flatten())
+        .filter(|r| r["mode"] == "managed")
+        .map(|r| {
+            let address = r["address"].as_str().unwrap_or_default().to_string();
+            (address, r["values"]["region"] == WEST)
+        })
+        .collect()
+}
 
 /// What a state records: every association resource and addon entry.
 fn recorded_in(state: &Value) -> Vec<Recorded> {

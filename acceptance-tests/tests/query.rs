@@ -8,7 +8,7 @@
 //! tests and provider/tests/aws/list.rs.
 
 use acceptance_tests::hcl::{config, provider, resource, string};
-use acceptance_tests::{Tf, World, acc, contains_ignoring_wrap, engine, random_name};
+use acceptance_tests::{REGION, Tf, World, acc, contains_ignoring_wrap, engine, random_name};
 use serde_json::{Value, json};
 
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
@@ -196,7 +196,7 @@ fn query_finds_what_it_should_and_objects_equal_the_state() {
     let made = all[2];
     assert_eq!(
         made.2,
-        json!({"cluster_name": cluster, "association_id": made_state["association_id"], "region": null}),
+        json!({"cluster_name": cluster, "association_id": made_state["association_id"], "region": REGION}),
         "{e}: the made association's identity"
     );
     // The object is what Terraform holds after applying it (an import's
@@ -222,7 +222,7 @@ fn query_finds_what_it_should_and_objects_equal_the_state() {
     assert_eq!(addons.len(), 1, "{e}: addons:\n{raw}");
     assert_eq!(
         addons[0].2,
-        json!({"cluster_name": cluster, "addon_name": "aws-efs-csi-driver", "region": null})
+        json!({"cluster_name": cluster, "addon_name": "aws-efs-csi-driver", "region": REGION})
     );
     for (k, v) in addon_state.as_object().into_iter().flatten() {
         if ["timeouts"].contains(&k.as_str()) {

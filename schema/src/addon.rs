@@ -67,7 +67,7 @@ pub struct AddonState {
     pub modified_at: Option<String>,
     /// `namespace_config { namespace }`: a namespace of the user's choice.
     pub namespace_config: Option<NamespaceConfig>,
-    /// The addon's region (null: the provider's).
+    /// The addon's region (null in a state written before it was recorded).
     pub region: Option<String>,
     /// Wait limits.
     pub timeouts: Option<Timeouts>,
@@ -255,7 +255,7 @@ pub fn spec() -> ResourceSpec {
             ),
             Attr::computed("created_at", Kind::String, "When EKS installed the addon (RFC 3339, from `createdAt`).").stable(),
             Attr::computed("modified_at", Kind::String, "When EKS last changed the addon (RFC 3339, from `modifiedAt`). Unknown in a plan that changes the resource."),
-            Attr::optional("region", Kind::String, "The region of the cluster, when it is not the provider's (one provider block can serve every region of its partition, as in the AWS provider v6). Null means the provider's region. Changing the region the addon is in replaces it; writing the provider's own region changes nothing. Import with `@region` after the ID for another region.").check(crate::names::check_region),
+            Attr::optional_computed("region", Kind::String, "The region of the cluster (one provider block can serve every region of its partition, as in the AWS provider v6). Unset: the provider's region, recorded in the state as the AWS provider v6 does, so that the addon stays known where it is. A change of the region the addon is in, written here or by a change of the provider's region, is a replacement the plan shows; writing the provider's own region plans nothing. Import with `@region` after the ID for another region.").check(crate::names::check_region),
         ],
         blocks: vec![crate::spec::BlockSpec {
             name: "namespace_config",

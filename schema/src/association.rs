@@ -84,7 +84,7 @@ pub struct AssociationState {
     pub service_account_uid: Option<String>,
     /// When EKS made the association (RFC 3339).
     pub created_at: Option<String>,
-    /// The association's region (null: the provider's).
+    /// The association's region (null in a state written before it was recorded).
     pub region: Option<String>,
 }
 
@@ -126,7 +126,7 @@ pub fn spec() -> ResourceSpec {
             Attr::computed("service_account_created", Kind::Bool, "Whether this resource created the service account (and so deletes it on destroy). Null without `create_service_account`."),
             Attr::computed("service_account_uid", Kind::String, "UID of the Kubernetes service account, with `create_service_account`; null (a planned change) when it is missing."),
             Attr::computed("created_at", Kind::String, "When EKS made the association (RFC 3339, from `createdAt`). There is no `modified_at`: whether EKS counts a tag change (such as the removal of the provider's creation-pending marker right after every create) as a modification is not documented, so knowing it after an apply would cost one more call per association.").stable(),
-            Attr::optional("region", Kind::String, "The region of the cluster, when it is not the provider's (one provider block can serve every region of its partition, as in the AWS provider v6). Null means the provider's region. Changing the region the association is in replaces it; writing the provider's own region changes nothing. Import with `@region` after the ID for another region.").check(crate::names::check_region),
+            Attr::optional_computed("region", Kind::String, "The region of the cluster (one provider block can serve every region of its partition, as in the AWS provider v6). Unset: the provider's region, recorded in the state as the AWS provider v6 does, so that the association stays known where it is. A change of the region the association is in, written here or by a change of the provider's region, is a replacement the plan shows; writing the provider's own region plans nothing. Import with `@region` after the ID for another region.").check(crate::names::check_region),
         ],
         blocks: vec![],
     }

@@ -34,9 +34,20 @@ pub(crate) fn setup<T: DeserializeOwned>(
     ctx: &Ctx,
     v: &Value,
 ) -> Result<(Arc<Clients>, T), Diagnostic> {
-    let clients = ctx.data::<Clients>().ok_or_else(unconfigured)?;
-    let clients = regional(&clients, recorded_region(v).as_deref())?;
-    let state = spec_map::from_value(v, "state")?;
+    let provider = ctx.data::<Clients>().ok_or_else(unconfigured)?;
+    let at = recorded_region(v);
+    let clients = regional(&provider, at.as_deref())?;
+    // The state records the region the object is in (issue 23 item 1): a
+    // state written before it did is given the region its ARN names, and a
+    // plan made before the provider's region was known the provider's.
+    let mut v = v.clone();
+    if !v.is_null() && v.get("region").as_str().is_none() {
+        v.set(
+            "region",
+            Value::string(at.as_deref().unwrap_or(&provider.region)),
+        );
+    }
+    let state = spec_map::from_value(&v, "state")?;
     Ok((clients, state))
 }
 
@@ -131,15 +142,20 @@ pub(crate) fn import_start<'a>(
 }
 
 /// The value of a resource's `region` for a resource found in `region`
-/// (`None`: the provider's; the provider's own region is written as null).
+/// (`None`: the provider's): always the region itself, as a resource's
+/// state records it (issue 23 item 1).
 pub(crate) fn region_value(clients: &Clients, region: Option<&str>) -> Option<String> {
-    region.filter(|r| *r != clients.region).map(str::to_string)
+    Some(region.unwrap_or(&clients.region).to_string())
 }
 
-/// The plan's part of a resource's `region`: the clients for the region
-/// the configuration names (`None` while it is unknown), and a replacement
-/// when the region the resource is in changes (null and the provider's own
-/// region are the same region).
+/// The plan's part of a resource's `region` (issue 23 item 1): the region
+/// the resource is in is recorded in its state, as the AWS provider v6
+/// does. Null in the configuration means the provider's region, so the
+/// planned value is the provider's region; a change of the region the
+/// resource is in (the provider's region changed, or `region` written to
+/// another) is a replacement shown in the plan, and writing the provider's
+/// own region plans nothing. Returns the clients for the planned region
+/// (`None` while it is unknown).
 pub(crate) fn plan_region(
     clients: &Arc<Clients>,
     req: &tfplugin::PlanRequest,
@@ -157,39 +173,33 @@ pub(crate) fn plan_region(
         ));
         return None;
     }
+    let prior = req.prior_state.as_ref().filter(|p| !p.is_null());
     if req.config.is_null() {
         // Destroy: the region the resource is in.
-        let at = req.prior_state.as_ref().and_then(recorded_region);
+        let at = prior.and_then(recorded_region);
         return regional(clients, at.as_deref()).ok();
     }
-    if let Some(prior) = req.prior_state.as_ref().filter(|p| !p.is_null()) {
-        // Made in another region than the provider's, before the provider's
-        // region changed (`region` null, its ARN says where): it stays
-        // managed where it is, said in the plan.
-        if configured.is_null()
-            && prior.get("region").is_null()
-            && let Some(at) = recorded_region(prior).filter(|r| *r != clients.region)
-        {
-            resp.diagnostics.push(Diagnostic::warning(
-                format!("This object is in {at}, not in the provider's region {}", clients.region),
-                format!(
-                    "It was made while the provider's region was {at} (its ARN says so), and `region` is not set. It stays managed in {at}: refreshed, changed and destroyed there, never taken for gone. Set region = \"{at}\" to say so (an in-place change of the attribute alone), or, to move it to {}, set region to that and apply (a replacement).",
-                    clients.region
-                ),
-            ));
-            return regional(clients, Some(&at)).ok();
-        }
-        let effective = |v: &Value| v.as_str().unwrap_or(&clients.region).to_string();
-        let was = recorded_region(prior).unwrap_or_else(|| clients.region.clone());
-        if configured.is_unknown() || was != effective(configured) {
-            resp.requires_replace
-                .push(tfplugin::AttrPath::root("region"));
-        }
+    let was = prior.and_then(recorded_region);
+    let planned = match configured.as_str() {
+        Some(r) => Some(r.to_string()),
+        None if configured.is_unknown() => None,
+        // The provider's region is known only once its configuration is:
+        // until then an existing resource is taken to stay where it is (a
+        // replacement for every unknown provider value would be worse);
+        // a new one learns its region at apply.
+        None if !clients.unknown_config.is_empty() => was.clone(),
+        None => Some(clients.region.clone()),
+    };
+    if prior.is_some() && (planned.is_none() || planned != was) {
+        resp.requires_replace
+            .push(tfplugin::AttrPath::root("region"));
     }
-    if configured.is_unknown() {
+    let Some(region) = planned else {
+        resp.planned.set("region", Value::Unknown);
         return None;
-    }
-    match regional(clients, configured.as_str()) {
+    };
+    resp.planned.set("region", Value::string(&region));
+    match regional(clients, Some(&region)) {
         Ok(c) => Some(c),
         Err(d) => {
             resp.diagnostics.push(d);

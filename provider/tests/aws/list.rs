@@ -128,7 +128,11 @@ async fn associations_sorted_filtered_limited_and_addon_owned_left_out() {
         Some(two.as_str())
     );
     assert_eq!(all[0].identity.get("cluster_name").as_str(), Some("list-a"));
-    assert!(all[0].identity.get("region").is_null());
+    // The region is recorded, the provider's own too (issue 23 item 1).
+    assert_eq!(
+        all[0].identity.get("region").as_str(),
+        Some(crate::support::REGION)
+    );
 
     // The state an import gives: cluster, IDs, role, no made role.
     let (objects, _) = run(&l, &ctx, &[("cluster_name", s(&c))], true, 100).await;
@@ -196,7 +200,7 @@ async fn every_cluster_another_region_and_a_missing_cluster() {
     let object = far_events[0].resource_object.clone().unwrap_or(Value::Null);
     assert_eq!(object.get("region").as_str(), Some("eu-west-1"));
 
-    // The provider's own region written out is the same as null.
+    // The provider's own region written out is the same as unset.
     let (own, _) = run(
         &l,
         &ctx,
@@ -205,7 +209,10 @@ async fn every_cluster_another_region_and_a_missing_cluster() {
         100,
     )
     .await;
-    assert!(own.iter().all(|e| e.identity.get("region").is_null()));
+    assert!(
+        own.iter()
+            .all(|e| e.identity.get("region").as_str() == Some(crate::support::REGION))
+    );
 
     let (none, d) = run(&l, &ctx, &[("cluster_name", s("no-such"))], false, 100).await;
     assert!(none.is_empty());

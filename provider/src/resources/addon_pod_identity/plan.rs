@@ -528,7 +528,14 @@ fn plan_configuration_values(
     let Some(text) = cfg.get("configuration_values").as_str() else {
         return;
     };
-    if let Some(schema) = schema {
+    let prior_text = prior.and_then(|p| p.configuration_values.clone());
+    let same_text = prior_text.is_some() && json_equal(&prior_text, &Some(text.to_string()));
+    // What EKS accepted with the installed version is not judged again:
+    // the addon's newer schema may refuse it, but nothing is sent, and a
+    // refusal would block every plan, destroy's own refresh included
+    // (issue 23 item 2). A new text or another version is checked.
+    let installed = prior.and_then(|p| p.resolved_version.as_deref()) == Some(t.version);
+    if let Some(schema) = schema.filter(|_| !(same_text && installed)) {
         for problem in config_schema::check_text(text, schema) {
             resp.diagnostics.push(
                 Diagnostic::error(
@@ -542,8 +549,7 @@ fn plan_configuration_values(
             );
         }
     }
-    let prior_text = prior.and_then(|p| p.configuration_values.clone());
-    if prior_text.is_some() && json_equal(&prior_text, &Some(text.to_string())) {
+    if same_text {
         resp.planned.set(
             "configuration_values",
             prior_text.map(Value::string).unwrap_or(Value::Null),
@@ -570,6 +576,13 @@ fn resolve_version(
             .or_else(newest),
         Value::String(v) if v == rules::LATEST => newest(),
         Value::String(v) if versions.versions.contains(v) => Some(v.clone()),
+        // The installed version, no longer offered (the cluster was
+        // upgraded, or EKS retired it): nothing to install, so nothing to
+        // refuse; a refusal here would block every plan, destroy's own
+        // refresh included (issue 23 item 2).
+        Value::String(v) if prior.and_then(|p| p.resolved_version.as_ref()) == Some(v) => {
+            Some(v.clone())
+        }
         Value::String(v) => {
             let mut listed: Vec<&String> = versions.versions.iter().collect();
             listed.sort_by_key(|v| std::cmp::Reverse(addon::version_key(v)));
@@ -652,6 +665,94 @@ mod tests {
             "{}",
             d.0[0].detail
         );
+    }
+}
+
+#[cfg(test)]
+mod destroy_tests {
+    //! Issue 23 item 2: what EKS accepted with the installed version is not
+    //! judged again, so that no plan (destroy's own refresh included)
+    //! fails on a check that only matters when something is sent.
+    use super::*;
+
+    fn installed(version: &str, values: Option<&str>) -> AddonState {
+        AddonState {
+            resolved_version: Some(version.into()),
+            configuration_values: values.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_pinned_version_no_longer_offered_stays_when_installed() {
+        let mut d = Diagnostics::default();
+        let pinned = tests_cfg_version("v1.0.0");
+        let prior = installed("v1.0.0", None);
+        let v = resolve_version(&pinned, Some(&prior), &versions(), "1.33", "a", &mut d);
+        assert_eq!(v.as_deref(), Some("v1.0.0"));
+        assert!(!d.has_errors(), "{d:?}");
+        // Another version not offered is still refused.
+        let prior = installed("v1.2.0", None);
+        assert_eq!(
+            resolve_version(&pinned, Some(&prior), &versions(), "1.33", "a", &mut d),
+            None
+        );
+        assert!(d.has_errors());
+    }
+
+    #[test]
+    fn installed_configuration_values_are_not_judged_again() {
+        let schema = r#"{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}"#;
+        let t = Target {
+            cluster: "c",
+            addon: "vpc-cni",
+            version: "v1.0.0",
+            namespace: "kube-system",
+            ipv6: false,
+            location: None,
+        };
+        let mut cfg = Value::Null;
+        cfg.set("configuration_values", Value::string(r#"{"b": "x"}"#));
+        let prior = installed("v1.0.0", Some(r#"{"b":"x"}"#));
+        let mut resp = empty_response();
+        plan_configuration_values(&cfg, Some(&prior), &t, Some(schema), &mut resp);
+        assert!(!resp.diagnostics.has_errors(), "{:?}", resp.diagnostics);
+        assert_eq!(
+            resp.planned.get("configuration_values").as_str(),
+            Some(r#"{"b":"x"}"#)
+        );
+        // With another version, or at install, the schema judges it.
+        let older = installed("v0.9.0", Some(r#"{"b":"x"}"#));
+        let mut resp = empty_response();
+        plan_configuration_values(&cfg, Some(&older), &t, Some(schema), &mut resp);
+        assert!(resp.diagnostics.has_errors());
+        let mut resp = empty_response();
+        plan_configuration_values(&cfg, None, &t, Some(schema), &mut resp);
+        assert!(resp.diagnostics.has_errors());
+    }
+
+    fn versions() -> AddonVersions {
+        AddonVersions {
+            namespace: "kube-system".into(),
+            versions: vec!["v1.2.0".into(), "v1.10.0".into()],
+            default: Some("v1.2.0".into()),
+        }
+    }
+
+    fn empty_response() -> PlanResponse {
+        PlanResponse {
+            planned: Value::Null,
+            requires_replace: vec![],
+            private: vec![],
+            diagnostics: Diagnostics::default(),
+            identity: None,
+        }
+    }
+
+    fn tests_cfg_version(v: &str) -> Value {
+        let mut cfg = Value::Null;
+        cfg.set("addon_version", Value::string(v));
+        cfg
     }
 }
 

@@ -47,7 +47,7 @@ pub(super) fn identity_schema() -> Schema {
             schema::Attr::optional(
                 "region",
                 schema::Kind::String,
-                "The cluster's region when it is not the provider's (as the resource's `region`).",
+                "The cluster's region (as the resource's `region`; null, or left out at import: the provider's).",
             ),
         ],
         blocks: vec![],
