@@ -19,10 +19,10 @@ use crate::state::{Association, Region, Tombstone, remember, replay};
 use crate::strict::{Rule, Strict};
 use crate::wire::{Ctx, fingerprint, opt_bool, opt_str, opt_tags, paginate, req_str};
 
-/// EKS's limit of associations per cluster: "Pod Identity associations per
-/// cluster is 1000 in each supported region and this quota isn't
-/// adjustable" (FACTS.md F7).
-pub const MAX_ASSOCIATIONS_PER_CLUSTER: usize = 1000;
+/// EKS's limit of associations per cluster: "Up to 5,000 EKS Pod Identity
+/// associations per cluster" (EKS User Guide, pod-identities page,
+/// `#pod-id-limits`; FACTS.md F7).
+pub const MAX_ASSOCIATIONS_PER_CLUSTER: usize = 5000;
 
 /// Largest session policy EKS accepts.
 pub const MAX_POLICY_LEN: usize = 2048;

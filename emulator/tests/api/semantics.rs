@@ -254,14 +254,15 @@ async fn f6_owned_association_deleted_directly() {
     assert_eq!(a["podIdentityAssociations"], json!([]));
 }
 
-/// F7: 1,000 associations per cluster, then ResourceLimitExceededException;
-/// another cluster has its own quota.
+/// F7: 5,000 associations per cluster (the current User Guide; the older
+/// quotas page said 1,000), then ResourceLimitExceededException; another
+/// cluster has its own quota.
 #[tokio::test]
-async fn f7_association_quota_is_1000_per_cluster() {
+async fn f7_association_quota_is_5000_per_cluster() {
     let eks = Eks::new().await;
     eks.cluster("c1").await;
     eks.cluster("c2").await;
-    for i in 0..1000 {
+    for i in 0..5000 {
         let body = json!({"namespace": "ns", "serviceAccount": format!("sa-{i}"),
             "roleArn": "arn:aws:iam::123456789012:role/app"});
         let r = eks
@@ -282,6 +283,10 @@ async fn f7_association_quota_is_1000_per_cluster() {
     assert_eq!(
         r.error_type.as_deref(),
         Some("ResourceLimitExceededException")
+    );
+    assert_eq!(
+        r.body["message"],
+        "Cluster c1 already has the maximum of 5000 pod identity associations"
     );
     eks.call("POST", "/clusters/c2/pod-identity-associations", Some(body))
         .await
