@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::Emulator;
 use crate::error::{ApiError, Code};
-use crate::iam::check_role;
+use crate::iam::{RoleRules, check_pass_role, check_role};
 use crate::ids;
 use crate::state::{Association, Region, Tombstone, remember, replay};
 use crate::strict::{Rule, Strict};
@@ -24,13 +24,20 @@ use crate::wire::{Ctx, fingerprint, opt_bool, opt_str, opt_tags, paginate, req_s
 /// `#pod-id-limits`; FACTS.md F7).
 pub const MAX_ASSOCIATIONS_PER_CLUSTER: usize = 5000;
 
-/// Largest session policy EKS accepts.
+/// Largest session policy strict mode accepts (rule S5, FACTS.md F10):
+/// the limit of the STS `AssumeRole` `Policy` EKS passes it to ("The
+/// plaintext that you use for both inline and managed session policies
+/// can't exceed 2,048 characters"); EKS documents no limit of its own.
 pub const MAX_POLICY_LEN: usize = 2048;
 
-/// Checks the association ID's length as EKS does before looking it up.
-pub fn check_association_id(id: &str) -> Result<(), ApiError> {
-    if id.len() != 19 {
-        return Err(ApiError::invalid_parameter(
+/// Strict rule S6 (FACTS.md F15): an association ID that is not 19
+/// characters long is refused before the look-up. IDs are `a-` + 17
+/// characters (`../shared/reference/aws-facts.md`), but no public source
+/// shows EKS checking the length; normal mode just finds no association.
+pub fn check_association_id(strict: &Strict, id: &str) -> Result<(), ApiError> {
+    if strict.has(Rule::S6) && id.len() != 19 {
+        return Err(ApiError::strict(
+            "S6",
             "The parameter associationId should be 19 characters long.",
         ));
     }
@@ -45,9 +52,13 @@ pub fn association_not_found(cluster: &str, id: &str) -> ApiError {
     .cluster(cluster)
 }
 
-/// A session policy needs disableSessionTags = true, must be JSON and at
-/// most [`MAX_POLICY_LEN`] characters.
+/// A session policy needs disableSessionTags = true (model: "When using
+/// this policy, disableSessionTags must be set to true"; the message is
+/// the emulator's, FACTS.md F10) and must be a JSON object (model: "An
+/// optional IAM policy in JSON format"); strict rule S5 also caps it at
+/// [`MAX_POLICY_LEN`] characters.
 pub fn check_session_policy(
+    strict: &Strict,
     policy: Option<&str>,
     disable_session_tags: bool,
 ) -> Result<(), ApiError> {
@@ -59,10 +70,13 @@ pub fn check_session_policy(
             "A session policy can only be used when disableSessionTags is set to true",
         ));
     }
-    if policy.len() > MAX_POLICY_LEN {
-        return Err(ApiError::invalid_parameter(format!(
-            "The policy must be at most {MAX_POLICY_LEN} characters long"
-        )));
+    if strict.has(Rule::S5) && policy.chars().count() > MAX_POLICY_LEN {
+        return Err(ApiError::strict(
+            "S5",
+            format!(
+                "The policy must be at most {MAX_POLICY_LEN} characters long (the STS session policy limit; EKS documents none)"
+            ),
+        ));
     }
     match serde_json::from_str::<Value>(policy) {
         Ok(Value::Object(_)) => Ok(()),
@@ -162,6 +176,32 @@ pub fn bury(region: &mut Region, association: &Association) {
     );
 }
 
+/// The check EKS makes of the role an association (standalone or an
+/// addon's) names: in the cluster's account, visible in IAM (fault
+/// `iam_propagation_delay_secs`), and trusting pods.eks.amazonaws.com as
+/// EKS reads the trust — the previous document for a while after a rewrite
+/// (fault `trust_rewrite_delay_secs`, FACTS.md F16) — with
+/// `sts:TagSession` too under strict rule S4 (F12).
+pub async fn check_association_role(
+    em: &Emulator,
+    ctx: &Ctx,
+    role_arn: &str,
+    propagation_delay_secs: f64,
+) -> Result<(), ApiError> {
+    let rules = RoleRules {
+        propagation_delay_secs,
+        require_tag_session: em.config.strict.has(Rule::S4),
+    };
+    let visible = |current: &str| {
+        let mut world = em.world();
+        let delay = world.injector.faults.trust_rewrite_delay();
+        world
+            .trust_ledger
+            .visible(role_arn, current, delay, std::time::Instant::now())
+    };
+    check_role(em.iam.as_ref(), &ctx.account, role_arn, rules, visible).await
+}
+
 const CREATE_OP: &str = "CreatePodIdentityAssociation";
 const UPDATE_OP: &str = "UpdatePodIdentityAssociation";
 
@@ -202,9 +242,9 @@ pub async fn create(
             faults.delete_consistency_delay_secs,
         )
     };
-    check_session_policy(policy.as_deref(), disable_session_tags)?;
+    check_session_policy(&em.config.strict, policy.as_deref(), disable_session_tags)?;
     check_target_role(target.as_deref())?;
-    check_role(em.iam.as_ref(), &ctx.account, &role_arn, iam_delay).await?;
+    check_association_role(em, ctx, &role_arn, iam_delay).await?;
 
     let mut world = em.world();
     let region = world.settled(&ctx.account, &ctx.region);
@@ -262,7 +302,8 @@ fn find<'r>(region: &'r Region, cluster: &str, id: &str) -> Result<&'r Associati
 
 /// UpdatePodIdentityAssociation requests whose effect AWS does not document,
 /// refused in strict mode (FACTS.md, "Strict mode"):
-/// - S1: `roleArn` left out (FACTS.md F9: every known client sends it);
+/// - S1: `roleArn` left out (FACTS.md F9: every known client sends it; `""`
+///   is refused in both modes before this);
 /// - S2: `policy: ""` (F10: no documented way to clear the session policy);
 /// - S3: a request that changes nothing (F9: "You must change at least one
 ///   of these in an update", error not documented).
@@ -303,7 +344,7 @@ fn strict_update_rules(
 
 /// DescribePodIdentityAssociation.
 pub fn describe(em: &Emulator, ctx: &Ctx, cluster: &str, id: &str) -> Result<Value, ApiError> {
-    check_association_id(id)?;
+    check_association_id(&em.config.strict, id)?;
     let mut world = em.world();
     let region = world.settled(&ctx.account, &ctx.region);
     let a = find(region, cluster, id)?;
@@ -346,8 +387,13 @@ pub async fn update(
     id: &str,
     body: Value,
 ) -> Result<Value, ApiError> {
-    check_association_id(id)?;
-    let role_arn = opt_str(&body, "roleArn")?.filter(|r| !r.is_empty());
+    check_association_id(&em.config.strict, id)?;
+    let role_arn = opt_str(&body, "roleArn")?;
+    // `roleArn: ""` is a role of no account: EKS refuses it as it refuses
+    // another account's role (FACTS.md F9, eksctl #8718), in both modes.
+    if let Some(role) = &role_arn {
+        check_pass_role(&ctx.account, role)?;
+    }
     let token = opt_str(&body, "clientRequestToken")?;
     let disable_session_tags = opt_bool(&body, "disableSessionTags")?;
     let target = opt_str(&body, "targetRoleArn")?;
@@ -370,13 +416,13 @@ pub async fn update(
             Some(p) if p.is_empty() => None,
             Some(p) => Some(p.clone()),
         };
-        check_session_policy(new_policy.as_deref(), new_disable)?;
+        check_session_policy(&em.config.strict, new_policy.as_deref(), new_disable)?;
         strict_update_rules(&em.config.strict, current, &body)?;
         faults.iam_propagation_delay_secs
     };
     check_target_role(target.as_deref())?;
     if let Some(role) = &role_arn {
-        check_role(em.iam.as_ref(), &ctx.account, role, iam_delay).await?;
+        check_association_role(em, ctx, role, iam_delay).await?;
     }
 
     let mut world = em.world();
@@ -397,7 +443,7 @@ pub async fn update(
     };
     // Checked again on the current record: a concurrent update may have
     // changed the other half of the rule.
-    check_session_policy(new_policy.as_deref(), new_disable)?;
+    check_session_policy(&em.config.strict, new_policy.as_deref(), new_disable)?;
     if let Some(role) = role_arn {
         a.role_arn = role;
     }
@@ -431,7 +477,7 @@ pub async fn update(
 
 /// DeletePodIdentityAssociation: returns the deleted association.
 pub fn delete(em: &Emulator, ctx: &Ctx, cluster: &str, id: &str) -> Result<Value, ApiError> {
-    check_association_id(id)?;
+    check_association_id(&em.config.strict, id)?;
     let mut world = em.world();
     let region = world.settled(&ctx.account, &ctx.region);
     // Addon-owned associations may be deleted directly (FACTS.md F6).

@@ -63,7 +63,10 @@ pub fn partition(region: &str) -> &'static str {
 /// `arn:{partition}:eks:{region}:{account}:{resource}`: every EKS ARN the
 /// emulator makes, in the partition of its region.
 pub fn eks_arn(region: &str, account: &str, resource: &str) -> String {
-    format!("arn:{}:eks:{region}:{account}:{resource}", partition(region))
+    format!(
+        "arn:{}:eks:{region}:{account}:{resource}",
+        partition(region)
+    )
 }
 
 /// `arn:{partition}:eks:{region}:{account}:cluster/{name}`.
@@ -82,7 +85,11 @@ pub fn association_arn(region: &str, account: &str, cluster: &str, id: &str) -> 
 
 /// `arn:{partition}:eks:{region}:{account}:addon/{cluster}/{addon}/{uuid}`.
 pub fn addon_arn(region: &str, account: &str, cluster: &str, addon: &str) -> String {
-    eks_arn(region, account, &format!("addon/{cluster}/{addon}/{}", uuid()))
+    eks_arn(
+        region,
+        account,
+        &format!("addon/{cluster}/{addon}/{}", uuid()),
+    )
 }
 
 /// The resource an EKS ARN names.
@@ -309,7 +316,7 @@ mod tests {
 
     #[test]
     fn arns_are_in_the_partition_of_their_region() {
-        for (region, partition) in [
+        for (region, want) in [
             ("us-east-1", "aws"),
             ("eu-west-1", "aws"),
             ("cn-north-1", "aws-cn"),
@@ -320,16 +327,16 @@ mod tests {
             ("us-isof-south-1", "aws-iso-f"),
             ("eusc-de-east-1", "aws-eusc"),
         ] {
-            assert_eq!(partition(region), partition, "{region}");
+            assert_eq!(partition(region), want, "{region}");
             assert_eq!(
                 cluster_arn(region, "123456789012", "c1"),
-                format!("arn:{partition}:eks:{region}:123456789012:cluster/c1")
+                format!("arn:{want}:eks:{region}:123456789012:cluster/c1")
             );
             let a = association_arn(region, "123456789012", "c1", "a-1");
-            assert!(a.starts_with(&format!("arn:{partition}:eks:")), "{a}");
+            assert!(a.starts_with(&format!("arn:{want}:eks:")), "{a}");
             assert_eq!(parse_eks_arn(&a).map(|p| p.region), Some(region.to_owned()));
             let addon = addon_arn(region, "123456789012", "c1", "vpc-cni");
-            assert!(addon.starts_with(&format!("arn:{partition}:eks:")), "{addon}");
+            assert!(addon.starts_with(&format!("arn:{want}:eks:")), "{addon}");
         }
     }
 

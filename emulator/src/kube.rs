@@ -1042,15 +1042,26 @@ mod tests {
 /// token to a cluster: the emulator recomputes it with the secret of the
 /// access key, as STS would. Known keys: `EKS_EMULATOR_CREDENTIALS`
 /// (`AKID:SECRET,...`), default `test:test,testing:testing` (the moto
-/// conventions). Tokens are valid for `X-Amz-Expires` seconds (at most 15
-/// minutes, as EKS allows) after `X-Amz-Date`, with 5 minutes of clock skew.
+/// conventions). As aws-iam-authenticator's `pkg/token/token.go` checks
+/// them: `X-Amz-Expires` must be 0–900, and a token is valid for 15
+/// minutes after `X-Amz-Date` whatever `X-Amz-Expires` says (plus 5
+/// minutes of clock skew for a date in the future).
 pub mod token {
     use base64::Engine;
     use ring::{digest, hmac};
     use std::collections::BTreeMap;
 
-    /// Longest validity EKS accepts.
-    pub const MAX_EXPIRES_SECS: u64 = 15 * 60;
+    /// Largest `X-Amz-Expires` accepted (aws-iam-authenticator
+    /// `pkg/token/token.go`: `expires < 0 || expires > 900` is refused).
+    pub const MAX_EXPIRES_SECS: u64 = 900;
+    /// How long a token is good for after its `X-Amz-Date`, whatever its
+    /// `X-Amz-Expires` says (token.go: `presignedURLExpiration = 15 *
+    /// time.Minute`, "presigned STS urls are valid for 15 minutes after
+    /// timestamp in x-amz-date").
+    pub const VALIDITY_SECS: u64 = 15 * 60;
+    /// A token dated this far in the future is still taken: the authenticator
+    /// does not look, STS (which checks the signature) allows SigV4's clock
+    /// skew. The emulator's reading; not from token.go.
     const SKEW_SECS: u64 = 5 * 60;
 
     /// Why a token was refused (logged, never sent to the client).
@@ -1252,10 +1263,18 @@ pub mod token {
         let date = get("X-Amz-Date")
             .and_then(parse_amz_date)
             .ok_or_else(|| not("bad X-Amz-Date"))?;
-        let expires: u64 = get("X-Amz-Expires")
-            .and_then(|e| e.parse().ok())
-            .ok_or_else(|| not("bad X-Amz-Expires"))?;
-        if now + SKEW_SECS < date || now > date + expires.min(MAX_EXPIRES_SECS) {
+        // aws-iam-authenticator pkg/token/token.go: "We validate
+        // x-amz-expires is between 0 and 15 minutes (900 seconds) although
+        // currently pre-signed STS URLs, and therefore tokens, expire
+        // exactly 15 minutes after the x-amz-date header, regardless of
+        // x-amz-expires."
+        let expires = get("X-Amz-Expires").unwrap_or_default();
+        if !expires.parse::<u64>().is_ok_and(|e| e <= MAX_EXPIRES_SECS) {
+            return Err(not(&format!(
+                "invalid X-Amz-Expires parameter in pre-signed URL: {expires}"
+            )));
+        }
+        if now + SKEW_SECS < date || now > date + VALIDITY_SECS {
             return Err(TokenError::Expired);
         }
         let given = query
@@ -1337,8 +1356,12 @@ pub mod token {
                 verify(Some(&bearer(&t)), "dev", NOW + 10),
                 Err(TokenError::Signature)
             );
+            // X-Amz-Expires (60) does not shorten it: 15 minutes from
+            // X-Amz-Date, as aws-iam-authenticator has it.
+            assert_eq!(verify(Some(&bearer(&t)), "prod", NOW + 61), Ok(()));
+            assert_eq!(verify(Some(&bearer(&t)), "prod", NOW + 900), Ok(()));
             assert_eq!(
-                verify(Some(&bearer(&t)), "prod", NOW + 61),
+                verify(Some(&bearer(&t)), "prod", NOW + 901),
                 Err(TokenError::Expired)
             );
             let wrong_secret = presign("test", "nope", "us-east-1", "prod", NOW, 60);
@@ -1351,6 +1374,19 @@ pub mod token {
                 verify(Some(&bearer(&unknown)), "prod", NOW),
                 Err(TokenError::UnknownKey(_))
             ));
+        }
+
+        #[test]
+        fn x_amz_expires_over_900_is_refused() {
+            let t = presign("test", "test", "us-east-1", "prod", NOW, 900);
+            assert_eq!(verify(Some(&bearer(&t)), "prod", NOW + 10), Ok(()));
+            let t = presign("test", "test", "us-east-1", "prod", NOW, 901);
+            assert!(matches!(
+                verify(Some(&bearer(&t)), "prod", NOW + 10),
+                Err(TokenError::NotGetCallerIdentity(why)) if why.contains("X-Amz-Expires")
+            ));
+            let t = presign("test", "test", "us-east-1", "prod", NOW, 3600);
+            assert!(verify(Some(&bearer(&t)), "prod", NOW + 10).is_err());
         }
 
         #[test]

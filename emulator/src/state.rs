@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 use crate::faults::{Faults, Injector};
+use crate::iam::TrustLedger;
 use crate::kube::KubeApi;
 
 /// Everything the emulator holds.
@@ -23,6 +24,8 @@ pub struct World {
     pub regions: BTreeMap<(String, String), Region>,
     /// Faults, counters and the random source.
     pub injector: Injector,
+    /// The trust policies read from IAM (fault `trust_rewrite_delay_secs`).
+    pub trust_ledger: TrustLedger,
 }
 
 impl World {

@@ -1,6 +1,8 @@
 //! TagResource, UntagResource and ListTagsForResource on
 //! `/tags/{resourceArn}` for clusters, pod identity associations and addons,
-//! and the tag limits shared with the create operations.
+//! and the tag limits shared with the create operations (TagMap: 50 tags,
+//! key 1–128 and value up to 256 characters, `aws:` reserved for keys and
+//! values).
 
 use std::collections::BTreeMap;
 
@@ -30,8 +32,17 @@ pub fn validate(tags: &BTreeMap<String, String>) -> Result<(), String> {
                 "The value of tag {k} must be at most 256 characters long"
             ));
         }
+        // The model's TagMap: "Do not use aws:, AWS:, or any upper or
+        // lowercase combination of such as a prefix for either keys or
+        // values as it is reserved for Amazon Web Services use" (FACTS.md
+        // F17).
         if k.to_ascii_lowercase().starts_with("aws:") {
             return Err(format!("Tag key {k} uses the reserved prefix aws:"));
+        }
+        if v.to_ascii_lowercase().starts_with("aws:") {
+            return Err(format!(
+                "The value of tag {k} uses the reserved prefix aws:"
+            ));
         }
     }
     Ok(())

@@ -372,3 +372,33 @@ async fn setup_existing(eks: &Eks, yaml: &str) {
     let a = wait_for(eks, "vpc-cni", "ACTIVE").await;
     assert_eq!(a["configurationValues"], yaml);
 }
+
+/// F9: UpdatePodIdentityAssociation with `roleArn: ""` is refused in both
+/// modes as EKS refuses it ("Cross-account pass role is not allowed",
+/// eksctl #8718 / #8717), and the association keeps its role.
+#[tokio::test]
+async fn f9_update_association_with_empty_role_is_refused() {
+    for strict in [eks_emulator::Strict::off(), eks_emulator::Strict::all()] {
+        let eks = Eks::with_config(eks_emulator::Config {
+            strict,
+            ..eks_emulator::Config::default()
+        })
+        .await;
+        eks.cluster("c1").await;
+        let a = eks.association("c1", "ns", "sa", json!({})).await;
+        let path = format!(
+            "/clusters/c1/pod-identity-associations/{}",
+            a["associationId"].as_str().unwrap_or_default()
+        );
+        eks.call(
+            "POST",
+            &path,
+            Some(json!({"roleArn": "", "disableSessionTags": true})),
+        )
+        .await
+        .assert_error(403, "AccessDeniedException", CROSS_ACCOUNT);
+        let d = eks.call("GET", &path, None).await.ok();
+        assert_eq!(d["association"]["roleArn"], a["roleArn"]);
+        assert_eq!(d["association"]["disableSessionTags"], false);
+    }
+}
