@@ -202,6 +202,24 @@ pub async fn check_association_role(
     check_role(em.iam.as_ref(), &ctx.account, role_arn, rules, visible).await
 }
 
+/// Refuses a create in a cluster that has [`MAX_ASSOCIATIONS_PER_CLUSTER`]
+/// associations (FACTS.md F7).
+fn check_quota(region: &Region, cluster: &str) -> Result<(), ApiError> {
+    let count = region
+        .associations
+        .values()
+        .filter(|a| a.cluster_name == cluster)
+        .count();
+    if count >= MAX_ASSOCIATIONS_PER_CLUSTER {
+        return Err(ApiError::new(
+            Code::ResourceLimitExceeded,
+            format!("Cluster {cluster} already has the maximum of {MAX_ASSOCIATIONS_PER_CLUSTER} pod identity associations"),
+        )
+        .cluster(cluster));
+    }
+    Ok(())
+}
+
 const CREATE_OP: &str = "CreatePodIdentityAssociation";
 const UPDATE_OP: &str = "UpdatePodIdentityAssociation";
 
@@ -253,18 +271,7 @@ pub async fn create(
         return Ok(previous);
     }
     check_service_account_free(region, cluster, &namespace, &service_account, delete_delay)?;
-    let count = region
-        .associations
-        .values()
-        .filter(|a| a.cluster_name == cluster)
-        .count();
-    if count >= MAX_ASSOCIATIONS_PER_CLUSTER {
-        return Err(ApiError::new(
-            Code::ResourceLimitExceeded,
-            format!("Cluster {cluster} already has the maximum of {MAX_ASSOCIATIONS_PER_CLUSTER} pod identity associations"),
-        )
-        .cluster(cluster));
-    }
+    check_quota(region, cluster)?;
     let mut association = new_association(
         ctx,
         region,
@@ -449,30 +456,34 @@ pub async fn update(
     }
     a.disable_session_tags = new_disable;
     a.policy = new_policy;
-    match target {
-        None => {}
-        Some(t) if t.is_empty() => {
-            a.target_role_arn = None;
-            // Whether AWS drops the external ID with the target role is
-            // undocumented (FACTS.md F11): strict mode keeps it.
-            if !em.config.strict.has(Rule::X1) {
-                a.external_id = None;
-            }
-        }
-        Some(t) => {
-            // Strict mode: a different target role gets a new external ID
-            // (undocumented either way, FACTS.md F11).
-            let changed = a.target_role_arn.as_deref() != Some(t.as_str());
-            if a.external_id.is_none() || (em.config.strict.has(Rule::X1) && changed) {
-                a.external_id = Some(ids::uuid());
-            }
-            a.target_role_arn = Some(t);
-        }
+    if let Some(t) = target {
+        set_target_role(&em.config.strict, a, t);
     }
     a.modified_at = ids::now_epoch();
     let out = json!({ "association": a.to_json() });
     remember(region, UPDATE_OP, cluster, token.as_deref(), fp, &out);
     Ok(out)
+}
+
+/// Sets (or, with `""`, clears) an association's target role and its
+/// external ID (FACTS.md F11).
+fn set_target_role(strict: &Strict, a: &mut Association, target: String) {
+    if target.is_empty() {
+        a.target_role_arn = None;
+        // Whether AWS drops the external ID with the target role is
+        // undocumented (FACTS.md F11): strict mode keeps it.
+        if !strict.has(Rule::X1) {
+            a.external_id = None;
+        }
+        return;
+    }
+    // Strict mode: a different target role gets a new external ID
+    // (undocumented either way, FACTS.md F11).
+    let changed = a.target_role_arn.as_deref() != Some(target.as_str());
+    if a.external_id.is_none() || (strict.has(Rule::X1) && changed) {
+        a.external_id = Some(ids::uuid());
+    }
+    a.target_role_arn = Some(target);
 }
 
 /// DeletePodIdentityAssociation: returns the deleted association.
