@@ -14,11 +14,13 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::Emulator;
-use crate::associations::{bury, check_service_account_free, new_association};
+use crate::associations::{
+    bury, check_association_role, check_service_account_free, new_association,
+};
 use crate::catalogue::{AddonSpec, VersionSpec};
 use crate::config_schema;
 use crate::error::ApiError;
-use crate::iam::{check_pass_role, check_role};
+use crate::iam::check_pass_role;
 use crate::ids;
 use crate::state::{Addon, Pending, Region, Transition, Update, remember, replay};
 use crate::wire::{Ctx, fingerprint, opt_str, opt_tags, paginate, req_str};
@@ -257,7 +259,7 @@ pub async fn create(
         check_service_account_role(&ctx.account, role)?;
     }
     for r in &pod_identity {
-        check_role(em.iam.as_ref(), &ctx.account, &r.role_arn, iam_delay).await?;
+        check_association_role(em, ctx, &r.role_arn, iam_delay).await?;
     }
 
     let mut world = em.world();
@@ -495,7 +497,7 @@ pub async fn update(
         check_service_account_role(&ctx.account, role)?;
     }
     for r in pod_identity.iter().flatten() {
-        check_role(em.iam.as_ref(), &ctx.account, &r.role_arn, iam_delay).await?;
+        check_association_role(em, ctx, &r.role_arn, iam_delay).await?;
     }
 
     let mut world = em.world();

@@ -33,6 +33,7 @@ pub async fn reset(State(em): State<Arc<Emulator>>) -> Response {
     let mut world = em.world();
     world.regions.clear();
     world.injector = Injector::default();
+    world.trust_ledger = Default::default();
     json_body(&json!({"reset": true}))
 }
 

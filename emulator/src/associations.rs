@@ -13,24 +13,31 @@ use serde_json::{Value, json};
 
 use crate::Emulator;
 use crate::error::{ApiError, Code};
-use crate::iam::check_role;
+use crate::iam::{RoleRules, check_pass_role, check_role};
 use crate::ids;
 use crate::state::{Association, Region, Tombstone, remember, replay};
 use crate::strict::{Rule, Strict};
 use crate::wire::{Ctx, fingerprint, opt_bool, opt_str, opt_tags, paginate, req_str};
 
-/// EKS's limit of associations per cluster: "Pod Identity associations per
-/// cluster is 1000 in each supported region and this quota isn't
-/// adjustable" (FACTS.md F7).
-pub const MAX_ASSOCIATIONS_PER_CLUSTER: usize = 1000;
+/// EKS's limit of associations per cluster: "Up to 5,000 EKS Pod Identity
+/// associations per cluster" (EKS User Guide, pod-identities page,
+/// `#pod-id-limits`; FACTS.md F7).
+pub const MAX_ASSOCIATIONS_PER_CLUSTER: usize = 5000;
 
-/// Largest session policy EKS accepts.
+/// Largest session policy strict mode accepts (rule S5, FACTS.md F10):
+/// the limit of the STS `AssumeRole` `Policy` EKS passes it to ("The
+/// plaintext that you use for both inline and managed session policies
+/// can't exceed 2,048 characters"); EKS documents no limit of its own.
 pub const MAX_POLICY_LEN: usize = 2048;
 
-/// Checks the association ID's length as EKS does before looking it up.
-pub fn check_association_id(id: &str) -> Result<(), ApiError> {
-    if id.len() != 19 {
-        return Err(ApiError::invalid_parameter(
+/// Strict rule S6 (FACTS.md F15): an association ID that is not 19
+/// characters long is refused before the look-up. IDs are `a-` + 17
+/// characters (`../shared/reference/aws-facts.md`), but no public source
+/// shows EKS checking the length; normal mode just finds no association.
+pub fn check_association_id(strict: &Strict, id: &str) -> Result<(), ApiError> {
+    if strict.has(Rule::S6) && id.len() != 19 {
+        return Err(ApiError::strict(
+            "S6",
             "The parameter associationId should be 19 characters long.",
         ));
     }
@@ -45,9 +52,13 @@ pub fn association_not_found(cluster: &str, id: &str) -> ApiError {
     .cluster(cluster)
 }
 
-/// A session policy needs disableSessionTags = true, must be JSON and at
-/// most [`MAX_POLICY_LEN`] characters.
+/// A session policy needs disableSessionTags = true (model: "When using
+/// this policy, disableSessionTags must be set to true"; the message is
+/// the emulator's, FACTS.md F10) and must be a JSON object (model: "An
+/// optional IAM policy in JSON format"); strict rule S5 also caps it at
+/// [`MAX_POLICY_LEN`] characters.
 pub fn check_session_policy(
+    strict: &Strict,
     policy: Option<&str>,
     disable_session_tags: bool,
 ) -> Result<(), ApiError> {
@@ -59,10 +70,13 @@ pub fn check_session_policy(
             "A session policy can only be used when disableSessionTags is set to true",
         ));
     }
-    if policy.len() > MAX_POLICY_LEN {
-        return Err(ApiError::invalid_parameter(format!(
-            "The policy must be at most {MAX_POLICY_LEN} characters long"
-        )));
+    if strict.has(Rule::S5) && policy.chars().count() > MAX_POLICY_LEN {
+        return Err(ApiError::strict(
+            "S5",
+            format!(
+                "The policy must be at most {MAX_POLICY_LEN} characters long (the STS session policy limit; EKS documents none)"
+            ),
+        ));
     }
     match serde_json::from_str::<Value>(policy) {
         Ok(Value::Object(_)) => Ok(()),
@@ -162,6 +176,50 @@ pub fn bury(region: &mut Region, association: &Association) {
     );
 }
 
+/// The check EKS makes of the role an association (standalone or an
+/// addon's) names: in the cluster's account, visible in IAM (fault
+/// `iam_propagation_delay_secs`), and trusting pods.eks.amazonaws.com as
+/// EKS reads the trust — the previous document for a while after a rewrite
+/// (fault `trust_rewrite_delay_secs`, FACTS.md F16) — with
+/// `sts:TagSession` too under strict rule S4 (F12).
+pub async fn check_association_role(
+    em: &Emulator,
+    ctx: &Ctx,
+    role_arn: &str,
+    propagation_delay_secs: f64,
+) -> Result<(), ApiError> {
+    let rules = RoleRules {
+        propagation_delay_secs,
+        require_tag_session: em.config.strict.has(Rule::S4),
+    };
+    let visible = |current: &str| {
+        let mut world = em.world();
+        let delay = world.injector.faults.trust_rewrite_delay();
+        world
+            .trust_ledger
+            .visible(role_arn, current, delay, std::time::Instant::now())
+    };
+    check_role(em.iam.as_ref(), &ctx.account, role_arn, rules, visible).await
+}
+
+/// Refuses a create in a cluster that has [`MAX_ASSOCIATIONS_PER_CLUSTER`]
+/// associations (FACTS.md F7).
+fn check_quota(region: &Region, cluster: &str) -> Result<(), ApiError> {
+    let count = region
+        .associations
+        .values()
+        .filter(|a| a.cluster_name == cluster)
+        .count();
+    if count >= MAX_ASSOCIATIONS_PER_CLUSTER {
+        return Err(ApiError::new(
+            Code::ResourceLimitExceeded,
+            format!("Cluster {cluster} already has the maximum of {MAX_ASSOCIATIONS_PER_CLUSTER} pod identity associations"),
+        )
+        .cluster(cluster));
+    }
+    Ok(())
+}
+
 const CREATE_OP: &str = "CreatePodIdentityAssociation";
 const UPDATE_OP: &str = "UpdatePodIdentityAssociation";
 
@@ -202,9 +260,9 @@ pub async fn create(
             faults.delete_consistency_delay_secs,
         )
     };
-    check_session_policy(policy.as_deref(), disable_session_tags)?;
+    check_session_policy(&em.config.strict, policy.as_deref(), disable_session_tags)?;
     check_target_role(target.as_deref())?;
-    check_role(em.iam.as_ref(), &ctx.account, &role_arn, iam_delay).await?;
+    check_association_role(em, ctx, &role_arn, iam_delay).await?;
 
     let mut world = em.world();
     let region = world.settled(&ctx.account, &ctx.region);
@@ -213,18 +271,7 @@ pub async fn create(
         return Ok(previous);
     }
     check_service_account_free(region, cluster, &namespace, &service_account, delete_delay)?;
-    let count = region
-        .associations
-        .values()
-        .filter(|a| a.cluster_name == cluster)
-        .count();
-    if count >= MAX_ASSOCIATIONS_PER_CLUSTER {
-        return Err(ApiError::new(
-            Code::ResourceLimitExceeded,
-            format!("Cluster {cluster} already has the maximum of {MAX_ASSOCIATIONS_PER_CLUSTER} pod identity associations"),
-        )
-        .cluster(cluster));
-    }
+    check_quota(region, cluster)?;
     let mut association = new_association(
         ctx,
         region,
@@ -262,7 +309,8 @@ fn find<'r>(region: &'r Region, cluster: &str, id: &str) -> Result<&'r Associati
 
 /// UpdatePodIdentityAssociation requests whose effect AWS does not document,
 /// refused in strict mode (FACTS.md, "Strict mode"):
-/// - S1: `roleArn` left out (FACTS.md F9: every known client sends it);
+/// - S1: `roleArn` left out (FACTS.md F9: every known client sends it; `""`
+///   is refused in both modes before this);
 /// - S2: `policy: ""` (F10: no documented way to clear the session policy);
 /// - S3: a request that changes nothing (F9: "You must change at least one
 ///   of these in an update", error not documented).
@@ -303,7 +351,7 @@ fn strict_update_rules(
 
 /// DescribePodIdentityAssociation.
 pub fn describe(em: &Emulator, ctx: &Ctx, cluster: &str, id: &str) -> Result<Value, ApiError> {
-    check_association_id(id)?;
+    check_association_id(&em.config.strict, id)?;
     let mut world = em.world();
     let region = world.settled(&ctx.account, &ctx.region);
     let a = find(region, cluster, id)?;
@@ -346,8 +394,13 @@ pub async fn update(
     id: &str,
     body: Value,
 ) -> Result<Value, ApiError> {
-    check_association_id(id)?;
-    let role_arn = opt_str(&body, "roleArn")?.filter(|r| !r.is_empty());
+    check_association_id(&em.config.strict, id)?;
+    let role_arn = opt_str(&body, "roleArn")?;
+    // `roleArn: ""` is a role of no account: EKS refuses it as it refuses
+    // another account's role (FACTS.md F9, eksctl #8718), in both modes.
+    if let Some(role) = &role_arn {
+        check_pass_role(&ctx.account, role)?;
+    }
     let token = opt_str(&body, "clientRequestToken")?;
     let disable_session_tags = opt_bool(&body, "disableSessionTags")?;
     let target = opt_str(&body, "targetRoleArn")?;
@@ -370,13 +423,13 @@ pub async fn update(
             Some(p) if p.is_empty() => None,
             Some(p) => Some(p.clone()),
         };
-        check_session_policy(new_policy.as_deref(), new_disable)?;
+        check_session_policy(&em.config.strict, new_policy.as_deref(), new_disable)?;
         strict_update_rules(&em.config.strict, current, &body)?;
         faults.iam_propagation_delay_secs
     };
     check_target_role(target.as_deref())?;
     if let Some(role) = &role_arn {
-        check_role(em.iam.as_ref(), &ctx.account, role, iam_delay).await?;
+        check_association_role(em, ctx, role, iam_delay).await?;
     }
 
     let mut world = em.world();
@@ -397,31 +450,14 @@ pub async fn update(
     };
     // Checked again on the current record: a concurrent update may have
     // changed the other half of the rule.
-    check_session_policy(new_policy.as_deref(), new_disable)?;
+    check_session_policy(&em.config.strict, new_policy.as_deref(), new_disable)?;
     if let Some(role) = role_arn {
         a.role_arn = role;
     }
     a.disable_session_tags = new_disable;
     a.policy = new_policy;
-    match target {
-        None => {}
-        Some(t) if t.is_empty() => {
-            a.target_role_arn = None;
-            // Whether AWS drops the external ID with the target role is
-            // undocumented (FACTS.md F11): strict mode keeps it.
-            if !em.config.strict.has(Rule::X1) {
-                a.external_id = None;
-            }
-        }
-        Some(t) => {
-            // Strict mode: a different target role gets a new external ID
-            // (undocumented either way, FACTS.md F11).
-            let changed = a.target_role_arn.as_deref() != Some(t.as_str());
-            if a.external_id.is_none() || (em.config.strict.has(Rule::X1) && changed) {
-                a.external_id = Some(ids::uuid());
-            }
-            a.target_role_arn = Some(t);
-        }
+    if let Some(t) = target {
+        set_target_role(&em.config.strict, a, t);
     }
     a.modified_at = ids::now_epoch();
     let out = json!({ "association": a.to_json() });
@@ -429,9 +465,30 @@ pub async fn update(
     Ok(out)
 }
 
+/// Sets (or, with `""`, clears) an association's target role and its
+/// external ID (FACTS.md F11).
+fn set_target_role(strict: &Strict, a: &mut Association, target: String) {
+    if target.is_empty() {
+        a.target_role_arn = None;
+        // Whether AWS drops the external ID with the target role is
+        // undocumented (FACTS.md F11): strict mode keeps it.
+        if !strict.has(Rule::X1) {
+            a.external_id = None;
+        }
+        return;
+    }
+    // Strict mode: a different target role gets a new external ID
+    // (undocumented either way, FACTS.md F11).
+    let changed = a.target_role_arn.as_deref() != Some(target.as_str());
+    if a.external_id.is_none() || (strict.has(Rule::X1) && changed) {
+        a.external_id = Some(ids::uuid());
+    }
+    a.target_role_arn = Some(target);
+}
+
 /// DeletePodIdentityAssociation: returns the deleted association.
 pub fn delete(em: &Emulator, ctx: &Ctx, cluster: &str, id: &str) -> Result<Value, ApiError> {
-    check_association_id(id)?;
+    check_association_id(&em.config.strict, id)?;
     let mut world = em.world();
     let region = world.settled(&ctx.account, &ctx.region);
     // Addon-owned associations may be deleted directly (FACTS.md F6).

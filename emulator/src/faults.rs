@@ -4,8 +4,8 @@
 //! `POST /_emulator/faults`, the seeded random source that decides each
 //! injected fault, and the per-operation / per-error-code counters. The
 //! faults that belong to one operation's semantics (IAM propagation delay,
-//! delete consistency, addon transitions) are read here but applied by the
-//! operations themselves.
+//! trust rewrite delay, delete consistency, addon transitions) are read
+//! here but applied by the operations themselves.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -47,6 +47,14 @@ pub struct Faults {
     /// CreateDate (IAM eventual consistency).
     #[serde(default)]
     pub iam_propagation_delay_secs: f64,
+    /// For this many seconds after the emulator first reads a role's
+    /// rewritten trust policy, EKS still reads the previous one (IAM
+    /// eventual consistency, FACTS.md F16): an association create or update
+    /// naming the role is judged by the old trust, so a trust just fixed to
+    /// allow EKS is refused with `Trust policy of the role provided is
+    /// invalid` meanwhile.
+    #[serde(default)]
+    pub trust_rewrite_delay_secs: f64,
     /// Re-creating an association for the same namespace and service account
     /// within this many seconds of deleting one fails with
     /// ResourceInUseException (EKS delete eventual consistency).
@@ -135,7 +143,12 @@ impl Faults {
                 return Err(format!("{name} must be between 0 and 1"));
             }
         }
-        if self.iam_propagation_delay_secs < 0.0 || self.delete_consistency_delay_secs < 0.0 {
+        let delays = [
+            self.iam_propagation_delay_secs,
+            self.delete_consistency_delay_secs,
+            self.trust_rewrite_delay_secs,
+        ];
+        if delays.iter().any(|d| !d.is_finite() || *d < 0.0) {
             return Err("delays must not be negative".to_owned());
         }
         if let Some(fail) = &self.addon_fail
@@ -163,6 +176,11 @@ impl Faults {
             None => true,
             Some(ops) => ops.iter().any(|o| o == operation),
         }
+    }
+
+    /// How long a rewritten trust policy stays unseen by EKS.
+    pub fn trust_rewrite_delay(&self) -> Duration {
+        Duration::try_from_secs_f64(self.trust_rewrite_delay_secs).unwrap_or_default()
     }
 
     /// Time an addon spends in a transitional status.

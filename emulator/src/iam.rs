@@ -1,11 +1,14 @@
 //! The IAM checks EKS makes on a pod identity association's role: the role
 //! exists (and is visible yet), and its trust policy lets
-//! `pods.eks.amazonaws.com` call `sts:AssumeRole`.
+//! `pods.eks.amazonaws.com` call `sts:AssumeRole` (and, in strict mode,
+//! `sts:TagSession`).
 //!
 //! This module owns the IAM query-protocol client (GetRole against the
-//! configured endpoint, normally moto), the reading of its XML answer and
-//! the trust-policy evaluation. It does not decide which EKS error to
-//! return: [`check_role`] returns a verdict the operations turn into one.
+//! configured endpoint, normally moto), the reading of its XML answer, the
+//! trust-policy evaluation, the memory of trust policies read (for the
+//! trust-rewrite delay) and the EKS errors of a refused role. It does not
+//! know the emulator's state: the operations pass in what the faults and
+//! strict mode ask for.
 
 use std::time::Duration;
 
@@ -210,28 +213,113 @@ fn contains_str(value: Option<&Value>, wanted: impl Fn(&str) -> bool) -> bool {
     }
 }
 
-/// Whether a trust policy has an Allow statement for
-/// `pods.eks.amazonaws.com` with `sts:AssumeRole`.
-pub fn trusts_pods(policy: &str) -> bool {
+/// What a trust policy lets `pods.eks.amazonaws.com` do, over all its
+/// Allow statements for that principal (conditions are not evaluated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodsTrust {
+    /// No `sts:AssumeRole`: EKS may not use the role at all.
+    None,
+    /// `sts:AssumeRole` without `sts:TagSession` (FACTS.md F12).
+    AssumeRoleOnly,
+    /// `sts:AssumeRole` and `sts:TagSession`, as the User Guide requires.
+    AssumeRoleAndTagSession,
+}
+
+/// Reads what a trust policy lets `pods.eks.amazonaws.com` do.
+pub fn pods_trust(policy: &str) -> PodsTrust {
     let Ok(doc) = serde_json::from_str::<Value>(policy) else {
-        return false;
+        return PodsTrust::None;
     };
     let statements: Vec<&Value> = match doc.get("Statement") {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(s @ Value::Object(_)) => vec![s],
-        _ => return false,
+        _ => return PodsTrust::None,
     };
-    statements.iter().any(|s| {
-        let allow = s.get("Effect").and_then(Value::as_str) == Some("Allow");
-        let principal = s
-            .get("Principal")
-            .and_then(|p| p.get("Service"))
-            .is_some_and(|svc| contains_str(Some(svc), |v| v == PODS_PRINCIPAL));
-        let action = contains_str(s.get("Action"), |a| {
-            a.eq_ignore_ascii_case("sts:AssumeRole") || a == "sts:*" || a == "*"
-        });
-        allow && principal && action
-    })
+    let for_pods: Vec<&&Value> = statements
+        .iter()
+        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+        .filter(|s| {
+            s.get("Principal")
+                .and_then(|p| p.get("Service"))
+                .is_some_and(|svc| contains_str(Some(svc), |v| v == PODS_PRINCIPAL))
+        })
+        .collect();
+    let allows = |action: &str| {
+        for_pods.iter().any(|s| {
+            contains_str(s.get("Action"), |a| {
+                a.eq_ignore_ascii_case(action) || a.eq_ignore_ascii_case("sts:*") || a == "*"
+            })
+        })
+    };
+    match (allows("sts:AssumeRole"), allows("sts:TagSession")) {
+        (false, _) => PodsTrust::None,
+        (true, false) => PodsTrust::AssumeRoleOnly,
+        (true, true) => PodsTrust::AssumeRoleAndTagSession,
+    }
+}
+
+/// Whether a trust policy lets `pods.eks.amazonaws.com` call
+/// `sts:AssumeRole` (with or without `sts:TagSession`).
+pub fn trusts_pods(policy: &str) -> bool {
+    pods_trust(policy) != PodsTrust::None
+}
+
+/// The trust policies the emulator has read from IAM, per role ARN, for the
+/// `trust_rewrite_delay_secs` fault (FACTS.md F16): IAM is eventually
+/// consistent, so for a while after a trust policy is rewritten EKS may
+/// still read the previous one. The emulator cannot see when IAM took the
+/// rewrite, so it counts from the first time it read the new document, and
+/// a rewrite it never saw the previous document of is not one to it.
+#[derive(Debug, Default)]
+pub struct TrustLedger {
+    seen: std::collections::HashMap<String, SeenTrust>,
+}
+
+#[derive(Debug)]
+struct SeenTrust {
+    current: String,
+    since: std::time::Instant,
+    previous: Option<String>,
+}
+
+impl TrustLedger {
+    /// Records `current` as the trust policy IAM returns for `role_arn` at
+    /// `now`, and returns the document EKS reads: the previous one while
+    /// the current one was first read less than `delay` ago, else `current`.
+    pub fn visible(
+        &mut self,
+        role_arn: &str,
+        current: &str,
+        delay: Duration,
+        now: std::time::Instant,
+    ) -> String {
+        let seen = self
+            .seen
+            .entry(role_arn.to_owned())
+            .or_insert_with(|| SeenTrust {
+                current: current.to_owned(),
+                since: now,
+                previous: None,
+            });
+        if seen.current != current {
+            seen.previous = Some(std::mem::replace(&mut seen.current, current.to_owned()));
+            seen.since = now;
+        }
+        match &seen.previous {
+            Some(previous) if now.saturating_duration_since(seen.since) < delay => previous.clone(),
+            _ => seen.current.clone(),
+        }
+    }
+}
+
+/// What [`check_role`] requires of a role besides existing in the account.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RoleRules {
+    /// A role younger than this is reported missing (fault
+    /// `iam_propagation_delay_secs`).
+    pub propagation_delay_secs: f64,
+    /// The trust must allow `sts:TagSession` too (strict rule S4, F12).
+    pub require_tag_session: bool,
 }
 
 /// `Role provided in the request does not exist` (InvalidParameterException).
@@ -245,14 +333,17 @@ pub fn role_untrusted() -> ApiError {
 }
 
 /// Checks a role as EKS does for a pod identity association: the ARN names
-/// a role of `account` that exists (and is older than
-/// `propagation_delay_secs`) and trusts pods.eks.amazonaws.com. Without an
-/// IAM client, only the ARN format is checked.
+/// a role of `account` that exists (and is older than the propagation
+/// delay) and whose trust, as `visible_trust` says EKS reads it (given the
+/// document IAM returns now), lets pods.eks.amazonaws.com assume it (and
+/// tag the session, when `rules` require it). Without an IAM client, only
+/// the ARN is checked.
 pub async fn check_role(
     iam: Option<&IamClient>,
     account: &str,
     role_arn: &str,
-    propagation_delay_secs: f64,
+    rules: RoleRules,
+    visible_trust: impl FnOnce(&str) -> String,
 ) -> Result<(), ApiError> {
     check_pass_role(account, role_arn)?;
     let Some(parsed) = parse_role_arn(role_arn) else {
@@ -275,14 +366,16 @@ pub async fn check_role(
         return Err(role_missing());
     }
     if let Some(created) = role.created_at
-        && now_epoch() < created + propagation_delay_secs
+        && now_epoch() < created + rules.propagation_delay_secs
     {
         return Err(role_missing());
     }
-    if !role.trust_policy.as_deref().is_some_and(trusts_pods) {
-        return Err(role_untrusted());
+    let trust = visible_trust(role.trust_policy.as_deref().unwrap_or_default());
+    match pods_trust(&trust) {
+        PodsTrust::AssumeRoleAndTagSession => Ok(()),
+        PodsTrust::AssumeRoleOnly if !rules.require_tag_session => Ok(()),
+        PodsTrust::AssumeRoleOnly | PodsTrust::None => Err(role_untrusted()),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -332,6 +425,46 @@ mod tests {
             r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:TagSession"}]}"#
         ));
         assert!(!trusts_pods("not json"));
+        assert_eq!(
+            pods_trust(
+                r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
+            ),
+            PodsTrust::AssumeRoleOnly
+        );
+        assert_eq!(
+            pods_trust(
+                r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:TagSession"]}]}"#
+            ),
+            PodsTrust::AssumeRoleAndTagSession
+        );
+        assert_eq!(
+            pods_trust(
+                r#"{"Statement":{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:*"}}"#
+            ),
+            PodsTrust::AssumeRoleAndTagSession
+        );
+    }
+
+    #[test]
+    fn a_rewritten_trust_is_seen_late() {
+        let mut ledger = TrustLedger::default();
+        let t0 = std::time::Instant::now();
+        let delay = Duration::from_secs(5);
+        let arn = "arn:aws:iam::123456789012:role/r";
+        assert_eq!(ledger.visible(arn, "old", delay, t0), "old", "first read");
+        assert_eq!(
+            ledger.visible(arn, "new", delay, t0 + Duration::from_secs(1)),
+            "old"
+        );
+        assert_eq!(
+            ledger.visible(arn, "new", delay, t0 + Duration::from_secs(5)),
+            "old"
+        );
+        assert_eq!(
+            ledger.visible(arn, "new", delay, t0 + Duration::from_secs(7)),
+            "new"
+        );
+        assert_eq!(ledger.visible(arn, "new", Duration::ZERO, t0), "new");
     }
 
     #[test]

@@ -39,21 +39,56 @@ pub fn now_epoch() -> f64 {
     (elapsed.as_millis() as f64) / 1000.0
 }
 
-/// `arn:aws:eks:{region}:{account}:cluster/{name}`.
-pub fn cluster_arn(region: &str, account: &str, name: &str) -> String {
-    format!("arn:aws:eks:{region}:{account}:cluster/{name}")
+/// The partition of a region, by its prefix (botocore `partitions.json`,
+/// `regionRegex` of each partition; FACTS.md F13): `cn-` aws-cn,
+/// `us-gov-` aws-us-gov, `us-iso-` aws-iso, `us-isob-` aws-iso-b,
+/// `eu-isoe-` aws-iso-e, `us-isof-` aws-iso-f, `eusc-` aws-eusc, any other
+/// region aws.
+pub fn partition(region: &str) -> &'static str {
+    const PREFIXES: [(&str, &str); 7] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("us-iso-", "aws-iso"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("eusc-", "aws-eusc"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or("aws", |(_, partition)| partition)
 }
 
-/// `arn:aws:eks:{region}:{account}:podidentityassociation/{cluster}/{id}`.
-pub fn association_arn(region: &str, account: &str, cluster: &str, id: &str) -> String {
-    format!("arn:aws:eks:{region}:{account}:podidentityassociation/{cluster}/{id}")
-}
-
-/// `arn:aws:eks:{region}:{account}:addon/{cluster}/{addon}/{uuid}`.
-pub fn addon_arn(region: &str, account: &str, cluster: &str, addon: &str) -> String {
+/// `arn:{partition}:eks:{region}:{account}:{resource}`: every EKS ARN the
+/// emulator makes, in the partition of its region.
+pub fn eks_arn(region: &str, account: &str, resource: &str) -> String {
     format!(
-        "arn:aws:eks:{region}:{account}:addon/{cluster}/{addon}/{}",
-        uuid()
+        "arn:{}:eks:{region}:{account}:{resource}",
+        partition(region)
+    )
+}
+
+/// `arn:{partition}:eks:{region}:{account}:cluster/{name}`.
+pub fn cluster_arn(region: &str, account: &str, name: &str) -> String {
+    eks_arn(region, account, &format!("cluster/{name}"))
+}
+
+/// `arn:{partition}:eks:{region}:{account}:podidentityassociation/{cluster}/{id}`.
+pub fn association_arn(region: &str, account: &str, cluster: &str, id: &str) -> String {
+    eks_arn(
+        region,
+        account,
+        &format!("podidentityassociation/{cluster}/{id}"),
+    )
+}
+
+/// `arn:{partition}:eks:{region}:{account}:addon/{cluster}/{addon}/{uuid}`.
+pub fn addon_arn(region: &str, account: &str, cluster: &str, addon: &str) -> String {
+    eks_arn(
+        region,
+        account,
+        &format!("addon/{cluster}/{addon}/{}", uuid()),
     )
 }
 
@@ -277,6 +312,32 @@ mod tests {
         let c = parse_eks_arn("arn:aws:eks:us-west-2:123456789012:cluster/c1").unwrap();
         assert_eq!(c.resource, EksResource::Cluster { name: "c1".into() });
         assert!(parse_eks_arn("arn:aws:iam::123456789012:role/x").is_none());
+    }
+
+    #[test]
+    fn arns_are_in_the_partition_of_their_region() {
+        for (region, want) in [
+            ("us-east-1", "aws"),
+            ("eu-west-1", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("eu-isoe-west-1", "aws-iso-e"),
+            ("us-isof-south-1", "aws-iso-f"),
+            ("eusc-de-east-1", "aws-eusc"),
+        ] {
+            assert_eq!(partition(region), want, "{region}");
+            assert_eq!(
+                cluster_arn(region, "123456789012", "c1"),
+                format!("arn:{want}:eks:{region}:123456789012:cluster/c1")
+            );
+            let a = association_arn(region, "123456789012", "c1", "a-1");
+            assert!(a.starts_with(&format!("arn:{want}:eks:")), "{a}");
+            assert_eq!(parse_eks_arn(&a).map(|p| p.region), Some(region.to_owned()));
+            let addon = addon_arn(region, "123456789012", "c1", "vpc-cni");
+            assert!(addon.starts_with(&format!("arn:{want}:eks:")), "{addon}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod faults;
 pub mod iam;
 pub mod ids;
 pub mod kube;
+pub mod router;
 pub mod state;
 pub mod strict;
 pub mod tags;
@@ -115,7 +116,7 @@ impl Emulator {
 }
 
 /// The HTTP application: the admin routes under `/_emulator/` and every
-/// EKS operation (routed by method and path in [`wire::dispatch`]).
+/// EKS operation (routed by method and path in [`router::dispatch`]).
 pub fn app(emulator: Arc<Emulator>) -> Router {
     let admin = Router::new()
         .route("/_emulator/reset", post(admin::reset))
@@ -131,5 +132,5 @@ pub fn app(emulator: Arc<Emulator>) -> Router {
             get(admin::get_kubernetes).post(admin::put_kubernetes),
         )
         .layer(axum::middleware::from_fn(admin::log));
-    admin.fallback(wire::dispatch).with_state(emulator)
+    admin.fallback(router::dispatch).with_state(emulator)
 }

@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 use crate::faults::{Faults, Injector};
+use crate::iam::TrustLedger;
 use crate::kube::KubeApi;
 
 /// Everything the emulator holds.
@@ -23,6 +24,8 @@ pub struct World {
     pub regions: BTreeMap<(String, String), Region>,
     /// Faults, counters and the random source.
     pub injector: Injector,
+    /// The trust policies read from IAM (fault `trust_rewrite_delay_secs`).
+    pub trust_ledger: TrustLedger,
 }
 
 impl World {
@@ -217,52 +220,59 @@ impl Region {
             }
         }
         for key in gone {
-            let Some(addon) = self.addons.remove(&key) else {
-                continue;
-            };
-            if !addon.preserve {
-                let kube = self
-                    .clusters
-                    .get(&addon.cluster_name)
-                    .and_then(|c| c.kube.clone());
-                if let Some(kube) = kube {
-                    let mut store = kube.lock();
-                    for sa in &addon.service_accounts {
-                        store
-                            .delete(
-                                crate::kube::Kind::ServiceAccount,
-                                Some(&addon.namespace),
-                                sa,
-                            )
-                            .ok();
-                    }
+            self.remove_deleted_addon(&key, now);
+        }
+    }
+
+    /// Removes an addon whose delete completed: its service accounts
+    /// (unless `preserve`) and its associations (kept and made standalone
+    /// with `preserve`; else removed, with a tombstone).
+    fn remove_deleted_addon(&mut self, key: &(String, String), now: Instant) {
+        let Some(addon) = self.addons.remove(key) else {
+            return;
+        };
+        if !addon.preserve {
+            let kube = self
+                .clusters
+                .get(&addon.cluster_name)
+                .and_then(|c| c.kube.clone());
+            if let Some(kube) = kube {
+                let mut store = kube.lock();
+                for sa in &addon.service_accounts {
+                    store
+                        .delete(
+                            crate::kube::Kind::ServiceAccount,
+                            Some(&addon.namespace),
+                            sa,
+                        )
+                        .ok();
                 }
             }
-            let owned: Vec<String> = self
-                .owned_associations(&addon.addon_arn)
-                .into_iter()
-                .map(|a| a.association_id.clone())
-                .collect();
-            for id in owned {
-                if addon.preserve {
-                    // Preserved associations outlive their owner and become
-                    // standalone, so they can be managed (or adopted) again.
-                    if let Some(a) = self.associations.get_mut(&id) {
-                        a.owner_arn = None;
-                    }
-                } else if let Some(a) = self.associations.remove(&id) {
-                    self.tombstones.insert(
-                        (
-                            a.cluster_name.clone(),
-                            a.namespace.clone(),
-                            a.service_account.clone(),
-                        ),
-                        Tombstone {
-                            at: now,
-                            id: a.association_id.clone(),
-                        },
-                    );
+        }
+        let owned: Vec<String> = self
+            .owned_associations(&addon.addon_arn)
+            .into_iter()
+            .map(|a| a.association_id.clone())
+            .collect();
+        for id in owned {
+            if addon.preserve {
+                // Preserved associations outlive their owner and become
+                // standalone, so they can be managed (or adopted) again.
+                if let Some(a) = self.associations.get_mut(&id) {
+                    a.owner_arn = None;
                 }
+            } else if let Some(a) = self.associations.remove(&id) {
+                self.tombstones.insert(
+                    (
+                        a.cluster_name.clone(),
+                        a.namespace.clone(),
+                        a.service_account.clone(),
+                    ),
+                    Tombstone {
+                        at: now,
+                        id: a.association_id.clone(),
+                    },
+                );
             }
         }
     }

@@ -19,6 +19,14 @@ pub enum Rule {
     S2,
     /// UpdatePodIdentityAssociation that changes nothing is refused (F9).
     S3,
+    /// A role whose trust lets pods.eks.amazonaws.com `sts:AssumeRole` but
+    /// not `sts:TagSession` is refused (F12).
+    S4,
+    /// A session `policy` over 2,048 characters is refused (F10).
+    S5,
+    /// An association ID that is not 19 characters long is refused before
+    /// the look-up (F15).
+    S6,
     /// `externalId` from creation on, renewed with each new target role,
     /// kept when the target is cleared (F11).
     X1,
@@ -29,7 +37,16 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 5] = [Rule::S1, Rule::S2, Rule::S3, Rule::X1, Rule::X2];
+    pub const ALL: [Rule; 8] = [
+        Rule::S1,
+        Rule::S2,
+        Rule::S3,
+        Rule::S4,
+        Rule::S5,
+        Rule::S6,
+        Rule::X1,
+        Rule::X2,
+    ];
 
     fn parse(name: &str) -> Option<Rule> {
         Rule::ALL
@@ -44,6 +61,9 @@ impl fmt::Display for Rule {
             Rule::S1 => "S1",
             Rule::S2 => "S2",
             Rule::S3 => "S3",
+            Rule::S4 => "S4",
+            Rule::S5 => "S5",
+            Rule::S6 => "S6",
             Rule::X1 => "X1",
             Rule::X2 => "X2",
         };
@@ -89,7 +109,11 @@ impl Strict {
         v.split(',')
             .map(|name| {
                 Rule::parse(name.trim()).ok_or_else(|| {
-                    format!("unknown strict-mode rule {name:?} (known: S1, S2, S3, X1)")
+                    let known: Vec<String> = Rule::ALL.iter().map(Rule::to_string).collect();
+                    format!(
+                        "unknown strict-mode rule {name:?} (known: {})",
+                        known.join(", ")
+                    )
                 })
             })
             .collect::<Result<BTreeSet<Rule>, String>>()

@@ -1,6 +1,8 @@
 //! TagResource, UntagResource and ListTagsForResource on
 //! `/tags/{resourceArn}` for clusters, pod identity associations and addons,
-//! and the tag limits shared with the create operations.
+//! and the tag limits shared with the create operations (TagMap: 50 tags,
+//! key 1–128 and value up to 256 characters, `aws:` reserved for keys and
+//! values).
 
 use std::collections::BTreeMap;
 
@@ -11,31 +13,7 @@ use crate::error::{ApiError, Code};
 use crate::ids::{EksResource, parse_eks_arn};
 use crate::state::Region;
 use crate::strict::Rule;
-use crate::wire::Ctx;
-
-/// Most tags one resource may carry.
-pub const MAX_TAGS: usize = 50;
-
-/// Checks tags against the TagMap limits; the message names the problem.
-pub fn validate(tags: &BTreeMap<String, String>) -> Result<(), String> {
-    if tags.len() > MAX_TAGS {
-        return Err(format!("A resource can have at most {MAX_TAGS} tags"));
-    }
-    for (k, v) in tags {
-        if k.is_empty() || k.chars().count() > 128 {
-            return Err(format!("Tag key {k:?} must be 1 to 128 characters long"));
-        }
-        if v.chars().count() > 256 {
-            return Err(format!(
-                "The value of tag {k} must be at most 256 characters long"
-            ));
-        }
-        if k.to_ascii_lowercase().starts_with("aws:") {
-            return Err(format!("Tag key {k} uses the reserved prefix aws:"));
-        }
-    }
-    Ok(())
-}
+use crate::wire::{Ctx, validate_tags};
 
 fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::new(Code::BadRequest, message)
@@ -113,7 +91,7 @@ pub fn tag(em: &Emulator, ctx: &Ctx, arn: &str, body: Value) -> Result<Value, Ap
     let tags = tags_of(region, ctx, arn)?;
     let mut merged = tags.clone();
     merged.extend(new);
-    validate(&merged).map_err(bad_request)?;
+    validate_tags(&merged).map_err(bad_request)?;
     *tags = merged;
     if em.config.strict.has(Rule::X2) {
         touch(region, arn);

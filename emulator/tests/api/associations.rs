@@ -85,6 +85,8 @@ async fn association_errors() {
         "No cluster found for name: none.",
     );
     eks.cluster("c1").await;
+    // No source shows EKS checking the ID's length (FACTS.md F15): normal
+    // mode finds nothing; strict rule S6 refuses it (strict.rs).
     for method in ["GET", "POST", "DELETE"] {
         eks.call(
             method,
@@ -93,9 +95,9 @@ async fn association_errors() {
         )
         .await
         .assert_error(
-            400,
-            "InvalidParameterException",
-            "The parameter associationId should be 19 characters long.",
+            404,
+            "ResourceNotFoundException",
+            "No Pod Identity Association found for id: a-short in cluster: c1",
         );
     }
     let a = eks.association("c1", "ns", "sa", json!({})).await;

@@ -196,3 +196,45 @@ async fn cluster_creating_fault() {
     .await
     .ok();
 }
+
+/// FACTS.md F13: ARNs are made in the partition of the request's region
+/// (cluster, association and addon), and the tagging API takes them back.
+#[tokio::test]
+async fn clusters_arns_in_the_partition_of_the_region() {
+    for (region, partition) in [
+        ("cn-north-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+        ("eusc-de-east-1", "aws-eusc"),
+        ("us-west-2", "aws"),
+    ] {
+        let mut eks = Eks::new().await;
+        eks.region = region.to_owned();
+        let c = eks.cluster("c1").await;
+        let prefix = format!("arn:{partition}:eks:{region}:123456789012:");
+        assert_eq!(c["arn"], format!("{prefix}cluster/c1"));
+        let a = eks.association("c1", "ns", "sa", json!({})).await;
+        let arn = a["associationArn"].as_str().unwrap_or_default();
+        assert!(
+            arn.starts_with(&format!("{prefix}podidentityassociation/c1/")),
+            "{arn}"
+        );
+        let encoded =
+            percent_encoding::utf8_percent_encode(arn, percent_encoding::NON_ALPHANUMERIC);
+        eks.call("GET", &format!("/tags/{encoded}"), None)
+            .await
+            .ok();
+        let addon = eks
+            .op(
+                "CreateAddon",
+                "POST",
+                "/clusters/c1/addons",
+                Some(json!({"addonName": "kube-proxy"})),
+            )
+            .await;
+        let addon_arn = addon["addon"]["addonArn"].as_str().unwrap_or_default();
+        assert!(
+            addon_arn.starts_with(&format!("{prefix}addon/c1/kube-proxy/")),
+            "{addon_arn}"
+        );
+    }
+}

@@ -2,19 +2,27 @@
 
 use serde_json::json;
 
-use crate::support::{Eks, Moto, ec2_trust, pods_trust};
-use eks_emulator::Config;
+use crate::support::{Eks, Moto, ec2_trust, pods_trust, pods_trust_without_tag_session};
+use eks_emulator::{Config, Strict};
 
 async fn eks_with_moto() -> (Eks, Moto) {
     let moto = Moto::start().await;
+    let eks = eks_on(&moto, Strict::off()).await;
+    (eks, moto)
+}
+
+async fn eks_on(moto: &Moto, strict: Strict) -> Eks {
     let eks = Eks::with_config(Config {
         iam_endpoint: Some(moto.endpoint.clone()),
+        strict,
         ..Config::default()
     })
     .await;
     eks.cluster("c1").await;
-    (eks, moto)
+    eks
 }
+
+const UNTRUSTED: &str = "Trust policy of the role provided is invalid";
 
 async fn create(eks: &Eks, sa: &str, role: &str) -> crate::support::Reply {
     eks.call(
@@ -157,4 +165,93 @@ async fn iam_addon_associations_are_checked() {
     )
     .await
     .ok();
+}
+
+/// F12, strict rule S4: a trust that allows pods.eks.amazonaws.com
+/// `sts:AssumeRole` without `sts:TagSession` is refused in strict mode
+/// with EKS's own text (create, update, and an addon's association), and
+/// accepted in normal mode.
+#[tokio::test]
+async fn iam_trust_without_tag_session() {
+    let moto = Moto::start().await;
+    let half = moto
+        .create_role("half", "/", &pods_trust_without_tag_session())
+        .await;
+    let full = moto.create_role("full", "/", &pods_trust()).await;
+
+    let normal = eks_on(&moto, Strict::off()).await;
+    create(&normal, "sa", &half).await.ok();
+
+    let strict = eks_on(&moto, Strict::parse("S4").unwrap_or_default()).await;
+    create(&strict, "sa", &half)
+        .await
+        .assert_error(400, "InvalidParameterException", UNTRUSTED);
+    let a = create(&strict, "sa", &full).await.ok();
+    let path = format!(
+        "/clusters/c1/pod-identity-associations/{}",
+        a["association"]["associationId"]
+            .as_str()
+            .unwrap_or_default()
+    );
+    strict
+        .call("POST", &path, Some(json!({"roleArn": half})))
+        .await
+        .assert_error(400, "InvalidParameterException", UNTRUSTED);
+    strict
+        .call(
+            "POST",
+            "/clusters/c1/addons",
+            Some(json!({"addonName": "vpc-cni", "podIdentityAssociations": [
+                {"serviceAccount": "aws-node", "roleArn": half}]})),
+        )
+        .await
+        .assert_error(400, "InvalidParameterException", UNTRUSTED);
+}
+
+/// F16, fault `trust_rewrite_delay_secs`: for that long after the emulator
+/// first reads a rewritten trust, EKS judges the role by the previous
+/// trust. A trust fixed to allow EKS is refused meanwhile, then accepted;
+/// without the fault the fix counts at once.
+#[tokio::test]
+async fn iam_trust_rewrite_is_seen_late() {
+    let (eks, moto) = eks_with_moto().await;
+    let role = moto.create_role("fixed", "/", &ec2_trust()).await;
+    create(&eks, "sa", &role)
+        .await
+        .assert_error(400, "InvalidParameterException", UNTRUSTED);
+    moto.update_trust("fixed", &pods_trust()).await;
+    eks.admin(
+        "POST",
+        "/_emulator/faults",
+        json!({"trust_rewrite_delay_secs": 1.0}),
+    )
+    .await;
+    create(&eks, "sa", &role)
+        .await
+        .assert_error(400, "InvalidParameterException", UNTRUSTED);
+    let (eks_ref, role_ref) = (&eks, role.as_str());
+    crate::support::eventually(std::time::Duration::from_secs(10), || async move {
+        let r = create(eks_ref, "sa", role_ref).await;
+        if !r.status.is_success() {
+            assert_eq!(r.body["message"], UNTRUSTED);
+        }
+        r.status.is_success()
+    })
+    .await;
+
+    // A rewrite that takes EKS's trust away: the old (good) trust still
+    // counts during the delay, then the role is refused.
+    let other = moto.create_role("broken", "/", &pods_trust()).await;
+    create(&eks, "sb", &other).await.ok();
+    moto.update_trust("broken", &ec2_trust()).await;
+    create(&eks, "sc", &other).await.ok();
+
+    // Without the fault a fixed trust counts at once.
+    eks.admin("POST", "/_emulator/faults", json!({})).await;
+    let late = moto.create_role("late", "/", &ec2_trust()).await;
+    create(&eks, "sd", &late)
+        .await
+        .assert_error(400, "InvalidParameterException", UNTRUSTED);
+    moto.update_trust("late", &pods_trust()).await;
+    create(&eks, "sd", &late).await.ok();
 }

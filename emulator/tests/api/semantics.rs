@@ -254,14 +254,15 @@ async fn f6_owned_association_deleted_directly() {
     assert_eq!(a["podIdentityAssociations"], json!([]));
 }
 
-/// F7: 1,000 associations per cluster, then ResourceLimitExceededException;
-/// another cluster has its own quota.
+/// F7: 5,000 associations per cluster (the current User Guide; the older
+/// quotas page said 1,000), then ResourceLimitExceededException; another
+/// cluster has its own quota.
 #[tokio::test]
-async fn f7_association_quota_is_1000_per_cluster() {
+async fn f7_association_quota_is_5000_per_cluster() {
     let eks = Eks::new().await;
     eks.cluster("c1").await;
     eks.cluster("c2").await;
-    for i in 0..1000 {
+    for i in 0..5000 {
         let body = json!({"namespace": "ns", "serviceAccount": format!("sa-{i}"),
             "roleArn": "arn:aws:iam::123456789012:role/app"});
         let r = eks
@@ -282,6 +283,10 @@ async fn f7_association_quota_is_1000_per_cluster() {
     assert_eq!(
         r.error_type.as_deref(),
         Some("ResourceLimitExceededException")
+    );
+    assert_eq!(
+        r.body["message"],
+        "Cluster c1 already has the maximum of 5000 pod identity associations"
     );
     eks.call("POST", "/clusters/c2/pod-identity-associations", Some(body))
         .await
@@ -366,4 +371,34 @@ async fn setup_existing(eks: &Eks, yaml: &str) {
     .await;
     let a = wait_for(eks, "vpc-cni", "ACTIVE").await;
     assert_eq!(a["configurationValues"], yaml);
+}
+
+/// F9: UpdatePodIdentityAssociation with `roleArn: ""` is refused in both
+/// modes as EKS refuses it ("Cross-account pass role is not allowed",
+/// eksctl #8718 / #8717), and the association keeps its role.
+#[tokio::test]
+async fn f9_update_association_with_empty_role_is_refused() {
+    for strict in [eks_emulator::Strict::off(), eks_emulator::Strict::all()] {
+        let eks = Eks::with_config(eks_emulator::Config {
+            strict,
+            ..eks_emulator::Config::default()
+        })
+        .await;
+        eks.cluster("c1").await;
+        let a = eks.association("c1", "ns", "sa", json!({})).await;
+        let path = format!(
+            "/clusters/c1/pod-identity-associations/{}",
+            a["associationId"].as_str().unwrap_or_default()
+        );
+        eks.call(
+            "POST",
+            &path,
+            Some(json!({"roleArn": "", "disableSessionTags": true})),
+        )
+        .await
+        .assert_error(403, "AccessDeniedException", CROSS_ACCOUNT);
+        let d = eks.call("GET", &path, None).await.ok();
+        assert_eq!(d["association"]["roleArn"], a["roleArn"]);
+        assert_eq!(d["association"]["disableSessionTags"], false);
+    }
 }

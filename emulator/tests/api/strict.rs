@@ -213,3 +213,66 @@ async fn strict_x2_tag_calls_move_modified_at() {
         assert_eq!(now > before, strict, "strict={strict}: {before} -> {now}");
     }
 }
+
+/// S5 (F10): a session policy over 2,048 characters (the STS limit; EKS
+/// documents none) is refused in strict mode only.
+#[tokio::test]
+async fn strict_s5_session_policy_over_2048_characters() {
+    let statement =
+        r#"{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket/key"}"#;
+    let statements = vec![statement; 40].join(",");
+    let policy = format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#);
+    assert!(policy.len() > 2048, "{}", policy.len());
+    let body = json!({"disableSessionTags": true, "policy": policy});
+    let normal = eks(false).await;
+    normal.association("c1", "ns", "sa", body.clone()).await;
+
+    let strict = eks(true).await;
+    let r = strict
+        .call(
+            "POST",
+            "/clusters/c1/pod-identity-associations",
+            Some(
+                json!({"namespace": "ns", "serviceAccount": "sa", "roleArn": ROLE,
+                "disableSessionTags": true, "policy": policy}),
+            ),
+        )
+        .await;
+    assert_strict(&r, "S5");
+    let a = strict.association("c1", "ns", "sa", json!({})).await;
+    assert_strict(
+        &update(
+            &strict,
+            &a,
+            json!({"roleArn": ROLE2, "disableSessionTags": true, "policy": policy}),
+        )
+        .await,
+        "S5",
+    );
+}
+
+/// S6 (F15): an association ID that is not 19 characters long is refused
+/// before the look-up in strict mode; normal mode finds nothing (404).
+#[tokio::test]
+async fn strict_s6_association_id_length() {
+    let strict = eks(true).await;
+    for method in ["GET", "POST", "DELETE"] {
+        let r = strict
+            .call(
+                method,
+                "/clusters/c1/pod-identity-associations/a-short",
+                Some(json!({"roleArn": ROLE})),
+            )
+            .await;
+        assert_strict(&r, "S6");
+    }
+    let normal = eks(false).await;
+    let r = normal
+        .call(
+            "GET",
+            "/clusters/c1/pod-identity-associations/a-short",
+            None,
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 404, "{r:?}");
+}

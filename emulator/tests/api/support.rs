@@ -348,6 +348,20 @@ impl Moto {
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
+    /// Replaces a role's trust policy.
+    pub async fn update_trust(&self, name: &str, trust: &Value) {
+        let trust = trust.to_string();
+        let (status, body) = self
+            .iam(&[
+                ("Action", "UpdateAssumeRolePolicy"),
+                ("Version", "2010-05-08"),
+                ("RoleName", name),
+                ("PolicyDocument", &trust),
+            ])
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// Creates a role with a trust policy; returns its ARN.
     pub async fn create_role(&self, name: &str, path: &str, trust: &Value) -> String {
         let trust = trust.to_string();
@@ -371,6 +385,16 @@ pub fn pods_trust() -> Value {
         "Effect": "Allow",
         "Principal": {"Service": "pods.eks.amazonaws.com"},
         "Action": ["sts:AssumeRole", "sts:TagSession"]
+    }]})
+}
+
+/// A pod identity trust without the `sts:TagSession` the User Guide asks
+/// for (FACTS.md F12).
+pub fn pods_trust_without_tag_session() -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": "pods.eks.amazonaws.com"},
+        "Action": "sts:AssumeRole"
     }]})
 }
 

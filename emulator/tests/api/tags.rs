@@ -93,3 +93,35 @@ async fn tags_errors() {
     let raw = format!("/tags/{}", c["arn"].as_str().unwrap());
     eks.call("GET", &raw, None).await.ok();
 }
+
+/// The `aws:` prefix is reserved for tag values as well as keys (the EKS
+/// model's TagMap, FACTS.md F17): refused by TagResource and by a create's
+/// `tags`, in any case.
+#[tokio::test]
+async fn tags_reserved_prefix_in_values() {
+    let eks = Eks::new().await;
+    let c = eks.cluster("c1").await;
+    let path = tags_path(c["arn"].as_str().unwrap_or_default());
+    for value in ["aws:x", "AWS:x", "Aws:"] {
+        let r = eks
+            .call("POST", &path, Some(json!({"tags": {"team": value}})))
+            .await;
+        assert_eq!(r.status.as_u16(), 400, "{value}: {r:?}");
+        assert_eq!(r.error_type.as_deref(), Some("BadRequestException"));
+    }
+    let r = eks
+        .call(
+            "POST",
+            "/clusters/c1/pod-identity-associations",
+            Some(json!({"namespace": "ns", "serviceAccount": "sa",
+                "roleArn": "arn:aws:iam::123456789012:role/app",
+                "tags": {"team": "aws:platform"}})),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 400, "{r:?}");
+    assert_eq!(r.error_type.as_deref(), Some("InvalidParameterException"));
+    // Not a prefix: fine.
+    eks.call("POST", &path, Some(json!({"tags": {"team": "x-aws:y"}})))
+        .await
+        .ok();
+}

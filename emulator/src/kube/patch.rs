@@ -1,0 +1,176 @@
+//! The patches and selectors of the Kubernetes API: RFC 7386 merge
+//! patches, RFC 6902 JSON patches, and label selectors.
+//!
+//! This module owns only these pure functions over JSON values; the store
+//! applies them.
+
+use serde_json::{Map, Value};
+
+use super::status::{KubeStatus, bad_request, status};
+
+/// RFC 7386 JSON merge patch.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            if let Value::Object(t) = target {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+fn pointer_parts(path: &str) -> Result<Vec<String>, KubeStatus> {
+    let rest = path
+        .strip_prefix('/')
+        .ok_or_else(|| bad_request(format!("invalid JSON pointer {path}")))?;
+    Ok(rest
+        .split('/')
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect())
+}
+
+/// RFC 6902 JSON patch: add, remove, replace, test (objects and arrays).
+pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), KubeStatus> {
+    let ops = ops
+        .as_array()
+        .ok_or_else(|| bad_request("a JSON patch must be a list of operations"))?;
+    for op in ops {
+        let verb = op.get("op").and_then(Value::as_str).unwrap_or_default();
+        let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
+        let mut parts = pointer_parts(path)?;
+        let last = parts.pop().unwrap_or_default();
+        let parent_path: String = parts
+            .iter()
+            .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+            .collect();
+        if verb == "test" {
+            if target.pointer(path) != op.get("value") {
+                return Err(status(
+                    422,
+                    "Invalid",
+                    format!("test operation failed at {path}"),
+                    None,
+                    "",
+                ));
+            }
+            continue;
+        }
+        let parent = target.pointer_mut(&parent_path).ok_or_else(|| {
+            status(
+                422,
+                "Invalid",
+                format!("path {path} does not exist"),
+                None,
+                "",
+            )
+        })?;
+        let value = op.get("value").cloned();
+        match (verb, parent) {
+            ("add" | "replace", Value::Object(map)) => {
+                let Some(v) = value else {
+                    return Err(bad_request(format!("{verb} at {path} needs a value")));
+                };
+                if verb == "replace" && !map.contains_key(&last) {
+                    return Err(status(
+                        422,
+                        "Invalid",
+                        format!("path {path} does not exist"),
+                        None,
+                        "",
+                    ));
+                }
+                map.insert(last, v);
+            }
+            ("remove", Value::Object(map)) => {
+                if map.remove(&last).is_none() {
+                    return Err(status(
+                        422,
+                        "Invalid",
+                        format!("path {path} does not exist"),
+                        None,
+                        "",
+                    ));
+                }
+            }
+            (verb, Value::Array(items)) => {
+                let index = if last == "-" {
+                    items.len()
+                } else {
+                    last.parse::<usize>()
+                        .map_err(|_| bad_request(format!("bad index in {path}")))?
+                };
+                match verb {
+                    "add" if index <= items.len() => {
+                        items.insert(index, value.unwrap_or(Value::Null))
+                    }
+                    "replace" if index < items.len() => items[index] = value.unwrap_or(Value::Null),
+                    "remove" if index < items.len() => {
+                        items.remove(index);
+                    }
+                    _ => {
+                        return Err(status(
+                            422,
+                            "Invalid",
+                            format!("path {path} does not exist"),
+                            None,
+                            "",
+                        ));
+                    }
+                }
+            }
+            (verb, _) => {
+                return Err(bad_request(format!(
+                    "unsupported JSON patch operation {verb} at {path}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether labels match a selector of `k=v`, `k==v`, `k!=v`, `k`, `!k`
+/// terms joined by commas.
+pub fn matches_selector(labels: Option<&Map<String, Value>>, selector: &str) -> bool {
+    let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .all(|term| {
+            if let Some((k, v)) = term.split_once("!=") {
+                get(k.trim()) != Some(v.trim())
+            } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+                get(k.trim()) == Some(v.trim())
+            } else if let Some(k) = term.strip_prefix('!') {
+                get(k.trim()).is_none()
+            } else {
+                get(term).is_some()
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn selectors() {
+        let labels = json!({"app": "x", "tier": "web"});
+        let l = labels.as_object();
+        assert!(matches_selector(l, "app=x,tier"));
+        assert!(matches_selector(l, "app!=y,!missing"));
+        assert!(!matches_selector(l, "app=y"));
+        assert!(!matches_selector(None, "app"));
+    }
+}
