@@ -12,7 +12,9 @@
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
-/// Largest session policy EKS accepts, in characters (EKS `policy` member).
+/// Largest session policy, in characters: STS's limit for a session policy
+/// ("can't exceed 2,048 characters", AssumeRole), which EKS passes on; the
+/// EKS model gives `policy` no limit of its own (emulator/FACTS.md F10, S5).
 pub const SESSION_POLICY_MAX_LEN: usize = 2048;
 
 /// Why a document could not be used.

@@ -41,6 +41,14 @@ pub fn check(tags: &Tags) -> Result<(), String> {
                 "Tag key {k:?} uses the reserved prefix \"aws:\"; choose another key."
             ));
         }
+        // The EKS model's TagMap: "Do not use aws:, AWS:, or any upper or
+        // lowercase combination of such as a prefix for either keys or
+        // values" (emulator/FACTS.md F17).
+        if v.to_ascii_lowercase().starts_with("aws:") {
+            return Err(format!(
+                "The value of tag {k:?} starts with the reserved prefix \"aws:\", which EKS refuses for keys and values alike; choose another value."
+            ));
+        }
         if v.chars().count() > MAX_VALUE_LEN {
             return Err(format!(
                 "The value of tag {k:?} must be at most {MAX_VALUE_LEN} characters long."
@@ -123,5 +131,10 @@ mod tests {
                 .contains("reserved")
         );
         assert!(check(&t(&[("", "v")])).is_err());
+        assert!(
+            check(&t(&[("k", "AWS:x")]))
+                .unwrap_err()
+                .contains("reserved")
+        );
     }
 }
