@@ -240,6 +240,26 @@ const CROSS_ACCOUNT_ROLE: (&str, &str) = (
     "Cross-account pass role is not allowed",
 );
 
+/// What CreateAddon answers while the IAM roles it names propagate, as the
+/// AWS provider reads it: it retries InvalidParameterException containing
+/// "CREATE_FAILED" or "does not exist" for its IAM propagation timeout
+/// (terraform-provider-aws `internal/service/eks/addon.go`,
+/// resourceAddonCreate; emulator/FACTS.md F20). No AWS document gives the
+/// texts; the AWS provider has retried them since 2020.
+const ADDON_CREATE_TRANSIENT: [(&str, &str); 2] = [
+    ("InvalidParameterException", "CREATE_FAILED"),
+    ("InvalidParameterException", "does not exist"),
+];
+
+/// True for a CreateAddon answer that IAM propagation explains
+/// ([`ADDON_CREATE_TRANSIENT`], which includes [`is_role_not_visible`]'s):
+/// retried for [`PROPAGATION_TIMEOUT`], as the AWS provider does.
+pub fn is_addon_create_transient(e: &AwsError) -> bool {
+    ADDON_CREATE_TRANSIENT
+        .iter()
+        .any(|(code, fragment)| e.is(code, fragment))
+}
+
 /// True for "the addon is busy with another update" (still CREATING or
 /// UPDATING). UpdateAddon retries it for [`ADDON_BUSY_TIMEOUT`].
 pub fn is_addon_busy(e: &AwsError) -> bool {
@@ -357,6 +377,27 @@ mod tests {
             "InvalidParameterException",
             "Role provided in the request does not exist",
         )
+    }
+
+    #[test]
+    fn addon_create_retries_what_the_aws_provider_retries() {
+        assert!(is_addon_create_transient(&role_not_visible()));
+        assert!(is_addon_create_transient(&service(
+            "InvalidParameterException",
+            "Addon vpc-cni: IAM role is in CREATE_FAILED"
+        )));
+        assert!(is_addon_create_transient(&service(
+            "InvalidParameterException",
+            "The role arn:aws:iam::1:role/r does not exist"
+        )));
+        assert!(!is_addon_create_transient(&service(
+            "InvalidParameterException",
+            "Addon version specified is not supported"
+        )));
+        assert!(!is_addon_create_transient(&service(
+            "ResourceNotFoundException",
+            "No cluster found for name: c. (does not exist)"
+        )));
     }
 
     #[test]

@@ -34,10 +34,12 @@ const ACTIVE_PENDING: [&str; 3] = ["CREATING", "UPDATING", "DEGRADED"];
 /// States of a call still in progress, for [`wait_settled`].
 const SETTLE_PENDING: [&str; 2] = ["CREATING", "UPDATING"];
 /// Where a create (or an update without an Update ID) has finished: the
-/// addon is installed, healthy or not (FACTS.md F5). The AWS CLI's
-/// `addon-active` waiter (botocore `waiters-2.json`) also stops at DEGRADED,
-/// and CloudFormation's addon handler accepts it (terraform-provider-aws
-/// #44669); terraform-provider-aws alone keeps waiting, which turns a
+/// addon is installed, healthy or not (FACTS.md F5). This is our own
+/// choice: botocore's `AddonActive` waiter (`waiters-2.json`) stops at
+/// DEGRADED too, but as a failure (`"expected": "DEGRADED", "state":
+/// "failure"`); CloudFormation's addon handler accepts it
+/// (terraform-provider-aws #44669); terraform-provider-aws keeps waiting,
+/// which turns a
 /// lasting DEGRADED (coredns without nodes: aws/containers-roadmap#1389,
 /// pulumi-eks#1819) into a 20-minute failure and a tainted addon that the
 /// next apply deletes and installs again.
@@ -206,7 +208,8 @@ pub async fn list_names(c: &Clients, cluster: &str) -> Result<Vec<String>, AwsEr
 }
 
 /// Installs an addon, retrying while a role it names is not yet visible
-/// to EKS ([`retry::is_role_not_visible`]).
+/// to EKS ([`retry::is_addon_create_transient`], the AWS provider's two
+/// answers, which include [`retry::is_role_not_visible`]'s).
 pub async fn create(ctx: &Ctx, c: &Clients, new: &NewAddon) -> Result<(), AwsError> {
     retry::until_done(
         ctx.stopped(),
@@ -241,7 +244,7 @@ pub async fn create(ctx: &Ctx, c: &Clients, new: &NewAddon) -> Result<(), AwsErr
                 .map_err(|e| AwsError::from_sdk("CreateAddon", e));
             match r {
                 Ok(_) => Attempt::Done(Ok(())),
-                Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),
+                Err(e) if retry::is_addon_create_transient(&e) => Attempt::Again(e),
                 Err(e) => Attempt::Done(Err(e)),
             }
         },
