@@ -155,11 +155,11 @@ impl Run<'_> {
     /// saving the original first.
     async fn update_trust(&self, role_arn: &str) -> Result<(), AwsError> {
         let Some(found) = iam::find_trust_by_arn(&self.c, role_arn).await? else {
-            return Err(AwsError::Service {
-                operation: "GetRole",
-                code: "NoSuchEntity".into(),
-                message: format!("the role {role_arn} does not exist"),
-            });
+            return Err(AwsError::service(
+                "GetRole",
+                "NoSuchEntity",
+                format!("the role {role_arn} does not exist"),
+            ));
         };
         let Some(new) = rules::add_pod_identity_trust(&found.trust) else {
             return Ok(());
@@ -434,14 +434,14 @@ fn recognise(a: association::Association, role: &str) -> Result<String, AwsError
     let id = a.association_id.unwrap_or_default();
     match a.role_arn {
         Some(r) if r == role => Ok(id),
-        other => Err(AwsError::Service {
-            operation: "CreatePodIdentityAssociation",
-            code: "ResourceInUseException".into(),
-            message: format!(
+        other => Err(AwsError::service(
+            "CreatePodIdentityAssociation",
+            "ResourceInUseException",
+            format!(
                 "the service account already has association {id} with role {}; it is left as it is",
                 other.unwrap_or_else(|| "unknown".into())
             ),
-        }),
+        )),
     }
 }
 
