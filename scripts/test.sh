@@ -201,7 +201,10 @@ else
 fi
 
 if step "cargo build" "$logs/build.log" cargo build --workspace; then
+  # The AWS-layer tests that need moto fail without MOTO_SERVER (see
+  # provider/tests/aws/support.rs): setup installed it in the venv.
   step "cargo test (workspace)" "$logs/test-workspace.log" \
+    env MOTO_SERVER="$EKS_MOTO_SERVER" \
     cargo test --no-fail-fast --workspace --exclude acceptance-tests
 
   # The acceptance suite: each test binary starts its own world; the

@@ -454,14 +454,17 @@ fn example_well_known_policy_data_source() {
 
 #[test]
 fn example_addon_pod_identity_configuration_data_source() {
+    let rel = "data-sources/eks_addon_pod_identity_configuration";
+    // A missing example is a failure, with or without TF_ACC: the
+    // documentation points at it.
+    assert!(
+        examples_dir().join(rel).is_dir(),
+        "the example {rel} is missing from {}",
+        examples_dir().display()
+    );
     let Some(w) = acc("example_addon_pod_identity_configuration_data_source") else {
         return;
     };
-    let rel = "data-sources/eks_addon_pod_identity_configuration";
-    if !examples_dir().join(rel).is_dir() {
-        eprintln!("example_addon_pod_identity_configuration_data_source: no {rel}");
-        return;
-    }
     let cluster = w.new_cluster();
     let tf = example_tf(w, rel, &json!({"cluster_name": cluster}));
     tf.apply();

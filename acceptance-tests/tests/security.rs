@@ -19,7 +19,7 @@
 //! The TLS-level tables (socket directory permissions, a foreign AutoMTLS
 //! client certificate, hostile msgpack) are in `tfplugin/tests/security.rs`;
 //! client certificates from a kubeconfig are unit-tested in
-//! `provider/src/kube.rs` (the emulator's API does not ask for one).
+//! `provider/src/kube/` (the emulator's API does not ask for one).
 
 use acceptance_tests::hcl::{
     association, block, config, data, provider, provider_with_blocks, string,

@@ -280,4 +280,55 @@ mod tests {
                 .contains("aws sso login")
         );
     }
+
+    /// A service error as the SDK hands it over: `status`, the request ID
+    /// in the headers (EKS) or only in the error's metadata (IAM's XML body).
+    fn sdk_error(
+        status: u16,
+        header_id: Option<&str>,
+        body_id: Option<&str>,
+    ) -> aws_smithy_runtime_api::client::result::SdkError<
+        aws_sdk_iam::operation::get_role::GetRoleError,
+        aws_smithy_runtime_api::http::Response,
+    > {
+        use aws_smithy_runtime_api::http::{Response, StatusCode};
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+        let mut meta = ErrorMetadata::builder()
+            .code("NoSuchEntity")
+            .message("The role with name r cannot be found.");
+        if let Some(id) = body_id {
+            meta = meta.custom("aws_request_id", id);
+        }
+        let err = aws_sdk_iam::operation::get_role::GetRoleError::generic(meta.build());
+        let mut raw = Response::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        if let Some(id) = header_id {
+            raw.headers_mut().insert("x-amzn-RequestId", id.to_string());
+        }
+        aws_smithy_runtime_api::client::result::SdkError::service_error(err, raw)
+    }
+
+    #[test]
+    fn service_errors_keep_request_id_and_http_status() {
+        let err = AwsError::from_sdk("GetRole", sdk_error(404, Some("4c1b-eks"), None));
+        assert_eq!(err.request_id(), Some("4c1b-eks"));
+        assert_eq!(err.status(), Some(404));
+        assert!(err.is_not_found(), "{err}");
+        let detail = to_diagnostic("reading IAM role r", &err).detail;
+        assert!(
+            detail.contains("GetRole: NoSuchEntity: The role with name r cannot be found. (request ID 4c1b-eks, HTTP 404)"),
+            "{detail}"
+        );
+        // IAM answers in XML: the ID is in the body, parsed into metadata.
+        let err = AwsError::from_sdk("GetRole", sdk_error(400, None, Some("9f2e-iam")));
+        assert_eq!(err.request_id(), Some("9f2e-iam"));
+        let detail = to_diagnostic("s", &err).detail;
+        assert!(
+            detail.contains("(request ID 9f2e-iam, HTTP 400)"),
+            "{detail}"
+        );
+        // Made by the provider: nothing to add.
+        let made = AwsError::service("GetRole", "NoSuchEntity", "gone".into());
+        assert_eq!(made.to_string(), "GetRole: NoSuchEntity: gone");
+    }
 }

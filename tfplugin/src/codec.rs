@@ -264,11 +264,7 @@ impl Reader<'_> {
             }
             _ => {}
         }
-        let bad = |what: &str| ValueError::Mismatch {
-            path: String::new(),
-            expected: ty.to_string(),
-            found: what.to_string(),
-        };
+        let bad = |what: &str| mismatch(ty, what);
         Ok(match ty {
             Type::String => Value::String(self.string(m)?.ok_or_else(|| bad("non-string"))?),
             Type::Number => Value::Number(self.number(m)?.ok_or_else(|| bad("non-number"))?),
@@ -310,38 +306,61 @@ impl Reader<'_> {
                 }
                 Value::Map(out)
             }
-            Type::Object(attrs) => {
-                let n = self.map_len(m)?.ok_or_else(|| bad("non-map"))?;
-                let mut out = BTreeMap::new();
-                for _ in 0..n {
-                    let km = self.marker()?;
-                    let k = self.string(km)?.ok_or_else(|| bad("non-string key"))?;
-                    let t = attrs.get(&k).ok_or_else(|| {
-                        ValueError::Msgpack(format!("unsupported attribute {k:?}"))
-                    })?;
-                    out.insert(k, self.value(t)?);
-                }
-                for k in attrs.keys() {
-                    out.entry(k.clone()).or_insert(Value::Null);
-                }
-                Value::Map(out)
-            }
-            Type::Dynamic => {
-                if self.array_len(m)? != Some(2) {
-                    return Err(bad("dynamic value without type"));
-                }
-                let tm = self.marker()?;
-                let n = self
-                    .str_len(tm)?
-                    .ok_or_else(|| bad("dynamic type not bytes"))?;
-                let t = Type::from_json_bytes(self.take(n)?)?;
-                if self.peek()? == Marker::Null {
-                    self.i += 1;
-                    return Ok(Value::Null);
-                }
-                self.value(&t)?
-            }
+            Type::Object(attrs) => self.object(m, ty, attrs)?,
+            Type::Dynamic => self.dynamic(m, ty)?,
         })
+    }
+
+    /// An object of `attrs` (marker `m` read); an attribute the type does
+    /// not have is an error, a missing one is null.
+    fn object(
+        &mut self,
+        m: Marker,
+        ty: &Type,
+        attrs: &BTreeMap<String, Type>,
+    ) -> Result<Value, ValueError> {
+        let n = self.map_len(m)?.ok_or_else(|| mismatch(ty, "non-map"))?;
+        let mut out = BTreeMap::new();
+        for _ in 0..n {
+            let km = self.marker()?;
+            let k = self
+                .string(km)?
+                .ok_or_else(|| mismatch(ty, "non-string key"))?;
+            let t = attrs
+                .get(&k)
+                .ok_or_else(|| ValueError::Msgpack(format!("unsupported attribute {k:?}")))?;
+            out.insert(k, self.value(t)?);
+        }
+        for k in attrs.keys() {
+            out.entry(k.clone()).or_insert(Value::Null);
+        }
+        Ok(Value::Map(out))
+    }
+
+    /// A dynamic value (marker `m` read): `[type JSON, value]`.
+    fn dynamic(&mut self, m: Marker, ty: &Type) -> Result<Value, ValueError> {
+        if self.array_len(m)? != Some(2) {
+            return Err(mismatch(ty, "dynamic value without type"));
+        }
+        let tm = self.marker()?;
+        let n = self
+            .str_len(tm)?
+            .ok_or_else(|| mismatch(ty, "dynamic type not bytes"))?;
+        let t = Type::from_json_bytes(self.take(n)?)?;
+        if self.peek()? == Marker::Null {
+            self.i += 1;
+            return Ok(Value::Null);
+        }
+        self.value(&t)
+    }
+}
+
+/// The value at hand does not have the shape `ty` asks for.
+fn mismatch(ty: &Type, found: &str) -> ValueError {
+    ValueError::Mismatch {
+        path: String::new(),
+        expected: ty.to_string(),
+        found: found.to_string(),
     }
 }
 

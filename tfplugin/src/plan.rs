@@ -53,44 +53,9 @@ fn plan_block(
     if !matches!(planned, Value::Map(_)) {
         return;
     }
-    // Defaults first, so they count when deciding whether anything changed.
-    for a in &block.attributes {
-        if let Some(d) = &a.default
-            && config.get(&a.name).is_null()
-        {
-            planned.set(&a.name, d.clone());
-        }
-    }
     let prior = prior.filter(|p| matches!(p, Value::Map(_)));
-    // Semantic equality first: a value that means the prior one is the
-    // prior one (no change, no unknowns because of it).
-    if let Some(p) = prior {
-        for a in &block.attributes {
-            if let (Some(eq), Some(old), Some(new)) = (
-                a.semantic_equal,
-                p.get(&a.name).as_str(),
-                planned.get(&a.name).as_str(),
-            ) && old != new
-                && eq(old, new)
-            {
-                planned.set(&a.name, Value::string(old));
-            }
-        }
-    }
-    let changed = match prior {
-        None => true,
-        Some(p) => {
-            block
-                .attributes
-                .iter()
-                .filter(|a| (a.required || a.optional) && !a.inert)
-                .any(|a| !p.get(&a.name).equals(planned.get(&a.name)))
-                || block
-                    .blocks
-                    .iter()
-                    .any(|b| !p.get(&b.name).equals(planned.get(&b.name)))
-        }
-    };
+    settle_known_values(block, prior, config, planned);
+    let changed = prior.is_none_or(|p| differs(block, p, planned));
     for a in &block.attributes {
         let cfg = config.get(&a.name);
         if a.computed && cfg.is_null() && a.default.is_none() {
@@ -120,6 +85,59 @@ fn plan_block(
             rr.push(p);
         }
     }
+    plan_blocks(block, prior, config, planned, path, rr);
+}
+
+/// Defaults where the configuration is null, then semantic equality: a value
+/// that means the prior one is the prior one (no change, no unknowns
+/// because of it). Before anything else, so both count when deciding
+/// whether anything changed.
+fn settle_known_values(block: &Block, prior: Option<&Value>, config: &Value, planned: &mut Value) {
+    for a in &block.attributes {
+        if let Some(d) = &a.default
+            && config.get(&a.name).is_null()
+        {
+            planned.set(&a.name, d.clone());
+        }
+    }
+    if let Some(p) = prior {
+        for a in &block.attributes {
+            if let (Some(eq), Some(old), Some(new)) = (
+                a.semantic_equal,
+                p.get(&a.name).as_str(),
+                planned.get(&a.name).as_str(),
+            ) && old != new
+                && eq(old, new)
+            {
+                planned.set(&a.name, Value::string(old));
+            }
+        }
+    }
+}
+
+/// Whether the configured attributes or blocks differ from `prior`.
+fn differs(block: &Block, p: &Value, planned: &Value) -> bool {
+    block
+        .attributes
+        .iter()
+        .filter(|a| (a.required || a.optional) && !a.inert)
+        .any(|a| !p.get(&a.name).equals(planned.get(&a.name)))
+        || block
+            .blocks
+            .iter()
+            .any(|b| !p.get(&b.name).equals(planned.get(&b.name)))
+}
+
+/// Nested blocks: a single block removed from the configuration is planned
+/// absent; single and group blocks are planned like their parent.
+fn plan_blocks(
+    block: &Block,
+    prior: Option<&Value>,
+    config: &Value,
+    planned: &mut Value,
+    path: &AttrPath,
+    rr: &mut Vec<AttrPath>,
+) {
     for b in &block.blocks {
         if matches!(b.nesting, NestingMode::Single) && config.get(&b.name).is_null() {
             // A single block removed from the configuration is planned

@@ -153,17 +153,7 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
     let _cleanup = cleanup;
     let (network, addr) = listener.address();
 
-    let tls = match std::env::var("PLUGIN_CLIENT_CERT") {
-        Ok(pem) if !debug && !pem.trim().is_empty() => {
-            let cert = tls::generate_server_cert().map_err(ServeError::Tls)?;
-            let cfg = tls::server_config(&pem, &cert).map_err(ServeError::Tls)?;
-            Some((
-                tokio_rustls::TlsAcceptor::from(Arc::new(cfg)),
-                cert.cert_der,
-            ))
-        }
-        _ => None,
-    };
+    let tls = server_tls(debug)?;
 
     let (tx, rx) = mpsc::channel::<std::io::Result<Conn>>(16);
     tokio::spawn(accept_loop(
@@ -175,40 +165,13 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
 
     // Signal handlers go in before the handshake line: from that moment on
     // Terraform (or a supervisor) may signal us.
-    use tokio::signal::unix::{SignalKind, signal};
-    let term = signal(SignalKind::terminate()).ok();
-    let interrupt = signal(SignalKind::interrupt()).ok();
-    // SIGTERM (e.g. from a process supervisor) is a request to stop: shut
-    // down cleanly so the socket directory is removed.
-    if let Some(mut term) = term {
-        let s = shutdown.clone();
-        tokio::spawn(async move {
-            term.recv().await;
-            s.cancel();
-        });
-    }
+    on_signals(debug, &shutdown);
     if debug {
         println!(
             "Provider started. To attach Terraform CLI, set the TF_REATTACH_PROVIDERS environment variable with the following:\n\n\tTF_REATTACH_PROVIDERS='{}'\n",
             reattach_json(&opts.provider_address, std::process::id(), network, &addr)
         );
-        if let Some(mut interrupt) = interrupt {
-            let s = shutdown.clone();
-            tokio::spawn(async move {
-                interrupt.recv().await;
-                s.cancel();
-            });
-        }
     } else {
-        // Terraform forwards Ctrl-C to the whole process group and then
-        // calls StopProvider; like go-plugin we ignore SIGINT itself.
-        if let Some(mut interrupt) = interrupt {
-            tokio::spawn(async move {
-                while interrupt.recv().await.is_some() {
-                    tracing::debug!("ignoring interrupt; Terraform will stop the provider");
-                }
-            });
-        }
         use std::io::Write;
         let line = handshake_line(network, &addr, tls.as_ref().map(|t| t.1.as_slice()));
         let mut out = std::io::stdout().lock();
@@ -219,6 +182,63 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
     }
     tracing::debug!(network, address = %addr, "plugin address");
 
+    run(provider, rx, shutdown).await
+}
+
+/// The TLS acceptor and our certificate (DER) when Terraform sent its
+/// client certificate; none in debug mode.
+fn server_tls(debug: bool) -> Result<Option<(tokio_rustls::TlsAcceptor, Vec<u8>)>, ServeError> {
+    Ok(match std::env::var("PLUGIN_CLIENT_CERT") {
+        Ok(pem) if !debug && !pem.trim().is_empty() => {
+            let cert = tls::generate_server_cert().map_err(ServeError::Tls)?;
+            let cfg = tls::server_config(&pem, &cert).map_err(ServeError::Tls)?;
+            Some((
+                tokio_rustls::TlsAcceptor::from(Arc::new(cfg)),
+                cert.cert_der,
+            ))
+        }
+        _ => None,
+    })
+}
+
+/// SIGTERM stops the server cleanly (so the socket directory is removed).
+/// SIGINT stops it in debug mode; otherwise it is ignored: Terraform
+/// forwards Ctrl-C to the whole process group and then calls StopProvider,
+/// and go-plugin ignores SIGINT itself too.
+fn on_signals(debug: bool, shutdown: &CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    if let Ok(mut term) = signal(SignalKind::terminate()) {
+        let s = shutdown.clone();
+        tokio::spawn(async move {
+            term.recv().await;
+            s.cancel();
+        });
+    }
+    let Ok(mut interrupt) = signal(SignalKind::interrupt()) else {
+        return;
+    };
+    if debug {
+        let s = shutdown.clone();
+        tokio::spawn(async move {
+            interrupt.recv().await;
+            s.cancel();
+        });
+    } else {
+        tokio::spawn(async move {
+            while interrupt.recv().await.is_some() {
+                tracing::debug!("ignoring interrupt; Terraform will stop the provider");
+            }
+        });
+    }
+}
+
+/// Serves the provider and go-plugin's services on the accepted
+/// connections until `shutdown`, giving open connections a grace period.
+async fn run(
+    provider: Arc<dyn Provider>,
+    rx: mpsc::Receiver<std::io::Result<Conn>>,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
     let svc = ProviderService::new(provider);
     let router = tonic::transport::Server::builder()
         .add_service(

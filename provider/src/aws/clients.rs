@@ -29,6 +29,7 @@ use aws_smithy_runtime_api::client::retries::classifiers::{
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_types::region::Region;
+use aws_types::request_id::RequestId;
 use schema::provider_config::{DEFAULT_MAX_RETRIES, ProviderConfig};
 use schema::tags::Tags;
 use std::collections::HashMap;
@@ -622,13 +623,20 @@ impl Intercept for LogCalls {
             .response()
             .map(|r| r.status().as_u16().to_string())
             .unwrap_or_else(|| "no response".to_string());
+        // What AWS support asks for when a call went wrong.
+        let request_id = context
+            .response()
+            .and_then(|r| r.headers().request_id())
+            .unwrap_or("none")
+            .to_string();
         tracing::debug!(
             service = %service,
             operation = %operation,
             target = %path,
             status = %status,
+            request_id = %request_id,
             duration_ms = elapsed.as_millis() as u64,
-            "AWS call {service}.{operation} {path} -> {status} in {} ms",
+            "AWS call {service}.{operation} {path} -> {status} in {} ms (request ID {request_id})",
             elapsed.as_millis()
         );
         Ok(())

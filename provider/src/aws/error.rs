@@ -1,6 +1,7 @@
 //! The typed error of one AWS call, and "not found" as a value.
 //!
-//! Owns: [`AwsError`] (an AWS operation failed: code, message, operation),
+//! Owns: [`AwsError`] (an AWS operation failed: code, message, operation,
+//! and AWS's request ID and HTTP status, which support asks for),
 //! the one translation of an SDK error into it ([`AwsError::from_sdk`]:
 //! what AWS said, or which endpoint did not answer and how, or that no
 //! credentials were found — never the SDK's `Debug` text), [`NoAnswer`]
@@ -11,14 +12,16 @@
 
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::request_id::RequestId;
 use std::error::Error as StdError;
 
 /// An AWS operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
     /// The service answered with an error code.
-    #[error("{operation}: {code}: {message}")]
+    #[error("{operation}: {code}: {message}{}", answer_suffix(request_id.as_deref(), *status))]
     Service {
         /// Operation name, such as `CreatePodIdentityAssociation`.
         operation: &'static str,
@@ -26,6 +29,11 @@ pub enum AwsError {
         code: String,
         /// The service's message.
         message: String,
+        /// AWS's ID of the request (what AWS support asks for); `None` when
+        /// the answer had none, or the error was made by the provider.
+        request_id: Option<String>,
+        /// The HTTP status of the answer; `None` when made by the provider.
+        status: Option<u16>,
     },
     /// No usable answer: connection, timeout, credentials, unparseable response.
     #[error("{operation}: {detail}")]
@@ -94,18 +102,54 @@ pub enum AwsError {
 
 impl AwsError {
     /// Wraps an SDK error of `operation`.
-    pub fn from_sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> AwsError
+    /// The request ID comes from the error's metadata (IAM puts it in the
+    /// body) or else the answer's headers (EKS, STS).
+    pub fn from_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
         match err.code() {
             Some(code) => AwsError::Service {
                 operation,
                 code: code.to_string(),
                 message: shorten_message(err.message().unwrap_or_default()),
+                request_id: err
+                    .meta()
+                    .request_id()
+                    .or_else(|| err.request_id())
+                    .map(str::to_string),
+                status: err.raw_response().map(|r| r.status().as_u16()),
             },
             None => from_chain(operation, &err),
+        }
+    }
+
+    /// An error the provider makes itself in the service's terms (a check
+    /// of its own that failed as the service would have): no request ID,
+    /// no HTTP status.
+    pub fn service(operation: &'static str, code: &str, message: String) -> AwsError {
+        AwsError::Service {
+            operation,
+            code: code.to_string(),
+            message,
+            request_id: None,
+            status: None,
+        }
+    }
+
+    /// AWS's request ID, when the service answered with one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            AwsError::Service { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of the service's answer.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            AwsError::Service { status, .. } => *status,
+            _ => None,
         }
     }
 
@@ -265,6 +309,17 @@ fn from_chain(operation: &'static str, err: &(dyn StdError + 'static)) -> AwsErr
     }
 }
 
+/// What identifies the answer to a failed call: ` (request ID …, HTTP 400)`,
+/// or as much of it as is known; empty when nothing is.
+fn answer_suffix(request_id: Option<&str>, status: Option<u16>) -> String {
+    match (request_id, status) {
+        (Some(id), Some(code)) => format!(" (request ID {id}, HTTP {code})"),
+        (Some(id), None) => format!(" (request ID {id})"),
+        (None, Some(code)) => format!(" (HTTP {code})"),
+        (None, None) => String::new(),
+    }
+}
+
 /// Longest service message kept whole.
 const MAX_MESSAGE: usize = 600;
 
@@ -302,11 +357,7 @@ pub fn gone_is_ok(r: Result<(), AwsError>) -> Result<(), AwsError> {
 /// A service error of operation `Op`, for unit tests.
 #[cfg(test)]
 pub(crate) fn service(code: &str, message: &str) -> AwsError {
-    AwsError::Service {
-        operation: "Op",
-        code: code.into(),
-        message: message.into(),
-    }
+    AwsError::service("Op", code, message.into())
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! `aws::eks::addon` against the emulator: finders, the catalogue, create,
 //! update and delete with their waits, and a wait's deadline on a DEGRADED
-//! addon.
+//! addon. Each waiter the provider uses (`wait_settled`, `wait_update`,
+//! `wait_deleted`) has tests of its own, named after it: it waits out the
+//! transition and reports the failure EKS gives.
 
 use crate::support::World;
 use std::time::Duration;
@@ -253,4 +255,163 @@ async fn update_leaves_out_an_empty_role_and_refuses_another_account_at_once() {
         "{r:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// An addon created (not yet waited on) on a new cluster `name`, with
+/// transitions that take `transition_ms` (the waits see them).
+async fn created_addon(w: &World, name: &str, addon_name: &str, transition_ms: u64) -> String {
+    w.faults(serde_json::json!({"addon_transition_ms": transition_ms}))
+        .await;
+    let c = w.cluster(name).await;
+    addon::create(&w.ctx(), &w.clients, &new(&c, addon_name))
+        .await
+        .expect("created");
+    c
+}
+
+#[tokio::test]
+async fn wait_settled_waits_out_creating() {
+    let w = World::new().await;
+    let c = created_addon(&w, "settle-creating", "vpc-cni", 1500).await;
+    let now = addon::find_by_name(&w.clients, &c, "vpc-cni")
+        .await
+        .expect("found")
+        .expect("there");
+    assert_eq!(now.status.as_deref(), Some("CREATING"));
+    let a = addon::wait_settled(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE)
+        .await
+        .expect("settles");
+    assert_eq!(a.status.as_deref(), Some("ACTIVE"));
+}
+
+#[tokio::test]
+async fn wait_settled_fails_on_create_failed_with_the_health_issue() {
+    let w = World::new().await;
+    w.faults(serde_json::json!({"addon_fail": {
+        "addon_name": "coredns", "status": "CREATE_FAILED",
+        "message": "pods of coredns are not ready"}}))
+        .await;
+    let c = w.cluster("settle-failed").await;
+    addon::create(&w.ctx(), &w.clients, &new(&c, "coredns"))
+        .await
+        .expect("created");
+    let r = addon::wait_settled(&w.ctx(), &w.clients, &c, "coredns", MINUTE).await;
+    match r {
+        Err(WaitError::Failed { state, detail, .. }) => {
+            assert_eq!(state, "CREATE_FAILED");
+            assert!(detail.contains("pods of coredns are not ready"), "{detail}");
+        }
+        other => panic!("expected CREATE_FAILED with its health issue, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn wait_settled_of_a_missing_addon_is_gone() {
+    let w = World::new().await;
+    let c = w.cluster("settle-missing").await;
+    let r = addon::wait_settled(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE).await;
+    assert!(matches!(r, Err(WaitError::Gone { .. })), "{r:?}");
+}
+
+#[tokio::test]
+async fn wait_update_waits_out_in_progress() {
+    let w = World::new().await;
+    let c = created_addon(&w, "update-progress", "vpc-cni", 1000).await;
+    addon::wait_settled(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE)
+        .await
+        .expect("settles");
+    let update = AddonUpdate {
+        cluster: c.clone(),
+        name: "vpc-cni".into(),
+        configuration_values: Some(r#"{"env":{"A":"1"}}"#.into()),
+        ..Default::default()
+    };
+    let id = addon::update(&w.ctx(), &w.clients, &update)
+        .await
+        .expect("updating")
+        .expect("an update ID");
+    addon::wait_update(&w.ctx(), &w.clients, &c, "vpc-cni", &id, MINUTE)
+        .await
+        .expect("Successful");
+    let now = addon::find_by_name(&w.clients, &c, "vpc-cni")
+        .await
+        .expect("found")
+        .expect("there");
+    assert_eq!(now.status.as_deref(), Some("ACTIVE"), "{now:?}");
+    assert_eq!(
+        now.configuration_values.as_deref(),
+        Some(r#"{"env":{"A":"1"}}"#)
+    );
+}
+
+#[tokio::test]
+async fn wait_update_fails_with_the_errors_eks_gives() {
+    let w = World::new().await;
+    let c = w.cluster("update-failed").await;
+    addon::create(&w.ctx(), &w.clients, &new(&c, "vpc-cni"))
+        .await
+        .expect("created");
+    addon::wait_settled(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE)
+        .await
+        .expect("settles");
+    w.faults(serde_json::json!({"addon_fail": {
+        "addon_name": "vpc-cni", "status": "UPDATE_FAILED",
+        "message": "aws-node pods crash"}}))
+        .await;
+    let update = AddonUpdate {
+        cluster: c.clone(),
+        name: "vpc-cni".into(),
+        configuration_values: Some(r#"{"env":{"A":"2"}}"#.into()),
+        ..Default::default()
+    };
+    let id = addon::update(&w.ctx(), &w.clients, &update)
+        .await
+        .expect("updating")
+        .expect("an update ID");
+    let r = addon::wait_update(&w.ctx(), &w.clients, &c, "vpc-cni", &id, MINUTE).await;
+    match r {
+        Err(WaitError::Failed { state, detail, .. }) => {
+            assert_eq!(state, "Failed");
+            assert!(detail.contains("aws-node pods crash"), "{detail}");
+        }
+        other => panic!("expected a Failed update with EKS's error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn wait_deleted_waits_until_the_addon_is_gone() {
+    let w = World::new().await;
+    let c = created_addon(&w, "delete-wait", "vpc-cni", 1000).await;
+    addon::wait_settled(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE)
+        .await
+        .expect("settles");
+    addon::delete(&w.clients, &c, "vpc-cni", false)
+        .await
+        .expect("deleting");
+    let deleting = addon::find_by_name(&w.clients, &c, "vpc-cni")
+        .await
+        .expect("found");
+    assert_eq!(deleting.and_then(|a| a.status).as_deref(), Some("DELETING"));
+    addon::wait_deleted(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE)
+        .await
+        .expect("gone");
+    let gone = addon::find_by_name(&w.clients, &c, "vpc-cni").await;
+    assert!(matches!(gone, Ok(None)), "{gone:?}");
+}
+
+#[tokio::test]
+async fn wait_deleted_times_out_while_the_addon_is_still_deleting() {
+    let w = World::new().await;
+    let c = created_addon(&w, "delete-slow", "vpc-cni", 5000).await;
+    addon::wait_settled(&w.ctx(), &w.clients, &c, "vpc-cni", MINUTE)
+        .await
+        .expect("settles");
+    addon::delete(&w.clients, &c, "vpc-cni", false)
+        .await
+        .expect("deleting");
+    let r = addon::wait_deleted(&w.ctx(), &w.clients, &c, "vpc-cni", Duration::from_secs(1)).await;
+    match r {
+        Err(WaitError::Timeout { state, .. }) => assert_eq!(state, "DELETING"),
+        other => panic!("expected a timeout in DELETING, got {other:?}"),
+    }
 }

@@ -1,5 +1,6 @@
-//! `aws::iam::role` and `made_role` against moto. Each test skips (with a
-//! message) when `.venv/bin/moto_server` is missing.
+//! `aws::iam::role` and `made_role` against moto. Each test needs moto and
+//! fails without it, unless the tests that need it are skipped (see
+//! `support::MOTO_RULE`).
 
 use crate::support::{World, ec2_trust, pods_trust, unique};
 use schema::association::WantedRole;

@@ -23,25 +23,35 @@ pub const REGION: &str = "us-west-2";
 /// The emulator's (and moto's) account.
 pub const ACCOUNT: &str = "123456789012";
 
-/// `$MOTO_SERVER`, else moto_server of the repository's virtualenv, when present.
-fn moto_binary() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("MOTO_SERVER").filter(|b| !b.is_empty()) {
-        return Some(PathBuf::from(bin));
+/// How a test finds moto, one rule for every test that needs it:
+/// `MOTO_SERVER` names the moto_server binary (scripts/test.sh sets it).
+/// Unset, such a test fails and says how to set it, unless
+/// `EKS_SKIP_MOTO=1` says to skip them: then it prints "skipped: …" and
+/// passes. A test that needs moto never passes silently without it.
+pub const MOTO_RULE: &str = "set MOTO_SERVER to the moto_server binary (scripts/setup.sh installs it in .venv: MOTO_SERVER=$PWD/.venv/bin/moto_server cargo test ...), or EKS_SKIP_MOTO=1 to skip the tests that need it";
+
+/// `$MOTO_SERVER`, or why there is none.
+fn moto_binary() -> Result<PathBuf, String> {
+    let Some(bin) = std::env::var_os("MOTO_SERVER").filter(|b| !b.is_empty()) else {
+        return Err(format!("MOTO_SERVER is not set: {MOTO_RULE}"));
+    };
+    let bin = PathBuf::from(bin);
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "MOTO_SERVER={} is not a file: {MOTO_RULE}",
+            bin.display()
+        ))
     }
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
-    path.is_file().then_some(path)
 }
 
-/// The base URL of this binary's moto, started on first use. A shell
-/// watches this process and kills moto when it exits. `None` (with a
-/// message) when `.venv/bin/moto_server` is missing.
-pub fn moto() -> Option<&'static str> {
-    static MOTO: OnceLock<Option<String>> = OnceLock::new();
+/// This binary's moto, started on first use: its base URL, or why there
+/// is none. A shell watches this process and kills moto when it exits.
+fn started_moto() -> Result<&'static str, &'static str> {
+    static MOTO: OnceLock<Result<String, String>> = OnceLock::new();
     MOTO.get_or_init(|| {
-        let Some(bin) = moto_binary() else {
-            eprintln!("SKIPPED: .venv/bin/moto_server is missing (run scripts/setup.sh); IAM tests do not run");
-            return None;
-        };
+        let bin = moto_binary()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -63,12 +73,41 @@ pub fn moto() -> Option<&'static str> {
             .expect("moto starts");
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto did not listen within 60 s");
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "moto ({}) did not listen within 60 s",
+                    bin.display()
+                ));
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Some(format!("http://127.0.0.1:{port}"))
+        Ok(format!("http://127.0.0.1:{port}"))
     })
-    .as_deref()
+    .as_ref()
+    .map(String::as_str)
+    .map_err(String::as_str)
+}
+
+/// The base URL of this binary's moto, for a test that needs it. Without
+/// moto the test fails saying how to set it, or, with `EKS_SKIP_MOTO=1`,
+/// prints "skipped: …" and gets `None` (see [`MOTO_RULE`]).
+pub fn moto() -> Option<&'static str> {
+    match started_moto() {
+        Ok(url) => Some(url),
+        Err(why) if std::env::var("EKS_SKIP_MOTO").is_ok_and(|v| v == "1") => {
+            let thread = std::thread::current();
+            let test = thread.name().unwrap_or("a test");
+            // Straight to stderr: the test harness hides eprintln! of a
+            // passing test, and a skip must be seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: {test} needs moto, and EKS_SKIP_MOTO=1 ({why})"
+            );
+            None
+        }
+        Err(why) => panic!("this test needs moto: {why}"),
+    }
 }
 
 /// An emulator served on a free port of the current runtime.
@@ -85,7 +124,8 @@ impl World {
         World::start(None).await
     }
 
-    /// An emulator that checks roles against moto; `None` when moto is missing.
+    /// An emulator that checks roles against moto; `None` only when the
+    /// tests that need moto are skipped (see [`moto`]).
     pub async fn with_iam() -> Option<World> {
         Some(World::start(Some(moto()?)).await)
     }
@@ -102,9 +142,9 @@ impl World {
         let url = format!("http://{}", listener.local_addr().expect("bound"));
         let router = app(emulator);
         tokio::spawn(async move { axum::serve(listener, router).await });
-        let moto = iam
-            .map(str::to_string)
-            .or_else(|| moto().map(str::to_string));
+        // IAM and STS of the clients: moto when it runs (these worlds do
+        // not need it, so its absence is no failure here).
+        let moto = iam.or_else(|| started_moto().ok()).map(str::to_string);
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(REGION))
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(

@@ -339,7 +339,11 @@ fn label(cluster: &str, addon: &str) -> String {
 }
 
 /// Waits for ACTIVE (see [`ACTIVE_PENDING`]) and returns the addon as it
-/// then is. The one addon-state waiter of the provider.
+/// then is. The provider's resources do not use it: a create or update
+/// without an update ID ends with [`wait_settled`] (DEGRADED is installed
+/// too, see [`SETTLED`]), an update with [`wait_update`], a delete with
+/// [`wait_deleted`]. It is for callers that need a healthy addon (the
+/// AWS-layer tests).
 pub async fn wait_active(
     ctx: &Ctx,
     c: &Clients,

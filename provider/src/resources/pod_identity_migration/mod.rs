@@ -20,7 +20,7 @@ use crate::aws::eks::association;
 use crate::errors::to_diagnostic;
 use crate::spec_map;
 use async_trait::async_trait;
-use saved::Saved;
+use saved::{read_saved, read_state};
 use schema::migration::{self as rules, MigrationState};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -84,8 +84,12 @@ impl Resource for PodIdentityMigration {
         let Some(clients) = ctx.data::<Clients>() else {
             return diags;
         };
-        let Ok(state) = spec_map::from_value::<MigrationState>(&req.prior_state, "state") else {
-            return diags;
+        let state = match read_state(&req.prior_state, "state") {
+            Ok(s) => s,
+            Err(d) => {
+                diags.push(d);
+                return diags;
+            }
         };
         if state.rollback_on_destroy != Some(true) {
             diags.push(Diagnostic::warning(
@@ -94,7 +98,13 @@ impl Resource for PodIdentityMigration {
             ));
             return diags;
         }
-        let saved = Saved::from_bytes(&req.private);
+        let saved = match read_saved(&req.private, &state.cluster_name) {
+            Ok(s) => s,
+            Err(d) => {
+                diags.push(d);
+                return diags;
+            }
+        };
         rollback::rollback(ctx, &clients, &state, &saved, &mut diags).await;
         diags
     }
@@ -117,11 +127,18 @@ async fn plan(clients: &std::sync::Arc<Clients>, req: &PlanRequest, resp: &mut P
             return;
         }
     };
-    let prior: Option<MigrationState> = req
+    let prior = match req
         .prior_state
         .as_ref()
-        .and_then(|p| spec_map::from_value(p, "prior state").ok())
-        .filter(|p: &MigrationState| p.cluster_name == planned.cluster_name);
+        .map(|p| read_state(p, "prior state"))
+    {
+        None => None,
+        Some(Ok(p)) => Some(p).filter(|p| p.cluster_name == planned.cluster_name),
+        Some(Err(d)) => {
+            resp.diagnostics.push(d);
+            return;
+        }
+    };
     let known = known_associations(prior.as_ref());
     let found = match discover::discover(clients, &planned, &known).await {
         Ok(Some(f)) => f,
@@ -153,7 +170,13 @@ async fn plan(clients: &std::sync::Arc<Clients>, req: &PlanRequest, resp: &mut P
     let mut out = planned_state(planned, prior, plan.tasks);
     // What destroy will do: known only when this apply changes nothing.
     if out.migrated.is_some() {
-        let saved = Saved::from_bytes(&req.prior_private);
+        let saved = match read_saved(&req.prior_private, &out.cluster_name) {
+            Ok(s) => s,
+            Err(d) => {
+                resp.diagnostics.push(d);
+                return;
+            }
+        };
         let (tasks, notes) = rollback::rollback_tasks(clients, &out, &saved).await;
         out.rollback_tasks = Some(tasks);
         resp.diagnostics.extend(Diagnostics(notes));
@@ -221,8 +244,19 @@ async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
     let Some(clients) = ctx.data::<Clients>() else {
         return resp;
     };
-    let Ok(mut state) = spec_map::from_value::<MigrationState>(&req.state, "state") else {
-        return resp;
+    let mut state = match read_state(&req.state, "state") {
+        Ok(s) => s,
+        Err(d) => {
+            resp.diagnostics.push(d);
+            return resp;
+        }
+    };
+    let saved = match read_saved(&resp.private, &state.cluster_name) {
+        Ok(s) => s,
+        Err(d) => {
+            resp.diagnostics.push(d);
+            return resp;
+        }
     };
     let existing = match association::list(&clients, &state.cluster_name, None, None).await {
         Ok(list) => list
@@ -258,8 +292,7 @@ async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
             "They were deleted outside Terraform. The next apply creates them again.",
         ));
     }
-    let (tasks, notes) =
-        rollback::rollback_tasks(&clients, &state, &Saved::from_bytes(&resp.private)).await;
+    let (tasks, notes) = rollback::rollback_tasks(&clients, &state, &saved).await;
     state.rollback_tasks = Some(tasks);
     resp.diagnostics.extend(Diagnostics(notes));
     if let Ok(v) = spec_map::to_value(&state, &tf_schema()) {
@@ -301,10 +334,25 @@ async fn apply(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
             return resp;
         }
     };
-    let prior: Option<MigrationState> = req
+    let prior = match req
         .prior_state
         .as_ref()
-        .and_then(|p| spec_map::from_value(p, "prior state").ok());
+        .map(|p| read_state(p, "prior state"))
+    {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(d)) => {
+            resp.diagnostics.push(d);
+            return resp;
+        }
+    };
+    let saved = match read_saved(&req.private, &planned.cluster_name) {
+        Ok(s) => s,
+        Err(d) => {
+            resp.diagnostics.push(d);
+            return resp;
+        }
+    };
     planned.id = Some(planned.cluster_name.clone());
     // A known `migrated` means the plan found nothing to do (only settings
     // such as rollback_on_destroy changed): the tasks in the plan are the
@@ -339,7 +387,7 @@ async fn apply(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         ctx,
         c: clients.clone(),
         cluster: planned.cluster_name.clone(),
-        saved: Mutex::new(Saved::from_bytes(&req.private)),
+        saved: Mutex::new(saved),
         diags: Mutex::new(Diagnostics::default()),
         migrated: Mutex::new(
             prior
@@ -352,17 +400,10 @@ async fn apply(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     };
     run.execute(&tasks).await;
     planned.tasks = Some(tasks);
-    planned.migrated = Some(
-        run.migrated
-            .into_inner()
-            .unwrap_or_default()
-            .into_values()
-            .collect(),
-    );
-    let saved = run.saved.into_inner().unwrap_or_default();
+    let (migrated, saved, diags) = run.finish();
+    planned.migrated = Some(migrated);
     resp.private = saved.to_bytes();
-    resp.diagnostics
-        .extend(run.diags.into_inner().unwrap_or_default());
+    resp.diagnostics.extend(diags);
     let (rollback_tasks, notes) = rollback::rollback_tasks(&clients, &planned, &saved).await;
     planned.rollback_tasks = Some(rollback_tasks);
     resp.diagnostics.extend(Diagnostics(notes));

@@ -21,7 +21,7 @@ use futures::stream::{self, StreamExt};
 use schema::migration::{self as rules, Migrated, Task, step};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tfplugin::{Ctx, Diagnostic, Diagnostics};
 
 /// One apply (see the module documentation).
@@ -37,25 +37,47 @@ pub(super) struct Run<'a> {
 /// A service account's association step: (target, role, succeeded).
 type Outcome = (String, String, bool);
 
+/// The guard of `m`, also when a step panicked while holding it: what
+/// the other steps recorded (saved originals, migrated items, their
+/// diagnostics) is still true and must not be lost.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl Run<'_> {
+    /// What the run migrated, saved for rollback and reported, poisoned
+    /// or not (see [`lock`]).
+    pub(super) fn finish(self) -> (Vec<Migrated>, Saved, Diagnostics) {
+        (
+            self.migrated
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner)
+                .into_values()
+                .collect(),
+            self.saved
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner),
+            self.diags
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
     /// Adds a per-item diagnostic (error or warning).
     fn report(&self, d: Diagnostic) {
-        if let Ok(mut g) = self.diags.lock() {
-            g.push(d);
-        }
+        lock(&self.diags).push(d);
     }
 
     fn record(&self, kind: &str, target: &str, f: impl FnOnce(&mut Migrated)) {
-        if let Ok(mut g) = self.migrated.lock() {
-            let m = g
-                .entry((kind.to_string(), target.to_string()))
-                .or_insert_with(|| Migrated {
-                    kind: kind.to_string(),
-                    target: target.to_string(),
-                    ..Default::default()
-                });
-            f(m);
-        }
+        let mut g = lock(&self.migrated);
+        let m = g
+            .entry((kind.to_string(), target.to_string()))
+            .or_insert_with(|| Migrated {
+                kind: kind.to_string(),
+                target: target.to_string(),
+                ..Default::default()
+            });
+        f(m);
     }
 
     /// Carries out `tasks`.
@@ -155,11 +177,11 @@ impl Run<'_> {
     /// saving the original first.
     async fn update_trust(&self, role_arn: &str) -> Result<(), AwsError> {
         let Some(found) = iam::find_trust_by_arn(&self.c, role_arn).await? else {
-            return Err(AwsError::Service {
-                operation: "GetRole",
-                code: "NoSuchEntity".into(),
-                message: format!("the role {role_arn} does not exist"),
-            });
+            return Err(AwsError::service(
+                "GetRole",
+                "NoSuchEntity",
+                format!("the role {role_arn} does not exist"),
+            ));
         };
         let Some(new) = rules::add_pod_identity_trust(&found.trust) else {
             return Ok(());
@@ -176,11 +198,10 @@ impl Run<'_> {
         old: &Json,
         new: &Json,
     ) -> Result<(), AwsError> {
-        if let Ok(mut s) = self.saved.lock() {
-            s.trust
-                .entry(arn.to_string())
-                .or_insert_with(|| old.to_string());
-        }
+        lock(&self.saved)
+            .trust
+            .entry(arn.to_string())
+            .or_insert_with(|| old.to_string());
         ownership::update_named_trust(&self.c, name, &new.to_string()).await
     }
 
@@ -295,11 +316,10 @@ impl Run<'_> {
             .await
             .map_err(|e| kube::to_diagnostic(&summary, &e))?;
         if let Some(role) = current.as_ref().and_then(|s| s.irsa_role_arn()) {
-            if let Ok(mut s) = self.saved.lock() {
-                s.annotations
-                    .entry(t.target.clone())
-                    .or_insert_with(|| role.to_string());
-            }
+            lock(&self.saved)
+                .annotations
+                .entry(t.target.clone())
+                .or_insert_with(|| role.to_string());
             kube.annotate_service_account(ns, sa, ROLE_ARN_ANNOTATION, None)
                 .await
                 .map_err(|e| kube::to_diagnostic(&summary, &e))?;
@@ -364,11 +384,10 @@ impl Run<'_> {
             ));
             return;
         }
-        if let Ok(mut s) = self.saved.lock() {
-            s.addons
-                .entry(addon.to_string())
-                .or_insert_with(|| switch.role_arn.clone());
-        }
+        lock(&self.saved)
+            .addons
+            .entry(addon.to_string())
+            .or_insert_with(|| switch.role_arn.clone());
         if let Err(e) = addons::switch_to_pod_identity(
             self.ctx,
             &self.c,
@@ -434,14 +453,14 @@ fn recognise(a: association::Association, role: &str) -> Result<String, AwsError
     let id = a.association_id.unwrap_or_default();
     match a.role_arn {
         Some(r) if r == role => Ok(id),
-        other => Err(AwsError::Service {
-            operation: "CreatePodIdentityAssociation",
-            code: "ResourceInUseException".into(),
-            message: format!(
+        other => Err(AwsError::service(
+            "CreatePodIdentityAssociation",
+            "ResourceInUseException",
+            format!(
                 "the service account already has association {id} with role {}; it is left as it is",
                 other.unwrap_or_else(|| "unknown".into())
             ),
-        }),
+        )),
     }
 }
 
@@ -462,5 +481,42 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("already has association a-1 with role r"), "{e}");
+    }
+
+    #[test]
+    fn a_step_that_panicked_holding_a_lock_loses_nothing() {
+        let ctx = Ctx::detached(None);
+        let run = Run {
+            ctx: &ctx,
+            c: Arc::new(Clients::deferred(
+                &schema::provider_config::ProviderConfig::default(),
+                vec![],
+            )),
+            cluster: "prod".into(),
+            saved: Mutex::new(Saved::default()),
+            diags: Mutex::new(Diagnostics::default()),
+            migrated: Mutex::new(BTreeMap::new()),
+        };
+        run.report(Diagnostic::error("before", "reported before the panic"));
+        // A step panics while it holds every lock: each mutex is poisoned.
+        let poisoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _d = run.diags.lock();
+            let _s = run.saved.lock();
+            let _m = run.migrated.lock();
+            panic!("a step failed");
+        }));
+        assert!(poisoned.is_err());
+        assert!(run.diags.is_poisoned() && run.saved.is_poisoned());
+        run.report(Diagnostic::error("after", "reported after the panic"));
+        run.record("service_account", "ns/app", |m| m.role_arn = "r".into());
+        lock(&run.saved)
+            .trust
+            .insert("arn:aws:iam::1:role/r".into(), "{}".into());
+        let (migrated, saved, diags) = run.finish();
+        let summaries: Vec<&str> = diags.0.iter().map(|d| d.summary.as_str()).collect();
+        assert_eq!(summaries, ["before", "after"]);
+        assert_eq!(migrated.len(), 1);
+        assert_eq!(migrated[0].role_arn, "r");
+        assert!(saved.trust.contains_key("arn:aws:iam::1:role/r"));
     }
 }
