@@ -306,53 +306,271 @@ pub fn inline_policies_of(shape: &role::RoleShape) -> BTreeMap<String, String> {
     m
 }
 
+// ---- the settings EKS holds: one declaration each --------------------------
+
+/// The settings EKS holds for an association, under the API's member names
+/// (the same in CreatePodIdentityAssociation, UpdatePodIdentityAssociation
+/// and DescribePodIdentityAssociation): what a create sends, what an update
+/// sends (`None`: not sent) and what EKS reports. The provider's AWS layer
+/// maps this struct to and from the SDK in one place
+/// (`aws::eks::association`); everything else reads it through
+/// [`SETTINGS`], so a new setting is a field here, a row there, its
+/// attribute in [`spec`] and [`AssociationState`], and its SDK mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// `roleArn`: the role pods get.
+    pub role_arn: Option<String>,
+    /// `targetRoleArn`: the role chained to (`""` clears it).
+    pub target_role_arn: Option<String>,
+    /// `disableSessionTags`.
+    pub disable_session_tags: Option<bool>,
+    /// `policy`: the session policy (`""` clears it).
+    pub policy: Option<String>,
+}
+
+/// How an update treats a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnUpdate {
+    /// Sent on every update, changed or not: every client sends the current
+    /// `roleArn` on every update (eksctl, ACK, terraform-provider-aws), and
+    /// AWS may refuse an update without it (emulator/FACTS.md F9, strict
+    /// rule S1).
+    Always,
+    /// Sent when its meaning changed; when it is removed, its unset value
+    /// is sent (`""` clears a text, FACTS.md F9/F10).
+    WhenChanged,
+}
+
+/// One setting of an association, declared once: the Terraform attribute,
+/// the EKS member, what "not set" is, when two values mean the same, and
+/// what an update sends. [`settings_of`], [`plan_update`],
+/// [`same_settings`] and [`with_settings`] are driven by this table alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// The attribute in [`AssociationState`] and [`spec`].
+    pub attr: &'static str,
+    /// The EKS member, a field of [`Settings`].
+    pub member: &'static str,
+    /// What the state holds when EKS reports the setting absent or `""`
+    /// (and what an update sends to clear it): null, or a default such as
+    /// `false`.
+    pub unset: fn() -> serde_json::Value,
+    /// Two set texts that mean the same (`None`: only equal ones). The
+    /// state keeps its own text of a value that means the same.
+    pub equivalent: Option<fn(&str, &str) -> bool>,
+    /// What an update sends.
+    pub on_update: OnUpdate,
+}
+
+fn null() -> serde_json::Value {
+    serde_json::Value::Null
+}
+
+fn no() -> serde_json::Value {
+    serde_json::Value::Bool(false)
+}
+
+/// The association's settings, one row each.
+pub const SETTINGS: [Setting; 4] = [
+    Setting {
+        attr: "role_arn",
+        member: "roleArn",
+        unset: null,
+        equivalent: None,
+        on_update: OnUpdate::Always,
+    },
+    Setting {
+        attr: "target_role_arn",
+        member: "targetRoleArn",
+        unset: null,
+        equivalent: None,
+        on_update: OnUpdate::WhenChanged,
+    },
+    Setting {
+        attr: "disable_session_tags",
+        member: "disableSessionTags",
+        unset: no,
+        equivalent: None,
+        on_update: OnUpdate::WhenChanged,
+    },
+    Setting {
+        attr: "session_policy",
+        member: "policy",
+        unset: null,
+        equivalent: Some(policy::equivalent),
+        on_update: OnUpdate::WhenChanged,
+    },
+];
+
+/// The attributes that are not EKS settings of the association, each for
+/// a reason: its identity and the IDs EKS gives, the made role (IAM), the
+/// service account (Kubernetes), tags (their own calls) and where it is.
+/// With [`SETTINGS`] they cover [`spec`] exactly (a test enumerates both).
+pub const NOT_SETTINGS: [&str; 28] = [
+    "id",
+    "cluster_name",
+    "namespace",
+    "service_account",
+    "association_id",
+    "association_arn",
+    "external_id",
+    "owner_arn",
+    "created_at",
+    "region",
+    "role_name",
+    "role_path",
+    "permission_policy_arns",
+    "permission_policy",
+    "permission_policy_name",
+    "well_known_policies",
+    "permissions_boundary_arn",
+    "trust_conditions",
+    "restrict_to_cluster",
+    "created_role",
+    "attached_policy_arns",
+    "inline_policies",
+    "trust_policy",
+    "create_service_account",
+    "service_account_created",
+    "service_account_uid",
+    "tags",
+    "tags_all",
+];
+
+impl Setting {
+    /// `v` with every form of "not set" (null, `""`, the unset value) as
+    /// the unset value.
+    fn normal(&self, v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Null => (self.unset)(),
+            serde_json::Value::String(t) if t.is_empty() => (self.unset)(),
+            v => v.clone(),
+        }
+    }
+
+    /// Whether `a` and `b` mean the same for this setting.
+    pub fn same(&self, a: &serde_json::Value, b: &serde_json::Value) -> bool {
+        let (a, b) = (self.normal(a), self.normal(b));
+        match (&a, &b, self.equivalent) {
+            (serde_json::Value::String(x), serde_json::Value::String(y), Some(eq)) => eq(x, y),
+            _ => a == b,
+        }
+    }
+
+    /// What an update sends for a planned value: itself; to clear a text
+    /// `""` (a non-null unset value, such as `false`, is sent as itself);
+    /// nothing for an unset setting sent on every update (no `roleArn`
+    /// known: EKS keeps the one it has rather than refuse `""`, FACTS.md
+    /// F9).
+    fn sent(&self, v: &serde_json::Value) -> Option<serde_json::Value> {
+        match self.normal(v) {
+            serde_json::Value::Null if self.on_update == OnUpdate::Always => None,
+            serde_json::Value::Null => Some(serde_json::Value::String(String::new())),
+            v => Some(v),
+        }
+    }
+}
+
+/// A serde map of `v` (a state or [`Settings`]), empty when it is not one.
+fn fields<T: Serialize>(v: &T) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// `T` from a serde map; `fallback` when the map does not fit (it always
+/// does: the map was made from a `T` with fields of the same types).
+fn from_fields<T: serde::de::DeserializeOwned>(
+    m: serde_json::Map<String, serde_json::Value>,
+    fallback: T,
+) -> T {
+    serde_json::from_value(serde_json::Value::Object(m)).unwrap_or(fallback)
+}
+
+/// The settings a create sends for state `s` (every one, unset ones as
+/// their unset value where that is not null).
+pub fn settings_of(s: &AssociationState) -> Settings {
+    let state = fields(s);
+    let mut out = serde_json::Map::new();
+    for row in &SETTINGS {
+        let v = row.normal(state.get(row.attr).unwrap_or(&serde_json::Value::Null));
+        out.insert(row.member.to_string(), v);
+    }
+    from_fields(out, Settings::default())
+}
+
+/// Whether EKS's `reported` settings are those state `s` asks for.
+pub fn same_settings(s: &AssociationState, reported: &Settings) -> bool {
+    let (state, remote) = (fields(s), fields(reported));
+    let null = serde_json::Value::Null;
+    SETTINGS.iter().all(|row| {
+        row.same(
+            state.get(row.attr).unwrap_or(&null),
+            remote.get(row.member).unwrap_or(&null),
+        )
+    })
+}
+
+/// `base` with the settings EKS `reported`, each as the state holds it
+/// (unset as its unset value; `base`'s own text of a value that means the
+/// same).
+pub fn with_settings(base: &AssociationState, reported: &Settings) -> AssociationState {
+    let (mut state, remote) = (fields(base), fields(reported));
+    let null = serde_json::Value::Null;
+    for row in &SETTINGS {
+        let found = row.normal(remote.get(row.member).unwrap_or(&null));
+        let own = state.get(row.attr).unwrap_or(&null);
+        let kept = if row.equivalent.is_some() && !own.is_null() && row.same(own, &found) {
+            own.clone()
+        } else {
+            found
+        };
+        state.insert(row.attr.to_string(), kept);
+    }
+    from_fields(state, base.clone())
+}
+
 /// The calls an update needs, derived from prior and planned state.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct AssociationChange {
-    /// UpdatePodIdentityAssociation is needed.
-    pub update: bool,
-    /// New `roleArn`, when it changed.
-    pub role_arn: Option<String>,
-    /// New `targetRoleArn`, when it changed; `Some("")` clears it.
-    pub target_role_arn: Option<String>,
-    /// New `disableSessionTags`, when it changed.
-    pub disable_session_tags: Option<bool>,
-    /// New `policy`, when its meaning changed; `Some("")` clears it.
-    pub policy: Option<String>,
+    /// What UpdatePodIdentityAssociation sends (`None`: no update): the
+    /// settings whose meaning changed, and those sent on every update.
+    pub update: Option<Settings>,
     /// Tag calls on the association.
     pub tags: TagChange,
 }
 
 /// Plans the calls that turn `prior` into `planned`.
 pub fn plan_update(prior: &AssociationState, planned: &AssociationState) -> AssociationChange {
-    let mut c = AssociationChange::default();
-    if planned.role_arn != prior.role_arn {
-        c.role_arn = planned.role_arn.clone();
-    }
-    if planned.target_role_arn != prior.target_role_arn {
-        c.target_role_arn = Some(planned.target_role_arn.clone().unwrap_or_default());
-    }
-    let dst = |s: &AssociationState| s.disable_session_tags.unwrap_or(false);
-    if dst(planned) != dst(prior) {
-        c.disable_session_tags = Some(dst(planned));
-    }
-    let policy_same = match (&prior.session_policy, &planned.session_policy) {
-        (Some(a), Some(b)) => policy::equivalent(a, b),
-        (None, None) => true,
-        _ => false,
+    let (was, will) = (fields(prior), fields(planned));
+    let null = serde_json::Value::Null;
+    let value = |m: &serde_json::Map<String, serde_json::Value>, attr: &str| {
+        m.get(attr).cloned().unwrap_or(null.clone())
     };
-    if !policy_same {
-        c.policy = Some(planned.session_policy.clone().unwrap_or_default());
+    let changed: Vec<&Setting> = SETTINGS
+        .iter()
+        .filter(|row| !row.same(&value(&was, row.attr), &value(&will, row.attr)))
+        .collect();
+    let update = (!changed.is_empty()).then(|| {
+        let mut sent = serde_json::Map::new();
+        for row in &SETTINGS {
+            let send = row.on_update == OnUpdate::Always
+                || changed.iter().any(|c| c.attr == row.attr);
+            if let Some(v) = send.then(|| row.sent(&value(&will, row.attr))).flatten() {
+                sent.insert(row.member.to_string(), v);
+            }
+        }
+        from_fields(sent, Settings::default())
+    });
+    AssociationChange {
+        update,
+        tags: tags::diff(
+            &prior.tags_all.clone().unwrap_or_default(),
+            &planned.tags_all.clone().unwrap_or_default(),
+        ),
     }
-    c.update = c.role_arn.is_some()
-        || c.target_role_arn.is_some()
-        || c.disable_session_tags.is_some()
-        || c.policy.is_some();
-    c.tags = tags::diff(
-        &prior.tags_all.clone().unwrap_or_default(),
-        &planned.tags_all.clone().unwrap_or_default(),
-    );
-    c
 }
 
 /// What the plan knows of `external_id`: `None` means unknown until apply.
@@ -662,18 +880,20 @@ mod tests {
     #[test]
     fn no_change_no_calls() {
         let c = plan_update(&state(), &state());
-        assert!(!c.update);
+        assert!(c.update.is_none());
         assert!(c.tags.is_empty());
     }
 
     #[test]
-    fn removing_target_role_sends_empty_value() {
+    fn removing_target_role_sends_empty_value_and_the_role() {
         let mut prior = state();
         prior.target_role_arn = Some("arn:aws:iam::210987654321:role/t".into());
-        let c = plan_update(&prior, &state());
-        assert!(c.update);
-        assert_eq!(c.target_role_arn.as_deref(), Some(""));
-        assert_eq!(c.role_arn, None);
+        let sent = plan_update(&prior, &state()).update.unwrap_or_default();
+        assert_eq!(sent.target_role_arn.as_deref(), Some(""));
+        // roleArn goes with every update (FACTS.md F9, strict S1).
+        assert_eq!(sent.role_arn, state().role_arn);
+        assert_eq!(sent.policy, None);
+        assert_eq!(sent.disable_session_tags, None);
     }
 
     #[test]
@@ -682,13 +902,24 @@ mod tests {
         planned.role_arn = Some("arn:aws:iam::123456789012:role/b".into());
         planned.tags_all = Some([("a".to_string(), "1".to_string())].into());
         let c = plan_update(&state(), &planned);
+        let sent = c.update.unwrap_or_default();
         assert_eq!(
-            c.role_arn.as_deref(),
+            sent.role_arn.as_deref(),
             Some("arn:aws:iam::123456789012:role/b")
         );
-        assert_eq!(c.target_role_arn, None);
-        assert_eq!(c.disable_session_tags, None);
+        assert_eq!(sent.target_role_arn, None);
+        assert_eq!(sent.disable_session_tags, None);
         assert_eq!(c.tags.set.len(), 1);
+    }
+
+    #[test]
+    fn turning_session_tags_back_on_sends_false() {
+        let mut prior = state();
+        prior.disable_session_tags = Some(true);
+        let mut planned = state();
+        planned.disable_session_tags = None;
+        let sent = plan_update(&prior, &planned).update.unwrap_or_default();
+        assert_eq!(sent.disable_session_tags, Some(false));
     }
 
     #[test]
@@ -698,7 +929,61 @@ mod tests {
         let mut planned = prior.clone();
         planned.session_policy =
             Some(r#"{ "Statement": [ { "Action": ["s3:*"], "Effect": "Allow" } ] }"#.into());
-        assert!(!plan_update(&prior, &planned).update);
+        assert!(plan_update(&prior, &planned).update.is_none());
+        // EKS's text of the same policy: the state keeps its own.
+        let reported = Settings {
+            policy: Some(r#"{"Statement":[{"Action":"s3:*","Effect":"Allow"}]}"#.into()),
+            ..settings_of(&prior)
+        };
+        assert!(same_settings(&prior, &reported));
+        assert_eq!(with_settings(&prior, &reported).session_policy, prior.session_policy);
+    }
+
+    /// The table covers the spec: every attribute is a setting or named as
+    /// not one, and every setting's member is a field of [`Settings`]. A
+    /// new attribute fails here until it is classified.
+    #[test]
+    fn the_settings_table_covers_every_attribute() {
+        let all: BTreeSet<&str> = spec().names().into_iter().collect();
+        let settings: BTreeSet<&str> = SETTINGS.iter().map(|r| r.attr).collect();
+        let others: BTreeSet<&str> = NOT_SETTINGS.iter().copied().collect();
+        assert!(settings.is_disjoint(&others), "{:?}", settings.intersection(&others));
+        let classified: BTreeSet<&str> = settings.union(&others).copied().collect();
+        assert_eq!(all, classified, "attributes not classified, or classified but absent");
+        let members: BTreeSet<String> = fields(&Settings::default()).keys().cloned().collect();
+        let rows: BTreeSet<String> = SETTINGS.iter().map(|r| r.member.to_string()).collect();
+        assert_eq!(members, rows, "Settings fields and SETTINGS rows differ");
+    }
+
+    /// Each setting, set to a value of its own, goes to EKS under its
+    /// member, comes back into the state as it was, and an update from
+    /// unset sends it.
+    #[test]
+    fn every_setting_round_trips() {
+        let values = [
+            ("role_arn", serde_json::json!("arn:aws:iam::123456789012:role/x")),
+            ("target_role_arn", serde_json::json!("arn:aws:iam::210987654321:role/t")),
+            ("disable_session_tags", serde_json::json!(true)),
+            ("session_policy", serde_json::json!(r#"{"Statement":[]}"#)),
+        ];
+        assert_eq!(values.len(), SETTINGS.len());
+        for (attr, v) in values {
+            let row = SETTINGS.iter().find(|r| r.attr == attr).copied();
+            let Some(row) = row else {
+                panic!("{attr} is not a setting");
+            };
+            let mut m = fields(&AssociationState::default());
+            m.insert(attr.to_string(), v.clone());
+            let s: AssociationState = from_fields(m, AssociationState::default());
+            let sent = fields(&settings_of(&s));
+            assert_eq!(sent.get(row.member), Some(&v), "{attr}");
+            let back = fields(&with_settings(&AssociationState::default(), &settings_of(&s)));
+            assert_eq!(back.get(attr), Some(&v), "{attr}");
+            assert!(same_settings(&s, &settings_of(&s)), "{attr}");
+            let update = plan_update(&AssociationState::default(), &s).update;
+            let update = fields(&update.unwrap_or_default());
+            assert_eq!(update.get(row.member), Some(&v), "{attr}");
+        }
     }
 
     #[test]

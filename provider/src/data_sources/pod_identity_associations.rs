@@ -135,11 +135,11 @@ async fn describe_all(
                 association_arn: a.association_arn.unwrap_or_default(),
                 namespace: a.namespace.unwrap_or_default(),
                 service_account: a.service_account.unwrap_or_default(),
-                role_arn: a.role_arn.unwrap_or_default(),
-                target_role_arn: a.target_role_arn.filter(|t| !t.is_empty()),
+                role_arn: a.settings.role_arn.unwrap_or_default(),
+                target_role_arn: a.settings.target_role_arn.filter(|t| !t.is_empty()),
                 external_id: a.external_id.filter(|t| !t.is_empty()),
                 owner_arn: a.owner_arn,
-                disable_session_tags: a.disable_session_tags.unwrap_or(false),
+                disable_session_tags: a.settings.disable_session_tags.unwrap_or(false),
             });
         }
     }

@@ -373,7 +373,7 @@ async fn partner_lease(
     let Some(a) = eks_association::find_by_id(c, &subject.cluster, &id).await? else {
         return Ok(None);
     };
-    Ok((a.role_arn.as_deref() == Some(role_arn)
+    Ok((a.settings.role_arn.as_deref() == Some(role_arn)
         && a.owner_arn.is_none()
         && !matches!(held(&a.tags), Held::Absent))
     .then_some(a.tags))

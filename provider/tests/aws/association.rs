@@ -1,7 +1,7 @@
 //! `aws::eks::association` and `aws::eks::tags` against the emulator.
 
 use crate::support::{World, unique};
-use schema::association::AssociationChange;
+use schema::association::Settings;
 use schema::tags::{TagChange, Tags};
 use terraform_provider_eks::aws::eks::association::{self, Created, NewAssociation};
 use terraform_provider_eks::aws::eks::tags;
@@ -12,8 +12,11 @@ fn new(cluster: &str, ns: &str, sa: &str) -> NewAssociation {
         cluster: cluster.into(),
         namespace: ns.into(),
         service_account: sa.into(),
-        role_arn: Some("arn:aws:iam::123456789012:role/app".into()),
-        disable_session_tags: Some(false),
+        settings: Settings {
+            role_arn: Some("arn:aws:iam::123456789012:role/app".into()),
+            disable_session_tags: Some(false),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -56,7 +59,7 @@ async fn create_then_find_by_id_and_by_service_account() {
         found.as_ref().and_then(|f| f.service_account.as_deref()),
         Some("app")
     );
-    assert_eq!(found.and_then(|f| f.role_arn), n.role_arn);
+    assert_eq!(found.and_then(|f| f.settings.role_arn), n.settings.role_arn);
     let by_sa = association::find_id_by_service_account(&w.clients, &c, "ns", "app").await;
     assert_eq!(by_sa.ok().flatten(), Some(id));
     let none = association::find_id_by_service_account(&w.clients, &c, "ns", "other").await;
@@ -135,8 +138,7 @@ async fn update_returns_the_association_as_it_now_is() {
     let c = w.cluster("update").await;
     let a = created(&w, &new(&c, "ns", "app")).await;
     let id = a.association_id.clone().unwrap_or_default();
-    let change = AssociationChange {
-        update: true,
+    let change = Settings {
         role_arn: Some("arn:aws:iam::123456789012:role/other".into()),
         disable_session_tags: Some(true),
         ..Default::default()
@@ -151,8 +153,8 @@ async fn update_returns_the_association_as_it_now_is() {
     )
     .await;
     let updated = updated.expect("updated");
-    assert_eq!(updated.role_arn, change.role_arn);
-    assert_eq!(updated.disable_session_tags, Some(true));
+    assert_eq!(updated.settings.role_arn, change.role_arn);
+    assert_eq!(updated.settings.disable_session_tags, Some(true));
     let gone = association::update(
         &w.ctx(),
         &w.clients,

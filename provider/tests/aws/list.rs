@@ -67,7 +67,10 @@ async fn associate_with(w: &World, cluster: &str, ns: &str, sa: &str, role: &str
         cluster: cluster.into(),
         namespace: ns.into(),
         service_account: sa.into(),
-        role_arn: Some(role.into()),
+        settings: schema::association::Settings {
+            role_arn: Some(role.into()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     match association::create(&w.ctx(), &w.clients, &ownership::creating(), &n).await {
@@ -177,7 +180,10 @@ async fn every_cluster_another_region_and_a_missing_cluster() {
         cluster: "list-far".into(),
         namespace: "ns".into(),
         service_account: "far".into(),
-        role_arn: Some(ROLE.into()),
+        settings: schema::association::Settings {
+            role_arn: Some(ROLE.into()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     association::create(&w.ctx(), &west, &ownership::creating(), &far)

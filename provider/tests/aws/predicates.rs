@@ -45,7 +45,10 @@ fn new(cluster: &str, sa: &str, role: &str) -> NewAssociation {
         cluster: cluster.into(),
         namespace: "ns".into(),
         service_account: sa.into(),
-        role_arn: Some(role.into()),
+        settings: schema::association::Settings {
+            role_arn: Some(role.into()),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -103,7 +106,7 @@ async fn association_taken_names_the_existing_association() {
         .await
         .ok()
         .flatten();
-    assert_eq!(found.and_then(|a| a.role_arn), Some(arn));
+    assert_eq!(found.and_then(|a| a.settings.role_arn), Some(arn));
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use crate::aws::clients::Clients;
 use crate::aws::error::{AwsError, found, gone_is_ok};
 use crate::aws::grant::Grant;
 use crate::aws::retry::{self, Attempt};
-use schema::association::AssociationChange;
+use schema::association::Settings;
 use schema::tags::Tags;
 use tfplugin::Ctx;
 
@@ -30,14 +30,9 @@ pub struct Association {
     pub namespace: Option<String>,
     /// The service account.
     pub service_account: Option<String>,
-    /// The role pods get.
-    pub role_arn: Option<String>,
-    /// The role chained to (cross-account), empty or absent when none.
-    pub target_role_arn: Option<String>,
-    /// Session tags disabled.
-    pub disable_session_tags: Option<bool>,
-    /// Session policy, empty or absent when none.
-    pub policy: Option<String>,
+    /// The settings (`roleArn`, `targetRoleArn`, `disableSessionTags`,
+    /// `policy`) as EKS reports them (`""` or absent when not set).
+    pub settings: Settings,
     /// All tags, including the provider's own marker.
     pub tags: Tags,
     /// External ID EKS uses with the target role.
@@ -56,10 +51,12 @@ impl From<aws_sdk_eks::types::PodIdentityAssociation> for Association {
             cluster_name: a.cluster_name,
             namespace: a.namespace,
             service_account: a.service_account,
-            role_arn: a.role_arn,
-            target_role_arn: a.target_role_arn,
-            disable_session_tags: a.disable_session_tags,
-            policy: a.policy,
+            settings: Settings {
+                role_arn: a.role_arn,
+                target_role_arn: a.target_role_arn,
+                disable_session_tags: a.disable_session_tags,
+                policy: a.policy,
+            },
             tags: a.tags.unwrap_or_default().into_iter().collect(),
             external_id: a.external_id,
             owner_arn: a.owner_arn,
@@ -90,14 +87,8 @@ pub struct NewAssociation {
     pub namespace: String,
     /// Service account.
     pub service_account: String,
-    /// Role pods get.
-    pub role_arn: Option<String>,
-    /// Role chained to.
-    pub target_role_arn: Option<String>,
-    /// Disable session tags (`None`: the field is not sent).
-    pub disable_session_tags: Option<bool>,
-    /// Session policy.
-    pub policy: Option<String>,
+    /// The settings (a `None` is not sent).
+    pub settings: Settings,
     /// Tags (empty: none sent).
     pub tags: Tags,
     /// The role's trust policy was changed moments ago by the provider:
@@ -227,10 +218,10 @@ pub async fn create(
                     .cluster_name(&new.cluster)
                     .namespace(&new.namespace)
                     .service_account(&new.service_account)
-                    .set_role_arn(new.role_arn.clone())
-                    .set_target_role_arn(new.target_role_arn.clone())
-                    .set_disable_session_tags(new.disable_session_tags)
-                    .set_policy(new.policy.clone())
+                    .set_role_arn(new.settings.role_arn.clone())
+                    .set_target_role_arn(new.settings.target_role_arn.clone())
+                    .set_disable_session_tags(new.settings.disable_session_tags)
+                    .set_policy(new.settings.policy.clone())
                     .set_tags(tags)
                     .set_client_request_token(new.request_token.clone())
                     .send()
@@ -271,16 +262,17 @@ async fn taken(c: &Clients, cluster: &str, e: AwsError) -> Attempt<Created> {
     }
 }
 
-/// Sends the UpdatePodIdentityAssociation part of `change` (callers check
-/// `change.update`), retrying while a new role is not yet visible. Returns
-/// the association as EKS now reports it.
+/// Sends UpdatePodIdentityAssociation with the settings `sent` (a `None`
+/// is not sent; `schema::association::plan_update` decides them),
+/// retrying while a new role is not yet visible. Returns the association
+/// as EKS now reports it.
 pub async fn update(
     ctx: &Ctx,
     c: &Clients,
     _grant: &Grant,
     cluster: &str,
     association_id: &str,
-    change: &AssociationChange,
+    sent: &Settings,
 ) -> Result<Association, AwsError> {
     retry::until_done(
         ctx.stopped(),
@@ -292,10 +284,10 @@ pub async fn update(
                 .update_pod_identity_association()
                 .cluster_name(cluster)
                 .association_id(association_id)
-                .set_role_arn(change.role_arn.clone())
-                .set_target_role_arn(change.target_role_arn.clone())
-                .set_disable_session_tags(change.disable_session_tags)
-                .set_policy(change.policy.clone())
+                .set_role_arn(sent.role_arn.clone())
+                .set_target_role_arn(sent.target_role_arn.clone())
+                .set_disable_session_tags(sent.disable_session_tags)
+                .set_policy(sent.policy.clone())
                 .send()
                 .await
                 .map_err(|e| AwsError::from_sdk("UpdatePodIdentityAssociation", e));

@@ -218,7 +218,7 @@ impl Listing<'_> {
             let Some(assoc) = association::find_by_id(self.clients, self.cluster, id).await? else {
                 continue;
             };
-            let Some(role) = &assoc.role_arn else {
+            let Some(role) = &assoc.settings.role_arn else {
                 continue;
             };
             let made = self

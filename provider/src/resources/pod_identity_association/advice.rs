@@ -52,7 +52,7 @@ pub(super) fn duplicate_diagnostic(
             planned.namespace,
             planned.service_account,
             planned.cluster_name,
-            existing.role_arn.as_deref().unwrap_or("unknown"),
+            existing.settings.role_arn.as_deref().unwrap_or("unknown"),
             rules::import_command(
                 "eks_pod_identity_association.<name>",
                 &planned.cluster_name,
@@ -123,7 +123,10 @@ mod tests {
     fn duplicate_of_another_association_gives_the_import_command() {
         let existing = Association {
             association_id: Some("a-1".into()),
-            role_arn: Some("arn:aws:iam::1:role/r".into()),
+            settings: schema::association::Settings {
+                role_arn: Some("arn:aws:iam::1:role/r".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let d = duplicate_diagnostic(&planned(), &existing);

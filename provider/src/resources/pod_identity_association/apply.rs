@@ -154,10 +154,7 @@ async fn create_or_adopt(
         cluster: planned.cluster_name.clone(),
         namespace: planned.namespace.clone(),
         service_account: planned.service_account.clone(),
-        role_arn: planned.role_arn.clone(),
-        target_role_arn: planned.target_role_arn.clone(),
-        disable_session_tags: Some(planned.disable_session_tags.unwrap_or(false)),
-        policy: planned.session_policy.clone(),
+        settings: rules::settings_of(planned),
         tags,
         trust_just_changed: false,
         request_token: Some(lease.request_token(&subject(planned).owner())),
@@ -738,16 +735,11 @@ async fn update_association(
     prior: &AssociationState,
     planned: &AssociationState,
 ) -> Result<AssociationState, (AwsError, AssociationState)> {
-    let mut change = rules::plan_update(prior, planned);
-    if change.update && change.role_arn.is_none() {
-        // Every client sends the current roleArn on every update (eksctl,
-        // ACK, terraform-provider-aws); AWS may refuse an update without it
-        // (emulator/FACTS.md F9, strict rule S1).
-        change.role_arn = planned.role_arn.clone();
-    }
+    // What is sent (the current roleArn always: schema::association::SETTINGS).
+    let change = rules::plan_update(prior, planned);
     let id = prior.association_id.clone().unwrap_or_default();
-    let updated = if change.update {
-        match association::update(ctx, c, grant, &prior.cluster_name, &id, &change).await {
+    let updated = if let Some(sent) = &change.update {
+        match association::update(ctx, c, grant, &prior.cluster_name, &id, sent).await {
             Ok(a) => Some(a),
             Err(e) => return Err((e, prior.clone())),
         }

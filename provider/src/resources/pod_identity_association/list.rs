@@ -206,7 +206,7 @@ impl Listing<'_> {
                 .map_err(|e| to_diagnostic(summary(), &e))?;
             return listed(&state, true, state.created_role == Some(true));
         }
-        let made = match &a.role_arn {
+        let made = match &a.settings.role_arn {
             Some(role) => self
                 .owners
                 .made_for(

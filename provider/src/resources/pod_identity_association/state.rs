@@ -132,61 +132,31 @@ pub(super) fn state_from(
         .filter(|(k, v)| own_keys.contains_key(*k) || defaults.get(*k) != Some(*v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let session_policy = match (&a.policy, &base.session_policy) {
-        (Some(remote), Some(ours)) if policy::equivalent(remote, ours) => Some(ours.clone()),
-        (Some(remote), _) if !remote.is_empty() => Some(remote.clone()),
-        _ => None,
+    // The settings through their table; what EKS does not report (the made
+    // role, the service account, the region) stays as `base` has it.
+    let mut s = rules::with_settings(base, &a.settings);
+    s.id = a.association_id.clone();
+    s.cluster_name = a
+        .cluster_name
+        .clone()
+        .unwrap_or_else(|| base.cluster_name.clone());
+    s.namespace = a.namespace.clone().unwrap_or_default();
+    s.service_account = a.service_account.clone().unwrap_or_default();
+    s.tags = if tags.is_empty() && base.tags.is_none() {
+        None
+    } else {
+        Some(tags)
     };
-    AssociationState {
-        id: a.association_id.clone(),
-        cluster_name: a
-            .cluster_name
-            .clone()
-            .unwrap_or_else(|| base.cluster_name.clone()),
-        namespace: a.namespace.clone().unwrap_or_default(),
-        service_account: a.service_account.clone().unwrap_or_default(),
-        role_arn: a.role_arn.clone(),
-        target_role_arn: a.target_role_arn.clone().filter(|t| !t.is_empty()),
-        disable_session_tags: Some(a.disable_session_tags.unwrap_or(false)),
-        session_policy,
-        tags: if tags.is_empty() && base.tags.is_none() {
-            None
-        } else {
-            Some(tags)
-        },
-        tags_all: Some(remote_tags),
-        association_id: a.association_id.clone(),
-        association_arn: a.association_arn.clone(),
-        external_id: a.external_id.clone().filter(|e| !e.is_empty()),
-        owner_arn: a.owner_arn.clone(),
-        created_at: a.created_at.clone(),
-        region: base.region.clone(),
-        restrict_to_cluster: Some(base.restrict_to_cluster.unwrap_or(false)),
-        created_role: Some(base.created_role.unwrap_or(false)),
-        create_service_account: Some(base.create_service_account.unwrap_or(false)),
-        ..role_and_service_account_of(base)
-    }
-}
-
-/// What EKS does not report: the made role's attributes and the service
-/// account's, carried over from `base`.
-fn role_and_service_account_of(base: &AssociationState) -> AssociationState {
-    AssociationState {
-        role_name: base.role_name.clone(),
-        role_path: base.role_path.clone(),
-        permission_policy_arns: base.permission_policy_arns.clone(),
-        permission_policy: base.permission_policy.clone(),
-        permission_policy_name: base.permission_policy_name.clone(),
-        well_known_policies: base.well_known_policies.clone(),
-        permissions_boundary_arn: base.permissions_boundary_arn.clone(),
-        trust_conditions: base.trust_conditions.clone(),
-        attached_policy_arns: base.attached_policy_arns.clone(),
-        inline_policies: base.inline_policies.clone(),
-        trust_policy: base.trust_policy.clone(),
-        service_account_created: base.service_account_created,
-        service_account_uid: base.service_account_uid.clone(),
-        ..Default::default()
-    }
+    s.tags_all = Some(remote_tags);
+    s.association_id = a.association_id.clone();
+    s.association_arn = a.association_arn.clone();
+    s.external_id = a.external_id.clone().filter(|e| !e.is_empty());
+    s.owner_arn = a.owner_arn.clone();
+    s.created_at = a.created_at.clone();
+    s.restrict_to_cluster = Some(base.restrict_to_cluster.unwrap_or(false));
+    s.created_role = Some(base.created_role.unwrap_or(false));
+    s.create_service_account = Some(base.create_service_account.unwrap_or(false));
+    s
 }
 
 /// The association's tags without the legacy marker. A pending marker shows
@@ -200,25 +170,15 @@ pub(super) fn visible_tags(a: &Association) -> Tags {
         .collect()
 }
 
-/// True when an association is exactly what the plan asks for.
+/// True when an association is exactly what the plan asks for: every
+/// setting (`schema::association::SETTINGS`) and the tags.
 pub(super) fn same_as_planned(a: &Association, s: &AssociationState) -> bool {
-    let policy_same = match (
-        a.policy.as_deref().filter(|p| !p.is_empty()),
-        s.session_policy.as_deref(),
-    ) {
-        (Some(x), Some(y)) => policy::equivalent(x, y),
-        (None, None) => true,
-        _ => false,
-    };
     let found: Tags = visible_tags(a)
         .into_iter()
         .filter(|(k, _)| k != PENDING_TAG)
         .collect();
     let planned = s.tags_all.clone().unwrap_or_default();
-    a.role_arn == s.role_arn
-        && a.target_role_arn.as_deref().filter(|t| !t.is_empty()) == s.target_role_arn.as_deref()
-        && a.disable_session_tags.unwrap_or(false) == s.disable_session_tags.unwrap_or(false)
-        && policy_same
+    rules::same_settings(s, &a.settings)
         && (found == planned || found == without_held_back(&planned))
 }
 
@@ -353,7 +313,10 @@ mod tests {
     fn association(role: &str, t: &[(&str, &str)]) -> Association {
         Association {
             association_id: Some("a-1".into()),
-            role_arn: Some(role.into()),
+            settings: rules::Settings {
+                role_arn: Some(role.into()),
+                ..Default::default()
+            },
             tags: tags(t),
             ..Default::default()
         }
@@ -378,7 +341,7 @@ mod tests {
     #[test]
     fn state_hides_the_marker_tag_and_keeps_equal_policy_text() {
         let mut a = association("r", &[(LEGACY_CREATED_BY_TAG, "x")]);
-        a.policy = Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into());
+        a.settings.policy = Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into());
         let base = AssociationState {
             cluster_name: "c".into(),
             session_policy: Some(r#"{ "Statement": [], "Version": "2012-10-17" }"#.into()),
@@ -408,7 +371,7 @@ mod tests {
         tagged.tags.insert("k".into(), "v".into());
         assert!(!same_as_planned(&tagged, &planned));
         let mut with_policy = left;
-        with_policy.policy = Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into());
+        with_policy.settings.policy = Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into());
         assert!(!same_as_planned(&with_policy, &planned));
     }
 

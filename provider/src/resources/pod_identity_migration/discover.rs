@@ -298,7 +298,7 @@ async fn find_associations(
     let described: Vec<Result<(usize, Option<Existing>), AwsError>> = stream::iter(lookups)
         .map(|(i, id)| async move {
             let a = association::find_by_id(c, cluster, &id).await?;
-            Ok((i, a.map(|a| (id, a.role_arn.unwrap_or_default()))))
+            Ok((i, a.map(|a| (id, a.settings.role_arn.unwrap_or_default()))))
         })
         .buffer_unordered(CONCURRENCY)
         .collect()

@@ -427,14 +427,16 @@ async fn create_or_find_association(
         cluster: cluster.to_string(),
         namespace: ns.to_string(),
         service_account: sa.to_string(),
-        role_arn: Some(role.to_string()),
+        settings: schema::association::Settings {
+            role_arn: Some(role.to_string()),
+            ..Default::default()
+        },
         tags: c.default_tags.clone(),
         // The trust was updated moments ago (IAM is eventually consistent).
         trust_just_changed: true,
         // The same token on every retry of this create: a lost answer is
         // answered with the association it made.
         request_token: Some(ownership::Lease::new().request_token(&format!("{cluster}/{ns}/{sa}"))),
-        ..Default::default()
     };
     match association::create(ctx, c, &ownership::creating(), &new).await? {
         Created::New(a) => a
@@ -451,7 +453,7 @@ async fn create_or_find_association(
 /// An existing association counts as migrated only if it uses the same role.
 fn recognise(a: association::Association, role: &str) -> Result<String, AwsError> {
     let id = a.association_id.unwrap_or_default();
-    match a.role_arn {
+    match a.settings.role_arn {
         Some(r) if r == role => Ok(id),
         other => Err(AwsError::service(
             "CreatePodIdentityAssociation",
@@ -472,7 +474,10 @@ mod tests {
     fn an_existing_association_is_migrated_only_with_the_same_role() {
         let a = association::Association {
             association_id: Some("a-1".into()),
-            role_arn: Some("r".into()),
+            settings: schema::association::Settings {
+                role_arn: Some("r".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert_eq!(recognise(a.clone(), "r").ok().as_deref(), Some("a-1"));
