@@ -173,6 +173,14 @@ fn check_types(config: &Value) -> Result<(), Diagnostics> {
     Ok(())
 }
 
+/// The request context is the AWS layer's stop signal (the protocol type
+/// stays at this edge).
+impl crate::aws::Stop for tfplugin::Ctx {
+    fn stopped(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(tfplugin::Ctx::stopped(self))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -556,8 +556,8 @@ pub fn plan_update(prior: &AssociationState, planned: &AssociationState) -> Asso
     let update = (!changed.is_empty()).then(|| {
         let mut sent = serde_json::Map::new();
         for row in &SETTINGS {
-            let send = row.on_update == OnUpdate::Always
-                || changed.iter().any(|c| c.attr == row.attr);
+            let send =
+                row.on_update == OnUpdate::Always || changed.iter().any(|c| c.attr == row.attr);
             if let Some(v) = send.then(|| row.sent(&value(&will, row.attr))).flatten() {
                 sent.insert(row.member.to_string(), v);
             }
@@ -936,7 +936,10 @@ mod tests {
             ..settings_of(&prior)
         };
         assert!(same_settings(&prior, &reported));
-        assert_eq!(with_settings(&prior, &reported).session_policy, prior.session_policy);
+        assert_eq!(
+            with_settings(&prior, &reported).session_policy,
+            prior.session_policy
+        );
     }
 
     /// The table covers the spec: every attribute is a setting or named as
@@ -947,9 +950,16 @@ mod tests {
         let all: BTreeSet<&str> = spec().names().into_iter().collect();
         let settings: BTreeSet<&str> = SETTINGS.iter().map(|r| r.attr).collect();
         let others: BTreeSet<&str> = NOT_SETTINGS.iter().copied().collect();
-        assert!(settings.is_disjoint(&others), "{:?}", settings.intersection(&others));
+        assert!(
+            settings.is_disjoint(&others),
+            "{:?}",
+            settings.intersection(&others)
+        );
         let classified: BTreeSet<&str> = settings.union(&others).copied().collect();
-        assert_eq!(all, classified, "attributes not classified, or classified but absent");
+        assert_eq!(
+            all, classified,
+            "attributes not classified, or classified but absent"
+        );
         let members: BTreeSet<String> = fields(&Settings::default()).keys().cloned().collect();
         let rows: BTreeSet<String> = SETTINGS.iter().map(|r| r.member.to_string()).collect();
         assert_eq!(members, rows, "Settings fields and SETTINGS rows differ");
@@ -961,8 +971,14 @@ mod tests {
     #[test]
     fn every_setting_round_trips() {
         let values = [
-            ("role_arn", serde_json::json!("arn:aws:iam::123456789012:role/x")),
-            ("target_role_arn", serde_json::json!("arn:aws:iam::210987654321:role/t")),
+            (
+                "role_arn",
+                serde_json::json!("arn:aws:iam::123456789012:role/x"),
+            ),
+            (
+                "target_role_arn",
+                serde_json::json!("arn:aws:iam::210987654321:role/t"),
+            ),
             ("disable_session_tags", serde_json::json!(true)),
             ("session_policy", serde_json::json!(r#"{"Statement":[]}"#)),
         ];
@@ -977,7 +993,10 @@ mod tests {
             let s: AssociationState = from_fields(m, AssociationState::default());
             let sent = fields(&settings_of(&s));
             assert_eq!(sent.get(row.member), Some(&v), "{attr}");
-            let back = fields(&with_settings(&AssociationState::default(), &settings_of(&s)));
+            let back = fields(&with_settings(
+                &AssociationState::default(),
+                &settings_of(&s),
+            ));
             assert_eq!(back.get(attr), Some(&v), "{attr}");
             assert!(same_settings(&s, &settings_of(&s)), "{attr}");
             let update = plan_update(&AssociationState::default(), &s).update;

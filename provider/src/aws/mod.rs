@@ -21,3 +21,16 @@ pub mod token;
 
 pub use clients::Clients;
 pub use error::AwsError;
+
+use std::future::Future;
+use std::pin::Pin;
+
+/// What a call that waits or retries needs of its caller: a signal that
+/// the work is to stop (Terraform's StopProvider). The AWS layer knows no
+/// protocol type: the provider's edge implements this for its request
+/// context (`crate::provider`), tests for whatever they hold.
+pub trait Stop: Sync {
+    /// Resolves once the work is to stop (never, for a caller that never
+    /// stops it).
+    fn stopped(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}

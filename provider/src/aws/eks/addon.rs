@@ -14,6 +14,7 @@
 //! update is judged by its Update (DescribeUpdate), and a create ends when
 //! the addon leaves CREATING, ACTIVE or DEGRADED (see [`wait_settled`]).
 
+use crate::aws::Stop;
 use crate::aws::clients::Clients;
 use crate::aws::error::{AwsError, found, gone_is_ok};
 use crate::aws::retry::{self, Attempt, Observed, WaitError};
@@ -22,7 +23,6 @@ use aws_sdk_eks::types::{
 };
 use schema::tags::Tags;
 use std::time::Duration;
-use tfplugin::Ctx;
 
 /// Name of the addon that runs the EKS Pod Identity agent.
 pub const AGENT_ADDON: &str = "eks-pod-identity-agent";
@@ -210,7 +210,7 @@ pub async fn list_names(c: &Clients, cluster: &str) -> Result<Vec<String>, AwsEr
 /// Installs an addon, retrying while a role it names is not yet visible
 /// to EKS ([`retry::is_addon_create_transient`], the AWS provider's two
 /// answers, which include [`retry::is_role_not_visible`]'s).
-pub async fn create(ctx: &Ctx, c: &Clients, new: &NewAddon) -> Result<(), AwsError> {
+pub async fn create(ctx: &dyn Stop, c: &Clients, new: &NewAddon) -> Result<(), AwsError> {
     retry::until_done(
         ctx.stopped(),
         "CreateAddon",
@@ -257,7 +257,11 @@ pub async fn create(ctx: &Ctx, c: &Clients, new: &NewAddon) -> Result<(), AwsErr
 /// while a role it names is not yet visible ([`retry::is_role_not_visible`]).
 /// A role of another account fails at once. Returns the update's ID (to
 /// [`wait_update`] on), if EKS gave one.
-pub async fn update(ctx: &Ctx, c: &Clients, u: &AddonUpdate) -> Result<Option<String>, AwsError> {
+pub async fn update(
+    ctx: &dyn Stop,
+    c: &Clients,
+    u: &AddonUpdate,
+) -> Result<Option<String>, AwsError> {
     retry::until_done(
         ctx.stopped(),
         "UpdateAddon",
@@ -273,7 +277,11 @@ pub async fn update(ctx: &Ctx, c: &Clients, u: &AddonUpdate) -> Result<Option<St
 }
 
 /// UpdateAddon, retried only while a role it names is not yet visible.
-async fn update_once(ctx: &Ctx, c: &Clients, u: &AddonUpdate) -> Result<Option<String>, AwsError> {
+async fn update_once(
+    ctx: &dyn Stop,
+    c: &Clients,
+    u: &AddonUpdate,
+) -> Result<Option<String>, AwsError> {
     let role = u.service_account_role_arn.clone().filter(|a| !a.is_empty());
     retry::until_done(
         ctx.stopped(),
@@ -345,7 +353,7 @@ fn label(cluster: &str, addon: &str) -> String {
 /// [`wait_deleted`]. It is for callers that need a healthy addon (the
 /// AWS-layer tests).
 pub async fn wait_active(
-    ctx: &Ctx,
+    ctx: &dyn Stop,
     c: &Clients,
     cluster: &str,
     addon: &str,
@@ -368,7 +376,7 @@ pub async fn wait_active(
 /// then is: ACTIVE or DEGRADED ([`SETTLED`]); any other state (such as
 /// CREATE_FAILED) fails with the addon's health issues.
 pub async fn wait_settled(
-    ctx: &Ctx,
+    ctx: &dyn Stop,
     c: &Clients,
     cluster: &str,
     addon: &str,
@@ -389,7 +397,7 @@ pub async fn wait_settled(
 
 /// Waits until the addon is gone.
 pub async fn wait_deleted(
-    ctx: &Ctx,
+    ctx: &dyn Stop,
     c: &Clients,
     cluster: &str,
     addon: &str,
@@ -411,7 +419,7 @@ pub async fn wait_deleted(
 /// done whatever the addon's health (FACTS.md F5); `Failed` or `Cancelled`
 /// fail with EKS's own error messages.
 pub async fn wait_update(
-    ctx: &Ctx,
+    ctx: &dyn Stop,
     c: &Clients,
     cluster: &str,
     addon: &str,

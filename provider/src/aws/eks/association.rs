@@ -8,13 +8,13 @@
 //! association may be adopted or written (`crate::ownership`, whose
 //! [`Grant`] every write here takes), or tags (`super::tags`).
 
+use crate::aws::Stop;
 use crate::aws::clients::Clients;
 use crate::aws::error::{AwsError, found, gone_is_ok};
 use crate::aws::grant::Grant;
 use crate::aws::retry::{self, Attempt};
 use schema::association::Settings;
 use schema::tags::Tags;
-use tfplugin::Ctx;
 
 /// An association as EKS reports it (every field the API may leave out is
 /// an `Option`, as in the API).
@@ -193,7 +193,7 @@ pub fn existing_id(e: &AwsError) -> Option<String> {
 /// association for the same service account still blocking. A service
 /// account that really has an association gives [`Created::Existing`].
 pub async fn create(
-    ctx: &Ctx,
+    ctx: &dyn Stop,
     c: &Clients,
     _grant: &Grant,
     new: &NewAssociation,
@@ -267,7 +267,7 @@ async fn taken(c: &Clients, cluster: &str, e: AwsError) -> Attempt<Created> {
 /// retrying while a new role is not yet visible. Returns the association
 /// as EKS now reports it.
 pub async fn update(
-    ctx: &Ctx,
+    ctx: &dyn Stop,
     c: &Clients,
     _grant: &Grant,
     cluster: &str,

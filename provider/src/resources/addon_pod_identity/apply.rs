@@ -106,35 +106,7 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     };
     let label = label(&planned);
     if prior.addon_arn.is_none() {
-        // Deleted out of band while roles made for it remained (read kept
-        // the resource for them): install it again, then drop unused roles.
-        let none = BTreeSet::new();
-        let how = Roles::Converge {
-            prior: &prior,
-            drifted: &none,
-        };
-        let resp = install(ctx, &c, resp, planned.clone(), how).await;
-        if resp.new_state.is_null() {
-            // Not installed: the prior state (with its roles) stays.
-            return finish_state(resp, &prior);
-        }
-        let mut resp = resp;
-        if !resp.diagnostics.has_errors() {
-            let mut diags = Diagnostics::default();
-            let kept = delete_unused_roles(&c, &prior, planned.clone(), &label, &mut diags).await;
-            let failed = diags.has_errors();
-            resp.diagnostics.extend(diags);
-            if failed {
-                // A role that could not be deleted stays in the state.
-                if let Ok(mut now) =
-                    crate::spec_map::from_value::<AddonState>(&resp.new_state, "state")
-                {
-                    now.pod_identity_associations = kept.pod_identity_associations;
-                    return finish_state(resp, &now);
-                }
-            }
-        }
-        return resp;
+        return reinstall(ctx, &c, resp, &prior, &planned).await;
     }
     let env = match Env::load(&c, &planned).await {
         Ok(e) => e,
@@ -169,38 +141,14 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
             return with_error(finish_state(resp, &kept), d.diagnostic);
         }
     };
-    let resp = release_roles(&c, resp, &made, &beat).await;
-    let mut resp = resp;
+    let mut resp = release_roles(&c, resp, &made, &beat).await;
     let change = tags::diff(
         &prior.tags_all.clone().unwrap_or_default(),
         &state.tags_all.clone().unwrap_or_default(),
     );
     let arn = prior.addon_arn.clone().unwrap_or_default();
     if let Err(e) = eks_tags::apply_to_addon(&c, &arn, &change).await {
-        // The addon call (if any) was made: the state is the addon as
-        // updated, with its tags as before; old roles are still deleted.
-        let mut kept = state.clone();
-        kept.tags = prior.tags.clone();
-        kept.tags_all = prior.tags_all.clone();
-        let mut resp = resp;
-        let kept = delete_unused_roles(&c, &prior, kept, &label, &mut resp.diagnostics).await;
-        let resp = match addon::find_by_name(&c, &kept.cluster_name, &kept.addon_name).await {
-            Ok(Some(a)) => {
-                finish_apply(
-                    resp,
-                    &c,
-                    kept,
-                    Ok(a),
-                    &format!("updating EKS addon {label}"),
-                )
-                .await
-            }
-            _ => finish_state(resp, &kept),
-        };
-        return with_error(
-            resp,
-            to_diagnostic(format!("tagging EKS addon {label}"), &e),
-        );
+        return after_tag_failure(&c, resp, &prior, &state, &e).await;
     }
     // Cleanup after the switch: roles we made that no entry uses any more.
     let state = delete_unused_roles(&c, &prior, state, &label, &mut resp.diagnostics).await;
@@ -225,6 +173,66 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         });
     let summary = format!("updating EKS addon {label}");
     finish_apply(resp, &c, state, seen, &summary).await
+}
+
+/// The update of an addon deleted out of band while roles made for it
+/// remained (read kept the resource for them): install it again, then
+/// drop the roles no entry uses. Not installed: the prior state (with its
+/// roles) stays; a role that could not be deleted stays in the state.
+async fn reinstall(
+    ctx: &Ctx,
+    c: &Arc<Clients>,
+    resp: ApplyResponse,
+    prior: &AddonState,
+    planned: &AddonState,
+) -> ApplyResponse {
+    let none = BTreeSet::new();
+    let how = Roles::Converge {
+        prior,
+        drifted: &none,
+    };
+    let mut resp = install(ctx, c, resp, planned.clone(), how).await;
+    if resp.new_state.is_null() {
+        return finish_state(resp, prior);
+    }
+    if resp.diagnostics.has_errors() {
+        return resp;
+    }
+    let mut diags = Diagnostics::default();
+    let label = label(planned);
+    let kept = delete_unused_roles(c, prior, planned.clone(), &label, &mut diags).await;
+    let failed = diags.has_errors();
+    resp.diagnostics.extend(diags);
+    if failed
+        && let Ok(mut now) = crate::spec_map::from_value::<AddonState>(&resp.new_state, "state")
+    {
+        now.pod_identity_associations = kept.pod_identity_associations;
+        return finish_state(resp, &now);
+    }
+    resp
+}
+
+/// The update after its tag calls failed: the addon call (if any) was
+/// made, so the state is the addon as updated with its tags as before,
+/// and the old roles are still deleted.
+async fn after_tag_failure(
+    c: &Arc<Clients>,
+    mut resp: ApplyResponse,
+    prior: &AddonState,
+    state: &AddonState,
+    e: &AwsError,
+) -> ApplyResponse {
+    let label = label(state);
+    let mut kept = state.clone();
+    kept.tags = prior.tags.clone();
+    kept.tags_all = prior.tags_all.clone();
+    let kept = delete_unused_roles(c, prior, kept, &label, &mut resp.diagnostics).await;
+    let summary = format!("updating EKS addon {label}");
+    let resp = match addon::find_by_name(c, &kept.cluster_name, &kept.addon_name).await {
+        Ok(Some(a)) => finish_apply(resp, c, kept, Ok(a), &summary).await,
+        _ => finish_state(resp, &kept),
+    };
+    with_error(resp, to_diagnostic(format!("tagging EKS addon {label}"), e))
 }
 
 /// The state after an update that made no addon call, when the plan knew

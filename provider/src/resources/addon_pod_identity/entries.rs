@@ -5,7 +5,6 @@
 //! Owns: the per-entry plan. Does not own: the rules (`schema::addon`,
 //! `schema::role`) or the rest of the addon's plan (`super::plan`).
 
-use super::plan::entry_problems;
 use super::state::{ENTRIES, entry_type};
 use crate::spec_map::input_str;
 use schema::Input;
@@ -13,7 +12,7 @@ use schema::addon::{self as rules, AddonAssociation, AddonState, Recommended};
 use schema::policy;
 use schema::role::{self, PriorMadeRole, RoleLocation};
 use std::collections::BTreeSet;
-use tfplugin::{PlanResponse, Value};
+use tfplugin::{AttrPath, Diagnostic, Diagnostics, PlanResponse, Value};
 
 /// What the entries are planned against.
 pub(super) struct Target<'a> {
@@ -264,6 +263,19 @@ pub(super) fn describes_made_role(entry: &Value) -> bool {
     };
     let path = entry.get("role_path").as_str().unwrap_or("/");
     arn.ends_with(&format!(":role{path}{name}"))
+}
+
+/// Problems with their attribute paths (entries under `pod_identity_associations[i]`).
+pub(super) fn entry_problems(problems: Vec<rules::EntryProblem>) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    for (index, p) in problems {
+        let path = match index {
+            Some(i) => AttrPath::root(ENTRIES).index(i as i64).attr(p.attr),
+            None => AttrPath::root(p.attr),
+        };
+        d.push(Diagnostic::error(p.summary, p.detail).at(path));
+    }
+    d
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! Does not own: the rules themselves (`schema::addon`).
 
 use super::config_schema;
-use super::entries::{Target, describes_made_role, plan_entries};
+use super::entries::{Target, describes_made_role, entry_problems, plan_entries};
 use super::read::RolesDrift;
 use super::state::{ENTRIES, recommended_type};
 use super::state::{cluster_arn_of, json_equal};
@@ -159,19 +159,6 @@ fn plan_status(prior: Option<&Value>, resp: &mut PlanResponse) {
             resp.planned.set(attr, Value::Unknown);
         }
     }
-}
-
-/// Problems with their attribute paths (entries under `pod_identity_associations[i]`).
-pub(super) fn entry_problems(problems: Vec<rules::EntryProblem>) -> Diagnostics {
-    let mut d = Diagnostics::default();
-    for (index, p) in problems {
-        let path = match index {
-            Some(i) => AttrPath::root(ENTRIES).index(i as i64).attr(p.attr),
-            None => AttrPath::root(p.attr),
-        };
-        d.push(Diagnostic::error(p.summary, p.detail).at(path));
-    }
-    d
 }
 
 /// What the rules need of a configuration (and the prior state).

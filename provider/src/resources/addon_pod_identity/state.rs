@@ -159,7 +159,11 @@ async fn remote_associations(
         if let Some(a) = association::find_by_id(c, &addon.cluster, &id).await? {
             out.insert(
                 a.service_account.clone().unwrap_or_default(),
-                (id, arn.clone(), a.settings.role_arn.clone().unwrap_or_default()),
+                (
+                    id,
+                    arn.clone(),
+                    a.settings.role_arn.clone().unwrap_or_default(),
+                ),
             );
         }
     }

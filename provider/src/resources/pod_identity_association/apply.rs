@@ -447,37 +447,13 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         record_made_role(&mut state, &m.wanted);
     }
     service_account::apply(&clients, Some(&prior), &mut state, &mut resp.diagnostics).await;
-    // A role made by this update is finished: its association uses it.
-    if let Some(m) = made
-        .as_ref()
-        .filter(|m| !matches!(m.placed.ensured, Ensured::Kept(_)))
-    {
-        beat.remove(&Leased::Role(m.wanted.name.clone())).await;
-        if let Err(e) = ownership::release_role(&clients, &m.placed.grant, &m.wanted.name).await {
-            resp.diagnostics.push(to_diagnostic(
-                format!(
-                    "removing the creation lease {LEASE_TAG} of IAM role {}",
-                    m.wanted.name
-                ),
-                &e,
-            ));
-        }
-    }
+    release_made_role(&clients, made.as_ref(), &beat, &mut resp.diagnostics).await;
     // Switched from a made role to a given one, or to another made role:
     // the old role goes only now that the association no longer uses it,
     // with any an earlier switch left. One whose deletion fails is kept in
     // the private state, so the next apply or destroy deletes it.
     let new_name = made.as_ref().map(|m| m.wanted.name.clone());
-    let mut old: Vec<String> = private.roles_to_delete.clone();
-    if let Some(o) = prior
-        .role_name
-        .clone()
-        .filter(|o| Some(o) != new_name.as_ref())
-        && prior.created_role == Some(true)
-    {
-        old.push(o);
-    }
-    old.retain(|o| Some(o) != new_name.as_ref());
+    let old = roles_no_longer_used(&prior, &private.roles_to_delete, new_name.as_ref());
     let left = delete_left_roles(&clients, &prior, &old, &mut resp.diagnostics).await;
     resp.private = Private {
         role_tags_drift: false,
@@ -486,6 +462,46 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     .to_bytes();
     resp.identity = Some(identity(&state));
     finish(resp, &state)
+}
+
+/// A role made by this update is finished (its association uses it): its
+/// creation lease comes off.
+async fn release_made_role(
+    clients: &Arc<Clients>,
+    made: Option<&Made>,
+    beat: &Heartbeat,
+    diags: &mut Diagnostics,
+) {
+    let Some(m) = made.filter(|m| !matches!(m.placed.ensured, Ensured::Kept(_))) else {
+        return;
+    };
+    beat.remove(&Leased::Role(m.wanted.name.clone())).await;
+    if let Err(e) = ownership::release_role(clients, &m.placed.grant, &m.wanted.name).await {
+        diags.push(to_diagnostic(
+            format!(
+                "removing the creation lease {LEASE_TAG} of IAM role {}",
+                m.wanted.name
+            ),
+            &e,
+        ));
+    }
+}
+
+/// The made roles an update leaves unused: those an earlier switch left,
+/// and the prior made role unless it is the one now used (`new_name`).
+fn roles_no_longer_used(
+    prior: &AssociationState,
+    left_before: &[String],
+    new_name: Option<&String>,
+) -> Vec<String> {
+    let mut old: Vec<String> = left_before.to_vec();
+    if let Some(o) = prior.role_name.clone().filter(|o| Some(o) != new_name)
+        && prior.created_role == Some(true)
+    {
+        old.push(o);
+    }
+    old.retain(|o| Some(o) != new_name);
+    old
 }
 
 /// Deletes made roles this resource no longer uses (`names`, each recorded

@@ -52,34 +52,17 @@ pub(super) async fn list(ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Di
     let owners = RoleOwners::default();
     let (mut addon_owned, mut made_left_out, mut made_listed) = (0usize, 0usize, 0usize);
     'clusters: for name in clusters {
-        let summary = format!("listing EKS Pod Identity Associations of cluster {name}");
-        let listed = association::list(
-            &clients,
-            &name,
-            cfg.namespace.as_deref(),
-            cfg.service_account.as_deref(),
-        )
-        .await;
-        let mut rows = match found(listed) {
-            Ok(Some(rows)) => rows,
-            // A named cluster that does not exist is the user's to fix; one
-            // deleted since ListClusters has nothing to list.
-            Ok(None) if cfg.cluster_name.is_some() => {
-                diags.push(no_such_cluster(&name, &clients.region));
-                return diags;
+        let rows = match cluster_rows(&clients, &name, &cfg).await {
+            Ok(Some((rows, owned))) => {
+                addon_owned += owned;
+                rows
             }
             Ok(None) => continue,
-            Err(e) => {
-                diags.push(to_diagnostic(summary, &e));
+            Err(d) => {
+                diags.push(d);
                 return diags;
             }
         };
-        rows.sort_by(|a, b| {
-            (&a.namespace, &a.service_account).cmp(&(&b.namespace, &b.service_account))
-        });
-        let before = rows.len();
-        rows.retain(|r| r.owner_arn.is_none() && r.association_id.is_some());
-        addon_owned += before - rows.len();
         // Described LIST_CONCURRENCY at a time, sent in order; a full sink
         // drops the ones in flight.
         let listing = Listing {
@@ -118,6 +101,14 @@ pub(super) async fn list(ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Di
             }
         }
     }
+    diags.extend(left_out_warnings(addon_owned, made_left_out, made_listed));
+    diags
+}
+
+/// What a listing says of what it left out (addon-owned associations,
+/// those of roles this provider made) or listed anyway.
+fn left_out_warnings(addon_owned: usize, made_left_out: usize, made_listed: usize) -> Diagnostics {
+    let mut diags = Diagnostics::default();
     if addon_owned > 0 {
         diags.push(Diagnostic::warning(
             format!("{addon_owned} addon-owned association(s) left out"),
@@ -131,6 +122,40 @@ pub(super) async fn list(ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Di
         diags.push(adoption::listed_anyway(made_listed, false));
     }
     diags
+}
+
+/// The associations of cluster `name` the listing covers, sorted by
+/// namespace and service account, and how many addon-owned ones it left
+/// out. `Ok(None)`: the cluster was deleted since ListClusters (nothing to
+/// list); a named cluster that does not exist is the user's to fix.
+async fn cluster_rows(
+    clients: &Clients,
+    name: &str,
+    cfg: &AssociationListConfig,
+) -> Result<Option<(Vec<association::Summary>, usize)>, Diagnostic> {
+    let summary = format!("listing EKS Pod Identity Associations of cluster {name}");
+    let listed = association::list(
+        clients,
+        name,
+        cfg.namespace.as_deref(),
+        cfg.service_account.as_deref(),
+    )
+    .await;
+    let mut rows = match found(listed) {
+        Ok(Some(rows)) => rows,
+        Ok(None) if cfg.cluster_name.is_some() => {
+            return Err(no_such_cluster(name, &clients.region));
+        }
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(to_diagnostic(summary, &e)),
+    };
+    rows.sort_by(|a, b| {
+        (&a.namespace, &a.service_account).cmp(&(&b.namespace, &b.service_account))
+    });
+    let before = rows.len();
+    rows.retain(|r| r.owner_arn.is_none() && r.association_id.is_some());
+    let owned = before - rows.len();
+    Ok(Some((rows, owned)))
 }
 
 /// What became of one association of the list.

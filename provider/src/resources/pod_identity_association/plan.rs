@@ -100,31 +100,9 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
         },
     );
     plan_what_read_found(req, prior.as_ref(), &mut resp.planned);
-    let left = super::read::Private::from_bytes(&req.prior_private).roles_to_delete;
-    if !left.is_empty() && prior.is_some() {
-        resp.diagnostics.push(tfplugin::Diagnostic::warning(
-            "IAM roles this resource made and no longer uses are deleted by this apply",
-            format!(
-                "An earlier apply switched the association away from {} and could not delete it then. This apply deletes it (tags_all shows as changing so that there is an apply to do it).",
-                left.join(", ")
-            ),
-        ));
-    }
+    warn_roles_left(req, prior.as_ref(), &mut resp.diagnostics);
     plan_policy_text(&req.config, prior.as_ref(), &mut resp.planned);
-    // Removing a session policy replaces the association (issue 23 item 9):
-    // no AWS source documents a way to clear `policy` on
-    // UpdatePodIdentityAssociation (emulator/FACTS.md F10: the model says
-    // nothing, the AWS provider's and eksctl's support set and change it
-    // only), and an update that may be refused, or keep the policy, is no
-    // way to remove a restriction. A new association without it is.
-    if prior
-        .as_ref()
-        .is_some_and(|p| p.session_policy.is_some() && p.association_id.is_some())
-        && req.config.get("session_policy").is_null()
-    {
-        resp.requires_replace
-            .push(tfplugin::AttrPath::root("session_policy"));
-    }
+    replace_on_session_policy_removal(req, prior.as_ref(), resp);
     // Only a new role (create, or another role_arn): a plan that changes
     // nothing asks EKS nothing more.
     if let (Input::Known(arn), Some(cluster)) = (
@@ -149,6 +127,40 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
         if let Some(cluster) = req.config.get("cluster_name").as_str() {
             warn_without_agent(clients, cluster, &mut resp.diagnostics).await;
         }
+    }
+}
+
+/// The warning for made roles an earlier switch left (their deletion
+/// failed), which this apply deletes.
+fn warn_roles_left(req: &PlanRequest, prior: Option<&AssociationState>, diags: &mut Diagnostics) {
+    let left = super::read::Private::from_bytes(&req.prior_private).roles_to_delete;
+    if !left.is_empty() && prior.is_some() {
+        diags.push(tfplugin::Diagnostic::warning(
+            "IAM roles this resource made and no longer uses are deleted by this apply",
+            format!(
+                "An earlier apply switched the association away from {} and could not delete it then. This apply deletes it (tags_all shows as changing so that there is an apply to do it).",
+                left.join(", ")
+            ),
+        ));
+    }
+}
+
+/// Removing a session policy replaces the association (issue 23 item 9):
+/// no AWS source documents a way to clear `policy` on
+/// UpdatePodIdentityAssociation (emulator/FACTS.md F10: the model says
+/// nothing, the AWS provider's and eksctl's support set and change it
+/// only), and an update that may be refused, or keep the policy, is no way
+/// to remove a restriction. A new association without it is.
+fn replace_on_session_policy_removal(
+    req: &PlanRequest,
+    prior: Option<&AssociationState>,
+    resp: &mut PlanResponse,
+) {
+    if prior.is_some_and(|p| p.session_policy.is_some() && p.association_id.is_some())
+        && req.config.get("session_policy").is_null()
+    {
+        resp.requires_replace
+            .push(tfplugin::AttrPath::root("session_policy"));
     }
 }
 

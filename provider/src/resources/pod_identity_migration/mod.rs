@@ -321,10 +321,7 @@ async fn apply(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         identity: None,
     };
     let Some(clients) = ctx.data::<Clients>() else {
-        resp.diagnostics.push(Diagnostic::error(
-            "Provider not configured",
-            "The eks provider was used before its configuration was applied.",
-        ));
+        resp.diagnostics.push(crate::resources::unconfigured());
         return resp;
     };
     let mut planned: MigrationState = match spec_map::from_value(&req.planned, "plan") {
@@ -363,24 +360,9 @@ async fn apply(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     // Planned with unknown inputs: plan now.
     let tasks = match planned.tasks.clone() {
         Some(t) => t,
-        None => match discover::discover(&clients, &planned, &known_associations(prior.as_ref()))
-            .await
-        {
-            Ok(None) => {
-                resp.diagnostics
-                    .push(discover::cluster_not_found(&clients, &planned.cluster_name));
-                return resp;
-            }
-            Ok(Some(found)) => {
-                let plan = found.plan();
-                resp.diagnostics
-                    .extend(skipped_warnings(&planned.cluster_name, &plan.skipped));
-                plan.tasks
-            }
-            Err(d) => {
-                resp.diagnostics.push(d);
-                return resp;
-            }
+        None => match tasks_now(&clients, &planned, prior.as_ref(), &mut resp.diagnostics).await {
+            Some(t) => t,
+            None => return resp,
         },
     };
     let run = run::Run {
@@ -408,6 +390,32 @@ async fn apply(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     planned.rollback_tasks = Some(rollback_tasks);
     resp.diagnostics.extend(Diagnostics(notes));
     finish(resp, &planned)
+}
+
+/// The tasks of a migration planned with unknown inputs, discovered at
+/// apply (`None`: the cluster is gone or discovery failed, said in
+/// `diags`).
+async fn tasks_now(
+    clients: &std::sync::Arc<Clients>,
+    planned: &MigrationState,
+    prior: Option<&MigrationState>,
+    diags: &mut Diagnostics,
+) -> Option<Vec<rules::Task>> {
+    match discover::discover(clients, planned, &known_associations(prior)).await {
+        Ok(None) => {
+            diags.push(discover::cluster_not_found(clients, &planned.cluster_name));
+            None
+        }
+        Ok(Some(found)) => {
+            let plan = found.plan();
+            diags.extend(skipped_warnings(&planned.cluster_name, &plan.skipped));
+            Some(plan.tasks)
+        }
+        Err(d) => {
+            diags.push(d);
+            None
+        }
+    }
 }
 
 /// `resp` with `state` as its new state.
