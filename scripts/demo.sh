@@ -12,7 +12,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$EKS_REPO"
 
-scripts/setup.sh
+# Only what the demo uses: moto and a terraform (no Go builds).
+scripts/setup.sh --demo
 eks_log "building the provider and the emulator"
 cargo build -q -p terraform-provider-eks -p eks-emulator
 

