@@ -223,20 +223,24 @@ pub fn check_role_path(p: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a managed policy ARN (`arn:aws:iam::aws:policy/...` or `arn:aws:iam::123456789012:policy/...`).
+/// Checks a managed policy ARN (`arn:aws:iam::aws:policy/...` or
+/// `arn:aws:iam::123456789012:policy/...`), in any partition of
+/// [`crate::partition::PARTITIONS`].
 pub fn check_policy_arn(s: &str) -> Result<(), String> {
     let parts: Vec<&str> = s.splitn(6, ':').collect();
     let ok = matches!(
         parts.as_slice(),
-        ["arn", "aws" | "aws-cn" | "aws-us-gov", "iam", "", account, resource]
-            if (*account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())))
+        ["arn", partition, "iam", "", account, resource]
+            if crate::partition::by_id(partition).is_some()
+                && (*account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())))
                 && resource.starts_with("policy/") && resource.len() > "policy/".len()
     );
     if ok {
         Ok(())
     } else {
         Err(format!(
-            "{s:?} is not an IAM managed policy ARN: expected arn:PARTITION:iam::aws:policy/NAME (AWS managed) or arn:PARTITION:iam::ACCOUNT_ID:policy/NAME."
+            "{s:?} is not an IAM managed policy ARN: expected arn:PARTITION:iam::aws:policy/NAME (AWS managed) or arn:PARTITION:iam::ACCOUNT_ID:policy/NAME, PARTITION one of {}.",
+            crate::partition::ids_text()
         ))
     }
 }
@@ -1226,6 +1230,111 @@ mod config_tests {
     }
 
     #[test]
+    fn every_partition_plans_its_own_arns_and_refuses_another_partitions() {
+        use crate::partition::{PARTITIONS, partition_of};
+        // The partition the provider gives a resource in `region`.
+        let of = |region: &str| partition_of(region).map(|p| p.id.to_string());
+        for (i, p) in PARTITIONS.iter().enumerate() {
+            let other = &PARTITIONS[(i + 1) % PARTITIONS.len()];
+            let role = format!("arn:{}:iam::123456789012:role/team/r", p.id);
+            let boundary = format!("arn:{}:iam::aws:policy/PowerUserAccess", p.id);
+            let mine = format!("arn:{}:iam::123456789012:policy/mine", p.id);
+            assert_eq!(crate::names::check_role_arn(&role), Ok(()), "{role}");
+            assert_eq!(check_policy_arn(&boundary), Ok(()), "{boundary}");
+            assert_eq!(check_policy_arn(&mine), Ok(()), "{mine}");
+            let given = RoleConfig {
+                role_arn: Input::Known(role.clone()),
+                partition: of(p.sample_region).unwrap_or_default(),
+                ..cfg()
+            };
+            assert_eq!(check_role_config(&given, Stage::Plan), vec![], "{role}");
+            let elsewhere = RoleConfig {
+                partition: of(other.sample_region).unwrap_or_default(),
+                ..given
+            };
+            let problems = check_role_config(&elsewhere, Stage::Plan);
+            let attrs: Vec<&str> = problems.iter().map(|p| p.attr).collect();
+            assert_eq!(attrs, ["role_arn"], "{role} in {}", other.sample_region);
+            assert!(
+                problems[0].detail.contains(other.id),
+                "{}",
+                problems[0].detail
+            );
+            let made = RoleConfig {
+                role_arn: Input::Null,
+                permission_policy_arns: set(&[&mine]),
+                permissions_boundary_arn: Input::Known(boundary.clone()),
+                well_known_policies: set(&["ebs-csi-controller"]),
+                partition: of(p.sample_region).unwrap_or_default(),
+                ..cfg()
+            };
+            assert_eq!(check_role_config(&made, Stage::Plan), vec![], "{}", p.id);
+            let elsewhere = RoleConfig {
+                partition: of(other.sample_region).unwrap_or_default(),
+                ..made
+            };
+            let attrs: Vec<&str> = check_role_config(&elsewhere, Stage::Plan)
+                .iter()
+                .map(|p| p.attr)
+                .collect();
+            assert_eq!(
+                attrs,
+                ["permissions_boundary_arn", "permission_policy_arns"],
+                "{}",
+                p.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_partition_gets_its_own_well_known_policy_arns() {
+        let names: Set<String> = ["ebs-csi-controller", "external-dns", "vpc-cni-ipv4"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for p in &crate::partition::PARTITIONS {
+            let request = RoleRequest {
+                cluster: "c",
+                namespace: "kube-system",
+                service_account: "sa",
+                role_name: None,
+                role_path: None,
+                permission_policy_arns: None,
+                permission_policy: None,
+                permission_policy_name: None,
+                well_known_policies: Some(&names),
+                permissions_boundary_arn: None,
+                trust_conditions: None,
+                restrict_to_cluster: false,
+                tags: None,
+            };
+            let wanted = wanted_role(&request, p.id, None).unwrap();
+            let managed: Vec<&str> = wanted
+                .shape
+                .managed_policy_arns
+                .iter()
+                .map(String::as_str)
+                .collect();
+            let prefix = format!("arn:{}:iam::aws:policy/", p.id);
+            assert_eq!(
+                managed,
+                [
+                    format!("{prefix}AmazonEKS_CNI_Policy"),
+                    format!("{prefix}service-role/AmazonEBSCSIDriverPolicy"),
+                ],
+                "{}",
+                p.id
+            );
+            let doc = wanted.shape.well_known_policy.unwrap_or_default();
+            assert!(
+                doc.contains(&format!("arn:{}:route53:::hostedzone/*", p.id)),
+                "{doc}"
+            );
+            assert!(!doc.contains("arn:aws:") || p.id == "aws", "{doc}");
+        }
+    }
+
+    #[test]
     fn permission_policy_name_needs_permission_policy() {
         let named = RoleConfig {
             permission_policy_name: Input::Known("s3-access".into()),
@@ -1485,6 +1594,11 @@ mod name_tests {
             None
         );
         assert_eq!(RoleLocation::from_cluster_arn("nope"), None);
+        let iso = RoleLocation::from_cluster_arn("arn:aws-iso-f:eks:us-isof-east-1:1:cluster/c");
+        assert_eq!(
+            iso.map(|l| (l.partition, l.region)),
+            Some(("aws-iso-f", "us-isof-east-1"))
+        );
     }
 
     #[test]
