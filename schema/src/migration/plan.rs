@@ -6,7 +6,7 @@
 //! discovery or any call (provider crate).
 
 use super::state::{Task, role_label, step};
-use super::subjects::trusted_service_accounts;
+use super::subjects::{TrustedAccounts, trusted_service_accounts};
 use super::trust::{POD_IDENTITY_PRINCIPAL, has_oidc_trust, has_pod_identity_trust};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -128,84 +128,142 @@ pub struct MigrationPlan {
 /// are reported in `skipped` and named in the switch task's detail; an
 /// addon none of whose service accounts is allowed is not switched.
 pub fn plan_migration(d: &Discovery, addon_namespaces: &BTreeMap<String, String>) -> MigrationPlan {
-    let mut tasks = Vec::new();
-    let mut skipped = Vec::new();
-    let mut addon_service_accounts = BTreeMap::new();
-    if d.agent == Agent::Missing && d.install_agent {
-        tasks.push(Task {
-            step: step::INSTALL_AGENT.into(),
-            target: "eks-pod-identity-agent".into(),
-            role_arn: String::new(),
-            owned: false,
-            detail: "Install the eks-pod-identity-agent addon (default version) and wait until it is ACTIVE.".into(),
+    let mut planner = Planner::new(d);
+    planner.install_agent();
+    for a in &d.addons {
+        planner.addon(a, addon_namespaces.get(&a.name).map(String::as_str));
+    }
+    for sa in &d.service_accounts {
+        planner.service_account(sa);
+    }
+    planner.plan
+}
+
+/// [`plan_migration`] at work: the plan so far, and which roles already
+/// have the trust tasks that every subject of the role shares.
+struct Planner<'d> {
+    /// What discovery found.
+    d: &'d Discovery,
+    /// The plan so far.
+    plan: MigrationPlan,
+    /// Roles that have their `update_trust` task.
+    trust_planned: BTreeSet<String>,
+    /// Roles whose OIDC trust removal is planned already, or left to their
+    /// addon: a service account of an addon's role never adds one.
+    oidc_planned: BTreeSet<String>,
+}
+
+impl<'d> Planner<'d> {
+    fn new(d: &'d Discovery) -> Self {
+        Planner {
+            d,
+            plan: MigrationPlan::default(),
+            trust_planned: BTreeSet::new(),
+            oidc_planned: d.addons.iter().map(|a| a.role_arn.clone()).collect(),
+        }
+    }
+
+    /// What discovery found of a role (a missing one has no trust).
+    fn role(&self, arn: &str) -> RoleFinding {
+        self.d.roles.get(arn).cloned().unwrap_or_default()
+    }
+
+    fn push(&mut self, step: &str, target: &str, role_arn: &str, owned: bool, detail: String) {
+        self.plan.tasks.push(Task {
+            step: step.into(),
+            target: target.into(),
+            role_arn: role_arn.into(),
+            owned,
+            detail,
         });
     }
-    let mut trust_planned: BTreeSet<String> = BTreeSet::new();
-    let role = |arn: &str| d.roles.get(arn).cloned().unwrap_or_default();
-    let mut trust_task = |tasks: &mut Vec<Task>, target: &str, arn: &str, f: &RoleFinding| {
+
+    fn skip(&mut self, target: String, reason: String) {
+        self.plan.skipped.push(Skipped { target, reason });
+    }
+
+    /// Step 1: the agent addon, when it is missing and may be installed.
+    fn install_agent(&mut self) {
+        if self.d.agent == Agent::Missing && self.d.install_agent {
+            self.push(
+                step::INSTALL_AGENT,
+                "eks-pod-identity-agent",
+                "",
+                false,
+                "Install the eks-pod-identity-agent addon (default version) and wait until it is ACTIVE.".into(),
+            );
+        }
+    }
+
+    /// The pod identity statement for a role that lacks it, once per role.
+    fn update_trust(&mut self, target: &str, arn: &str, f: &RoleFinding) {
         if let Some(trust) = &f.trust
             && !has_pod_identity_trust(trust)
-            && trust_planned.insert(arn.to_string())
+            && self.trust_planned.insert(arn.to_string())
         {
-            tasks.push(Task {
-                step: step::UPDATE_TRUST.into(),
-                target: target.into(),
-                role_arn: arn.into(),
-                owned: f.owned,
-                detail: format!(
+            self.push(
+                step::UPDATE_TRUST,
+                target,
+                arn,
+                f.owned,
+                format!(
                     "Add a statement allowing {POD_IDENTITY_PRINCIPAL} sts:AssumeRole and sts:TagSession to the trust policy of {}; every other statement stays.",
                     role_label(arn)
                 ),
-            });
+            );
         }
-    };
-    let oidc_removable = |arn: &str, f: &RoleFinding| -> bool {
-        match (&d.oidc_provider_arn, &f.trust) {
-            (Some(p), Some(t)) => has_oidc_trust(t, p) && !d.roles_kept_on_irsa.contains(arn),
+    }
+
+    /// Whether the role trusts this cluster's OIDC provider and no service
+    /// account left on IRSA still needs that.
+    fn oidc_removable(&self, arn: &str, f: &RoleFinding) -> bool {
+        match (&self.d.oidc_provider_arn, &f.trust) {
+            (Some(p), Some(t)) => has_oidc_trust(t, p) && !self.d.roles_kept_on_irsa.contains(arn),
             _ => false,
         }
-    };
-    for a in &d.addons {
-        let f = role(&a.role_arn);
-        if f.trust.is_none() {
-            skipped.push(Skipped {
-                target: a.name.clone(),
-                reason: format!("its IRSA role {} does not exist", a.role_arn),
-            });
-            continue;
-        }
+    }
+
+    /// Step 2, per addon on IRSA: its role's trust, the switch (only for
+    /// the service accounts the IRSA trust allowed) and the OIDC trust.
+    fn addon(&mut self, a: &AddonFinding, namespace: Option<&str>) {
+        let f = self.role(&a.role_arn);
+        let Some(trust) = &f.trust else {
+            self.skip(
+                a.name.clone(),
+                format!("its IRSA role {} does not exist", a.role_arn),
+            );
+            return;
+        };
         let trusted = trusted_service_accounts(
-            f.trust.as_ref().unwrap_or(&Value::Null),
-            d.oidc_provider_arn.as_deref(),
-            addon_namespaces.get(&a.name).map(String::as_str),
+            trust,
+            self.d.oidc_provider_arn.as_deref(),
+            namespace,
             &a.service_accounts,
         );
         for sa in &trusted.refused {
-            skipped.push(Skipped {
-                target: format!("{} service account {sa}", a.name),
-                reason: if !trusted.trusts_cluster {
-                    format!(
-                        "the trust policy of the addon's IRSA role {} has no sts:AssumeRoleWithWebIdentity statement for this cluster's OIDC provider, so none of the addon's service accounts could use it",
-                        a.role_arn
-                    )
-                } else if trusted.allowed.is_empty() && trusted.named.is_empty() {
-                    format!(
-                        "the trust policy of the addon's IRSA role {} names no service account (no `sub` condition), and the addon has several, so the provider cannot tell which one the role is for; give them roles with eks_addon_pod_identity",
-                        a.role_arn
-                    )
-                } else {
-                    format!(
-                        "the trust policy of the addon's IRSA role {} does not allow it (it allows {}), so it does not get the role through pod identity either; give it a role of its own with eks_addon_pod_identity if it needs one",
-                        a.role_arn,
-                        if trusted.named.is_empty() { "no service account by name".to_string() } else { trusted.named.join(", ") }
-                    )
-                },
-            });
+            self.skip(
+                format!("{} service account {sa}", a.name),
+                refused_reason(a, &trusted),
+            );
         }
         if trusted.allowed.is_empty() {
-            continue;
+            return;
         }
-        trust_task(&mut tasks, &a.name, &a.role_arn, &f);
+        self.update_trust(&a.name, &a.role_arn, &f);
+        self.switch_addon(a, &f, &trusted);
+        if self.oidc_removable(&a.role_arn, &f) {
+            self.push(
+                step::REMOVE_OIDC_TRUST,
+                &a.name,
+                &a.role_arn,
+                f.owned,
+                "After the switch succeeded, remove the trust statements federated to this cluster's OIDC provider (other clusters' statements stay).".into(),
+            );
+        }
+    }
+
+    /// The switch of an addon to pod identity, for its allowed service accounts.
+    fn switch_addon(&mut self, a: &AddonFinding, f: &RoleFinding, trusted: &TrustedAccounts) {
         let left_out = if trusted.refused.is_empty() {
             String::new()
         } else {
@@ -214,89 +272,107 @@ pub fn plan_migration(d: &Discovery, addon_namespaces: &BTreeMap<String, String>
                 trusted.refused.join(", ")
             )
         };
-        tasks.push(Task {
-            step: step::SWITCH_ADDON.into(),
-            target: a.name.clone(),
-            role_arn: a.role_arn.clone(),
-            owned: f.owned,
-            detail: format!(
+        self.push(
+            step::SWITCH_ADDON,
+            &a.name,
+            &a.role_arn,
+            f.owned,
+            format!(
                 "Update the addon to pod identity ({} → {}) and clear its service_account_role_arn; EKS creates the association(s).{left_out}",
                 trusted.allowed.join(", "),
                 role_label(&a.role_arn)
             ),
-        });
-        addon_service_accounts.insert(a.name.clone(), trusted.allowed.clone());
-        if oidc_removable(&a.role_arn, &f) {
-            tasks.push(Task {
-                step: step::REMOVE_OIDC_TRUST.into(),
-                target: a.name.clone(),
-                role_arn: a.role_arn.clone(),
-                owned: f.owned,
-                detail: "After the switch succeeded, remove the trust statements federated to this cluster's OIDC provider (other clusters' statements stay).".into(),
-            });
-        }
+        );
+        self.plan
+            .addon_service_accounts
+            .insert(a.name.clone(), trusted.allowed.clone());
     }
-    let mut oidc_planned: BTreeSet<String> = d.addons.iter().map(|a| a.role_arn.clone()).collect();
-    for sa in &d.service_accounts {
+
+    /// Step 3, per IRSA service account: its role's trust, its association,
+    /// then (with `remove_oidc_trust`) the OIDC trust and the annotation.
+    fn service_account(&mut self, sa: &ServiceAccountFinding) {
         let target = sa.target();
-        let f = role(&sa.role_arn);
+        let f = self.role(&sa.role_arn);
         if f.trust.is_none() {
-            skipped.push(Skipped {
+            self.skip(target, format!("its role {} does not exist", sa.role_arn));
+            return;
+        }
+        if let Some((id, r)) = &sa.association
+            && r != &sa.role_arn
+        {
+            self.skip(
                 target,
-                reason: format!("its role {} does not exist", sa.role_arn),
-            });
-            continue;
+                format!(
+                    "it already has association {id} with another role ({r}); it is left as it is"
+                ),
+            );
+            return;
         }
-        match &sa.association {
-            Some((id, r)) if r != &sa.role_arn => {
-                skipped.push(Skipped {
-                    target,
-                    reason: format!(
-                        "it already has association {id} with another role ({r}); it is left as it is"
-                    ),
-                });
-                continue;
-            }
-            _ => {}
-        }
-        trust_task(&mut tasks, &target, &sa.role_arn, &f);
+        self.update_trust(&target, &sa.role_arn, &f);
         if sa.association.is_none() {
-            tasks.push(Task {
-                step: step::CREATE_ASSOCIATION.into(),
-                target: target.clone(),
-                role_arn: sa.role_arn.clone(),
-                owned: f.owned,
-                detail: format!(
+            self.push(
+                step::CREATE_ASSOCIATION,
+                &target,
+                &sa.role_arn,
+                f.owned,
+                format!(
                     "Create the pod identity association {target} → {}.",
                     role_label(&sa.role_arn)
                 ),
-            });
+            );
         }
-        if d.remove_oidc_trust {
-            if oidc_removable(&sa.role_arn, &f) && oidc_planned.insert(sa.role_arn.clone()) {
-                tasks.push(Task {
-                    step: step::REMOVE_OIDC_TRUST.into(),
-                    target: target.clone(),
-                    role_arn: sa.role_arn.clone(),
-                    owned: f.owned,
-                    detail: "Once every migrated service account of this role has its association, remove the trust statements federated to this cluster's OIDC provider (other clusters' statements stay).".into(),
-                });
-            }
-            if sa.annotated {
-                tasks.push(Task {
-                    step: step::REMOVE_ANNOTATION.into(),
-                    target: target.clone(),
-                    role_arn: sa.role_arn.clone(),
-                    owned: f.owned,
-                    detail: "Once the association exists, remove the eks.amazonaws.com/role-arn annotation.".into(),
-                });
-            }
+        if self.d.remove_oidc_trust {
+            self.leave_irsa(sa, &target, &f);
         }
     }
-    MigrationPlan {
-        tasks,
-        skipped,
-        addon_service_accounts,
+
+    /// The IRSA remains of a migrated service account: its role's OIDC
+    /// trust (once per role) and its annotation.
+    fn leave_irsa(&mut self, sa: &ServiceAccountFinding, target: &str, f: &RoleFinding) {
+        if self.oidc_removable(&sa.role_arn, f) && self.oidc_planned.insert(sa.role_arn.clone()) {
+            self.push(
+                step::REMOVE_OIDC_TRUST,
+                target,
+                &sa.role_arn,
+                f.owned,
+                "Once every migrated service account of this role has its association, remove the trust statements federated to this cluster's OIDC provider (other clusters' statements stay).".into(),
+            );
+        }
+        if sa.annotated {
+            self.push(
+                step::REMOVE_ANNOTATION,
+                target,
+                &sa.role_arn,
+                f.owned,
+                "Once the association exists, remove the eks.amazonaws.com/role-arn annotation."
+                    .into(),
+            );
+        }
+    }
+}
+
+/// Why an addon's service account does not get the addon's role.
+fn refused_reason(a: &AddonFinding, trusted: &TrustedAccounts) -> String {
+    if !trusted.trusts_cluster {
+        format!(
+            "the trust policy of the addon's IRSA role {} has no sts:AssumeRoleWithWebIdentity statement for this cluster's OIDC provider, so none of the addon's service accounts could use it",
+            a.role_arn
+        )
+    } else if trusted.allowed.is_empty() && trusted.named.is_empty() {
+        format!(
+            "the trust policy of the addon's IRSA role {} names no service account (no `sub` condition), and the addon has several, so the provider cannot tell which one the role is for; give them roles with eks_addon_pod_identity",
+            a.role_arn
+        )
+    } else {
+        let allows = if trusted.named.is_empty() {
+            "no service account by name".to_string()
+        } else {
+            trusted.named.join(", ")
+        };
+        format!(
+            "the trust policy of the addon's IRSA role {} does not allow it (it allows {allows}), so it does not get the role through pod identity either; give it a role of its own with eks_addon_pod_identity if it needs one",
+            a.role_arn
+        )
     }
 }
 

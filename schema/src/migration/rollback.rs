@@ -152,50 +152,11 @@ pub fn plan_rollback(input: &RollbackInput) -> Vec<Task> {
     if !input.rollback_on_destroy {
         return vec![];
     }
-    let mut tasks = Vec::new();
-    for (arn, original) in &input.original_trust {
-        let Some(Some(current)) = input.current_trust.get(arn) else {
-            continue;
-        };
-        if rollback_trust_for(input, arn).is_none() {
-            continue;
-        }
-        let oidc_removed = input
-            .migrated
-            .iter()
-            .any(|m| &m.role_arn == arn && m.oidc_trust_removed);
-        let provider = input.oidc_provider_arn.as_deref().filter(|_| oidc_removed);
-        let change = migration_trust_change(original, provider);
-        let mut parts = Vec::new();
-        let same = |s: &Value| {
-            statements(current)
-                .iter()
-                .any(|x| crate::policy::same_statement(x, s))
-        };
-        if change.added.iter().any(&same) {
-            parts.push(format!(
-                "remove the {POD_IDENTITY_PRINCIPAL} statement the migration added"
-            ));
-        }
-        let back = change.removed.iter().filter(|s| !same(s)).count()
-            + change.replaced.iter().filter(|(b, _)| !same(b)).count();
-        if back > 0 {
-            parts.push(format!(
-                "put back {back} OIDC trust statement(s) of this cluster"
-            ));
-        }
-        tasks.push(Task {
-            step: step::RESTORE_TRUST.into(),
-            target: arn.clone(),
-            role_arn: arn.clone(),
-            owned: false,
-            detail: format!(
-                "In the trust policy of {}: {}. Statements added or edited since the migration stay.",
-                role_label(arn),
-                parts.join(", and ")
-            ),
-        });
-    }
+    let mut tasks: Vec<Task> = input
+        .original_trust
+        .iter()
+        .filter_map(|(arn, original)| restore_trust_task(input, arn, original))
+        .collect();
     for (addon, role) in &input.addons {
         tasks.push(Task {
             step: step::SWITCH_ADDON_BACK.into(),
@@ -232,6 +193,50 @@ pub fn plan_rollback(input: &RollbackInput) -> Vec<Task> {
         }
     }
     tasks
+}
+
+/// The `restore_trust` task of one role, or `None` when the role is gone
+/// or its current trust policy has nothing of the migration's to undo.
+fn restore_trust_task(input: &RollbackInput, arn: &str, original: &Value) -> Option<Task> {
+    let Some(Some(current)) = input.current_trust.get(arn) else {
+        return None;
+    };
+    rollback_trust_for(input, arn)?;
+    let oidc_removed = input
+        .migrated
+        .iter()
+        .any(|m| m.role_arn == arn && m.oidc_trust_removed);
+    let provider = input.oidc_provider_arn.as_deref().filter(|_| oidc_removed);
+    let change = migration_trust_change(original, provider);
+    let mut parts = Vec::new();
+    let same = |s: &Value| {
+        statements(current)
+            .iter()
+            .any(|x| crate::policy::same_statement(x, s))
+    };
+    if change.added.iter().any(&same) {
+        parts.push(format!(
+            "remove the {POD_IDENTITY_PRINCIPAL} statement the migration added"
+        ));
+    }
+    let back = change.removed.iter().filter(|s| !same(s)).count()
+        + change.replaced.iter().filter(|(b, _)| !same(b)).count();
+    if back > 0 {
+        parts.push(format!(
+            "put back {back} OIDC trust statement(s) of this cluster"
+        ));
+    }
+    Some(Task {
+        step: step::RESTORE_TRUST.into(),
+        target: arn.to_string(),
+        role_arn: arn.to_string(),
+        owned: false,
+        detail: format!(
+            "In the trust policy of {}: {}. Statements added or edited since the migration stay.",
+            role_label(arn),
+            parts.join(", and ")
+        ),
+    })
 }
 
 #[cfg(test)]
