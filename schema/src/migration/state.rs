@@ -61,7 +61,7 @@ pub struct MigrationState {
     pub tasks: Option<Vec<Task>>,
     /// What has been migrated.
     pub migrated: Option<Vec<Migrated>>,
-    /// What destroy will do with `rollback_on_destroy` (see [`plan_rollback`]).
+    /// What destroy will do with `rollback_on_destroy` (see [`plan_rollback`](super::plan_rollback)).
     pub rollback_tasks: Option<Vec<Task>>,
 }
 
