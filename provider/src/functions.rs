@@ -141,7 +141,7 @@ impl Function for WellKnownPolicy {
         let mut name = FunctionParameter::new("name", Type::String);
         name.description = "Name of the policy, such as `external-dns` (eksctl's names such as `externalDNS` work too).".into();
         let mut partition = FunctionParameter::new("partition", Type::String);
-        partition.description = "Optional: `aws` (the default), `aws-cn` or `aws-us-gov`.".into();
+        partition.description = "Optional: `aws` (the default), `aws-cn`, `aws-us-gov`, `aws-eusc`, `aws-iso`, `aws-iso-b`, `aws-iso-e` or `aws-iso-f`.".into();
         FunctionDefinition {
             parameters: vec![name],
             variadic: Some(partition),

@@ -136,7 +136,9 @@ fn check_option(key: &str, text: &str) -> Result<(), String> {
         let want = match key {
             "source_account" => "a 12-digit account ID",
             "source_org_id" => "an Organizations ID such as o-a1b2c3d4e5",
-            "cluster_arn" => "an EKS cluster ARN (arn:aws:eks:<region>:<account>:cluster/<name>)",
+            "cluster_arn" => {
+                "an EKS cluster ARN (arn:<partition>:eks:<region>:<account>:cluster/<name>)"
+            }
             _ => "a non-empty name",
         };
         Err(format!("option {key:?} is {text:?}; it must be {want}"))
@@ -154,7 +156,7 @@ pub fn role_name(
 ) -> Result<String, String> {
     let location = RoleLocation::from_cluster_arn(cluster_arn).ok_or_else(|| {
         format!(
-            "{cluster_arn:?} is not an EKS cluster ARN (arn:aws:eks:<region>:<account>:cluster/<name>)"
+            "{cluster_arn:?} is not an EKS cluster ARN (arn:<partition>:eks:<region>:<account>:cluster/<name>)"
         )
     })?;
     let cluster = cluster_arn.rsplit('/').next().unwrap_or_default();

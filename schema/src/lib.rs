@@ -20,6 +20,7 @@ pub mod kubeconfig;
 pub mod lists;
 pub mod migration;
 pub mod names;
+pub mod partition;
 pub mod policy;
 pub mod provider_config;
 pub mod registry;

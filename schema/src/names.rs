@@ -94,7 +94,7 @@ pub fn check_cluster_name(s: &str) -> Result<(), String> {
 /// The parts of an IAM role ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleArn {
-    /// `aws`, `aws-cn` or `aws-us-gov`.
+    /// One of [`crate::partition::PARTITIONS`], such as `aws` or `aws-iso-b`.
     pub partition: String,
     /// Twelve-digit account ID.
     pub account: String,
@@ -122,8 +122,12 @@ pub fn parse_role_arn(s: &str) -> Result<RoleArn, String> {
     ) else {
         return Err(bad());
     };
-    if !matches!(partition, "aws" | "aws-cn" | "aws-us-gov") {
-        return Err(bad());
+    if crate::partition::by_id(partition).is_none() {
+        return Err(format!(
+            "{}; the partition must be one of {}.",
+            bad(),
+            crate::partition::ids_text()
+        ));
     }
     if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
         return Err(bad());
@@ -284,6 +288,12 @@ mod tests {
         assert_eq!((r.path.as_str(), r.name.as_str()), ("/team/a/", "app"));
         let r = parse_role_arn("arn:aws-cn:iam::123456789012:role/app").unwrap();
         assert_eq!((r.partition.as_str(), r.path.as_str()), ("aws-cn", "/"));
+        for p in &crate::partition::PARTITIONS {
+            let r = parse_role_arn(&format!("arn:{}:iam::123456789012:role/app", p.id)).unwrap();
+            assert_eq!(r.partition, p.id);
+        }
+        let e = parse_role_arn("arn:aws-iso-z:iam::123456789012:role/app").unwrap_err();
+        assert!(e.contains("\"aws-iso-b\""), "{e}");
         for bad in [
             "arn:aws:iam::12345:role/x",
             "arn:aws:iam::123456789012:user/x",

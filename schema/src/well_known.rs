@@ -133,21 +133,10 @@ fn parse_catalogue(text: &str) -> Result<Vec<Entry>, String> {
     Ok(entries)
 }
 
-/// Checks that `partition` looks like an AWS partition (`aws`, `aws-cn`,
-/// `aws-us-gov`, and the isolated ones such as `aws-iso-b`).
+/// Checks that `partition` is one of the AWS partitions
+/// ([`crate::partition::PARTITIONS`]).
 pub fn check_partition(partition: &str) -> Result<(), String> {
-    let ok = partition.starts_with("aws")
-        && !partition.ends_with('-')
-        && partition
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{partition:?} is not an AWS partition; expected one such as \"aws\", \"aws-cn\" or \"aws-us-gov\"."
-        ))
-    }
+    crate::partition::check_id(partition)
 }
 
 /// Resolves a canonical or eksctl name to its stored entry.
@@ -397,7 +386,22 @@ pub fn policy_json(p: &WellKnownPolicy) -> Option<String> {
 mod tests {
     use super::*;
 
-    const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
+    const PARTITIONS: [&str; 8] = [
+        "aws",
+        "aws-cn",
+        "aws-eusc",
+        "aws-iso",
+        "aws-iso-b",
+        "aws-iso-e",
+        "aws-iso-f",
+        "aws-us-gov",
+    ];
+
+    #[test]
+    fn the_test_partitions_are_every_partition() {
+        let ids: Vec<&str> = crate::partition::PARTITIONS.iter().map(|p| p.id).collect();
+        assert_eq!(ids, PARTITIONS);
+    }
 
     const EKSCTL_REFERENCE: &str = include_str!("../data/well_known/eksctl-reference.json");
 
@@ -660,7 +664,20 @@ mod tests {
             cn.managed_policy_arns,
             ["arn:aws-cn:iam::aws:policy/AmazonEKS_CNI_Policy"]
         );
-        for bad in ["", "azure", "aws:cn", "AWS", "aws-", "${partition}"] {
+        let iso = lookup("vpc-cni-ipv4", "aws-iso-b").unwrap();
+        assert_eq!(
+            iso.managed_policy_arns,
+            ["arn:aws-iso-b:iam::aws:policy/AmazonEKS_CNI_Policy"]
+        );
+        for bad in [
+            "",
+            "azure",
+            "aws:cn",
+            "AWS",
+            "aws-",
+            "aws-iso-z",
+            "${partition}",
+        ] {
             assert!(lookup("velero", bad).is_err(), "{bad:?}");
             assert!(combine(&owned(&["velero"]), bad).is_err(), "{bad:?}");
         }

@@ -28,12 +28,7 @@ pub struct WellKnownPolicyData {
 }
 
 fn check_partition(p: &str) -> Result<(), String> {
-    match p {
-        "aws" | "aws-cn" | "aws-us-gov" => Ok(()),
-        other => Err(format!(
-            "{other:?} is not an AWS partition: use \"aws\", \"aws-cn\" or \"aws-us-gov\"."
-        )),
-    }
+    crate::partition::check_id(p)
 }
 
 /// The data source's spec.
@@ -44,7 +39,7 @@ pub fn spec() -> ResourceSpec {
         version: 0,
         attrs: vec![
             Attr::required("name", Kind::String, "Name of the policy, such as `aws-load-balancer-controller`; eksctl's names such as `awsLoadBalancerController` work too.").check(well_known::check_name),
-            Attr::optional_computed("partition", Kind::String, "AWS partition the ARNs are written for: `aws`, `aws-cn` or `aws-us-gov`. Defaults to the partition of the provider's region.").check(check_partition),
+            Attr::optional_computed("partition", Kind::String, "AWS partition the ARNs are written for: `aws`, `aws-cn`, `aws-us-gov`, `aws-eusc`, `aws-iso`, `aws-iso-b`, `aws-iso-e` or `aws-iso-f`. Defaults to the partition of the provider's region.").check(check_partition),
             Attr::computed("canonical_name", Kind::String, "The catalogue's own name for the policy."),
             Attr::computed("policy_json", Kind::String, "The inline policy document (JSON), or null when the policy consists of managed policies only."),
             Attr::computed("managed_policy_arns", Kind::StringList, "ARNs of the AWS managed policies the policy attaches."),

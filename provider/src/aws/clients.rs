@@ -30,6 +30,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_types::region::Region;
 use aws_types::request_id::RequestId;
+use schema::partition::Partition;
 use schema::provider_config::{DEFAULT_MAX_RETRIES, ProviderConfig};
 use schema::tags::Tags;
 use std::collections::HashMap;
@@ -140,24 +141,11 @@ pub struct Clients {
     pub config_problem: Option<String>,
 }
 
-/// The partition of a region: `aws-cn` for China, `aws-us-gov` for GovCloud.
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
-/// The region IAM requests are signed for in a partition (IAM is global).
-fn iam_region(partition: &str) -> &'static str {
-    match partition {
-        "aws-cn" => "cn-north-1",
-        "aws-us-gov" => "us-gov-west-1",
-        _ => "us-east-1",
-    }
+/// The partition of a region, from the SDK's partition data
+/// ([`schema::partition`]); a region of no known partition is `aws`, as
+/// the SDK's endpoint rules put it.
+fn partition_of(region: &str) -> &'static Partition {
+    schema::partition::resolve(region)
 }
 
 /// The one HTTPS client every SDK client shares. The SDK crates are
@@ -294,8 +282,11 @@ impl Clients {
         if let Some(url) = endpoints.eks {
             eks = eks.endpoint_url(url);
         }
+        // IAM is global: requests are signed for the partition's IAM region
+        // (the SDK's endpoint rules say so too, but an endpoint override
+        // such as a local emulator carries no signing region of its own).
         let mut iam = aws_sdk_iam::config::Builder::from(sdk)
-            .region(Region::new(iam_region(partition)))
+            .region(Region::new(partition.iam_signing_region))
             .interceptor(LogCalls)
             .retry_classifier(NoRetryWithoutAnswer);
         if let Some(url) = endpoints.iam {
@@ -312,7 +303,7 @@ impl Clients {
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             region,
-            partition,
+            partition: partition.id,
             default_tags: cfg.default_tags.clone().unwrap_or_default(),
             agent_cache: Mutex::new(HashMap::new()),
             arn_cache: Mutex::new(HashMap::new()),
@@ -334,10 +325,11 @@ impl Clients {
         let Some(region) = region.filter(|r| *r != self.region) else {
             return Ok(self.clone());
         };
-        if partition_of(region) != self.partition {
+        let partition = partition_of(region).id;
+        if partition != self.partition {
             return Err(RegionError::OtherPartition {
                 region: region.to_string(),
-                partition: partition_of(region),
+                partition,
                 provider: self.region.clone(),
                 provider_partition: self.partition,
             });
@@ -403,7 +395,7 @@ impl Clients {
             eks: aws_sdk_eks::Client::from_conf(eks.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
-            partition: partition_of(&region),
+            partition: partition_of(&region).id,
             region,
             default_tags: cfg.default_tags.clone().unwrap_or_default(),
             agent_cache: Mutex::new(HashMap::new()),
@@ -649,10 +641,88 @@ mod tests {
 
     #[test]
     fn partitions() {
-        assert_eq!(partition_of("us-west-2"), "aws");
-        assert_eq!(partition_of("cn-north-1"), "aws-cn");
-        assert_eq!(partition_of("us-gov-east-1"), "aws-us-gov");
-        assert_eq!(iam_region("aws-cn"), "cn-north-1");
+        assert_eq!(partition_of("us-west-2").id, "aws");
+        assert_eq!(partition_of("cn-north-1").id, "aws-cn");
+        assert_eq!(partition_of("us-gov-east-1").id, "aws-us-gov");
+        assert_eq!(partition_of("us-isob-east-1").id, "aws-iso-b");
+        assert_eq!(partition_of("eusc-de-east-1").id, "aws-eusc");
+        assert_eq!(partition_of("cn-north-1").iam_signing_region, "cn-north-1");
+        // A region of no known partition: the SDK's own fallback.
+        assert_eq!(partition_of("xx-east-1").id, "aws");
+    }
+
+    /// The IAM endpoint the SDK's rules give a region (no FIPS, no dual
+    /// stack): its host and the signing region of its auth scheme.
+    fn sdk_iam_endpoint(region: &str) -> (String, Option<String>) {
+        use aws_sdk_iam::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+        use aws_smithy_types::Document;
+        use futures::FutureExt;
+        let params = Params::builder()
+            .region(region)
+            .use_fips(false)
+            .use_dual_stack(false)
+            .build()
+            .expect("IAM endpoint parameters");
+        let endpoint = DefaultResolver::new()
+            .resolve_endpoint(&params)
+            .now_or_never()
+            .expect("the rules engine answers at once")
+            .expect("an IAM endpoint");
+        let host = origin(endpoint.url())
+            .trim_start_matches("https://")
+            .to_string();
+        // The rules' `authSchemes` property, which this SDK version keeps
+        // apart from the other properties.
+        let signing_region =
+            endpoint
+                .auth_schemes()
+                .iter()
+                .find_map(|s| match s.get("signingRegion") {
+                    Some(Document::String(r)) => Some(r.clone()),
+                    _ => None,
+                });
+        (host, signing_region)
+    }
+
+    /// The schema's partition table against the SDK's own data: for one
+    /// region of every partition, the SDK's IAM and STS endpoints are in
+    /// the table's DNS suffix and IAM is signed for the table's region. An
+    /// SDK update whose partition data the table misses fails here.
+    #[test]
+    fn partition_table_agrees_with_the_sdk() {
+        for p in &schema::partition::PARTITIONS {
+            let region = p.sample_region;
+            assert_eq!(partition_of(region).id, p.id, "{region}");
+            let suffix = format!(".{}", p.dns_suffix);
+            let (iam_host, signing_region) = sdk_iam_endpoint(region);
+            assert!(iam_host.ends_with(&suffix), "{}: IAM at {iam_host}", p.id);
+            assert_eq!(
+                signing_region.as_deref(),
+                Some(p.iam_signing_region),
+                "{}: IAM signing region",
+                p.id
+            );
+            let sts_host = super::super::token::sts_host(region).expect("an STS endpoint");
+            assert!(sts_host.ends_with(&suffix), "{}: STS at {sts_host}", p.id);
+            let sdk = SdkConfig::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new(region))
+                .build();
+            let clients = Clients::from_sdk(&sdk, &ProviderConfig::default()).unwrap();
+            assert_eq!(clients.partition, p.id, "{region}");
+            // The SDK's IAM endpoint is the same from the partition's
+            // signing region (where the clients sign IAM requests).
+            assert_eq!(
+                sdk_iam_endpoint(p.iam_signing_region).0,
+                iam_host,
+                "{}",
+                p.id
+            );
+        }
+        // A region of no known partition is the SDK's `aws` too.
+        let (host, _) = sdk_iam_endpoint("xx-east-1");
+        assert!(host.ends_with(".amazonaws.com"), "{host}");
+        assert_eq!(partition_of("xx-east-1").id, "aws");
     }
 
     #[test]

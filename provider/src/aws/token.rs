@@ -47,7 +47,7 @@ pub async fn eks_token(clients: &Clients, cluster: &str) -> Result<String, Strin
 /// every partition — aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc — gets its
 /// real host and a new one comes with an SDK update, not a code change.
 /// The regional endpoint, as `aws eks get-token` uses with regional STS.
-fn sts_host(region: &str) -> Result<String, String> {
+pub(super) fn sts_host(region: &str) -> Result<String, String> {
     use aws_sdk_sts::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
     use futures::FutureExt;
     let params = Params::builder()

@@ -1,0 +1,184 @@
+//! A made role as a value ([`RoleShape`]: policies, boundary, trust,
+//! tags) and the smallest set of IAM calls from one shape to another.
+//!
+//! Owns: the role diff. Does not own: the IAM calls themselves (the
+//! provider's AWS layer) or what shape is wanted (`super::wanted`).
+
+use super::permissions::{INLINE_POLICY_NAME, WELL_KNOWN_POLICY_NAME};
+use crate::policy;
+use crate::tags::{self, TagChange, Tags};
+use std::collections::BTreeSet;
+
+/// A made role as configured or as found in IAM.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoleShape {
+    /// Attached managed policies.
+    pub managed_policy_arns: BTreeSet<String>,
+    /// The inline policy `permission_policy` is stored as, if any.
+    pub permission_policy: Option<String>,
+    /// Its name (`None`: [`INLINE_POLICY_NAME`]).
+    pub permission_policy_name: Option<String>,
+    /// Inline policy [`WELL_KNOWN_POLICY_NAME`], if any.
+    pub well_known_policy: Option<String>,
+    /// Permissions boundary.
+    pub permissions_boundary_arn: Option<String>,
+    /// Trust policy document.
+    pub trust_policy: String,
+    /// Tags (owner tag included).
+    pub tags: Tags,
+}
+
+/// The IAM calls that turn one [`RoleShape`] into another, never more.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RoleChange {
+    /// AttachRolePolicy.
+    pub attach: Vec<String>,
+    /// DetachRolePolicy.
+    pub detach: Vec<String>,
+    /// PutRolePolicy (name, document).
+    pub put_inline: Vec<(String, String)>,
+    /// DeleteRolePolicy.
+    pub delete_inline: Vec<String>,
+    /// PutRolePermissionsBoundary (`Some(Some)`) or DeleteRolePermissionsBoundary (`Some(None)`).
+    pub boundary: Option<Option<String>>,
+    /// UpdateAssumeRolePolicy.
+    pub trust_policy: Option<String>,
+    /// TagRole / UntagRole.
+    pub tags: TagChange,
+}
+
+impl RoleChange {
+    /// True when the role is already as wanted.
+    pub fn is_empty(&self) -> bool {
+        self.attach.is_empty()
+            && self.detach.is_empty()
+            && self.put_inline.is_empty()
+            && self.delete_inline.is_empty()
+            && self.boundary.is_none()
+            && self.trust_policy.is_none()
+            && self.tags.is_empty()
+    }
+}
+
+impl RoleShape {
+    /// The name of the inline policy `permission_policy` is stored as.
+    pub fn permission_policy_name(&self) -> &str {
+        self.permission_policy_name
+            .as_deref()
+            .unwrap_or(INLINE_POLICY_NAME)
+    }
+}
+
+fn inline_change(
+    name: &str,
+    actual: &Option<String>,
+    wanted: &Option<String>,
+    change: &mut RoleChange,
+) {
+    match (actual, wanted) {
+        (Some(a), Some(w)) if policy::equivalent(a, w) => {}
+        (_, Some(w)) => change.put_inline.push((name.to_string(), w.clone())),
+        (Some(_), None) => change.delete_inline.push(name.to_string()),
+        (None, None) => {}
+    }
+}
+
+/// The smallest change from `actual` to `wanted`.
+pub fn plan_role_change(actual: &RoleShape, wanted: &RoleShape) -> RoleChange {
+    let mut c = RoleChange {
+        attach: wanted
+            .managed_policy_arns
+            .difference(&actual.managed_policy_arns)
+            .cloned()
+            .collect(),
+        detach: actual
+            .managed_policy_arns
+            .difference(&wanted.managed_policy_arns)
+            .cloned()
+            .collect(),
+        ..Default::default()
+    };
+    let (was, wants) = (
+        actual.permission_policy_name(),
+        wanted.permission_policy_name(),
+    );
+    if was == wants {
+        inline_change(
+            wants,
+            &actual.permission_policy,
+            &wanted.permission_policy,
+            &mut c,
+        );
+    } else {
+        // Renamed: the new one is put first (the apply runs puts before
+        // deletes), so the role never lacks the permission.
+        inline_change(wants, &None, &wanted.permission_policy, &mut c);
+        inline_change(was, &actual.permission_policy, &None, &mut c);
+    }
+    inline_change(
+        WELL_KNOWN_POLICY_NAME,
+        &actual.well_known_policy,
+        &wanted.well_known_policy,
+        &mut c,
+    );
+    if actual.permissions_boundary_arn != wanted.permissions_boundary_arn {
+        c.boundary = Some(wanted.permissions_boundary_arn.clone());
+    }
+    if !policy::equivalent(&actual.trust_policy, &wanted.trust_policy) {
+        c.trust_policy = Some(wanted.trust_policy.clone());
+    }
+    c.tags = tags::diff(&actual.tags, &wanted.tags);
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::role::*;
+
+    #[test]
+    fn role_change_touches_only_what_changed() {
+        let trust = trust_policy(None, None).to_string();
+        let actual = RoleShape {
+            managed_policy_arns: ["a".to_string(), "b".to_string()].into(),
+            permission_policy: Some(
+                r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into(),
+            ),
+            trust_policy: trust.clone(),
+            ..Default::default()
+        };
+        let mut wanted = actual.clone();
+        assert!(plan_role_change(&actual, &wanted).is_empty());
+        wanted.managed_policy_arns = ["b".to_string(), "c".to_string()].into();
+        wanted.permission_policy = None;
+        wanted.permissions_boundary_arn = Some("arn:aws:iam::aws:policy/PowerUserAccess".into());
+        let c = plan_role_change(&actual, &wanted);
+        assert_eq!(c.attach, vec!["c".to_string()]);
+        assert_eq!(c.detach, vec!["a".to_string()]);
+        assert_eq!(c.delete_inline, vec![INLINE_POLICY_NAME.to_string()]);
+        assert!(c.put_inline.is_empty());
+        assert_eq!(
+            c.boundary,
+            Some(Some("arn:aws:iam::aws:policy/PowerUserAccess".into()))
+        );
+        assert_eq!(c.trust_policy, None);
+        // A semantically equal inline policy in other text: no call.
+        let mut reformatted = actual.clone();
+        reformatted.permission_policy = Some(
+            r#"{ "Statement": { "Resource": "*", "Action": ["s3:*"], "Effect": "Allow" } }"#.into(),
+        );
+        assert!(plan_role_change(&actual, &reformatted).is_empty());
+        // A renamed inline policy: the new name is put, the old deleted.
+        let mut renamed = actual.clone();
+        renamed.permission_policy_name = Some("s3-access".into());
+        let c = plan_role_change(&actual, &renamed);
+        assert_eq!(c.put_inline.len(), 1);
+        assert_eq!(c.put_inline[0].0, "s3-access");
+        assert_eq!(c.delete_inline, vec![INLINE_POLICY_NAME.to_string()]);
+        assert!(plan_role_change(&renamed, &renamed).is_empty());
+        // The default written out is the default.
+        let mut explicit = actual.clone();
+        explicit.permission_policy_name = Some(INLINE_POLICY_NAME.into());
+        assert!(plan_role_change(&actual, &explicit).is_empty());
+    }
+}
