@@ -214,7 +214,7 @@ fn entry_attrs() -> Vec<Attr> {
         Attr::optional("well_known_policies", Kind::StringSet, "Well-known policies for the role the provider makes."),
         Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role the provider makes.").check(role::check_policy_arn),
         Attr::optional("trust_conditions", Kind::String, "Extra conditions (JSON) on the trust statement of the role the provider makes.").check(role::check_trust_conditions),
-        Attr::optional("restrict_to_cluster", Kind::Bool, "Restrict the made role's trust to this cluster (`aws:SourceAccount`, `aws:SourceArn`)."),
+        Attr::optional("restrict_to_cluster", Kind::Bool, "Limit the made role to pods of this cluster: `aws:SourceAccount` = the cluster's account and the `eks-cluster-arn` session tag (`aws:RequestTag/eks-cluster-arn`) = its ARN in the trust statement."),
         Attr::computed("created_role", Kind::Bool, "Whether the provider made the role."),
         Attr::computed("association_id", Kind::String, "ID of the association EKS made for the addon."),
         Attr::computed("association_arn", Kind::String, "ARN of the association EKS made for the addon."),

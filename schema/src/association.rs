@@ -108,7 +108,7 @@ pub fn spec() -> ResourceSpec {
             Attr::optional("well_known_policies", Kind::StringSet, "Named, ready-made policies for the role the provider makes, such as `aws-load-balancer-controller` or `external-dns` (eksctl's names such as `awsLoadBalancerController` work too). See the `eks_well_known_policy` data source for their contents."),
             Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role the provider makes.").check(role::check_policy_arn),
             Attr::optional("trust_conditions", Kind::String, "Extra conditions (an IAM Condition block in JSON) on the `pods.eks.amazonaws.com` trust statement of the role the provider makes.").check(role::check_trust_conditions),
-            Attr::optional("restrict_to_cluster", Kind::Bool, "Experimental: adds `aws:SourceAccount` and `aws:SourceArn` = the cluster's ARN to the trust statement of the role the provider makes. No AWS document states the `aws:SourceArn` EKS Pod Identity sends, and a wrong one would make every pod lose its credentials without an API error, so every plan with it warns. The documented way to limit a role to one cluster is `trust_conditions` on the `aws:RequestTag/eks-cluster-arn` session tag (session tags on), for example `jsonencode({StringEquals = {\"aws:RequestTag/eks-cluster-arn\" = <cluster ARN>}})`, or `provider::eks::pod_identity_trust_policy`.").default(serde_json::Value::Bool(false)),
+            Attr::optional("restrict_to_cluster", Kind::Bool, "Limits the role the provider makes to pods of this cluster: its trust statement requires `aws:SourceAccount` = the cluster's account and the `eks-cluster-arn` session tag EKS adds when it assumes the role (`aws:RequestTag/eks-cluster-arn` = the cluster's ARN; EKS User Guide, session tags). Needs session tags: refused with `disable_session_tags = true`. Roles made by earlier versions with `aws:SourceArn` = the cluster ARN (which no AWS source says EKS sends, so it could lock pods out) show a trust to repair in the plan.").default(serde_json::Value::Bool(false)),
             Attr::computed("created_role", Kind::Bool, "Whether the provider made the role (and deletes it with the association)."),
             Attr::computed("attached_policy_arns", Kind::StringSet, "Managed policies attached to the role the provider made (from `permission_policy_arns` and `well_known_policies`). A policy detached outside Terraform shows here in the next plan, and apply attaches it again."),
             Attr::computed("inline_policies", Kind::StringMap, "Inline policies of the role the provider made, by name (`permission-policy`, `well-known-policies`). Changes made outside Terraform show here in the next plan."),
@@ -203,6 +203,18 @@ pub fn check_config(input: &AssociationConfig, stage: Stage) -> Vec<Problem> {
             "session_policy",
             "session_policy requires disable_session_tags = true",
             "EKS applies a session policy only when its session tags are turned off. Add `disable_session_tags = true` to this resource, or remove `session_policy`.",
+        ));
+    }
+    if input.role.restrict_to_cluster.known() == Some(&true)
+        && input.disable_session_tags.known() == Some(&true)
+    {
+        // The restriction is a condition on the eks-cluster-arn session
+        // tag (role::CLUSTER_ARN_TAG_KEY): without session tags it never
+        // holds, and pods would get no credentials without any API error.
+        problems.push(Problem::new(
+            "restrict_to_cluster",
+            "restrict_to_cluster requires session tags",
+            "restrict_to_cluster limits the made role to pods of this cluster through the eks-cluster-arn session tag EKS adds when it assumes the role; with disable_session_tags = true EKS adds none, so the role could never be assumed. Remove restrict_to_cluster (aws:SourceAccount in trust_conditions still limits the role to this account's clusters), or set disable_session_tags = false.",
         ));
     }
     if let Input::Known(all) = &input.tags_all {
@@ -763,7 +775,12 @@ mod tests {
                 .unwrap_or_default()
                 .contains("route53:ChangeResourceRecordSets")
         );
-        assert!(w.shape.trust_policy.contains("aws:SourceArn"));
+        assert!(
+            w.shape
+                .trust_policy
+                .contains("aws:RequestTag/eks-cluster-arn")
+        );
+        assert!(!w.shape.trust_policy.contains("aws:SourceArn"));
         assert_eq!(
             w.shape.tags.get(role::OWNER_TAG).map(String::as_str),
             Some("c/ns/sa")
@@ -776,7 +793,7 @@ mod tests {
                 .iter()
                 .all(|a| a.starts_with("arn:aws"))
         );
-        assert!(!cn.shape.trust_policy.contains("aws:SourceArn"));
+        assert!(!cn.shape.trust_policy.contains("eks-cluster-arn"));
     }
 
     fn config(role: RoleConfig) -> AssociationConfig {
@@ -802,6 +819,27 @@ mod tests {
         assert_eq!(check_config(&c, Stage::Plan)[0].attr, "session_policy");
         c.session_policy = Input::Known("{}".into());
         assert_eq!(check_config(&c, Stage::Validate)[0].attr, "session_policy");
+    }
+
+    /// Issue 27: the restriction is a session-tag condition, so it needs
+    /// session tags; refused at validate and plan, at restrict_to_cluster.
+    #[test]
+    fn restrict_to_cluster_needs_session_tags() {
+        let mut c = config(RoleConfig {
+            permission_policy_arns: Input::Known(
+                ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into(),
+            ),
+            restrict_to_cluster: Input::Known(true),
+            ..Default::default()
+        });
+        assert_eq!(check_config(&c, Stage::Plan), vec![]);
+        c.disable_session_tags = Input::Known(true);
+        for stage in [Stage::Validate, Stage::Plan] {
+            let problems = check_config(&c, stage);
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].attr, "restrict_to_cluster");
+            assert!(problems[0].detail.contains("disable_session_tags"));
+        }
     }
 
     fn tags(n: usize) -> Tags {

@@ -11,12 +11,23 @@ use serde_json::{Value, json};
 /// The service principal a pod identity role must trust.
 pub const PODS_PRINCIPAL: &str = "pods.eks.amazonaws.com";
 
+/// The session tag that carries the cluster's ARN, set by EKS Pod Identity
+/// when it assumes the role with session tags on (EKS User Guide,
+/// pod-id-abac "List of session tags added by EKS Pod Identity";
+/// emulator/FACTS.md F12).
+pub const CLUSTER_ARN_TAG_KEY: &str = "aws:RequestTag/eks-cluster-arn";
+
 /// The trust policy of a made role: exactly the pods.eks.amazonaws.com
 /// statement with sts:AssumeRole and sts:TagSession, plus the conditions asked for.
 ///
 /// `conditions` is a user Condition block (`{"StringEquals": {...}}`);
-/// `cluster_arn` (with `restrict_to_cluster`) adds aws:SourceAccount and
-/// aws:SourceArn of the cluster.
+/// `cluster_arn` (with `restrict_to_cluster`) adds the documented
+/// conditions that hold only for pods of that cluster: `aws:SourceAccount`
+/// (the cluster's account; EKS best-practices guide) and the
+/// `eks-cluster-arn` session tag (issue 27: it replaces `aws:SourceArn` =
+/// the cluster ARN, which no AWS source says EKS sends; public trust
+/// policies use the association ARN there, so the cluster ARN would never
+/// match and lock the workload out).
 pub fn trust_policy(conditions: Option<&Value>, cluster_arn: Option<&str>) -> Value {
     let mut cond = conditions.cloned().unwrap_or_else(|| json!({}));
     if let Some(arn) = cluster_arn {
@@ -27,7 +38,7 @@ pub fn trust_policy(conditions: Option<&Value>, cluster_arn: Option<&str>) -> Va
             "aws:SourceAccount",
             json!(account),
         );
-        merge_condition(&mut cond, "ArnEquals", "aws:SourceArn", json!(arn));
+        merge_condition(&mut cond, "StringEquals", CLUSTER_ARN_TAG_KEY, json!(arn));
     }
     let mut statement = json!({
         "Effect": "Allow",
@@ -80,11 +91,17 @@ pub fn split_trust(trust_policy: &str) -> (Option<String>, bool) {
         .get("Condition")
         .cloned()
         .unwrap_or_else(|| json!({}));
-    let restrict = cond["ArnEquals"].get("aws:SourceArn").is_some();
+    // The restriction as written now (the session tag), or by a version
+    // before issue 27 (`aws:SourceArn`): read as `restrict_to_cluster`, so
+    // a role of that version shows a trust to repair, not a new setting.
+    let restrict = (cond["StringEquals"].get(CLUSTER_ARN_TAG_KEY).is_some()
+        && cond["StringEquals"].get("aws:SourceAccount").is_some())
+        || cond["ArnEquals"].get("aws:SourceArn").is_some();
     if restrict {
         for (op, key) in [
             ("ArnEquals", "aws:SourceArn"),
             ("StringEquals", "aws:SourceAccount"),
+            ("StringEquals", CLUSTER_ARN_TAG_KEY),
         ] {
             if let Some(m) = cond.get_mut(op).and_then(Value::as_object_mut) {
                 m.remove(key);
@@ -125,9 +142,30 @@ mod tests {
         assert_eq!(cond["StringEquals"]["aws:SourceAccount"], "123456789012");
         assert_eq!(cond["StringEquals"]["aws:RequestTag/team"], "a");
         assert_eq!(
-            cond["ArnEquals"]["aws:SourceArn"],
+            cond["StringEquals"]["aws:RequestTag/eks-cluster-arn"],
             "arn:aws:eks:us-east-1:123456789012:cluster/c1"
         );
+        // Never aws:SourceArn = the cluster ARN (issue 27): no source says
+        // EKS sends it, and the association ARN public policies use there
+        // would never match it.
+        assert!(cond.get("ArnEquals").is_none(), "{cond}");
+    }
+
+    #[test]
+    fn a_restriction_written_before_is_read_as_restrict_to_cluster() {
+        let old = json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": "123456789012"},
+                "ArnEquals": {"aws:SourceArn": "arn:aws:eks:us-east-1:123456789012:cluster/c1"}
+            }
+        }]});
+        assert_eq!(split_trust(&old.to_string()), (None, true));
+        // ...and differs from the trust wanted now, so it is rewritten.
+        let now = trust_policy(None, Some("arn:aws:eks:us-east-1:123456789012:cluster/c1"));
+        assert_ne!(now, old);
     }
 
     #[test]
