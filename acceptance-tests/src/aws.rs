@@ -80,9 +80,11 @@ impl Settings {
     /// The settings from the environment, or what is missing or wrong.
     pub fn from_env() -> Result<Settings, String> {
         if std::env::var("EKS_TEST_AWS_CONFIRM").as_deref() != Ok("yes") {
-            return Err("AWS mode makes IAM roles and pod identity associations in the \
+            return Err(
+                "AWS mode makes IAM roles and pod identity associations in the \
                  account of your credentials: set EKS_TEST_AWS_CONFIRM=yes to go ahead"
-                .into());
+                    .into(),
+            );
         }
         let cluster = non_empty("EKS_TEST_CLUSTER")
             .ok_or("EKS_TEST_CLUSTER is not set: name an existing cluster the tests may use")?;
@@ -109,9 +111,7 @@ impl Settings {
 /// when they are incomplete.
 pub fn settings() -> &'static Settings {
     static SETTINGS: OnceLock<Settings> = OnceLock::new();
-    SETTINGS.get_or_init(|| {
-        Settings::from_env().unwrap_or_else(|e| panic!("AWS mode: {e}"))
-    })
+    SETTINGS.get_or_init(|| Settings::from_env().unwrap_or_else(|e| panic!("AWS mode: {e}")))
 }
 
 fn non_empty(key: &str) -> Option<String> {
@@ -167,7 +167,10 @@ fn iam_endpoint(partition: &str) -> (String, &'static str) {
             "cn-north-1",
         ),
         "aws-us-gov" => ("https://iam.us-gov.amazonaws.com".into(), "us-gov-west-1"),
-        "aws-iso" => ("https://iam.us-iso-east-1.c2s.ic.gov".into(), "us-iso-east-1"),
+        "aws-iso" => (
+            "https://iam.us-iso-east-1.c2s.ic.gov".into(),
+            "us-iso-east-1",
+        ),
         "aws-iso-b" => (
             "https://iam.us-isob-east-1.sc2s.sgov.gov".into(),
             "us-isob-east-1",
@@ -551,6 +554,9 @@ mod tests {
                 && auth.contains("/eu-west-1/eks/aws4_request"),
             "{auth}"
         );
-        assert!(headers.iter().any(|(k, _)| k == "x-amz-date"), "{headers:?}");
+        assert!(
+            headers.iter().any(|(k, _)| k == "x-amz-date"),
+            "{headers:?}"
+        );
     }
 }
