@@ -238,9 +238,21 @@ impl Chain {
             .enable_all()
             .build()
             .map_err(|e| format!("starting a runtime for the credential chain: {e}"))?;
+        // The SDK crates come without their default HTTPS client (as in the
+        // provider: one rustls crypto provider, ring); the chain's own
+        // calls (SSO, web identity, instance metadata) need one.
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
         let region = aws_config::Region::new(region.to_string());
+        let config = aws_config::provider_config::ProviderConfig::default()
+            .with_http_client(http)
+            .with_region(Some(region.clone()));
         let provider = runtime.block_on(
             aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                .configure(config)
                 .region(region)
                 .build(),
         );
