@@ -45,15 +45,18 @@ build() {
     eks_die "build failed"
 }
 
-# run_suite RUN: the AWS-safe tests with run ID RUN; output in $out/test-RUN.log.
+# run_suite RUN [SELECTION...]: the AWS-safe tests (of every test binary, or
+# of cargo's SELECTION) with run ID RUN; output in $out/test-RUN.log.
 run_suite() {
   local run=$1 tf
+  shift
+  [ $# -gt 0 ] || set -- --test '*'
   tf=${TF_ACC_TERRAFORM:-$(eks_newest_terraform)} || eks_die "no terraform: run scripts/setup.sh"
-  rm -f "$out/skipped-$run.tsv"
+  rm -f "$out/record-$run.tsv"
   env TF_ACC=1 EKS_TEST_AWS=1 EKS_TEST_RUN="$run" \
-    EKS_TEST_AWS_SKIPS="$out/skipped-$run.tsv" \
+    EKS_TEST_AWS_RECORD="$out/record-$run.tsv" \
     TF_ACC_TERRAFORM="$tf" TF_ACC_PROVIDER_DIR="$EKS_PROVIDER_DIR" \
-    cargo test --no-fail-fast -p acceptance-tests --test '*' \
+    cargo test --no-fail-fast -p acceptance-tests "$@" \
     -- --test-threads="${TF_ACC_THREADS:-4}" 2>&1 | tee "$out/test-$run.log"
   return "${PIPESTATUS[0]}"
 }
@@ -62,7 +65,7 @@ run_suite() {
 report() {
   local run=$1 secs=$2 tf
   tf=${TF_ACC_TERRAFORM:-$(eks_newest_terraform)}
-  env EKS_TEST_AWS_SKIPS="$out/skipped-$run.tsv" REPORT_RUN="$run" REPORT_SECONDS="$secs" \
+  env EKS_TEST_AWS_RECORD="$out/record-$run.tsv" REPORT_RUN="$run" REPORT_SECONDS="$secs" \
     REPORT_STARTED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     REPORT_ENGINE="$("$tf" version 2>/dev/null | head -n 1)" \
     REPORT_PROVIDER="terraform-provider-eks $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1) ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))" \
@@ -108,15 +111,17 @@ local_ci() {
 
   EKS_TEST_RUN=ci$(tr -dc 'a-z0-9' </dev/urandom | head -c 6) aws_run || rc=1
 
-  # A run killed mid-way: start one, wait until it has made something,
-  # SIGKILL its whole process group (tests, terraform, providers), sweep.
+  # A run killed mid-way: start the made-role tests, wait until they have
+  # made an association and a role of the provider's (owner tag), SIGKILL
+  # the whole process group (tests, terraform, providers), sweep.
   run=kill$(tr -dc 'a-z0-9' </dev/urandom | head -c 6)
   eks_log "killed run $run: start, kill once it has made something, sweep"
-  EKS_TEST_RUN=$run run_suite "$run" >/dev/null 2>&1 &
+  EKS_TEST_RUN=$run run_suite "$run" --test made_role >/dev/null 2>&1 &
   pid=$!
   for i in $(seq 1 600); do
     if ! EKS_TEST_RUN=$run "$aws_acc" leftovers "$run" >"$out/leftovers-$run.txt" 2>&1; then
-      grep -q ' association ' "$out/leftovers-$run.txt" && break
+      grep -q ' association ' "$out/leftovers-$run.txt" &&
+        grep -q 'eks-tools:pod-identity' "$out/leftovers-$run.txt" && break
     fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.2
@@ -125,8 +130,8 @@ local_ci() {
   wait "$pid" 2>/dev/null
   eks_log "killed run $run after ${i} polls; it had left:"
   cat "$out/leftovers-$run.txt" >&2
-  grep -q ' association ' "$out/leftovers-$run.txt" ||
-    { eks_log "FAILED: the killed run had made no association"; rc=1; }
+  grep -q 'eks-tools:pod-identity' "$out/leftovers-$run.txt" ||
+    { eks_log "FAILED: the killed run had made no role of the provider's"; rc=1; }
   "$aws_acc" sweep "$run" || rc=1
   if "$aws_acc" leftovers; then
     eks_log "nothing left after the sweep (no tf-acc- association, no eks-test-run role)"

@@ -5,7 +5,7 @@
 //! ([`Settings`]: the named cluster, region, run ID, endpoints), the signed
 //! HTTP [`Client`] that the world and the sweeper (`src/bin/aws-acc.rs`)
 //! call AWS with (real SigV4, credentials from the standard chain), and the
-//! record of tests skipped in this mode ([`record_skip`]).
+//! record of which tests ran and which were skipped in this mode ([`record`]).
 //! What it does not own: which tests run in this mode (each test declares
 //! it: [`crate::acc_aws`]) and the world's test helpers ([`crate::World`]).
 //!
@@ -18,8 +18,8 @@
 //!   (`tf-acc-<run>-…`) and in the tag `eks-test-run` of the roles they make.
 //! - `AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL_IAM`, `AWS_ENDPOINT_URL_STS`
 //!   (else `AWS_ENDPOINT_URL`): endpoints; else the region's and partition's own.
-//! - `EKS_TEST_AWS_SKIPS`: file that skipped tests are appended to (for the
-//!   report); default `<target>/aws-acc/skipped.tsv`.
+//! - `EKS_TEST_AWS_RECORD`: file each test that ran or was skipped is
+//!   appended to (for the report); default `<target>/aws-acc/record.tsv`.
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -476,16 +476,17 @@ fn query_form(action: &str, version: &str, params: &[(&str, &str)]) -> String {
     form
 }
 
-// ---- the skip record -------------------------------------------------------------
+// ---- the record ------------------------------------------------------------------
 
-/// Appends `test<TAB>reason` to the skip record (see the module's doc), so
-/// that the report counts the test as skipped, not passed (cargo says
-/// `ok` for a test that returned early).
-pub fn record_skip(test: &str, reason: &str) {
-    let path = match std::env::var_os("EKS_TEST_AWS_SKIPS") {
+/// Appends `test<TAB>ran` or `test<TAB>skipped<TAB>reason` (`skipped` is
+/// `Some(reason)`) to the record (see the module's doc): cargo says `ok`
+/// for a test that returned early, so the report counts as passed only a
+/// test recorded as ran.
+pub fn record(test: &str, skipped: Option<&str>) {
+    let path = match std::env::var_os("EKS_TEST_AWS_RECORD") {
         Some(p) => std::path::PathBuf::from(p),
         None => match crate::world::target_dir() {
-            Ok(t) => t.join("aws-acc").join("skipped.tsv"),
+            Ok(t) => t.join("aws-acc").join("record.tsv"),
             Err(_) => return,
         },
     };
@@ -493,7 +494,10 @@ pub fn record_skip(test: &str, reason: &str) {
         let _ = std::fs::create_dir_all(dir);
     }
     // One short write per line with O_APPEND: lines of parallel tests never mix.
-    let line = format!("{test}\t{}\n", reason.replace(['\t', '\n'], " "));
+    let line = match skipped {
+        Some(reason) => format!("{test}\tskipped\t{}\n", reason.replace(['\t', '\n'], " ")),
+        None => format!("{test}\tran\n"),
+    };
     if let Ok(mut file) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -72,7 +72,7 @@ pub fn acc_local(test: &str, why: &str) -> Option<&'static World> {
     }
     if aws::enabled() {
         eprintln!("[tf-acc] {test}: skipped in AWS mode: {why}");
-        aws::record_skip(test, why);
+        aws::record(test, Some(why));
         return None;
     }
     start_test();
@@ -91,7 +91,11 @@ pub fn acc_aws(test: &str) -> Option<&'static World> {
         return None;
     }
     start_test();
-    Some(world())
+    let w = world();
+    if aws::enabled() {
+        aws::record(test, None);
+    }
+    Some(w)
 }
 
 /// Why the tests of a binary that declares none of them safe for AWS mode

@@ -383,21 +383,16 @@ struct Outcome {
 }
 
 /// Reads cargo's `test NAME ... ok|FAILED|ignored` lines (under each
-/// `Running tests/BINARY.rs` line) and the skip record, and writes
+/// `Running tests/BINARY.rs` line) and the record of what ran, and writes
 /// `OUT.md` and `OUT.json`. Context (versions, region, cluster) comes from
 /// the environment the script sets (`REPORT_*`) and from DescribeCluster.
 fn report(out: &str, logs: &[String]) -> Result<(), String> {
-    let skips_path = std::env::var("EKS_TEST_AWS_SKIPS").unwrap_or_default();
-    let skips: BTreeMap<String, String> = std::fs::read_to_string(&skips_path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(t, r)| (t.to_string(), r.to_string()))
-        .collect();
+    let record_path = std::env::var("EKS_TEST_AWS_RECORD").unwrap_or_default();
+    let record = parse_record(&std::fs::read_to_string(&record_path).unwrap_or_default());
     let mut outcomes = Vec::new();
     for log in logs {
         let text = std::fs::read_to_string(log).map_err(|e| format!("reading {log}: {e}"))?;
-        outcomes.extend(parse_log(&text, &skips));
+        outcomes.extend(parse_log(&text, &record));
     }
     let count = |r: &str| outcomes.iter().filter(|o| o.result == r).count();
     let (passed, failed, skipped) = (count("passed"), count("failed"), count("skipped"));
@@ -477,7 +472,28 @@ fn report(out: &str, logs: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn parse_log(text: &str, skips: &BTreeMap<String, String>) -> Vec<Outcome> {
+/// The record (`acceptance_tests::aws::record`): test → `None` when it
+/// ran, `Some(reason)` when it was skipped.
+fn parse_record(text: &str) -> BTreeMap<String, Option<String>> {
+    text.lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, '\t');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(t), Some("ran"), _) => Some((t.to_string(), None)),
+                (Some(t), Some("skipped"), r) => {
+                    Some((t.to_string(), Some(r.unwrap_or_default().to_string())))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Why a test that cargo says passed but never reached the harness is skipped.
+const NEVER_RAN: &str = "returned before reaching the harness \
+     (a switch of its own is off, e.g. EKS_MODEL, TF_ACC_RELEASE)";
+
+fn parse_log(text: &str, record: &BTreeMap<String, Option<String>>) -> Vec<Outcome> {
     let mut out = Vec::new();
     let mut binary = String::from("?");
     for line in text.lines() {
@@ -499,11 +515,12 @@ fn parse_log(text: &str, skips: &BTreeMap<String, String>) -> Vec<Outcome> {
         let Some((name, result)) = rest.rsplit_once(" ... ") else {
             continue;
         };
-        let (result, reason) = match (result, skips.get(name)) {
-            (_, Some(reason)) => ("skipped", reason.clone()),
-            ("ok", None) => ("passed", String::new()),
-            ("ignored", None) => ("skipped", "#[ignore]".to_string()),
-            (r, None) if r.starts_with("FAILED") => ("failed", "see the log".to_string()),
+        let (result, reason) = match (result, record.get(name)) {
+            (r, _) if r.starts_with("FAILED") => ("failed", "see the log".to_string()),
+            ("ok", Some(None)) => ("passed", String::new()),
+            ("ok", Some(Some(reason))) => ("skipped", reason.clone()),
+            ("ok", None) => ("skipped", NEVER_RAN.to_string()),
+            ("ignored", _) => ("skipped", "#[ignore]".to_string()),
             _ => continue,
         };
         out.push(Outcome {
@@ -548,16 +565,17 @@ mod tests {
     }
 
     #[test]
-    fn the_log_gives_each_test_its_outcome_and_skips_win_over_ok() {
+    fn the_log_gives_each_test_its_outcome_and_only_what_ran_passes() {
         let log = "     Running tests/association.rs (target/debug/deps/association-abc)\n\
                    test association_basic ... ok\n\
                    test association_in_another_region ... ok\n\
-                   test association_tags ... FAILED\n";
-        let skips = BTreeMap::from([(
-            "association_in_another_region".to_string(),
-            "regions".to_string(),
-        )]);
-        let outcomes = parse_log(log, &skips);
+                   test association_tags ... FAILED\n\
+                   test model_ownership_invariants ... ok\n";
+        let record = parse_record(
+            "association_basic\tran\nassociation_tags\tran\n\
+             association_in_another_region\tskipped\tregions\n",
+        );
+        let outcomes = parse_log(log, &record);
         let got: Vec<(&str, &str, &str)> = outcomes
             .iter()
             .map(|o| (o.binary.as_str(), o.name.as_str(), o.result))
@@ -568,6 +586,7 @@ mod tests {
                 ("association", "association_basic", "passed"),
                 ("association", "association_in_another_region", "skipped"),
                 ("association", "association_tags", "failed"),
+                ("association", "model_ownership_invariants", "skipped"),
             ]
         );
     }
