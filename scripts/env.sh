@@ -14,7 +14,8 @@ EKS_TARGET="${CARGO_TARGET_DIR:-$EKS_REPO/target}"
 # State (pids, ports, logs) of the world scripts/local-world.sh starts; the
 # acceptance tests keep their worlds' logs beside it, in target/world/<test>.
 EKS_WORLD_DIR="${EKS_WORLD_DIR:-$EKS_TARGET/world/local}"
-EKS_MOTO_SERVER="$EKS_VENV/bin/moto_server"
+# (MOTO_SERVER, as the acceptance harness reads it, names another.)
+EKS_MOTO_SERVER="${MOTO_SERVER:-$EKS_VENV/bin/moto_server}"
 # The moto release the tests are known to work with.
 EKS_MOTO_VERSION="5.2.5"
 # The provider binary and the emulator, as `cargo build --workspace` leaves them.

@@ -14,6 +14,17 @@
 # is non-zero if any failed.
 # Ends with a summary: each step's result and time, and the test counts.
 #
+# AWS mode (docs/index.md, "Running the acceptance tests against AWS";
+# scripts/test-aws.sh does it):
+#
+#   scripts/test.sh --aws              the AWS-safe tests against the account of your
+#                                      credentials and EKS_TEST_CLUSTER (needs
+#                                      EKS_TEST_AWS_CONFIRM=yes); sweep; report
+#   scripts/test.sh --aws-sweep [RUN]  delete what runs (or run RUN) left behind
+#
+# The normal run exercises that mode against the local world ("acceptance
+# (AWS mode, local world)": scripts/test-aws.sh --local).
+#
 # Knobs: TF_ACC_THREADS (parallel acceptance tests, default 4),
 # TF_SRC_TESTS (cargo test selection for the Terraform built from source,
 # default `--test engines`; empty: the whole suite),
@@ -22,6 +33,13 @@ set -uo pipefail
 set -m # each step in its own process group, so an interrupt ends all of it
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$EKS_REPO" || exit 1
+
+case "${1:-}" in
+  --aws) exec scripts/test-aws.sh ;;
+  --aws-sweep) exec scripts/test-aws.sh --sweep ${2:+"$2"} ;;
+  "") ;;
+  *) eks_die "usage: scripts/test.sh [--aws | --aws-sweep [RUN]]" ;;
+esac
 
 threads=${TF_ACC_THREADS:-4}
 # What runs on the Terraform built from source: the tests of what only it
@@ -227,6 +245,14 @@ if step "cargo build" "$logs/build.log" cargo build --workspace; then
   # (acceptance-tests/tests/model.rs; EKS_MODEL=1), on this engine only.
   acceptance_strict() { EMULATOR_STRICT=all EKS_MODEL=1 acceptance "$@"; }
   step "acceptance (terraform $v_new, emulator strict)" "$logs/test-acceptance-$v_new.log" acceptance_strict "$tf_new"
+  # AWS mode through its own code path (endpoints and credentials from the
+  # environment, real SigV4, one shared cluster, run IDs, the sweeper)
+  # against moto and the emulator started as external processes, then a
+  # killed run swept clean. Its log is not a test-*.log: cargo counts the
+  # tests skipped in that mode as passed (its report, in target/aws-acc/,
+  # counts them right).
+  step "acceptance (AWS mode, local world)" "$logs/aws-mode.log" \
+    env TF_ACC_TERRAFORM="$tf_new" MOTO_SERVER="$EKS_MOTO_SERVER" scripts/test-aws.sh --local
   if [ "$v_old" = "$v_new" ]; then
     skip "acceptance (terraform $v_old)" "the newest terraform here is $v_old"
   else

@@ -1,8 +1,6 @@
-//! Plain HTTP on loopback to moto and the emulator, with the fake SigV4
-//! header both accept (moto routes on its credential scope; neither checks
-//! signatures). Failures of the transport panic: this runs inside tests.
-
-use std::time::Duration;
+//! What the harness reads from AWS answers: [`Answer`], percent-encoding,
+//! and the flat XML of IAM's query protocol. Sending (signed, to the local
+//! world or to AWS) is [`crate::aws::Client`]'s.
 
 /// An HTTP answer: status and body, whatever the status.
 #[derive(Debug)]
@@ -23,52 +21,6 @@ impl Answer {
     pub fn ok(&self) -> bool {
         (200..300).contains(&self.status)
     }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(60))
-        .build()
-}
-
-fn authorization(region: &str, service: &str) -> String {
-    format!(
-        "AWS4-HMAC-SHA256 Credential=test/20260101/{region}/{service}/aws4_request, \
-         SignedHeaders=host, Signature=0"
-    )
-}
-
-/// Sends one request in the world's region; `body` is (content type, text).
-pub fn send(method: &str, url: &str, service: &str, body: Option<(&str, &str)>) -> Answer {
-    send_in("us-east-1", method, url, service, body)
-}
-
-/// Sends one request signed for `region` (the emulator keeps each region's
-/// state apart, as AWS does).
-pub fn send_in(
-    region: &str,
-    method: &str,
-    url: &str,
-    service: &str,
-    body: Option<(&str, &str)>,
-) -> Answer {
-    let request = agent()
-        .request(method, url)
-        .set("Authorization", &authorization(region, service));
-    let result = match body {
-        Some((content_type, text)) => request.set("Content-Type", content_type).send_string(text),
-        None => request.call(),
-    };
-    let response = match result {
-        Ok(response) => response,
-        Err(ureq::Error::Status(_, response)) => response,
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
-    let status = response.status();
-    let body = response
-        .into_string()
-        .unwrap_or_else(|e| panic!("{method} {url}: reading the body: {e}"));
-    Answer { status, body }
 }
 
 /// Percent-encodes a form or query value.

@@ -161,18 +161,20 @@ impl Tf {
 
     fn env(&self) -> Vec<(String, String)> {
         let dir = self.path();
-        let mut env = self.world.aws_env();
+        let mut env = Vec::new();
         let home = dir.join(".home");
         let nowhere = home.join("none");
         for (k, v) in [
             ("TF_CLI_CONFIG_FILE", dir.join(".terraformrc")),
             ("HOME", home.clone()),
-            // Keep a developer's own AWS config and credentials out.
+            // Keep a developer's own AWS config and credentials out (the
+            // world's environment, next, names them in AWS mode).
             ("AWS_CONFIG_FILE", nowhere.clone()),
             ("AWS_SHARED_CREDENTIALS_FILE", nowhere),
         ] {
             env.push((k.to_string(), v.display().to_string()));
         }
+        env.extend(self.world.aws_env());
         env.push(("TF_IN_AUTOMATION".into(), "1".into()));
         env.push(("CHECKPOINT_DISABLE".into(), "1".into()));
         // What is needed to run at all, and logging knobs for debugging.

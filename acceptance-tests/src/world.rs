@@ -8,6 +8,13 @@
 //!
 //! Faults set through [`World::set_faults`] hit every test of the binary:
 //! tests that need them live in a test binary of their own.
+//!
+//! In AWS mode ([`crate::aws`]) nothing is started: the world is the
+//! account of the environment's credentials, reached at the environment's
+//! endpoints with real SigV4, and one existing cluster that every test
+//! shares ([`World::new_cluster`] returns it; [`World::list_associations`]
+//! shows a test only the associations of its own names). Roles the harness
+//! makes carry the tag `eks-test-run = <run>` for the sweeper.
 
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -19,7 +26,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::http::{self, Answer, decode, encode, xml_all, xml_first};
+use crate::aws::{self, Client, Endpoints, Signer};
+use crate::http::{Answer, decode, encode, xml_all, xml_first};
 
 /// How long a server may take to print its address. moto needs about a
 /// second; a cold machine under a parallel build more.
@@ -33,14 +41,32 @@ pub const ACCOUNT_ID: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 
 /// A running world: where its servers listen and where their logs are.
-#[derive(Debug)]
 pub struct World {
-    /// moto's base URL (IAM and STS), e.g. `http://127.0.0.1:40123`.
+    /// moto's base URL (IAM and STS), e.g. `http://127.0.0.1:40123`; in
+    /// AWS mode IAM's endpoint.
     pub moto_url: String,
-    /// The emulator's base URL (EKS and `/_emulator/...`).
+    /// The emulator's base URL (EKS and `/_emulator/...`); in AWS mode EKS's endpoint.
     pub eks_url: String,
     /// Folder with `moto.log` and `emulator.log`.
     pub log_dir: PathBuf,
+    /// The world's region ([`REGION`], or `AWS_REGION` in AWS mode).
+    pub region: String,
+    /// The account ([`ACCOUNT_ID`], or the credentials' in AWS mode).
+    pub account_id: String,
+    /// In AWS mode: the one cluster every test uses.
+    shared_cluster: Option<String>,
+    client: Client,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World")
+            .field("eks_url", &self.eks_url)
+            .field("iam_url", &self.moto_url)
+            .field("region", &self.region)
+            .field("shared_cluster", &self.shared_cluster)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An IAM role as moto reports it.
@@ -55,9 +81,15 @@ pub struct Role {
 
 static WORLD: OnceLock<World> = OnceLock::new();
 
-/// The world of this test binary, started on first call.
+/// The world of this test binary, started (or in AWS mode reached) on first call.
 pub fn world() -> &'static World {
-    WORLD.get_or_init(|| World::start().unwrap_or_else(|e| panic!("starting the world: {e}")))
+    WORLD.get_or_init(|| {
+        if aws::enabled() {
+            World::connect().unwrap_or_else(|e| panic!("AWS mode: {e}"))
+        } else {
+            World::start().unwrap_or_else(|e| panic!("starting the world: {e}"))
+        }
+    })
 }
 
 /// The trust policy that lets EKS Pod Identity assume a role.
@@ -105,10 +137,23 @@ impl World {
         let (moto_url, eks_url) = rx
             .recv()
             .map_err(|_| "the world thread died".to_string())??;
+        let client = Client::new(
+            Endpoints {
+                eks: eks_url.clone(),
+                iam: moto_url.clone(),
+                sts: moto_url.clone(),
+            },
+            REGION,
+            Signer::Fake,
+        );
         let world = World {
             moto_url,
             eks_url,
             log_dir,
+            region: REGION.to_string(),
+            account_id: ACCOUNT_ID.to_string(),
+            shared_cluster: None,
+            client,
         };
         eprintln!(
             "[tf-acc] world: moto {} eks-emulator {} (logs in {})",
@@ -119,8 +164,57 @@ impl World {
         Ok(world)
     }
 
+    /// AWS mode: the account and cluster of the environment; checks that
+    /// the credentials work and the cluster is ACTIVE.
+    fn connect() -> Result<World, String> {
+        let settings = aws::settings();
+        let client = Client::from_settings(settings)?;
+        let account_id = client.account_id()?;
+        let path = format!("/clusters/{}", settings.cluster);
+        let answer = client.eks("GET", &path, None)?;
+        if !answer.ok() {
+            return Err(format!(
+                "DescribeCluster {} in {}: HTTP {}: {}",
+                settings.cluster, settings.region, answer.status, answer.body
+            ));
+        }
+        let status = answer.json()["cluster"]["status"].clone();
+        if status != "ACTIVE" {
+            return Err(format!(
+                "cluster {} is {status}, not ACTIVE",
+                settings.cluster
+            ));
+        }
+        let log_dir = target_dir()?.join("aws-acc").join(binary_name());
+        eprintln!(
+            "[tf-acc] AWS mode: run {} in account {account_id}, cluster {} ({}), EKS {}, IAM {}",
+            settings.run,
+            settings.cluster,
+            settings.region,
+            settings.endpoints.eks,
+            settings.endpoints.iam
+        );
+        Ok(World {
+            moto_url: settings.endpoints.iam.clone(),
+            eks_url: settings.endpoints.eks.clone(),
+            log_dir,
+            region: settings.region.clone(),
+            account_id,
+            shared_cluster: Some(settings.cluster.clone()),
+            client,
+        })
+    }
+
+    /// Whether this is AWS mode (a shared cluster, nothing started).
+    pub fn is_aws(&self) -> bool {
+        self.shared_cluster.is_some()
+    }
+
     /// The environment terraform (and so the provider) needs to talk to this world.
     pub fn aws_env(&self) -> Vec<(String, String)> {
+        if self.is_aws() {
+            return aws_mode_env();
+        }
         [
             ("AWS_ENDPOINT_URL_EKS", self.eks_url.as_str()),
             ("AWS_ENDPOINT_URL_IAM", self.moto_url.as_str()),
@@ -139,17 +233,9 @@ impl World {
 
     /// One IAM query call; the answer whatever its status.
     pub fn iam(&self, action: &str, params: &[(&str, &str)]) -> Answer {
-        let mut form = format!("Action={action}&Version=2010-05-08");
-        for (k, v) in params {
-            form.push_str(&format!("&{k}={}", encode(v)));
-        }
-        let url = format!("{}/", self.moto_url);
-        http::send(
-            "POST",
-            &url,
-            "iam",
-            Some(("application/x-www-form-urlencoded", &form)),
-        )
+        self.client
+            .iam(action, params)
+            .unwrap_or_else(|e| panic!("IAM {action}: {e}"))
     }
 
     fn iam_ok(&self, action: &str, params: &[(&str, &str)]) -> String {
@@ -163,15 +249,16 @@ impl World {
         answer.body
     }
 
-    /// Creates a role with the given trust policy.
+    /// Creates a role with the given trust policy (in AWS mode tagged
+    /// `eks-test-run = <run>`, for the sweeper).
     pub fn create_role(&self, name: &str, trust: &Value) -> Role {
-        let body = self.iam_ok(
-            "CreateRole",
-            &[
-                ("RoleName", name),
-                ("AssumeRolePolicyDocument", &trust.to_string()),
-            ],
-        );
+        let trust = trust.to_string();
+        let mut params = vec![("RoleName", name), ("AssumeRolePolicyDocument", &trust)];
+        if self.is_aws() {
+            params.push(("Tags.member.1.Key", aws::RUN_TAG));
+            params.push(("Tags.member.1.Value", &aws::settings().run));
+        }
+        let body = self.iam_ok("CreateRole", &params);
         parse_role(&body).unwrap_or_else(|| panic!("CreateRole {name}: no role in {body}"))
     }
 
@@ -232,14 +319,10 @@ impl World {
 
     /// One EKS call; the answer whatever its status.
     pub fn eks(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {
-        let url = format!("{}{path}", self.eks_url);
         let text = body.map(Value::to_string);
-        http::send(
-            method,
-            &url,
-            "eks",
-            text.as_deref().map(|t| ("application/json", t)),
-        )
+        self.client
+            .eks(method, path, text.as_deref())
+            .unwrap_or_else(|e| panic!("EKS {method} {path}: {e}"))
     }
 
     fn eks_ok(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
@@ -255,19 +338,24 @@ impl World {
 
     /// An EKS request signed for `region` instead of the world's own.
     pub fn eks_in(&self, region: &str, method: &str, path: &str, body: Option<&Value>) -> Answer {
-        let url = format!("{}{path}", self.eks_url);
         let text = body.map(Value::to_string);
-        http::send_in(
-            region,
-            method,
-            &url,
-            "eks",
-            text.as_deref().map(|t| ("application/json", t)),
-        )
+        self.client
+            .eks_in(region, method, path, text.as_deref())
+            .unwrap_or_else(|e| panic!("EKS {method} {path} in {region}: {e}"))
+    }
+
+    /// Panics in AWS mode, which never creates clusters (a test that does
+    /// is local-only).
+    fn no_clusters_in_aws_mode(&self, name: &str) {
+        assert!(
+            !self.is_aws(),
+            "AWS mode never creates clusters (asked for {name}): declare the test with acc()"
+        );
     }
 
     /// Creates a cluster in `region` and waits until it is ACTIVE there.
     pub fn create_cluster_in(&self, region: &str, name: &str) {
+        self.no_clusters_in_aws_mode(name);
         let body = json!({
             "name": name,
             "roleArn": format!("arn:aws:iam::{ACCOUNT_ID}:role/eks-cluster"),
@@ -287,6 +375,7 @@ impl World {
 
     /// Creates a cluster and waits until it is ACTIVE.
     pub fn create_cluster(&self, name: &str) {
+        self.no_clusters_in_aws_mode(name);
         self.eks_ok(
             "POST",
             "/clusters",
@@ -302,8 +391,12 @@ impl World {
         });
     }
 
-    /// Creates an ACTIVE cluster with a random `tf-acc-` name and returns the name.
+    /// Creates an ACTIVE cluster with a random `tf-acc-` name and returns
+    /// the name; in AWS mode, the named cluster (`EKS_TEST_CLUSTER`).
     pub fn new_cluster(&self) -> String {
+        if let Some(cluster) = &self.shared_cluster {
+            return cluster.clone();
+        }
         let name = crate::random_name();
         self.create_cluster(&name);
         name
@@ -386,8 +479,23 @@ impl World {
         Some(answer.json()["association"].clone())
     }
 
-    /// All association summaries of a cluster (follows `nextToken`).
+    /// All association summaries of a cluster (follows `nextToken`); in
+    /// AWS mode only those whose namespace or service account this test
+    /// named ([`crate::random_name`]): the cluster is shared with other
+    /// tests and with its owner.
     pub fn list_associations(&self, cluster: &str) -> Vec<Value> {
+        let mut all = self.list_all_associations(cluster);
+        if self.is_aws() {
+            all.retain(|a| {
+                ["namespace", "serviceAccount"]
+                    .iter()
+                    .any(|k| a[k].as_str().is_some_and(crate::is_own_name))
+            });
+        }
+        all
+    }
+
+    fn list_all_associations(&self, cluster: &str) -> Vec<Value> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -495,15 +603,12 @@ fn spawn_servers(
     let moto_url = wait_for_url(children.last_mut(), &moto_log)?;
     // The first IAM call loads the managed policies (about a second): do it
     // now, not inside the first test's timing.
-    let warm = http::send(
-        "POST",
-        &format!("{moto_url}/"),
-        "iam",
-        Some((
-            "application/x-www-form-urlencoded",
-            "Action=ListRoles&Version=2010-05-08",
-        )),
-    );
+    let endpoints = Endpoints {
+        eks: String::new(),
+        iam: moto_url.clone(),
+        sts: moto_url.clone(),
+    };
+    let warm = Client::new(endpoints, REGION, Signer::Fake).iam("ListRoles", &[])?;
     if !warm.ok() {
         return Err(format!("moto does not answer IAM calls: {}", warm.body));
     }
@@ -593,7 +698,7 @@ pub fn repo_root() -> PathBuf {
 
 /// The cargo target dir this test binary was built into
 /// (`<target>/debug/deps/<binary>` → `<target>`).
-fn target_dir() -> Result<PathBuf, String> {
+pub(crate) fn target_dir() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     exe.ancestors()
         .nth(3)
@@ -602,7 +707,7 @@ fn target_dir() -> Result<PathBuf, String> {
 }
 
 /// The test binary's name without cargo's hash (`association-1a2b…` → `association`).
-fn binary_name() -> String {
+pub(crate) fn binary_name() -> String {
     let exe = std::env::current_exe().ok();
     let stem = exe
         .as_deref()
@@ -780,4 +885,31 @@ impl World {
         );
         role
     }
+}
+
+// ---- AWS mode ------------------------------------------------------------------
+
+/// Terraform's environment in AWS mode: the test process's own `AWS_*`
+/// variables (credentials, profile, region, endpoints), with the shared
+/// config and credentials files named where they are (terraform runs with
+/// a HOME of its own), and the region set.
+fn aws_mode_env() -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("AWS_"))
+        .collect();
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    for (key, file) in [
+        ("AWS_CONFIG_FILE", "config"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+    ] {
+        if !env.iter().any(|(k, _)| k == key)
+            && let Some(home) = &home
+        {
+            let path = home.join(".aws").join(file);
+            env.push((key.to_string(), path.display().to_string()));
+        }
+    }
+    env.retain(|(k, _)| k != "AWS_REGION");
+    env.push(("AWS_REGION".into(), aws::settings().region.clone()));
+    env
 }

@@ -5,7 +5,7 @@
 use acceptance_tests::hcl::{
     association, block, config, data, json, map, provider, provider_with_blocks, string,
 };
-use acceptance_tests::{Tf, World, acc, contains_ignoring_wrap, random_name};
+use acceptance_tests::{Tf, World, acc_aws, acc_local, contains_ignoring_wrap, random_name};
 use serde_json::{Value, json};
 
 const ADDRESS: &str = "eks_pod_identity_association.test";
@@ -43,7 +43,7 @@ fn provider_block() -> String {
 
 #[test]
 fn association_basic() {
-    let Some(w) = acc("association_basic") else {
+    let Some(w) = acc_aws("association_basic") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -67,7 +67,10 @@ fn association_basic() {
     assert!(id.starts_with("a-"), "association ID {id:?}");
     assert_eq!(
         r["association_arn"],
-        format!("arn:aws:eks:us-east-1:123456789012:podidentityassociation/{cluster}/{id}")
+        format!(
+            "arn:aws:eks:{}:{}:podidentityassociation/{cluster}/{id}",
+            w.region, w.account_id
+        )
     );
     assert_eq!(r["role_arn"], role1.arn.as_str());
     assert_eq!(r["disable_session_tags"], false);
@@ -116,7 +119,7 @@ fn association_basic() {
 
 #[test]
 fn association_tags() {
-    let Some(w) = acc("association_tags") else {
+    let Some(w) = acc_aws("association_tags") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -171,7 +174,7 @@ fn association_tags() {
 
 #[test]
 fn association_target_role() {
-    let Some(w) = acc("association_target_role") else {
+    let Some(w) = acc_aws("association_target_role") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -240,7 +243,7 @@ fn association_target_role() {
 
 #[test]
 fn association_session_policy() {
-    let Some(w) = acc("association_session_policy") else {
+    let Some(w) = acc_aws("association_session_policy") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -360,7 +363,7 @@ fn association_session_policy() {
 
 #[test]
 fn association_duplicate_service_account() {
-    let Some(w) = acc("association_duplicate_service_account") else {
+    let Some(w) = acc_aws("association_duplicate_service_account") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -386,7 +389,7 @@ fn association_duplicate_service_account() {
 
 #[test]
 fn association_untrusted_role() {
-    let Some(w) = acc("association_untrusted_role") else {
+    let Some(w) = acc_aws("association_untrusted_role") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -416,7 +419,7 @@ fn association_untrusted_role() {
 
 #[test]
 fn association_bad_namespace() {
-    let Some(w) = acc("association_bad_namespace") else {
+    let Some(w) = acc_aws("association_bad_namespace") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -433,7 +436,10 @@ fn association_bad_namespace() {
 
 #[test]
 fn association_agent_addon_warning() {
-    let Some(w) = acc("association_agent_addon_warning") else {
+    let Some(w) = acc_local(
+        "association_agent_addon_warning",
+        "makes two clusters and installs the agent addon",
+    ) else {
         return;
     };
     let role = w.create_pod_role();
@@ -471,7 +477,10 @@ fn association_agent_addon_warning() {
 
 #[test]
 fn association_provider_endpoints() {
-    let Some(w) = acc("association_provider_endpoints") else {
+    let Some(w) = acc_local(
+        "association_provider_endpoints",
+        "names the emulator and moto in the provider block",
+    ) else {
         return;
     };
     let cluster = w.new_cluster();
@@ -513,7 +522,7 @@ fn association_provider_endpoints() {
 /// its absence in the schema's description of `created_at`).
 #[test]
 fn association_timestamps() {
-    let Some(w) = acc("association_timestamps") else {
+    let Some(w) = acc_aws("association_timestamps") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -570,7 +579,10 @@ fn association_timestamps() {
 /// association changes nothing in AWS (no replacement).
 #[test]
 fn association_in_another_region() {
-    let Some(w) = acc("association_in_another_region") else {
+    let Some(w) = acc_local(
+        "association_in_another_region",
+        "makes clusters in another region",
+    ) else {
         return;
     };
     let west = "us-west-2";
@@ -662,7 +674,10 @@ fn association_in_another_region() {
 /// do; without it they look in the provider's region.
 #[test]
 fn data_sources_in_another_region() {
-    let Some(w) = acc("data_sources_in_another_region") else {
+    let Some(w) = acc_local(
+        "data_sources_in_another_region",
+        "makes clusters in another region",
+    ) else {
         return;
     };
     let west = "us-west-2";

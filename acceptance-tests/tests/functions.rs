@@ -5,12 +5,12 @@
 //! covered by tfplugin's tests).
 
 use acceptance_tests::hcl::{config, output, provider};
-use acceptance_tests::{Tf, acc, engine, random_name};
+use acceptance_tests::{Tf, acc_aws, acc_local, engine, random_name};
 use serde_json::Value;
 
 #[test]
 fn functions_basic() {
-    let Some(w) = acc("functions_basic") else {
+    let Some(w) = acc_aws("functions_basic") else {
         return;
     };
     let e = engine();
@@ -119,7 +119,10 @@ fn functions_basic() {
 
 #[test]
 fn cluster_auth_ephemeral() {
-    let Some(w) = acc("cluster_auth_ephemeral") else {
+    let Some(w) = acc_local(
+        "cluster_auth_ephemeral",
+        "writes a namespace and service account to the cluster's Kubernetes API",
+    ) else {
         return;
     };
     let e = engine();
@@ -187,7 +190,7 @@ resource "eks_pod_identity_association" "test" {{
 /// apply as written.
 #[test]
 fn functions_examples_apply() {
-    let Some(w) = acc("functions_examples_apply") else {
+    let Some(w) = acc_aws("functions_examples_apply") else {
         return;
     };
     let e = engine();

@@ -4,7 +4,7 @@
 //! made roles, import, bad input, and nothing left after destroy.
 
 use acceptance_tests::hcl::{config, json, provider, resource, string};
-use acceptance_tests::{Tf, World, acc, random_name};
+use acceptance_tests::{Tf, World, acc_aws, acc_local, random_name};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -112,7 +112,7 @@ fn set_of(items: &[&str]) -> BTreeSet<String> {
 
 #[test]
 fn made_role_basic() {
-    let Some(w) = acc("made_role_basic") else {
+    let Some(w) = acc_aws("made_role_basic") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -208,7 +208,10 @@ fn made_role_basic() {
     let t = trust(w, &name);
     assert_eq!(
         t["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"],
-        format!("arn:aws:eks:us-east-1:123456789012:cluster/{cluster}")
+        format!(
+            "arn:aws:eks:{}:{}:cluster/{cluster}",
+            w.region, w.account_id
+        )
     );
     tf.assert_plan_empty();
 
@@ -237,7 +240,7 @@ fn made_role_basic() {
 
 #[test]
 fn made_role_drift() {
-    let Some(w) = acc("made_role_drift") else {
+    let Some(w) = acc_aws("made_role_drift") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -303,7 +306,7 @@ fn made_role_drift() {
 
 #[test]
 fn made_role_switch_with_given_role() {
-    let Some(w) = acc("made_role_switch_with_given_role") else {
+    let Some(w) = acc_aws("made_role_switch_with_given_role") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -361,7 +364,10 @@ fn made_role_switch_with_given_role() {
 
 #[test]
 fn made_role_names_never_collide() {
-    let Some(w) = acc("made_role_names_never_collide") else {
+    let Some(w) = acc_local(
+        "made_role_names_never_collide",
+        "uses fixed namespaces (a, a-b) the sweeper would not know",
+    ) else {
         return;
     };
     let cluster = w.new_cluster();
@@ -396,7 +402,10 @@ fn made_role_names_never_collide() {
 
 #[test]
 fn made_role_bad_input() {
-    let Some(w) = acc("made_role_bad_input") else {
+    let Some(w) = acc_local(
+        "made_role_bad_input",
+        "lists every role whose name holds the cluster's: other tests' made roles on a shared cluster match",
+    ) else {
         return;
     };
     let cluster = w.new_cluster();
@@ -457,7 +466,7 @@ fn made_role_bad_input() {
 
 #[test]
 fn well_known_policy_data_source() {
-    let Some(w) = acc("well_known_policy_data_source") else {
+    let Some(w) = acc_aws("well_known_policy_data_source") else {
         return;
     };
     let mut tf = Tf::new(w);
@@ -510,7 +519,7 @@ fn well_known_policy_data_source() {
 /// that config validates, applies (importing) and then plans empty.
 #[test]
 fn made_role_import_generate_config_out_plans_empty() {
-    let Some(w) = acc("made_role_import_generate_config_out_plans_empty") else {
+    let Some(w) = acc_aws("made_role_import_generate_config_out_plans_empty") else {
         return;
     };
     if !acceptance_tests::engine().has_import_blocks() {
@@ -581,7 +590,7 @@ fn made_role_import_generate_config_out_plans_empty() {
 /// one association and one role.
 #[test]
 fn made_role_for_each_key_renamed_without_moved() {
-    let Some(w) = acc("made_role_for_each_key_renamed_without_moved") else {
+    let Some(w) = acc_aws("made_role_for_each_key_renamed_without_moved") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -643,7 +652,7 @@ fn made_role_for_each_key_renamed_without_moved() {
 /// detaches it, and an update that finds the role gone makes it again.
 #[test]
 fn made_role_stale_state_falls_back_to_reading() {
-    let Some(w) = acc("made_role_stale_state_falls_back_to_reading") else {
+    let Some(w) = acc_aws("made_role_stale_state_falls_back_to_reading") else {
         return;
     };
     let cluster = w.new_cluster();
@@ -715,7 +724,7 @@ fn made_role_stale_state_falls_back_to_reading() {
 /// validate naming the attribute.
 #[test]
 fn made_role_permission_policy_name() {
-    let Some(w) = acc("made_role_permission_policy_name") else {
+    let Some(w) = acc_aws("made_role_permission_policy_name") else {
         return;
     };
     let cluster = w.new_cluster();
