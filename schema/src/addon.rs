@@ -356,11 +356,18 @@ pub struct AddonConfig {
 /// ([`role::check_role_config`]); the tags fit EKS's rules, and IAM's when
 /// the provider makes roles for the addon (they are copied onto them).
 pub fn check_config(input: &AddonConfig, stage: Stage) -> Vec<EntryProblem> {
-    let mut out: Vec<EntryProblem> = Vec::new();
-    let counts = |p: Presence| match stage {
-        Stage::Validate => p == Presence::Present,
-        Stage::Plan => p != Presence::Absent,
-    };
+    let mut out = source_problems(input, stage);
+    let (entry_problems, made) = entry_problems(input, stage);
+    out.extend(entry_problems);
+    let makes_roles = made || input.use_recommended == Input::Known(true);
+    if let Input::Known(all) = &input.tags_all {
+        out.extend(addon_tag_problems(all, makes_roles));
+    }
+    out
+}
+
+/// Whether an optional setting is there, as far as the stage can tell.
+fn presences(input: &AddonConfig) -> (Presence, Presence, Presence) {
     let entries = match &input.entries {
         Input::Known(e) if !e.is_empty() => Presence::Present,
         Input::Known(_) | Input::Null => Presence::Absent,
@@ -376,6 +383,19 @@ pub fn check_config(input: &AddonConfig, stage: Stage) -> Vec<EntryProblem> {
         Input::Unknown => Presence::Unknown,
         Input::Null => Presence::Absent,
     };
+    (entries, recommended, irsa)
+}
+
+/// The rules on where the addon's permissions come from: IRSA or pod
+/// identity, the agent (none), the recommendation or a list, and a list
+/// left out while the addon has associations.
+fn source_problems(input: &AddonConfig, stage: Stage) -> Vec<EntryProblem> {
+    let mut out: Vec<EntryProblem> = Vec::new();
+    let counts = |p: Presence| match stage {
+        Stage::Validate => p == Presence::Present,
+        Stage::Plan => p != Presence::Absent,
+    };
+    let (entries, recommended, irsa) = presences(input);
     let pod_identity = counts(entries) || counts(recommended);
     if counts(irsa) && pod_identity {
         out.push((
@@ -423,53 +443,63 @@ pub fn check_config(input: &AddonConfig, stage: Stage) -> Vec<EntryProblem> {
             ),
         ));
     }
-    let mut makes_roles = recommended == Presence::Present;
-    if let Input::Known(entries) = &input.entries {
-        let mut seen = BTreeSet::new();
-        for (i, (sa, source)) in entries.iter().enumerate() {
-            if let Input::Known(sa) = sa
-                && !seen.insert(sa.clone())
-            {
-                out.push((
-                    Some(i),
-                    Problem::new(
-                        "service_account",
-                        format!("Service account {sa} is listed twice"),
-                        "A service account can have only one association; keep one entry for it.",
-                    ),
-                ));
-            }
-            makes_roles |= source.makes_role() == Input::Known(true);
-            out.extend(
-                role::check_role_config(source, stage)
-                    .into_iter()
-                    .map(|p| (Some(i), p)),
-            );
-        }
-    }
-    if let Input::Known(all) = &input.tags_all {
-        let mut details: Vec<String> = Vec::new();
-        // With roles to make, IAM's count (48 of yours) is the stricter one.
-        if !(makes_roles && all.len() > tags::MAX_TAGS)
-            && let Err(e) = tags::check(all)
-        {
-            details.push(e);
-        }
-        if makes_roles {
-            details.extend(
-                reserved_tags::made_role_tag_problems(all)
-                    .into_iter()
-                    .map(|d| d.replace("on the association", "on the addon")),
-            );
-        }
-        let mut seen = BTreeSet::new();
-        for d in details {
-            if seen.insert(d.clone()) {
-                out.push((None, Problem::new("tags", "Invalid tags", d)));
-            }
-        }
-    }
     out
+}
+
+/// The entries' own problems (a service account listed twice, each
+/// entry's role rules), and whether any entry makes a role.
+fn entry_problems(input: &AddonConfig, stage: Stage) -> (Vec<EntryProblem>, bool) {
+    let mut out: Vec<EntryProblem> = Vec::new();
+    let mut makes_roles = false;
+    let Input::Known(entries) = &input.entries else {
+        return (out, makes_roles);
+    };
+    let mut seen = BTreeSet::new();
+    for (i, (sa, source)) in entries.iter().enumerate() {
+        if let Input::Known(sa) = sa
+            && !seen.insert(sa.clone())
+        {
+            out.push((
+                Some(i),
+                Problem::new(
+                    "service_account",
+                    format!("Service account {sa} is listed twice"),
+                    "A service account can have only one association; keep one entry for it.",
+                ),
+            ));
+        }
+        makes_roles |= source.makes_role() == Input::Known(true);
+        out.extend(
+            role::check_role_config(source, stage)
+                .into_iter()
+                .map(|p| (Some(i), p)),
+        );
+    }
+    (out, makes_roles)
+}
+
+/// The addon's merged tags against AWS's rules; with roles to make, IAM's
+/// too (its count, 48 of yours, is then the stricter one).
+fn addon_tag_problems(all: &Tags, makes_roles: bool) -> Vec<EntryProblem> {
+    let mut details: Vec<String> = Vec::new();
+    if !(makes_roles && all.len() > tags::MAX_TAGS)
+        && let Err(e) = tags::check(all)
+    {
+        details.push(e);
+    }
+    if makes_roles {
+        details.extend(
+            reserved_tags::made_role_tag_problems(all)
+                .into_iter()
+                .map(|d| d.replace("on the association", "on the addon")),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    details
+        .into_iter()
+        .filter(|d| seen.insert(d.clone()))
+        .map(|d| (None, Problem::new("tags", "Invalid tags", d)))
+        .collect()
 }
 
 /// Checks entries against the addon version's pod identity configuration
