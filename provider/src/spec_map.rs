@@ -177,7 +177,12 @@ pub fn input_string_map(v: &Value, key: &str) -> Input<std::collections::BTreeMa
 pub fn problems_to_diagnostics(problems: Vec<Problem>) -> Diagnostics {
     let mut d = Diagnostics::default();
     for p in problems {
-        d.push(Diagnostic::error(p.summary, p.detail).at(AttrPath::root(p.attr)));
+        let diagnostic = if p.warning {
+            Diagnostic::warning(p.summary, p.detail)
+        } else {
+            Diagnostic::error(p.summary, p.detail)
+        };
+        d.push(diagnostic.at(AttrPath::root(p.attr)));
     }
     d
 }

@@ -189,15 +189,31 @@ pub struct Problem {
     pub summary: String,
     /// What is wrong and how to fix it.
     pub detail: String,
+    /// A warning: the plan goes on (a limit AWS may have raised, a size
+    /// only AWS can judge), the user is told.
+    pub warning: bool,
 }
 
 impl Problem {
-    /// A problem with `attr`.
+    /// A problem with `attr` (an error).
     pub fn new(attr: &'static str, summary: impl Into<String>, detail: impl Into<String>) -> Self {
         Problem {
             attr,
             summary: summary.into(),
             detail: detail.into(),
+            warning: false,
+        }
+    }
+
+    /// A warning about `attr`.
+    pub fn warning(
+        attr: &'static str,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Problem {
+            warning: true,
+            ..Problem::new(attr, summary, detail)
         }
     }
 }

@@ -7,7 +7,9 @@
 
 use super::state::{Task, role_label, step};
 use super::subjects::{TrustedAccounts, trusted_service_accounts};
-use super::trust::{POD_IDENTITY_PRINCIPAL, has_oidc_trust, has_pod_identity_trust};
+use super::trust::{
+    POD_IDENTITY_PRINCIPAL, add_pod_identity_trust, has_oidc_trust, has_pod_identity_trust,
+};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -113,6 +115,9 @@ pub struct MigrationPlan {
     pub tasks: Vec<Task>,
     /// What is left out, and why (plan warnings).
     pub skipped: Vec<Skipped>,
+    /// What is planned but may be refused (plan warnings): a trust policy
+    /// that the added statement takes over IAM's default size.
+    pub warnings: Vec<Skipped>,
     /// For each addon to switch, the service accounts that get its role
     /// through pod identity: only those its IRSA trust allowed (see
     /// [`trusted_service_accounts`]). The addon switch must send exactly these.
@@ -201,6 +206,17 @@ impl<'d> Planner<'d> {
             && !has_pod_identity_trust(trust)
             && self.trust_planned.insert(arn.to_string())
         {
+            let size = add_pod_identity_trust(trust).map(|t| crate::role::policy_size(&t));
+            let what = format!(
+                "The trust policy of {} with the pod identity statement added",
+                role_label(arn)
+            );
+            if let Some(reason) = size.and_then(|n| crate::role::trust_size_warning(&what, n)) {
+                self.plan.warnings.push(Skipped {
+                    target: target.to_string(),
+                    reason,
+                });
+            }
             self.push(
                 step::UPDATE_TRUST,
                 target,
@@ -380,7 +396,6 @@ fn refused_reason(a: &AddonFinding, trusted: &TrustedAccounts) -> String {
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::migration::*;
     use serde_json::json;
 
     fn discovery() -> Discovery {
@@ -630,6 +645,48 @@ mod tests {
             )
             .allowed
             .is_empty()
+        );
+    }
+
+    /// Issue 25 item 4: a trust policy that the added pod identity
+    /// statement takes over IAM's default 2,048 characters is still planned,
+    /// with a warning that gives the size; a small one gives none.
+    #[test]
+    fn a_trust_grown_over_the_default_size_warns() {
+        let mut d = discovery();
+        let statements: Vec<Value> = (0..30)
+            .map(|i| {
+                irsa(
+                    PROVIDER,
+                    &format!("system:serviceaccount:team-{i:02}:service-account-{i:02}"),
+                )
+            })
+            .collect();
+        let big = json!({"Statement": statements});
+        let arn = "arn:aws:iam::123456789012:role/shared".to_string();
+        d.roles.insert(
+            arn,
+            RoleFinding {
+                trust: Some(big),
+                owned: false,
+            },
+        );
+        let p = plan_migration(&d, &BTreeMap::new());
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        assert!(
+            p.warnings[0].reason.contains("2048"),
+            "{}",
+            p.warnings[0].reason
+        );
+        assert!(
+            p.tasks
+                .iter()
+                .any(|t| t.step == step::UPDATE_TRUST && t.role_arn.ends_with("/shared"))
+        );
+        assert!(
+            plan_migration(&discovery(), &BTreeMap::new())
+                .warnings
+                .is_empty()
         );
     }
 

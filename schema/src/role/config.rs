@@ -7,7 +7,10 @@
 //! Owns: [`RoleConfig`] and [`check_role_config`]. Does not own: the
 //! syntax of one attribute (`super::permissions`, `crate::names`).
 
-use super::limits::{INLINE_POLICY_MAX_LEN, MAX_MANAGED_POLICIES, check_well_known_tag};
+use super::limits::{
+    DEFAULT_MANAGED_POLICIES, INLINE_POLICY_MAX_LEN, MAX_MANAGED_POLICIES, check_well_known_tag,
+    policy_size, trust_size_warning,
+};
 use crate::input::{Input, Stage};
 use crate::spec::Problem;
 use crate::well_known;
@@ -377,6 +380,32 @@ fn check_made_role_values(cfg: &RoleConfig, mut problems: Vec<Problem>) -> Vec<P
             ),
         ));
     }
+    if (DEFAULT_MANAGED_POLICIES + 1..=MAX_MANAGED_POLICIES).contains(&managed.len()) {
+        problems.push(Problem::warning(
+            "permission_policy_arns",
+            "More managed policies than IAM's default quota",
+            format!(
+                "The role would have {} managed policies (permission_policy_arns and those of well_known_policies). IAM's quota \"Managed policies attached to an IAM role\" is {DEFAULT_MANAGED_POLICIES} unless this account raised it (up to {MAX_MANAGED_POLICIES}, Service Quotas); without that, IAM refuses the attachment with LimitExceeded at apply.",
+                managed.len()
+            ),
+        ));
+    }
+    if let Some(size) = trust_size(cfg)
+        && let Some(w) = trust_size_warning(
+            "The made role's trust policy (trust_conditions included)",
+            size,
+        )
+    {
+        problems.push(Problem::warning(
+            "trust_conditions",
+            "Trust policy over IAM's default size",
+            w,
+        ));
+    }
+    // Inline policies over IAM's limit are refused at plan with the
+    // numbers (issue 25 item 4: chosen over splitting them into customer
+    // managed policies the resource would make and own, which would add
+    // objects, calls and a second ownership path for one role).
     if inline_chars > INLINE_POLICY_MAX_LEN {
         problems.push(Problem::new(
             "permission_policy",
@@ -388,6 +417,27 @@ fn check_made_role_values(cfg: &RoleConfig, mut problems: Vec<Problem>) -> Vec<P
         ));
     }
     problems
+}
+
+/// The size IAM counts of the made role's trust policy, when the
+/// conditions are known: with `restrict_to_cluster`, for the longest
+/// cluster ARN (a 100-character cluster name), so it is an upper bound.
+fn trust_size(cfg: &RoleConfig) -> Option<usize> {
+    let conditions = match &cfg.trust_conditions {
+        Input::Known(text) => Some(serde_json::from_str(text).ok()?),
+        Input::Null => None,
+        Input::Unknown => return None,
+    };
+    let longest = format!(
+        "arn:{}:eks:us-gov-west-1:123456789012:cluster/{}",
+        cfg.partition,
+        "x".repeat(100)
+    );
+    let restrict = (cfg.restrict_to_cluster.known() == Some(&true)).then_some(longest.as_str());
+    Some(policy_size(&super::trust_policy(
+        conditions.as_ref(),
+        restrict,
+    )))
 }
 
 #[cfg(test)]
@@ -408,6 +458,74 @@ mod config_tests {
             partition: "aws".into(),
             ..Default::default()
         }
+    }
+
+    fn managed(n: usize) -> Input<Set<String>> {
+        Input::Known(
+            (0..n)
+                .map(|i| format!("arn:aws:iam::123456789012:policy/p{i}"))
+                .collect(),
+        )
+    }
+
+    /// Issue 25 item 4: above IAM's default quota of 10 managed policies a
+    /// warning naming the quota; above 20 (the most it can be raised to) an
+    /// error; at 10 nothing.
+    #[test]
+    fn managed_policies_warn_above_the_default_quota_and_fail_above_the_maximum() {
+        let at = |n| {
+            let c = RoleConfig {
+                permission_policy_arns: managed(n),
+                ..cfg()
+            };
+            check_role_config(&c, Stage::Plan)
+        };
+        assert_eq!(at(10), vec![]);
+        let eleven = at(11);
+        assert_eq!(eleven.len(), 1, "{eleven:?}");
+        assert!(
+            eleven[0].warning
+                && eleven[0]
+                    .detail
+                    .contains("Managed policies attached to an IAM role")
+        );
+        let twenty = at(20);
+        assert!(twenty.iter().all(|p| p.warning), "{twenty:?}");
+        let over = at(21);
+        assert!(
+            over.iter()
+                .any(|p| !p.warning && p.summary == "Too many managed policies"),
+            "{over:?}"
+        );
+    }
+
+    /// Issue 25 item 4: a trust policy over IAM's default 2,048 characters
+    /// warns with the measured size, at trust_conditions.
+    #[test]
+    fn a_trust_policy_over_the_default_quota_warns_with_its_size() {
+        let values: Vec<String> = (0..150).map(|i| format!("team-number-{i:03}")).collect();
+        let conditions = serde_json::json!({"StringEquals": {"aws:RequestTag/team": values}});
+        let c = RoleConfig {
+            permission_policy_arns: managed(1),
+            trust_conditions: Input::Known(conditions.to_string()),
+            ..cfg()
+        };
+        let problems = check_role_config(&c, Stage::Plan);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].warning);
+        assert_eq!(problems[0].attr, "trust_conditions");
+        assert!(
+            problems[0].detail.contains("2048"),
+            "{}",
+            problems[0].detail
+        );
+        let short = RoleConfig {
+            trust_conditions: Input::Known(
+                r#"{"StringEquals": {"aws:RequestTag/team": "a"}}"#.into(),
+            ),
+            ..c
+        };
+        assert_eq!(check_role_config(&short, Stage::Plan), vec![]);
     }
 
     #[test]

@@ -13,8 +13,17 @@ pub const WELL_KNOWN_TAG: &str = reserved_tags::WELL_KNOWN_TAG;
 
 /// IAM's limit on the aggregate size of a role's inline policies (characters, whitespace excluded).
 pub const INLINE_POLICY_MAX_LEN: usize = 10_240;
-/// Most managed policies attachable to a role (the raised IAM quota; the default is 10).
+/// Most managed policies attachable to a role: the highest the IAM quota
+/// "Managed policies attached to an IAM role" can be raised to (IAM User
+/// Guide, IAM and AWS STS quotas: default 10, adjustable up to 20).
 pub const MAX_MANAGED_POLICIES: usize = 20;
+/// The default of that quota: above it the plan warns (the account may not
+/// have raised it), naming the quota.
+pub const DEFAULT_MANAGED_POLICIES: usize = 10;
+/// IAM's default quota on a role's trust policy, in characters without
+/// whitespace ("Role trust policy length", ACLSizePerRole: 2,048 by
+/// default, adjustable up to 4,096; IAM and AWS STS quotas).
+pub const TRUST_POLICY_DEFAULT_MAX: usize = 2_048;
 /// Longest role path.
 pub const MAX_PATH_LEN: usize = 512;
 
@@ -45,6 +54,26 @@ pub(super) fn check_well_known_tag(names: &[String]) -> Result<(), String> {
     reserved_tags::check_iam_value(&v).map_err(|e| {
         format!(
             "The provider records the well-known policy names on the role in the tag {WELL_KNOWN_TAG}, and their list {e}. Ask for fewer well-known policies on this role, or grant some with permission_policy_arns or permission_policy."
+        )
+    })
+}
+
+/// The size IAM counts of a policy document: characters without whitespace
+/// (outside strings too: a rough upper bound inside them is fine for a
+/// warning).
+pub fn policy_size(doc: &serde_json::Value) -> usize {
+    doc.to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
+}
+
+/// The warning for a trust policy of `size` characters over IAM's default
+/// quota (`what` says whose trust it is).
+pub fn trust_size_warning(what: &str, size: usize) -> Option<String> {
+    (size > TRUST_POLICY_DEFAULT_MAX).then(|| {
+        format!(
+            "{what} comes to {size} characters; IAM's default quota for a role's trust policy (ACLSizePerRole, \"Role trust policy length\") is {TRUST_POLICY_DEFAULT_MAX}. Unless this account's quota was raised (up to 4,096, Service Quotas), IAM refuses it with LimitExceeded at apply. Shorten the conditions, or ask for the quota."
         )
     })
 }

@@ -273,7 +273,12 @@ pub(super) fn entry_problems(problems: Vec<rules::EntryProblem>) -> Diagnostics 
             Some(i) => AttrPath::root(ENTRIES).index(i as i64).attr(p.attr),
             None => AttrPath::root(p.attr),
         };
-        d.push(Diagnostic::error(p.summary, p.detail).at(path));
+        let diagnostic = if p.warning {
+            Diagnostic::warning(p.summary, p.detail)
+        } else {
+            Diagnostic::error(p.summary, p.detail)
+        };
+        d.push(diagnostic.at(path));
     }
     d
 }

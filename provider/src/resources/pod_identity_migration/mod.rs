@@ -167,6 +167,7 @@ async fn plan(clients: &std::sync::Arc<Clients>, req: &PlanRequest, resp: &mut P
     resp.diagnostics.extend(Diagnostics(found.notes));
     resp.diagnostics
         .extend(skipped_warnings(&planned.cluster_name, &plan.skipped));
+    resp.diagnostics.extend(size_warnings(&plan.warnings));
     let mut out = planned_state(planned, prior, plan.tasks);
     // What destroy will do: known only when this apply changes nothing.
     if out.migrated.is_some() {
@@ -200,6 +201,21 @@ fn skipped_warnings(cluster: &str, skipped: &[rules::Skipped]) -> Diagnostics {
                 Diagnostic::warning(
                     format!("{} is not migrated", s.target),
                     format!("Cluster {cluster}: {}.", s.reason),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// One warning per task that IAM may refuse for size (issue 25 item 4).
+fn size_warnings(warnings: &[rules::Skipped]) -> Diagnostics {
+    Diagnostics(
+        warnings
+            .iter()
+            .map(|w| {
+                Diagnostic::warning(
+                    format!("{}: trust policy over IAM's default size", w.target),
+                    w.reason.clone(),
                 )
             })
             .collect(),
@@ -409,6 +425,7 @@ async fn tasks_now(
         Ok(Some(found)) => {
             let plan = found.plan();
             diags.extend(skipped_warnings(&planned.cluster_name, &plan.skipped));
+            diags.extend(size_warnings(&plan.warnings));
             Some(plan.tasks)
         }
         Err(d) => {
