@@ -789,7 +789,7 @@ pub fn describe_configuration(em: &Emulator, ctx: &Ctx) -> Result<Value, ApiErro
     Ok(json!({
         "addonName": spec.addon_name,
         "addonVersion": v.addon_version,
-        "configurationSchema": spec.configuration_schema.to_string(),
+        "configurationSchema": spec.configuration_schema_text,
         "podIdentityConfiguration": pod_identity,
     }))
 }
