@@ -1,14 +1,40 @@
 //! The addon catalogue: which addons and versions exist, which Kubernetes
 //! versions each supports, the default version per Kubernetes version, and
-//! each addon's pod identity configuration. The data lives in
-//! `data/addons.json` (compiled in); this module owns its types and look-ups
-//! and renders the DescribeAddonVersions / DescribeAddonConfiguration shapes.
+//! each addon's pod identity configuration and configuration schema. The
+//! data lives in `data/addons.json` and, for the addons whose real
+//! DescribeAddonConfiguration output is published, `data/schemas/*.json`
+//! (both compiled in; FACTS.md F8 names each source); this module owns
+//! their types and look-ups and renders the DescribeAddonVersions /
+//! DescribeAddonConfiguration shapes. It does not validate values against
+//! a schema (`config_schema` does).
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// The catalogue file.
 const BUILTIN: &str = include_str!("../data/addons.json");
+
+/// Published DescribeAddonConfiguration outputs (FACTS.md F8), served for
+/// every version of their addon instead of the catalogue's own schema.
+const PUBLISHED: [&str; 2] = [
+    include_str!("../data/schemas/vpc-cni.json"),
+    include_str!("../data/schemas/coredns.json"),
+];
+
+/// One file of `data/schemas/`: a real DescribeAddonConfiguration output
+/// and where it was published (`_source`, not read here).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Published {
+    /// The addon it belongs to.
+    addon_name: String,
+    /// The version it was published for (FACTS.md F8; the emulator serves
+    /// it for all versions of the addon).
+    addon_version: String,
+    /// The schema: the wire string as published, or (when the source shows
+    /// it pretty-printed) the JSON itself.
+    configuration_schema: Value,
+}
 
 /// All addons and the Kubernetes versions clusters may run.
 #[derive(Debug, Clone, Deserialize)]
@@ -40,8 +66,18 @@ pub struct AddonSpec {
     /// Service accounts and recommended policies (for versions with pod
     /// identity support).
     pub pod_identity_configuration: Vec<PodIdentityConfig>,
-    /// JSON schema of the configuration values.
+    /// JSON schema of the configuration values: the published one
+    /// (`data/schemas/`) or, where none is published, the emulator's own
+    /// from `data/addons.json`.
+    #[serde(default)]
     pub configuration_schema: Value,
+    /// `configuration_schema` as DescribeAddonConfiguration serves it: the
+    /// published text unchanged where there is one.
+    #[serde(skip)]
+    pub configuration_schema_text: String,
+    /// The version whose published schema is served, if one is.
+    #[serde(skip)]
+    pub published_schema_version: Option<String>,
     /// Versions, newest first.
     pub versions: Vec<VersionSpec>,
 }
@@ -73,9 +109,41 @@ pub struct VersionSpec {
 impl Catalogue {
     /// The compiled-in catalogue.
     pub fn builtin() -> Catalogue {
-        // The file is part of the crate and a unit test parses it, so a
-        // failure here is a build defect, not bad input.
-        serde_json::from_str(BUILTIN).expect("data/addons.json is a valid catalogue")
+        // The files are part of the crate and a unit test parses them, so
+        // a failure here is a build defect, not bad input.
+        let mut cat: Catalogue =
+            serde_json::from_str(BUILTIN).expect("data/addons.json is a valid catalogue");
+        for addon in &mut cat.addons {
+            addon.configuration_schema_text = addon.configuration_schema.to_string();
+        }
+        for text in PUBLISHED {
+            let published: Published =
+                serde_json::from_str(text).expect("data/schemas/*.json are valid");
+            cat.use_published(published);
+        }
+        cat
+    }
+
+    /// Serves a published schema for its addon.
+    fn use_published(&mut self, published: Published) {
+        let Some(addon) = self
+            .addons
+            .iter_mut()
+            .find(|a| a.addon_name == published.addon_name)
+        else {
+            return;
+        };
+        let (text, schema) = match published.configuration_schema {
+            Value::String(text) => {
+                let schema =
+                    serde_json::from_str(&text).expect("a published configurationSchema is JSON");
+                (text, schema)
+            }
+            schema => (schema.to_string(), schema),
+        };
+        addon.configuration_schema_text = text;
+        addon.configuration_schema = schema;
+        addon.published_schema_version = Some(published.addon_version);
     }
 
     /// An addon by name.
@@ -201,5 +269,39 @@ mod tests {
         }
         let cw = cat.find_addon("amazon-cloudwatch-observability").unwrap();
         assert_eq!(cw.default_namespace, "amazon-cloudwatch");
+    }
+
+    #[test]
+    fn every_addon_has_a_schema_and_the_published_ones_are_served_as_published() {
+        let cat = Catalogue::builtin();
+        for addon in &cat.addons {
+            assert!(
+                addon.configuration_schema.is_object(),
+                "{}",
+                addon.addon_name
+            );
+            let served: Value = serde_json::from_str(&addon.configuration_schema_text).unwrap();
+            assert_eq!(served, addon.configuration_schema, "{}", addon.addon_name);
+        }
+        let vpc = cat.find_addon("vpc-cni").unwrap();
+        assert_eq!(
+            vpc.published_schema_version.as_deref(),
+            Some("v1.15.1-eksbuild.1")
+        );
+        assert!(
+            vpc.configuration_schema_text
+                .starts_with(r##"{"$ref":"#/definitions/VpcCni","##)
+        );
+        let coredns = cat.find_addon("coredns").unwrap();
+        assert_eq!(
+            coredns.published_schema_version.as_deref(),
+            Some("v1.11.1-eksbuild.8")
+        );
+        assert!(
+            cat.find_addon("aws-ebs-csi-driver")
+                .unwrap()
+                .published_schema_version
+                .is_none()
+        );
     }
 }

@@ -5,15 +5,18 @@
 //! DescribeAddonConfiguration").
 //!
 //! This module owns the parsing, a small validator for the subset of JSON
-//! Schema (draft 7) the catalogue's schemas use, and the error text. It
-//! does not own the schemas: they live in `data/addons.json`.
+//! Schema (drafts 6 and 7) the addon schemas use, and the error text. It
+//! does not own the schemas: they live in `data/` (the catalogue).
 //!
-//! Supported keywords: `type` (a name or a list), `properties`,
-//! `additionalProperties` (a boolean or a schema), `required`, `enum`,
-//! `const`, `items` (one schema), `minItems`/`maxItems`,
-//! `minLength`/`maxLength`, `minimum`/`maximum`. Any other keyword
-//! (`pattern`, `$ref`, `oneOf`, ...) is ignored, i.e. accepted: the
-//! emulator errs on the side of AWS accepting what it cannot judge.
+//! Supported keywords, at every depth: local `$ref`s (`#/definitions/..`,
+//! as the published schemas use them), `type` (a name or a list),
+//! `properties`, `additionalProperties` (a boolean or a schema),
+//! `required`, `minProperties`/`maxProperties`, `enum`, `const`, `items`
+//! (one schema), `minItems`/`maxItems`, `minLength`/`maxLength`, `pattern`,
+//! `minimum`/`maximum`, `anyOf`/`oneOf`/`allOf`. Any other keyword
+//! (`format`, `not`, ...) is ignored, i.e. accepted, and so is a `pattern`
+//! the regex engine cannot read: the emulator errs on the side of AWS
+//! accepting what it cannot judge.
 //!
 //! Messages: the one real text known (FACTS.md F8) is
 //! `ConfigurationValue provided in request is not supported: Json schema
@@ -21,14 +24,17 @@
 //! schema and the schema does not allow additional properties]`; the other
 //! keywords are worded the same way (`$.path: ...`, the style of the
 //! validator that text comes from). Only the prefix up to the first colon
-//! is a documented text.
+//! and the additionalProperties text are documented.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
 /// The documented prefix of every refusal (FACTS.md F8).
 pub const NOT_SUPPORTED: &str = "ConfigurationValue provided in request is not supported";
+
+/// How deep `$ref`s are followed before the emulator stops (a cycle).
+const MAX_REF_DEPTH: usize = 16;
 
 /// Parses `configurationValues` and validates it against `schema`. An
 /// empty string is "no values" and passes. JSON is checked; anything that
@@ -42,8 +48,7 @@ pub fn check(values: &str, schema: &Value) -> Result<(), ApiError> {
     let parsed: Value = serde_json::from_str(values).map_err(|e| {
         ApiError::invalid_parameter(format!("{NOT_SUPPORTED}: the JSON is not valid: {e}"))
     })?;
-    let mut errors = Vec::new();
-    validate(&parsed, schema, "$", &mut errors);
+    let errors = Validator::run(&parsed, schema);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -51,6 +56,244 @@ pub fn check(values: &str, schema: &Value) -> Result<(), ApiError> {
             "{NOT_SUPPORTED}: Json schema validation failed with error: [{}]",
             errors.join(", ")
         )))
+    }
+}
+
+/// One validation: the whole schema (for `$ref`s) and the violations found.
+struct Validator<'a> {
+    root: &'a Value,
+    errors: Vec<String>,
+}
+
+impl<'a> Validator<'a> {
+    /// Every violation of `schema` by `value`, as `$.path: ...` texts.
+    fn run(value: &Value, schema: &'a Value) -> Vec<String> {
+        let mut v = Validator {
+            root: schema,
+            errors: Vec::new(),
+        };
+        v.validate(value, schema, "$");
+        v.errors
+    }
+
+    /// Whether `value` fits `schema` (for `anyOf`/`oneOf`).
+    fn fits(&self, value: &Value, schema: &'a Value, path: &str) -> bool {
+        let mut v = Validator {
+            root: self.root,
+            errors: Vec::new(),
+        };
+        v.validate(value, schema, path);
+        v.errors.is_empty()
+    }
+
+    fn fail(&mut self, path: &str, text: impl std::fmt::Display) {
+        self.errors.push(format!("{path}: {text}"));
+    }
+
+    /// The schema a local `$ref` points at, followed to the end.
+    fn resolve(&self, mut schema: &'a Value) -> &'a Value {
+        for _ in 0..MAX_REF_DEPTH {
+            let target = schema
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix('#'))
+                .and_then(|pointer| self.root.pointer(pointer));
+            match target {
+                Some(t) => schema = t,
+                None => return schema,
+            }
+        }
+        schema
+    }
+
+    /// Appends every violation of `schema` by `value` at `path`.
+    fn validate(&mut self, value: &Value, schema: &'a Value, path: &str) {
+        let schema = self.resolve(schema);
+        let Some(s) = schema.as_object() else {
+            // `true`/`false` schemas: false refuses everything.
+            if schema == &Value::Bool(false) {
+                self.fail(path, "is not allowed by the schema");
+            }
+            return;
+        };
+        if !self.check_type(value, s, path) {
+            // Nothing below applies to a value of the wrong type.
+            return;
+        }
+        self.check_enum_and_const(value, s, path);
+        self.check_combinators(value, s, path);
+        match value {
+            Value::Object(map) => self.check_object(map, s, path),
+            Value::Array(items) => self.check_array(items, s, path),
+            Value::String(text) => self.check_string(text, s, path),
+            Value::Number(n) => self.check_number(n.as_f64(), s, path),
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+
+    /// `type`; false (and one error) when the value has another type.
+    fn check_type(&mut self, value: &Value, s: &Map<String, Value>, path: &str) -> bool {
+        let expected: Vec<&str> = match s.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => return true,
+        };
+        let actual = type_of(value);
+        if expected.is_empty() || expected.iter().any(|e| type_matches(actual, e)) {
+            return true;
+        }
+        self.fail(
+            path,
+            format!("{actual} found, {} expected", expected.join(", ")),
+        );
+        false
+    }
+
+    fn check_enum_and_const(&mut self, value: &Value, s: &Map<String, Value>, path: &str) {
+        if let Some(Value::Array(allowed)) = s.get("enum")
+            && !allowed.contains(value)
+        {
+            let list: Vec<String> = allowed.iter().map(display).collect();
+            self.fail(
+                path,
+                format!(
+                    "does not have a value in the enumeration [{}]",
+                    list.join(", ")
+                ),
+            );
+        }
+        if let Some(constant) = s.get("const")
+            && constant != value
+        {
+            self.fail(
+                path,
+                format!("must be a constant value {}", display(constant)),
+            );
+        }
+    }
+
+    /// `allOf` (each branch's own errors), `anyOf` and `oneOf` (a count).
+    fn check_combinators(&mut self, value: &Value, s: &'a Map<String, Value>, path: &str) {
+        if let Some(Value::Array(all)) = s.get("allOf") {
+            for branch in all {
+                self.validate(value, branch, path);
+            }
+        }
+        if let Some(Value::Array(any)) = s.get("anyOf")
+            && !any.iter().any(|b| self.fits(value, b, path))
+        {
+            self.fail(
+                path,
+                format!(
+                    "should be valid to any of the schemas {}",
+                    Value::from(any.clone())
+                ),
+            );
+        }
+        if let Some(Value::Array(one)) = s.get("oneOf") {
+            let valid = one.iter().filter(|b| self.fits(value, b, path)).count();
+            if valid != 1 {
+                self.fail(
+                    path,
+                    format!("should be valid to one and only one schema, but {valid} are valid"),
+                );
+            }
+        }
+    }
+
+    fn check_object(&mut self, map: &Map<String, Value>, s: &'a Map<String, Value>, path: &str) {
+        let properties = s.get("properties").and_then(Value::as_object);
+        if let Some(Value::Array(required)) = s.get("required") {
+            for name in required.iter().filter_map(Value::as_str) {
+                if !map.contains_key(name) {
+                    self.fail(&format!("{path}.{name}"), "is missing but it is required");
+                }
+            }
+        }
+        let count = map.len() as u64;
+        if let Some(min) = s.get("minProperties").and_then(Value::as_u64)
+            && count < min
+        {
+            self.fail(path, format!("should have a minimum of {min} properties"));
+        }
+        if let Some(max) = s.get("maxProperties").and_then(Value::as_u64)
+            && count > max
+        {
+            self.fail(path, format!("may only have a maximum of {max} properties"));
+        }
+        for (key, child) in map {
+            let child_path = format!("{path}.{key}");
+            match (properties.and_then(|p| p.get(key)), s.get("additionalProperties")) {
+                (Some(child_schema), _) => self.validate(child, child_schema, &child_path),
+                (None, Some(Value::Bool(false))) => self.fail(
+                    &child_path,
+                    "is not defined in the schema and the schema does not allow additional properties",
+                ),
+                (None, Some(extra @ Value::Object(_))) => {
+                    self.validate(child, extra, &child_path)
+                }
+                (None, _) => {}
+            }
+        }
+    }
+
+    fn check_array(&mut self, items: &[Value], s: &'a Map<String, Value>, path: &str) {
+        let count = items.len() as u64;
+        if let Some(min) = s.get("minItems").and_then(Value::as_u64)
+            && count < min
+        {
+            self.fail(
+                path,
+                format!("there must be a minimum of {min} items in the array"),
+            );
+        }
+        if let Some(max) = s.get("maxItems").and_then(Value::as_u64)
+            && count > max
+        {
+            self.fail(
+                path,
+                format!("there must be a maximum of {max} items in the array"),
+            );
+        }
+        if let Some(item_schema) = s.get("items").filter(|i| !i.is_array()) {
+            for (i, item) in items.iter().enumerate() {
+                self.validate(item, item_schema, &format!("{path}[{i}]"));
+            }
+        }
+    }
+
+    fn check_string(&mut self, text: &str, s: &Map<String, Value>, path: &str) {
+        let len = text.chars().count() as u64;
+        if let Some(min) = s.get("minLength").and_then(Value::as_u64)
+            && len < min
+        {
+            self.fail(path, format!("must be at least {min} characters long"));
+        }
+        if let Some(max) = s.get("maxLength").and_then(Value::as_u64)
+            && len > max
+        {
+            self.fail(path, format!("may only be {max} characters long"));
+        }
+        if let Some(pattern) = s.get("pattern").and_then(Value::as_str)
+            && let Ok(re) = regex_lite::Regex::new(pattern)
+            && !re.is_match(text)
+        {
+            self.fail(path, format!("does not match the regex pattern {pattern}"));
+        }
+    }
+
+    fn check_number(&mut self, x: Option<f64>, s: &Map<String, Value>, path: &str) {
+        let Some(x) = x else { return };
+        if let Some(min) = s.get("minimum").and_then(Value::as_f64)
+            && x < min
+        {
+            self.fail(path, format!("must have a minimum value of {min}"));
+        }
+        if let Some(max) = s.get("maximum").and_then(Value::as_f64)
+            && x > max
+        {
+            self.fail(path, format!("must have a maximum value of {max}"));
+        }
     }
 }
 
@@ -70,123 +313,6 @@ fn type_of(value: &Value) -> &'static str {
 
 fn type_matches(actual: &str, expected: &str) -> bool {
     actual == expected || (expected == "number" && actual == "integer")
-}
-
-/// Appends to `errors` every violation of `schema` by `value` at `path`.
-fn validate(value: &Value, schema: &Value, path: &str, errors: &mut Vec<String>) {
-    let Some(schema) = schema.as_object() else {
-        // `true`/`false` schemas: false refuses everything.
-        if schema == &Value::Bool(false) {
-            errors.push(format!("{path}: is not allowed by the schema"));
-        }
-        return;
-    };
-    let actual = type_of(value);
-    let expected: Vec<&str> = match schema.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-    if !expected.is_empty() && !expected.iter().any(|e| type_matches(actual, e)) {
-        errors.push(format!(
-            "{path}: {actual} found, {} expected",
-            expected.join(", ")
-        ));
-        // Nothing below applies to a value of the wrong type.
-        return;
-    }
-    if let Some(Value::Array(allowed)) = schema.get("enum")
-        && !allowed.contains(value)
-    {
-        let list: Vec<String> = allowed.iter().map(display).collect();
-        errors.push(format!(
-            "{path}: does not have a value in the enumeration [{}]",
-            list.join(", ")
-        ));
-    }
-    if let Some(constant) = schema.get("const")
-        && constant != value
-    {
-        errors.push(format!(
-            "{path}: must be a constant value {}",
-            display(constant)
-        ));
-    }
-    match value {
-        Value::Object(map) => {
-            let properties = schema.get("properties").and_then(Value::as_object);
-            if let Some(Value::Array(required)) = schema.get("required") {
-                for name in required.iter().filter_map(Value::as_str) {
-                    if !map.contains_key(name) {
-                        errors.push(format!("{path}.{name}: is missing but it is required"));
-                    }
-                }
-            }
-            for (key, child) in map {
-                let child_path = format!("{path}.{key}");
-                match properties.and_then(|p| p.get(key)) {
-                    Some(child_schema) => validate(child, child_schema, &child_path, errors),
-                    None => match schema.get("additionalProperties") {
-                        Some(Value::Bool(false)) => errors.push(format!(
-                            "{child_path}: is not defined in the schema and the schema does not allow additional properties"
-                        )),
-                        Some(extra @ Value::Object(_)) => {
-                            validate(child, extra, &child_path, errors)
-                        }
-                        _ => {}
-                    },
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
-                && (items.len() as u64) < min
-            {
-                errors.push(format!(
-                    "{path}: there must be a minimum of {min} items in the array"
-                ));
-            }
-            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
-                && (items.len() as u64) > max
-            {
-                errors.push(format!(
-                    "{path}: there must be a maximum of {max} items in the array"
-                ));
-            }
-            if let Some(item_schema) = schema.get("items").filter(|s| s.is_object()) {
-                for (i, item) in items.iter().enumerate() {
-                    validate(item, item_schema, &format!("{path}[{i}]"), errors);
-                }
-            }
-        }
-        Value::String(s) => {
-            let len = s.chars().count() as u64;
-            if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
-                && len < min
-            {
-                errors.push(format!("{path}: must be at least {min} characters long"));
-            }
-            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
-                && len > max
-            {
-                errors.push(format!("{path}: may only be {max} characters long"));
-            }
-        }
-        Value::Number(n) => {
-            let Some(x) = n.as_f64() else { return };
-            if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
-                && x < min
-            {
-                errors.push(format!("{path}: must have a minimum value of {min}"));
-            }
-            if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
-                && x > max
-            {
-                errors.push(format!("{path}: must have a maximum value of {max}"));
-            }
-        }
-        Value::Null | Value::Bool(_) => {}
-    }
 }
 
 /// A value as the messages show it: strings bare, the rest as JSON.
@@ -299,6 +425,86 @@ mod tests {
         let m = check(r#"{"b": 1}"#, &s).unwrap_err().message;
         assert!(m.contains("$.a: is missing but it is required"), "{m}");
         assert!(m.contains(", $.b: is not defined"), "{m}");
+    }
+
+    /// The vpc-cni schema as the catalogue serves it (published, FACTS.md
+    /// F8): `env` is a `$ref` to a closed object.
+    fn vpc_cni() -> Value {
+        crate::catalogue::Catalogue::builtin()
+            .find_addon("vpc-cni")
+            .expect("vpc-cni")
+            .configuration_schema
+            .clone()
+    }
+
+    /// Issue 27: the AWS provider's TestAccEKSAddon_configurationValues
+    /// expects `{"env": {"INVALID_FIELD": "2"}}` refused on vpc-cni.
+    #[test]
+    fn nested_unknown_key_is_refused_through_refs() {
+        let m = check(r#"{"env": {"INVALID_FIELD": "2"}}"#, &vpc_cni())
+            .unwrap_err()
+            .message;
+        assert_eq!(
+            m,
+            "ConfigurationValue provided in request is not supported: Json schema validation failed with error: [$.env.INVALID_FIELD: is not defined in the schema and the schema does not allow additional properties]"
+        );
+        let ok = r#"{"env": {"WARM_ENI_TARGET":"2","ENABLE_POD_ENI":"true"},"resources": {"limits":{"cpu":"100m","memory":"100Mi"},"requests":{"cpu":"100m","memory":"100Mi"}}}"#;
+        assert!(check(ok, &vpc_cni()).is_ok());
+        let m = check(r#"{"resources": {"limits": {"gpu": "1"}}}"#, &vpc_cni())
+            .unwrap_err()
+            .message;
+        assert!(m.contains("[$.resources.limits.gpu: is not defined"), "{m}");
+        let m = check(
+            r#"{"eniConfig": {"create": true, "region": "r", "subnets": {}}}"#,
+            &vpc_cni(),
+        )
+        .unwrap_err()
+        .message;
+        assert!(
+            m.contains("$.eniConfig.subnets: should have a minimum of 1 properties"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn pattern_any_of_one_of_all_of() {
+        let s = json!({
+            "type": "object",
+            "properties": {
+                "pdb": {"anyOf": [{"type": "string", "pattern": ".*%$"}, {"type": "integer"}]},
+                "one": {"oneOf": [{"type": "integer"}, {"minimum": 0}]},
+                "all": {"allOf": [{"type": "string"}, {"maxLength": 2}]},
+                "odd": {"type": "string", "pattern": "("}
+            }
+        });
+        for ok in [
+            r#"{"pdb": "50%"}"#,
+            r#"{"pdb": 1}"#,
+            r#"{"one": -1}"#,
+            r#"{"one": 0.5}"#,
+            r#"{"all": "ab"}"#,
+            r#"{"odd": "not judged"}"#,
+        ] {
+            assert!(check(ok, &s).is_ok(), "{ok}");
+        }
+        let m = check(r#"{"pdb": "50"}"#, &s).unwrap_err().message;
+        assert!(
+            m.contains("$.pdb: should be valid to any of the schemas"),
+            "{m}"
+        );
+        let m = check(r#"{"one": 1}"#, &s).unwrap_err().message;
+        assert!(
+            m.contains("$.one: should be valid to one and only one schema, but 2 are valid"),
+            "{m}"
+        );
+        let m = check(r#"{"all": "abc"}"#, &s).unwrap_err().message;
+        assert!(m.contains("$.all: may only be 2 characters long"), "{m}");
+        let p = json!({"type": "string", "pattern": "^a+$"});
+        assert!(Validator::run(&json!("aa"), &p).is_empty());
+        assert_eq!(
+            Validator::run(&json!("b"), &p),
+            vec!["$: does not match the regex pattern ^a+$"]
+        );
     }
 
     #[test]

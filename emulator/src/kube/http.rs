@@ -90,6 +90,7 @@ async fn handle(State(state): State<ApiState>, request: Request) -> Response {
     response
 }
 
+/// A request, routed by method and path to discovery or the store.
 async fn route(store: Arc<Mutex<KubeStore>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query().unwrap_or(""));
@@ -103,84 +104,96 @@ async fn route(store: Arc<Mutex<KubeStore>>, request: Request) -> Response {
         Ok(b) => b,
         Err(s) => return reply(Err(s), false),
     };
-    let segments: Vec<String> = parts
-        .uri
-        .path()
-        .split('/')
+    let segments = path_segments(parts.uri.path());
+    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+    let call = Call {
+        selector: query.get("labelSelector"),
+        content_type: &content_type,
+        body,
+    };
+    discovery(&parts.method, &s)
+        .or_else(|| objects(&mut store, &parts.method, &s, call))
+        .unwrap_or_else(|| not_found(&parts.method, parts.uri.path()))
+}
+
+/// A path's segments, percent-decoded.
+fn path_segments(path: &str) -> Vec<String> {
+    path.split('/')
         .filter(|s| !s.is_empty())
         .map(|s| {
             percent_encoding::percent_decode_str(s)
                 .decode_utf8_lossy()
                 .into_owned()
         })
-        .collect();
-    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let selector = query.get("labelSelector");
-    let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-    let m = parts.method.clone();
-    use Kind::{Namespace as Ns, ServiceAccount as Sa};
-    match (m, s.as_slice()) {
-        (Method::GET, ["version"]) => reply(
-            Ok(
-                json!({"major": "1", "minor": "31", "gitVersion": "v1.31.0-eks-emulator", "platform": "linux/amd64"}),
-            ),
-            false,
-        ),
-        (Method::GET, ["api"]) => reply(
-            Ok(json!({"kind": "APIVersions", "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})),
-            false,
-        ),
-        (Method::GET, ["apis"]) => reply(
-            Ok(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []})),
-            false,
-        ),
-        (Method::GET, ["api", "v1"]) => reply(Ok(api_resources()), false),
-        (Method::GET, ["api", "v1", "namespaces"]) => reply(store.list(Ns, None, selector), false),
-        (Method::POST, ["api", "v1", "namespaces"]) => reply(store.create(Ns, None, body), true),
-        (Method::GET, ["api", "v1", "namespaces", n]) => reply(store.get(Ns, None, n), false),
-        (Method::PUT, ["api", "v1", "namespaces", n]) => {
-            reply(store.replace(Ns, None, n, body), false)
-        }
-        (Method::PATCH, ["api", "v1", "namespaces", n]) => {
-            reply(store.patch(Ns, None, n, &content_type, body), false)
-        }
-        (Method::DELETE, ["api", "v1", "namespaces", n]) => reply(store.delete(Ns, None, n), false),
-        (Method::GET, ["api", "v1", "serviceaccounts"]) => {
-            reply(store.list(Sa, None, selector), false)
-        }
-        (Method::GET, ["api", "v1", "namespaces", ns, "serviceaccounts"]) => {
-            reply(store.list(Sa, Some(ns), selector), false)
-        }
-        (Method::POST, ["api", "v1", "namespaces", ns, "serviceaccounts"]) => {
-            reply(store.create(Sa, Some(ns), body), true)
-        }
-        (Method::GET, ["api", "v1", "namespaces", ns, "serviceaccounts", n]) => {
-            reply(store.get(Sa, Some(ns), n), false)
-        }
-        (Method::PUT, ["api", "v1", "namespaces", ns, "serviceaccounts", n]) => {
-            reply(store.replace(Sa, Some(ns), n, body), false)
-        }
-        (Method::PATCH, ["api", "v1", "namespaces", ns, "serviceaccounts", n]) => {
-            reply(store.patch(Sa, Some(ns), n, &content_type, body), false)
-        }
-        (Method::DELETE, ["api", "v1", "namespaces", ns, "serviceaccounts", n]) => {
-            reply(store.delete(Sa, Some(ns), n), false)
-        }
-        (method, _) => reply(
-            Err(status(
-                404,
-                "NotFound",
-                format!(
-                    "the server could not find the requested resource ({method} {})",
-                    parts.uri.path()
-                ),
-                None,
-                "",
-            )),
-            false,
-        ),
+        .collect()
+}
+
+/// What a store call takes from the request besides its path.
+struct Call<'a> {
+    selector: Option<&'a str>,
+    content_type: &'a str,
+    body: Value,
+}
+
+/// The discovery paths: version, API groups and core/v1's resources.
+fn discovery(method: &Method, s: &[&str]) -> Option<Response> {
+    if method != Method::GET {
+        return None;
     }
+    let found = match s {
+        ["version"] => {
+            json!({"major": "1", "minor": "31", "gitVersion": "v1.31.0-eks-emulator", "platform": "linux/amd64"})
+        }
+        ["api"] => json!({"kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
+        ["apis"] => json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}),
+        ["api", "v1"] => api_resources(),
+        _ => return None,
+    };
+    Some(reply(Ok(found), false))
+}
+
+/// Namespaces and service accounts: the store's verbs by method and path.
+fn objects(store: &mut KubeStore, method: &Method, s: &[&str], call: Call) -> Option<Response> {
+    use Kind::{Namespace as Ns, ServiceAccount as Sa};
+    let Call {
+        selector,
+        content_type,
+        body,
+    } = call;
+    let (kind, ns, name) = match s {
+        ["api", "v1", "namespaces"] => (Ns, None, None),
+        ["api", "v1", "namespaces", n] => (Ns, None, Some(*n)),
+        ["api", "v1", "serviceaccounts"] if method == Method::GET => (Sa, None, None),
+        ["api", "v1", "namespaces", ns, "serviceaccounts"] => (Sa, Some(*ns), None),
+        ["api", "v1", "namespaces", ns, "serviceaccounts", n] => (Sa, Some(*ns), Some(*n)),
+        _ => return None,
+    };
+    let response = match (method.clone(), name) {
+        (Method::GET, None) => reply(store.list(kind, ns, selector), false),
+        (Method::POST, None) => reply(store.create(kind, ns, body), true),
+        (Method::GET, Some(n)) => reply(store.get(kind, ns, n), false),
+        (Method::PUT, Some(n)) => reply(store.replace(kind, ns, n, body), false),
+        (Method::PATCH, Some(n)) => reply(store.patch(kind, ns, n, content_type, body), false),
+        (Method::DELETE, Some(n)) => reply(store.delete(kind, ns, n), false),
+        _ => return None,
+    };
+    Some(response)
+}
+
+/// 404 for a path or method not served.
+fn not_found(method: &Method, path: &str) -> Response {
+    reply(
+        Err(status(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource ({method} {path})"),
+            None,
+            "",
+        )),
+        false,
+    )
 }
 
 /// Discovery: the resources of core/v1 served here.

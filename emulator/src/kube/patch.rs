@@ -45,95 +45,105 @@ pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), KubeStatus> {
         .as_array()
         .ok_or_else(|| bad_request("a JSON patch must be a list of operations"))?;
     for op in ops {
-        let verb = op.get("op").and_then(Value::as_str).unwrap_or_default();
-        let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
-        let mut parts = pointer_parts(path)?;
-        let last = parts.pop().unwrap_or_default();
-        let parent_path: String = parts
-            .iter()
-            .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
-            .collect();
-        if verb == "test" {
-            if target.pointer(path) != op.get("value") {
-                return Err(status(
-                    422,
-                    "Invalid",
-                    format!("test operation failed at {path}"),
-                    None,
-                    "",
-                ));
-            }
-            continue;
-        }
-        let parent = target.pointer_mut(&parent_path).ok_or_else(|| {
-            status(
+        apply_op(target, op)?;
+    }
+    Ok(())
+}
+
+/// 422: the patch names a path that is not there.
+fn missing(path: &str) -> KubeStatus {
+    status(
+        422,
+        "Invalid",
+        format!("path {path} does not exist"),
+        None,
+        "",
+    )
+}
+
+/// One operation of a JSON patch.
+fn apply_op(target: &mut Value, op: &Value) -> Result<(), KubeStatus> {
+    let verb = op.get("op").and_then(Value::as_str).unwrap_or_default();
+    let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
+    let mut parts = pointer_parts(path)?;
+    let last = parts.pop().unwrap_or_default();
+    let parent_path: String = parts
+        .iter()
+        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+        .collect();
+    if verb == "test" {
+        if target.pointer(path) != op.get("value") {
+            return Err(status(
                 422,
                 "Invalid",
-                format!("path {path} does not exist"),
+                format!("test operation failed at {path}"),
                 None,
                 "",
-            )
-        })?;
-        let value = op.get("value").cloned();
-        match (verb, parent) {
-            ("add" | "replace", Value::Object(map)) => {
-                let Some(v) = value else {
-                    return Err(bad_request(format!("{verb} at {path} needs a value")));
-                };
-                if verb == "replace" && !map.contains_key(&last) {
-                    return Err(status(
-                        422,
-                        "Invalid",
-                        format!("path {path} does not exist"),
-                        None,
-                        "",
-                    ));
-                }
-                map.insert(last, v);
-            }
-            ("remove", Value::Object(map)) => {
-                if map.remove(&last).is_none() {
-                    return Err(status(
-                        422,
-                        "Invalid",
-                        format!("path {path} does not exist"),
-                        None,
-                        "",
-                    ));
-                }
-            }
-            (verb, Value::Array(items)) => {
-                let index = if last == "-" {
-                    items.len()
-                } else {
-                    last.parse::<usize>()
-                        .map_err(|_| bad_request(format!("bad index in {path}")))?
-                };
-                match verb {
-                    "add" if index <= items.len() => {
-                        items.insert(index, value.unwrap_or(Value::Null))
-                    }
-                    "replace" if index < items.len() => items[index] = value.unwrap_or(Value::Null),
-                    "remove" if index < items.len() => {
-                        items.remove(index);
-                    }
-                    _ => {
-                        return Err(status(
-                            422,
-                            "Invalid",
-                            format!("path {path} does not exist"),
-                            None,
-                            "",
-                        ));
-                    }
-                }
-            }
-            (verb, _) => {
-                return Err(bad_request(format!(
-                    "unsupported JSON patch operation {verb} at {path}"
-                )));
-            }
+            ));
         }
+        return Ok(());
+    }
+    let parent = target
+        .pointer_mut(&parent_path)
+        .ok_or_else(|| missing(path))?;
+    let value = op.get("value").cloned();
+    match parent {
+        Value::Object(map) => patch_object(map, verb, last, value, path),
+        Value::Array(items) => patch_array(items, verb, &last, value, path),
+        _ => Err(bad_request(format!(
+            "unsupported JSON patch operation {verb} at {path}"
+        ))),
+    }
+}
+
+/// add, replace or remove the member `last` of an object.
+fn patch_object(
+    map: &mut Map<String, Value>,
+    verb: &str,
+    last: String,
+    value: Option<Value>,
+    path: &str,
+) -> Result<(), KubeStatus> {
+    match verb {
+        "add" | "replace" => {
+            let Some(v) = value else {
+                return Err(bad_request(format!("{verb} at {path} needs a value")));
+            };
+            if verb == "replace" && !map.contains_key(&last) {
+                return Err(missing(path));
+            }
+            map.insert(last, v);
+            Ok(())
+        }
+        "remove" => map.remove(&last).map(|_| ()).ok_or_else(|| missing(path)),
+        _ => Err(bad_request(format!(
+            "unsupported JSON patch operation {verb} at {path}"
+        ))),
+    }
+}
+
+/// add, replace or remove the item `last` (an index, or `-` for the end)
+/// of an array.
+fn patch_array(
+    items: &mut Vec<Value>,
+    verb: &str,
+    last: &str,
+    value: Option<Value>,
+    path: &str,
+) -> Result<(), KubeStatus> {
+    let index = if last == "-" {
+        items.len()
+    } else {
+        last.parse::<usize>()
+            .map_err(|_| bad_request(format!("bad index in {path}")))?
+    };
+    match verb {
+        "add" if index <= items.len() => items.insert(index, value.unwrap_or(Value::Null)),
+        "replace" if index < items.len() => items[index] = value.unwrap_or(Value::Null),
+        "remove" if index < items.len() => {
+            items.remove(index);
+        }
+        _ => return Err(missing(path)),
     }
     Ok(())
 }

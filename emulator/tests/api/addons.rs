@@ -628,8 +628,15 @@ async fn addon_versions_and_configuration() {
         c["podIdentityConfiguration"][0]["recommendedManagedPolicies"],
         json!(["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"])
     );
+    // vpc-cni's published schema (FACTS.md F8), served as published.
     let schema: Value = serde_json::from_str(c["configurationSchema"].as_str().unwrap()).unwrap();
-    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["$ref"], "#/definitions/VpcCni");
+    assert!(
+        c["configurationSchema"]
+            .as_str()
+            .unwrap()
+            .starts_with(r##"{"$ref":"#/definitions/VpcCni","$schema":"##)
+    );
     let old = eks
         .op(
             "DescribeAddonConfiguration",

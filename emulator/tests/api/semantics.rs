@@ -310,8 +310,14 @@ async fn f8_configuration_values_follow_the_served_schema() {
         .await;
     let schema: Value =
         serde_json::from_str(conf["configurationSchema"].as_str().unwrap()).unwrap();
-    assert!(schema["properties"]["env"].is_object());
-    assert_eq!(schema["additionalProperties"], false);
+    // The published vpc-cni schema (FACTS.md F8): the top level and `env`
+    // are closed objects, reached through `$ref`s.
+    assert_eq!(schema["$ref"], "#/definitions/VpcCni");
+    assert_eq!(
+        schema["definitions"]["VpcCni"]["additionalProperties"],
+        false
+    );
+    assert_eq!(schema["definitions"]["Env"]["additionalProperties"], false);
 
     eks.call(
         "POST",
@@ -359,6 +365,45 @@ async fn f8_configuration_values_follow_the_served_schema() {
         a["configurationValues"],
         "{\"enableNetworkPolicy\": \"true\"}"
     );
+}
+
+/// Issue 27 / F8: a key nested under `env` that the published vpc-cni
+/// schema does not define is refused on CreateAddon and on UpdateAddon,
+/// with the text the AWS provider's TestAccEKSAddon_configurationValues
+/// expects (`InvalidParameterException: ConfigurationValue provided in
+/// request is not supported`).
+#[tokio::test]
+async fn f8_nested_unknown_configuration_key_is_refused() {
+    let eks = Eks::new().await;
+    eks.cluster("c1").await;
+    let invalid = "{\"env\": {\"INVALID_FIELD\":\"2\"}}";
+    let text = "ConfigurationValue provided in request is not supported: Json schema validation failed with error: [$.env.INVALID_FIELD: is not defined in the schema and the schema does not allow additional properties]";
+    eks.call(
+        "POST",
+        "/clusters/c1/addons",
+        Some(json!({"addonName": "vpc-cni", "configurationValues": invalid})),
+    )
+    .await
+    .assert_error(400, "InvalidParameterException", text);
+    // The values of the AWS provider's test are taken.
+    let valid = "{\"env\": {\"WARM_ENI_TARGET\":\"2\",\"ENABLE_POD_ENI\":\"true\"},\"resources\": {\"limits\":{\"cpu\":\"100m\",\"memory\":\"100Mi\"},\"requests\":{\"cpu\":\"100m\",\"memory\":\"100Mi\"}}}";
+    eks.op(
+        "CreateAddon",
+        "POST",
+        "/clusters/c1/addons",
+        Some(json!({"addonName": "vpc-cni", "configurationValues": valid})),
+    )
+    .await;
+    wait_for(&eks, "vpc-cni", "ACTIVE").await;
+    eks.call(
+        "POST",
+        "/clusters/c1/addons/vpc-cni/update",
+        Some(json!({"configurationValues": invalid})),
+    )
+    .await
+    .assert_error(400, "InvalidParameterException", text);
+    let a = wait_for(&eks, "vpc-cni", "ACTIVE").await;
+    assert_eq!(a["configurationValues"], valid, "unchanged");
 }
 
 async fn setup_existing(eks: &Eks, yaml: &str) {

@@ -189,7 +189,7 @@ async fn update_waits_out_an_update_in_progress() {
     let first = AddonUpdate {
         cluster: c.clone(),
         name: "vpc-cni".into(),
-        configuration_values: Some(r#"{"env":{"A":"1"}}"#.into()),
+        configuration_values: Some(r#"{"env":{"WARM_IP_TARGET":"1"}}"#.into()),
         ..Default::default()
     };
     addon::update(&w.ctx(), &w.clients, &first)
@@ -197,7 +197,7 @@ async fn update_waits_out_an_update_in_progress() {
         .expect("first update");
     // The addon is UPDATING now: EKS answers 409, which is waited out.
     let second = AddonUpdate {
-        configuration_values: Some(r#"{"env":{"A":"2"}}"#.into()),
+        configuration_values: Some(r#"{"env":{"WARM_IP_TARGET":"2"}}"#.into()),
         ..first.clone()
     };
     let id = addon::update(&w.ctx(), &w.clients, &second)
@@ -323,7 +323,7 @@ async fn wait_update_waits_out_in_progress() {
     let update = AddonUpdate {
         cluster: c.clone(),
         name: "vpc-cni".into(),
-        configuration_values: Some(r#"{"env":{"A":"1"}}"#.into()),
+        configuration_values: Some(r#"{"env":{"WARM_IP_TARGET":"1"}}"#.into()),
         ..Default::default()
     };
     let id = addon::update(&w.ctx(), &w.clients, &update)
@@ -340,7 +340,7 @@ async fn wait_update_waits_out_in_progress() {
     assert_eq!(now.status.as_deref(), Some("ACTIVE"), "{now:?}");
     assert_eq!(
         now.configuration_values.as_deref(),
-        Some(r#"{"env":{"A":"1"}}"#)
+        Some(r#"{"env":{"WARM_IP_TARGET":"1"}}"#)
     );
 }
 
@@ -361,7 +361,7 @@ async fn wait_update_fails_with_the_errors_eks_gives() {
     let update = AddonUpdate {
         cluster: c.clone(),
         name: "vpc-cni".into(),
-        configuration_values: Some(r#"{"env":{"A":"2"}}"#.into()),
+        configuration_values: Some(r#"{"env":{"WARM_IP_TARGET":"2"}}"#.into()),
         ..Default::default()
     };
     let id = addon::update(&w.ctx(), &w.clients, &update)

@@ -8,8 +8,9 @@
 //! removed with the addon unless `preserve`), and the start of status
 //! transitions; `state::Region::settle` completes them.
 
-use std::collections::BTreeSet;
-use std::time::Instant;
+mod request;
+
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -18,15 +19,15 @@ use crate::associations::{
     bury, check_association_role, check_service_account_free, new_association,
 };
 use crate::catalogue::{AddonSpec, VersionSpec};
-use crate::config_schema;
 use crate::error::ApiError;
-use crate::iam::check_pass_role;
 use crate::ids;
 use crate::state::{Addon, Pending, Region, Transition, Update, remember, replay};
-use crate::wire::{Ctx, fingerprint, opt_str, opt_tags, paginate, req_str};
+use crate::wire::{Ctx, paginate};
 
-const CREATE_OP: &str = "CreateAddon";
-const UPDATE_OP: &str = "UpdateAddon";
+use self::request::{
+    CREATE_OP, CreateRequest, PodIdentityRequest, UPDATE_OP, UpdateRequest,
+    check_configuration_values, check_service_account_role,
+};
 
 /// `No addon: {addon} found in cluster: {cluster}` (ResourceNotFoundException).
 pub fn addon_not_found(cluster: &str, addon: &str) -> ApiError {
@@ -44,79 +45,6 @@ fn not_supported_in(addon: &str, k8s: &str) -> ApiError {
 
 fn version_not_supported(addon: &str) -> ApiError {
     ApiError::invalid_parameter("Addon version specified is not supported").addon(addon)
-}
-
-/// One `{serviceAccount, roleArn}` of a request.
-#[derive(Debug, Clone, PartialEq)]
-struct PodIdentityRequest {
-    service_account: String,
-    role_arn: String,
-}
-
-fn parse_pod_identity(body: &Value) -> Result<Option<Vec<PodIdentityRequest>>, ApiError> {
-    let items = match body.get("podIdentityAssociations") {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            return Err(ApiError::invalid_parameter(
-                "podIdentityAssociations must be a list",
-            ));
-        }
-    };
-    let mut out = Vec::with_capacity(items.len());
-    let mut seen = BTreeSet::new();
-    for item in items {
-        let service_account = req_str(item, "serviceAccount")?;
-        let role_arn = req_str(item, "roleArn")?;
-        if !seen.insert(service_account.clone()) {
-            return Err(ApiError::invalid_parameter(format!(
-                "Service account {service_account} appears more than once in the pod identity configuration"
-            )));
-        }
-        out.push(PodIdentityRequest {
-            service_account,
-            role_arn,
-        });
-    }
-    Ok(Some(out))
-}
-
-fn check_resolve_conflicts(body: &Value) -> Result<Option<String>, ApiError> {
-    let value = opt_str(body, "resolveConflicts")?;
-    if let Some(v) = &value
-        && !["OVERWRITE", "NONE", "PRESERVE"].contains(&v.as_str())
-    {
-        return Err(ApiError::invalid_parameter(format!(
-            "1 validation error detected: Value '{v}' at 'resolveConflicts' failed to satisfy constraint: Member must satisfy enum value set: [OVERWRITE, NONE, PRESERVE]"
-        )));
-    }
-    Ok(value)
-}
-
-/// `configurationValues` against the schema DescribeAddonConfiguration
-/// serves for the addon (FACTS.md F8). An unknown addon has no schema: its
-/// own error comes first.
-fn check_configuration_values(
-    values: Option<&str>,
-    spec: Option<&AddonSpec>,
-) -> Result<(), ApiError> {
-    match (values, spec) {
-        (Some(v), Some(spec)) => config_schema::check(v, &spec.configuration_schema),
-        _ => Ok(()),
-    }
-}
-
-/// `serviceAccountRoleArn` as EKS checks it when present: in the cluster's
-/// account and not empty (FACTS.md F2, F3: `Cross-account pass role is not
-/// allowed.`), then a role ARN.
-fn check_service_account_role(account: &str, role: &str) -> Result<(), ApiError> {
-    check_pass_role(account, role)?;
-    if ids::parse_role_arn(role).is_none() {
-        return Err(ApiError::invalid_parameter(format!(
-            "Invalid role ARN: {role}"
-        )));
-    }
-    Ok(())
 }
 
 /// Checks a pod identity list against a version: the version supports pod
@@ -182,17 +110,15 @@ fn addon_json(region: &Region, addon: &Addon) -> Value {
 }
 
 /// The checks of CreateAddon that need the region; returns the version.
-#[allow(clippy::too_many_arguments)]
 fn check_create<'c>(
     region: &Region,
     spec: Option<&'c AddonSpec>,
     cluster: &str,
-    addon_name: &str,
-    version: Option<&str>,
-    namespace: Option<&str>,
-    pod_identity: &[PodIdentityRequest],
+    req: &CreateRequest,
     delete_delay: f64,
 ) -> Result<(&'c AddonSpec, &'c VersionSpec, String), ApiError> {
+    let (addon_name, version) = (req.addon_name.as_str(), req.version.as_deref());
+    let (namespace, pod_identity) = (req.namespace_config.as_deref(), &req.pod_identity);
     let c = region.require_active_cluster(cluster)?;
     if region
         .addons
@@ -212,6 +138,13 @@ fn check_create<'c>(
     Ok((spec, v, ns))
 }
 
+/// What a first look at the region found: an earlier answer to replay,
+/// or the IAM propagation delay to judge roles with.
+enum FirstLook {
+    Replay(Value),
+    New { iam_delay: f64 },
+}
+
 /// CreateAddon: the addon starts CREATING with its associations in place.
 pub async fn create(
     em: &Emulator,
@@ -219,114 +152,38 @@ pub async fn create(
     cluster: &str,
     body: Value,
 ) -> Result<Value, ApiError> {
-    let addon_name = req_str(&body, "addonName")?;
-    let version = opt_str(&body, "addonVersion")?.filter(|v| !v.is_empty());
-    let sa_role = opt_str(&body, "serviceAccountRoleArn")?;
-    check_resolve_conflicts(&body)?;
-    let token = opt_str(&body, "clientRequestToken")?;
-    let tags = opt_tags(&body)?.unwrap_or_default();
-    let configuration_values = opt_str(&body, "configurationValues")?.filter(|v| !v.is_empty());
-    let pod_identity = parse_pod_identity(&body)?.unwrap_or_default();
-    let namespace_config = body
-        .pointer("/namespaceConfig/namespace")
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned);
-    let fp = fingerprint(&format!("{CREATE_OP}/{cluster}"), &body);
-    let spec = em.catalogue.find_addon(&addon_name);
-
-    let iam_delay = {
-        let mut world = em.world();
-        let faults = world.injector.faults.clone();
-        let region = world.settled(&ctx.account, &ctx.region);
-        if let Some(previous) = replay(region, CREATE_OP, cluster, token.as_deref(), &fp)? {
-            return Ok(previous);
-        }
-        check_create(
-            region,
-            spec,
-            cluster,
-            &addon_name,
-            version.as_deref(),
-            namespace_config.as_deref(),
-            &pod_identity,
-            faults.delete_consistency_delay_secs,
-        )?;
-        faults.iam_propagation_delay_secs
+    let req = CreateRequest::parse(cluster, &body)?;
+    let spec = em.catalogue.find_addon(&req.addon_name);
+    let iam_delay = match first_look_create(em, ctx, cluster, &req, spec)? {
+        FirstLook::Replay(previous) => return Ok(previous),
+        FirstLook::New { iam_delay } => iam_delay,
     };
-    check_configuration_values(configuration_values.as_deref(), spec)?;
-    if let Some(role) = &sa_role {
-        check_service_account_role(&ctx.account, role)?;
-    }
-    for r in &pod_identity {
-        check_association_role(em, ctx, &r.role_arn, iam_delay).await?;
-    }
+    check_configuration_values(req.configuration_values.as_deref(), spec)?;
+    check_roles(
+        em,
+        ctx,
+        req.sa_role.as_deref(),
+        &req.pod_identity,
+        iam_delay,
+    )
+    .await?;
 
     let mut world = em.world();
     let faults = world.injector.faults.clone();
     let region = world.settled(&ctx.account, &ctx.region);
-    if let Some(previous) = replay(region, CREATE_OP, cluster, token.as_deref(), &fp)? {
+    if let Some(previous) = replay(region, CREATE_OP, cluster, req.token.as_deref(), &req.fp)? {
         return Ok(previous);
     }
-    let (spec, v, ns) = check_create(
-        region,
-        spec,
-        cluster,
-        &addon_name,
-        version.as_deref(),
-        namespace_config.as_deref(),
-        &pod_identity,
-        faults.delete_consistency_delay_secs,
-    )?;
-    let now = ids::now_epoch();
-    let addon = Addon {
-        addon_name: addon_name.clone(),
-        cluster_name: cluster.to_owned(),
-        status: "CREATING".to_owned(),
-        addon_version: v.addon_version.clone(),
-        health: Vec::new(),
-        addon_arn: ids::addon_arn(&ctx.region, &ctx.account, cluster, &addon_name),
-        created_at: now,
-        modified_at: now,
-        service_account_role_arn: sa_role,
-        tags,
-        publisher: spec.publisher.clone(),
-        owner: spec.owner.clone(),
-        configuration_values,
-        namespace_config,
-        namespace: ns.clone(),
-        pending: Some(Pending {
-            until: Instant::now() + faults.addon_transition(),
-            transition: Transition::Create,
-        }),
-        preserve: false,
-        service_accounts: spec
-            .pod_identity_configuration
-            .iter()
-            .map(|p| p.service_account.clone())
-            .collect(),
-        lasting_health: false,
-    };
-    // The addon's software brings its service accounts into the cluster.
-    if let Some(kube) = region.clusters.get(cluster).and_then(|c| c.kube.clone()) {
-        let mut store = kube.lock();
-        for sa in &addon.service_accounts {
-            let exists = store
-                .get(crate::kube::Kind::ServiceAccount, Some(&ns), sa)
-                .is_ok();
-            if !exists {
-                store
-                    .upsert(json!({"kind": "ServiceAccount", "metadata": {"name": sa, "namespace": ns}}))
-                    .ok();
-            }
-        }
-    }
-    for r in &pod_identity {
+    let delete_delay = faults.delete_consistency_delay_secs;
+    let (spec, v, ns) = check_create(region, spec, cluster, &req, delete_delay)?;
+    let addon = new_addon(ctx, cluster, &req, spec, v, ns, faults.addon_transition());
+    add_service_accounts(region, &addon);
+    for r in &req.pod_identity {
         let a = new_association(
             ctx,
             region,
             cluster,
-            &ns,
+            &addon.namespace,
             &r.service_account,
             &r.role_arn,
             Some(addon.addon_arn.clone()),
@@ -336,9 +193,127 @@ pub async fn create(
     let out = json!({ "addon": addon_json(region, &addon) });
     region
         .addons
-        .insert((cluster.to_owned(), addon_name), addon);
-    remember(region, CREATE_OP, cluster, token.as_deref(), fp, &out);
+        .insert((cluster.to_owned(), req.addon_name.clone()), addon);
+    remember(
+        region,
+        CREATE_OP,
+        cluster,
+        req.token.as_deref(),
+        req.fp,
+        &out,
+    );
     Ok(out)
+}
+
+/// CreateAddon's region checks before the IAM look-ups (which are made
+/// without holding the world), or the replay of an earlier answer.
+fn first_look_create(
+    em: &Emulator,
+    ctx: &Ctx,
+    cluster: &str,
+    req: &CreateRequest,
+    spec: Option<&AddonSpec>,
+) -> Result<FirstLook, ApiError> {
+    let mut world = em.world();
+    let faults = world.injector.faults.clone();
+    let region = world.settled(&ctx.account, &ctx.region);
+    if let Some(previous) = replay(region, CREATE_OP, cluster, req.token.as_deref(), &req.fp)? {
+        return Ok(FirstLook::Replay(previous));
+    }
+    check_create(
+        region,
+        spec,
+        cluster,
+        req,
+        faults.delete_consistency_delay_secs,
+    )?;
+    Ok(FirstLook::New {
+        iam_delay: faults.iam_propagation_delay_secs,
+    })
+}
+
+/// The roles a request names: its IRSA role (FACTS.md F2, F3) and each
+/// pod identity association's role.
+async fn check_roles(
+    em: &Emulator,
+    ctx: &Ctx,
+    sa_role: Option<&str>,
+    pod_identity: &[PodIdentityRequest],
+    iam_delay: f64,
+) -> Result<(), ApiError> {
+    if let Some(role) = sa_role {
+        check_service_account_role(&ctx.account, role)?;
+    }
+    for r in pod_identity {
+        check_association_role(em, ctx, &r.role_arn, iam_delay).await?;
+    }
+    Ok(())
+}
+
+/// The new addon, CREATING for the transition time.
+fn new_addon(
+    ctx: &Ctx,
+    cluster: &str,
+    req: &CreateRequest,
+    spec: &AddonSpec,
+    v: &VersionSpec,
+    namespace: String,
+    transition: Duration,
+) -> Addon {
+    let now = ids::now_epoch();
+    Addon {
+        addon_name: req.addon_name.clone(),
+        cluster_name: cluster.to_owned(),
+        status: "CREATING".to_owned(),
+        addon_version: v.addon_version.clone(),
+        health: Vec::new(),
+        addon_arn: ids::addon_arn(&ctx.region, &ctx.account, cluster, &req.addon_name),
+        created_at: now,
+        modified_at: now,
+        service_account_role_arn: req.sa_role.clone(),
+        tags: req.tags.clone(),
+        publisher: spec.publisher.clone(),
+        owner: spec.owner.clone(),
+        configuration_values: req.configuration_values.clone(),
+        namespace_config: req.namespace_config.clone(),
+        namespace,
+        pending: Some(Pending {
+            until: Instant::now() + transition,
+            transition: Transition::Create,
+        }),
+        preserve: false,
+        service_accounts: spec
+            .pod_identity_configuration
+            .iter()
+            .map(|p| p.service_account.clone())
+            .collect(),
+        lasting_health: false,
+    }
+}
+
+/// The addon's software brings its service accounts into the cluster.
+fn add_service_accounts(region: &Region, addon: &Addon) {
+    let Some(kube) = region
+        .clusters
+        .get(&addon.cluster_name)
+        .and_then(|c| c.kube.clone())
+    else {
+        return;
+    };
+    let ns = &addon.namespace;
+    let mut store = kube.lock();
+    for sa in &addon.service_accounts {
+        let exists = store
+            .get(crate::kube::Kind::ServiceAccount, Some(ns), sa)
+            .is_ok();
+        if !exists {
+            store
+                .upsert(
+                    json!({"kind": "ServiceAccount", "metadata": {"name": sa, "namespace": ns}}),
+                )
+                .ok();
+        }
+    }
 }
 
 fn find_addon<'r>(region: &'r Region, cluster: &str, addon: &str) -> Result<&'r Addon, ApiError> {
@@ -387,10 +362,10 @@ fn check_update<'c>(
     region: &Region,
     cluster: &str,
     addon_name: &str,
-    version: Option<&str>,
-    pod_identity: Option<&[PodIdentityRequest]>,
+    req: &UpdateRequest,
     delete_delay: f64,
 ) -> Result<&'c VersionSpec, ApiError> {
+    let (version, pod_identity) = (req.version.as_deref(), req.pod_identity.as_deref());
     let addon = find_addon(region, cluster, addon_name)?;
     region.require_active_cluster(cluster)?;
     if matches!(addon.status.as_str(), "CREATING" | "UPDATING" | "DELETING") {
@@ -461,79 +436,97 @@ pub async fn update(
     addon_name: &str,
     body: Value,
 ) -> Result<Value, ApiError> {
-    let version = opt_str(&body, "addonVersion")?.filter(|v| !v.is_empty());
-    // Left out, the addon loses its IRSA role and falls back to the node
-    // role (FACTS.md F1); "" is refused (F2).
-    let sa_role = opt_str(&body, "serviceAccountRoleArn")?;
-    let resolve = check_resolve_conflicts(&body)?;
-    let token = opt_str(&body, "clientRequestToken")?;
-    let configuration_values = opt_str(&body, "configurationValues")?;
-    let pod_identity = parse_pod_identity(&body)?;
-    let fp = fingerprint(&format!("{UPDATE_OP}/{cluster}/{addon_name}"), &body);
-
-    let iam_delay = {
-        let mut world = em.world();
-        let faults = world.injector.faults.clone();
-        let region = world.settled(&ctx.account, &ctx.region);
-        if let Some(previous) = replay(region, UPDATE_OP, cluster, token.as_deref(), &fp)? {
-            return Ok(previous);
-        }
-        check_update(
-            em,
-            region,
-            cluster,
-            addon_name,
-            version.as_deref(),
-            pod_identity.as_deref(),
-            faults.delete_consistency_delay_secs,
-        )?;
-        faults.iam_propagation_delay_secs
+    let req = UpdateRequest::parse(cluster, addon_name, &body)?;
+    let iam_delay = match first_look_update(em, ctx, cluster, addon_name, &req)? {
+        FirstLook::Replay(previous) => return Ok(previous),
+        FirstLook::New { iam_delay } => iam_delay,
     };
     check_configuration_values(
-        configuration_values.as_deref(),
+        req.configuration_values.as_deref(),
         em.catalogue.find_addon(addon_name),
     )?;
-    if let Some(role) = &sa_role {
-        check_service_account_role(&ctx.account, role)?;
-    }
-    for r in pod_identity.iter().flatten() {
-        check_association_role(em, ctx, &r.role_arn, iam_delay).await?;
-    }
+    let roles = req.pod_identity.as_deref().unwrap_or_default();
+    check_roles(em, ctx, req.sa_role.as_deref(), roles, iam_delay).await?;
 
     let mut world = em.world();
     let faults = world.injector.faults.clone();
     let region = world.settled(&ctx.account, &ctx.region);
-    if let Some(previous) = replay(region, UPDATE_OP, cluster, token.as_deref(), &fp)? {
+    if let Some(previous) = replay(region, UPDATE_OP, cluster, req.token.as_deref(), &req.fp)? {
         return Ok(previous);
     }
-    let v = check_update(
-        em,
-        region,
-        cluster,
-        addon_name,
-        version.as_deref(),
-        pod_identity.as_deref(),
-        faults.delete_consistency_delay_secs,
-    )?;
+    let delete_delay = faults.delete_consistency_delay_secs;
+    let v = check_update(em, region, cluster, addon_name, &req, delete_delay)?;
     let key = (cluster.to_owned(), addon_name.to_owned());
     let Some(addon) = region.addons.get(&key).cloned() else {
         return Err(addon_not_found(cluster, addon_name));
     };
+    if let Some(list) = &req.pod_identity {
+        replace_owned(ctx, region, &addon, list);
+    }
+    let update = Update {
+        id: ids::uuid(),
+        cluster_name: cluster.to_owned(),
+        addon_name: addon_name.to_owned(),
+        status: "InProgress".to_owned(),
+        params: update_params(&req),
+        created_at: ids::now_epoch(),
+        errors: Vec::new(),
+        seq: region.next_seq(),
+    };
+    let out = json!({ "update": update.to_json() });
+    if let Some(a) = region.addons.get_mut(&key) {
+        start_update(a, v, &req, &update.id, faults.addon_transition());
+    }
+    region.updates.insert(update.id.clone(), update);
+    remember(
+        region,
+        UPDATE_OP,
+        cluster,
+        req.token.as_deref(),
+        req.fp,
+        &out,
+    );
+    Ok(out)
+}
 
+/// UpdateAddon's region checks before the IAM look-ups (which are made
+/// without holding the world), or the replay of an earlier answer.
+fn first_look_update(
+    em: &Emulator,
+    ctx: &Ctx,
+    cluster: &str,
+    addon_name: &str,
+    req: &UpdateRequest,
+) -> Result<FirstLook, ApiError> {
+    let mut world = em.world();
+    let faults = world.injector.faults.clone();
+    let region = world.settled(&ctx.account, &ctx.region);
+    if let Some(previous) = replay(region, UPDATE_OP, cluster, req.token.as_deref(), &req.fp)? {
+        return Ok(FirstLook::Replay(previous));
+    }
+    let delete_delay = faults.delete_consistency_delay_secs;
+    check_update(em, region, cluster, addon_name, req, delete_delay)?;
+    Ok(FirstLook::New {
+        iam_delay: faults.iam_propagation_delay_secs,
+    })
+}
+
+/// The Update's `params`: what the request changes, in EKS's order.
+fn update_params(req: &UpdateRequest) -> Vec<Value> {
     let mut params = Vec::new();
-    if let Some(version) = &version {
+    if let Some(version) = &req.version {
         params.push(json!({"type": "AddonVersion", "value": version}));
     }
-    if let Some(role) = &sa_role {
+    if let Some(role) = &req.sa_role {
         params.push(json!({"type": "ServiceAccountRoleArn", "value": role}));
     }
-    if let Some(resolve) = &resolve {
+    if let Some(resolve) = &req.resolve {
         params.push(json!({"type": "ResolveConflicts", "value": resolve}));
     }
-    if let Some(values) = &configuration_values {
+    if let Some(values) = &req.configuration_values {
         params.push(json!({"type": "ConfigurationValues", "value": values}));
     }
-    if let Some(list) = &pod_identity {
+    if let Some(list) = &req.pod_identity {
         let value: Vec<Value> = list
             .iter()
             .map(|r| json!({"serviceAccount": r.service_account, "roleArn": r.role_arn}))
@@ -542,42 +535,33 @@ pub async fn update(
             json!({"type": "PodIdentityAssociations", "value": Value::Array(value).to_string()}),
         );
     }
+    params
+}
 
-    if let Some(list) = &pod_identity {
-        replace_owned(ctx, region, &addon, list);
+/// The addon takes the request and is UPDATING for the transition time.
+fn start_update(
+    a: &mut Addon,
+    v: &VersionSpec,
+    req: &UpdateRequest,
+    update_id: &str,
+    transition: Duration,
+) {
+    a.addon_version = v.addon_version.clone();
+    // FACTS.md F1: no role in the request = the node role from now on.
+    a.service_account_role_arn = req.sa_role.clone();
+    if let Some(values) = &req.configuration_values {
+        a.configuration_values = (!values.is_empty()).then(|| values.clone());
     }
-    let update = Update {
-        id: ids::uuid(),
-        cluster_name: cluster.to_owned(),
-        addon_name: addon_name.to_owned(),
-        status: "InProgress".to_owned(),
-        params,
-        created_at: ids::now_epoch(),
-        errors: Vec::new(),
-        seq: region.next_seq(),
-    };
-    let out = json!({ "update": update.to_json() });
-    if let Some(a) = region.addons.get_mut(&key) {
-        a.addon_version = v.addon_version.clone();
-        // FACTS.md F1: no role in the request = the node role from now on.
-        a.service_account_role_arn = sa_role;
-        if let Some(values) = configuration_values {
-            a.configuration_values = (!values.is_empty()).then_some(values);
-        }
-        a.status = "UPDATING".to_owned();
-        a.health = Vec::new();
-        a.lasting_health = false;
-        a.modified_at = ids::now_epoch();
-        a.pending = Some(Pending {
-            until: Instant::now() + faults.addon_transition(),
-            transition: Transition::Update {
-                update_id: update.id.clone(),
-            },
-        });
-    }
-    region.updates.insert(update.id.clone(), update);
-    remember(region, UPDATE_OP, cluster, token.as_deref(), fp, &out);
-    Ok(out)
+    a.status = "UPDATING".to_owned();
+    a.health = Vec::new();
+    a.lasting_health = false;
+    a.modified_at = ids::now_epoch();
+    a.pending = Some(Pending {
+        until: Instant::now() + transition,
+        transition: Transition::Update {
+            update_id: update_id.to_owned(),
+        },
+    });
 }
 
 /// Makes the addon's owned associations match `list`.
@@ -789,7 +773,7 @@ pub fn describe_configuration(em: &Emulator, ctx: &Ctx) -> Result<Value, ApiErro
     Ok(json!({
         "addonName": spec.addon_name,
         "addonVersion": v.addon_version,
-        "configurationSchema": spec.configuration_schema.to_string(),
+        "configurationSchema": spec.configuration_schema_text,
         "podIdentityConfiguration": pod_identity,
     }))
 }
