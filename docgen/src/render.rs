@@ -153,9 +153,18 @@ fn first_paragraph(text: &str) -> &str {
 }
 
 fn front_matter(title: &str, description: &str) -> String {
+    front_matter_with(title, description, true)
+}
+
+/// Front matter; `subcategory` only where the registry takes it: HashiCorp's
+/// `tfplugindocs validate` refuses it on the provider's index page
+/// ("YAML frontmatter should not contain subcategory", issue 26).
+fn front_matter_with(title: &str, description: &str, subcategory: bool) -> String {
     let mut s = String::from("---\n");
     let _ = writeln!(s, "page_title: \"{title}\"");
-    s.push_str("subcategory: \"\"\n");
+    if subcategory {
+        s.push_str("subcategory: \"\"\n");
+    }
     s.push_str("description: |-\n");
     for line in first_paragraph(description).lines() {
         let _ = writeln!(s, "  {line}");
@@ -372,7 +381,7 @@ pub fn page(p: &Page) -> String {
 
 /// The provider's index page.
 pub fn index(p: &IndexPage) -> String {
-    let mut out = front_matter("Provider: eks", p.spec.description);
+    let mut out = front_matter_with("Provider: eks", p.spec.description, false);
     out.push_str("# eks Provider\n\n");
     out.push_str(&normalise(p.spec.description));
     out.push_str("\n## Example Usage\n\n```terraform\n");
