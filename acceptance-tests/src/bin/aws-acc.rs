@@ -397,36 +397,7 @@ fn report(out: &str, logs: &[String]) -> Result<(), String> {
     let count = |r: &str| outcomes.iter().filter(|o| o.result == r).count();
     let (passed, failed, skipped) = (count("passed"), count("failed"), count("skipped"));
 
-    let mut context: Vec<(String, String)> = Vec::new();
-    for key in ["engine", "provider", "run", "started", "seconds"] {
-        let var = format!("REPORT_{}", key.to_uppercase());
-        context.push((
-            key.into(),
-            std::env::var(var).unwrap_or_else(|_| "?".into()),
-        ));
-    }
-    match client().and_then(|(s, c)| Ok((describe_cluster(&s, &c)?, s))) {
-        Ok((cluster, s)) => {
-            context.push(("region".into(), s.region.clone()));
-            context.push(("cluster".into(), s.cluster.clone()));
-            for (k, f) in [
-                ("kubernetes_version", "version"),
-                ("platform_version", "platformVersion"),
-            ] {
-                context.push((k.into(), cluster[f].as_str().unwrap_or("?").to_string()));
-            }
-            let real = !s.endpoints.eks.starts_with("http://");
-            context.push((
-                "endpoints".into(),
-                if real {
-                    "AWS".into()
-                } else {
-                    s.endpoints.eks.clone()
-                },
-            ));
-        }
-        Err(e) => context.push(("cluster".into(), format!("unknown ({e})"))),
-    }
+    let context = report_context();
 
     let mut md = String::from("# Acceptance tests against AWS\n\n| | |\n|---|---|\n");
     for (k, v) in &context {
@@ -470,6 +441,43 @@ fn report(out: &str, logs: &[String]) -> Result<(), String> {
     std::fs::write(&json_path, pretty).map_err(|e| format!("writing {json_path}: {e}"))?;
     println!("report: {md_path} ({passed} passed, {failed} failed, {skipped} skipped)");
     Ok(())
+}
+
+/// What the report says of the run: engine, provider, run ID and times
+/// (from the script's `REPORT_*` variables), and the region, cluster and
+/// endpoints as the account answers.
+fn report_context() -> Vec<(String, String)> {
+    let mut context: Vec<(String, String)> = Vec::new();
+    for key in ["engine", "provider", "run", "started", "seconds"] {
+        let var = format!("REPORT_{}", key.to_uppercase());
+        context.push((
+            key.into(),
+            std::env::var(var).unwrap_or_else(|_| "?".into()),
+        ));
+    }
+    match client().and_then(|(s, c)| Ok((describe_cluster(&s, &c)?, s))) {
+        Ok((cluster, s)) => {
+            context.push(("region".into(), s.region.clone()));
+            context.push(("cluster".into(), s.cluster.clone()));
+            for (k, f) in [
+                ("kubernetes_version", "version"),
+                ("platform_version", "platformVersion"),
+            ] {
+                context.push((k.into(), cluster[f].as_str().unwrap_or("?").to_string()));
+            }
+            let real = !s.endpoints.eks.starts_with("http://");
+            context.push((
+                "endpoints".into(),
+                if real {
+                    "AWS".into()
+                } else {
+                    s.endpoints.eks.clone()
+                },
+            ));
+        }
+        Err(e) => context.push(("cluster".into(), format!("unknown ({e})"))),
+    }
+    context
 }
 
 /// The record (`acceptance_tests::aws::record`): test → `None` when it

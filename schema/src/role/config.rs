@@ -369,24 +369,33 @@ fn check_made_role_values(cfg: &RoleConfig, mut problems: Vec<Problem>) -> Vec<P
             ));
         }
     }
-    if managed.len() > MAX_MANAGED_POLICIES {
+    problems.extend(limit_problems(cfg, managed.len(), inline_chars));
+    problems
+}
+
+/// IAM's limits on the made role, at plan: managed policies (a warning
+/// above the default quota, an error above the highest), the trust
+/// policy's size (a warning) and the inline policies' size (an error).
+fn limit_problems(cfg: &RoleConfig, managed: usize, inline_chars: usize) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if managed > MAX_MANAGED_POLICIES {
         problems.push(Problem::new(
             "permission_policy_arns",
             "Too many managed policies",
             format!(
                 "The role would have {} managed policies (permission_policy_arns and those of well_known_policies); IAM allows at most {} per role (10 unless the quota was raised). Combine some into one customer managed policy.",
-                managed.len(),
+                managed,
                 MAX_MANAGED_POLICIES
             ),
         ));
     }
-    if (DEFAULT_MANAGED_POLICIES + 1..=MAX_MANAGED_POLICIES).contains(&managed.len()) {
+    if (DEFAULT_MANAGED_POLICIES + 1..=MAX_MANAGED_POLICIES).contains(&managed) {
         problems.push(Problem::warning(
             "permission_policy_arns",
             "More managed policies than IAM's default quota",
             format!(
                 "The role would have {} managed policies (permission_policy_arns and those of well_known_policies). IAM's quota \"Managed policies attached to an IAM role\" is {DEFAULT_MANAGED_POLICIES} unless this account raised it (up to {MAX_MANAGED_POLICIES}, Service Quotas); without that, IAM refuses the attachment with LimitExceeded at apply.",
-                managed.len()
+                managed
             ),
         ));
     }
@@ -416,7 +425,7 @@ fn check_made_role_values(cfg: &RoleConfig, mut problems: Vec<Problem>) -> Vec<P
             ),
         ));
     }
-    problems
+        problems
 }
 
 /// The size IAM counts of the made role's trust policy, when the
