@@ -549,40 +549,18 @@ fn example_pod_identity_migration() {
         let associations = w.list_associations(&cluster);
         let pairs: Vec<String> = associations
             .iter()
-            .map(|a| {
-                format!(
-                    "{}/{}",
-                    a["namespace"].as_str().unwrap_or(""),
-                    a["serviceAccount"].as_str().unwrap_or("")
-                )
-            })
+            .map(|a| format!("{}/{}", a["namespace"].as_str().unwrap_or(""), a["serviceAccount"].as_str().unwrap_or("")))
             .collect();
-        assert_eq!(
-            pairs,
-            vec!["apps/web".to_string()],
-            "{rel}: {associations:?}"
-        );
-        let id = associations[0]["associationId"]
-            .as_str()
-            .unwrap_or_default();
+        assert_eq!(pairs, vec!["apps/web".to_string()], "{rel}: {associations:?}");
+        let id = associations[0]["associationId"].as_str().unwrap_or_default();
         let described = w.describe_association(&cluster, id).unwrap_or_default();
         assert!(
-            described["roleArn"]
-                .as_str()
-                .is_some_and(|r| r.ends_with(&format!("/{web}"))),
+            described["roleArn"].as_str().is_some_and(|r| r.ends_with(&format!("/{web}"))),
             "{rel}: {described}"
         );
         assert_eq!(pod_identity_statements(w, &web), 1, "{rel}: web's trust");
-        assert_eq!(
-            pod_identity_statements(w, &legacy),
-            0,
-            "{rel}: the excluded role's trust"
-        );
-        let agent = w.eks(
-            "GET",
-            &format!("/clusters/{cluster}/addons/eks-pod-identity-agent"),
-            None,
-        );
+        assert_eq!(pod_identity_statements(w, &legacy), 0, "{rel}: the excluded role's trust");
+        let agent = w.eks("GET", &format!("/clusters/{cluster}/addons/eks-pod-identity-agent"), None);
         assert!(agent.ok(), "{rel}: the agent is installed: {}", agent.body);
         let tasks = tf.outputs()["tasks"].to_string();
         assert!(tasks.contains("apps/web"), "{rel}: {tasks}");
@@ -590,11 +568,7 @@ fn example_pod_identity_migration() {
         tf.destroy();
         // Rolled back: no association, the trust as it was.
         assert!(w.list_associations(&cluster).is_empty(), "{rel}");
-        assert_eq!(
-            pod_identity_statements(w, &web),
-            0,
-            "{rel}: web's trust after rollback"
-        );
+        assert_eq!(pod_identity_statements(w, &web), 0, "{rel}: web's trust after rollback");
         for role in [&web, &legacy] {
             w.delete_role_and_policies(role);
         }
