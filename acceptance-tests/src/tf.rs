@@ -99,6 +99,20 @@ impl Tf {
         self.set.push((key.to_string(), value.to_string()));
     }
 
+    /// Adds a dev_overrides entry to the CLI config: the provider `source`
+    /// (a full address, such as `registry.terraform.io/hashicorp/aws`) is
+    /// taken from `dir` (tests/moves.rs gives the engines a stand-in).
+    pub fn add_dev_override(&self, source: &str, dir: &Path) {
+        let path = self.path().join(".terraformrc");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let entry = format!(
+            "  dev_overrides {{\n    \"{source}\" = \"{}\"\n",
+            dir.display()
+        );
+        write_file(&path, &text.replacen("  dev_overrides {\n", &entry, 1));
+    }
+
     /// Replaces `main.tf`.
     pub fn write(&mut self, config: &str) {
         self.config = config.to_string();

@@ -43,8 +43,8 @@ pub use provider::{
     ApplyRequest, ApplyResponse, Ctx, DataReadResponse, DataSource, DeleteRequest,
     EphemeralOpenResponse, EphemeralResource, Function, FunctionDefinition, FunctionError,
     FunctionParameter, ImportRequest, ImportResponse, ImportedResource, ListEvent, ListRequest,
-    ListResource, ListSink, PlanRequest, PlanResponse, Provider, ReadRequest, ReadResponse,
-    Resource,
+    ListResource, ListSink, MoveRequest, MoveResponse, PlanRequest, PlanResponse, Provider,
+    ReadRequest, ReadResponse, Resource,
 };
 pub use schema::{Attribute, Block, NestedBlock, NestingMode, Schema};
 pub use serve::{ServeError, ServeOptions, serve};

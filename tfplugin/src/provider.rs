@@ -226,6 +226,51 @@ pub struct ImportResponse {
     pub diagnostics: Diagnostics,
 }
 
+/// Input to `Resource::move_state`: an object of another resource type,
+/// possibly of another provider, that a `moved` block hands to this one
+/// (Terraform ≥ 1.8, OpenTofu ≥ 1.8). The source's schema is not known to
+/// this provider, so its state comes as JSON.
+#[derive(Debug, Clone)]
+pub struct MoveRequest {
+    /// The source's provider, such as `registry.terraform.io/hashicorp/aws`.
+    pub source_provider_address: String,
+    /// The source's resource type, such as `aws_eks_addon`.
+    pub source_type_name: String,
+    /// The schema version the source state was written with.
+    pub source_schema_version: i64,
+    /// The source state as stored (JSON; numbers beyond f64 are rounded).
+    pub source_state: serde_json::Value,
+    /// The source's private data, as the source provider left it.
+    pub source_private: Vec<u8>,
+    /// The source's identity (JSON), when it has one.
+    pub source_identity: Option<serde_json::Value>,
+}
+
+/// Output of `Resource::move_state`.
+#[derive(Debug, Clone)]
+pub struct MoveResponse {
+    /// The state in this resource's schema (null when refused).
+    pub target_state: Value,
+    /// Private data to store with it.
+    pub target_private: Vec<u8>,
+    /// The identity (`None`: derived from the state, as on import).
+    pub target_identity: Option<Value>,
+    /// problems
+    pub diagnostics: Diagnostics,
+}
+
+impl MoveResponse {
+    /// A refused move: no state, the diagnostics say why.
+    pub fn refused(diagnostics: Diagnostics) -> Self {
+        MoveResponse {
+            target_state: Value::Null,
+            target_private: vec![],
+            target_identity: None,
+            diagnostics,
+        }
+    }
+}
+
 /// A managed resource type.
 #[async_trait]
 pub trait Resource: Send + Sync + 'static {
@@ -276,6 +321,26 @@ pub trait Resource: Send + Sync + 'static {
     async fn update(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse;
     /// Deletes the object (gone already counts as success).
     async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> Diagnostics;
+    /// Takes over an object of another resource type (a `moved` block
+    /// across types or providers). The default refuses every move.
+    ///
+    /// Terraform calls it before ConfigureProvider (OpenTofu after), so
+    /// `ctx.data()` may be `None`: a move translates the state it is given
+    /// and calls nothing; the read Terraform makes next fills in the rest.
+    async fn move_state(&self, _ctx: &Ctx, req: MoveRequest) -> MoveResponse {
+        MoveResponse::refused(
+            Diagnostic::error(
+                "Move resource state not supported",
+                format!(
+                    "The resource type {} cannot take over {} of {}: it accepts no moves from other resource types.",
+                    self.type_name(),
+                    req.source_type_name,
+                    req.source_provider_address
+                ),
+            )
+            .into(),
+        )
+    }
     /// Imports existing objects by ID or identity.
     async fn import(&self, _ctx: &Ctx, _req: ImportRequest) -> ImportResponse {
         ImportResponse {

@@ -1443,3 +1443,231 @@ async fn upgrade_resource_identity_reads_raw_state_json() {
     plugin.child.kill().ok();
     plugin.child.wait().ok();
 }
+
+// ------------------------------------------------------------- moved blocks
+
+/// A MoveResourceState request for `fixture_thing` from `source_type` of
+/// `address` with `state` as the source's RawState JSON.
+fn move_request(
+    address: &str,
+    source_type: &str,
+    state: &[u8],
+) -> pb::move_resource_state::Request {
+    pb::move_resource_state::Request {
+        source_provider_address: address.into(),
+        source_type_name: source_type.into(),
+        source_schema_version: 0,
+        source_state: Some(pb::RawState {
+            json: state.to_vec(),
+            flatmap: Default::default(),
+        }),
+        target_type_name: "fixture_thing".into(),
+        source_private: vec![],
+        source_identity: None,
+    }
+}
+
+/// MoveResourceState over the wire (on a configured provider, as OpenTofu
+/// calls it; Terraform calls it before ConfigureProvider, which the real
+/// engine tests below cover): the capability is advertised; the
+/// source state's JSON reaches the target resource, whose state comes back
+/// encoded with its schema, with private data and the identity; refusals
+/// (another source type, a resource without moves, flatmap or broken
+/// state, an unknown target) are diagnostics.
+#[tokio::test]
+async fn move_resource_state_protocol() {
+    let store = TempDir::new("move");
+    let mut plugin = start_plugin(&store.0);
+    let mut c = ProviderClient::new(channel(&plugin.addr).await);
+    let m = c
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(m.server_capabilities.unwrap().move_resource_state);
+    let pty = Type::object([("prefix", Type::String), ("token", Type::String)]);
+    let r = c
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: "1.11.4".into(),
+            config: dv(&Value::Null, &pty),
+            client_capabilities: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&r.diagnostics);
+    let address = "registry.terraform.io/eks-tools/fixture";
+    let source = br#"{"id":"123","triggers":{"thing":"fx-moved"}}"#;
+
+    let mv = c
+        .move_resource_state(move_request(address, "fixture_null", source))
+        .await
+        .unwrap()
+        .into_inner();
+    no_errors(&mv.diagnostics);
+    let state = undv(&mv.target_state, &thing_type());
+    assert_eq!(state.get("id").as_str(), Some("fx-moved"));
+    assert!(
+        state.get("name").is_null(),
+        "the read after the move fills it in"
+    );
+    assert_eq!(mv.target_private, b"fixture-private-v1");
+    let id = mv.target_identity.unwrap().identity_data;
+    let id = undv(&id, &Type::object([("id", Type::String)]));
+    assert_eq!(
+        id.get("id").as_str(),
+        Some("fx-moved"),
+        "identity derived from the state"
+    );
+
+    let summary = |r: pb::move_resource_state::Response| {
+        assert!(r.target_state.is_none(), "no state with a refusal");
+        assert_eq!(r.diagnostics[0].severity, 1);
+        r.diagnostics[0].summary.clone()
+    };
+    let other = c
+        .move_resource_state(move_request(
+            "registry.terraform.io/hashicorp/null",
+            "null_resource",
+            source,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary(other), "Cannot move to fixture_thing");
+    let mut to_null = move_request(address, "fixture_thing", br#"{"id":"x"}"#);
+    to_null.target_type_name = "fixture_null".into();
+    let default = c.move_resource_state(to_null).await.unwrap().into_inner();
+    assert!(
+        default.diagnostics[0].detail.contains("accepts no moves"),
+        "{default:?}"
+    );
+    assert_eq!(summary(default), "Move resource state not supported");
+    let mut flat = move_request(address, "fixture_null", b"");
+    flat.source_state
+        .as_mut()
+        .unwrap()
+        .flatmap
+        .insert("id".into(), "1".into());
+    let flat = c.move_resource_state(flat).await.unwrap().into_inner();
+    assert!(flat.diagnostics[0].detail.contains("flatmap"), "{flat:?}");
+    assert_eq!(summary(flat), "Cannot read the state to move");
+    let broken = c
+        .move_resource_state(move_request(address, "fixture_null", b"{not json"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary(broken), "Cannot read the state to move");
+    let mut unknown = move_request(address, "fixture_null", source);
+    unknown.target_type_name = "fixture_nope".into();
+    let unknown = c.move_resource_state(unknown).await.unwrap().into_inner();
+    assert_eq!(summary(unknown), "Unknown resource type");
+    plugin.child.kill().ok();
+    plugin.child.wait().ok();
+}
+
+/// The version of a Terraform or OpenTofu binary, as (minor, text).
+fn engine_minor(bin: &Path) -> (u32, String) {
+    let out = Command::new(bin)
+        .args(["version", "-json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let version = v["terraform_version"]
+        .as_str()
+        .unwrap_or("0.0.0")
+        .to_string();
+    let minor = version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    (minor, version)
+}
+
+/// A `moved` block across resource types through a real engine: a
+/// fixture_null naming a stored thing moves to fixture_thing; the plan
+/// shows the move and nothing else, apply records it, the next plan is
+/// empty and the thing is untouched.
+fn cross_type_move(bin: PathBuf) {
+    let (minor, version) = engine_minor(&bin);
+    if minor < 8 {
+        eprintln!("skipping: {version} has no moves across resource types (1.8 and later)");
+        return;
+    }
+    let tf = Tf::new(bin, "tf-move");
+    let head = r#"terraform {
+  required_providers {
+    fixture = { source = "eks-tools/fixture" }
+  }
+}
+provider "fixture" { prefix = "t" }
+"#;
+    let thing = r#"resource "fixture_thing" "a" {
+  name = "one"
+}
+"#;
+    tf.write(&format!("{head}{thing}"));
+    tf.ok(&["apply", "-auto-approve"]);
+    let before = tf.stored("t-one").expect("object created");
+    tf.ok(&["state", "rm", "fixture_thing.a"]);
+    tf.write(&format!(
+        "{head}resource \"fixture_null\" \"n\" {{\n  triggers = {{ thing = \"t-one\" }}\n}}\n"
+    ));
+    tf.ok(&["apply", "-auto-approve"]);
+    tf.write(&format!(
+        "{head}{thing}moved {{\n  from = fixture_null.n\n  to   = fixture_thing.a\n}}\n"
+    ));
+    let plan = tf.ok(&["plan"]);
+    assert!(
+        plan.contains("fixture_null.n has moved to fixture_thing.a"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("0 to add, 0 to change, 0 to destroy"),
+        "{plan}"
+    );
+    tf.ok(&["apply", "-auto-approve"]);
+    let list = tf.ok(&["state", "list"]);
+    assert_eq!(list.trim(), "fixture_thing.a", "{list}");
+    let (code, text) = tf.run(&["plan", "-detailed-exitcode"]);
+    assert_eq!(code, 0, "plan after the move not empty:\n{text}");
+    assert_eq!(
+        tf.stored("t-one"),
+        Some(before),
+        "the moved thing is untouched"
+    );
+    tf.ok(&["destroy", "-auto-approve"]);
+}
+
+#[test]
+fn terraform_latest_cross_type_move() {
+    cross_type_move(terraform_on_path());
+}
+
+/// OpenTofu: `TFPLUGIN_TOFU`, else the pinned release that
+/// scripts/opentofu.sh builds (`TFPLUGIN_SKIP_TOFU=1` skips).
+fn opentofu() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("TFPLUGIN_TOFU") {
+        return Some(PathBuf::from(bin));
+    }
+    if std::env::var("TFPLUGIN_SKIP_TOFU").as_deref() == Ok("1") {
+        eprintln!("skipping: TFPLUGIN_SKIP_TOFU=1");
+        return None;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/opentofu.sh");
+    let out = Command::new("bash").arg(&script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "OpenTofu is not available (set TFPLUGIN_TOFU to a tofu binary, or TFPLUGIN_SKIP_TOFU=1 to skip): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+#[test]
+fn opentofu_cross_type_move() {
+    if let Some(bin) = opentofu() {
+        cross_type_move(bin);
+    }
+}

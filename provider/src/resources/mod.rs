@@ -3,9 +3,11 @@
 //! resource's apply needs (so that no resource writes them again). No
 //! resource imports another: what two share lives in `crate::aws`,
 //! `crate::ownership::made_role` or `crate::spec_map`, or, for what `terraform query`
-//! and import say about objects another state may own, in [`adoption`].
+//! and import say about objects another state may own, in [`adoption`], or,
+//! for `moved` blocks from the AWS provider, in [`moves`].
 pub mod addon_pod_identity;
 mod adoption;
+mod moves;
 pub mod pod_identity_association;
 pub mod pod_identity_migration;
 

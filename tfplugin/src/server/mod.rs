@@ -126,7 +126,7 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         r: Request<pb::move_resource_state::Request>,
     ) -> Res<pb::move_resource_state::Response> {
-        upgrade::move_state(r).await
+        upgrade::move_state(self, r).await
     }
 
     async fn read_data_source(

@@ -9,10 +9,11 @@ use tonic::{Request, Response};
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::proto::tfplugin6 as pb;
+use crate::provider::MoveRequest;
 use crate::value::{Value, ValueError};
 
 use super::service::{ProviderService, Res, tri};
-use super::wire::{diags_to_proto, encode_dv, identity_to_proto};
+use super::wire::{diags_to_proto, encode_dv, encode_identity, identity_to_proto};
 
 pub(super) async fn upgrade_state(
     svc: &ProviderService,
@@ -148,19 +149,102 @@ pub(super) async fn upgrade_identity(
     }))
 }
 
+/// MoveResourceState: the source state (JSON of a schema this provider
+/// does not know) goes to the target resource's `move_state`; what it
+/// returns is encoded with the target's schema, as import and read are.
 pub(super) async fn move_state(
+    svc: &ProviderService,
     r: Request<pb::move_resource_state::Request>,
 ) -> Res<pb::move_resource_state::Response> {
     let r = r.into_inner();
-    let d = Diagnostics::from(Diagnostic::error(
-        "Move resource state not supported",
-        format!(
-            "This provider cannot move state from {} ({}) to {}.",
-            r.source_type_name, r.source_provider_address, r.target_type_name
-        ),
-    ));
-    Ok(Response::new(pb::move_resource_state::Response {
-        diagnostics: diags_to_proto(&d),
-        ..Default::default()
-    }))
+    let mut diags = Diagnostics::default();
+    let mut resp = pb::move_resource_state::Response::default();
+    async {
+        let e = tri!(svc.resource(&r.target_type_name), diags);
+        let source_state = tri!(move_source_state(r.source_state.as_ref()), diags);
+        let source_identity = tri!(move_source_identity(r.source_identity.as_ref()), diags);
+        let out = e
+            .imp
+            .move_state(
+                &svc.ctx(),
+                MoveRequest {
+                    source_provider_address: r.source_provider_address.clone(),
+                    source_type_name: r.source_type_name.clone(),
+                    source_schema_version: r.source_schema_version,
+                    source_state,
+                    source_private: r.source_private.clone(),
+                    source_identity,
+                },
+            )
+            .await;
+        let refused = out.diagnostics.has_errors();
+        diags.extend(out.diagnostics);
+        if refused {
+            return;
+        }
+        if out.target_state.is_null() {
+            diags.error(
+                "Move gave no state",
+                format!(
+                    "The resource type {} accepted the move of {} but gave no state. This is a bug in the provider.",
+                    r.target_type_name, r.source_type_name
+                ),
+            );
+            return;
+        }
+        resp.target_state = Some(tri!(
+            encode_dv(&out.target_state, &e.ty, "moved state"),
+            diags
+        ));
+        resp.target_private = out.target_private;
+        resp.target_identity = tri!(
+            encode_identity(out.target_identity.as_ref(), &out.target_state, e),
+            diags
+        );
+    }
+    .await;
+    resp.diagnostics = diags_to_proto(&diags);
+    Ok(Response::new(resp))
+}
+
+/// The source state of a move: the JSON of `RawState` (protocol 6
+/// providers never write the flatmap form, so a flatmap one is refused).
+fn move_source_state(raw: Option<&pb::RawState>) -> Result<serde_json::Value, Diagnostics> {
+    let raw = raw.cloned().unwrap_or_default();
+    if raw.json.is_empty() {
+        let detail = if raw.flatmap.is_empty() {
+            "Terraform sent no source state to move."
+        } else {
+            "The source state is in the flatmap format of Terraform 0.11 and older, which this provider cannot read. Upgrade the source resource's state with its own provider first, or remove it from state and import the object."
+        };
+        return Err(Diagnostic::error("Cannot read the state to move", detail).into());
+    }
+    serde_json::from_slice(&raw.json).map_err(|err| {
+        Diagnostic::error(
+            "Cannot read the state to move",
+            format!("The source state is not valid JSON: {err}."),
+        )
+        .into()
+    })
+}
+
+/// The source identity of a move, as JSON (Terraform sends it in the
+/// `json` field, the source schema being unknown here); `None` without one.
+fn move_source_identity(
+    id: Option<&pb::ResourceIdentityData>,
+) -> Result<Option<serde_json::Value>, Diagnostics> {
+    let Some(dv) = id.and_then(|i| i.identity_data.as_ref()) else {
+        return Ok(None);
+    };
+    if dv.json.is_empty() {
+        // Only msgpack, which cannot be read without the source's schema.
+        return Ok(None);
+    }
+    serde_json::from_slice(&dv.json).map(Some).map_err(|err| {
+        Diagnostic::error(
+            "Cannot read the identity to move",
+            format!("The source identity is not valid JSON: {err}."),
+        )
+        .into()
+    })
 }

@@ -253,7 +253,7 @@ pub(super) fn capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         plan_destroy: false,
         get_provider_schema_optional: true,
-        move_resource_state: false,
+        move_resource_state: true,
     }
 }
 

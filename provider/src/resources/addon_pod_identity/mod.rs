@@ -5,8 +5,9 @@
 //! Owns the resource, one file a step: [`plan`] (validation, version
 //! resolution, plan-time checks against DescribeAddonConfiguration, the
 //! entries' computed values), [`apply`] (create, update, delete),
-//! [`read`], [`import`], [`list`] (the list resource of `terraform
-//! query`), the state they share ([`state`]), and the check
+//! [`read`], [`import`], [`moves`] (taking over the AWS provider's
+//! `aws_eks_addon` by a `moved` block), [`list`] (the list resource of
+//! `terraform query`), the state they share ([`state`]), and the check
 //! of `configuration_values` against the addon's JSON schema
 //! ([`config_schema`]). State,
 //! spec and the pure rules: `schema::addon`; AWS calls and
@@ -18,6 +19,7 @@ mod config_schema;
 mod entries;
 mod import;
 mod list;
+mod moves;
 mod plan;
 mod read;
 mod roles;
@@ -28,8 +30,8 @@ use async_trait::async_trait;
 use schema::addon as rules;
 use tfplugin::{
     ApplyRequest, ApplyResponse, Ctx, DeleteRequest, Diagnostics, ImportRequest, ImportResponse,
-    ListRequest, ListResource, ListSink, PlanRequest, PlanResponse, ReadRequest, ReadResponse,
-    Resource, Schema, Value,
+    ListRequest, ListResource, ListSink, MoveRequest, MoveResponse, PlanRequest, PlanResponse,
+    ReadRequest, ReadResponse, Resource, Schema, Value,
 };
 
 /// The resource.
@@ -79,6 +81,10 @@ impl Resource for AddonPodIdentity {
 
     async fn import(&self, ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         import::import(ctx, req).await
+    }
+
+    async fn move_state(&self, _ctx: &Ctx, req: MoveRequest) -> MoveResponse {
+        moves::move_state(&req)
     }
 }
 

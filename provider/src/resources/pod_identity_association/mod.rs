@@ -28,6 +28,7 @@ mod advice;
 mod apply;
 mod import;
 mod list;
+mod moves;
 mod plan;
 mod read;
 mod service_account;
@@ -38,8 +39,8 @@ use async_trait::async_trait;
 use schema::association as rules;
 use tfplugin::{
     ApplyRequest, ApplyResponse, Ctx, DeleteRequest, Diagnostics, ImportRequest, ImportResponse,
-    ListRequest, ListResource, ListSink, PlanRequest, PlanResponse, ReadRequest, ReadResponse,
-    Resource, Schema, Value,
+    ListRequest, ListResource, ListSink, MoveRequest, MoveResponse, PlanRequest, PlanResponse,
+    ReadRequest, ReadResponse, Resource, Schema, Value,
 };
 
 /// The resource.
@@ -97,6 +98,10 @@ impl Resource for PodIdentityAssociation {
 
     async fn import(&self, ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         import::import(ctx, req).await
+    }
+
+    async fn move_state(&self, _ctx: &Ctx, req: MoveRequest) -> MoveResponse {
+        moves::move_state(&req)
     }
 }
 

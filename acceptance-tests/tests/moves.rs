@@ -1,0 +1,431 @@
+//! `moved` blocks from the AWS provider (issue 26 item 1): objects made in
+//! the world, a state in the AWS provider's format holding them, a config
+//! of this provider with `moved { from = aws_… to = eks_… }`; the plan
+//! shows the moves, apply records them, the next plan is empty and the
+//! objects in the emulator are what they were.
+//!
+//! How the engine holds AWS-provider state without the AWS provider (a
+//! 900 MB download): the test writes `terraform.tfstate` itself, as the AWS
+//! provider's release would (provider
+//! `provider["registry.terraform.io/hashicorp/aws"]`), and points
+//! dev_overrides for `hashicorp/aws` at a stand-in, `terraform-provider-aws`
+//! of this crate (src/bin), which serves only the two resource schemas and
+//! refuses every change. Both engines need some `hashicorp/aws` for a state
+//! that names it (Terraform: "This state requires provider …, but that
+//! provider isn't available"; OpenTofu fails loading its schemas), but
+//! neither calls it for the move: the stored JSON goes to our provider's
+//! MoveResourceState.
+//!
+//! Engines: Terraform 1.8 and later, and OpenTofu (1.8 and later) move
+//! across providers; the others are skipped with a printed reason.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use acceptance_tests::hcl::{association, block, config, map, provider, resource, string};
+use acceptance_tests::{REGION, Tf, World, acc, contains_ignoring_wrap, engine, random_name};
+use serde_json::{Value, json};
+
+const ADDON: &str = "aws-efs-csi-driver";
+const SERVICE_ACCOUNTS: [&str; 2] = ["efs-csi-controller-sa", "efs-csi-node-sa"];
+
+/// The AWS provider release whose state format the test writes.
+#[derive(Clone, Copy, PartialEq)]
+enum Release {
+    /// v6 (commit 00a35305dc1b): `region`, and on the association
+    /// `disable_session_tags`, `target_role_arn`, `external_id`.
+    V6,
+    /// v5 (commit 93bd0baa44a9 for the association): none of those; the
+    /// addon still has the deprecated `resolve_conflicts`.
+    V5,
+}
+
+/// Whether the engine moves across providers; says why not when it does not.
+fn engine_moves() -> bool {
+    let e = engine();
+    let ok = e.is_opentofu() || e.at_least(1, 8);
+    if !ok {
+        eprintln!("skipped: {e} has no moves across resource types or providers (Terraform 1.8)");
+    }
+    ok
+}
+
+/// A folder with a copy of the stand-in `terraform-provider-aws` (a copy,
+/// so that a rebuild during the run cannot break the engine's plugin start).
+fn stand_in(tf: &Tf) -> PathBuf {
+    let dir = tf.path().join(".aws-stand-in");
+    let bin = env!("CARGO_BIN_EXE_terraform-provider-aws");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    std::fs::copy(bin, dir.join("terraform-provider-aws"))
+        .unwrap_or_else(|e| panic!("copying the stand-in: {e}"));
+    dir
+}
+
+/// An association made as `aws_eks_pod_identity_association` would have,
+/// with a tag.
+fn create_tagged_association(w: &World, cluster: &str, role_arn: &str) -> Value {
+    let body = json!({
+        "namespace": random_name(),
+        "serviceAccount": random_name(),
+        "roleArn": role_arn,
+        "tags": {"owner": "platform"},
+    });
+    let path = format!("/clusters/{cluster}/pod-identity-associations");
+    let answer = w.eks("POST", &path, Some(&body));
+    assert!(answer.ok(), "CreatePodIdentityAssociation: {}", answer.body);
+    answer.json()["association"].clone()
+}
+
+/// Installs the addon with two pod identity associations and a tag, as
+/// `aws_eks_addon` would have; waits until it is ACTIVE.
+fn install_addon(w: &World, cluster: &str, roles: [&str; 2]) -> Value {
+    let body = json!({
+        "addonName": ADDON,
+        "resolveConflicts": "OVERWRITE",
+        "tags": {"team": "platform"},
+        "podIdentityAssociations": [
+            {"serviceAccount": SERVICE_ACCOUNTS[0], "roleArn": roles[0]},
+            {"serviceAccount": SERVICE_ACCOUNTS[1], "roleArn": roles[1]},
+        ],
+    });
+    let answer = w.eks("POST", &format!("/clusters/{cluster}/addons"), Some(&body));
+    assert!(answer.ok(), "CreateAddon: {}", answer.body);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let addon = described_addon(w, cluster);
+        if addon["status"] == "ACTIVE" {
+            return addon;
+        }
+        assert!(Instant::now() < deadline, "addon not ACTIVE: {addon}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn described_addon(w: &World, cluster: &str) -> Value {
+    let answer = w.eks("GET", &format!("/clusters/{cluster}/addons/{ADDON}"), None);
+    assert!(answer.ok(), "DescribeAddon: {}", answer.body);
+    answer.json()["addon"].clone()
+}
+
+/// What the world holds of the two objects: the association, the addon
+/// and every association of the cluster (the addon's included).
+fn snapshot(w: &World, cluster: &str, association_id: &str) -> Value {
+    let mut all: Vec<Value> = w
+        .list_associations(cluster)
+        .iter()
+        .filter_map(|a| {
+            let id = a["associationId"].as_str()?;
+            w.describe_association(cluster, id)
+        })
+        .collect();
+    all.sort_by_key(|a| a["associationId"].as_str().unwrap_or_default().to_string());
+    json!({
+        "association": w.describe_association(cluster, association_id),
+        "addon": described_addon(w, cluster),
+        "associations": all,
+    })
+}
+
+/// The `aws_eks_pod_identity_association` instance the release writes.
+fn association_instance(release: Release, a: &Value) -> Value {
+    let mut attrs = json!({
+        "association_arn": a["associationArn"],
+        "association_id": a["associationId"],
+        "cluster_name": a["clusterName"],
+        "id": a["associationId"],
+        "namespace": a["namespace"],
+        "role_arn": a["roleArn"],
+        "service_account": a["serviceAccount"],
+        "tags": {"owner": "platform"},
+        "tags_all": {"owner": "platform"},
+    });
+    if release == Release::V6 {
+        attrs["disable_session_tags"] = json!(false);
+        attrs["external_id"] = a.get("externalId").cloned().unwrap_or(Value::Null);
+        attrs["region"] = json!(REGION);
+        attrs["target_role_arn"] = Value::Null;
+    }
+    json!({"schema_version": 0, "attributes": attrs, "sensitive_attributes": []})
+}
+
+/// The `aws_eks_addon` instance the release writes (SDKv2: unset strings
+/// are `""`, the private data records the schema version).
+fn addon_instance(release: Release, addon: &Value, roles: [&str; 2]) -> Value {
+    let mut attrs = json!({
+        "addon_name": ADDON,
+        "addon_version": addon["addonVersion"],
+        "arn": addon["addonArn"],
+        "cluster_name": addon["clusterName"],
+        "configuration_values": "",
+        "created_at": addon["createdAt"],
+        "id": format!("{}:{ADDON}", addon["clusterName"].as_str().unwrap_or_default()),
+        "modified_at": addon["modifiedAt"],
+        "pod_identity_association": [
+            {"role_arn": roles[0], "service_account": SERVICE_ACCOUNTS[0]},
+            {"role_arn": roles[1], "service_account": SERVICE_ACCOUNTS[1]},
+        ],
+        "preserve": true,
+        "resolve_conflicts_on_create": "OVERWRITE",
+        "resolve_conflicts_on_update": "",
+        "service_account_role_arn": "",
+        "tags": {"team": "platform"},
+        "tags_all": {"team": "platform"},
+        "timeouts": null,
+    });
+    match release {
+        Release::V6 => attrs["region"] = json!(REGION),
+        Release::V5 => attrs["resolve_conflicts"] = json!(""),
+    }
+    json!({
+        "schema_version": 0,
+        "attributes": attrs,
+        "sensitive_attributes": [],
+        "private": "eyJzY2hlbWFfdmVyc2lvbiI6IjAifQ==",
+    })
+}
+
+/// A state file as the AWS provider leaves it.
+fn aws_state(instances: Vec<(&str, Value)>) -> Value {
+    let resources: Vec<Value> = instances
+        .into_iter()
+        .map(|(kind, instance)| {
+            json!({
+                "mode": "managed",
+                "type": kind,
+                "name": "x",
+                "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+                "instances": [instance],
+            })
+        })
+        .collect();
+    json!({
+        "version": 4,
+        "terraform_version": "1.8.0",
+        "serial": 1,
+        "lineage": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+        "outputs": {},
+        "resources": resources,
+        "check_results": null,
+    })
+}
+
+/// Our configuration of the same objects, with the moves.
+fn moved_config(cluster: &str, a: &Value, roles: [&str; 2]) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let entries = format!(
+        "[{{ service_account = {}, role_arn = {} }}, {{ service_account = {}, role_arn = {} }}]",
+        string(SERVICE_ACCOUNTS[0]),
+        string(roles[0]),
+        string(SERVICE_ACCOUNTS[1]),
+        string(roles[1]),
+    );
+    config(&[
+        provider(&[]),
+        association(
+            "x",
+            cluster,
+            &text(&a["namespace"]),
+            &text(&a["serviceAccount"]),
+            &text(&a["roleArn"]),
+            &[("tags", map(&[("owner", "platform")]))],
+        ),
+        resource(
+            "eks_addon_pod_identity",
+            "x",
+            &[
+                ("cluster_name", string(cluster)),
+                ("addon_name", string(ADDON)),
+                ("resolve_conflicts_on_create", string("OVERWRITE")),
+                ("preserve_on_delete", "true".into()),
+                ("tags", map(&[("team", "platform")])),
+                ("pod_identity_associations", entries),
+            ],
+        ),
+        block(
+            "moved",
+            &[
+                ("from", "aws_eks_pod_identity_association.x".into()),
+                ("to", "eks_pod_identity_association.x".into()),
+            ],
+        ),
+        block(
+            "moved",
+            &[
+                ("from", "aws_eks_addon.x".into()),
+                ("to", "eks_addon_pod_identity.x".into()),
+            ],
+        ),
+    ])
+}
+
+/// The whole step script for a state of `release`.
+fn moves_from(test: &str, release: Release) {
+    let Some(w) = acc(test) else {
+        return;
+    };
+    if !engine_moves() {
+        return;
+    }
+    let cluster = w.new_cluster();
+    let (role, a_role, b_role) = (
+        w.create_pod_role(),
+        w.create_pod_role(),
+        w.create_pod_role(),
+    );
+    let roles = [a_role.arn.as_str(), b_role.arn.as_str()];
+    let created = create_tagged_association(w, &cluster, &role.arn);
+    let id = created["associationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let a = w
+        .describe_association(&cluster, &id)
+        .unwrap_or_else(|| panic!("association {id} is not in the emulator"));
+    let addon = install_addon(w, &cluster, roles);
+    let before = snapshot(w, &cluster, &id);
+
+    let mut tf = Tf::new(w);
+    let dir = stand_in(&tf);
+    for host in ["registry.terraform.io", "registry.opentofu.org"] {
+        tf.add_dev_override(&format!("{host}/hashicorp/aws"), &dir);
+    }
+    let state = aws_state(vec![
+        (
+            "aws_eks_pod_identity_association",
+            association_instance(release, &a),
+        ),
+        ("aws_eks_addon", addon_instance(release, &addon, roles)),
+    ]);
+    std::fs::write(tf.path().join("terraform.tfstate"), state.to_string())
+        .unwrap_or_else(|e| panic!("writing the state: {e}"));
+    tf.write(&moved_config(&cluster, &a, roles));
+
+    // The plan shows the moves. The association's plan is empty; the
+    // addon's records what this provider keeps and the AWS provider never
+    // stored: the namespace and the recommended configuration (from EKS's
+    // catalogue, which a move cannot ask: Terraform moves before it
+    // configures the provider). Its apply changes nothing in EKS.
+    let plan = tf.plan_output();
+    for (from, to) in [
+        (
+            "aws_eks_pod_identity_association.x",
+            "eks_pod_identity_association.x",
+        ),
+        ("aws_eks_addon.x", "eks_addon_pod_identity.x"),
+    ] {
+        assert!(
+            plan.contains(&format!("{from} has moved to {to}"))
+                || plan.contains(&format!(
+                    "# {to} will be updated in-place\n  # (moved from {from})"
+                )),
+            "the plan does not show the move of {from}:\n{plan}"
+        );
+    }
+    for recorded in ["+ namespace", "+ recommended"] {
+        assert!(
+            plan.contains(recorded),
+            "{recorded} not in the plan:\n{plan}"
+        );
+    }
+    let actions = tf.plan_actions();
+    let expected = [(
+        "eks_addon_pod_identity.x".to_string(),
+        vec!["update".to_string()],
+    )];
+    assert_eq!(actions, expected.into_iter().collect(), "{plan}");
+
+    // Apply records the moves; nothing else is planned after it.
+    tf.apply();
+    let moved = tf.resource("eks_pod_identity_association.x");
+    assert_eq!(moved["association_id"], id.as_str());
+    assert_eq!(moved["role_arn"], role.arn.as_str());
+    assert_eq!(
+        moved["created_role"], false,
+        "a given role is never deleted"
+    );
+    assert_eq!(moved["region"], REGION);
+    let addon_state = tf.resource("eks_addon_pod_identity.x");
+    let entries = addon_state["pod_identity_associations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(entries.len(), 2, "{addon_state}");
+    assert!(entries.iter().all(|e| e["created_role"] == false));
+    assert_eq!(addon_state["addon_arn"], addon["addonArn"]);
+    assert_eq!(addon_state["preserve_on_delete"], true);
+    tf.assert_plan_empty();
+    let listed = tf.run(&["state", "list"]).output;
+    assert!(
+        !listed.contains("aws_"),
+        "AWS provider resources left:\n{listed}"
+    );
+
+    // The objects are what they were (an UpdateAddon or a tag change
+    // would show in modifiedAt, tags or the associations).
+    assert_eq!(
+        snapshot(w, &cluster, &id),
+        before,
+        "the moves changed the world"
+    );
+}
+
+#[test]
+fn moves_from_aws_provider_v6() {
+    moves_from("moves_from_aws_provider_v6", Release::V6);
+}
+
+#[test]
+fn moves_from_aws_provider_v5() {
+    moves_from("moves_from_aws_provider_v5", Release::V5);
+}
+
+/// Another resource type of the AWS provider is refused, naming what moves.
+#[test]
+fn moves_refuse_other_types() {
+    let Some(w) = acc("moves_refuse_other_types") else {
+        return;
+    };
+    if !engine_moves() {
+        return;
+    }
+    let cluster = w.new_cluster();
+    let role = w.create_pod_role();
+    let a = create_tagged_association(w, &cluster, &role.arn);
+    let mut tf = Tf::new(w);
+    let dir = stand_in(&tf);
+    for host in ["registry.terraform.io", "registry.opentofu.org"] {
+        tf.add_dev_override(&format!("{host}/hashicorp/aws"), &dir);
+    }
+    // An addon's state moved to the association type.
+    let addon = json!({"addonVersion": "v2.1.4-eksbuild.1", "clusterName": cluster});
+    let state = aws_state(vec![(
+        "aws_eks_addon",
+        addon_instance(Release::V6, &addon, [role.arn.as_str(); 2]),
+    )]);
+    std::fs::write(tf.path().join("terraform.tfstate"), state.to_string())
+        .unwrap_or_else(|e| panic!("writing the state: {e}"));
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    tf.write(&config(&[
+        provider(&[]),
+        association(
+            "x",
+            &cluster,
+            &text(&a["namespace"]),
+            &text(&a["serviceAccount"]),
+            &role.arn,
+            &[],
+        ),
+        block(
+            "moved",
+            &[
+                ("from", "aws_eks_addon.x".into()),
+                ("to", "eks_pod_identity_association.x".into()),
+            ],
+        ),
+    ]));
+    let out = tf.plan_expect_error("Cannot move this state to eks_pod_identity_association");
+    assert!(
+        contains_ignoring_wrap(&out, "aws_eks_addon to eks_addon_pod_identity"),
+        "{out}"
+    );
+}
