@@ -425,7 +425,7 @@ fn limit_problems(cfg: &RoleConfig, managed: usize, inline_chars: usize) -> Vec<
             ),
         ));
     }
-        problems
+    problems
 }
 
 /// The size IAM counts of the made role's trust policy, when the
