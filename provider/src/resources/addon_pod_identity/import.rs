@@ -165,10 +165,27 @@ pub(super) async fn imported_state_of(
         .filter(|(k, v)| c.default_tags.get(k) != Some(v))
         .collect();
     state.tags = (!own.is_empty()).then_some(own);
+    fill_catalogue(c, &mut state)
+        .await
+        .map_err(|e| to_diagnostic(&summary, &e))?;
+    import_made_roles(c, &mut state)
+        .await
+        .map_err(|e| to_diagnostic(format!("importing the roles of EKS addon {id}"), &e))?;
+    Ok(state)
+}
+
+/// What the catalogue says of the installed version and a state read from
+/// EKS does not carry: the recommended pod identity configuration and,
+/// when EKS reports no namespace, the addon's default one. An import needs
+/// them, and so does the first read of a state moved from the AWS
+/// provider's `aws_eks_addon` (which stores neither), so that its first
+/// plan is empty.
+pub(super) async fn fill_catalogue(c: &Clients, state: &mut AddonState) -> Result<(), AwsError> {
+    if state.namespace.is_none() {
+        state.namespace = Some(default_namespace(c, &state.cluster_name, &state.addon_name).await?);
+    }
     if let Some(version) = state.resolved_version.clone() {
-        let conf = addon::find_pod_identity_configuration(c, addon_name, &version)
-            .await
-            .map_err(|e| to_diagnostic(&summary, &e))?;
+        let conf = addon::find_pod_identity_configuration(c, &state.addon_name, &version).await?;
         state.recommended = Some(
             conf.into_iter()
                 .map(|(sa, policies)| Recommended {
@@ -178,10 +195,7 @@ pub(super) async fn imported_state_of(
                 .collect(),
         );
     }
-    import_made_roles(c, &mut state)
-        .await
-        .map_err(|e| to_diagnostic(format!("importing the roles of EKS addon {id}"), &e))?;
-    Ok(state)
+    Ok(())
 }
 
 /// The namespace the addon installs in by default (DescribeAddonVersions

@@ -30,7 +30,21 @@ pub(super) async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
     };
     match addon::find_by_name(&c, &prior.cluster_name, &prior.addon_name).await {
         Ok(Some(found)) => match state_from_remote(&c, &found, &prior).await {
-            Ok(state) => {
+            Ok(mut state) => {
+                // A state without the catalogue's part (moved from the AWS
+                // provider's aws_eks_addon): read it once, as an import does.
+                if prior.recommended.is_none()
+                    && let Err(e) = super::import::fill_catalogue(&c, &mut state).await
+                {
+                    resp.diagnostics.push(to_diagnostic(
+                        format!(
+                            "reading the configuration of EKS addon {}",
+                            prior.addon_name
+                        ),
+                        &e,
+                    ));
+                    return resp;
+                }
                 match roles_drift(&c, &state, &prior).await {
                     Ok(drift) => {
                         for (sa, what) in &drift {
