@@ -40,6 +40,9 @@ EKS_TOFU_SUM="h1:0VT4P8pMmGcCUnQ9JDrJ+Qg2d35Vzm4FFd/9+H7oF98="
 # for go 1.26.8. Not v1.16.0 to v1.16.2: their import blocks ignore
 # required_providers (hashicorp/terraform#39144, fixed by #39185).
 EKS_TF_SRC_VERSION="1.16.4"
+# HashiCorp's registry docs checker, built from its Go module
+# (scripts/tfplugindocs.sh) and run by scripts/docs-validate.sh.
+EKS_TFPLUGINDOCS_VERSION="0.25.0"
 EKS_TF_SRC_SUM="h1:0yyJB6OufO0kqoNg95TGhf+41NsG77th1DPSnKBD878="
 
 eks_log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }

@@ -198,6 +198,7 @@ bg_wait() {
 
 bg_start tofu scripts/opentofu.sh
 bg_start terraform-src scripts/terraform-src.sh
+bg_start tfplugindocs scripts/tfplugindocs.sh
 
 step "setup" "$logs/setup.log" env EKS_SETUP_SKIP_GO_BUILDS=1 scripts/setup.sh || finish
 
@@ -264,11 +265,23 @@ if step "cargo build" "$logs/build.log" cargo build --workspace; then
   else
     skip "acceptance (opentofu)" "the OpenTofu build failed"
   fi
+  tf_src_bin=""
   if bg_wait terraform-src "terraform $EKS_TF_SRC_VERSION"; then
+    tf_src_bin=$built
     step "acceptance (terraform $EKS_TF_SRC_VERSION, from source)" \
       "$logs/test-acceptance-$EKS_TF_SRC_VERSION.log" acceptance "$built" "${src_tests[@]}"
   else
     skip "acceptance (terraform $EKS_TF_SRC_VERSION)" "its build failed"
+  fi
+  # docs/ as the registry checks it, against the newest engine's schema
+  # (list resources included).
+  if [ -z "$tf_src_bin" ]; then
+    skip "docs: tfplugindocs validate" "no Terraform with list resources (its build failed)"
+  elif bg_wait tfplugindocs "tfplugindocs $EKS_TFPLUGINDOCS_VERSION"; then
+    step "docs: tfplugindocs validate" "$logs/docs-validate.log" \
+      scripts/docs-validate.sh "$tf_src_bin" "$built"
+  else
+    skip "docs: tfplugindocs validate" "its build failed"
   fi
   step "no servers left behind" "$logs/leftovers.log" leftovers
 else
