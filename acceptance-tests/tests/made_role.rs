@@ -187,13 +187,6 @@ fn made_role_basic() {
         Some(&["update".to_string()][..]),
         "{actions:?}"
     );
-    // aws:SourceArn for pods.eks.amazonaws.com is in no AWS document
-    // (issue 13 item 5): every plan says the option is experimental.
-    let out = tf.plan_output();
-    assert!(
-        acceptance_tests::contains_ignoring_wrap(&out, "restrict_to_cluster is experimental"),
-        "{out}"
-    );
     tf.apply();
     let r = tf.resource(ADDRESS);
     assert_eq!(r["association_id"], id, "association was replaced");
@@ -206,13 +199,21 @@ fn made_role_basic() {
     );
     assert_eq!(boundary(w, &name).as_deref(), Some(READ_ONLY));
     let t = trust(w, &name);
+    // The documented session tag, not aws:SourceArn (issue 27: no AWS
+    // source says EKS sends the cluster ARN there).
+    let condition = &t["Statement"][0]["Condition"];
     assert_eq!(
-        t["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"],
+        condition["StringEquals"]["aws:RequestTag/eks-cluster-arn"],
         format!(
             "arn:aws:eks:{}:{}:cluster/{cluster}",
             w.region, w.account_id
         )
     );
+    assert_eq!(
+        condition["StringEquals"]["aws:SourceAccount"],
+        w.account_id.as_str()
+    );
+    assert!(condition.get("ArnEquals").is_none(), "{t}");
     tf.assert_plan_empty();
 
     // Import: the made role is recognised by its owner tag.

@@ -119,7 +119,6 @@ pub(super) async fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanRe
     } else {
         plan_given_role(&mut resp.planned);
     }
-    warn_restrict_to_cluster(&req.config, &mut resp.diagnostics);
     service_account::plan(prior.as_ref(), &mut resp.planned);
     if prior.is_none() {
         // We never create addon-owned associations.
@@ -430,25 +429,6 @@ async fn expected_role(c: &Clients, planned: &Value) -> Option<rules::WantedRole
         None
     };
     rules::wanted_role(&state, c.partition, cluster_arn.as_deref()).ok()
-}
-
-/// `restrict_to_cluster` is kept, marked experimental (issue 13 item 5): it
-/// adds `aws:SourceArn` = the cluster ARN for `pods.eks.amazonaws.com`, a
-/// value no AWS document states (emulator/FACTS.md F12). Dropping it would
-/// silently widen trust on roles made with it; keeping it silently could
-/// cost every pod its credentials. So every plan that asks for it says so,
-/// with the documented alternative.
-fn warn_restrict_to_cluster(config: &Value, diags: &mut Diagnostics) {
-    if config.get("restrict_to_cluster") != &Value::Bool(true) {
-        return;
-    }
-    diags.push(
-        Diagnostic::warning(
-            "restrict_to_cluster is experimental",
-            "It adds the condition aws:SourceArn = <cluster ARN> to the made role's trust in pods.eks.amazonaws.com. No AWS document states which aws:SourceArn EKS Pod Identity sends: if it sends another value, pods of this service account get no credentials, and no API call fails. The EKS User Guide documents restricting by the session tags EKS adds (with disable_session_tags = false): remove restrict_to_cluster and set trust_conditions = jsonencode({ StringEquals = { \"aws:RequestTag/eks-cluster-arn\" = <cluster ARN> } }). aws:SourceAccount alone (also added) limits the role to clusters of this account.",
-        )
-        .at(AttrPath::root("restrict_to_cluster")),
-    );
 }
 
 /// Adds a warning when the cluster cannot hand out pod identity credentials.
