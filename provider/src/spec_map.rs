@@ -29,6 +29,12 @@ fn type_of(kind: &Kind) -> Type {
                 .map(|a| (a.name.to_string(), type_of(&a.kind)))
                 .collect(),
         ))),
+        Kind::NestedObject(attrs) => Type::Object(
+            attrs
+                .iter()
+                .map(|a| (a.name.to_string(), type_of(&a.kind)))
+                .collect(),
+        ),
     }
 }
 
@@ -60,6 +66,13 @@ fn attribute(a: &Attr) -> Attribute {
                 inner = inner.attr(attribute(at));
             }
             Attribute::nested(a.name, NestingMode::List, inner)
+        }
+        Kind::NestedObject(attrs) => {
+            let mut inner = Block::new();
+            for at in attrs {
+                inner = inner.attr(attribute(at));
+            }
+            Attribute::nested(a.name, NestingMode::Single, inner)
         }
     };
     at = match (a.mode, a.default.is_some()) {
