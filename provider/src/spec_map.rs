@@ -186,6 +186,18 @@ pub fn input_string_map(v: &Value, key: &str) -> Input<std::collections::BTreeMa
     }
 }
 
+/// A single nested object attribute, as planning sees it: known once every
+/// part is (and it reads as `T`), else unknown.
+pub fn input_object<T: DeserializeOwned>(v: &Value, key: &str) -> Input<T> {
+    match v.get(key) {
+        Value::Null => Input::Null,
+        o if o.is_fully_known() => tfplugin::typed::from_value(o)
+            .map(Input::Known)
+            .unwrap_or(Input::Unknown),
+        _ => Input::Unknown,
+    }
+}
+
 /// Problems found by a rule, as diagnostics at their attributes.
 pub fn problems_to_diagnostics(problems: Vec<Problem>) -> Diagnostics {
     let mut d = Diagnostics::default();
@@ -255,6 +267,7 @@ pub fn role_config(config: &Value, partition: &str) -> schema::role::RoleConfig 
         permission_policy: input_str(config, "permission_policy"),
         permission_policy_name: input_str(config, "permission_policy_name"),
         well_known_policies: input_string_set(config, "well_known_policies"),
+        well_known_policy_scopes: input_object(config, "well_known_policy_scopes"),
         permissions_boundary_arn: input_str(config, "permissions_boundary_arn"),
         trust_conditions: input_str(config, "trust_conditions"),
         restrict_to_cluster: input_bool(config, "restrict_to_cluster"),

@@ -305,10 +305,11 @@ impl WellKnownScopes {
             .map(|v| v.iter().cloned().collect())
     }
 
-    /// Syntax and partition of every given value: one message per bad
-    /// value, naming the scope, what it should hold and how to fix it.
-    /// `partition` is `None` when it is not known (validate time).
-    pub fn problems(&self, partition: Option<&str>) -> Vec<String> {
+    /// Syntax and partition of every given value, at plan (validation
+    /// checks the syntax through each attribute's check, and knows no
+    /// partition): one message per bad value, naming the scope, what it
+    /// should hold and how to fix it.
+    pub fn problems(&self, partition: &str) -> Vec<String> {
         let mut out = Vec::new();
         for (key, values) in self.entries() {
             let Some(kind) = kind(key) else { continue };
@@ -318,10 +319,9 @@ impl WellKnownScopes {
                         "{ATTR}.{key}: {e} Each value is a {} (such as {}).",
                         kind.what, kind.example
                     ));
-                } else if let Some(p) = partition
-                    && v.starts_with("arn:")
-                    && crate::role::arn_partition(v) != Some(p)
+                } else if v.starts_with("arn:") && crate::role::arn_partition(v) != Some(partition)
                 {
+                    let p = partition;
                     out.push(format!(
                         "{ATTR}.{key}: {v:?} is in another partition than this resource's region ({p}); IAM would accept it and grant nothing. Use an ARN of {p}."
                     ));
@@ -481,7 +481,7 @@ mod tests {
             kms_key_arns: Some(["arn:aws:s3:::b".to_string()].into()),
             ..Default::default()
         };
-        let p = s.problems(Some("aws"));
+        let p = s.problems("aws");
         assert_eq!(p.len(), 2, "{p:?}");
         assert!(
             p[0].contains("well_known_policy_scopes.hosted_zone_arns"),
@@ -494,7 +494,7 @@ mod tests {
             "{}",
             p[1]
         );
-        assert_eq!(s.problems(None).len(), 1);
+        assert!(s.problems("aws-cn")[0].contains("KMS key ARN"));
     }
 
     #[test]

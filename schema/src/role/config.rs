@@ -312,7 +312,7 @@ pub fn check_role_config(cfg: &RoleConfig, stage: Stage) -> Vec<Problem> {
     }
     if cfg.role_arn.is_set() {
         // Validate, role_arn unknown: what the role is decides at plan.
-        return check_made_role_values(cfg, problems);
+        return check_made_role_values(cfg, stage, problems);
     }
     let sources: Vec<Presence> = PERMISSION_SOURCES.iter().map(|a| cfg.presence(a)).collect();
     if sources.iter().all(|p| *p == Presence::Absent) {
@@ -341,12 +341,16 @@ pub fn check_role_config(cfg: &RoleConfig, stage: Stage) -> Vec<Problem> {
         ));
         return problems;
     }
-    check_made_role_values(cfg, problems)
+    check_made_role_values(cfg, stage, problems)
 }
 
 /// Checks of the known values of a role the provider makes: well-known
 /// names (all unknown ones in one problem) and IAM's size limits.
-fn check_made_role_values(cfg: &RoleConfig, mut problems: Vec<Problem>) -> Vec<Problem> {
+fn check_made_role_values(
+    cfg: &RoleConfig,
+    stage: Stage,
+    mut problems: Vec<Problem>,
+) -> Vec<Problem> {
     let mut managed = cfg
         .permission_policy_arns
         .known()
@@ -362,7 +366,7 @@ fn check_made_role_values(cfg: &RoleConfig, mut problems: Vec<Problem>) -> Vec<P
         .known()
         .cloned()
         .unwrap_or_default();
-    problems.extend(scope_problems(cfg, &scopes));
+    problems.extend(scope_problems(cfg, stage, &scopes));
     if let Input::Known(names) = &cfg.well_known_policies {
         let names: Vec<String> = names.iter().cloned().collect();
         let checked = well_known::check_names(&names)
@@ -436,13 +440,16 @@ fn check_made_role_values(cfg: &RoleConfig, mut problems: Vec<Problem>) -> Vec<P
     problems
 }
 
-/// The values of `well_known_policy_scopes` (kind, and partition when
-/// known), and scopes that no chosen well-known policy takes (when the
+/// The values of `well_known_policy_scopes` (kind and partition, at plan),
+/// and scopes that no chosen well-known policy takes (when the
 /// names are known; without `well_known_policies` every given scope is one).
-fn scope_problems(cfg: &RoleConfig, scopes: &WellKnownScopes) -> Vec<Problem> {
+fn scope_problems(cfg: &RoleConfig, stage: Stage, scopes: &WellKnownScopes) -> Vec<Problem> {
     let attr = crate::well_known_scope::ATTR;
-    let partition = (!cfg.partition.is_empty()).then_some(cfg.partition.as_str());
-    let mut details = scopes.problems(partition);
+    let mut details = if stage == Stage::Plan && !cfg.partition.is_empty() {
+        scopes.problems(&cfg.partition)
+    } else {
+        vec![]
+    };
     let names = match &cfg.well_known_policies {
         Input::Known(n) => Some(n.iter().cloned().collect::<Vec<_>>()),
         Input::Null => Some(vec![]),
