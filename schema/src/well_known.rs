@@ -1008,6 +1008,213 @@ mod tests {
         assert!(err.contains("fewer"), "{err}");
     }
 
+    /// Example values of every scope kind, in the `aws` partition.
+    fn every_scope() -> WellKnownScopes {
+        let one = |k: &str| {
+            Some(
+                [crate::well_known_scope::kind(k)
+                    .unwrap()
+                    .example
+                    .to_string()]
+                .into_iter()
+                .collect(),
+            )
+        };
+        WellKnownScopes {
+            hosted_zone_arns: one("hosted_zone_arns"),
+            autoscaler_cluster_names: one("autoscaler_cluster_names"),
+            kms_key_arns: one("kms_key_arns"),
+            s3_bucket_arns: one("s3_bucket_arns"),
+            s3_bucket_path_arns: one("s3_bucket_path_arns"),
+            ssm_parameter_arns: one("ssm_parameter_arns"),
+            secrets_manager_arns: one("secrets_manager_arns"),
+            sqs_queue_arns: one("sqs_queue_arns"),
+            acm_pca_arns: one("acm_pca_arns"),
+            prometheus_workspace_arns: one("prometheus_workspace_arns"),
+            fsx_lustre_service_role_arns: one("fsx_lustre_service_role_arns"),
+            target_group_arns: one("target_group_arns"),
+        }
+    }
+
+    #[test]
+    fn well_known_every_scope_kind_scopes_some_entry() {
+        let taken: BTreeSet<&str> = all("aws")
+            .unwrap()
+            .iter()
+            .flat_map(|p| p.scopes.clone())
+            .collect();
+        let kinds: BTreeSet<&str> = crate::well_known_scope::KINDS
+            .iter()
+            .map(|k| k.key)
+            .collect();
+        assert_eq!(taken, kinds);
+    }
+
+    #[test]
+    fn well_known_scoped_entries_lose_their_wildcards() {
+        let scopes = every_scope();
+        // The wildcard each scope kind replaces.
+        let wildcards = [
+            ("hosted_zone_arns", "hostedzone/*"),
+            ("kms_key_arns", ":key/*"),
+            ("s3_bucket_arns", "s3:::*\""),
+            ("s3_bucket_path_arns", "s3:::*/*"),
+            ("ssm_parameter_arns", "parameter/*"),
+            ("secrets_manager_arns", "secret:*"),
+            ("sqs_queue_arns", "sqs:*:*:*"),
+            ("acm_pca_arns", "certificate-authority/*"),
+            ("prometheus_workspace_arns", "workspace/*"),
+            ("fsx_lustre_service_role_arns", "lustre.fsx.amazonaws.com/*"),
+        ];
+        for name in names() {
+            let e = resolve(name).unwrap();
+            let scoped = materialize_scoped(e, "aws", &scopes);
+            let doc = serde_json::to_string(&scoped.statements).unwrap();
+            for (key, wildcard) in wildcards {
+                if scoped.scopes.contains(&key) {
+                    assert!(!doc.contains(wildcard), "{name} {key}: {doc}");
+                }
+            }
+            let unscoped = materialize(e, "aws");
+            assert_eq!(
+                unscoped.statements,
+                e.inline
+                    .iter()
+                    .map(|s| substitute(s, "aws"))
+                    .collect::<Vec<_>>(),
+                "{name}: no scope, no change"
+            );
+            if scoped.scopes.is_empty() {
+                assert_eq!(scoped.statements, unscoped.statements, "{name}");
+            } else {
+                assert_ne!(scoped.statements, unscoped.statements, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn well_known_auto_scaler_gets_one_tag_condition_per_cluster() {
+        let scopes = WellKnownScopes {
+            autoscaler_cluster_names: Some(["a".to_string(), "b".to_string()].into()),
+            ..Default::default()
+        };
+        let p = materialize_scoped(resolve("auto-scaler").unwrap(), "aws", &scopes);
+        assert_eq!(p.statements.len(), 4);
+        assert_eq!(
+            p.statements[1]["Action"],
+            serde_json::json!([
+                "ec2:DescribeImages",
+                "ec2:GetInstanceTypesFromInstanceRequirements",
+                "eks:DescribeNodegroup"
+            ])
+        );
+        for (s, c) in p.statements[2..].iter().zip(["a", "b"]) {
+            assert_eq!(
+                s["Condition"],
+                serde_json::json!({"StringEquals": {format!("aws:ResourceTag/k8s.io/cluster-autoscaler/{c}"): "owned"}})
+            );
+            assert_eq!(s["Resource"], "*");
+        }
+        let none = WellKnownScopes {
+            autoscaler_cluster_names: Some(BTreeSet::new()),
+            ..Default::default()
+        };
+        let p = materialize_scoped(resolve("auto-scaler").unwrap(), "aws", &none);
+        let text = serde_json::to_string(&p.statements).unwrap();
+        assert!(!text.contains("SetDesiredCapacity"), "{text}");
+    }
+
+    #[test]
+    fn well_known_empty_scope_drops_the_grant_and_kms_is_added_only_when_given() {
+        let scopes = WellKnownScopes {
+            ssm_parameter_arns: Some(BTreeSet::new()),
+            ..Default::default()
+        };
+        let p = materialize_scoped(resolve("external-secrets").unwrap(), "aws", &scopes);
+        let text = serde_json::to_string(&p.statements).unwrap();
+        assert!(!text.contains("ssm:GetParameter\""), "{text}");
+        assert!(text.contains("secret:*"), "{text}");
+        let ebs = lookup("ebs-csi-controller", "aws").unwrap();
+        assert!(ebs.statements.is_empty());
+        let keys = WellKnownScopes {
+            kms_key_arns: Some(["arn:aws:kms:eu-west-1:123456789012:key/k".to_string()].into()),
+            ..Default::default()
+        };
+        let (managed, doc) = combine_scoped(&owned(&["ebs-csi-controller"]), &keys, "aws").unwrap();
+        assert_eq!(managed.len(), 1);
+        let doc: Value = serde_json::from_str(doc.as_deref().unwrap()).unwrap();
+        assert_eq!(doc["Statement"].as_array().unwrap().len(), 2);
+        for s in doc["Statement"].as_array().unwrap() {
+            assert_eq!(
+                s["Resource"],
+                serde_json::json!(["arn:aws:kms:eu-west-1:123456789012:key/k"])
+            );
+        }
+    }
+
+    #[test]
+    fn well_known_check_scopes_names_the_entries_that_would_take_one() {
+        let scopes = WellKnownScopes {
+            hosted_zone_arns: Some(["arn:aws:route53:::hostedzone/Z".to_string()].into()),
+            sqs_queue_arns: Some(["arn:aws:sqs:eu-west-1:1:q".to_string()].into()),
+            ..Default::default()
+        };
+        assert!(
+            check_scopes(
+                &owned(&["externalDNS", "node-termination-handler"]),
+                &scopes
+            )
+            .is_empty()
+        );
+        let e = check_scopes(&owned(&["velero"]), &scopes);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].contains("hosted_zone_arns") && e[0].contains("cert-manager, external-dns"),
+            "{}",
+            e[0]
+        );
+        assert!(
+            e[1].contains("sqs_queue_arns") && e[1].contains("node-termination-handler"),
+            "{}",
+            e[1]
+        );
+        let e = check_scopes(&[], &scopes);
+        assert!(e[0].contains("(none)"), "{}", e[0]);
+    }
+
+    #[test]
+    fn well_known_parse_rejects_bad_scope_rules() {
+        let base = r#"{"policies":[{"name":"a","source":"s","inline":[{"Effect":"Allow","Action":["x:Y"],"Resource":"arn:${partition}:sqs:*:*:*"}],"scopes":[RULE]}]}"#;
+        for (rule, why) in [
+            (
+                r#"{"scope":"nope","resource_of":[0]}"#,
+                "no such scope kind",
+            ),
+            (r#"{"scope":"sqs_queue_arns"}"#, "changes nothing"),
+            (
+                r#"{"scope":"sqs_queue_arns","resource_of":[3]}"#,
+                "no statement 3",
+            ),
+            (
+                r#"{"scope":"sqs_queue_arns","add":[{"Effect":"Allow","Action":"x:Z","Resource":"*"}]}"#,
+                "without Resource",
+            ),
+            (
+                r#"{"scope":"sqs_queue_arns","split":{"statement":0,"actions":["x:Q"]}}"#,
+                "split actions",
+            ),
+        ] {
+            let err = parse_catalogue(&base.replace("RULE", rule)).unwrap_err();
+            assert!(err.contains(why), "{rule}: {err}");
+        }
+        assert!(
+            parse_catalogue(
+                &base.replace("RULE", r#"{"scope":"sqs_queue_arns","resource_of":[0]}"#)
+            )
+            .is_ok()
+        );
+    }
+
     #[test]
     fn well_known_policy_chars_ignores_whitespace_outside_strings() {
         assert_eq!(
