@@ -15,14 +15,17 @@
 //! reference data and the tests compare against it). The others follow the
 //! IAM policy each project documents for its controller; where the project
 //! scopes resources to the user's own ARNs (a bucket, a queue, a CA), the
-//! entry uses the documented ARN form with `*` and its `notes` say so.
+//! entry uses the documented ARN form with `*` and its `notes` say so; its
+//! `scopes` declare how `well_known_policy_scopes`
+//! ([`crate::well_known_scope`]) puts the user's ARNs back
+//! ([`combine_scoped`]). Without scopes every entry renders as before.
 //!
 //! Sizes (compact JSON, which is also how IAM counts, since IAM ignores
 //! whitespace; measured for `aws-us-gov`, the longest partition name):
 //! `aws-load-balancer-controller` alone is 5,287 characters of the 10,240 a
 //! role's inline policies may hold; eksctl's seven together are 6,868; every
-//! inline entry together is 13,425, so [`combine`] refuses that combination
-//! (the tests print these numbers).
+//! inline entry together is well over the limit, so [`combine`] refuses
+//! that combination (the tests print these numbers).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -716,6 +719,10 @@ mod tests {
             "gateway-controller",
             "lb-controller-targetgroup-binding-only",
             "privateca-issuer",
+            "pganalyze",
+            "vpc-cni-cloudwatch-logs",
+            "external-secrets-push",
+            "fsx-openzfs-csi",
         ] {
             assert!(names.contains(&required), "{required} missing");
         }
