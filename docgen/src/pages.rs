@@ -240,7 +240,7 @@ pub fn index_page(
 pub fn well_known_catalogue() -> Result<String, Error> {
     let all = schema::well_known::all("aws").map_err(|message| Error::Catalogue { message })?;
     let mut out = String::from(
-        "## The catalogue\n\nNames accepted by `name` here and by `well_known_policies` on `eks_pod_identity_association` and `eks_addon_pod_identity` (eksctl's names work too). ARNs shown for the `aws` partition.\n\n| name | eksctl name | AWS managed policies | inline statements | source |\n|---|---|---|---|---|\n",
+        "## The catalogue\n\nNames accepted by `name` here and by `well_known_policies` on `eks_pod_identity_association` and `eks_addon_pod_identity` (eksctl's names work too). ARNs shown for the `aws` partition.\n\nThe *scopes* column lists the keys of `well_known_policy_scopes` an entry takes. Without them such an entry is **unscoped**: it grants on every hosted zone, bucket, secret, parameter, key, queue, CA, workspace, role or target group of that kind, as its notes say; with them it grants on yours only. Entries without scopes grant what their source documents, whatever the scopes.\n\n| name | eksctl name | AWS managed policies | inline statements | scopes | source | notes |\n|---|---|---|---|---|---|---|\n",
     );
     for p in all {
         let managed = if p.managed_policy_arns.is_empty() {
@@ -252,14 +252,25 @@ pub fn well_known_catalogue() -> Result<String, Error> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let scopes = if p.scopes.is_empty() {
+            "—".to_string()
+        } else {
+            p.scopes
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
             p.name,
             p.eksctl_name.map_or("—".to_string(), |n| format!("`{n}`")),
             managed,
             p.statements.len(),
+            scopes,
             p.source.replace('|', "\\|"),
+            p.notes.unwrap_or("—").replace('|', "\\|"),
         );
     }
     Ok(out)

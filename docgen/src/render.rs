@@ -184,13 +184,14 @@ fn type_label(kind: &Kind) -> &'static str {
         Kind::StringList => "List of String",
         Kind::ObjectList(_) => "List of Object",
         Kind::NestedList(_) => "Attributes List",
+        Kind::NestedObject(_) => "Attributes",
     }
 }
 
 /// The nested attributes of a kind, if it has any.
 fn nested(kind: &Kind) -> Option<&[Attr]> {
     match kind {
-        Kind::ObjectList(a) | Kind::NestedList(a) => Some(a),
+        Kind::ObjectList(a) | Kind::NestedList(a) | Kind::NestedObject(a) => Some(a),
         _ => None,
     }
 }

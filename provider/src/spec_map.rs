@@ -29,6 +29,12 @@ fn type_of(kind: &Kind) -> Type {
                 .map(|a| (a.name.to_string(), type_of(&a.kind)))
                 .collect(),
         ))),
+        Kind::NestedObject(attrs) => Type::Object(
+            attrs
+                .iter()
+                .map(|a| (a.name.to_string(), type_of(&a.kind)))
+                .collect(),
+        ),
     }
 }
 
@@ -60,6 +66,13 @@ fn attribute(a: &Attr) -> Attribute {
                 inner = inner.attr(attribute(at));
             }
             Attribute::nested(a.name, NestingMode::List, inner)
+        }
+        Kind::NestedObject(attrs) => {
+            let mut inner = Block::new();
+            for at in attrs {
+                inner = inner.attr(attribute(at));
+            }
+            Attribute::nested(a.name, NestingMode::Single, inner)
         }
     };
     at = match (a.mode, a.default.is_some()) {
@@ -173,6 +186,18 @@ pub fn input_string_map(v: &Value, key: &str) -> Input<std::collections::BTreeMa
     }
 }
 
+/// A single nested object attribute, as planning sees it: known once every
+/// part is (and it reads as `T`), else unknown.
+pub fn input_object<T: DeserializeOwned>(v: &Value, key: &str) -> Input<T> {
+    match v.get(key) {
+        Value::Null => Input::Null,
+        o if o.is_fully_known() => tfplugin::typed::from_value(o)
+            .map(Input::Known)
+            .unwrap_or(Input::Unknown),
+        _ => Input::Unknown,
+    }
+}
+
 /// Problems found by a rule, as diagnostics at their attributes.
 pub fn problems_to_diagnostics(problems: Vec<Problem>) -> Diagnostics {
     let mut d = Diagnostics::default();
@@ -242,6 +267,7 @@ pub fn role_config(config: &Value, partition: &str) -> schema::role::RoleConfig 
         permission_policy: input_str(config, "permission_policy"),
         permission_policy_name: input_str(config, "permission_policy_name"),
         well_known_policies: input_string_set(config, "well_known_policies"),
+        well_known_policy_scopes: input_object(config, "well_known_policy_scopes"),
         permissions_boundary_arn: input_str(config, "permissions_boundary_arn"),
         trust_conditions: input_str(config, "trust_conditions"),
         restrict_to_cluster: input_bool(config, "restrict_to_cluster"),

@@ -152,6 +152,8 @@ pub struct AddonAssociation {
     pub permission_policy_name: Option<String>,
     /// Well-known policies of the made role.
     pub well_known_policies: Option<BTreeSet<String>>,
+    /// Scopes of the well-known policies.
+    pub well_known_policy_scopes: Option<crate::well_known::WellKnownScopes>,
     /// Permissions boundary of the made role.
     pub permissions_boundary_arn: Option<String>,
     /// Extra trust conditions of the made role.
@@ -211,7 +213,8 @@ fn entry_attrs() -> Vec<Attr> {
         Attr::optional("permission_policy_arns", Kind::StringSet, "Managed policies for the role the provider makes.").check(role::check_policy_arn),
         Attr::optional("permission_policy", Kind::String, "Inline policy (JSON) for the role the provider makes.").check(role::check_permission_policy),
         Attr::optional("permission_policy_name", Kind::String, "Name of the inline policy that holds `permission_policy` on the role the provider makes (eksctl names it after its CloudFormation stack, `<stack>-Policy1`: set this to keep a name your policies or audits expect). Defaults to `permission-policy`. Changing it renames the policy in place: the new one is put before the old one is deleted, so the role never lacks the permission. Needs `permission_policy`; `well-known-policies` is reserved for `well_known_policies`. An import reads it back when the role has one inline policy besides the well-known one.").check(role::check_inline_policy_name),
-        Attr::optional("well_known_policies", Kind::StringSet, "Well-known policies for the role the provider makes."),
+        Attr::optional("well_known_policies", Kind::StringSet, "Well-known policies for the role the provider makes. Entries that grant on every hosted zone, bucket, secret, key, queue or CA are unscoped unless `well_known_policy_scopes` names yours."),
+        crate::well_known_scope::attr(),
         Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role the provider makes.").check(role::check_policy_arn),
         Attr::optional("trust_conditions", Kind::String, "Extra conditions (JSON) on the trust statement of the role the provider makes.").check(role::check_trust_conditions),
         Attr::optional("restrict_to_cluster", Kind::Bool, "Limit the made role to pods of this cluster: `aws:SourceAccount` = the cluster's account and the `eks-cluster-arn` session tag (`aws:RequestTag/eks-cluster-arn`) = its ARN in the trust statement."),
@@ -564,6 +567,7 @@ impl AddonAssociation {
             permission_policy: self.permission_policy.as_deref(),
             permission_policy_name: self.permission_policy_name.as_deref(),
             well_known_policies: self.well_known_policies.as_ref(),
+            well_known_policy_scopes: self.well_known_policy_scopes.as_ref(),
             permissions_boundary_arn: self.permissions_boundary_arn.as_deref(),
             trust_conditions: self.trust_conditions.as_deref(),
             restrict_to_cluster: self.restrict_to_cluster.unwrap_or(false),

@@ -44,6 +44,8 @@ pub struct AssociationState {
     pub permission_policy_name: Option<String>,
     /// Well-known policies for the made role.
     pub well_known_policies: Option<BTreeSet<String>>,
+    /// Scopes of the well-known policies.
+    pub well_known_policy_scopes: Option<crate::well_known::WellKnownScopes>,
     /// Permissions boundary of the made role.
     pub permissions_boundary_arn: Option<String>,
     /// Extra conditions on the made role's trust statement (JSON).
@@ -105,7 +107,8 @@ pub fn spec() -> ResourceSpec {
             Attr::optional("permission_policy_arns", Kind::StringSet, "Managed policies to attach to the role the provider makes. Changes attach and detach only what changed.").check(role::check_policy_arn),
             Attr::optional("permission_policy", Kind::String, "An inline policy (JSON) for the role the provider makes, stored as the inline policy `permission-policy` (see `permission_policy_name`). Compared by meaning, not text.").check(role::check_permission_policy).equivalent_by(policy::equivalent),
             Attr::optional("permission_policy_name", Kind::String, "Name of the inline policy that holds `permission_policy` on the role the provider makes (eksctl names it after its CloudFormation stack, `<stack>-Policy1`: set this to keep a name your policies or audits expect). Defaults to `permission-policy`. Changing it renames the policy in place: the new one is put before the old one is deleted, so the role never lacks the permission. Needs `permission_policy`; `well-known-policies` is reserved for `well_known_policies`. An import reads it back when the role has one inline policy besides the well-known one.").check(role::check_inline_policy_name),
-            Attr::optional("well_known_policies", Kind::StringSet, "Named, ready-made policies for the role the provider makes, such as `aws-load-balancer-controller` or `external-dns` (eksctl's names such as `awsLoadBalancerController` work too). See the `eks_well_known_policy` data source for their contents."),
+            Attr::optional("well_known_policies", Kind::StringSet, "Named, ready-made policies for the role the provider makes, such as `aws-load-balancer-controller` or `external-dns` (eksctl's names such as `awsLoadBalancerController` work too). See the `eks_well_known_policy` data source for their contents. Entries that grant on every hosted zone, bucket, secret, key, queue or CA are unscoped unless `well_known_policy_scopes` names yours."),
+            crate::well_known_scope::attr(),
             Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role the provider makes.").check(role::check_policy_arn),
             Attr::optional("trust_conditions", Kind::String, "Extra conditions (an IAM Condition block in JSON) on the `pods.eks.amazonaws.com` trust statement of the role the provider makes.").check(role::check_trust_conditions),
             Attr::optional("restrict_to_cluster", Kind::Bool, "Limits the role the provider makes to pods of this cluster: its trust statement requires `aws:SourceAccount` = the cluster's account and the `eks-cluster-arn` session tag EKS adds when it assumes the role (`aws:RequestTag/eks-cluster-arn` = the cluster's ARN; EKS User Guide, session tags). Needs session tags: refused with `disable_session_tags = true`. Roles made by earlier versions with `aws:SourceArn` = the cluster ARN (which no AWS source says EKS sends, so it could lock pods out) show a trust to repair in the plan.").default(serde_json::Value::Bool(false)),
@@ -277,6 +280,7 @@ impl AssociationState {
             permission_policy: self.permission_policy.as_deref(),
             permission_policy_name: self.permission_policy_name.as_deref(),
             well_known_policies: self.well_known_policies.as_ref(),
+            well_known_policy_scopes: self.well_known_policy_scopes.as_ref(),
             permissions_boundary_arn: self.permissions_boundary_arn.as_deref(),
             trust_conditions: self.trust_conditions.as_deref(),
             restrict_to_cluster: self.restrict_to_cluster.unwrap_or(false),
@@ -419,7 +423,7 @@ pub const SETTINGS: [Setting; 4] = [
 /// a reason: its identity and the IDs EKS gives, the made role (IAM), the
 /// service account (Kubernetes), tags (their own calls) and where it is.
 /// With [`SETTINGS`] they cover [`spec`] exactly (a test enumerates both).
-pub const NOT_SETTINGS: [&str; 28] = [
+pub const NOT_SETTINGS: [&str; 29] = [
     "id",
     "cluster_name",
     "namespace",
@@ -436,6 +440,7 @@ pub const NOT_SETTINGS: [&str; 28] = [
     "permission_policy",
     "permission_policy_name",
     "well_known_policies",
+    "well_known_policy_scopes",
     "permissions_boundary_arn",
     "trust_conditions",
     "restrict_to_cluster",

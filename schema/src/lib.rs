@@ -30,6 +30,7 @@ pub mod spec;
 pub mod tags;
 pub mod well_known;
 pub mod well_known_data;
+pub mod well_known_scope;
 
 pub use input::Input;
 pub use spec::{Attr, BlockSpec, Kind, Mode, Problem, ResourceSpec};

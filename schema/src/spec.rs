@@ -25,6 +25,9 @@ pub enum Kind {
     /// A list nested attribute: objects the user writes, each attribute with
     /// its own mode (so an omitted list and an empty one differ).
     NestedList(Vec<Attr>),
+    /// A single nested attribute: one object the user writes (`x = { … }`),
+    /// null when left out, each attribute with its own mode.
+    NestedObject(Vec<Attr>),
 }
 
 /// Who sets an attribute.

@@ -15,20 +15,25 @@
 //! reference data and the tests compare against it). The others follow the
 //! IAM policy each project documents for its controller; where the project
 //! scopes resources to the user's own ARNs (a bucket, a queue, a CA), the
-//! entry uses the documented ARN form with `*` and its `notes` say so.
+//! entry uses the documented ARN form with `*` and its `notes` say so; its
+//! `scopes` declare how `well_known_policy_scopes`
+//! ([`crate::well_known_scope`]) puts the user's ARNs back
+//! ([`combine_scoped`]). Without scopes every entry renders as before.
 //!
 //! Sizes (compact JSON, which is also how IAM counts, since IAM ignores
 //! whitespace; measured for `aws-us-gov`, the longest partition name):
 //! `aws-load-balancer-controller` alone is 5,287 characters of the 10,240 a
 //! role's inline policies may hold; eksctl's seven together are 6,868; every
-//! inline entry together is 13,425, so [`combine`] refuses that combination
-//! (the tests print these numbers).
+//! inline entry together is well over the limit, so [`combine`] refuses
+//! that combination (the tests print these numbers).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use serde::Deserialize;
 use serde_json::Value;
+
+pub use crate::well_known_scope::WellKnownScopes;
 
 /// IAM's limit, in characters without whitespace, on the inline policies of
 /// one role taken together. [`combine`] keeps its document under it; a caller
@@ -62,7 +67,49 @@ pub struct WellKnownPolicy {
     /// How the grants differ from the source (wildcards in place of the
     /// user's own ARNs, caveats), if they do.
     pub notes: Option<&'static str>,
+    /// The scopes (`well_known_policy_scopes` keys) this entry takes, sorted.
+    pub scopes: Vec<&'static str>,
 }
+
+/// How one scope changes an entry's statements, as declared in the
+/// catalogue (`scopes` of an entry). Statement indexes are those of the
+/// entry's `inline` list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScopeRule {
+    /// The scope kind (a [`crate::well_known_scope::KINDS`] key).
+    scope: String,
+    /// Statements whose `Resource` becomes the scope's values.
+    #[serde(default)]
+    resource_of: Vec<usize>,
+    /// Statements added only when the scope is given, each with `Resource`
+    /// = the scope's values (grants the source documents for the user's own
+    /// resources and that have no sensible wildcard, such as KMS keys).
+    #[serde(default)]
+    add: Vec<Value>,
+    /// Actions moved out of a statement into one statement per value, with
+    /// a condition naming the value (a tag condition per cluster).
+    #[serde(default)]
+    split: Option<SplitRule>,
+}
+
+/// See [`ScopeRule::split`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SplitRule {
+    /// The statement the actions leave.
+    statement: usize,
+    /// The actions that get the condition.
+    actions: Vec<String>,
+    /// The condition of one statement per value; `${value}` (in keys and
+    /// values) is the scope value. Without it, one statement with
+    /// `Resource` = the scope's values.
+    #[serde(default)]
+    condition: Option<Value>,
+}
+
+/// The placeholder of a scope value in a [`SplitRule`] condition.
+const VALUE_PLACEHOLDER: &str = "${value}";
 
 /// The catalogue file as stored.
 #[derive(Deserialize)]
@@ -84,6 +131,8 @@ struct Entry {
     managed: Vec<String>,
     #[serde(default)]
     inline: Vec<Value>,
+    #[serde(default)]
+    scopes: Vec<ScopeRule>,
 }
 
 /// The parsed catalogue, sorted by canonical name. The data is embedded at
@@ -129,8 +178,70 @@ fn parse_catalogue(text: &str) -> Result<Vec<Entry>, String> {
                 e.name
             ));
         }
+        for r in &e.scopes {
+            check_rule(e, r).map_err(|why| format!("{:?}, scope {:?}: {why}", e.name, r.scope))?;
+        }
     }
     Ok(entries)
+}
+
+/// A scope rule names a known scope kind and statements that exist, and
+/// changes something.
+fn check_rule(e: &Entry, r: &ScopeRule) -> Result<(), String> {
+    if crate::well_known_scope::kind(&r.scope).is_none() {
+        return Err("no such scope kind".into());
+    }
+    if r.resource_of.is_empty() && r.add.is_empty() && r.split.is_none() {
+        return Err("changes nothing".into());
+    }
+    for &i in &r.resource_of {
+        let s = e.inline.get(i).ok_or(format!("no statement {i}"))?;
+        let mut res = Vec::new();
+        strings_of(&s["Resource"], &mut res);
+        if !res.iter().any(|r| r.contains('*')) {
+            return Err(format!("statement {i} has no wildcard resource to scope"));
+        }
+    }
+    if let Some(a) = r
+        .add
+        .iter()
+        .find(|a| !a.is_object() || a.get("Resource").is_some())
+    {
+        return Err(format!(
+            "an added statement must be an object without Resource: {a}"
+        ));
+    }
+    if let Some(sp) = &r.split {
+        let s = e
+            .inline
+            .get(sp.statement)
+            .ok_or(format!("no statement {}", sp.statement))?;
+        let mut actions = Vec::new();
+        strings_of(&s["Action"], &mut actions);
+        if sp.actions.is_empty() || sp.actions.iter().any(|a| !actions.contains(a)) {
+            return Err(format!(
+                "split actions must be actions of statement {}",
+                sp.statement
+            ));
+        }
+        if let Some(c) = &sp.condition
+            && !c.to_string().contains(VALUE_PLACEHOLDER)
+        {
+            return Err(format!(
+                "the split condition does not use {VALUE_PLACEHOLDER}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The strings of a string or an array of strings.
+fn strings_of(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|i| strings_of(i, out)),
+        _ => {}
+    }
 }
 
 /// Checks that `partition` is one of the AWS partitions
@@ -208,6 +319,98 @@ fn substitute(v: &Value, partition: &str) -> Value {
 }
 
 fn materialize(e: &'static Entry, partition: &str) -> WellKnownPolicy {
+    materialize_scoped(e, partition, &WellKnownScopes::default())
+}
+
+/// Replaces `${value}` in every key and string of `v`.
+fn with_value(v: &Value, value: &str) -> Value {
+    match v {
+        Value::String(s) => Value::String(s.replace(VALUE_PLACEHOLDER, value)),
+        Value::Array(items) => Value::Array(items.iter().map(|i| with_value(i, value)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.replace(VALUE_PLACEHOLDER, value), with_value(v, value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// An entry's statements with the given scopes applied (see
+/// [`ScopeRule`]): a scoped `Resource` is always a list (sorted), a
+/// statement left with nothing to grant (an empty scope, every action
+/// split out) is dropped, and added statements come after the entry's own.
+fn scoped_statements(e: &Entry, scopes: &WellKnownScopes) -> Vec<Value> {
+    let mut own: Vec<Option<Value>> = e.inline.iter().cloned().map(Some).collect();
+    let mut added = Vec::new();
+    for r in &e.scopes {
+        let Some(values) = scopes.values(&r.scope) else {
+            continue;
+        };
+        let resources = Value::Array(values.iter().cloned().map(Value::String).collect());
+        for &i in &r.resource_of {
+            if let Some(Some(s)) = own.get_mut(i) {
+                s["Resource"] = resources.clone();
+            }
+            if values.is_empty() {
+                own[i] = None;
+            }
+        }
+        if !values.is_empty() {
+            for a in &r.add {
+                let mut a = a.clone();
+                a["Resource"] = resources.clone();
+                added.push(a);
+            }
+        }
+        if let Some(sp) = &r.split
+            && let Some(Some(s)) = own.get_mut(sp.statement)
+        {
+            let mut actions = Vec::new();
+            strings_of(&s["Action"], &mut actions);
+            let resource = s["Resource"].clone();
+            actions.retain(|a| !sp.actions.contains(a));
+            if actions.is_empty() {
+                own[sp.statement] = None;
+            } else {
+                s["Action"] = Value::Array(actions.into_iter().map(Value::String).collect());
+            }
+            match &sp.condition {
+                Some(c) => {
+                    for v in &values {
+                        added.push(serde_json::json!({
+                            "Effect": "Allow",
+                            "Action": sp.actions,
+                            "Resource": resource,
+                            "Condition": with_value(c, v),
+                        }));
+                    }
+                }
+                None if !values.is_empty() => added.push(serde_json::json!({
+                    "Effect": "Allow",
+                    "Action": sp.actions,
+                    "Resource": resources,
+                })),
+                None => {}
+            }
+        }
+    }
+    own.into_iter().flatten().chain(added).collect()
+}
+
+/// One entry resolved for a partition with scopes applied.
+fn materialize_scoped(
+    e: &'static Entry,
+    partition: &str,
+    scopes: &WellKnownScopes,
+) -> WellKnownPolicy {
+    let mut taken: Vec<&'static str> = e
+        .scopes
+        .iter()
+        .filter_map(|r| crate::well_known_scope::kind(&r.scope).map(|k| k.key))
+        .collect();
+    taken.sort_unstable();
+    taken.dedup();
     WellKnownPolicy {
         name: &e.name,
         eksctl_name: e.eksctl_name.as_deref(),
@@ -216,9 +419,13 @@ fn materialize(e: &'static Entry, partition: &str) -> WellKnownPolicy {
             .iter()
             .map(|a| a.replace(PARTITION_PLACEHOLDER, partition))
             .collect(),
-        statements: e.inline.iter().map(|s| substitute(s, partition)).collect(),
+        statements: scoped_statements(e, scopes)
+            .iter()
+            .map(|s| substitute(s, partition))
+            .collect(),
         source: &e.source,
         notes: e.notes.as_deref(),
+        scopes: taken,
     }
 }
 
@@ -332,6 +539,17 @@ pub fn policy_chars(doc: &str) -> usize {
 /// verbatim appear once. A document over [`INLINE_POLICY_MAX_CHARS`] is an
 /// error that gives each entry's size and how to fix it.
 pub fn combine(names: &[String], partition: &str) -> Result<(Vec<String>, Option<String>), String> {
+    combine_scoped(names, &WellKnownScopes::default(), partition)
+}
+
+/// As [`combine`], with `scopes` applied to every chosen entry that takes
+/// them (a scope that none takes changes nothing here; [`check_scopes`]
+/// reports it).
+pub fn combine_scoped(
+    names: &[String],
+    scopes: &WellKnownScopes,
+    partition: &str,
+) -> Result<(Vec<String>, Option<String>), String> {
     check_partition(partition)?;
     let mut chosen: BTreeMap<&'static str, &'static Entry> = BTreeMap::new();
     for name in names {
@@ -341,7 +559,7 @@ pub fn combine(names: &[String], partition: &str) -> Result<(Vec<String>, Option
     let mut managed = BTreeSet::new();
     let mut statements: Vec<Value> = Vec::new();
     for e in chosen.values() {
-        let p = materialize(e, partition);
+        let p = materialize_scoped(e, partition, scopes);
         managed.extend(p.managed_policy_arns);
         for s in p.statements {
             if !statements.contains(&s) {
@@ -359,7 +577,7 @@ pub fn combine(names: &[String], partition: &str) -> Result<(Vec<String>, Option
         let sizes: Vec<String> = chosen
             .values()
             .filter_map(|e| {
-                policy_json(&materialize(e, partition))
+                policy_json(&materialize_scoped(e, partition, scopes))
                     .map(|d| format!("{} {}", e.name, policy_chars(&d)))
             })
             .collect();
@@ -373,6 +591,34 @@ pub fn combine(names: &[String], partition: &str) -> Result<(Vec<String>, Option
         ));
     }
     Ok((managed, Some(doc)))
+}
+
+/// Every scope that no chosen entry takes, one message each, naming the
+/// entries of the catalogue that would take it. Unknown names are left to
+/// [`check_names`].
+pub fn check_scopes(names: &[String], scopes: &WellKnownScopes) -> Vec<String> {
+    let Ok(entries) = catalogue() else {
+        return vec![];
+    };
+    let chosen: Vec<&Entry> = names.iter().filter_map(|n| resolve(n).ok()).collect();
+    let takes = |e: &Entry, key: &str| e.scopes.iter().any(|r| r.scope == key);
+    scopes
+        .given()
+        .into_iter()
+        .filter(|key| !chosen.iter().any(|e| takes(e, key)))
+        .map(|key| {
+            let would: Vec<&str> = entries
+                .iter()
+                .filter(|e| takes(e, key))
+                .map(|e| e.name.as_str())
+                .collect();
+            format!(
+                "well_known_policy_scopes.{key} scopes none of the chosen well-known policies ({}); it scopes {}. Remove {key}, or add one of those to well_known_policies.",
+                if names.is_empty() { "none".to_string() } else { names.join(", ") },
+                would.join(", "),
+            )
+        })
+        .collect()
 }
 
 /// A single entry rendered as a full policy document JSON string (inline
@@ -473,6 +719,10 @@ mod tests {
             "gateway-controller",
             "lb-controller-targetgroup-binding-only",
             "privateca-issuer",
+            "pganalyze",
+            "vpc-cni-cloudwatch-logs",
+            "external-secrets-push",
+            "fsx-openzfs-csi",
         ] {
             assert!(names.contains(&required), "{required} missing");
         }
@@ -763,6 +1013,213 @@ mod tests {
         assert!(err.contains("10240"), "{err}");
         assert!(err.contains("aws-load-balancer-controller 5287"), "{err}");
         assert!(err.contains("fewer"), "{err}");
+    }
+
+    /// Example values of every scope kind, in the `aws` partition.
+    fn every_scope() -> WellKnownScopes {
+        let one = |k: &str| {
+            Some(
+                [crate::well_known_scope::kind(k)
+                    .unwrap()
+                    .example
+                    .to_string()]
+                .into_iter()
+                .collect(),
+            )
+        };
+        WellKnownScopes {
+            hosted_zone_arns: one("hosted_zone_arns"),
+            autoscaler_cluster_names: one("autoscaler_cluster_names"),
+            kms_key_arns: one("kms_key_arns"),
+            s3_bucket_arns: one("s3_bucket_arns"),
+            s3_bucket_path_arns: one("s3_bucket_path_arns"),
+            ssm_parameter_arns: one("ssm_parameter_arns"),
+            secrets_manager_arns: one("secrets_manager_arns"),
+            sqs_queue_arns: one("sqs_queue_arns"),
+            acm_pca_arns: one("acm_pca_arns"),
+            prometheus_workspace_arns: one("prometheus_workspace_arns"),
+            fsx_lustre_service_role_arns: one("fsx_lustre_service_role_arns"),
+            target_group_arns: one("target_group_arns"),
+        }
+    }
+
+    #[test]
+    fn well_known_every_scope_kind_scopes_some_entry() {
+        let taken: BTreeSet<&str> = all("aws")
+            .unwrap()
+            .iter()
+            .flat_map(|p| p.scopes.clone())
+            .collect();
+        let kinds: BTreeSet<&str> = crate::well_known_scope::KINDS
+            .iter()
+            .map(|k| k.key)
+            .collect();
+        assert_eq!(taken, kinds);
+    }
+
+    #[test]
+    fn well_known_scoped_entries_lose_their_wildcards() {
+        let scopes = every_scope();
+        // The wildcard each scope kind replaces.
+        let wildcards = [
+            ("hosted_zone_arns", "hostedzone/*"),
+            ("kms_key_arns", ":key/*"),
+            ("s3_bucket_arns", "s3:::*\""),
+            ("s3_bucket_path_arns", "s3:::*/*"),
+            ("ssm_parameter_arns", "parameter/*"),
+            ("secrets_manager_arns", "secret:*"),
+            ("sqs_queue_arns", "sqs:*:*:*"),
+            ("acm_pca_arns", "certificate-authority/*"),
+            ("prometheus_workspace_arns", "workspace/*"),
+            ("fsx_lustre_service_role_arns", "lustre.fsx.amazonaws.com/*"),
+        ];
+        for name in names() {
+            let e = resolve(name).unwrap();
+            let scoped = materialize_scoped(e, "aws", &scopes);
+            let doc = serde_json::to_string(&scoped.statements).unwrap();
+            for (key, wildcard) in wildcards {
+                if scoped.scopes.contains(&key) {
+                    assert!(!doc.contains(wildcard), "{name} {key}: {doc}");
+                }
+            }
+            let unscoped = materialize(e, "aws");
+            assert_eq!(
+                unscoped.statements,
+                e.inline
+                    .iter()
+                    .map(|s| substitute(s, "aws"))
+                    .collect::<Vec<_>>(),
+                "{name}: no scope, no change"
+            );
+            if scoped.scopes.is_empty() {
+                assert_eq!(scoped.statements, unscoped.statements, "{name}");
+            } else {
+                assert_ne!(scoped.statements, unscoped.statements, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn well_known_auto_scaler_gets_one_tag_condition_per_cluster() {
+        let scopes = WellKnownScopes {
+            autoscaler_cluster_names: Some(["a".to_string(), "b".to_string()].into()),
+            ..Default::default()
+        };
+        let p = materialize_scoped(resolve("auto-scaler").unwrap(), "aws", &scopes);
+        assert_eq!(p.statements.len(), 4);
+        assert_eq!(
+            p.statements[1]["Action"],
+            serde_json::json!([
+                "ec2:DescribeImages",
+                "ec2:GetInstanceTypesFromInstanceRequirements",
+                "eks:DescribeNodegroup"
+            ])
+        );
+        for (s, c) in p.statements[2..].iter().zip(["a", "b"]) {
+            assert_eq!(
+                s["Condition"],
+                serde_json::json!({"StringEquals": {format!("aws:ResourceTag/k8s.io/cluster-autoscaler/{c}"): "owned"}})
+            );
+            assert_eq!(s["Resource"], "*");
+        }
+        let none = WellKnownScopes {
+            autoscaler_cluster_names: Some(BTreeSet::new()),
+            ..Default::default()
+        };
+        let p = materialize_scoped(resolve("auto-scaler").unwrap(), "aws", &none);
+        let text = serde_json::to_string(&p.statements).unwrap();
+        assert!(!text.contains("SetDesiredCapacity"), "{text}");
+    }
+
+    #[test]
+    fn well_known_empty_scope_drops_the_grant_and_kms_is_added_only_when_given() {
+        let scopes = WellKnownScopes {
+            ssm_parameter_arns: Some(BTreeSet::new()),
+            ..Default::default()
+        };
+        let p = materialize_scoped(resolve("external-secrets").unwrap(), "aws", &scopes);
+        let text = serde_json::to_string(&p.statements).unwrap();
+        assert!(!text.contains("ssm:GetParameter\""), "{text}");
+        assert!(text.contains("secret:*"), "{text}");
+        let ebs = lookup("ebs-csi-controller", "aws").unwrap();
+        assert!(ebs.statements.is_empty());
+        let keys = WellKnownScopes {
+            kms_key_arns: Some(["arn:aws:kms:eu-west-1:123456789012:key/k".to_string()].into()),
+            ..Default::default()
+        };
+        let (managed, doc) = combine_scoped(&owned(&["ebs-csi-controller"]), &keys, "aws").unwrap();
+        assert_eq!(managed.len(), 1);
+        let doc: Value = serde_json::from_str(doc.as_deref().unwrap()).unwrap();
+        assert_eq!(doc["Statement"].as_array().unwrap().len(), 2);
+        for s in doc["Statement"].as_array().unwrap() {
+            assert_eq!(
+                s["Resource"],
+                serde_json::json!(["arn:aws:kms:eu-west-1:123456789012:key/k"])
+            );
+        }
+    }
+
+    #[test]
+    fn well_known_check_scopes_names_the_entries_that_would_take_one() {
+        let scopes = WellKnownScopes {
+            hosted_zone_arns: Some(["arn:aws:route53:::hostedzone/Z".to_string()].into()),
+            sqs_queue_arns: Some(["arn:aws:sqs:eu-west-1:1:q".to_string()].into()),
+            ..Default::default()
+        };
+        assert!(
+            check_scopes(
+                &owned(&["externalDNS", "node-termination-handler"]),
+                &scopes
+            )
+            .is_empty()
+        );
+        let e = check_scopes(&owned(&["velero"]), &scopes);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].contains("hosted_zone_arns") && e[0].contains("cert-manager, external-dns"),
+            "{}",
+            e[0]
+        );
+        assert!(
+            e[1].contains("sqs_queue_arns") && e[1].contains("node-termination-handler"),
+            "{}",
+            e[1]
+        );
+        let e = check_scopes(&[], &scopes);
+        assert!(e[0].contains("(none)"), "{}", e[0]);
+    }
+
+    #[test]
+    fn well_known_parse_rejects_bad_scope_rules() {
+        let base = r#"{"policies":[{"name":"a","source":"s","inline":[{"Effect":"Allow","Action":["x:Y"],"Resource":"arn:${partition}:sqs:*:*:*"}],"scopes":[RULE]}]}"#;
+        for (rule, why) in [
+            (
+                r#"{"scope":"nope","resource_of":[0]}"#,
+                "no such scope kind",
+            ),
+            (r#"{"scope":"sqs_queue_arns"}"#, "changes nothing"),
+            (
+                r#"{"scope":"sqs_queue_arns","resource_of":[3]}"#,
+                "no statement 3",
+            ),
+            (
+                r#"{"scope":"sqs_queue_arns","add":[{"Effect":"Allow","Action":"x:Z","Resource":"*"}]}"#,
+                "without Resource",
+            ),
+            (
+                r#"{"scope":"sqs_queue_arns","split":{"statement":0,"actions":["x:Q"]}}"#,
+                "split actions",
+            ),
+        ] {
+            let err = parse_catalogue(&base.replace("RULE", rule)).unwrap_err();
+            assert!(err.contains(why), "{rule}: {err}");
+        }
+        assert!(
+            parse_catalogue(
+                &base.replace("RULE", r#"{"scope":"sqs_queue_arns","resource_of":[0]}"#)
+            )
+            .is_ok()
+        );
     }
 
     #[test]

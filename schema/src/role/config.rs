@@ -13,17 +13,18 @@ use super::limits::{
 };
 use crate::input::{Input, Stage};
 use crate::spec::Problem;
-use crate::well_known;
+use crate::well_known::{self, WellKnownScopes};
 use std::collections::BTreeSet as Set;
 
 /// The attributes that only make sense when the provider makes the role.
-pub const ROLE_CREATION_ATTRS: [&str; 9] = [
+pub const ROLE_CREATION_ATTRS: [&str; 10] = [
     "role_name",
     "role_path",
     "permission_policy_arns",
     "permission_policy",
     "permission_policy_name",
     "well_known_policies",
+    "well_known_policy_scopes",
     "permissions_boundary_arn",
     "trust_conditions",
     "restrict_to_cluster",
@@ -83,6 +84,8 @@ pub struct RoleConfig {
     pub permission_policy_name: Input<String>,
     /// `well_known_policies` (unknown when any element is).
     pub well_known_policies: Input<Set<String>>,
+    /// `well_known_policy_scopes` (unknown when any part is).
+    pub well_known_policy_scopes: Input<WellKnownScopes>,
     /// `permissions_boundary_arn`.
     pub permissions_boundary_arn: Input<String>,
     /// `trust_conditions`.
@@ -173,6 +176,9 @@ impl RoleConfig {
             "permission_policy" => s(&self.permission_policy),
             "permission_policy_name" => s(&self.permission_policy_name),
             "well_known_policies" => presence_of(&self.well_known_policies, Set::is_empty),
+            "well_known_policy_scopes" => {
+                presence_of(&self.well_known_policy_scopes, WellKnownScopes::is_empty)
+            }
             "permissions_boundary_arn" => s(&self.permissions_boundary_arn),
             "trust_conditions" => s(&self.trust_conditions),
             "restrict_to_cluster" => presence_of(&self.restrict_to_cluster, |b| !*b),
@@ -226,6 +232,11 @@ impl From<&RoleSourceInput> for RoleConfig {
             permission_policy: source(named("permission_policy"), &i.permission_policy),
             permission_policy_name: s("permission_policy_name"),
             well_known_policies: source(named("well_known_policies"), &i.well_known_policies),
+            well_known_policy_scopes: if named("well_known_policy_scopes") {
+                Input::Unknown
+            } else {
+                Input::Null
+            },
             permissions_boundary_arn: s("permissions_boundary_arn"),
             trust_conditions: s("trust_conditions"),
             restrict_to_cluster: if named("restrict_to_cluster") {
@@ -301,7 +312,7 @@ pub fn check_role_config(cfg: &RoleConfig, stage: Stage) -> Vec<Problem> {
     }
     if cfg.role_arn.is_set() {
         // Validate, role_arn unknown: what the role is decides at plan.
-        return check_made_role_values(cfg, problems);
+        return check_made_role_values(cfg, stage, problems);
     }
     let sources: Vec<Presence> = PERMISSION_SOURCES.iter().map(|a| cfg.presence(a)).collect();
     if sources.iter().all(|p| *p == Presence::Absent) {
@@ -330,12 +341,16 @@ pub fn check_role_config(cfg: &RoleConfig, stage: Stage) -> Vec<Problem> {
         ));
         return problems;
     }
-    check_made_role_values(cfg, problems)
+    check_made_role_values(cfg, stage, problems)
 }
 
 /// Checks of the known values of a role the provider makes: well-known
 /// names (all unknown ones in one problem) and IAM's size limits.
-fn check_made_role_values(cfg: &RoleConfig, mut problems: Vec<Problem>) -> Vec<Problem> {
+fn check_made_role_values(
+    cfg: &RoleConfig,
+    stage: Stage,
+    mut problems: Vec<Problem>,
+) -> Vec<Problem> {
     let mut managed = cfg
         .permission_policy_arns
         .known()
@@ -346,10 +361,16 @@ fn check_made_role_values(cfg: &RoleConfig, mut problems: Vec<Problem>) -> Vec<P
         .known()
         .map(|p| well_known::policy_chars(p))
         .unwrap_or(0);
+    let scopes = cfg
+        .well_known_policy_scopes
+        .known()
+        .cloned()
+        .unwrap_or_default();
+    problems.extend(scope_problems(cfg, stage, &scopes));
     if let Input::Known(names) = &cfg.well_known_policies {
         let names: Vec<String> = names.iter().cloned().collect();
         let checked = well_known::check_names(&names)
-            .and_then(|()| well_known::combine(&names, &cfg.partition));
+            .and_then(|()| well_known::combine_scoped(&names, &scopes, &cfg.partition));
         match checked {
             Ok((arns, doc)) => {
                 managed.extend(arns);
@@ -426,6 +447,30 @@ fn limit_problems(cfg: &RoleConfig, managed: usize, inline_chars: usize) -> Vec<
         ));
     }
     problems
+}
+
+/// The values of `well_known_policy_scopes` (kind and partition, at plan),
+/// and scopes that no chosen well-known policy takes (when the
+/// names are known; without `well_known_policies` every given scope is one).
+fn scope_problems(cfg: &RoleConfig, stage: Stage, scopes: &WellKnownScopes) -> Vec<Problem> {
+    let attr = crate::well_known_scope::ATTR;
+    let mut details = if stage == Stage::Plan && !cfg.partition.is_empty() {
+        scopes.problems(&cfg.partition)
+    } else {
+        vec![]
+    };
+    let names = match &cfg.well_known_policies {
+        Input::Known(n) => Some(n.iter().cloned().collect::<Vec<_>>()),
+        Input::Null => Some(vec![]),
+        Input::Unknown => None,
+    };
+    if let Some(names) = names {
+        details.extend(well_known::check_scopes(&names, scopes));
+    }
+    details
+        .into_iter()
+        .map(|d| Problem::new(attr, format!("Invalid value for {attr}"), d))
+        .collect()
 }
 
 /// The size IAM counts of the made role's trust policy, when the

@@ -277,6 +277,7 @@ mod scoped_tests {
             permission_policy: None,
             permission_policy_name: None,
             well_known_policies: Some(&wk),
+            well_known_policy_scopes: None,
             permissions_boundary_arn: None,
             trust_conditions: None,
             restrict_to_cluster: false,

@@ -38,6 +38,8 @@ pub struct RoleRequest<'a> {
     pub permission_policy_name: Option<&'a str>,
     /// Well-known policy names.
     pub well_known_policies: Option<&'a Set<String>>,
+    /// Scopes of the well-known policies.
+    pub well_known_policy_scopes: Option<&'a well_known::WellKnownScopes>,
     /// Permissions boundary.
     pub permissions_boundary_arn: Option<&'a str>,
     /// Extra trust conditions (JSON).
@@ -87,7 +89,8 @@ pub fn wanted_role_in(
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let (wk_arns, wk_doc) = well_known::combine(&names, partition)?;
+    let scopes = r.well_known_policy_scopes.cloned().unwrap_or_default();
+    let (wk_arns, wk_doc) = well_known::combine_scoped(&names, &scopes, partition)?;
     let mut managed = r.permission_policy_arns.cloned().unwrap_or_default();
     managed.extend(wk_arns);
     let conditions = match r.trust_conditions {
@@ -155,6 +158,7 @@ mod tests {
                 permission_policy: None,
                 permission_policy_name: None,
                 well_known_policies: Some(&names),
+                well_known_policy_scopes: None,
                 permissions_boundary_arn: None,
                 trust_conditions: None,
                 restrict_to_cluster: false,

@@ -21,13 +21,14 @@ use schema::{Input, policy};
 use tfplugin::{AttrPath, Diagnostic, Diagnostics, PlanRequest, PlanResponse, Value};
 
 /// The attributes the made role's expected shape depends on.
-const SHAPE_INPUTS: [&str; 9] = [
+const SHAPE_INPUTS: [&str; 10] = [
     "cluster_name",
     "namespace",
     "service_account",
     "permission_policy_arns",
     "permission_policy",
     "well_known_policies",
+    "well_known_policy_scopes",
     "permissions_boundary_arn",
     "trust_conditions",
     "restrict_to_cluster",
