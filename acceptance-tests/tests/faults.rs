@@ -630,3 +630,91 @@ fn addon_with_create_timeout(cluster: &str, create: &str) -> String {
     addon.push_str("}\n");
     addon
 }
+
+/// Issue 27: the migration's retry after its own trust rewrite. The
+/// emulator's `trust_rewrite_delay_secs` fault (FACTS.md F16) has EKS judge
+/// a role by its previous trust for a while after a rewrite, as IAM's
+/// eventual consistency may: the migration adds the pod identity statement
+/// to an IRSA role's trust and at once creates the association, which EKS
+/// refuses ("Trust policy of the role provided is invalid") until the new
+/// trust is seen. The migration retries that answer only after its own
+/// rewrite (`retry::is_rewritten_trust_not_visible`) and converges in one
+/// apply; before this fault the retry was never exercised.
+#[test]
+fn faults_migration_retries_after_its_own_trust_rewrite() {
+    let Some(w) = acc("faults_migration_retries_after_its_own_trust_rewrite") else {
+        return;
+    };
+    let _turn = turn(w);
+    let cluster = w.new_cluster();
+    let described = w.describe_cluster(&cluster).unwrap_or_default();
+    let host = described["identity"]["oidc"]["issuer"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches("https://")
+        .to_string();
+    let oidc_provider = format!("arn:aws:iam::{}:oidc-provider/{host}", w.account_id);
+    let irsa = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": oidc_provider},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {
+            format!("{host}:sub"): "system:serviceaccount:apps:web",
+            format!("{host}:aud"): "sts.amazonaws.com"
+        }}
+    }]});
+    let role = w.create_role(&acceptance_tests::random_name(), &irsa);
+    let meta = json!({"name": "web", "namespace": "apps",
+        "annotations": {"eks.amazonaws.com/role-arn": role.arn}});
+    let seeded = w.eks(
+        "POST",
+        &format!("/_emulator/kubernetes/{cluster}"),
+        Some(&json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta})),
+    );
+    assert!(seeded.ok(), "seeding apps/web: {}", seeded.body);
+    // EKS has read the IRSA-only trust (and refused it): the rewrite the
+    // migration makes is one EKS sees late.
+    let refused = w.eks(
+        "POST",
+        &format!("/clusters/{cluster}/pod-identity-associations"),
+        Some(&json!({"namespace": "apps", "serviceAccount": "web", "roleArn": role.arn})),
+    );
+    assert!(
+        !refused.ok(),
+        "the IRSA-only trust was accepted: {}",
+        refused.body
+    );
+    w.set_faults(&json!({"trust_rewrite_delay_secs": 4}));
+    let creates_before = w.count("CreatePodIdentityAssociation");
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_migration",
+            "this",
+            &[
+                ("cluster_name", string(&cluster)),
+                ("rollback_on_destroy", "true".into()),
+            ],
+        ),
+    ]));
+    let started = Instant::now();
+    tf.apply();
+    let creates = w.count("CreatePodIdentityAssociation") - creates_before;
+    assert!(
+        creates >= 2,
+        "the association was created at the first attempt ({creates} call(s)): the fault did not hold"
+    );
+    let associations = w.list_associations(&cluster);
+    assert_eq!(associations.len(), 1, "{associations:?}");
+    assert_eq!(associations[0]["serviceAccount"], "web");
+    eprintln!(
+        "migration converged after {creates} CreatePodIdentityAssociation calls in {:?}",
+        started.elapsed()
+    );
+    w.set_faults(&json!({}));
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.list_associations(&cluster).is_empty());
+    w.delete_role_and_policies(&role.name);
+}
