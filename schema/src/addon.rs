@@ -632,6 +632,173 @@ pub fn recommended_entries(
         .collect()
 }
 
+// ---- the update: what UpdateAddon sends, decided here -------------------------
+
+/// What one UpdateAddon sends, decided by [`plan_addon_update`] (the rules
+/// live here, where unit tests see them, not in the apply).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddonUpdateRequest {
+    /// The version to be at: always sent (the one installed when it stays).
+    pub version: String,
+    /// `resolve_conflicts_on_update`, as configured.
+    pub resolve_conflicts: Option<String>,
+    /// New configuration values when their meaning changed; `Some("")`
+    /// removes them.
+    pub configuration_values: Option<String>,
+    /// The IRSA role after the update: sent on every update while the
+    /// addon keeps IRSA, because UpdateAddon without it removes IRSA
+    /// (emulator/FACTS.md F1), and never `""` (refused, F2).
+    pub service_account_role_arn: Option<String>,
+    /// The owned associations, (service account, role ARN), when they
+    /// changed or one of them is missing: the list replaces the set, so
+    /// `Some([])` removes them all.
+    pub pod_identity: Option<Vec<(String, String)>>,
+}
+
+/// The (service account, role ARN) pairs of an addon state's entries.
+pub fn entry_pairs(s: &AddonState) -> BTreeSet<(String, String)> {
+    s.pod_identity_associations
+        .iter()
+        .flatten()
+        .map(|e| {
+            (
+                e.service_account.clone(),
+                e.role_arn.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// True when an entry of `s` has no association on the cluster (deleted
+/// out of band, or never made because an update failed).
+pub fn entry_missing(s: &AddonState) -> bool {
+    s.pod_identity_associations
+        .iter()
+        .flatten()
+        .any(|e| e.association_id.is_none())
+}
+
+/// The UpdateAddon that turns `prior` into `planned` at `version` (the
+/// version the plan resolved), or `None` when the addon itself needs no
+/// call (tags have calls of their own).
+pub fn plan_addon_update(
+    prior: &AddonState,
+    planned: &AddonState,
+    version: &str,
+) -> Option<AddonUpdateRequest> {
+    let entries_changed = entry_pairs(planned) != entry_pairs(prior)
+        || entry_missing(prior)
+        || planned.pod_identity_associations.is_some() != prior.pod_identity_associations.is_some();
+    let config_changed = match (&prior.configuration_values, &planned.configuration_values) {
+        (Some(a), Some(b)) => !same_json(a, b),
+        (None, None) => false,
+        _ => true,
+    };
+    let role_changed = prior.service_account_role_arn != planned.service_account_role_arn;
+    let addon_changed =
+        prior.resolved_version.as_deref() != Some(version) || config_changed || role_changed;
+    if !entries_changed && !addon_changed {
+        return None;
+    }
+    let pairs = || {
+        planned
+            .pod_identity_associations
+            .iter()
+            .flatten()
+            .map(|e| {
+                (
+                    e.service_account.clone(),
+                    e.role_arn.clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    Some(AddonUpdateRequest {
+        version: version.to_string(),
+        resolve_conflicts: planned.resolve_conflicts_on_update.clone(),
+        configuration_values: config_changed
+            .then(|| planned.configuration_values.clone().unwrap_or_default()),
+        service_account_role_arn: planned
+            .service_account_role_arn
+            .clone()
+            .filter(|r| !r.is_empty()),
+        pod_identity: entries_changed.then(pairs),
+    })
+}
+
+#[cfg(test)]
+mod update_tests {
+    //! The update rules (issue 24 item 1: in the plan logic, seen by tests).
+    use super::*;
+
+    fn installed() -> AddonState {
+        AddonState {
+            cluster_name: "c".into(),
+            addon_name: "vpc-cni".into(),
+            resolved_version: Some("v1".into()),
+            configuration_values: Some(r#"{"a": 1}"#.into()),
+            service_account_role_arn: Some("arn:aws:iam::1:role/irsa".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn nothing_changed_no_call() {
+        assert_eq!(plan_addon_update(&installed(), &installed(), "v1"), None);
+        // The same configuration written another way is no change.
+        let mut planned = installed();
+        planned.configuration_values = Some(r#"{ "a" : 1 }"#.into());
+        assert_eq!(plan_addon_update(&installed(), &planned, "v1"), None);
+    }
+
+    #[test]
+    fn the_irsa_role_goes_with_every_update_and_version_always() {
+        let sent = plan_addon_update(&installed(), &installed(), "v2").unwrap_or_default();
+        assert_eq!(sent.version, "v2");
+        // Unchanged, still sent: left out, EKS would remove IRSA (F1).
+        assert_eq!(
+            sent.service_account_role_arn.as_deref(),
+            Some("arn:aws:iam::1:role/irsa")
+        );
+        assert_eq!(sent.configuration_values, None);
+        assert_eq!(sent.pod_identity, None);
+    }
+
+    #[test]
+    fn removed_configuration_is_cleared_and_irsa_removal_sends_none() {
+        let mut planned = installed();
+        planned.configuration_values = None;
+        planned.service_account_role_arn = None;
+        let sent = plan_addon_update(&installed(), &planned, "v1").unwrap_or_default();
+        assert_eq!(sent.configuration_values.as_deref(), Some(""));
+        assert_eq!(sent.service_account_role_arn, None);
+    }
+
+    #[test]
+    fn entries_replace_the_set_and_a_missing_association_is_made_again() {
+        let entry = |sa: &str, id: Option<&str>| AddonAssociation {
+            service_account: sa.into(),
+            role_arn: Some(format!("arn:aws:iam::1:role/{sa}")),
+            association_id: id.map(str::to_string),
+            ..Default::default()
+        };
+        let mut prior = installed();
+        prior.pod_identity_associations = Some(vec![entry("a", Some("a-1"))]);
+        let mut planned = prior.clone();
+        assert_eq!(plan_addon_update(&prior, &planned, "v1"), None);
+        planned.pod_identity_associations = Some(vec![]);
+        let sent = plan_addon_update(&prior, &planned, "v1").unwrap_or_default();
+        assert_eq!(sent.pod_identity, Some(vec![]));
+        prior.pod_identity_associations = Some(vec![entry("a", None)]);
+        let planned = prior.clone();
+        let sent = plan_addon_update(&prior, &planned, "v1").unwrap_or_default();
+        assert_eq!(
+            sent.pod_identity,
+            Some(vec![("a".to_string(), "arn:aws:iam::1:role/a".to_string())])
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

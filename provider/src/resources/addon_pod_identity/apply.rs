@@ -11,9 +11,7 @@ use super::roles::{
     Made, Roles, Where, delete_made_roles, delete_unused_roles, fail_install, failed_update_state,
     put_roles, release_roles,
 };
-use super::state::{
-    cluster_arn_of, entry_missing, entry_pairs, fill_association_ids, finish_state, json_equal,
-};
+use super::state::{cluster_arn_of, fill_association_ids, finish_state};
 use crate::aws::eks::addon::{self, Addon, AddonUpdate, NewAddon};
 use crate::aws::eks::{cluster, tags as eks_tags};
 use crate::aws::retry::{self, WaitError};
@@ -270,30 +268,20 @@ async fn update_addon(
     prior: &AddonState,
     state: &AddonState,
 ) -> Result<bool, UpdateFailed> {
-    // An entry without association (deleted out of band) is made again.
-    let entries_changed = entry_pairs(state) != entry_pairs(prior)
-        || entry_missing(prior)
-        || state.pod_identity_associations.is_some() != prior.pod_identity_associations.is_some();
-    let config_changed = !json_equal(&prior.configuration_values, &state.configuration_values);
-    let role_changed = prior.service_account_role_arn != state.service_account_role_arn;
-    let addon_changed = prior.resolved_version.as_deref() != Some(env.version.as_str())
-        || config_changed
-        || role_changed;
-    if !entries_changed && !addon_changed {
+    // What is sent is decided in schema (schema::addon::plan_addon_update:
+    // the IRSA role on every update, "" to clear configuration values, the
+    // entries as a whole set, an entry without association made again).
+    let Some(request) = rules::plan_addon_update(prior, state, &env.version) else {
         return Ok(false);
-    }
+    };
     let update = AddonUpdate {
         cluster: state.cluster_name.clone(),
         name: state.addon_name.clone(),
-        version: Some(env.version.clone()),
-        resolve_conflicts: state.resolve_conflicts_on_update.clone(),
-        configuration_values: config_changed
-            .then(|| state.configuration_values.clone().unwrap_or_default()),
-        // Sent on every update while the addon keeps IRSA; left out it
-        // removes IRSA (FACTS.md F1, F2).
-        service_account_role_arn: state.service_account_role_arn.clone(),
-        // The list replaces the owned set; [] removes them all.
-        pod_identity: entries_changed.then(|| pod_identity_pairs(state).unwrap_or_default()),
+        version: Some(request.version),
+        resolve_conflicts: request.resolve_conflicts,
+        configuration_values: request.configuration_values,
+        service_account_role_arn: request.service_account_role_arn,
+        pod_identity: request.pod_identity,
     };
     let summary = format!("updating EKS addon {}", label(state));
     let id = addon::update(ctx, c, &update)

@@ -93,29 +93,6 @@ pub(super) fn json_equal(a: &Option<String>, b: &Option<String>) -> bool {
     }
 }
 
-/// True when an entry of `s` has no association on the cluster (deleted
-/// out of band, or never made because an update failed).
-pub(super) fn entry_missing(s: &AddonState) -> bool {
-    s.pod_identity_associations
-        .iter()
-        .flatten()
-        .any(|e| e.association_id.is_none())
-}
-
-/// The (service account, role ARN) pairs of the entries.
-pub(super) fn entry_pairs(s: &AddonState) -> BTreeSet<(String, String)> {
-    s.pod_identity_associations
-        .iter()
-        .flatten()
-        .map(|e| {
-            (
-                e.service_account.clone(),
-                e.role_arn.clone().unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
 /// The names of the roles the provider made for the entries.
 /// The cluster's ARN from its addon's: `arn:P:eks:R:A:addon/C/N/ID` →
 /// `arn:P:eks:R:A:cluster/C` (both are the cluster's partition, region and
@@ -347,12 +324,12 @@ mod tests {
             pod_identity_associations: Some(vec![entry("a", "r1", true), entry("b", "r2", false)]),
             ..Default::default()
         };
-        assert_eq!(entry_pairs(&s).len(), 2);
+        assert_eq!(schema::addon::entry_pairs(&s).len(), 2);
         assert_eq!(
             made_role_names(&s).into_iter().collect::<Vec<_>>(),
             vec!["a-role".to_string()]
         );
-        assert!(entry_pairs(&AddonState::default()).is_empty());
+        assert!(schema::addon::entry_pairs(&AddonState::default()).is_empty());
     }
 
     #[test]
