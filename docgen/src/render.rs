@@ -184,7 +184,7 @@ fn type_label(kind: &Kind) -> &'static str {
         Kind::StringList => "List of String",
         Kind::ObjectList(_) => "List of Object",
         Kind::NestedList(_) => "Attributes List",
-        Kind::NestedObject(_) => "Attributes",
+        Kind::NestedObject(_) => "Map of Set of String",
     }
 }
 

@@ -29,13 +29,32 @@ fn type_of(kind: &Kind) -> Type {
                 .map(|a| (a.name.to_string(), type_of(&a.kind)))
                 .collect(),
         ))),
-        Kind::NestedObject(attrs) => Type::Object(
-            attrs
-                .iter()
-                .map(|a| (a.name.to_string(), type_of(&a.kind)))
-                .collect(),
-        ),
+        // Written as a map of string sets: see `attribute`.
+        Kind::NestedObject(_) => Type::Map(Box::new(Type::Set(Box::new(Type::String)))),
     }
+}
+
+/// The checks of an object written as a map (`Kind::NestedObject`): each
+/// key one of the declared attributes, each value passing its check.
+type ObjectKeys = Vec<(&'static str, Option<fn(&str) -> Result<(), String>>)>;
+
+fn check_object_map(keys: &ObjectKeys, v: &Value) -> Result<(), String> {
+    let Value::Map(entries) = v else {
+        return Ok(());
+    };
+    for (key, value) in entries {
+        let Some((_, check)) = keys.iter().find(|(k, _)| k == key) else {
+            let names: Vec<&str> = keys.iter().map(|(k, _)| *k).collect();
+            return Err(format!(
+                "`{key}` is not one of its keys; use {}.",
+                names.join(", ")
+            ));
+        };
+        if let Some(check) = check {
+            run_check(*check, value).map_err(|e| format!("{key}: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs a string check on a value: a string, or each element of a collection.
@@ -67,12 +86,15 @@ fn attribute(a: &Attr) -> Attribute {
             }
             Attribute::nested(a.name, NestingMode::List, inner)
         }
+        // A single nested attribute crashes Terraform 1.0.x whenever it is
+        // null (objchange.proposedNewNestedType reads the attributes of a
+        // null object: "interface conversion: interface {} is nil"). The
+        // object is written as a map of string sets instead: the same HCL
+        // (`{ key = [...] }`) on every engine, its keys checked here.
         Kind::NestedObject(attrs) => {
-            let mut inner = Block::new();
-            for at in attrs {
-                inner = inner.attr(attribute(at));
-            }
-            Attribute::nested(a.name, NestingMode::Single, inner)
+            let keys: ObjectKeys = attrs.iter().map(|at| (at.name, at.check)).collect();
+            Attribute::map(a.name, Type::Set(Box::new(Type::String)))
+                .validator(move |v: &Value| check_object_map(&keys, v))
         }
     };
     at = match (a.mode, a.default.is_some()) {
@@ -282,4 +304,45 @@ pub fn string_map(t: &std::collections::BTreeMap<String, String>) -> Value {
             .map(|(k, v)| (k.clone(), Value::string(v)))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An object written as a map (Kind::NestedObject): a key that is not
+    /// one of its attributes is refused, naming the keys; values pass their
+    /// own checks. (A single nested attribute crashed Terraform 1.0.3.)
+    #[test]
+    fn an_object_written_as_a_map_checks_its_keys_and_values() {
+        let keys: ObjectKeys = vec![
+            (
+                "hosted_zone_arns",
+                Some(|s: &str| {
+                    if s.starts_with("arn:") {
+                        Ok(())
+                    } else {
+                        Err("not an ARN".into())
+                    }
+                }),
+            ),
+            ("kms_key_arns", None),
+        ];
+        let map = |k: &str, v: &str| {
+            Value::Map([(k.to_string(), Value::Set(vec![Value::string(v)]))].into())
+        };
+        assert_eq!(
+            check_object_map(&keys, &map("hosted_zone_arns", "arn:x")),
+            Ok(())
+        );
+        let typo = check_object_map(&keys, &map("hosted_zone_arn", "arn:x")).unwrap_err();
+        assert!(typo.contains("hosted_zone_arns, kms_key_arns"), "{typo}");
+        let bad = check_object_map(&keys, &map("hosted_zone_arns", "Z1")).unwrap_err();
+        assert!(bad.starts_with("hosted_zone_arns: "), "{bad}");
+        assert_eq!(check_object_map(&keys, &Value::Null), Ok(()));
+        assert_eq!(
+            type_of(&Kind::NestedObject(vec![])),
+            Type::Map(Box::new(Type::Set(Box::new(Type::String))))
+        );
+    }
 }

@@ -25,8 +25,10 @@ pub enum Kind {
     /// A list nested attribute: objects the user writes, each attribute with
     /// its own mode (so an omitted list and an empty one differ).
     NestedList(Vec<Attr>),
-    /// A single nested attribute: one object the user writes (`x = { … }`),
-    /// null when left out, each attribute with its own mode.
+    /// One object the user writes (`x = { key = [...] }`), null when left
+    /// out: its attributes are optional string sets. Terraform sees a map of
+    /// string sets (a single nested attribute crashes Terraform 1.0.x), and
+    /// the provider checks its keys.
     NestedObject(Vec<Attr>),
 }
 

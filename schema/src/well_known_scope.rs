@@ -27,31 +27,45 @@ pub const ATTR: &str = "well_known_policy_scopes";
 
 /// The value of `well_known_policy_scopes`: field names are its attribute
 /// names; a null field is a scope not given.
+/// Written as a map (see `Kind::NestedObject`): a scope not given is left
+/// out of it, never a null entry.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct WellKnownScopes {
     /// Route 53 hosted zones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hosted_zone_arns: Option<BTreeSet<String>>,
     /// Clusters whose Auto Scaling groups the cluster autoscaler may change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaler_cluster_names: Option<BTreeSet<String>>,
     /// KMS keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_arns: Option<BTreeSet<String>>,
     /// S3 buckets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_bucket_arns: Option<BTreeSet<String>>,
     /// S3 object paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_bucket_path_arns: Option<BTreeSet<String>>,
     /// SSM parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssm_parameter_arns: Option<BTreeSet<String>>,
     /// Secrets Manager secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets_manager_arns: Option<BTreeSet<String>>,
     /// SQS queues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sqs_queue_arns: Option<BTreeSet<String>>,
     /// AWS Private CA certificate authorities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acm_pca_arns: Option<BTreeSet<String>>,
     /// Amazon Managed Service for Prometheus workspaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus_workspace_arns: Option<BTreeSet<String>>,
     /// FSx for Lustre S3 data repository service-linked roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fsx_lustre_service_role_arns: Option<BTreeSet<String>>,
     /// Elastic Load Balancing target groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_group_arns: Option<BTreeSet<String>>,
 }
 
@@ -408,7 +422,15 @@ mod tests {
             .map(|(k, _)| *k)
             .collect();
         assert_eq!(keys, fields);
-        let json = serde_json::to_value(WellKnownScopes::default()).unwrap();
+        // Every scope given (an empty set): a struct field missing for a
+        // key would drop it on the way through.
+        let full: serde_json::Map<String, serde_json::Value> = keys
+            .iter()
+            .map(|k| (k.to_string(), serde_json::json!([])))
+            .collect();
+        let scopes: WellKnownScopes =
+            serde_json::from_value(serde_json::Value::Object(full)).unwrap();
+        let json = serde_json::to_value(scopes).unwrap();
         let mut names: Vec<&str> = json
             .as_object()
             .unwrap()
