@@ -37,6 +37,8 @@ pub struct FoundRole {
     pub extra_inline: std::collections::BTreeMap<String, String>,
     /// When IAM created the role (GetRole's CreateDate).
     pub created: Option<std::time::SystemTime>,
+    /// IAM's stable ID of the role (GetRole's RoleId).
+    pub role_id: String,
 }
 
 impl FoundRole {
@@ -200,6 +202,7 @@ async fn with_policies(
         created: std::time::SystemTime::try_from(role.create_date).ok(),
         arn: role.arn,
         path: role.path,
+        role_id: role.role_id,
         shape,
         extra_inline,
     }))
