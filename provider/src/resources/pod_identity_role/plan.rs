@@ -153,6 +153,7 @@ mod tests {
         assert_eq!(c.role.role_arn, Input::Null);
         // No permission source: refused at plan, at its attributes.
         let d = validate(&cfg);
-        assert!(d.iter().all(|d| !d.detail.contains("role_arn")) || d.is_empty());
+        assert!(d.has_errors(), "{d:?}");
+        assert!(d.0.iter().all(|d| !d.detail.contains("role_name")), "{d:?}");
     }
 }

@@ -229,7 +229,11 @@ mod tests {
             Some(Tags::from([("team".to_string(), "a".to_string())]))
         );
         assert_eq!(s.trust_policy, base.trust_policy);
-        assert!(s.inline_policies.unwrap_or_default().contains_key("added"));
+        assert!(
+            s.inline_policies
+                .as_ref()
+                .is_some_and(|m| m.contains_key("added"))
+        );
         assert!(!own_tags_drifted(&s, &f.shape.tags));
         assert!(own_tags_drifted(&s, &Tags::new()));
     }
