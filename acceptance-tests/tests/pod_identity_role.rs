@@ -108,7 +108,10 @@ fn pod_identity_role_basic() {
         &[
             ("permission_policy_arns", set(&[READ_ONLY])),
             ("permission_policy", json(&s3_policy("s3:GetObject"))),
-            ("well_known_policies", set(&["ebs-csi-controller"])),
+            (
+                "well_known_policies",
+                set(&["ebs-csi-controller", "external-dns"]),
+            ),
             ("trust_conditions", json(&conditions)),
             ("tags", map(&[("team", "a")])),
         ],
@@ -146,6 +149,10 @@ fn pod_identity_role_basic() {
     assert_eq!(
         tag(w, &name, OWNER_TAG),
         Some(format!("pod-identity-role:{name}"))
+    );
+    assert_eq!(
+        tag(w, &name, "eks-tools:well-known-policies").as_deref(),
+        Some("ebs-csi-controller external-dns")
     );
     assert_eq!(tag(w, &name, "team").as_deref(), Some("a"));
     assert_eq!(tag(w, &name, "eks-tools:creating"), None);
