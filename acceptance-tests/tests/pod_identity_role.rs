@@ -5,7 +5,7 @@
 //! example (one role, three associations, two clusters).
 
 use acceptance_tests::hcl::{config, json, map, provider, resource, string};
-use acceptance_tests::{Tf, World, acc, random_name};
+use acceptance_tests::{Tf, World, acc, contains_ignoring_wrap, engine, random_name};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -332,6 +332,42 @@ fn pod_identity_role_left_by_a_dead_apply_is_adopted() {
     tf.apply();
     assert_eq!(attached(w, &name), set_of(&[READ_ONLY]));
     assert_eq!(tag(w, &name, "eks-tools:creating"), None);
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.get_role(&name).is_none());
+}
+
+/// `import { identity = { name } }` (Terraform and OpenTofu 1.12 and later):
+/// the role is imported by its identity, the state records it, and the
+/// plan is empty.
+#[test]
+fn pod_identity_role_import_by_identity() {
+    let Some(w) = acc("pod_identity_role_import_by_identity") else {
+        return;
+    };
+    let e = engine();
+    if !e.has_import_by_identity() {
+        eprintln!("pod_identity_role_import_by_identity: {e} cannot import by identity; skipped");
+        return;
+    }
+    let name = random_name();
+    let mut tf = Tf::new(w);
+    let body = role(&name, &[("permission_policy_arns", set(&[READ_ONLY]))]);
+    tf.write(&body);
+    tf.apply();
+    let applied = tf.resource(ADDRESS);
+    let run = tf.run(&["state", "rm", ADDRESS]);
+    assert_eq!(run.code, Some(0), "{}", run.output);
+    tf.write(&format!(
+        "{body}\nimport {{\n  to = {ADDRESS}\n  identity = {{\n    name = {}\n  }}\n}}\n",
+        string(&name)
+    ));
+    let out = tf.apply();
+    assert!(
+        contains_ignoring_wrap(&out, "1 imported"),
+        "{e}: nothing imported:\n{out}"
+    );
+    assert_eq!(tf.resource(ADDRESS), applied);
     tf.assert_plan_empty();
     tf.destroy();
     assert!(w.get_role(&name).is_none());
