@@ -221,13 +221,31 @@ fn pod_identity_role_basic() {
             ("Tags.member.1.Value", "z"),
         ],
     );
+    // ...and the trust and boundary changed.
+    let open_trust = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]});
+    w.iam(
+        "UpdateAssumeRolePolicy",
+        &[
+            ("RoleName", &name),
+            ("PolicyDocument", &open_trust.to_string()),
+        ],
+    );
+    w.iam(
+        "PutRolePermissionsBoundary",
+        &[("RoleName", &name), ("PermissionsBoundary", READ_ONLY)],
+    );
     let plan = tf.plan_output();
     assert!(plan.contains("added-by-hand"), "{plan}");
     assert!(plan.contains(S3_READ), "{plan}");
+    assert!(plan.contains("trust_policy"), "{plan}");
+    assert!(plan.contains("permissions_boundary_arn"), "{plan}");
     tf.apply();
     assert_eq!(inline(w, &name), vec!["permission-policy"]);
     assert_eq!(attached(w, &name), set_of(&[S3_READ]));
     assert_eq!(tag(w, &name, "team").as_deref(), Some("b"));
+    assert_eq!(trust(w, &name)["Statement"][0]["Condition"], conditions);
+    let role_xml = w.iam("GetRole", &[("RoleName", &name)]).body;
+    assert!(!role_xml.contains("PermissionsBoundaryArn"), "{role_xml}");
     tf.assert_plan_empty();
 
     // The owner tag changed by hand: shown, and written again.
@@ -244,6 +262,25 @@ fn pod_identity_role_basic() {
     assert_eq!(tag(w, &name, "eks-tools:well-known-policies"), None);
     tf.assert_plan_empty();
 
+    // The owner tag removed by hand: the same role (its RoleId is the
+    // recorded unique_id), so it is shown and tagged again.
+    w.iam(
+        "UntagRole",
+        &[("RoleName", &name), ("TagKeys.member.1", OWNER_TAG)],
+    );
+    assert!(!tf.plan_is_empty(), "a removed owner tag plans nothing");
+    tf.apply();
+    assert_eq!(
+        tag(w, &name, OWNER_TAG),
+        Some(format!("pod-identity-role:{name}"))
+    );
+    tf.assert_plan_empty();
+
+    // Destroy deletes the role even when its owner tag went by hand.
+    w.iam(
+        "UntagRole",
+        &[("RoleName", &name), ("TagKeys.member.1", OWNER_TAG)],
+    );
     tf.destroy();
     assert!(
         w.get_role(&name).is_none(),

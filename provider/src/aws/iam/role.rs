@@ -589,6 +589,8 @@ pub struct FoundTags {
     pub arn: String,
     /// When IAM created the role (GetRole's CreateDate).
     pub created: Option<std::time::SystemTime>,
+    /// IAM's stable ID of the role (GetRole's RoleId).
+    pub role_id: String,
 }
 
 /// GetRole alone: the role's ARN and tags, or `None` when there is no such
@@ -596,6 +598,7 @@ pub struct FoundTags {
 pub async fn find_role_tags(c: &Clients, name: &str) -> Result<Option<FoundTags>, AwsError> {
     Ok(get_role(c, name).await?.map(|r| FoundTags {
         created: std::time::SystemTime::try_from(r.create_date).ok(),
+        role_id: r.role_id,
         arn: r.arn,
         tags: r
             .tags

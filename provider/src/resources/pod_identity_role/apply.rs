@@ -137,7 +137,19 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
             "The role's name changed without a replacement. This is a bug in the provider.",
         ));
     };
-    match made_role::converge_read(&clients, &grant, &wanted, &subject(&wanted.name), None).await {
+    let made_before = match same_role_made(&clients, &prior).await {
+        Ok(t) => t,
+        Err(e) => return failed(to_diagnostic(summary, &e)),
+    };
+    match made_role::converge_read(
+        &clients,
+        &grant,
+        &wanted,
+        &subject(&wanted.name),
+        made_before,
+    )
+    .await
+    {
         Ok(Some(_)) => finish(&clients, &planned, Diagnostics::default()).await,
         Ok(None) => match make(&clients, &planned).await {
             Ok(()) => finish(&clients, &planned, Diagnostics::default()).await,
@@ -145,6 +157,25 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         },
         Err(e) => failed(refusal(summary, &wanted.name, &e)),
     }
+}
+
+/// When the role this state records was made, if the role now under its
+/// name is that very role (IAM's RoleId equals the recorded `unique_id`;
+/// a role deleted and made again under the name gets another): the gate
+/// (`ownership::verify_recorded_role`) then takes a role whose owner tag
+/// was removed by hand for ours, and the write puts the tag back. `None`
+/// otherwise: only the owner tag decides.
+async fn same_role_made(
+    c: &Clients,
+    prior: &PodIdentityRoleState,
+) -> Result<Option<std::time::SystemTime>, crate::aws::AwsError> {
+    let Some(id) = prior.unique_id.as_deref() else {
+        return Ok(None);
+    };
+    Ok(iam::find_role_tags(c, &prior.name)
+        .await?
+        .filter(|t| t.role_id == id)
+        .and_then(|t| t.created))
 }
 
 /// The new state: the role as IAM now reports it, with the plan's text of
@@ -192,21 +223,23 @@ pub(super) async fn delete(ctx: &Ctx, req: DeleteRequest) -> Diagnostics {
     let Some(grant) = ownership::recorded_role(Some(true), Some(&prior.name), &prior.name) else {
         return diags;
     };
+    let summary = format!("deleting IAM role {} ({})", prior.name, rules::TYPE_NAME);
+    let made_before = match same_role_made(&clients, &prior).await {
+        Ok(t) => t,
+        Err(e) => return to_diagnostic(summary, &e).into(),
+    };
     if let Err(e) = made_role::delete(
         &clients,
         &grant,
         &prior.name,
         &subject(&prior.name),
-        None,
+        made_before,
         None,
         &mut diags,
     )
     .await
     {
-        diags.push(to_diagnostic(
-            format!("deleting IAM role {} ({})", prior.name, rules::TYPE_NAME),
-            &e,
-        ));
+        diags.push(to_diagnostic(summary, &e));
     }
     diags
 }
