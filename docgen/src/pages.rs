@@ -128,9 +128,10 @@ pub fn function_page(repo: &Path, name: &str) -> Result<FunctionPage, Error> {
 /// The spec of a resource type. `eks_pod_identity_migration` is here already:
 /// its page appears as soon as `schema::registry` lists it.
 pub fn resource_spec(type_name: &str) -> Option<ResourceSpec> {
-    use schema::{addon, association, migration};
+    use schema::{addon, association, migration, pod_identity_role};
     match type_name {
         association::TYPE_NAME => Some(association::spec()),
+        pod_identity_role::TYPE_NAME => Some(pod_identity_role::spec()),
         addon::TYPE_NAME => Some(addon::spec()),
         migration::TYPE_NAME => Some(migration::spec()),
         _ => None,

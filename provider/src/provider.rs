@@ -17,6 +17,7 @@ use crate::errors::config_diagnostic;
 use crate::resources::addon_pod_identity::AddonPodIdentity;
 use crate::resources::pod_identity_association::PodIdentityAssociation;
 use crate::resources::pod_identity_migration::PodIdentityMigration;
+use crate::resources::pod_identity_role::PodIdentityRole;
 use crate::spec_map;
 use async_trait::async_trait;
 use schema::provider_config::{self, ProviderConfig};
@@ -45,6 +46,7 @@ impl Provider for EksProvider {
             Arc::new(PodIdentityAssociation),
             Arc::new(AddonPodIdentity),
             Arc::new(PodIdentityMigration),
+            Arc::new(PodIdentityRole),
         ]
     }
 

@@ -21,6 +21,7 @@ pub mod lists;
 pub mod migration;
 pub mod names;
 pub mod partition;
+pub mod pod_identity_role;
 pub mod policy;
 pub mod provider_config;
 pub mod registry;

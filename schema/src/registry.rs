@@ -7,10 +7,11 @@
 //! `docgen` writes a page for each, without compiling the provider.
 
 /// Type names of the resources, in registration order.
-pub const RESOURCE_TYPES: [&str; 3] = [
+pub const RESOURCE_TYPES: [&str; 4] = [
     crate::association::TYPE_NAME,
     crate::addon::TYPE_NAME,
     crate::migration::TYPE_NAME,
+    crate::pod_identity_role::TYPE_NAME,
 ];
 
 /// Type names of the data sources, in registration order.

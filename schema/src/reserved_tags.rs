@@ -12,7 +12,7 @@
 //! |---|---|---|---|
 //! | [`PENDING_TAG`] `eks-tools:creating` | associations and made roles, only while the create that makes them runs | RFC 3339 time | creation pending: an object still carrying it long after that time was left by an interrupted apply and may be adopted by the next apply that asks for exactly it (`docs/guides/ownership.md`); removed as the last step of create |
 //! | [`CREATED_BY_TAG`] `eks-tools:created-by` | associations made by 0.1.0 (legacy; no longer written) | [`CREATED_BY_VALUE`] | kept reserved and hidden from `tags`/`tags_all`; never leads to adoption |
-//! | [`OWNER_TAG`] `eks-tools:pod-identity` | roles the provider makes | [`owner_tag_value`]: `cluster/namespace/service_account`, hashed when longer than IAM allows | marks the role as made for that service account: only such a role is adopted (never someone else's role with the same name) |
+//! | [`OWNER_TAG`] `eks-tools:pod-identity` | roles the provider makes | [`owner_tag_value`]: `cluster/namespace/service_account`, hashed when longer than IAM allows; on an `eks_pod_identity_role`'s role [`shared_role_owner_value`]: `pod-identity-role:<name>` | marks the role as made for that service account (or that shared role): only such a role is adopted (never someone else's role with the same name) |
 //! | [`WELL_KNOWN_TAG`] `eks-tools:well-known-policies` | roles the provider makes with `well_known_policies` | the names, space-separated | lets an import reconstruct `well_known_policies` exactly |
 //!
 //! A new reserved tag must be added here, to [`ASSOCIATION_TAGS`] or
@@ -107,6 +107,19 @@ pub fn owner_tag_value(cluster: &str, namespace: &str, service_account: &str) ->
         .take(budget)
         .collect();
     format!("{prefix}{OWNER_HASH_MARK}{hash}")
+}
+
+/// The prefix of the owner tag value of an `eks_pod_identity_role`'s role.
+pub const SHARED_ROLE_OWNER_PREFIX: &str = "pod-identity-role:";
+
+/// The owner tag value of the role an `eks_pod_identity_role` makes:
+/// `pod-identity-role:<role name>`. It contains no `/` and no `@sha256:`,
+/// so [`parse_owner_tag`] never reads it as a service account's (an
+/// association using the role never takes it for its own made role). A
+/// comma, which role names allow and IAM tag values do not, becomes `_`
+/// (the value is only ever compared with the role's own name's).
+pub fn shared_role_owner_value(name: &str) -> String {
+    format!("{SHARED_ROLE_OWNER_PREFIX}{}", name.replace(',', "_"))
 }
 
 /// An owner tag value, parsed.
@@ -306,6 +319,15 @@ pub fn association_tag_problems(tags: &Tags) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_role_owner_never_parses_as_a_service_account() {
+        let v = shared_role_owner_value("app,role@x");
+        assert_eq!(v, "pod-identity-role:app_role@x");
+        assert!(check_iam_value(&v).is_ok());
+        assert_eq!(parse_owner_tag(&v), None);
+        assert!(!owner_tag_matches(&v, "pod-identity-role:app", "x", "y"));
+    }
 
     #[test]
     fn owner_tag_short_form_is_unchanged() {

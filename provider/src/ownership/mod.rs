@@ -61,7 +61,9 @@ use crate::aws::{AwsError, Clients};
 pub mod made_role;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use schema::reserved_tags::{OwnerTag, owner_tag_matches, owner_tag_value, parse_owner_tag};
+use schema::reserved_tags::{
+    OwnerTag, owner_tag_matches, owner_tag_value, parse_owner_tag, shared_role_owner_value,
+};
 use schema::role::OWNER_TAG;
 use schema::tags::{TagChange, Tags};
 use std::hash::{BuildHasher, Hasher};
@@ -360,17 +362,22 @@ async fn partner_lease(
     subject: &Subject,
     role_arn: &str,
 ) -> Result<Option<Tags>, AwsError> {
-    let Some(id) = eks_association::find_id_by_service_account(
-        c,
-        &subject.cluster,
-        &subject.namespace,
-        &subject.service_account,
-    )
-    .await?
+    // Only a service account's role finishes before its association; a
+    // shared role has no partner.
+    let Subject::ServiceAccount {
+        cluster,
+        namespace,
+        service_account,
+    } = subject
     else {
         return Ok(None);
     };
-    let Some(a) = eks_association::find_by_id(c, &subject.cluster, &id).await? else {
+    let Some(id) =
+        eks_association::find_id_by_service_account(c, cluster, namespace, service_account).await?
+    else {
+        return Ok(None);
+    };
+    let Some(a) = eks_association::find_by_id(c, cluster, &id).await? else {
         return Ok(None);
     };
     Ok((a.settings.role_arn.as_deref() == Some(role_arn)
@@ -379,21 +386,39 @@ async fn partner_lease(
     .then_some(a.tags))
 }
 
-/// The service account a made role or association is for.
+/// Whom a made role or association is for: the owner its owner tag names.
 #[derive(Debug, Clone)]
-pub struct Subject {
-    /// Cluster name.
-    pub cluster: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Service account.
-    pub service_account: String,
+pub enum Subject {
+    /// One service account (an association's or addon entry's made role).
+    ServiceAccount {
+        /// Cluster name.
+        cluster: String,
+        /// Namespace.
+        namespace: String,
+        /// Service account.
+        service_account: String,
+    },
+    /// An `eks_pod_identity_role`: one role for many associations, named
+    /// by its role name (its owner tag is
+    /// [`schema::reserved_tags::shared_role_owner_value`], which never
+    /// parses as a service account's).
+    SharedRole {
+        /// The role name.
+        name: String,
+    },
 }
 
 impl Subject {
-    /// The owner tag value of a role made for this service account.
+    /// The owner tag value of a role made for this subject.
     pub fn owner(&self) -> String {
-        owner_tag_value(&self.cluster, &self.namespace, &self.service_account)
+        match self {
+            Subject::ServiceAccount {
+                cluster,
+                namespace,
+                service_account,
+            } => owner_tag_value(cluster, namespace, service_account),
+            Subject::SharedRole { name } => shared_role_owner_value(name),
+        }
     }
 }
 

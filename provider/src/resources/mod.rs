@@ -10,6 +10,7 @@ mod adoption;
 mod moves;
 pub mod pod_identity_association;
 pub mod pod_identity_migration;
+pub mod pod_identity_role;
 
 use crate::aws::Clients;
 use crate::spec_map;

@@ -145,7 +145,7 @@ async fn trust_by_arn_checks_the_path_and_updates() {
 }
 
 fn subject(sa: &str) -> Subject {
-    Subject {
+    Subject::ServiceAccount {
         cluster: "c".into(),
         namespace: "ns".into(),
         service_account: sa.into(),

@@ -37,6 +37,8 @@ pub struct FoundRole {
     pub extra_inline: std::collections::BTreeMap<String, String>,
     /// When IAM created the role (GetRole's CreateDate).
     pub created: Option<std::time::SystemTime>,
+    /// IAM's stable ID of the role (GetRole's RoleId).
+    pub role_id: String,
 }
 
 impl FoundRole {
@@ -200,6 +202,7 @@ async fn with_policies(
         created: std::time::SystemTime::try_from(role.create_date).ok(),
         arn: role.arn,
         path: role.path,
+        role_id: role.role_id,
         shape,
         extra_inline,
     }))
@@ -586,6 +589,8 @@ pub struct FoundTags {
     pub arn: String,
     /// When IAM created the role (GetRole's CreateDate).
     pub created: Option<std::time::SystemTime>,
+    /// IAM's stable ID of the role (GetRole's RoleId).
+    pub role_id: String,
 }
 
 /// GetRole alone: the role's ARN and tags, or `None` when there is no such
@@ -593,6 +598,7 @@ pub struct FoundTags {
 pub async fn find_role_tags(c: &Clients, name: &str) -> Result<Option<FoundTags>, AwsError> {
     Ok(get_role(c, name).await?.map(|r| FoundTags {
         created: std::time::SystemTime::try_from(r.create_date).ok(),
+        role_id: r.role_id,
         arn: r.arn,
         tags: r
             .tags

@@ -301,7 +301,7 @@ pub(super) async fn put_roles(
             "making IAM role {} for service account {}",
             wanted.name, e.service_account
         );
-        let who = Subject {
+        let who = Subject::ServiceAccount {
             cluster: cluster.clone(),
             namespace: env.namespace.clone(),
             service_account: e.service_account.clone(),
@@ -396,7 +396,7 @@ pub(super) async fn delete_made_roles(
 /// The service account of `s`'s entry `sa`, as the gate names it (the
 /// addon's namespace; `kube-system` when the state does not record one).
 fn entry_subject(s: &AddonState, sa: &str) -> Subject {
-    Subject {
+    Subject::ServiceAccount {
         cluster: s.cluster_name.clone(),
         namespace: s.namespace.clone().unwrap_or_else(|| "kube-system".into()),
         service_account: sa.to_string(),

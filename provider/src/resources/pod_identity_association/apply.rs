@@ -70,7 +70,7 @@ fn made_before(s: &AssociationState) -> Option<SystemTime> {
 
 /// The service account of a state, as the gate names it.
 fn subject(s: &AssociationState) -> Subject {
-    Subject {
+    Subject::ServiceAccount {
         cluster: s.cluster_name.clone(),
         namespace: s.namespace.clone(),
         service_account: s.service_account.clone(),

@@ -1,0 +1,159 @@
+//! Validation and planning of `eks_pod_identity_role`: the checks of every
+//! made role, `tags_all`, the default path, and the role's expected
+//! policies and trust (so that a plan after apply is empty and drift read
+//! from IAM shows as a change).
+//!
+//! Owns: ValidateResourceConfig and PlanResourceChange of this resource.
+//! Does not own: the rules (`schema::pod_identity_role`, `schema::role`).
+
+use super::state;
+use crate::aws::Clients;
+use crate::spec_map::{
+    self, input_object, input_str, input_string_map, input_string_set, string_map,
+};
+use schema::Input;
+use schema::input::Stage;
+use schema::pod_identity_role::{self as rules, PodIdentityRoleState, RoleResourceConfig};
+use schema::policy;
+use schema::role::RoleConfig;
+use schema::tags::{self, Tags};
+use tfplugin::{Diagnostics, PlanRequest, PlanResponse, Value};
+
+/// The attributes the role's expected policies and trust depend on.
+const SHAPE_INPUTS: [&str; 8] = [
+    "name",
+    "permission_policy_arns",
+    "permission_policy",
+    "permission_policy_name",
+    "well_known_policies",
+    "well_known_policy_scopes",
+    "permissions_boundary_arn",
+    "trust_conditions",
+];
+
+/// The plan-time view of a configuration.
+fn config_of(config: &Value, tags_all: Input<Tags>, partition: &str) -> RoleResourceConfig {
+    RoleResourceConfig {
+        role: RoleConfig {
+            role_arn: Input::Null,
+            role_name: input_str(config, "name"),
+            role_path: input_str(config, "path"),
+            permission_policy_arns: input_string_set(config, "permission_policy_arns"),
+            permission_policy: input_str(config, "permission_policy"),
+            permission_policy_name: input_str(config, "permission_policy_name"),
+            well_known_policies: input_string_set(config, "well_known_policies"),
+            well_known_policy_scopes: input_object(config, "well_known_policy_scopes"),
+            permissions_boundary_arn: input_str(config, "permissions_boundary_arn"),
+            trust_conditions: input_str(config, "trust_conditions"),
+            restrict_to_cluster: Input::Null,
+            partition: partition.to_string(),
+        },
+        tags_all,
+    }
+}
+
+/// ValidateResourceConfig: the rules on known values only (default tags
+/// and the partition are judged again at plan).
+pub(super) fn validate(config: &Value) -> Diagnostics {
+    let input = config_of(config, Input::Null, "aws");
+    spec_map::problems_to_diagnostics(rules::check_config(&input, Stage::Validate))
+}
+
+/// PlanResourceChange.
+pub(super) fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanResponse) {
+    if req.config.is_null() {
+        return;
+    }
+    let tags_all = match input_string_map(&req.config, "tags") {
+        Input::Null => Input::Known(clients.default_tags.clone()),
+        Input::Known(t) => Input::Known(tags::merge(&clients.default_tags, &t)),
+        Input::Unknown => Input::Unknown,
+    };
+    let input = config_of(&req.config, tags_all.clone(), clients.partition);
+    resp.diagnostics
+        .extend(spec_map::problems_to_diagnostics(rules::check_config(
+            &input,
+            Stage::Plan,
+        )));
+    let prior: Option<PodIdentityRoleState> = req
+        .prior_state
+        .as_ref()
+        .filter(|p| !p.is_null())
+        .and_then(|p| spec_map::from_value(p, "prior state").ok());
+    let drifted = prior.is_some() && state::drifted(&req.prior_private);
+    resp.planned.set(
+        "tags_all",
+        match tags_all {
+            // The provider's own tags were changed outside Terraform: a
+            // change to apply, which writes them again.
+            Input::Known(t) if !drifted => string_map(&t),
+            _ => Value::Unknown,
+        },
+    );
+    resp.planned.set("id", req.config.get("name").clone());
+    if req.config.get("path").is_null() {
+        resp.planned.set("path", Value::string("/"));
+    }
+    if let Some(text) = req.config.get("permission_policy").as_str() {
+        let prior_text = prior.as_ref().and_then(|p| p.permission_policy.as_deref());
+        resp.planned.set(
+            "permission_policy",
+            Value::string(policy::planned_text(text, prior_text)),
+        );
+    }
+    match expected(clients, &resp.planned) {
+        Some(w) => {
+            resp.planned.set(
+                "attached_policy_arns",
+                spec_map::string_set(&w.shape.managed_policy_arns),
+            );
+            resp.planned.set(
+                "inline_policies",
+                string_map(&rules::inline_policies_of(&w.shape)),
+            );
+            let trust = match prior.as_ref().and_then(|p| p.trust_policy.clone()) {
+                Some(t) if policy::equivalent(&t, &w.shape.trust_policy) => t,
+                _ => w.shape.trust_policy,
+            };
+            resp.planned.set("trust_policy", Value::string(trust));
+        }
+        None => {
+            for attr in ["attached_policy_arns", "inline_policies", "trust_policy"] {
+                resp.planned.set(attr, Value::Unknown);
+            }
+        }
+    }
+}
+
+/// The role the plan asks for, when everything it depends on is known.
+fn expected(c: &Clients, planned: &Value) -> Option<schema::role::WantedRole> {
+    if !SHAPE_INPUTS.iter().all(|k| planned.get(k).is_fully_known()) {
+        return None;
+    }
+    let mut v = planned.clone();
+    // tags do not shape the policies; an unknown tags_all must not stop it.
+    v.set("tags_all", Value::Null);
+    v.set("tags", Value::Null);
+    let s = spec_map::from_value::<PodIdentityRoleState>(&v, "plan").ok()?;
+    rules::wanted_role(&s, c.partition).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_maps_name_and_path_to_the_role_rules() {
+        let mut cfg = Value::Null;
+        cfg.set("name", Value::string("r"));
+        cfg.set("path", Value::string("/p/"));
+        let c = config_of(&cfg, Input::Null, "aws");
+        assert_eq!(c.role.role_name, Input::Known("r".to_string()));
+        assert_eq!(c.role.role_path, Input::Known("/p/".to_string()));
+        assert_eq!(c.role.role_arn, Input::Null);
+        // No permission source: refused at plan, at its attributes.
+        let d = validate(&cfg);
+        assert!(d.has_errors(), "{d:?}");
+        assert!(d.0.iter().all(|d| !d.detail.contains("role_name")), "{d:?}");
+    }
+}

@@ -1,0 +1,272 @@
+//! `eks_pod_identity_role`: one IAM role the provider makes and owns for
+//! EKS Pod Identity, for any number of associations (in any cluster and
+//! namespace of the account) to use through their `role_arn`.
+//!
+//! Owns, in this order: the state struct, its spec (twins), the plan-time
+//! rules (the made-role rules of `crate::role`, with `role_arn` never set)
+//! and the role the state asks for. Does not own: the AWS calls (provider
+//! crate) or the owner tag's format (`crate::reserved_tags`).
+
+use crate::input::{Input, Stage};
+use crate::policy;
+use crate::reserved_tags::{self, OWNER_TAG, shared_role_owner_value};
+use crate::role::{self, RoleConfig, RoleShape, WantedRole};
+use crate::spec::{Attr, Kind, Problem, ResourceSpec};
+use crate::tags::{self, Tags};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Resource type name.
+pub const TYPE_NAME: &str = "eks_pod_identity_role";
+
+/// The resource's state; field names are attribute names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PodIdentityRoleState {
+    /// Same as `name`.
+    pub id: Option<String>,
+    /// Role name.
+    pub name: String,
+    /// Role path.
+    pub path: Option<String>,
+    /// Managed policies.
+    pub permission_policy_arns: Option<BTreeSet<String>>,
+    /// Inline policy.
+    pub permission_policy: Option<String>,
+    /// Name of the inline policy holding it (null: `permission-policy`).
+    pub permission_policy_name: Option<String>,
+    /// Well-known policies.
+    pub well_known_policies: Option<BTreeSet<String>>,
+    /// Scopes of the well-known policies.
+    pub well_known_policy_scopes: Option<crate::well_known::WellKnownScopes>,
+    /// Permissions boundary.
+    pub permissions_boundary_arn: Option<String>,
+    /// Extra conditions on the trust statement (JSON).
+    pub trust_conditions: Option<String>,
+    /// The resource's own tags.
+    pub tags: Option<Tags>,
+    /// `tags` merged with the provider's `default_tags`.
+    pub tags_all: Option<Tags>,
+    /// Role ARN.
+    pub arn: Option<String>,
+    /// IAM's stable ID of the role.
+    pub unique_id: Option<String>,
+    /// Managed policies attached, as found.
+    pub attached_policy_arns: Option<BTreeSet<String>>,
+    /// Inline policies, as found.
+    pub inline_policies: Option<BTreeMap<String, String>>,
+    /// Trust policy, as found.
+    pub trust_policy: Option<String>,
+}
+
+/// The resource's spec.
+pub fn spec() -> ResourceSpec {
+    ResourceSpec {
+        name: TYPE_NAME,
+        description: "Makes and owns one IAM role for EKS Pod Identity, for many associations to use through their `role_arn` (in any cluster and namespace of the account): its trust policy lets `pods.eks.amazonaws.com` assume it with `sts:AssumeRole` and `sts:TagSession`, and its permissions come from `well_known_policies`, `permission_policy_arns` and `permission_policy`.\n\nThe role carries the owner tag `eks-tools:pod-identity` = `pod-identity-role:<name>` for its whole life. The resource never takes over, changes or deletes a role it did not make: a name taken by a role without this owner tag is refused and left as it is (a role this resource kind made that belongs to another state is refused with the import command), and only a role with this owner tag can be imported. Changes made to the role outside Terraform (policies, trust, boundary, tags, an added inline policy) show in the next plan, and apply puts the role back.",
+        version: 0,
+        attrs: vec![
+            Attr::computed("id", Kind::String, "The role name (same as `name`).").stable(),
+            Attr::required("name", Kind::String, "Name of the role (at most 64 characters: letters, digits and `+=,.@_-`). Changing it replaces the role.").replace().check(role::check_name),
+            Attr::optional_computed("path", Kind::String, "Path of the role, such as `/pod-identity/`. Defaults to `/`. Changing it replaces the role.").replace().check(role::check_role_path),
+            Attr::optional("permission_policy_arns", Kind::StringSet, "Managed policies to attach to the role. Changes attach and detach only what changed.").check(role::check_policy_arn),
+            Attr::optional("permission_policy", Kind::String, "An inline policy (JSON) for the role, stored as the inline policy `permission-policy` (see `permission_policy_name`). Compared by meaning, not text.").check(role::check_permission_policy).equivalent_by(policy::equivalent),
+            Attr::optional("permission_policy_name", Kind::String, "Name of the inline policy that holds `permission_policy`. Defaults to `permission-policy`. Changing it renames the policy in place: the new one is put before the old one is deleted. Needs `permission_policy`; `well-known-policies` is reserved for `well_known_policies`.").check(role::check_inline_policy_name),
+            Attr::optional("well_known_policies", Kind::StringSet, "Named, ready-made policies for the role, such as `aws-load-balancer-controller` or `external-dns` (eksctl's names work too). See the `eks_well_known_policy` data source for their contents. Entries that grant on every hosted zone, bucket, secret, key, queue or CA are unscoped unless `well_known_policy_scopes` names yours."),
+            crate::well_known_scope::attr(),
+            Attr::optional("permissions_boundary_arn", Kind::String, "Permissions boundary of the role.").check(role::check_policy_arn),
+            Attr::optional("trust_conditions", Kind::String, "Extra conditions (an IAM Condition block in JSON) on the `pods.eks.amazonaws.com` trust statement, as on `eks_pod_identity_association`. Write them with the keys AWS documents for pod identity: `aws:SourceAccount`, `aws:SourceOrgId`, and the session tags EKS adds when it assumes the role (`aws:RequestTag/eks-cluster-arn`, `aws:RequestTag/kubernetes-namespace`, `aws:RequestTag/kubernetes-service-account`; EKS User Guide), such as `{\"StringEquals\": {\"aws:RequestTag/kubernetes-namespace\": \"web\"}}` to admit pods of one namespace only. The session-tag keys need session tags, which associations with `disable_session_tags = true` turn off.").check(role::check_trust_conditions),
+            Attr::optional("tags", Kind::StringMap, "Tags on the role. Merged with the provider's `default_tags`; these win. Beside them the role carries up to three tags of the provider's own (`eks-tools:pod-identity`, `eks-tools:well-known-policies`, and `eks-tools:creating` while it is being made), so at most 47 fit; keys and values must follow IAM's rules (letters, digits, spaces and `_ . : / = + - @`; keys that differ only in case are one key). These keys and `eks-tools:created-by` are reserved. All of this is checked at plan time."),
+            Attr::computed("tags_all", Kind::StringMap, "All tags of yours on the role: `tags` merged with the provider's `default_tags`."),
+            Attr::computed("arn", Kind::String, "ARN of the role: give it to associations as their `role_arn`.").stable(),
+            Attr::computed("unique_id", Kind::String, "IAM's stable ID of the role (`AROA…`).").stable(),
+            Attr::computed("attached_policy_arns", Kind::StringSet, "Managed policies attached to the role (from `permission_policy_arns` and `well_known_policies`). A policy detached outside Terraform shows here in the next plan, and apply attaches it again."),
+            Attr::computed("inline_policies", Kind::StringMap, "Inline policies of the role, by name (`permission-policy`, `well-known-policies`). Changes made outside Terraform, an added inline policy included, show here in the next plan, and apply undoes them."),
+            Attr::computed("trust_policy", Kind::String, "Trust policy of the role. Changes made outside Terraform show here in the next plan, and apply puts it back."),
+        ],
+        blocks: vec![],
+    }
+}
+
+/// What the plan-time rules need of the configuration, every value as
+/// planning sees it.
+#[derive(Debug, Clone, Default)]
+pub struct RoleResourceConfig {
+    /// The made-role attributes, under the association's names (`name` as
+    /// `role_name`, `path` as `role_path`; `role_arn` and
+    /// `restrict_to_cluster` always null).
+    pub role: RoleConfig,
+    /// `tags` merged with the provider's `default_tags`, when known.
+    pub tags_all: Input<Tags>,
+}
+
+/// The rules of `eks_pod_identity_role` for `stage`: those of every made
+/// role ([`role::check_role_config`]: at least one permission source,
+/// partitions, well-known names and scopes, IAM's limits), reported at this
+/// resource's attribute names, and the tags under IAM's rules beside the
+/// provider's own.
+pub fn check_config(input: &RoleResourceConfig, stage: Stage) -> Vec<Problem> {
+    let mut problems: Vec<Problem> = role::check_role_config(&input.role, stage)
+        .into_iter()
+        .map(|mut p| {
+            p.attr = match p.attr {
+                "role_name" => "name",
+                "role_path" => "path",
+                a => a,
+            };
+            p.summary = p
+                .summary
+                .replace("role_name", "name")
+                .replace("role_path", "path");
+            p.detail = p
+                .detail
+                .replace("role_name", "name")
+                .replace("role_path", "path");
+            p
+        })
+        .collect();
+    if let Input::Known(all) = &input.tags_all {
+        let mut details = reserved_tags::made_role_tag_problems(all);
+        if all.len() <= tags::MAX_TAGS
+            && let Err(e) = tags::check(all)
+            && e.contains("reserved prefix")
+        {
+            details.push(e);
+        }
+        problems.extend(
+            details
+                .into_iter()
+                .map(|d| Problem::new("tags", "Invalid tags", d)),
+        );
+    }
+    problems
+}
+
+impl PodIdentityRoleState {
+    /// The made-role request of this state (`role_request` of the
+    /// association, without a service account: the owner tag is set by
+    /// [`wanted_role`]).
+    fn role_request(&self) -> role::RoleRequest<'_> {
+        role::RoleRequest {
+            cluster: "",
+            namespace: "",
+            service_account: "",
+            role_name: Some(&self.name),
+            role_path: self.path.as_deref(),
+            permission_policy_arns: self.permission_policy_arns.as_ref(),
+            permission_policy: self.permission_policy.as_deref(),
+            permission_policy_name: self.permission_policy_name.as_deref(),
+            well_known_policies: self.well_known_policies.as_ref(),
+            well_known_policy_scopes: self.well_known_policy_scopes.as_ref(),
+            permissions_boundary_arn: self.permissions_boundary_arn.as_deref(),
+            trust_conditions: self.trust_conditions.as_deref(),
+            restrict_to_cluster: false,
+            tags: self.tags_all.as_ref(),
+        }
+    }
+}
+
+/// The role a (known) planned state asks for, with this resource kind's
+/// owner tag ([`shared_role_owner_value`]).
+pub fn wanted_role(s: &PodIdentityRoleState, partition: &str) -> Result<WantedRole, String> {
+    let mut w = role::wanted_role(&s.role_request(), partition, None)?;
+    w.shape
+        .tags
+        .insert(OWNER_TAG.to_string(), shared_role_owner_value(&s.name));
+    Ok(w)
+}
+
+/// The inline policies of a role shape as the `inline_policies` attribute shows them.
+pub fn inline_policies_of(shape: &RoleShape) -> BTreeMap<String, String> {
+    crate::association::inline_policies_of(shape)
+}
+
+/// The import command for the role named `name`, for a diagnostic.
+pub fn import_command(name: &str) -> String {
+    format!("terraform import {TYPE_NAME}.<name> {name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::twins::assert_twins;
+
+    #[test]
+    fn state_and_spec_are_twins() {
+        assert_twins::<PodIdentityRoleState>(&spec());
+    }
+
+    fn config(role: RoleConfig) -> RoleResourceConfig {
+        RoleResourceConfig {
+            role: RoleConfig {
+                partition: "aws".into(),
+                role_name: Input::Known("r".into()),
+                ..role
+            },
+            tags_all: Input::Known(Tags::new()),
+        }
+    }
+
+    #[test]
+    fn a_role_without_permissions_is_refused() {
+        let p = check_config(&config(RoleConfig::default()), Stage::Plan);
+        assert!(!p.is_empty());
+        let ok = config(RoleConfig {
+            permission_policy_arns: Input::Known(
+                ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into(),
+            ),
+            ..Default::default()
+        });
+        assert_eq!(check_config(&ok, Stage::Plan), vec![]);
+    }
+
+    #[test]
+    fn problems_name_this_resources_attributes_and_tags_follow_iam() {
+        let mut c = config(RoleConfig {
+            permission_policy_arns: Input::Known(
+                ["arn:aws-cn:iam::aws:policy/ReadOnlyAccess".to_string()].into(),
+            ),
+            ..Default::default()
+        });
+        c.tags_all = Input::Known(Tags::from([
+            ("eks-tools:pod-identity".to_string(), "x".to_string()),
+            ("k".to_string(), "a,b".to_string()),
+        ]));
+        let p = check_config(&c, Stage::Plan);
+        let attrs: Vec<&str> = p.iter().map(|p| p.attr).collect();
+        assert!(attrs.contains(&"permission_policy_arns"), "{p:?}");
+        assert_eq!(attrs.iter().filter(|a| **a == "tags").count(), 2, "{p:?}");
+        assert!(p.iter().all(|p| !p.detail.contains("role_name")));
+    }
+
+    #[test]
+    fn wanted_role_trusts_pods_and_carries_this_kinds_owner_tag() {
+        let s = PodIdentityRoleState {
+            name: "shared".into(),
+            well_known_policies: Some(["external-dns".to_string()].into()),
+            trust_conditions: Some(
+                r#"{"StringEquals":{"aws:RequestTag/kubernetes-namespace":"web"}}"#.into(),
+            ),
+            tags_all: Some(Tags::from([("team".to_string(), "a".to_string())])),
+            ..Default::default()
+        };
+        let w = wanted_role(&s, "aws").expect("wanted");
+        assert_eq!((w.name.as_str(), w.path.as_str()), ("shared", "/"));
+        assert_eq!(
+            w.shape.tags.get(OWNER_TAG).map(String::as_str),
+            Some("pod-identity-role:shared")
+        );
+        assert_eq!(
+            crate::reserved_tags::parse_owner_tag("pod-identity-role:shared"),
+            None
+        );
+        assert_eq!(w.shape.tags.get("team").map(String::as_str), Some("a"));
+        assert!(w.shape.trust_policy.contains("pods.eks.amazonaws.com"));
+        assert!(w.shape.trust_policy.contains("sts:TagSession"));
+        assert!(w.shape.trust_policy.contains("kubernetes-namespace"));
+        assert!(w.shape.well_known_policy.is_some());
+        assert_eq!(
+            inline_policies_of(&w.shape).keys().collect::<Vec<_>>(),
+            vec![role::WELL_KNOWN_POLICY_NAME]
+        );
+    }
+}
