@@ -29,51 +29,7 @@ pub(super) async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
         Err(resp) => return resp,
     };
     match addon::find_by_name(&c, &prior.cluster_name, &prior.addon_name).await {
-        Ok(Some(found)) => match state_from_remote(&c, &found, &prior).await {
-            Ok(mut state) => {
-                // A state without the catalogue's part (moved from the AWS
-                // provider's aws_eks_addon): read it once, as an import does.
-                if prior.recommended.is_none()
-                    && let Err(e) = super::import::fill_catalogue(&c, &mut state).await
-                {
-                    resp.diagnostics.push(to_diagnostic(
-                        format!(
-                            "reading the configuration of EKS addon {}",
-                            prior.addon_name
-                        ),
-                        &e,
-                    ));
-                    return resp;
-                }
-                match roles_drift(&c, &state, &prior).await {
-                    Ok(drift) => {
-                        for (sa, what) in &drift {
-                            resp.diagnostics.push(Diagnostic::warning(
-                                format!("The IAM role made for {sa} of addon {} changed outside Terraform", prior.addon_name),
-                                format!("{what}. A made role holds exactly what its entry in pod_identity_associations asks for: the next apply puts it back."),
-                            ));
-                        }
-                        resp.private =
-                            RolesDrift(drift.into_iter().map(|(sa, _)| sa).collect()).to_bytes();
-                    }
-                    Err(e) => {
-                        resp.diagnostics.push(to_diagnostic(
-                            format!("reading the roles made for EKS addon {}", prior.addon_name),
-                            &e,
-                        ));
-                        return resp;
-                    }
-                }
-                match spec_map::to_value(&state, &tf_schema()) {
-                    Ok(v) => resp.new_state = Some(v),
-                    Err(d) => resp.diagnostics.push(d),
-                }
-            }
-            Err(e) => resp.diagnostics.push(to_diagnostic(
-                format!("reading the associations of EKS addon {}", prior.addon_name),
-                &e,
-            )),
-        },
+        Ok(Some(found)) => return read_found(&c, resp, &found, &prior).await,
         Ok(None) => match remaining_made_roles(&c, &prior).await {
             Ok(roles) if !roles.is_empty() => {
                 // The resource exists while anything it made exists (issue
@@ -113,6 +69,57 @@ pub(super) async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
             format!("reading EKS addon {}", prior.addon_name),
             &e,
         )),
+    }
+    resp
+}
+
+/// The read of an addon EKS has: its state as EKS reports it (with the
+/// catalogue's part filled once for a state that lacks it: moved from the
+/// AWS provider's aws_eks_addon, as an import does) and the drift of the
+/// roles made for its entries.
+async fn read_found(
+    c: &Clients,
+    mut resp: ReadResponse,
+    found: &addon::Addon,
+    prior: &AddonState,
+) -> ReadResponse {
+    let failed = |e: &AwsError, what: &str| {
+        to_diagnostic(
+            format!("reading {what} of EKS addon {}", prior.addon_name),
+            e,
+        )
+    };
+    let mut state = match state_from_remote(c, found, prior).await {
+        Ok(s) => s,
+        Err(e) => {
+            resp.diagnostics.push(failed(&e, "the associations of"));
+            return resp;
+        }
+    };
+    if prior.recommended.is_none()
+        && let Err(e) = super::import::fill_catalogue(c, &mut state).await
+    {
+        resp.diagnostics.push(failed(&e, "the configuration of"));
+        return resp;
+    }
+    match roles_drift(c, &state, prior).await {
+        Ok(drift) => {
+            for (sa, what) in &drift {
+                resp.diagnostics.push(Diagnostic::warning(
+                    format!("The IAM role made for {sa} of addon {} changed outside Terraform", prior.addon_name),
+                    format!("{what}. A made role holds exactly what its entry in pod_identity_associations asks for: the next apply puts it back."),
+                ));
+            }
+            resp.private = RolesDrift(drift.into_iter().map(|(sa, _)| sa).collect()).to_bytes();
+        }
+        Err(e) => {
+            resp.diagnostics.push(failed(&e, "the roles made for"));
+            return resp;
+        }
+    }
+    match spec_map::to_value(&state, &tf_schema()) {
+        Ok(v) => resp.new_state = Some(v),
+        Err(d) => resp.diagnostics.push(d),
     }
     resp
 }
