@@ -1,8 +1,10 @@
 //! `moved` blocks from the AWS provider (issue 26 item 1): objects made in
 //! the world, a state in the AWS provider's format holding them, a config
-//! of this provider with `moved { from = aws_… to = eks_… }`; the plan
-//! shows the moves, apply records them, the next plan is empty and the
-//! objects in the emulator are what they were.
+//! of this provider with `moved { from = aws_… to = eks_… }` (and `removed`
+//! blocks for the role's policy attachments); the plan shows the moves and
+//! the owner tag the moved role gets, apply records them, the next plan is
+//! empty and the objects in IAM and the emulator are what they were, but
+//! for that tag.
 //!
 //! How the engine holds AWS-provider state without the AWS provider (a
 //! 900 MB download): the test writes `terraform.tfstate` itself, as the AWS
@@ -23,7 +25,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use acceptance_tests::hcl::{association, block, config, map, provider, resource, string};
-use acceptance_tests::{REGION, Tf, World, acc, contains_ignoring_wrap, engine, random_name};
+use acceptance_tests::{REGION, Role, Tf, World, acc, contains_ignoring_wrap, engine, random_name};
 use serde_json::{Value, json};
 
 const ADDON: &str = "aws-efs-csi-driver";
@@ -107,6 +109,187 @@ fn described_addon(w: &World, cluster: &str) -> Value {
     answer.json()["addon"].clone()
 }
 
+/// The managed policies the moved role has, attached by
+/// `aws_iam_role_policy_attachment`s.
+const ROLE_POLICIES: [&str; 2] = [
+    "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+];
+
+/// A role as `aws_iam_role` (pod identity trust, a tag) with
+/// [`ROLE_POLICIES`] attached as `aws_iam_role_policy_attachment` would;
+/// returns it with its IAM RoleId.
+fn create_aws_role(w: &World) -> (Role, String) {
+    let role = w.create_pod_role();
+    for arn in ROLE_POLICIES {
+        let a = w.iam(
+            "AttachRolePolicy",
+            &[("RoleName", &role.name), ("PolicyArn", arn)],
+        );
+        assert!(a.ok(), "AttachRolePolicy: {}", a.body);
+    }
+    let t = w.iam(
+        "TagRole",
+        &[
+            ("RoleName", &role.name),
+            ("Tags.member.1.Key", "team"),
+            ("Tags.member.1.Value", "platform"),
+        ],
+    );
+    assert!(t.ok(), "TagRole: {}", t.body);
+    let id = role_id(w, &role.name);
+    (role, id)
+}
+
+/// IAM's RoleId of the role `name` (GetRole).
+fn role_id(w: &World, name: &str) -> String {
+    let body = w.iam("GetRole", &[("RoleName", name)]).body;
+    body.split_once("<RoleId>")
+        .and_then(|(_, rest)| rest.split_once("</RoleId>"))
+        .map(|(id, _)| id.to_string())
+        .unwrap_or_else(|| panic!("GetRole {name}: no RoleId in {body}"))
+}
+
+/// The `aws_iam_role` instance the AWS provider writes
+/// (internal/service/iam/role.go at 0040ea6911af; SDKv2: unset strings are
+/// `""`; `managed_policy_arns` and `inline_policy` are computed and hold
+/// what the role has, however attached).
+fn role_instance(role: &Role, role_id: &str) -> Value {
+    json!({
+        "schema_version": 0,
+        "attributes": {
+            "arn": role.arn,
+            "assume_role_policy": role.trust_policy.to_string(),
+            "create_date": "2026-01-01T00:00:00Z",
+            "description": "",
+            "force_detach_policies": false,
+            "id": role.name,
+            "inline_policy": [],
+            "managed_policy_arns": ROLE_POLICIES,
+            "max_session_duration": 3600,
+            "name": role.name,
+            "name_prefix": "",
+            "path": role.path,
+            "permissions_boundary": "",
+            "tags": {"team": "platform"},
+            "tags_all": {"team": "platform"},
+            "unique_id": role_id,
+        },
+        "sensitive_attributes": [],
+        "private": "eyJzY2hlbWFfdmVyc2lvbiI6IjAifQ==",
+    })
+}
+
+/// The `aws_iam_role_policy_attachment` instances (for_each by key) of the
+/// role's policies.
+fn attachment_instances(role: &str, keys: [&str; 2]) -> Vec<Value> {
+    keys.iter()
+        .zip(ROLE_POLICIES)
+        .enumerate()
+        .map(|(i, (key, arn))| {
+            json!({
+                "index_key": key,
+                "schema_version": 0,
+                "attributes": {
+                    "id": format!("{role}-2026010100000000000000000{i}"),
+                    "policy_arn": arn,
+                    "role": role,
+                },
+                "sensitive_attributes": [],
+                "private": "bnVsbA==",
+            })
+        })
+        .collect()
+}
+
+/// One resource of a state file as the AWS provider leaves it; `module`:
+/// its module address (`module.pod_identity`), if any.
+fn aws_resource(module: Option<&str>, kind: &str, name: &str, instances: Vec<Value>) -> Value {
+    let mut r = json!({
+        "mode": "managed",
+        "type": kind,
+        "name": name,
+        "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+        "instances": instances,
+    });
+    if let Some(m) = module {
+        r["module"] = json!(m);
+    }
+    r
+}
+
+/// A state file of `resources`.
+fn state_file(resources: Vec<Value>) -> Value {
+    json!({
+        "version": 4,
+        "terraform_version": "1.8.0",
+        "serial": 1,
+        "lineage": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+        "outputs": {},
+        "resources": resources,
+        "check_results": null,
+    })
+}
+
+/// The role as IAM has it, with its tags apart.
+fn role_without_tags(w: &World, name: &str) -> (String, Vec<(String, String)>) {
+    let snapshot = w
+        .role_snapshot(name)
+        .unwrap_or_else(|| panic!("role {name} is gone"));
+    let body = snapshot
+        .lines()
+        .filter(|l| !l.starts_with("tags: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (body, w.role_tags(name))
+}
+
+/// Checks that the plan shows the role's move, the owner tag it gets (the
+/// warning) and nothing else but `expected` updates and forgotten
+/// attachments.
+fn assert_role_plan(tf: &Tf, plan: &str, role: &str, expected: &[&str]) {
+    assert!(
+        contains_ignoring_wrap(plan, &format!("IAM role {role} becomes this provider's own"))
+            && contains_ignoring_wrap(plan, &format!("pod-identity-role:{role}")),
+        "the plan does not show the owner tag being added:\n{plan}"
+    );
+    let actions = tf.plan_actions();
+    let changed: Vec<&String> = actions
+        .iter()
+        .filter(|(_, a)| a.as_slice() != ["forget"])
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(changed, expected, "{actions:?}\n{plan}");
+    assert!(
+        actions
+            .iter()
+            .all(|(k, a)| expected.contains(&k.as_str()) || a.as_slice() == ["forget"]),
+        "{actions:?}"
+    );
+    for k in expected {
+        assert_eq!(actions[*k], ["update"], "{actions:?}");
+    }
+}
+
+/// After the apply: the role is what it was plus the owner tag, its
+/// attachments untouched.
+fn assert_role_kept(w: &World, role: &str, before: &(String, Vec<(String, String)>)) {
+    let (body, tags) = role_without_tags(w, role);
+    assert_eq!(body, before.0, "the move changed the role beyond its tags");
+    let mut expected = before.1.clone();
+    expected.push((
+        "eks-tools:pod-identity".to_string(),
+        format!("pod-identity-role:{role}"),
+    ));
+    expected.sort();
+    assert_eq!(tags, expected, "the role's tags: only the owner tag added");
+    let mut attached = w.list_attached_role_policies(role);
+    attached.sort();
+    let mut wanted: Vec<String> = ROLE_POLICIES.iter().map(|s| s.to_string()).collect();
+    wanted.sort();
+    assert_eq!(attached, wanted, "the attachments are untouched");
+}
+
 /// What the world holds of the two objects: the association, the addon
 /// and every association of the cluster (the addon's included).
 fn snapshot(w: &World, cluster: &str, association_id: &str) -> Value {
@@ -184,33 +367,25 @@ fn addon_instance(release: Release, addon: &Value, roles: [&str; 2]) -> Value {
     })
 }
 
-/// A state file as the AWS provider leaves it.
+/// A state file as the AWS provider leaves it: one instance of each
+/// `(type, instance)`, all named `x`.
 fn aws_state(instances: Vec<(&str, Value)>) -> Value {
-    let resources: Vec<Value> = instances
-        .into_iter()
-        .map(|(kind, instance)| {
-            json!({
-                "mode": "managed",
-                "type": kind,
-                "name": "x",
-                "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
-                "instances": [instance],
-            })
-        })
-        .collect();
-    json!({
-        "version": 4,
-        "terraform_version": "1.8.0",
-        "serial": 1,
-        "lineage": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
-        "outputs": {},
-        "resources": resources,
-        "check_results": null,
-    })
+    state_file(
+        instances
+            .into_iter()
+            .map(|(kind, instance)| aws_resource(None, kind, "x", vec![instance]))
+            .collect(),
+    )
+}
+
+/// The `removed` block that leaves the role's attachments in IAM
+/// (Terraform ≥ 1.7; OpenTofu as well, see the guide).
+fn removed_attachments(address: &str) -> String {
+    format!("removed {{\n  from = {address}\n  lifecycle {{\n    destroy = false\n  }}\n}}\n")
 }
 
 /// Our configuration of the same objects, with the moves.
-fn moved_config(cluster: &str, a: &Value, roles: [&str; 2]) -> String {
+fn moved_config(cluster: &str, a: &Value, roles: [&str; 2], moved_role: &str) -> String {
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let entries = format!(
         "[{{ service_account = {}, role_arn = {} }}, {{ service_account = {}, role_arn = {} }}]",
@@ -255,6 +430,26 @@ fn moved_config(cluster: &str, a: &Value, roles: [&str; 2]) -> String {
                 ("to", "eks_addon_pod_identity.x".into()),
             ],
         ),
+        resource(
+            "eks_pod_identity_role",
+            "x",
+            &[
+                ("name", string(moved_role)),
+                (
+                    "permission_policy_arns",
+                    format!("[{}, {}]", string(ROLE_POLICIES[0]), string(ROLE_POLICIES[1])),
+                ),
+                ("tags", map(&[("team", "platform")])),
+            ],
+        ),
+        block(
+            "moved",
+            &[
+                ("from", "aws_iam_role.x".into()),
+                ("to", "eks_pod_identity_role.x".into()),
+            ],
+        ),
+        removed_attachments("aws_iam_role_policy_attachment.x"),
     ])
 }
 
@@ -283,28 +478,50 @@ fn moves_from(test: &str, release: Release) {
         .unwrap_or_else(|| panic!("association {id} is not in the emulator"));
     let addon = install_addon(w, &cluster, roles);
     let before = snapshot(w, &cluster, &id);
+    let (moved_role, moved_role_id) = create_aws_role(w);
+    let role_before = role_without_tags(w, &moved_role.name);
 
     let mut tf = Tf::new(w);
     let dir = stand_in(&tf);
     for host in ["registry.terraform.io", "registry.opentofu.org"] {
         tf.add_dev_override(&format!("{host}/hashicorp/aws"), &dir);
     }
-    let state = aws_state(vec![
-        (
+    let state = state_file(vec![
+        aws_resource(
+            None,
             "aws_eks_pod_identity_association",
-            association_instance(release, &a),
+            "x",
+            vec![association_instance(release, &a)],
         ),
-        ("aws_eks_addon", addon_instance(release, &addon, roles)),
+        aws_resource(
+            None,
+            "aws_eks_addon",
+            "x",
+            vec![addon_instance(release, &addon, roles)],
+        ),
+        aws_resource(
+            None,
+            "aws_iam_role",
+            "x",
+            vec![role_instance(&moved_role, &moved_role_id)],
+        ),
+        aws_resource(
+            None,
+            "aws_iam_role_policy_attachment",
+            "x",
+            attachment_instances(&moved_role.name, ["s3", "ecr"]),
+        ),
     ]);
     std::fs::write(tf.path().join("terraform.tfstate"), state.to_string())
         .unwrap_or_else(|e| panic!("writing the state: {e}"));
-    tf.write(&moved_config(&cluster, &a, roles));
+    tf.write(&moved_config(&cluster, &a, roles, &moved_role.name));
 
-    // The plan shows the moves and nothing else: the first read of the
-    // moved addon fills in what the AWS provider never stored (the
-    // namespace and the recommended configuration, from EKS's catalogue,
-    // which the move itself cannot ask: Terraform moves before it
-    // configures the provider), as an import does.
+    // The plan shows the moves and, for the role, the owner tag it gets
+    // (an update) and nothing else: the first read of the moved addon
+    // fills in what the AWS provider never stored (the namespace and the
+    // recommended configuration, from EKS's catalogue, which the move
+    // itself cannot ask: Terraform moves before it configures the
+    // provider), as an import does. The attachments are forgotten.
     let plan = tf.plan_output();
     for (from, to) in [
         (
@@ -312,14 +529,14 @@ fn moves_from(test: &str, release: Release) {
             "eks_pod_identity_association.x",
         ),
         ("aws_eks_addon.x", "eks_addon_pod_identity.x"),
+        ("aws_iam_role.x", "eks_pod_identity_role.x"),
     ] {
         assert!(
             plan.contains(&format!("{from} has moved to {to}")),
-            "the plan does not show the move of {from} alone:\n{plan}"
+            "the plan does not show the move of {from}:\n{plan}"
         );
     }
-    let actions = tf.plan_actions();
-    assert!(actions.is_empty(), "{actions:?}\n{plan}");
+    assert_role_plan(&tf, &plan, &moved_role.name, &["eks_pod_identity_role.x"]);
 
     // Apply records the moves; nothing else is planned after it.
     tf.apply();
@@ -340,12 +557,16 @@ fn moves_from(test: &str, release: Release) {
     assert!(entries.iter().all(|e| e["created_role"] == false));
     assert_eq!(addon_state["addon_arn"], addon["addonArn"]);
     assert_eq!(addon_state["preserve_on_delete"], true);
+    let role_state = tf.resource("eks_pod_identity_role.x");
+    assert_eq!(role_state["unique_id"], moved_role_id.as_str());
+    assert_eq!(role_state["arn"], moved_role.arn.as_str());
     tf.assert_plan_empty();
     let listed = tf.run(&["state", "list"]).output;
     assert!(
         !listed.contains("aws_"),
         "AWS provider resources left:\n{listed}"
     );
+    assert_role_kept(w, &moved_role.name, &role_before);
 
     // The objects are what they were (an UpdateAddon or a tag change
     // would show in modifiedAt, tags or the associations).

@@ -8,11 +8,14 @@
 //! registry.terraform.io/hashicorp/aws, but that provider isn't
 //! available"), OpenTofu fails loading its schemas. Neither calls it for a
 //! cross-provider move (the target provider's MoveResourceState gets the
-//! stored JSON), so this stand-in only serves the schemas of the two
-//! resource types the moves take, as the AWS provider's source has them
+//! stored JSON), so this stand-in only serves the schemas of the resource
+//! types the moves and guides take, as the AWS provider's source has them
 //! (internal/service/eks/pod_identity_association.go and addon.go at
-//! commit 00a35305dc1b, 2026, a v6 release; both schema version 0), and
-//! refuses every change: it can never touch the world.
+//! commit 00a35305dc1b, 2026, a v6 release; internal/service/iam/role.go
+//! at 0040ea6911af; all schema version 0), and refuses every change: it
+//! can never touch the world. A `removed { lifecycle { destroy = false } }`
+//! block (the guides' way out for `aws_iam_role_policy_attachment`) only
+//! reads the stored object, which it returns unchanged.
 //!
 //! Owns: nothing else. It is not a model of the AWS provider.
 
@@ -37,6 +40,8 @@ impl Provider for StandIn {
         vec![
             Arc::new(Frozen("aws_eks_pod_identity_association")),
             Arc::new(Frozen("aws_eks_addon")),
+            Arc::new(Frozen("aws_iam_role")),
+            Arc::new(Frozen("aws_iam_role_policy_attachment")),
         ]
     }
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
@@ -123,6 +128,58 @@ fn addon_schema() -> Schema {
     )
 }
 
+/// `aws_iam_role` as the AWS provider declares it
+/// (internal/service/iam/role.go at commit 0040ea6911af; SDKv2: `id` is
+/// the SDK's; `inline_policy` a set block).
+fn role_schema() -> Schema {
+    let s = |n| Attribute::string(n);
+    Schema::new(
+        Block::new()
+            .attr(s("arn").computed())
+            .attr(s("assume_role_policy").required())
+            .attr(s("create_date").computed())
+            .attr(s("description").optional())
+            .attr(Attribute::bool("force_detach_policies").optional())
+            .attr(s("id").optional().computed())
+            .attr(
+                Attribute::set("managed_policy_arns", Type::String)
+                    .optional()
+                    .computed(),
+            )
+            .attr(Attribute::number("max_session_duration").optional())
+            .attr(s("name").optional().computed())
+            .attr(s("name_prefix").optional().computed())
+            .attr(s("path").optional())
+            .attr(s("permissions_boundary").optional())
+            .attr(Attribute::map("tags", Type::String).optional())
+            .attr(
+                Attribute::map("tags_all", Type::String)
+                    .optional()
+                    .computed(),
+            )
+            .attr(s("unique_id").computed())
+            .block(NestedBlock::new(
+                "inline_policy",
+                NestingMode::Set,
+                Block::new()
+                    .attr(s("name").optional())
+                    .attr(s("policy").optional()),
+            )),
+    )
+}
+
+/// `aws_iam_role_policy_attachment` as the AWS provider declares it
+/// (internal/service/iam/role_policy_attachment.go; SDKv2).
+fn attachment_schema() -> Schema {
+    let s = |n| Attribute::string(n);
+    Schema::new(
+        Block::new()
+            .attr(s("id").optional().computed())
+            .attr(s("policy_arn").required())
+            .attr(s("role").required()),
+    )
+}
+
 /// A resource type whose objects stay as stored: read changes nothing,
 /// every change is refused.
 struct Frozen(&'static str);
@@ -146,10 +203,11 @@ impl Resource for Frozen {
         self.0
     }
     fn schema(&self) -> Schema {
-        if self.0 == "aws_eks_addon" {
-            addon_schema()
-        } else {
-            association_schema()
+        match self.0 {
+            "aws_eks_addon" => addon_schema(),
+            "aws_iam_role" => role_schema(),
+            "aws_iam_role_policy_attachment" => attachment_schema(),
+            _ => association_schema(),
         }
     }
     async fn create(&self, _ctx: &Ctx, _req: ApplyRequest) -> ApplyResponse {

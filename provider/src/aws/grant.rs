@@ -16,6 +16,10 @@ pub enum Proof {
     /// Named by the user's configuration for a change the resource records
     /// and can undo (the migration's trust statements).
     Named,
+    /// Stated by the user: a `moved` block handed this very role (IAM's
+    /// RoleId as the moved state records it) to the resource, which tags it
+    /// as its own (`crate::ownership::moved`).
+    Moved,
 }
 
 /// Permission to write one object, with its proof. Only the ownership gate

@@ -330,6 +330,13 @@ pub fn diagnostic(summary: impl Into<String>, err: &Refused) -> Diagnostic {
             ),
         )
         .at(AttrPath::root("role_name")),
+        Refused::NotTheMovedRole { .. } => Diagnostic::error(
+            summary,
+            format!(
+                "{err}. The provider takes over only the very role a moved block handed it. Remove this resource from the state (terraform state rm) and decide again: let it make a role under another name, or use the existing role as it is through the associations' role_arn."
+            ),
+        )
+        .at(AttrPath::root("name")),
         Refused::Live { .. } | Refused::Lost { .. } => Diagnostic::error(
             summary,
             format!(

@@ -24,7 +24,12 @@
 //!   [`settle`], reads again and proceeds only while its nonce stands;
 //! - **named**: the user's configuration names the role for a change the
 //!   resource records and undoes (the migration's trust statements on an
-//!   IRSA role it was given). Only the migration uses it.
+//!   IRSA role it was given). Only the migration uses it;
+//! - **moved**: the user's `moved` block handed this very role (the RoleId
+//!   the moved state records) to an `eks_pod_identity_role`, which is the
+//!   user's statement of ownership: the first apply tags it as the
+//!   resource's own, unless it carries another owner's tag or a lease
+//!   ([`moved`]). Only that resource uses it, once.
 //!
 //! Anything else is refused: a finished role with our owner tag belongs to
 //! another resource; a role without it is somebody else's; an association
@@ -59,6 +64,7 @@ use crate::aws::iam::role as iam;
 use crate::aws::{AwsError, Clients};
 
 pub mod made_role;
+pub mod moved;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use schema::reserved_tags::{
@@ -275,6 +281,19 @@ pub enum Refused {
     Lost {
         /// The object.
         what: String,
+    },
+    /// The role a `moved` block handed over is no longer the one under its
+    /// name (IAM's RoleId differs: deleted and made again since).
+    #[error(
+        "the IAM role {name} is not the role the moved block handed over (its IAM RoleId is {found}, the moved state recorded {recorded}): it was deleted and made again since"
+    )]
+    NotTheMovedRole {
+        /// The role name.
+        name: String,
+        /// The RoleId the moved state recorded.
+        recorded: String,
+        /// The RoleId found.
+        found: String,
     },
 }
 

@@ -2,8 +2,8 @@
 //! sources are accepted, reading attributes out of the source state's JSON,
 //! and the one diagnostic a refused move gives.
 //!
-//! A `moved` block from `aws_eks_pod_identity_association` or
-//! `aws_eks_addon` of `hashicorp/aws` hands the AWS provider's state to the
+//! A `moved` block from `aws_eks_pod_identity_association`,
+//! `aws_eks_addon` or `aws_iam_role` of `hashicorp/aws` hands the AWS provider's state to the
 //! target resource (MoveResourceState). Terraform calls it before it
 //! configures the provider (OpenTofu after), so a move is a pure
 //! translation of the state it is given: no AWS call, nothing made. The
@@ -41,7 +41,7 @@ pub(crate) enum MoveError {
     },
     /// The source is another resource type of the AWS provider.
     #[error(
-        "{target} takes over only {accepted} of the AWS provider, not {source_type}. Move {source_type} to its own equivalent, if this provider has one: aws_eks_pod_identity_association moves to eks_pod_identity_association, aws_eks_addon to eks_addon_pod_identity."
+        "{target} takes over only {accepted} of the AWS provider, not {source_type}. Move {source_type} to its own equivalent, if this provider has one: aws_eks_pod_identity_association moves to eks_pod_identity_association, aws_eks_addon to eks_addon_pod_identity, aws_iam_role to eks_pod_identity_role."
     )]
     OtherType {
         /// the target type
@@ -62,6 +62,14 @@ pub(crate) enum MoveError {
         source_type: String,
         /// the source's schema version
         version: i64,
+    },
+    /// A state this provider's resource cannot hold as it is.
+    #[error("The {source_type} state cannot move as it is: {detail}")]
+    Unsupported {
+        /// the source's type
+        source_type: String,
+        /// what it holds, and what to do
+        detail: String,
     },
     /// A required attribute is missing or not a string.
     #[error(
@@ -155,6 +163,19 @@ impl Source<'_> {
         self.attrs.get(attribute).and_then(Json::as_bool)
     }
 
+    /// The strings of a list or set attribute (null and absent: empty).
+    pub(crate) fn strings(&self, attribute: &str) -> std::collections::BTreeSet<String> {
+        self.attrs
+            .get(attribute)
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Json::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     /// A map of strings; null, absent and empty are `None` (an empty map
     /// and no map plan the same in a configuration without it).
     pub(crate) fn tags(&self, attribute: &str) -> Option<schema::tags::Tags> {
@@ -169,6 +190,11 @@ impl Source<'_> {
     /// An object attribute (a single block), as stored.
     pub(crate) fn object(&self, attribute: &str) -> Option<&Map<String, Json>> {
         self.attrs.get(attribute)?.as_object()
+    }
+
+    /// The type this source is.
+    pub(crate) fn type_name(&self) -> &'static str {
+        self.type_name
     }
 
     /// The objects of a list or set attribute (block), as stored.

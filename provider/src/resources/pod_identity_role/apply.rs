@@ -4,7 +4,9 @@
 //! lease (`crate::ownership::made_role::make`: a taken name goes to the
 //! gate, which adopts only what a dead apply of this resource kind left)
 //! and releases the lease once the role is whole. Update reads the role
-//! and brings it to the plan (drift included). Delete removes it with its
+//! and brings it to the plan (drift included); a role a `moved` block
+//! handed over is tagged as this resource's own on its first update,
+//! through the gate's rule for moved roles. Delete removes it with its
 //! policies, only while it is still ours; gone counts as done. Does not
 //! own: the role's life itself (`crate::ownership::made_role`).
 
@@ -13,7 +15,7 @@ use crate::aws::Clients;
 use crate::aws::iam::role as iam;
 use crate::errors::to_diagnostic;
 use crate::ownership::made_role;
-use crate::ownership::{self, Lease, Refused};
+use crate::ownership::{self, Grant, Lease, Refused};
 use crate::resources::unconfigured;
 use crate::spec_map::{self, input_string_map};
 use schema::Input;
@@ -131,15 +133,18 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
         Err(d) => return failed(d),
     };
     let summary = format!("updating IAM role {} ({})", wanted.name, rules::TYPE_NAME);
-    let Some(grant) = ownership::recorded_role(Some(true), Some(&prior.name), &wanted.name) else {
+    let Some(recorded) = ownership::recorded_role(Some(true), Some(&prior.name), &wanted.name)
+    else {
         return failed(Diagnostic::error(
             summary,
             "The role's name changed without a replacement. This is a bug in the provider.",
         ));
     };
-    let made_before = match same_role_made(&clients, &prior).await {
-        Ok(t) => t,
-        Err(e) => return failed(to_diagnostic(summary, &e)),
+    let (grant, made_before) = match update_grant(&clients, &req, &prior, recorded).await {
+        Ok(Some(g)) => g,
+        // A moved-in role gone since the refresh: made again, as below.
+        Ok(None) => return made_again(&clients, &planned).await,
+        Err(e) => return failed(refusal(summary, &wanted.name, &e)),
     };
     match made_role::converge_read(
         &clients,
@@ -151,12 +156,37 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
     .await
     {
         Ok(Some(_)) => finish(&clients, &planned, Diagnostics::default()).await,
-        Ok(None) => match make(&clients, &planned).await {
-            Ok(()) => finish(&clients, &planned, Diagnostics::default()).await,
-            Err(d) => failed(d),
-        },
+        Ok(None) => made_again(&clients, &planned).await,
         Err(e) => failed(refusal(summary, &wanted.name, &e)),
     }
+}
+
+/// The role is gone: it is made again (create's path).
+async fn made_again(c: &Arc<Clients>, planned: &PodIdentityRoleState) -> ApplyResponse {
+    match make(c, planned).await {
+        Ok(()) => finish(c, planned, Diagnostics::default()).await,
+        Err(d) => failed(d),
+    }
+}
+
+/// The gate's grant for an update, and when the role was made (see
+/// [`same_role_made`]): for a role a `moved` block handed over and not yet
+/// tagged (the marker in the private state), the gate's rule for moved
+/// roles (`ownership::moved`), which the owner tag written by this apply
+/// then replaces; for any other, the state's record (`recorded`).
+/// `Ok(None)`: the moved-in role is gone.
+async fn update_grant(
+    c: &Clients,
+    req: &ApplyRequest,
+    prior: &PodIdentityRoleState,
+    recorded: Grant,
+) -> Result<Option<(Grant, Option<std::time::SystemTime>)>, Refused> {
+    let name = &prior.name;
+    if let Some(id) = state::moved_in(&req.private) {
+        let moved = ownership::moved::adopt_moved_role(c, name, &id, &subject(name)).await?;
+        return Ok(moved.map(|m| (m.grant, m.created)));
+    }
+    Ok(Some((recorded, same_role_made(c, prior).await?)))
 }
 
 /// When the role this state records was made, if the role now under its

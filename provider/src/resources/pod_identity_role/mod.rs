@@ -3,8 +3,9 @@
 //! use through their `role_arn`.
 //!
 //! Owns the resource, one file a step: [`plan`] (validate and plan),
-//! [`apply`] (create, update, delete), [`read`] (read and import), and the
-//! state they share ([`state`]).
+//! [`apply`] (create, update, delete), [`read`] (read and import),
+//! [`moves`] (taking over the AWS provider's `aws_iam_role` by a `moved`
+//! block), and the state they share ([`state`]).
 //!
 //! Ownership (docs/guides/ownership.md): the role carries the owner tag
 //! `eks-tools:pod-identity` = `pod-identity-role:<name>`
@@ -15,6 +16,7 @@
 //! `crate::ownership::made_role`'s, shared with the association.
 
 mod apply;
+mod moves;
 mod plan;
 mod read;
 mod state;
@@ -24,7 +26,7 @@ use async_trait::async_trait;
 use schema::pod_identity_role as rules;
 use tfplugin::{
     ApplyRequest, ApplyResponse, Ctx, DeleteRequest, Diagnostics, ImportRequest, ImportResponse,
-    PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
+    MoveRequest, MoveResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
 };
 
 /// The resource.
@@ -80,5 +82,9 @@ impl Resource for PodIdentityRole {
 
     async fn import(&self, ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         read::import(ctx, req).await
+    }
+
+    async fn move_state(&self, _ctx: &Ctx, req: MoveRequest) -> MoveResponse {
+        moves::move_state(&req)
     }
 }

@@ -81,6 +81,9 @@ pub(super) fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanResponse
         .filter(|p| !p.is_null())
         .and_then(|p| spec_map::from_value(p, "prior state").ok());
     let drifted = prior.is_some() && state::drifted(&req.prior_private);
+    if let Some(p) = prior.as_ref().filter(|_| drifted) {
+        moved_in_warning(p, &req.prior_private, resp);
+    }
     resp.planned.set(
         "tags_all",
         match tags_all {
@@ -123,6 +126,24 @@ pub(super) fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanResponse
             }
         }
     }
+}
+
+/// A role that arrived by a `moved` block and does not carry the owner tag
+/// yet: the plan says that apply adds it (`tags_all` shows as known after
+/// apply for it), so the statement of ownership is reviewed in the plan.
+fn moved_in_warning(prior: &PodIdentityRoleState, private: &[u8], resp: &mut PlanResponse) {
+    if state::moved_in(private).is_none() {
+        return;
+    }
+    resp.diagnostics.push(tfplugin::Diagnostic::warning(
+        format!("IAM role {} becomes this provider's own", prior.name),
+        format!(
+            "The role arrived by a moved block, which states that {}.<name> owns it. Apply adds the owner tag {} = {} to the role (tags_all shows as known after apply for it); from then on destroying this resource deletes the role. Any other change in this plan is a difference between the role and this configuration.",
+            rules::TYPE_NAME,
+            schema::reserved_tags::OWNER_TAG,
+            schema::reserved_tags::shared_role_owner_value(&prior.name),
+        ),
+    ));
 }
 
 /// The role the plan asks for, when everything it depends on is known.

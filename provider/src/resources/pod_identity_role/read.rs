@@ -1,8 +1,8 @@
 //! Read and import of `eks_pod_identity_role`.
 //!
 //! Owns: drift detection (policies, trust, boundary and tags as IAM has
-//! them; the provider's own tags changed are recorded in the private state
-//! for the plan to show) and the import, which accepts only a role that
+//! them; the provider's own tags changed, and a role moved in but not yet
+//! tagged, are recorded in the private state for the plan to show) and the import, which accepts only a role that
 //! carries this resource kind's owner tag. A vanished role leaves the state
 //! with a warning, so the next apply makes it again.
 
@@ -28,10 +28,12 @@ pub(super) async fn read(ctx: &Ctx, req: ReadRequest) -> ReadResponse {
         Ok(v) => v,
         Err(resp) => return resp,
     };
+    // A role moved in keeps its marker until apply tags it.
+    let moved_in = state::moved_in(&resp.private);
     match iam::find_role_by_name(&clients, &prior.name).await {
         Ok(Some(found)) => {
             let s = state_from(&found, &prior, &clients.default_tags);
-            resp.private = drifted_private(&s, &found.shape.tags);
+            resp.private = drifted_private(&s, &found.shape.tags, moved_in.as_deref());
             resp.identity = Some(identity(&s));
             match spec_map::to_value(&s, &tf_schema()) {
                 Ok(v) => resp.new_state = Some(v),
@@ -153,7 +155,7 @@ async fn import_state(ctx: &Ctx, req: &ImportRequest) -> Result<ImportedResource
     let s = state_from(&found, &base, &c.default_tags);
     Ok(ImportedResource {
         state: spec_map::to_value(&s, &tf_schema())?,
-        private: state::private(false),
+        private: state::private(false, None),
         identity: Some(identity(&s)),
     })
 }

@@ -161,26 +161,55 @@ pub(super) fn own_tags_drifted(s: &PodIdentityRoleState, tags: &Tags) -> bool {
         || tags.get(WELL_KNOWN_TAG) != wk.as_ref()
 }
 
-/// The private state: whether read found the provider's own tags changed.
-pub(super) fn private(drifted: bool) -> Vec<u8> {
+/// The private state: whether read found the provider's own tags changed,
+/// and the IAM RoleId of a role a `moved` block handed over, until the
+/// first apply tags it as this resource's own (`crate::ownership::moved`).
+pub(super) fn private(drifted: bool, moved_in: Option<&str>) -> Vec<u8> {
+    let mut v = serde_json::Map::new();
     if drifted {
-        br#"{"own_tags_drift":true}"#.to_vec()
-    } else {
+        v.insert("own_tags_drift".into(), true.into());
+    }
+    if let Some(id) = moved_in {
+        v.insert("moved_in".into(), id.into());
+    }
+    if v.is_empty() {
         vec![]
+    } else {
+        serde_json::Value::Object(v).to_string().into_bytes()
     }
 }
 
-/// The private state of a read that found the role's tags `tags`.
-pub(super) fn drifted_private(s: &PodIdentityRoleState, tags: &Tags) -> Vec<u8> {
-    private(own_tags_drifted(s, tags))
+/// The private state of a read that found the role's tags `tags`: the
+/// moved-in marker stays until the role carries this resource's owner tag.
+pub(super) fn drifted_private(
+    s: &PodIdentityRoleState,
+    tags: &Tags,
+    moved_in: Option<&str>,
+) -> Vec<u8> {
+    let ours = tags.get(OWNER_TAG) == Some(&shared_role_owner_value(&s.name));
+    private(
+        own_tags_drifted(s, tags),
+        moved_in.filter(|_| !ours),
+    )
 }
 
-/// Reads [`private`].
+fn private_json(private: &[u8]) -> serde_json::Value {
+    serde_json::from_slice::<serde_json::Value>(private).unwrap_or_default()
+}
+
+/// Reads [`private`]: the own-tags drift.
 pub(super) fn drifted(private: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(private)
-        .ok()
-        .and_then(|v| v["own_tags_drift"].as_bool())
+    private_json(private)["own_tags_drift"]
+        .as_bool()
         .unwrap_or(false)
+}
+
+/// Reads [`private`]: the RoleId of a moved-in role not yet tagged.
+pub(super) fn moved_in(private: &[u8]) -> Option<String> {
+    private_json(private)["moved_in"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -236,12 +265,22 @@ mod tests {
         );
         assert!(!own_tags_drifted(&s, &f.shape.tags));
         assert!(own_tags_drifted(&s, &Tags::new()));
+        // The moved-in marker goes once the role carries our owner tag.
+        assert_eq!(moved_in(&drifted_private(&s, &f.shape.tags, Some("AROA1"))), None);
+        let untagged = drifted_private(&s, &Tags::new(), Some("AROA1"));
+        assert_eq!(moved_in(&untagged).as_deref(), Some("AROA1"));
     }
 
     #[test]
     fn private_round_trips_and_identity_names_the_role() {
-        assert!(drifted(&private(true)));
-        assert!(!drifted(&private(false)));
+        assert!(drifted(&private(true, None)));
+        assert!(!drifted(&private(false, None)));
+        assert!(private(false, None).is_empty());
+        let moved = private(true, Some("AROA1"));
+        assert!(drifted(&moved));
+        assert_eq!(moved_in(&moved).as_deref(), Some("AROA1"));
+        assert_eq!(moved_in(&private(true, None)), None);
+        assert_eq!(moved_in(b"not json"), None);
         let s = PodIdentityRoleState {
             name: "r".into(),
             ..Default::default()
