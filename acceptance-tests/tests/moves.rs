@@ -66,11 +66,24 @@ fn stand_in(tf: &Tf) -> PathBuf {
 /// An association made as `aws_eks_pod_identity_association` would have,
 /// with a tag.
 fn create_tagged_association(w: &World, cluster: &str, role_arn: &str) -> Value {
+    let (namespace, service_account) = (random_name(), random_name());
+    let tags = json!({"owner": "platform"});
+    create_association(w, cluster, [&namespace, &service_account], role_arn, tags)
+}
+
+/// An association of `namespace/service_account` with `tags`.
+fn create_association(
+    w: &World,
+    cluster: &str,
+    [namespace, service_account]: [&str; 2],
+    role_arn: &str,
+    tags: Value,
+) -> Value {
     let body = json!({
-        "namespace": random_name(),
-        "serviceAccount": random_name(),
+        "namespace": namespace,
+        "serviceAccount": service_account,
         "roleArn": role_arn,
-        "tags": {"owner": "platform"},
+        "tags": tags,
     });
     let path = format!("/clusters/{cluster}/pod-identity-associations");
     let answer = w.eks("POST", &path, Some(&body));
@@ -244,6 +257,16 @@ fn role_without_tags(w: &World, name: &str) -> (String, Vec<(String, String)>) {
     (body, w.role_tags(name))
 }
 
+/// Checks that the plan shows the move of `from` to `to` (an object that
+/// also changes shows it as "(moved from …)" under its change).
+fn assert_moved(plan: &str, from: &str, to: &str) {
+    assert!(
+        plan.contains(&format!("{from} has moved to {to}"))
+            || plan.contains(&format!("(moved from {from})")),
+        "the plan does not show the move of {from} to {to}:\n{plan}"
+    );
+}
+
 /// Checks that the plan shows the role's move, the owner tag it gets (the
 /// warning) and nothing else but `expected` updates and forgotten
 /// attachments.
@@ -319,8 +342,8 @@ fn association_instance(release: Release, a: &Value) -> Value {
         "namespace": a["namespace"],
         "role_arn": a["roleArn"],
         "service_account": a["serviceAccount"],
-        "tags": {"owner": "platform"},
-        "tags_all": {"owner": "platform"},
+        "tags": a.get("tags").cloned().unwrap_or(json!({})),
+        "tags_all": a.get("tags").cloned().unwrap_or(json!({})),
     });
     if release == Release::V6 {
         attrs["disable_session_tags"] = json!(false);
@@ -531,10 +554,7 @@ fn moves_from(test: &str, release: Release) {
         ("aws_eks_addon.x", "eks_addon_pod_identity.x"),
         ("aws_iam_role.x", "eks_pod_identity_role.x"),
     ] {
-        assert!(
-            plan.contains(&format!("{from} has moved to {to}")),
-            "the plan does not show the move of {from}:\n{plan}"
-        );
+        assert_moved(&plan, from, to);
     }
     assert_role_plan(&tf, &plan, &moved_role.name, &["eks_pod_identity_role.x"]);
 
@@ -636,4 +656,171 @@ fn moves_refuse_other_types() {
         contains_ignoring_wrap(&out, "aws_eks_addon to eks_addon_pod_identity"),
         "{out}"
     );
+}
+
+// ---- the guides' examples (issue 26 item 2), applied as written ----------
+
+/// A working directory with the stand-in AWS provider, the example `rel`
+/// (examples/<rel>/main.tf, as written), `terraform.tfvars.json` with
+/// `vars` and `state` as `terraform.tfstate`.
+fn example_with_state(w: &'static World, rel: &str, vars: &Value, state: &Value) -> Tf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = root
+        .parent()
+        .unwrap_or(root)
+        .join("examples")
+        .join(rel)
+        .join("main.tf");
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
+    let mut tf = Tf::new(w);
+    let dir = stand_in(&tf);
+    for host in ["registry.terraform.io", "registry.opentofu.org"] {
+        tf.add_dev_override(&format!("{host}/hashicorp/aws"), &dir);
+    }
+    std::fs::write(tf.path().join("terraform.tfstate"), state.to_string())
+        .unwrap_or_else(|e| panic!("writing the state: {e}"));
+    std::fs::write(tf.path().join("terraform.tfvars.json"), vars.to_string())
+        .unwrap_or_else(|e| panic!("writing the variables: {e}"));
+    tf.write(&text);
+    tf
+}
+
+/// examples/moving-from-the-aws-provider (docs/guides/moving-from-the-aws-provider.md)
+/// from a state the AWS provider (v6) wrote: an association whose role is
+/// an `aws_iam_role` with two attachments, and an addon with two
+/// associations. The plan shows the three moves, the owner tag and the
+/// forgotten attachments; after apply the plan is empty and IAM and EKS
+/// hold what they held, but for that tag.
+#[test]
+fn guide_moving_from_the_aws_provider() {
+    let Some(w) = acc("guide_moving_from_the_aws_provider") else {
+        return;
+    };
+    if !engine_moves() {
+        return;
+    }
+    let cluster = w.new_cluster();
+    let (role, role_id) = create_aws_role(w);
+    let (a_role, b_role) = (w.create_pod_role(), w.create_pod_role());
+    let roles = [a_role.arn.as_str(), b_role.arn.as_str()];
+    let created = create_association(w, &cluster, ["app", "app"], &role.arn, json!({}));
+    let id = created["associationId"].as_str().unwrap_or_default().to_string();
+    let a = w
+        .describe_association(&cluster, &id)
+        .unwrap_or_else(|| panic!("association {id} is not in the emulator"));
+    let addon = install_addon(w, &cluster, roles);
+    let before = snapshot(w, &cluster, &id);
+    let role_before = role_without_tags(w, &role.name);
+
+    let state = state_file(vec![
+        aws_resource(None, "aws_iam_role", "app", vec![role_instance(&role, &role_id)]),
+        aws_resource(
+            None,
+            "aws_iam_role_policy_attachment",
+            "app",
+            attachment_instances(&role.name, ROLE_POLICIES),
+        ),
+        aws_resource(
+            None,
+            "aws_eks_pod_identity_association",
+            "app",
+            vec![association_instance(Release::V6, &a)],
+        ),
+        aws_resource(
+            None,
+            "aws_eks_addon",
+            "efs",
+            vec![addon_instance(Release::V6, &addon, roles)],
+        ),
+    ]);
+    let vars = json!({
+        "cluster_name": cluster,
+        "app_role_name": role.name,
+        "efs_controller_role_arn": roles[0],
+        "efs_node_role_arn": roles[1],
+    });
+    let tf = example_with_state(w, "moving-from-the-aws-provider", &vars, &state);
+    let plan = tf.plan_output();
+    assert_moved(&plan, "aws_iam_role.app", "eks_pod_identity_role.app");
+    assert_moved(
+        &plan,
+        "aws_eks_pod_identity_association.app",
+        "eks_pod_identity_association.app",
+    );
+    assert_moved(&plan, "aws_eks_addon.efs", "eks_addon_pod_identity.efs");
+    assert_role_plan(&tf, &plan, &role.name, &["eks_pod_identity_role.app"]);
+
+    tf.apply();
+    tf.assert_plan_empty();
+    assert_eq!(snapshot(w, &cluster, &id), before, "EKS changed");
+    assert_role_kept(w, &role.name, &role_before);
+}
+
+/// examples/moving-from-eks-pod-identity-module
+/// (docs/guides/moving-from-the-eks-pod-identity-module.md) from a state
+/// terraform-aws-modules/eks-pod-identity v2.x wrote (its addresses:
+/// `module.app_pod_identity.aws_iam_role.this[0]`, `…aws_iam_role_policy_attachment.this["s3"]`,
+/// `…aws_eks_pod_identity_association.this["app"]`; the module's main.tf at
+/// commit 54809fc3a4d1).
+#[test]
+fn guide_moving_from_the_eks_pod_identity_module() {
+    let Some(w) = acc("guide_moving_from_the_eks_pod_identity_module") else {
+        return;
+    };
+    if !engine_moves() {
+        return;
+    }
+    let cluster = w.new_cluster();
+    let (role, role_id) = create_aws_role(w);
+    let tags = json!({"team": "platform"});
+    let created = create_association(w, &cluster, ["app", "app"], &role.arn, tags);
+    let id = created["associationId"].as_str().unwrap_or_default().to_string();
+    let a = w
+        .describe_association(&cluster, &id)
+        .unwrap_or_else(|| panic!("association {id} is not in the emulator"));
+    let before = w.describe_association(&cluster, &id);
+    let role_before = role_without_tags(w, &role.name);
+
+    let module = Some("module.app_pod_identity");
+    let mut role_state = role_instance(&role, &role_id);
+    role_state["index_key"] = json!(0);
+    let mut association = association_instance(Release::V6, &a);
+    association["index_key"] = json!("app");
+    let state = state_file(vec![
+        aws_resource(module, "aws_iam_role", "this", vec![role_state]),
+        aws_resource(
+            module,
+            "aws_iam_role_policy_attachment",
+            "this",
+            attachment_instances(&role.name, ["s3", "ecr"]),
+        ),
+        aws_resource(
+            module,
+            "aws_eks_pod_identity_association",
+            "this",
+            vec![association],
+        ),
+    ]);
+    let vars = json!({"cluster_name": cluster, "role_name": role.name});
+    let tf = example_with_state(w, "moving-from-eks-pod-identity-module", &vars, &state);
+    let plan = tf.plan_output();
+    assert_moved(
+        &plan,
+        "module.app_pod_identity.aws_iam_role.this[0]",
+        "eks_pod_identity_role.app",
+    );
+    assert_moved(
+        &plan,
+        "module.app_pod_identity.aws_eks_pod_identity_association.this[\"app\"]",
+        "eks_pod_identity_association.app",
+    );
+    assert_role_plan(&tf, &plan, &role.name, &["eks_pod_identity_role.app"]);
+
+    tf.apply();
+    tf.assert_plan_empty();
+    let listed = tf.run(&["state", "list"]).output;
+    assert!(!listed.contains("module."), "module resources left:\n{listed}");
+    assert_eq!(w.describe_association(&cluster, &id), before, "EKS changed");
+    assert_role_kept(w, &role.name, &role_before);
 }
