@@ -113,14 +113,20 @@ fn guide_moving_from_eksctl() {
     });
     let tf = example(w, "moving-from-eksctl", &vars);
     let plan = tf.plan_output();
-    assert!(plan.contains("1 to import, 0 to add, 0 to change, 0 to destroy"), "{plan}");
+    assert!(
+        plan.contains("1 to import, 0 to add, 0 to change, 0 to destroy"),
+        "{plan}"
+    );
     let actions = tf.plan_actions();
     assert!(actions.is_empty(), "{actions:?}");
     tf.apply();
     tf.assert_plan_empty();
     let imported = tf.resource("eks_pod_identity_association.app");
     assert_eq!(imported["association_id"], id.as_str());
-    assert_eq!(imported["created_role"], false, "a given role: never deleted");
+    assert_eq!(
+        imported["created_role"], false,
+        "a given role: never deleted"
+    );
     assert_eq!(w.describe_association(&cluster, &id), before, "EKS changed");
     assert_eq!(
         w.role_snapshot(&eksctl_role.name),
@@ -157,5 +163,8 @@ fn guide_moving_from_eksctl() {
     tf.destroy();
     assert!(w.describe_association(&cluster, &id).is_none());
     let made_name = made["name"].as_str().unwrap_or_default();
-    assert!(w.get_role(made_name).is_none(), "the made role is deleted with it");
+    assert!(
+        w.get_role(made_name).is_none(),
+        "the made role is deleted with it"
+    );
 }

@@ -21,7 +21,6 @@
 //! Engines: Terraform 1.8 and later, and OpenTofu (1.8 and later) move
 //! across providers; the others are skipped with a printed reason.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use acceptance_tests::hcl::{association, block, config, map, provider, resource, string};
@@ -52,15 +51,20 @@ fn engine_moves() -> bool {
     ok
 }
 
-/// A folder with a copy of the stand-in `terraform-provider-aws` (a copy,
-/// so that a rebuild during the run cannot break the engine's plugin start).
-fn stand_in(tf: &Tf) -> PathBuf {
+/// A working directory whose `hashicorp/aws` is a copy of the stand-in
+/// `terraform-provider-aws` (a copy, so that a rebuild during the run
+/// cannot break the engine's plugin start), for both engines' hosts.
+fn with_stand_in(w: &'static World) -> Tf {
+    let tf = Tf::new(w);
     let dir = tf.path().join(".aws-stand-in");
     let bin = env!("CARGO_BIN_EXE_terraform-provider-aws");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     std::fs::copy(bin, dir.join("terraform-provider-aws"))
         .unwrap_or_else(|e| panic!("copying the stand-in: {e}"));
-    dir
+    for host in ["registry.terraform.io", "registry.opentofu.org"] {
+        tf.add_dev_override(&format!("{host}/hashicorp/aws"), &dir);
+    }
+    tf
 }
 
 /// An association made as `aws_eks_pod_identity_association` would have,
@@ -141,17 +145,22 @@ fn create_aws_role(w: &World) -> (Role, String) {
         );
         assert!(a.ok(), "AttachRolePolicy: {}", a.body);
     }
+    tag_role(w, &role.name, "team", "platform");
+    let id = role_id(w, &role.name);
+    (role, id)
+}
+
+/// Tags the role `name` with `key` = `value`.
+fn tag_role(w: &World, name: &str, key: &str, value: &str) {
     let t = w.iam(
         "TagRole",
         &[
-            ("RoleName", &role.name),
-            ("Tags.member.1.Key", "team"),
-            ("Tags.member.1.Value", "platform"),
+            ("RoleName", name),
+            ("Tags.member.1.Key", key),
+            ("Tags.member.1.Value", value),
         ],
     );
     assert!(t.ok(), "TagRole: {}", t.body);
-    let id = role_id(w, &role.name);
-    (role, id)
 }
 
 /// IAM's RoleId of the role `name` (GetRole).
@@ -272,8 +281,10 @@ fn assert_moved(plan: &str, from: &str, to: &str) {
 /// attachments.
 fn assert_role_plan(tf: &Tf, plan: &str, role: &str, expected: &[&str]) {
     assert!(
-        contains_ignoring_wrap(plan, &format!("IAM role {role} becomes this provider's own"))
-            && contains_ignoring_wrap(plan, &format!("pod-identity-role:{role}")),
+        contains_ignoring_wrap(
+            plan,
+            &format!("IAM role {role} becomes this provider's own")
+        ) && contains_ignoring_wrap(plan, &format!("pod-identity-role:{role}")),
         "the plan does not show the owner tag being added:\n{plan}"
     );
     let actions = tf.plan_actions();
@@ -407,6 +418,35 @@ fn removed_attachments(address: &str) -> String {
     format!("removed {{\n  from = {address}\n  lifecycle {{\n    destroy = false\n  }}\n}}\n")
 }
 
+/// `eks_pod_identity_role.x` of the role `name` made by [`create_aws_role`],
+/// and its `moved` block from `aws_iam_role.x`.
+fn moved_role_config(name: &str) -> String {
+    let role = resource(
+        "eks_pod_identity_role",
+        "x",
+        &[
+            ("name", string(name)),
+            (
+                "permission_policy_arns",
+                format!(
+                    "[{}, {}]",
+                    string(ROLE_POLICIES[0]),
+                    string(ROLE_POLICIES[1])
+                ),
+            ),
+            ("tags", map(&[("team", "platform")])),
+        ],
+    );
+    let moved = block(
+        "moved",
+        &[
+            ("from", "aws_iam_role.x".into()),
+            ("to", "eks_pod_identity_role.x".into()),
+        ],
+    );
+    format!("{role}\n{moved}")
+}
+
 /// Our configuration of the same objects, with the moves.
 fn moved_config(cluster: &str, a: &Value, roles: [&str; 2], moved_role: &str) -> String {
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
@@ -453,25 +493,7 @@ fn moved_config(cluster: &str, a: &Value, roles: [&str; 2], moved_role: &str) ->
                 ("to", "eks_addon_pod_identity.x".into()),
             ],
         ),
-        resource(
-            "eks_pod_identity_role",
-            "x",
-            &[
-                ("name", string(moved_role)),
-                (
-                    "permission_policy_arns",
-                    format!("[{}, {}]", string(ROLE_POLICIES[0]), string(ROLE_POLICIES[1])),
-                ),
-                ("tags", map(&[("team", "platform")])),
-            ],
-        ),
-        block(
-            "moved",
-            &[
-                ("from", "aws_iam_role.x".into()),
-                ("to", "eks_pod_identity_role.x".into()),
-            ],
-        ),
+        moved_role_config(moved_role),
         removed_attachments("aws_iam_role_policy_attachment.x"),
     ])
 }
@@ -504,11 +526,7 @@ fn moves_from(test: &str, release: Release) {
     let (moved_role, moved_role_id) = create_aws_role(w);
     let role_before = role_without_tags(w, &moved_role.name);
 
-    let mut tf = Tf::new(w);
-    let dir = stand_in(&tf);
-    for host in ["registry.terraform.io", "registry.opentofu.org"] {
-        tf.add_dev_override(&format!("{host}/hashicorp/aws"), &dir);
-    }
+    let mut tf = with_stand_in(w);
     let state = state_file(vec![
         aws_resource(
             None,
@@ -619,11 +637,7 @@ fn moves_refuse_other_types() {
     let cluster = w.new_cluster();
     let role = w.create_pod_role();
     let a = create_tagged_association(w, &cluster, &role.arn);
-    let mut tf = Tf::new(w);
-    let dir = stand_in(&tf);
-    for host in ["registry.terraform.io", "registry.opentofu.org"] {
-        tf.add_dev_override(&format!("{host}/hashicorp/aws"), &dir);
-    }
+    let mut tf = with_stand_in(w);
     // An addon's state moved to the association type.
     let addon = json!({"addonVersion": "v2.1.4-eksbuild.1", "clusterName": cluster});
     let state = aws_state(vec![(
@@ -673,11 +687,7 @@ fn example_with_state(w: &'static World, rel: &str, vars: &Value, state: &Value)
         .join("main.tf");
     let text = std::fs::read_to_string(&file)
         .unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
-    let mut tf = Tf::new(w);
-    let dir = stand_in(&tf);
-    for host in ["registry.terraform.io", "registry.opentofu.org"] {
-        tf.add_dev_override(&format!("{host}/hashicorp/aws"), &dir);
-    }
+    let mut tf = with_stand_in(w);
     std::fs::write(tf.path().join("terraform.tfstate"), state.to_string())
         .unwrap_or_else(|e| panic!("writing the state: {e}"));
     std::fs::write(tf.path().join("terraform.tfvars.json"), vars.to_string())
@@ -705,7 +715,10 @@ fn guide_moving_from_the_aws_provider() {
     let (a_role, b_role) = (w.create_pod_role(), w.create_pod_role());
     let roles = [a_role.arn.as_str(), b_role.arn.as_str()];
     let created = create_association(w, &cluster, ["app", "app"], &role.arn, json!({}));
-    let id = created["associationId"].as_str().unwrap_or_default().to_string();
+    let id = created["associationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let a = w
         .describe_association(&cluster, &id)
         .unwrap_or_else(|| panic!("association {id} is not in the emulator"));
@@ -714,7 +727,12 @@ fn guide_moving_from_the_aws_provider() {
     let role_before = role_without_tags(w, &role.name);
 
     let state = state_file(vec![
-        aws_resource(None, "aws_iam_role", "app", vec![role_instance(&role, &role_id)]),
+        aws_resource(
+            None,
+            "aws_iam_role",
+            "app",
+            vec![role_instance(&role, &role_id)],
+        ),
         aws_resource(
             None,
             "aws_iam_role_policy_attachment",
@@ -775,7 +793,10 @@ fn guide_moving_from_the_eks_pod_identity_module() {
     let (role, role_id) = create_aws_role(w);
     let tags = json!({"team": "platform"});
     let created = create_association(w, &cluster, ["app", "app"], &role.arn, tags);
-    let id = created["associationId"].as_str().unwrap_or_default().to_string();
+    let id = created["associationId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let a = w
         .describe_association(&cluster, &id)
         .unwrap_or_else(|| panic!("association {id} is not in the emulator"));
@@ -820,7 +841,51 @@ fn guide_moving_from_the_eks_pod_identity_module() {
     tf.apply();
     tf.assert_plan_empty();
     let listed = tf.run(&["state", "list"]).output;
-    assert!(!listed.contains("module."), "module resources left:\n{listed}");
+    assert!(
+        !listed.contains("module."),
+        "module resources left:\n{listed}"
+    );
     assert_eq!(w.describe_association(&cluster, &id), before, "EKS changed");
     assert_role_kept(w, &role.name, &role_before);
+}
+
+/// A moved block is the user's statement of ownership, but never over a
+/// role another resource of this provider owns: a role carrying another
+/// owner tag is refused at apply, and left as it is.
+#[test]
+fn moves_refuse_a_role_another_resource_owns() {
+    let Some(w) = acc("moves_refuse_a_role_another_resource_owns") else {
+        return;
+    };
+    if !engine_moves() {
+        return;
+    }
+    let (role, role_id) = create_aws_role(w);
+    tag_role(
+        w,
+        &role.name,
+        "eks-tools:pod-identity",
+        "pod-identity-role:another",
+    );
+    let before = w.role_snapshot(&role.name);
+    let mut tf = with_stand_in(w);
+    let state = state_file(vec![aws_resource(
+        None,
+        "aws_iam_role",
+        "x",
+        vec![role_instance(&role, &role_id)],
+    )]);
+    std::fs::write(tf.path().join("terraform.tfstate"), state.to_string())
+        .unwrap_or_else(|e| panic!("writing the state: {e}"));
+    tf.write(&config(&[provider(&[]), moved_role_config(&role.name)]));
+    let out = tf.apply_expect_error("did not make it as an eks_pod_identity_role");
+    assert!(
+        contains_ignoring_wrap(&out, "pod-identity-role:another"),
+        "the refusal names the other owner:\n{out}"
+    );
+    assert_eq!(
+        w.role_snapshot(&role.name),
+        before,
+        "the refused role was changed"
+    );
 }

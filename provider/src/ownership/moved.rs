@@ -115,7 +115,10 @@ mod tests {
         let another = tags(&[(OWNER_TAG, &owner_tag_value("c", "ns", "sa"))]);
         assert!(matches!(
             judge("app", "AROA1", "AROA1", &another, &subject()),
-            Err(Refused::NameTaken { found_owner: Some(_), .. })
+            Err(Refused::NameTaken {
+                found_owner: Some(_),
+                ..
+            })
         ));
         let other_shared = tags(&[(OWNER_TAG, &shared_role_owner_value("other"))]);
         assert!(judge("app", "AROA1", "AROA1", &other_shared, &subject()).is_err());

@@ -26,7 +26,8 @@ use async_trait::async_trait;
 use schema::pod_identity_role as rules;
 use tfplugin::{
     ApplyRequest, ApplyResponse, Ctx, DeleteRequest, Diagnostics, ImportRequest, ImportResponse,
-    MoveRequest, MoveResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
+    MoveRequest, MoveResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource,
+    Schema, Value,
 };
 
 /// The resource.

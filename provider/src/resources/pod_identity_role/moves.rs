@@ -104,7 +104,11 @@ fn inline_policy(
     match all.len() {
         0 => Ok((None, None, all)),
         1 => {
-            let (name, policy) = all.iter().next().map(|(n, p)| (n.clone(), p.clone())).unzip();
+            let (name, policy) = all
+                .iter()
+                .next()
+                .map(|(n, p)| (n.clone(), p.clone()))
+                .unzip();
             let name = name.filter(|n| n != INLINE_POLICY_NAME);
             Ok((policy, name, all))
         }
@@ -197,10 +201,16 @@ mod tests {
         let Ok(s) = from_aws(&request(v)) else {
             panic!("role refused");
         };
-        assert!(s.permission_policy.is_some_and(|p| p.contains("2012-10-17")));
+        assert!(
+            s.permission_policy
+                .is_some_and(|p| p.contains("2012-10-17"))
+        );
         assert_eq!(s.permission_policy_name.as_deref(), Some("s3"));
         assert_eq!(s.permission_policy_arns, None);
-        assert!(s.trust_conditions.is_some_and(|c| c.contains("aws:SourceAccount")));
+        assert!(
+            s.trust_conditions
+                .is_some_and(|c| c.contains("aws:SourceAccount"))
+        );
         assert_eq!(
             s.permissions_boundary_arn.as_deref(),
             Some("arn:aws:iam::111122223333:policy/b")

@@ -187,10 +187,7 @@ pub(super) fn drifted_private(
     moved_in: Option<&str>,
 ) -> Vec<u8> {
     let ours = tags.get(OWNER_TAG) == Some(&shared_role_owner_value(&s.name));
-    private(
-        own_tags_drifted(s, tags),
-        moved_in.filter(|_| !ours),
-    )
+    private(own_tags_drifted(s, tags), moved_in.filter(|_| !ours))
 }
 
 fn private_json(private: &[u8]) -> serde_json::Value {
@@ -266,7 +263,10 @@ mod tests {
         assert!(!own_tags_drifted(&s, &f.shape.tags));
         assert!(own_tags_drifted(&s, &Tags::new()));
         // The moved-in marker goes once the role carries our owner tag.
-        assert_eq!(moved_in(&drifted_private(&s, &f.shape.tags, Some("AROA1"))), None);
+        assert_eq!(
+            moved_in(&drifted_private(&s, &f.shape.tags, Some("AROA1"))),
+            None
+        );
         let untagged = drifted_private(&s, &Tags::new(), Some("AROA1"));
         assert_eq!(moved_in(&untagged).as_deref(), Some("AROA1"));
     }
