@@ -168,3 +168,32 @@ fn guide_moving_from_eksctl() {
         "the made role is deleted with it"
     );
 }
+
+/// Each guide shows its example as the acceptance tests apply it: the
+/// example's main.tf, verbatim, inside the guide (runs without TF_ACC).
+#[test]
+fn guides_embed_their_examples_as_written() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let repo = root.parent().unwrap_or(root);
+    for (guide, example) in [
+        (
+            "moving-from-the-aws-provider",
+            "moving-from-the-aws-provider",
+        ),
+        (
+            "moving-from-the-eks-pod-identity-module",
+            "moving-from-eks-pod-identity-module",
+        ),
+        ("moving-from-eksctl", "moving-from-eksctl"),
+    ] {
+        let read = |p: std::path::PathBuf| {
+            std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
+        };
+        let text = read(repo.join("docs/guides").join(format!("{guide}.md")));
+        let tf = read(repo.join("examples").join(example).join("main.tf"));
+        assert!(
+            text.contains(&format!("```terraform\n{tf}```")),
+            "docs/guides/{guide}.md does not show examples/{example}/main.tf as it is"
+        );
+    }
+}
