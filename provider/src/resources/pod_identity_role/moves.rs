@@ -61,15 +61,15 @@ fn from_aws(req: &MoveRequest) -> Result<PodIdentityRoleState, MoveError> {
     let s = aws_source(req, AWS_TYPE, TYPE_NAME)?;
     let name = s.text("name").map_or_else(|| s.required("id"), Ok)?;
     let trust = s.text("assume_role_policy");
-    let (permission_policy, permission_policy_name, inline) = inline_policy(&s)?;
+    let inline = inline_policy(&s)?;
     let managed = s.strings("managed_policy_arns");
     Ok(PodIdentityRoleState {
         id: Some(name.clone()),
         name,
         path: Some(s.text("path").unwrap_or_else(|| "/".to_string())),
         permission_policy_arns: (!managed.is_empty()).then(|| managed.clone()),
-        permission_policy,
-        permission_policy_name,
+        permission_policy: inline.policy,
+        permission_policy_name: inline.name,
         well_known_policies: None,
         well_known_policy_scopes: None,
         permissions_boundary_arn: s.text("permissions_boundary"),
@@ -79,19 +79,25 @@ fn from_aws(req: &MoveRequest) -> Result<PodIdentityRoleState, MoveError> {
         arn: Some(s.required("arn")?),
         unique_id: Some(s.required("unique_id")?),
         attached_policy_arns: Some(managed),
-        inline_policies: Some(inline),
+        inline_policies: Some(inline.all),
         trust_policy: trust,
     })
 }
 
-/// The role's inline policy as `permission_policy` and its name (null for
-/// the default name), and all of them by name. This resource holds one
-/// inline policy: a role with more is refused rather than moved into a
-/// plan that deletes the rest.
-#[allow(clippy::type_complexity)]
-fn inline_policy(
-    s: &Source<'_>,
-) -> Result<(Option<String>, Option<String>, BTreeMap<String, String>), MoveError> {
+/// The role's inline policies as this resource holds them.
+struct Inline {
+    /// The one inline policy (`permission_policy`).
+    policy: Option<String>,
+    /// Its name, null for the default name (`permission_policy_name`).
+    name: Option<String>,
+    /// All of them by name (`inline_policies`).
+    all: BTreeMap<String, String>,
+}
+
+/// The role's inline policy. This resource holds one inline policy: a role
+/// with more is refused rather than moved into a plan that deletes the
+/// rest.
+fn inline_policy(s: &Source<'_>) -> Result<Inline, MoveError> {
     let all: BTreeMap<String, String> = s
         .objects("inline_policy")
         .into_iter()
@@ -102,15 +108,14 @@ fn inline_policy(
         })
         .collect();
     match all.len() {
-        0 => Ok((None, None, all)),
-        1 => {
+        0 | 1 => {
             let (name, policy) = all
                 .iter()
                 .next()
                 .map(|(n, p)| (n.clone(), p.clone()))
                 .unzip();
             let name = name.filter(|n| n != INLINE_POLICY_NAME);
-            Ok((policy, name, all))
+            Ok(Inline { policy, name, all })
         }
         n => Err(MoveError::Unsupported {
             source_type: s.type_name().to_string(),
