@@ -27,7 +27,8 @@
 #
 # Knobs: TF_ACC_THREADS (parallel acceptance tests, default 4),
 # TF_SRC_TESTS (cargo test selection for the Terraform built from source,
-# default `--test engines`; empty: the whole suite),
+# default `--test engines --test query --test moves --test guides`; empty:
+# the whole suite),
 # TEST_SKIP_LINT=1 (skip fmt and clippy, for quick local runs).
 set -uo pipefail
 set -m # each step in its own process group, so an interrupt ends all of it
@@ -43,9 +44,10 @@ esac
 
 threads=${TF_ACC_THREADS:-4}
 # What runs on the Terraform built from source: the tests of what only it
-# has (resource identity, list resources) by default; TF_SRC_TESTS="" runs
-# the whole suite.
-read -ra src_tests <<<"${TF_SRC_TESTS---test engines --test query}"
+# has (resource identity, list resources), and the moves across providers
+# and the guides built on them (issue 26: every engine that moves), by
+# default; TF_SRC_TESTS="" runs the whole suite.
+read -ra src_tests <<<"${TF_SRC_TESTS---test engines --test query --test moves --test guides}"
 logs="$EKS_TARGET/test-logs"
 mkdir -p "$logs"
 rm -f "$logs"/*.log "$logs"/*.secs
