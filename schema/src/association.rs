@@ -859,6 +859,7 @@ mod tests {
         for (attr, v) in values {
             crate::settings::table_tests::assert_round_trip::<AssociationState, Settings>(
                 &SETTINGS,
+                &state(),
                 attr,
                 v.clone(),
                 v.clone(),

@@ -373,21 +373,27 @@ pub(crate) mod table_tests {
         }
     }
 
-    /// Row `attr`, set to `v` in a default state (`sent`: as the member
+    /// Row `attr`, set to `v` in state `base` (`sent`: as the member
     /// carries it), goes out with a create and an update as its row says,
-    /// comes back as it was when reported, and equals its own report.
-    pub(crate) fn assert_round_trip<S, T>(table: &[Setting], attr: &str, v: Value, sent: Value)
-    where
+    /// comes back as it was when reported, and counts in adoption. `base`
+    /// sets every field a state cannot lack (an entry's service account).
+    pub(crate) fn assert_round_trip<S, T>(
+        table: &[Setting],
+        base: &S,
+        attr: &str,
+        v: Value,
+        sent: Value,
+    ) where
         S: Serialize + DeserializeOwned + Clone + Default,
         T: Serialize + DeserializeOwned + Default,
     {
         let Some(row) = table.iter().find(|r| r.attr == attr) else {
             panic!("{attr} is not a setting");
         };
-        let mut m = fields(&S::default());
+        let mut m = fields(base);
         m.insert(attr.to_string(), v.clone());
-        let s: S = from_fields(m, S::default());
-        assert_eq!(fields(&s).get(attr), Some(&v), "{attr} is not a field");
+        let s: S = from_fields(m, base.clone());
+        assert_ne!(fields(&s), fields(base), "{attr} is not a field");
         let create = fields(&create_request::<S, T>(table, &s));
         if row.on_create {
             assert_eq!(create.get(row.member), Some(&sent), "{attr}: create");
@@ -399,13 +405,13 @@ pub(crate) mod table_tests {
         let trigger = table
             .iter()
             .find(|r| r.on_update.triggers() && r.items.is_none() && r.attr != attr);
-        let (mut before, mut after) = (fields(&S::default()), fields(&s));
+        let (mut before, mut after) = (fields(base), fields(&s));
         if let Some(t) = trigger.filter(|_| !row.on_update.triggers()) {
             before.insert(t.attr.to_string(), Value::String("before".into()));
             after.insert(t.attr.to_string(), Value::String("after".into()));
         }
-        let before: S = from_fields(before, S::default());
-        let after: S = from_fields(after, S::default());
+        let before: S = from_fields(before, base.clone());
+        let after: S = from_fields(after, base.clone());
         let update = update_request::<S, T>(table, &before, &after, &[]).map(|u| fields(&u));
         let got = update.as_ref().and_then(|u| u.get(row.member));
         if row.on_update == OnUpdate::Never {
@@ -415,17 +421,14 @@ pub(crate) mod table_tests {
             assert_eq!(got, Some(&sent), "{attr}: update");
         }
         if row.reported {
-            let mut r = Map::new();
+            // What EKS reports of `base`, but this setting as `s` has it.
+            let mut r = fields(&create_request::<S, T>(table, base));
             r.insert(row.member.to_string(), sent.clone());
             let reported: T = from_fields(r, T::default());
-            let back = fields(&with_reported(table, &S::default(), &reported));
+            let back = fields(&with_reported(table, base, &reported));
             assert_eq!(back.get(attr), Some(&v), "{attr}: read");
             assert!(same_as_reported(table, &s, &reported), "{attr}: adoption");
-            let unset = S::default();
-            assert!(
-                !same_as_reported(table, &unset, &reported),
-                "{attr}: unseen"
-            );
+            assert!(!same_as_reported(table, base, &reported), "{attr}: unseen");
         }
     }
 }
