@@ -154,7 +154,7 @@ impl Setting {
 
     /// A state value as the member carries it: normal, and a list's items
     /// as objects of the members that `include` picks.
-    fn to_member(&self, v: &Value, include: fn(&Setting) -> bool) -> Value {
+    fn as_member(&self, v: &Value, include: fn(&Setting) -> bool) -> Value {
         match (self.items, self.normal(v)) {
             (Some(rows), Value::Array(items)) => Value::Array(
                 items
@@ -236,7 +236,7 @@ fn project(
         .filter(|r| include(r))
         .map(|r| {
             let v = state.get(r.attr).unwrap_or(&NULL);
-            (r.member.to_string(), r.to_member(v, include))
+            (r.member.to_string(), r.as_member(v, include))
         })
         .collect()
 }
@@ -268,7 +268,7 @@ pub fn update_request<S: Serialize, T: DeserializeOwned + Default>(
 ) -> Option<T> {
     let (was, will) = (fields(prior), fields(planned));
     let value =
-        |m: &Map<String, Value>, r: &Setting| r.to_member(m.get(r.attr).unwrap_or(&NULL), updated);
+        |m: &Map<String, Value>, r: &Setting| r.as_member(m.get(r.attr).unwrap_or(&NULL), updated);
     let changed =
         |r: &Setting| forced.contains(&r.attr) || !r.same(&value(&was, r), &value(&will, r));
     if !table.iter().any(|r| r.on_update.triggers() && changed(r)) {
@@ -297,7 +297,7 @@ pub fn same_as_reported<S: Serialize, T: Serialize>(
 ) -> bool {
     let (state, remote) = (fields(s), fields(reported));
     table.iter().filter(|r| r.reported).all(|r| {
-        let own = r.to_member(state.get(r.attr).unwrap_or(&NULL), created);
+        let own = r.as_member(state.get(r.attr).unwrap_or(&NULL), created);
         r.same(&own, remote.get(r.member).unwrap_or(&NULL))
     })
 }
