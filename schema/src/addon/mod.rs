@@ -388,23 +388,10 @@ pub const ENTRY_SETTINGS: [Setting; 2] = [
     Setting::new("role_arn", "roleArn"),
 ];
 
-/// The entry attributes that are not EKS settings: the made role (IAM)
-/// and the IDs EKS gives the association.
-pub const ENTRY_NOT_SETTINGS: [&str; 13] = [
-    "role_name",
-    "role_path",
-    "permission_policy_arns",
-    "permission_policy",
-    "permission_policy_name",
-    "well_known_policies",
-    "well_known_policy_scopes",
-    "permissions_boundary_arn",
-    "trust_conditions",
-    "restrict_to_cluster",
-    "created_role",
-    "association_id",
-    "association_arn",
-];
+/// The entry attributes that are not EKS settings, besides the made
+/// role's ([`role::ROLE_CREATION_ATTRS`], IAM): whether the provider made
+/// the role, and the IDs EKS gives the association.
+pub const ENTRY_NOT_SETTINGS: [&str; 3] = ["created_role", "association_id", "association_arn"];
 
 /// The addon's settings, one row each. `resolved_version` (not
 /// `addon_version`, which may say `latest`) is what is sent and read.
@@ -534,11 +521,8 @@ mod tests {
             panic!("pod_identity_associations missing");
         };
         let names: Vec<&str> = entry.iter().map(|a| a.name).collect();
-        settings::table_tests::assert_covers::<EntrySettings>(
-            &ENTRY_SETTINGS,
-            &ENTRY_NOT_SETTINGS,
-            &names,
-        );
+        let others = [&ENTRY_NOT_SETTINGS[..], &role::ROLE_CREATION_ATTRS[..]].concat();
+        settings::table_tests::assert_covers::<EntrySettings>(&ENTRY_SETTINGS, &others, &names);
     }
 
     /// A setting whose change alone makes no call is `inert` in the spec
