@@ -461,9 +461,12 @@ async fn finish_apply(
             if addon.status.as_deref() == Some("DEGRADED") {
                 resp.diagnostics.push(degraded_warning(summary, &addon));
             }
+            // The settings as EKS reports them, through their table (the
+            // version installed; the planned text of configuration values
+            // that mean the same).
+            state = rules::with_addon_settings(&state, &addon.settings);
             state.addon_arn = addon.arn.clone();
             state.status = addon.status.clone();
-            state.resolved_version = addon.settings.addon_version.clone();
             state.created_at = addon.created_at.clone();
             state.modified_at = addon.modified_at.clone();
             if let Err(e) = fill_association_ids(c, &addon, &mut state).await {
