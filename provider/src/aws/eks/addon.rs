@@ -160,16 +160,24 @@ pub struct AddonUpdate {
 /// requests' settings.
 macro_rules! with_settings {
     ($builder:expr, $s:expr) => {{
-        let s: &AddonSettings = $s;
+        // Every member named: a new one fails to compile until it is mapped
+        // here (or named `_`: one EKS only reports).
+        let AddonSettings {
+            addon_version,
+            configuration_values,
+            service_account_role_arn,
+            resolve_conflicts,
+            pod_identity_associations,
+        }: &AddonSettings = $s;
         $builder
-            .set_addon_version(s.addon_version.clone())
-            .set_configuration_values(s.configuration_values.clone())
+            .set_addon_version(addon_version.clone())
+            .set_configuration_values(configuration_values.clone())
             .set_service_account_role_arn(
-                s.service_account_role_arn.clone().filter(|a| !a.is_empty()),
+                service_account_role_arn.clone().filter(|a| !a.is_empty()),
             )
-            .set_resolve_conflicts(s.resolve_conflicts.as_deref().map(ResolveConflicts::from))
+            .set_resolve_conflicts(resolve_conflicts.as_deref().map(ResolveConflicts::from))
             .set_pod_identity_associations(
-                s.pod_identity_associations
+                pod_identity_associations
                     .as_deref()
                     .map(pod_identity_request),
             )
@@ -181,9 +189,13 @@ pub fn pod_identity_request(entries: &[EntrySettings]) -> Vec<AddonPodIdentityAs
     entries
         .iter()
         .filter_map(|e| {
+            let EntrySettings {
+                service_account,
+                role_arn,
+            } = e;
             AddonPodIdentityAssociations::builder()
-                .set_service_account(e.service_account.clone())
-                .set_role_arn(e.role_arn.clone())
+                .set_service_account(service_account.clone())
+                .set_role_arn(role_arn.clone())
                 .build()
                 .ok()
         })
