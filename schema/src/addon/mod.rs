@@ -81,8 +81,6 @@ pub struct AddonState {
     pub namespace_config: Option<NamespaceConfig>,
     /// The addon's region (null in a state written before it was recorded).
     pub region: Option<String>,
-    /// Who publishes the addon, as EKS reports it.
-    pub publisher: Option<String>,
     /// Wait limits.
     pub timeouts: Option<Timeouts>,
 }
@@ -272,7 +270,6 @@ pub fn spec() -> ResourceSpec {
             ),
             Attr::computed("created_at", Kind::String, "When EKS installed the addon (RFC 3339, from `createdAt`).").stable(),
             Attr::computed("modified_at", Kind::String, "When EKS last changed the addon (RFC 3339, from `modifiedAt`). Unknown in a plan that changes the resource."),
-            Attr::computed("publisher", Kind::String, "Who publishes the addon, as EKS reports it (`eks` for the addons of Amazon EKS).").stable(),
             Attr::optional_computed("region", Kind::String, "The region of the cluster (one provider block can serve every region of its partition, as in the AWS provider v6). Unset: the provider's region, recorded in the state as the AWS provider v6 does, so that the addon stays known where it is. A change of the region the addon is in, written here or by a change of the provider's region, is a replacement the plan shows; writing the provider's own region plans nothing. Import with `@region` after the ID for another region.").check(crate::names::check_region),
         ],
         blocks: vec![crate::spec::BlockSpec {
@@ -371,8 +368,6 @@ pub struct AddonSettings {
     /// `podIdentityAssociations`: the owned associations, replacing the
     /// set. DescribeAddon reports only their ARNs, read one by one.
     pub pod_identity_associations: Option<Vec<EntrySettings>>,
-    /// `publisher`: reported only.
-    pub publisher: Option<String>,
 }
 
 /// The settings of one entry of `podIdentityAssociations` (an
@@ -400,7 +395,7 @@ pub const ENTRY_NOT_SETTINGS: [&str; 3] = ["created_role", "association_id", "as
 
 /// The addon's settings, one row each. `resolved_version` (not
 /// `addon_version`, which may say `latest`) is what is sent and read.
-pub const SETTINGS: [Setting; 7] = [
+pub const SETTINGS: [Setting; 6] = [
     Setting::new("resolved_version", "addonVersion").on_update(OnUpdate::Always),
     Setting::new("configuration_values", "configurationValues").equivalent(same_json),
     // Sent on every update: left out, EKS removes IRSA (FACTS.md F1).
@@ -415,9 +410,6 @@ pub const SETTINGS: [Setting; 7] = [
     Setting::new("pod_identity_associations", "podIdentityAssociations")
         .items(&ENTRY_SETTINGS)
         .not_reported(),
-    Setting::new("publisher", "publisher")
-        .not_on_create()
-        .on_update(OnUpdate::Never),
 ];
 
 /// The addon's attributes that are not EKS settings, each for a reason:
@@ -567,7 +559,6 @@ mod tests {
                 json!([{ "service_account": "sa", "role_arn": role }]),
                 Some(json!([{ "serviceAccount": "sa", "roleArn": role }])),
             ),
-            ("publisher", json!("eks"), None),
         ];
         assert_eq!(addon.len(), SETTINGS.len());
         for (attr, v, sent) in addon {

@@ -110,7 +110,6 @@ impl From<aws_sdk_eks::types::Addon> for Addon {
                 resolve_conflicts: None,
                 // Reported as ARNs only (`association_arns`), read one by one.
                 pod_identity_associations: None,
-                publisher: a.publisher,
             },
             tags: a.tags.unwrap_or_default().into_iter().collect(),
             association_arns: a.pod_identity_associations.unwrap_or_default(),
@@ -169,7 +168,6 @@ macro_rules! with_settings {
             service_account_role_arn,
             resolve_conflicts,
             pod_identity_associations,
-            publisher: _,
         }: &AddonSettings = $s;
         $builder
             .set_addon_version(addon_version.clone())
