@@ -98,10 +98,10 @@ async fn update_with_associations_then_delete() {
         cluster: c.clone(),
         name: "vpc-cni".into(),
         settings: AddonSettings {
-            pod_identity_associations: Some(vec![EntrySettings {
-                service_account: Some("aws-node".into()),
-                role_arn: Some("arn:aws:iam::123456789012:role/cni".into()),
-            }]),
+            pod_identity_associations: Some(vec![EntrySettings::new(
+                "aws-node",
+                "arn:aws:iam::123456789012:role/cni",
+            )]),
             ..Default::default()
         },
     };

@@ -87,10 +87,7 @@ async fn install(w: &World, cluster: &str, name: &str, pod_identity: &[(&str, &s
             pod_identity_associations: (!pod_identity.is_empty()).then(|| {
                 pod_identity
                     .iter()
-                    .map(|(sa, r)| schema::addon::EntrySettings {
-                        service_account: Some(sa.to_string()),
-                        role_arn: Some(r.to_string()),
-                    })
+                    .map(|(sa, r)| schema::addon::EntrySettings::new(sa, r))
                     .collect()
             }),
             ..Default::default()

@@ -127,10 +127,7 @@ mod update_tests {
         let sent = plan_addon_update(&prior, &planned, "v1").unwrap_or_default();
         assert_eq!(
             sent.pod_identity_associations,
-            Some(vec![EntrySettings {
-                service_account: Some("a".into()),
-                role_arn: Some("arn:aws:iam::1:role/a".into()),
-            }])
+            Some(vec![EntrySettings::new("a", "arn:aws:iam::1:role/a")])
         );
     }
 

@@ -330,10 +330,7 @@ mod tests {
         ]
         .iter()
         .map(|(sa, id, role)| {
-            let found = EntrySettings {
-                service_account: Some(sa.to_string()),
-                role_arn: Some(role.to_string()),
-            };
+            let found = EntrySettings::new(sa, role);
             (sa.to_string(), (id.to_string(), format!("arn/{id}"), found))
         })
         .collect();

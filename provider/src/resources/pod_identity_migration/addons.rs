@@ -92,10 +92,7 @@ pub(super) async fn switch_to_pod_identity(
             pod_identity_associations: Some(
                 service_accounts
                     .iter()
-                    .map(|sa| EntrySettings {
-                        service_account: Some(sa.clone()),
-                        role_arn: Some(role.to_string()),
-                    })
+                    .map(|sa| EntrySettings::new(sa, role))
                     .collect(),
             ),
             // Left out, not "": leaving `serviceAccountRoleArn` out of
