@@ -185,7 +185,7 @@ macro_rules! with_settings {
 }
 
 /// The request's association list.
-pub fn pod_identity_request(entries: &[EntrySettings]) -> Vec<AddonPodIdentityAssociations> {
+fn pod_identity_request(entries: &[EntrySettings]) -> Vec<AddonPodIdentityAssociations> {
     entries
         .iter()
         .filter_map(|e| {
