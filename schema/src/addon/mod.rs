@@ -7,7 +7,7 @@
 //! the addon or of an entry is declared here (its state field, its
 //! attribute, its row and its member) and mapped to the SDK in the
 //! provider's `aws::eks::addon`: two files. Does not own: the plan-time
-//! rules ([`rules`]) or the update ([`update`]). Roles are described with
+//! rules (`rules`) or the update (`update`). Roles are described with
 //! `crate::role`, exactly as for associations.
 
 mod rules;
@@ -467,11 +467,6 @@ pub fn with_addon_settings(base: &AddonState, reported: &AddonSettings) -> Addon
     settings::with_reported(&SETTINGS, base, reported)
 }
 
-/// Whether the addon EKS `reported` has the settings `s` asks for.
-pub fn same_addon_settings(s: &AddonState, reported: &AddonSettings) -> bool {
-    settings::same_as_reported(&SETTINGS, s, reported)
-}
-
 /// `base` with the settings of the association EKS made for it.
 pub fn with_entry_settings(base: &AddonAssociation, reported: &EntrySettings) -> AddonAssociation {
     settings::with_reported(&ENTRY_SETTINGS, base, reported)
@@ -631,6 +626,6 @@ mod tests {
         let s = with_addon_settings(&base, &reported);
         assert_eq!(s.configuration_values, base.configuration_values);
         assert_eq!(s.service_account_role_arn, None, "\"\" is no IRSA role");
-        assert!(same_addon_settings(&s, &reported));
+        assert!(settings::same_as_reported(&SETTINGS, &s, &reported));
     }
 }
