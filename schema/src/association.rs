@@ -11,6 +11,7 @@ use crate::names::{
 use crate::policy;
 use crate::reserved_tags;
 use crate::role::{self, RoleConfig};
+use crate::settings::{self, OnUpdate, Setting};
 use crate::spec::{Attr, Kind, Problem, ResourceSpec};
 use crate::tags::{self, TagChange, Tags};
 use serde::{Deserialize, Serialize};
@@ -345,85 +346,20 @@ pub struct Settings {
     pub policy: Option<String>,
 }
 
-/// How an update treats a setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnUpdate {
-    /// Sent on every update, changed or not: every client sends the current
-    /// `roleArn` on every update (eksctl, ACK, terraform-provider-aws), and
-    /// AWS may refuse an update without it (emulator/FACTS.md F9, strict
-    /// rule S1).
-    Always,
-    /// Sent when its meaning changed; when it is removed, its unset value
-    /// is sent (`""` clears a text, FACTS.md F9/F10).
-    WhenChanged,
-}
-
-/// One setting of an association, declared once: the Terraform attribute,
-/// the EKS member, what "not set" is, when two values mean the same, and
-/// what an update sends. [`settings_of`], [`plan_update`],
-/// [`same_settings`] and [`with_settings`] are driven by this table alone.
-#[derive(Debug, Clone, Copy)]
-pub struct Setting {
-    /// The attribute in [`AssociationState`] and [`spec`].
-    pub attr: &'static str,
-    /// The EKS member, a field of [`Settings`].
-    pub member: &'static str,
-    /// What the state holds when EKS reports the setting absent or `""`
-    /// (and what an update sends to clear it): null, or a default such as
-    /// `false`.
-    pub unset: fn() -> serde_json::Value,
-    /// Two set texts that mean the same (`None`: only equal ones). The
-    /// state keeps its own text of a value that means the same.
-    pub equivalent: Option<fn(&str, &str) -> bool>,
-    /// What an update sends.
-    pub on_update: OnUpdate,
-}
-
-fn null() -> serde_json::Value {
-    serde_json::Value::Null
-}
-
-fn no() -> serde_json::Value {
-    serde_json::Value::Bool(false)
-}
-
 /// The association's settings, one row each.
 pub const SETTINGS: [Setting; 4] = [
-    Setting {
-        attr: "role_arn",
-        member: "roleArn",
-        unset: null,
-        equivalent: None,
-        on_update: OnUpdate::Always,
-    },
-    Setting {
-        attr: "target_role_arn",
-        member: "targetRoleArn",
-        unset: null,
-        equivalent: None,
-        on_update: OnUpdate::WhenChanged,
-    },
-    Setting {
-        attr: "disable_session_tags",
-        member: "disableSessionTags",
-        unset: no,
-        equivalent: None,
-        on_update: OnUpdate::WhenChanged,
-    },
-    Setting {
-        attr: "session_policy",
-        member: "policy",
-        unset: null,
-        equivalent: Some(policy::equivalent),
-        on_update: OnUpdate::WhenChanged,
-    },
+    Setting::new("role_arn", "roleArn").on_update(OnUpdate::Always),
+    Setting::new("target_role_arn", "targetRoleArn"),
+    Setting::new("disable_session_tags", "disableSessionTags").unset(settings::no),
+    Setting::new("session_policy", "policy").equivalent(policy::equivalent),
 ];
 
 /// The attributes that are not EKS settings of the association, each for
-/// a reason: its identity and the IDs EKS gives, the made role (IAM), the
-/// service account (Kubernetes), tags (their own calls) and where it is.
-/// With [`SETTINGS`] they cover [`spec`] exactly (a test enumerates both).
-pub const NOT_SETTINGS: [&str; 29] = [
+/// a reason: its identity and the IDs EKS gives, the made role (IAM: these
+/// and [`role::ROLE_CREATION_ATTRS`]), the service account (Kubernetes),
+/// tags (their own calls) and where it is. With [`SETTINGS`] they cover
+/// [`spec`] exactly (a test enumerates both).
+pub const NOT_SETTINGS: [&str; 19] = [
     "id",
     "cluster_name",
     "namespace",
@@ -434,16 +370,6 @@ pub const NOT_SETTINGS: [&str; 29] = [
     "owner_arn",
     "created_at",
     "region",
-    "role_name",
-    "role_path",
-    "permission_policy_arns",
-    "permission_policy",
-    "permission_policy_name",
-    "well_known_policies",
-    "well_known_policy_scopes",
-    "permissions_boundary_arn",
-    "trust_conditions",
-    "restrict_to_cluster",
     "created_role",
     "attached_policy_arns",
     "inline_policies",
@@ -455,98 +381,22 @@ pub const NOT_SETTINGS: [&str; 29] = [
     "tags_all",
 ];
 
-impl Setting {
-    /// `v` with every form of "not set" (null, `""`, the unset value) as
-    /// the unset value.
-    fn normal(&self, v: &serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Null => (self.unset)(),
-            serde_json::Value::String(t) if t.is_empty() => (self.unset)(),
-            v => v.clone(),
-        }
-    }
-
-    /// Whether `a` and `b` mean the same for this setting.
-    pub fn same(&self, a: &serde_json::Value, b: &serde_json::Value) -> bool {
-        let (a, b) = (self.normal(a), self.normal(b));
-        match (&a, &b, self.equivalent) {
-            (serde_json::Value::String(x), serde_json::Value::String(y), Some(eq)) => eq(x, y),
-            _ => a == b,
-        }
-    }
-
-    /// What an update sends for a planned value: itself; to clear a text
-    /// `""` (a non-null unset value, such as `false`, is sent as itself);
-    /// nothing for an unset setting sent on every update (no `roleArn`
-    /// known: EKS keeps the one it has rather than refuse `""`, FACTS.md
-    /// F9).
-    fn sent(&self, v: &serde_json::Value) -> Option<serde_json::Value> {
-        match self.normal(v) {
-            serde_json::Value::Null if self.on_update == OnUpdate::Always => None,
-            serde_json::Value::Null => Some(serde_json::Value::String(String::new())),
-            v => Some(v),
-        }
-    }
-}
-
-/// A serde map of `v` (a state or [`Settings`]), empty when it is not one.
-fn fields<T: Serialize>(v: &T) -> serde_json::Map<String, serde_json::Value> {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::Object(m)) => m,
-        _ => serde_json::Map::new(),
-    }
-}
-
-/// `T` from a serde map; `fallback` when the map does not fit (it always
-/// does: the map was made from a `T` with fields of the same types).
-fn from_fields<T: serde::de::DeserializeOwned>(
-    m: serde_json::Map<String, serde_json::Value>,
-    fallback: T,
-) -> T {
-    serde_json::from_value(serde_json::Value::Object(m)).unwrap_or(fallback)
-}
-
 /// The settings a create sends for state `s` (every one, unset ones as
 /// their unset value where that is not null).
 pub fn settings_of(s: &AssociationState) -> Settings {
-    let state = fields(s);
-    let mut out = serde_json::Map::new();
-    for row in &SETTINGS {
-        let v = row.normal(state.get(row.attr).unwrap_or(&serde_json::Value::Null));
-        out.insert(row.member.to_string(), v);
-    }
-    from_fields(out, Settings::default())
+    settings::create_request(&SETTINGS, s)
 }
 
 /// Whether EKS's `reported` settings are those state `s` asks for.
 pub fn same_settings(s: &AssociationState, reported: &Settings) -> bool {
-    let (state, remote) = (fields(s), fields(reported));
-    let null = serde_json::Value::Null;
-    SETTINGS.iter().all(|row| {
-        row.same(
-            state.get(row.attr).unwrap_or(&null),
-            remote.get(row.member).unwrap_or(&null),
-        )
-    })
+    settings::same_as_reported(&SETTINGS, s, reported)
 }
 
 /// `base` with the settings EKS `reported`, each as the state holds it
 /// (unset as its unset value; `base`'s own text of a value that means the
 /// same).
 pub fn with_settings(base: &AssociationState, reported: &Settings) -> AssociationState {
-    let (mut state, remote) = (fields(base), fields(reported));
-    let null = serde_json::Value::Null;
-    for row in &SETTINGS {
-        let found = row.normal(remote.get(row.member).unwrap_or(&null));
-        let own = state.get(row.attr).unwrap_or(&null);
-        let kept = if row.equivalent.is_some() && !own.is_null() && row.same(own, &found) {
-            own.clone()
-        } else {
-            found
-        };
-        state.insert(row.attr.to_string(), kept);
-    }
-    from_fields(state, base.clone())
+    settings::with_reported(&SETTINGS, base, reported)
 }
 
 /// The calls an update needs, derived from prior and planned state.
@@ -561,26 +411,7 @@ pub struct AssociationChange {
 
 /// Plans the calls that turn `prior` into `planned`.
 pub fn plan_update(prior: &AssociationState, planned: &AssociationState) -> AssociationChange {
-    let (was, will) = (fields(prior), fields(planned));
-    let null = serde_json::Value::Null;
-    let value = |m: &serde_json::Map<String, serde_json::Value>, attr: &str| {
-        m.get(attr).cloned().unwrap_or(null.clone())
-    };
-    let changed: Vec<&Setting> = SETTINGS
-        .iter()
-        .filter(|row| !row.same(&value(&was, row.attr), &value(&will, row.attr)))
-        .collect();
-    let update = (!changed.is_empty()).then(|| {
-        let mut sent = serde_json::Map::new();
-        for row in &SETTINGS {
-            let send =
-                row.on_update == OnUpdate::Always || changed.iter().any(|c| c.attr == row.attr);
-            if let Some(v) = send.then(|| row.sent(&value(&will, row.attr))).flatten() {
-                sent.insert(row.member.to_string(), v);
-            }
-        }
-        from_fields(sent, Settings::default())
-    });
+    let update = settings::update_request(&SETTINGS, prior, planned, &[]);
     AssociationChange {
         update,
         tags: tags::diff(
@@ -990,27 +821,18 @@ mod tests {
     /// new attribute fails here until it is classified.
     #[test]
     fn the_settings_table_covers_every_attribute() {
-        let all: BTreeSet<&str> = spec().names().into_iter().collect();
-        let settings: BTreeSet<&str> = SETTINGS.iter().map(|r| r.attr).collect();
-        let others: BTreeSet<&str> = NOT_SETTINGS.iter().copied().collect();
-        assert!(
-            settings.is_disjoint(&others),
-            "{:?}",
-            settings.intersection(&others)
+        let others = [&NOT_SETTINGS[..], &role::ROLE_CREATION_ATTRS[..]].concat();
+        crate::settings::table_tests::assert_covers::<Settings>(
+            &SETTINGS,
+            &others,
+            &spec().names(),
         );
-        let classified: BTreeSet<&str> = settings.union(&others).copied().collect();
-        assert_eq!(
-            all, classified,
-            "attributes not classified, or classified but absent"
-        );
-        let members: BTreeSet<String> = fields(&Settings::default()).keys().cloned().collect();
-        let rows: BTreeSet<String> = SETTINGS.iter().map(|r| r.member.to_string()).collect();
-        assert_eq!(members, rows, "Settings fields and SETTINGS rows differ");
     }
 
     /// Each setting, set to a value of its own, goes to EKS under its
-    /// member, comes back into the state as it was, and an update from
-    /// unset sends it.
+    /// member (create and update), comes back into the state as it was,
+    /// and counts in adoption. The same checks, through this module's own
+    /// functions: they are the table's.
     #[test]
     fn every_setting_round_trips() {
         let values = [
@@ -1027,24 +849,23 @@ mod tests {
         ];
         assert_eq!(values.len(), SETTINGS.len());
         for (attr, v) in values {
-            let row = SETTINGS.iter().find(|r| r.attr == attr).copied();
-            let Some(row) = row else {
-                panic!("{attr} is not a setting");
-            };
-            let mut m = fields(&AssociationState::default());
+            crate::settings::table_tests::assert_round_trip::<AssociationState, Settings>(
+                &SETTINGS,
+                &state(),
+                attr,
+                v.clone(),
+                v.clone(),
+            );
+            let mut m = settings::fields(&AssociationState::default());
             m.insert(attr.to_string(), v.clone());
-            let s: AssociationState = from_fields(m, AssociationState::default());
-            let sent = fields(&settings_of(&s));
-            assert_eq!(sent.get(row.member), Some(&v), "{attr}");
-            let back = fields(&with_settings(
-                &AssociationState::default(),
-                &settings_of(&s),
-            ));
-            assert_eq!(back.get(attr), Some(&v), "{attr}");
-            assert!(same_settings(&s, &settings_of(&s)), "{attr}");
-            let update = plan_update(&AssociationState::default(), &s).update;
-            let update = fields(&update.unwrap_or_default());
-            assert_eq!(update.get(row.member), Some(&v), "{attr}");
+            let s: AssociationState = settings::from_fields(m, AssociationState::default());
+            let back = with_settings(&AssociationState::default(), &settings_of(&s));
+            assert!(same_settings(&back, &settings_of(&s)), "{attr}");
+            assert!(
+                plan_update(&AssociationState::default(), &s)
+                    .update
+                    .is_some()
+            );
         }
     }
 

@@ -27,6 +27,7 @@ pub mod provider_config;
 pub mod registry;
 pub mod reserved_tags;
 pub mod role;
+pub mod settings;
 pub mod spec;
 pub mod tags;
 pub mod well_known;

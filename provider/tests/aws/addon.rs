@@ -5,6 +5,7 @@
 //! transition and reports the failure EKS gives.
 
 use crate::support::World;
+use schema::addon::{AddonSettings, EntrySettings};
 use std::time::Duration;
 use terraform_provider_eks::aws::eks::addon::{self, AGENT_ADDON, AddonUpdate, NewAddon};
 use terraform_provider_eks::aws::retry::WaitError;
@@ -96,11 +97,13 @@ async fn update_with_associations_then_delete() {
     let update = AddonUpdate {
         cluster: c.clone(),
         name: "vpc-cni".into(),
-        pod_identity: Some(vec![(
-            "aws-node".into(),
-            "arn:aws:iam::123456789012:role/cni".into(),
-        )]),
-        ..Default::default()
+        settings: AddonSettings {
+            pod_identity_associations: Some(vec![EntrySettings::new(
+                "aws-node",
+                "arn:aws:iam::123456789012:role/cni",
+            )]),
+            ..Default::default()
+        },
     };
     let id = addon::update(&w.ctx(), &w.clients, &update)
         .await
@@ -189,15 +192,20 @@ async fn update_waits_out_an_update_in_progress() {
     let first = AddonUpdate {
         cluster: c.clone(),
         name: "vpc-cni".into(),
-        configuration_values: Some(r#"{"env":{"WARM_IP_TARGET":"1"}}"#.into()),
-        ..Default::default()
+        settings: AddonSettings {
+            configuration_values: Some(r#"{"env":{"WARM_IP_TARGET":"1"}}"#.into()),
+            ..Default::default()
+        },
     };
     addon::update(&w.ctx(), &w.clients, &first)
         .await
         .expect("first update");
     // The addon is UPDATING now: EKS answers 409, which is waited out.
     let second = AddonUpdate {
-        configuration_values: Some(r#"{"env":{"WARM_IP_TARGET":"2"}}"#.into()),
+        settings: AddonSettings {
+            configuration_values: Some(r#"{"env":{"WARM_IP_TARGET":"2"}}"#.into()),
+            ..Default::default()
+        },
         ..first.clone()
     };
     let id = addon::update(&w.ctx(), &w.clients, &second)
@@ -215,7 +223,10 @@ async fn update_leaves_out_an_empty_role_and_refuses_another_account_at_once() {
     let c = w.cluster("irsa").await;
     let role = format!("arn:aws:iam::{}:role/irsa", crate::support::ACCOUNT);
     let irsa = NewAddon {
-        service_account_role_arn: Some(role.clone()),
+        settings: AddonSettings {
+            service_account_role_arn: Some(role.clone()),
+            ..Default::default()
+        },
         ..new(&c, "vpc-cni")
     };
     addon::create(&w.ctx(), &w.clients, &irsa)
@@ -228,8 +239,10 @@ async fn update_leaves_out_an_empty_role_and_refuses_another_account_at_once() {
     let remove = AddonUpdate {
         cluster: c.clone(),
         name: "vpc-cni".into(),
-        service_account_role_arn: Some(String::new()),
-        ..Default::default()
+        settings: AddonSettings {
+            service_account_role_arn: Some(String::new()),
+            ..Default::default()
+        },
     };
     let id = addon::update(&w.ctx(), &w.clients, &remove)
         .await
@@ -242,10 +255,13 @@ async fn update_leaves_out_an_empty_role_and_refuses_another_account_at_once() {
         .await
         .ok()
         .flatten();
-    assert_eq!(now.and_then(|a| a.service_account_role_arn), None);
+    assert_eq!(now.and_then(|a| a.settings.service_account_role_arn), None);
     let started = std::time::Instant::now();
     let foreign = AddonUpdate {
-        service_account_role_arn: Some("arn:aws:iam::999999999999:role/x".into()),
+        settings: AddonSettings {
+            service_account_role_arn: Some("arn:aws:iam::999999999999:role/x".into()),
+            ..Default::default()
+        },
         ..remove
     };
     let r = addon::update(&w.ctx(), &w.clients, &foreign).await;
@@ -323,8 +339,10 @@ async fn wait_update_waits_out_in_progress() {
     let update = AddonUpdate {
         cluster: c.clone(),
         name: "vpc-cni".into(),
-        configuration_values: Some(r#"{"env":{"WARM_IP_TARGET":"1"}}"#.into()),
-        ..Default::default()
+        settings: AddonSettings {
+            configuration_values: Some(r#"{"env":{"WARM_IP_TARGET":"1"}}"#.into()),
+            ..Default::default()
+        },
     };
     let id = addon::update(&w.ctx(), &w.clients, &update)
         .await
@@ -339,7 +357,7 @@ async fn wait_update_waits_out_in_progress() {
         .expect("there");
     assert_eq!(now.status.as_deref(), Some("ACTIVE"), "{now:?}");
     assert_eq!(
-        now.configuration_values.as_deref(),
+        now.settings.configuration_values.as_deref(),
         Some(r#"{"env":{"WARM_IP_TARGET":"1"}}"#)
     );
 }
@@ -361,8 +379,10 @@ async fn wait_update_fails_with_the_errors_eks_gives() {
     let update = AddonUpdate {
         cluster: c.clone(),
         name: "vpc-cni".into(),
-        configuration_values: Some(r#"{"env":{"WARM_IP_TARGET":"2"}}"#.into()),
-        ..Default::default()
+        settings: AddonSettings {
+            configuration_values: Some(r#"{"env":{"WARM_IP_TARGET":"2"}}"#.into()),
+            ..Default::default()
+        },
     };
     let id = addon::update(&w.ctx(), &w.clients, &update)
         .await

@@ -83,12 +83,15 @@ async fn install(w: &World, cluster: &str, name: &str, pod_identity: &[(&str, &s
     let new = NewAddon {
         cluster: cluster.into(),
         name: name.into(),
-        pod_identity: (!pod_identity.is_empty()).then(|| {
-            pod_identity
-                .iter()
-                .map(|(sa, r)| (sa.to_string(), r.to_string()))
-                .collect()
-        }),
+        settings: schema::addon::AddonSettings {
+            pod_identity_associations: (!pod_identity.is_empty()).then(|| {
+                pod_identity
+                    .iter()
+                    .map(|(sa, r)| schema::addon::EntrySettings::new(sa, r))
+                    .collect()
+            }),
+            ..Default::default()
+        },
         ..Default::default()
     };
     addon::create(&w.ctx(), &w.clients, &new)

@@ -3,7 +3,11 @@
 //! configuration).
 //!
 //! Owns: [`Addon`] (our own view of DescribeAddon), [`NewAddon`] and
-//! [`AddonUpdate`] (what a create or update sends), the addon-state waiters
+//! [`AddonUpdate`] (what a create or update sends), the SDK mapping of the
+//! addon's settings ([`AddonSettings`], in [`From`] for [`Addon`] and in
+//! `with_settings!` for both requests) and of an entry's
+//! ([`EntrySettings`]: [`pod_identity_request`], [`entry_of`]), the
+//! addon-state waiters
 //! ([`wait_settled`] after a create, [`wait_update`] for an update's own
 //! status, [`wait_deleted`], and [`wait_active`] for callers that need a
 //! healthy addon), and the catalogue finders. Does not own: which version
@@ -16,11 +20,13 @@
 
 use crate::aws::Stop;
 use crate::aws::clients::Clients;
+use crate::aws::eks::association::Association;
 use crate::aws::error::{AwsError, found, gone_is_ok};
 use crate::aws::retry::{self, Attempt, Observed, WaitError};
 use aws_sdk_eks::types::{
     AddonNamespaceConfigRequest, AddonPodIdentityAssociations, ResolveConflicts,
 };
+use schema::addon::{AddonSettings, EntrySettings};
 use schema::tags::Tags;
 use std::time::Duration;
 
@@ -58,12 +64,9 @@ pub struct Addon {
     pub arn: Option<String>,
     /// Status, such as `ACTIVE`.
     pub status: Option<String>,
-    /// Installed version.
-    pub version: Option<String>,
-    /// IRSA role of the addon (empty means none).
-    pub service_account_role_arn: Option<String>,
-    /// The configuration values (JSON text), as EKS reports them.
-    pub configuration_values: Option<String>,
+    /// The settings EKS reports: the installed version, the IRSA role
+    /// (empty means none), the configuration values (JSON text).
+    pub settings: AddonSettings,
     /// Tags.
     pub tags: Tags,
     /// ARNs of the pod identity associations the addon owns.
@@ -99,9 +102,15 @@ impl From<aws_sdk_eks::types::Addon> for Addon {
             cluster: a.cluster_name.unwrap_or_default(),
             arn: a.addon_arn,
             status: a.status.map(|s| s.as_str().to_string()),
-            version: a.addon_version,
-            service_account_role_arn: a.service_account_role_arn,
-            configuration_values: a.configuration_values,
+            settings: AddonSettings {
+                addon_version: a.addon_version,
+                configuration_values: a.configuration_values,
+                service_account_role_arn: a.service_account_role_arn,
+                // A request option, never reported.
+                resolve_conflicts: None,
+                // Reported as ARNs only (`association_arns`), read one by one.
+                pod_identity_associations: None,
+            },
             tags: a.tags.unwrap_or_default().into_iter().collect(),
             association_arns: a.pod_identity_associations.unwrap_or_default(),
             namespace: a.namespace_config.and_then(|n| n.namespace),
@@ -119,16 +128,9 @@ pub struct NewAddon {
     pub cluster: String,
     /// Addon name.
     pub name: String,
-    /// Version to install (EKS picks its default when `None`).
-    pub version: Option<String>,
-    /// Configuration values (JSON text).
-    pub configuration_values: Option<String>,
-    /// `OVERWRITE`, `NONE` or `PRESERVE`.
-    pub resolve_conflicts: Option<String>,
-    /// IRSA role.
-    pub service_account_role_arn: Option<String>,
-    /// Pod identity associations as (service account, role ARN).
-    pub pod_identity: Option<Vec<(String, String)>>,
+    /// The settings (`schema::addon::create_settings`); EKS picks its
+    /// default version when `addon_version` is `None`.
+    pub settings: AddonSettings,
     /// Tags (`None` or empty: none sent).
     pub tags: Option<Tags>,
     /// `namespaceConfig.namespace` (`None`: the addon's default namespace).
@@ -143,34 +145,69 @@ pub struct AddonUpdate {
     pub cluster: String,
     /// Addon name.
     pub name: String,
-    /// Version to be at.
-    pub version: Option<String>,
-    /// `OVERWRITE`, `NONE` or `PRESERVE`.
-    pub resolve_conflicts: Option<String>,
-    /// New configuration values; `Some("")` removes them.
-    pub configuration_values: Option<String>,
-    /// The IRSA role the addon has after the update. EKS has no "unchanged"
-    /// for this member: left out, the addon loses its IRSA role and falls
-    /// back to the node role (FACTS.md F1). So send the current role on
-    /// every update of an addon that keeps IRSA, and `None` to remove IRSA.
-    /// `""` is never sent (EKS refuses it, F2): `Some("")` means `None`.
-    pub service_account_role_arn: Option<String>,
-    /// The new owned associations; they replace the set, `Some([])` removes all.
-    pub pod_identity: Option<Vec<(String, String)>>,
+    /// The settings (`schema::addon::plan_addon_update`). EKS has no
+    /// "unchanged" for `service_account_role_arn`: left out, the addon
+    /// loses its IRSA role and falls back to the node role (FACTS.md F1).
+    /// So the current role goes with every update of an addon that keeps
+    /// IRSA, and `None` removes IRSA. `""` is never sent (EKS refuses it,
+    /// F2): `Some("")` means `None`. `pod_identity_associations` replaces
+    /// the set; `Some([])` removes all.
+    pub settings: AddonSettings,
+}
+
+/// Sets every member of [`AddonSettings`] on a CreateAddon or UpdateAddon
+/// builder (the two have the same setters): the one SDK mapping of the
+/// requests' settings.
+macro_rules! with_settings {
+    ($builder:expr, $s:expr) => {{
+        // Every member named: a new one fails to compile until it is mapped
+        // here (or named `_`: one EKS only reports).
+        let AddonSettings {
+            addon_version,
+            configuration_values,
+            service_account_role_arn,
+            resolve_conflicts,
+            pod_identity_associations,
+        }: &AddonSettings = $s;
+        $builder
+            .set_addon_version(addon_version.clone())
+            .set_configuration_values(configuration_values.clone())
+            .set_service_account_role_arn(
+                service_account_role_arn.clone().filter(|a| !a.is_empty()),
+            )
+            .set_resolve_conflicts(resolve_conflicts.as_deref().map(ResolveConflicts::from))
+            .set_pod_identity_associations(
+                pod_identity_associations
+                    .as_deref()
+                    .map(pod_identity_request),
+            )
+    }};
 }
 
 /// The request's association list.
-fn pod_identity_request(pairs: &[(String, String)]) -> Vec<AddonPodIdentityAssociations> {
-    pairs
+fn pod_identity_request(entries: &[EntrySettings]) -> Vec<AddonPodIdentityAssociations> {
+    entries
         .iter()
-        .filter_map(|(sa, role)| {
+        .filter_map(|e| {
+            let EntrySettings {
+                service_account,
+                role_arn,
+            } = e;
             AddonPodIdentityAssociations::builder()
-                .service_account(sa)
-                .role_arn(role)
+                .set_service_account(service_account.clone())
+                .set_role_arn(role_arn.clone())
                 .build()
                 .ok()
         })
         .collect()
+}
+
+/// An entry's settings as the association EKS made for the addon has them.
+pub fn entry_of(a: &Association) -> EntrySettings {
+    EntrySettings {
+        service_account: a.service_account.clone(),
+        role_arn: a.settings.role_arn.clone(),
+    }
 }
 
 /// The addon, or `None` when it (or its cluster) does not exist.
@@ -216,32 +253,27 @@ pub async fn create(ctx: &dyn Stop, c: &Clients, new: &NewAddon) -> Result<(), A
         "CreateAddon",
         retry::PROPAGATION_TIMEOUT,
         || async {
-            let r = c
-                .eks
-                .create_addon()
-                .cluster_name(&new.cluster)
-                .addon_name(&new.name)
-                .set_addon_version(new.version.clone())
-                .set_configuration_values(new.configuration_values.clone())
-                .set_resolve_conflicts(new.resolve_conflicts.as_deref().map(ResolveConflicts::from))
-                .set_service_account_role_arn(new.service_account_role_arn.clone())
-                .set_pod_identity_associations(
-                    new.pod_identity.as_deref().map(pod_identity_request),
-                )
-                .set_tags(
-                    new.tags
-                        .as_ref()
-                        .filter(|t| !t.is_empty())
-                        .map(|t| t.clone().into_iter().collect()),
-                )
-                .set_namespace_config(
-                    new.namespace
-                        .as_ref()
-                        .map(|ns| AddonNamespaceConfigRequest::builder().namespace(ns).build()),
-                )
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("CreateAddon", e));
+            let r = with_settings!(
+                c.eks
+                    .create_addon()
+                    .cluster_name(&new.cluster)
+                    .addon_name(&new.name),
+                &new.settings
+            )
+            .set_tags(
+                new.tags
+                    .as_ref()
+                    .filter(|t| !t.is_empty())
+                    .map(|t| t.clone().into_iter().collect()),
+            )
+            .set_namespace_config(
+                new.namespace
+                    .as_ref()
+                    .map(|ns| AddonNamespaceConfigRequest::builder().namespace(ns).build()),
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CreateAddon", e));
             match r {
                 Ok(_) => Attempt::Done(Ok(())),
                 Err(e) if retry::is_addon_create_transient(&e) => Attempt::Again(e),
@@ -282,25 +314,21 @@ async fn update_once(
     c: &Clients,
     u: &AddonUpdate,
 ) -> Result<Option<String>, AwsError> {
-    let role = u.service_account_role_arn.clone().filter(|a| !a.is_empty());
     retry::until_done(
         ctx.stopped(),
         "UpdateAddon",
         retry::PROPAGATION_TIMEOUT,
         || async {
-            let r = c
-                .eks
-                .update_addon()
-                .cluster_name(&u.cluster)
-                .addon_name(&u.name)
-                .set_addon_version(u.version.clone())
-                .set_resolve_conflicts(u.resolve_conflicts.as_deref().map(ResolveConflicts::from))
-                .set_configuration_values(u.configuration_values.clone())
-                .set_service_account_role_arn(role.clone())
-                .set_pod_identity_associations(u.pod_identity.as_deref().map(pod_identity_request))
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("UpdateAddon", e));
+            let r = with_settings!(
+                c.eks
+                    .update_addon()
+                    .cluster_name(&u.cluster)
+                    .addon_name(&u.name),
+                &u.settings
+            )
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("UpdateAddon", e));
             match r {
                 Ok(out) => Attempt::Done(Ok(out.update.and_then(|u| u.id))),
                 Err(e) if retry::is_role_not_visible(&e) => Attempt::Again(e),

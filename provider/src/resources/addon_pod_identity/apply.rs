@@ -61,14 +61,16 @@ async fn install(
     if let Err(d) = put_roles(c, &env.at, &mut state, &mut made, how, &lease, &beat).await {
         return fail_install(resp, c, &planned, made, d).await;
     }
+    // What is sent is the settings table's (schema::addon::SETTINGS), at
+    // the version the plan resolved.
+    let to_install = AddonState {
+        resolved_version: Some(env.version.clone()),
+        ..state.clone()
+    };
     let new = NewAddon {
         cluster: state.cluster_name.clone(),
         name: state.addon_name.clone(),
-        version: Some(env.version.clone()),
-        configuration_values: state.configuration_values.clone(),
-        resolve_conflicts: state.resolve_conflicts_on_create.clone(),
-        service_account_role_arn: state.service_account_role_arn.clone(),
-        pod_identity: pod_identity_pairs(&state),
+        settings: rules::create_settings(&to_install),
         tags: state.tags_all.clone(),
         namespace: state.namespace_config.as_ref().map(|n| n.namespace.clone()),
     };
@@ -271,17 +273,13 @@ async fn update_addon(
     // What is sent is decided in schema (schema::addon::plan_addon_update:
     // the IRSA role on every update, "" to clear configuration values, the
     // entries as a whole set, an entry without association made again).
-    let Some(request) = rules::plan_addon_update(prior, state, &env.version) else {
+    let Some(settings) = rules::plan_addon_update(prior, state, &env.version) else {
         return Ok(false);
     };
     let update = AddonUpdate {
         cluster: state.cluster_name.clone(),
         name: state.addon_name.clone(),
-        version: Some(request.version),
-        resolve_conflicts: request.resolve_conflicts,
-        configuration_values: request.configuration_values,
-        service_account_role_arn: request.service_account_role_arn,
-        pod_identity: request.pod_identity,
+        settings,
     };
     let summary = format!("updating EKS addon {}", label(state));
     let id = addon::update(ctx, c, &update)
@@ -406,21 +404,6 @@ impl Env {
     }
 }
 
-/// The request list of (service account, role) pairs; `None` when omitted.
-fn pod_identity_pairs(s: &AddonState) -> Option<Vec<(String, String)>> {
-    s.pod_identity_associations.as_ref().map(|entries| {
-        entries
-            .iter()
-            .map(|e| {
-                (
-                    e.service_account.clone(),
-                    e.role_arn.clone().unwrap_or_default(),
-                )
-            })
-            .collect()
-    })
-}
-
 /// The addon is installed but DEGRADED: said, not failed (FACTS.md F5).
 fn degraded_warning(summary: &str, a: &Addon) -> Diagnostic {
     let issues = if a.health.is_empty() {
@@ -478,9 +461,12 @@ async fn finish_apply(
             if addon.status.as_deref() == Some("DEGRADED") {
                 resp.diagnostics.push(degraded_warning(summary, &addon));
             }
+            // The settings as EKS reports them, through their table (the
+            // version installed; the planned text of configuration values
+            // that mean the same).
+            state = rules::with_addon_settings(&state, &addon.settings);
             state.addon_arn = addon.arn.clone();
             state.status = addon.status.clone();
-            state.resolved_version = addon.version.clone();
             state.created_at = addon.created_at.clone();
             state.modified_at = addon.modified_at.clone();
             if let Err(e) = fill_association_ids(c, &addon, &mut state).await {
@@ -528,23 +514,6 @@ mod tests {
             !wait_diagnostic("x".into(), &aws)
                 .detail
                 .contains("raise the timeouts")
-        );
-    }
-
-    #[test]
-    fn request_pairs_are_none_when_entries_are_omitted() {
-        assert_eq!(pod_identity_pairs(&AddonState::default()), None);
-        let s = AddonState {
-            pod_identity_associations: Some(vec![schema::addon::AddonAssociation {
-                service_account: "sa".into(),
-                role_arn: Some("r".into()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        };
-        assert_eq!(
-            pod_identity_pairs(&s),
-            Some(vec![("sa".into(), "r".into())])
         );
     }
 }

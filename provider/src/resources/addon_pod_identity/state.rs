@@ -5,11 +5,11 @@
 //! Owns: everything plan, apply, read and import share about the state.
 //! Does not own: AWS calls (`crate::aws`) or the pure rules (`schema::addon`).
 
-use crate::aws::eks::addon::Addon;
+use crate::aws::eks::addon::{self, Addon};
 use crate::aws::eks::association;
 use crate::aws::{AwsError, Clients};
 use crate::spec_map;
-use schema::addon::{self as rules, AddonAssociation, AddonState, NamespaceConfig};
+use schema::addon::{self as rules, AddonAssociation, AddonState, EntrySettings, NamespaceConfig};
 use std::collections::{BTreeMap, BTreeSet};
 use tfplugin::{ApplyResponse, Schema};
 
@@ -79,15 +79,7 @@ pub(super) fn entry_type() -> tfplugin::Type {
 /// Two JSON texts that mean the same (or the same text, when not JSON).
 pub(super) fn json_equal(a: &Option<String>, b: &Option<String>) -> bool {
     match (a, b) {
-        (Some(x), Some(y)) => {
-            match (
-                serde_json::from_str::<serde_json::Value>(x),
-                serde_json::from_str::<serde_json::Value>(y),
-            ) {
-                (Ok(p), Ok(q)) => p == q,
-                _ => x == y,
-            }
-        }
+        (Some(x), Some(y)) => rules::same_json(x, y),
         (None, None) => true,
         _ => false,
     }
@@ -123,25 +115,23 @@ pub(super) fn made_role_names(s: &AddonState) -> BTreeSet<String> {
         .collect()
 }
 
-/// The addon's associations: service account → (id, arn, role).
+/// An association EKS made for the addon: its ID, ARN and entry settings.
+type Remote = (String, String, EntrySettings);
+
+/// The addon's associations, by service account.
 async fn remote_associations(
     c: &Clients,
     addon: &Addon,
-) -> Result<BTreeMap<String, (String, String, String)>, AwsError> {
+) -> Result<BTreeMap<String, Remote>, AwsError> {
     let mut out = BTreeMap::new();
     for arn in &addon.association_arns {
         let Some(id) = arn.rsplit('/').next().map(str::to_string) else {
             continue;
         };
         if let Some(a) = association::find_by_id(c, &addon.cluster, &id).await? {
-            out.insert(
-                a.service_account.clone().unwrap_or_default(),
-                (
-                    id,
-                    arn.clone(),
-                    a.settings.role_arn.clone().unwrap_or_default(),
-                ),
-            );
+            let entry = addon::entry_of(&a);
+            let sa = entry.service_account.clone().unwrap_or_default();
+            out.insert(sa, (id, arn.clone(), entry));
         }
     }
     Ok(out)
@@ -172,10 +162,12 @@ pub(super) async fn state_from_remote(
     addon: &Addon,
     prior: &AddonState,
 ) -> Result<AddonState, AwsError> {
-    let mut s = prior.clone();
+    // The settings through their table (the version installed, the IRSA
+    // role, the configuration values in the prior text when they mean the
+    // same); what EKS does not report stays as `prior` has it.
+    let mut s = rules::with_addon_settings(prior, &addon.settings);
     s.addon_arn = addon.arn.clone();
     s.status = addon.status.clone();
-    s.resolved_version = addon.version.clone();
     s.created_at = addon.created_at.clone();
     s.modified_at = addon.modified_at.clone();
     // The namespace EKS reports (namespaceConfig) wins: an addon found in
@@ -193,17 +185,6 @@ pub(super) async fn state_from_remote(
         s.namespace = Some(remote.clone());
     }
     s.id = Some(format!("{}:{}", prior.cluster_name, prior.addon_name));
-    s.service_account_role_arn = addon
-        .service_account_role_arn
-        .clone()
-        .filter(|a| !a.is_empty());
-    s.configuration_values = match (&addon.configuration_values, &prior.configuration_values) {
-        (Some(remote), Some(ours)) if json_equal(&Some(remote.clone()), &Some(ours.clone())) => {
-            Some(ours.clone())
-        }
-        (Some(remote), _) if !remote.is_empty() => Some(remote.clone()),
-        _ => None,
-    };
     s.tags_all = Some(addon.tags.clone());
     let remote = remote_associations(c, addon).await?;
     s.pod_identity_associations = merge_entries(prior, &remote);
@@ -221,17 +202,17 @@ pub(super) async fn state_from_remote(
 /// and a role made for it stays recorded (issue 12: nothing leaks).
 fn merge_entries(
     prior: &AddonState,
-    remote: &BTreeMap<String, (String, String, String)>,
+    remote: &BTreeMap<String, Remote>,
 ) -> Option<Vec<AddonAssociation>> {
     let prior_entries = prior.pod_identity_associations.clone().unwrap_or_default();
     let mut entries: Vec<AddonAssociation> = Vec::new();
     for e in &prior_entries {
         let mut e = e.clone();
         match remote.get(&e.service_account) {
-            Some((id, arn, role_arn)) => {
+            Some((id, arn, found)) => {
+                e = rules::with_entry_settings(&e, found);
                 e.association_id = Some(id.clone());
                 e.association_arn = Some(arn.clone());
-                e.role_arn = Some(role_arn.clone());
             }
             None => {
                 e.association_id = None;
@@ -240,17 +221,17 @@ fn merge_entries(
         }
         entries.push(e);
     }
-    for (sa, (id, arn, role_arn)) in remote {
+    for (sa, (id, arn, found)) in remote {
         if !prior_entries.iter().any(|e| &e.service_account == sa) {
-            entries.push(AddonAssociation {
+            let undeclared = AddonAssociation {
                 service_account: sa.clone(),
-                role_arn: Some(role_arn.clone()),
                 created_role: Some(false),
                 restrict_to_cluster: None,
                 association_id: Some(id.clone()),
                 association_arn: Some(arn.clone()),
                 ..Default::default()
-            });
+            };
+            entries.push(rules::with_entry_settings(&undeclared, found));
         }
     }
     match (&prior.pod_identity_associations, entries.is_empty()) {
@@ -349,10 +330,8 @@ mod tests {
         ]
         .iter()
         .map(|(sa, id, role)| {
-            (
-                sa.to_string(),
-                (id.to_string(), format!("arn/{id}"), role.to_string()),
-            )
+            let found = EntrySettings::new(sa, role);
+            (sa.to_string(), (id.to_string(), format!("arn/{id}"), found))
         })
         .collect();
         let merged = merge_entries(&prior, &remote).unwrap_or_default();

@@ -10,6 +10,7 @@ use crate::aws::eks::addon::{self, AGENT_ADDON, AddonUpdate, NewAddon};
 use crate::aws::iam::role as iam;
 use crate::aws::retry::{self, Attempt, PROPAGATION_TIMEOUT, is_in_use};
 use crate::aws::{AwsError, Clients};
+use schema::addon::{AddonSettings, EntrySettings};
 use schema::migration::{self as rules, TrustedAccounts};
 use std::future::Future;
 use tfplugin::Ctx;
@@ -47,7 +48,7 @@ pub(super) async fn trusted_service_accounts(
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("addon {name} is gone"))?;
-    let version = a.version.clone().unwrap_or_default();
+    let version = a.settings.addon_version.clone().unwrap_or_default();
     let declared: Vec<String> = addon::find_pod_identity_configuration(c, name, &version)
         .await
         .map_err(|e| e.to_string())?
@@ -87,18 +88,20 @@ pub(super) async fn switch_to_pod_identity(
     let update = AddonUpdate {
         cluster: cluster.to_string(),
         name: name.to_string(),
-        pod_identity: Some(
-            service_accounts
-                .iter()
-                .map(|sa| (sa.clone(), role.to_string()))
-                .collect(),
-        ),
-        // Left out, not "": leaving `serviceAccountRoleArn` out of
-        // UpdateAddon is what removes the IRSA role; EKS refuses "" with
-        // 403 "Cross-account pass role is not allowed." (emulator/FACTS.md
-        // F1, F2; terraform-provider-aws #30645; eksctl omits the member).
-        service_account_role_arn: None,
-        ..Default::default()
+        settings: AddonSettings {
+            pod_identity_associations: Some(
+                service_accounts
+                    .iter()
+                    .map(|sa| EntrySettings::new(sa, role))
+                    .collect(),
+            ),
+            // Left out, not "": leaving `serviceAccountRoleArn` out of
+            // UpdateAddon is what removes the IRSA role; EKS refuses "" with
+            // 403 "Cross-account pass role is not allowed." (emulator/FACTS.md
+            // F1, F2; terraform-provider-aws #30645; eksctl omits the member).
+            service_account_role_arn: None,
+            ..Default::default()
+        },
     };
     let id = retry_rewritten_trust(ctx.stopped(), trust_just_changed, || {
         addon::update(ctx, c, &update)
@@ -148,9 +151,11 @@ pub(super) async fn switch_back_to_irsa(
     let update = AddonUpdate {
         cluster: cluster.to_string(),
         name: name.to_string(),
-        service_account_role_arn: Some(role.to_string()),
-        pod_identity: Some(vec![]),
-        ..Default::default()
+        settings: AddonSettings {
+            service_account_role_arn: Some(role.to_string()),
+            pod_identity_associations: Some(vec![]),
+            ..Default::default()
+        },
     };
     run_update(ctx, c, &update).await
 }

@@ -351,13 +351,18 @@ async fn discover_addons(
     let mut namespaces = BTreeMap::new();
     for a in described {
         let Some(a) = a? else { continue };
-        let Some(role) = a.service_account_role_arn.clone().filter(|r| !r.is_empty()) else {
+        let Some(role) = a
+            .settings
+            .service_account_role_arn
+            .clone()
+            .filter(|r| !r.is_empty())
+        else {
             continue;
         };
         if !a.association_arns.is_empty() {
             continue; // already on pod identity
         }
-        let version = a.version.clone().unwrap_or_default();
+        let version = a.settings.addon_version.clone().unwrap_or_default();
         let config = addon::find_pod_identity_configuration(c, &a.name, &version).await?;
         let ns = a
             .namespace
