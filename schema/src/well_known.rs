@@ -18,7 +18,12 @@
 //! entry uses the documented ARN form with `*` and its `notes` say so; its
 //! `scopes` declare how `well_known_policy_scopes`
 //! ([`crate::well_known_scope`]) puts the user's ARNs back
-//! ([`combine_scoped`]). Without scopes every entry renders as before.
+//! ([`combine_scoped`]). Without scopes every entry renders as before,
+//! except one written per cluster (`karpenter`, from Karpenter's own
+//! CloudFormation template): its `${cluster_name}`, `${region}` and
+//! `${account_id}` come from each ARN of the required `cluster_arns`
+//! ([`ScopeRule::per_cluster`]), and it cannot be rendered without them
+//! ([`render`], [`combine_scoped`] and [`missing_scopes`] say so).
 //!
 //! Sizes (compact JSON, which is also how IAM counts, since IAM ignores
 //! whitespace; measured for `aws-us-gov`, the longest partition name):
@@ -729,6 +734,20 @@ pub fn render(
     Ok(materialize_scoped(e, partition, scopes))
 }
 
+/// The AWS managed policies of several names (sorted, deduplicated),
+/// which no scope changes: what an import needs to tell a role's own
+/// managed policies from those of its well-known policies, whatever the
+/// scopes (which a role does not record) were.
+pub fn managed_policy_arns(names: &[String], partition: &str) -> Result<Vec<String>, String> {
+    check_partition(partition)?;
+    let mut managed = BTreeSet::new();
+    for name in names {
+        let e = resolve(name)?;
+        managed.extend(materialize(e, partition).managed_policy_arns);
+    }
+    Ok(managed.into_iter().collect())
+}
+
 /// Every scope that no chosen entry takes, one message each, naming the
 /// entries of the catalogue that would take it. Unknown names are left to
 /// [`check_names`].
@@ -1425,6 +1444,12 @@ mod karpenter_tests {
             ..Default::default()
         };
         assert!(missing_scopes(&names, &given).is_empty());
+        // An import tells managed policies apart without the scopes.
+        let with_ebs = vec!["karpenter".to_string(), "ebs-csi-controller".to_string()];
+        assert_eq!(
+            managed_policy_arns(&with_ebs, "aws").unwrap(),
+            ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"]
+        );
         let p = lookup("karpenter", "aws").unwrap();
         assert_eq!(p.required_scopes, ["cluster_arns"]);
         assert_eq!(
