@@ -22,7 +22,7 @@
 //! except one written per cluster (`karpenter`, from Karpenter's own
 //! CloudFormation template): its `${cluster_name}`, `${region}` and
 //! `${account_id}` come from each ARN of the required `cluster_arns`
-//! ([`ScopeRule::per_cluster`]), and it cannot be rendered without them
+//! (`per_cluster` in the catalogue), and it cannot be rendered without them
 //! ([`render`], [`combine_scoped`] and [`missing_scopes`] say so).
 //!
 //! Sizes (compact JSON, which is also how IAM counts, since IAM ignores
@@ -126,7 +126,7 @@ struct SplitRule {
 /// The placeholder of a scope value in a [`SplitRule`] condition.
 const VALUE_PLACEHOLDER: &str = "${value}";
 
-/// The placeholders of a per-cluster entry ([`ScopeRule::per_cluster`]):
+/// The placeholders of a per-cluster entry (`per_cluster` in the catalogue):
 /// the cluster's name, region and account, as Karpenter's CloudFormation
 /// template writes `${ClusterName}`, `${AWS::Region}` and
 /// `${AWS::AccountId}`.
