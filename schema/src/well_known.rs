@@ -1578,6 +1578,15 @@ mod karpenter_tests {
         assert_eq!(s.len(), 2 + 1 + 1 + 14 * 2);
         let unique: BTreeSet<String> = s.iter().map(Value::to_string).collect();
         assert_eq!(unique.len(), s.len());
+        let size = policy_chars(&render_document(&s));
+        eprintln!("karpenter, two clusters: {size} characters");
+        let names = ["karpenter".to_string()];
+        let combined = combine_scoped(&names, &scopes, "aws");
+        assert_eq!(
+            combined.is_ok(),
+            size <= INLINE_POLICY_MAX_CHARS,
+            "{combined:?}"
+        );
     }
 
     #[test]
