@@ -440,9 +440,16 @@ fn example_well_known_policy_data_source() {
     tf.assert_plan_empty();
     let out = tf.outputs();
     assert!(
-        out["external_dns_policy"]
-            .as_str()
-            .is_some_and(|p| p.contains("route53")),
+        out["external_dns_policy"].as_str().is_some_and(|p| p
+            .contains("hostedzone/Z0123456789ABCDEFGHIJ")
+            && !p.contains("hostedzone/*")),
+        "{out}"
+    );
+    assert!(
+        out["karpenter_policy"].as_str().is_some_and(|p| {
+            p.contains("aws:ResourceTag/kubernetes.io/cluster/prod")
+                && p.contains("arn:aws:iam::123456789012:role/prod-karpenter-nodes")
+        }),
         "{out}"
     );
     assert_eq!(

@@ -117,6 +117,93 @@ fn functions_basic() {
     assert!(text.contains("well_known_policy"), "{text}");
 }
 
+/// Issue 25: `well_known_policy` with scopes (a second argument, an
+/// object), the partition taken from the scopes' ARNs or given after them,
+/// and the errors naming the scope.
+#[test]
+fn functions_well_known_policy_scoped() {
+    let Some(w) = acc_aws("functions_well_known_policy_scoped") else {
+        return;
+    };
+    let e = engine();
+    if !e.has_provider_functions() {
+        eprintln!("functions_well_known_policy_scoped: {e} has no provider-defined functions");
+        return;
+    }
+    let cluster = "arn:aws-us-gov:eks:us-gov-west-1:123456789012:cluster/prod";
+    let node = "arn:aws-us-gov:iam::123456789012:role/prod-nodes";
+    let zone = "arn:aws-cn:route53:::hostedzone/Z1";
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        output(
+            "karpenter",
+            &format!(
+                r#"provider::eks::well_known_policy("karpenter", {{ cluster_arns = ["{cluster}"], node_role_arns = ["{node}"] }}).policy_json"#
+            ),
+        ),
+        output(
+            "dns",
+            &format!(
+                r#"provider::eks::well_known_policy("external-dns", "aws-cn", {{ hosted_zone_arns = ["{zone}"] }}).policy_json"#
+            ),
+        ),
+    ]));
+    tf.apply();
+    let out = tf.outputs();
+    let doc = |k: &str| -> Value {
+        serde_json::from_str(out[k].as_str().unwrap_or("null")).unwrap_or_default()
+    };
+    let karpenter = doc("karpenter");
+    let statements = karpenter["Statement"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(statements.len(), 18, "{karpenter}");
+    let with = |action: &str| -> Vec<Value> {
+        statements
+            .iter()
+            .filter(|s| {
+                s["Action"] == action
+                    || s["Action"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x == action))
+            })
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        with("iam:PassRole")[0]["Resource"],
+        serde_json::json!([node])
+    );
+    assert_eq!(with("eks:DescribeCluster")[0]["Resource"], cluster);
+    assert_eq!(
+        with("sqs:ReceiveMessage")[0]["Resource"],
+        "arn:aws-us-gov:sqs:us-gov-west-1:123456789012:prod"
+    );
+    assert!(!karpenter.to_string().contains("arn:aws:"), "{karpenter}");
+    let dns = doc("dns").to_string();
+    assert!(dns.contains(zone) && !dns.contains("hostedzone/*"), "{dns}");
+
+    tf.write(&config(&[
+        provider(&[]),
+        output(
+            "bad",
+            r#"provider::eks::well_known_policy("karpenter", { sqs_queue_arns = [] })"#,
+        ),
+    ]));
+    let text = tf.plan_expect_error("cluster_arns");
+    assert!(text.contains("well_known_policy"), "{text}");
+    tf.write(&config(&[
+        provider(&[]),
+        output(
+            "bad",
+            &format!(r#"provider::eks::well_known_policy("external-dns", {{ hosted_zone_arns = ["{zone}"] }}, "aws")"#),
+        ),
+    ]));
+    tf.plan_expect_error("another partition");
+}
+
 #[test]
 fn cluster_auth_ephemeral() {
     let Some(w) = acc_local(

@@ -3,7 +3,9 @@
 //! `eks_addon_pod_identity`, in two steps (the second an in-place update),
 //! each checking that the statements that grant on the scoped kind of
 //! resource carry exactly the given ARNs (and conditions) in IAM, and no
-//! wildcard of that kind is left; then the plan-time errors.
+//! wildcard of that kind is left; then the plan-time errors. Karpenter
+//! (written per cluster from its CloudFormation template) on a made role
+//! and on `eks_pod_identity_role`.
 //!
 //! The expectations are written out here, not computed with the schema
 //! crate, so that a wrong rule in the catalogue cannot agree with itself.
@@ -434,4 +436,205 @@ fn well_known_scopes_addon_entry() {
     tf.write(&addon(&cluster, &names, &scopes));
     tf.destroy();
     assert!(w.get_role(&role).is_none(), "role {role} left behind");
+}
+
+/// Karpenter's grants for one cluster, as its v1.14 CloudFormation
+/// template writes them with the cluster's name, region and account.
+struct Karpenter<'a> {
+    cluster: &'a str,
+    cluster_arn: &'a str,
+    region: &'a str,
+    account: &'a str,
+}
+
+impl Karpenter<'_> {
+    /// Checks the document: exactly the template's statements, the
+    /// cluster's values in every condition and ARN, `node_role` the one
+    /// role PassRole may pass, `queue` the interruption queue (`None`: no
+    /// interruption statement).
+    fn check(&self, doc: &Value, node_role: &Value, queue: Option<&str>) {
+        let (c, r, a) = (self.cluster, self.region, self.account);
+        let text = doc.to_string();
+        assert!(!text.contains("${") && !text.contains("\"Sid\""), "{text}");
+        let count = doc["Statement"].as_array().map_or(0, Vec::len);
+        assert_eq!(count, if queue.is_some() { 18 } else { 17 }, "{text}");
+        let pass = only(doc, "iam:PassRole");
+        assert_eq!(&pass["Resource"], node_role, "{pass}");
+        assert_eq!(
+            pass["Condition"],
+            json!({"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}})
+        );
+        match queue {
+            Some(q) => {
+                let s = only(doc, "sqs:ReceiveMessage");
+                assert_eq!(s["Resource"], json!([q]), "{s}");
+                assert_eq!(
+                    actions(s),
+                    ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]
+                );
+            }
+            None => assert!(granting(doc, "sqs:ReceiveMessage").is_empty(), "{text}"),
+        }
+        let describe = only(doc, "eks:DescribeCluster");
+        assert_eq!(describe["Resource"], self.cluster_arn, "{describe}");
+        let delete = only(doc, "ec2:TerminateInstances");
+        assert_eq!(
+            delete["Resource"],
+            json!([
+                format!("arn:aws:ec2:{r}:*:instance/*"),
+                format!("arn:aws:ec2:{r}:*:launch-template/*")
+            ])
+        );
+        assert_eq!(
+            delete["Condition"],
+            json!({
+                "StringEquals": {format!("aws:ResourceTag/kubernetes.io/cluster/{c}"): "owned"},
+                "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}
+            })
+        );
+        let profile = only(doc, "iam:CreateInstanceProfile");
+        assert_eq!(
+            profile["Resource"],
+            format!("arn:aws:iam::{a}:instance-profile/*")
+        );
+        assert_eq!(
+            profile["Condition"],
+            json!({
+                "StringEquals": {
+                    format!("aws:RequestTag/kubernetes.io/cluster/{c}"): "owned",
+                    "aws:RequestTag/eks:eks-cluster-name": c,
+                    "aws:RequestTag/topology.kubernetes.io/region": r
+                },
+                "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}
+            })
+        );
+        assert_eq!(
+            only(doc, "arc-zonal-shift:GetManagedResource")["Condition"],
+            json!({"StringEquals": {"arc-zonal-shift:ResourceIdentifier": self.cluster_arn}})
+        );
+        let read = only(doc, "ec2:DescribeSubnets");
+        assert_eq!(read["Resource"], "*");
+        assert_eq!(
+            read["Condition"],
+            json!({"StringEquals": {"aws:RequestedRegion": r}})
+        );
+        assert_eq!(
+            only(doc, "ssm:GetParameter")["Resource"],
+            format!("arn:aws:ssm:{r}::parameter/aws/service/*")
+        );
+    }
+}
+
+/// A made role of an association and an `eks_pod_identity_role`, both
+/// with `karpenter` and the same scopes.
+fn karpenter_config(cluster: &str, sa: &str, role_name: &str, scopes: &str) -> String {
+    let names = list(&["karpenter"]);
+    config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_association",
+            "test",
+            &[
+                ("cluster_name", string(cluster)),
+                ("namespace", string("kube-system")),
+                ("service_account", string(sa)),
+                ("well_known_policies", names.clone()),
+                ("well_known_policy_scopes", scopes.to_string()),
+            ],
+        ),
+        resource(
+            "eks_pod_identity_role",
+            "karpenter",
+            &[
+                ("name", string(role_name)),
+                ("well_known_policies", names),
+                ("well_known_policy_scopes", scopes.to_string()),
+            ],
+        ),
+    ])
+}
+
+#[test]
+fn well_known_scopes_karpenter() {
+    let Some(w) = acc("well_known_scopes_karpenter") else {
+        return;
+    };
+    let cluster = w.new_cluster();
+    let cluster_arn = w
+        .describe_cluster(&cluster)
+        .and_then(|c| c["arn"].as_str().map(String::from))
+        .unwrap_or_default();
+    assert!(
+        cluster_arn.ends_with(&format!(":cluster/{cluster}")),
+        "{cluster_arn}"
+    );
+    let (r, a) = (&w.region, &w.account_id);
+    let k = Karpenter {
+        cluster: &cluster,
+        cluster_arn: &cluster_arn,
+        region: r,
+        account: a,
+    };
+    let node_role = format!("arn:aws:iam::{a}:role/tf-acc-karpenter-nodes");
+    let queue = format!("arn:aws:sqs:{r}:{a}:tf-acc-karpenter");
+    let sa = acceptance_tests::random_name();
+    let shared = acceptance_tests::random_name();
+    let mut tf = Tf::new(w);
+
+    // Step 1: the cluster, a node role and a queue of the user's.
+    let scopes = format!(
+        "{{ cluster_arns = {}, node_role_arns = {}, sqs_queue_arns = {} }}",
+        list(&[&cluster_arn]),
+        list(&[&node_role]),
+        list(&[&queue])
+    );
+    tf.write(&karpenter_config(&cluster, &sa, &shared, &scopes));
+    tf.apply();
+    let made = tf.resource(ASSOCIATION)["role_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let doc = well_known_doc(w, &made);
+    k.check(&doc, &json!([node_role]), Some(&queue));
+    assert_eq!(well_known_doc(w, &shared), doc, "eks_pod_identity_role");
+    tf.assert_plan_empty();
+    let id = tf.resource(ASSOCIATION)["association_id"].clone();
+
+    // Step 2, in place: the template's node role, and no queue.
+    let scopes = format!(
+        "{{ cluster_arns = {}, sqs_queue_arns = [] }}",
+        list(&[&cluster_arn])
+    );
+    tf.write(&karpenter_config(&cluster, &sa, &shared, &scopes));
+    tf.apply();
+    assert_eq!(tf.resource(ASSOCIATION)["association_id"], id, "replaced");
+    let template_role = json!(format!("arn:aws:iam::{a}:role/KarpenterNodeRole-{cluster}"));
+    let doc = well_known_doc(w, &made);
+    k.check(&doc, &template_role, None);
+    assert_eq!(well_known_doc(w, &shared), doc, "eks_pod_identity_role");
+    tf.assert_plan_empty();
+
+    // Plan-time errors: no cluster, a cluster ARN with a wildcard.
+    tf.write(&karpenter_config(
+        &cluster,
+        &sa,
+        &shared,
+        "{ sqs_queue_arns = [] }",
+    ));
+    let out = tf.plan_expect_error("needs well_known_policy_scopes.cluster_arns");
+    assert!(
+        acceptance_tests::contains_ignoring_wrap(&out, "data.aws_eks_cluster.this.arn"),
+        "{out}"
+    );
+    let wildcard = format!(
+        "{{ cluster_arns = {} }}",
+        list(&[&format!("arn:aws:eks:{r}:*:cluster/{cluster}")])
+    );
+    tf.write(&karpenter_config(&cluster, &sa, &shared, &wildcard));
+    tf.plan_expect_error("no wildcard");
+
+    tf.write(&karpenter_config(&cluster, &sa, &shared, &scopes));
+    tf.destroy();
+    assert!(w.get_role(&made).is_none(), "role {made} left behind");
+    assert!(w.get_role(&shared).is_none(), "role {shared} left behind");
 }

@@ -241,7 +241,7 @@ pub fn index_page(
 pub fn well_known_catalogue() -> Result<String, Error> {
     let all = schema::well_known::all("aws").map_err(|message| Error::Catalogue { message })?;
     let mut out = String::from(
-        "## The catalogue\n\nNames accepted by `name` here and by `well_known_policies` on `eks_pod_identity_association` and `eks_addon_pod_identity` (eksctl's names work too). ARNs shown for the `aws` partition.\n\nThe *scopes* column lists the keys of `well_known_policy_scopes` an entry takes. Without them such an entry is **unscoped**: it grants on every hosted zone, bucket, secret, parameter, key, queue, CA, workspace, role or target group of that kind, as its notes say; with them it grants on yours only. Entries without scopes grant what their source documents, whatever the scopes.\n\n| name | eksctl name | AWS managed policies | inline statements | scopes | source | notes |\n|---|---|---|---|---|---|---|\n",
+        "## The catalogue\n\nNames accepted by `name` here and by `well_known_policies` on `eks_pod_identity_association` and `eks_addon_pod_identity` (eksctl's names work too). ARNs shown for the `aws` partition.\n\nThe *scopes* column lists the keys of `well_known_policy_scopes` an entry takes. Without them such an entry is **unscoped**: it grants on every hosted zone, bucket, secret, parameter, key, queue, CA, workspace, role or target group of that kind, as its notes say; with them it grants on yours only. A key marked *required* has no unscoped form: the entry cannot be used without it (`karpenter`'s `cluster_arns`; its statements, counted here before they are written per cluster, name the cluster, region and account). Entries without scopes grant what their source documents, whatever the scopes.\n\n| name | eksctl name | AWS managed policies | inline statements | scopes | source | notes |\n|---|---|---|---|---|---|---|\n",
     );
     for p in all {
         let managed = if p.managed_policy_arns.is_empty() {
@@ -258,7 +258,13 @@ pub fn well_known_catalogue() -> Result<String, Error> {
         } else {
             p.scopes
                 .iter()
-                .map(|k| format!("`{k}`"))
+                .map(|k| {
+                    if p.required_scopes.contains(k) {
+                        format!("`{k}` (required)")
+                    } else {
+                        format!("`{k}`")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };

@@ -122,7 +122,7 @@ impl Function for RoleName {
     }
 }
 
-/// `well_known_policy(name, [partition])`.
+/// `well_known_policy(name, [scopes], [partition])`.
 struct WellKnownPolicy;
 
 fn well_known_type() -> Type {
@@ -140,26 +140,55 @@ impl Function for WellKnownPolicy {
     fn definition(&self) -> FunctionDefinition {
         let mut name = FunctionParameter::new("name", Type::String);
         name.description = "Name of the policy, such as `external-dns` (eksctl's names such as `externalDNS` work too).".into();
-        let mut partition = FunctionParameter::new("partition", Type::String);
-        partition.description = "Optional: `aws` (the default), `aws-cn`, `aws-us-gov`, `aws-eusc`, `aws-iso`, `aws-iso-b`, `aws-iso-e` or `aws-iso-f`.".into();
+        // Dynamic, so that the partition string of earlier versions
+        // (`well_known_policy("x", "aws-cn")`) and a scopes object are both
+        // accepted, in either order.
+        let mut options = FunctionParameter::new("options", Type::Dynamic);
+        options.allow_null = true;
+        options.description = "Optional, up to two, in any order: the scopes, an object of `well_known_policy_scopes` keys each with a list of ARNs (or names), such as `{ cluster_arns = [data.aws_eks_cluster.this.arn] }` (`karpenter` needs it); and the partition, `aws`, `aws-cn`, `aws-us-gov`, `aws-eusc`, `aws-iso`, `aws-iso-b`, `aws-iso-e` or `aws-iso-f` (default: the partition of the scopes' ARNs, else `aws`).".into();
         FunctionDefinition {
             parameters: vec![name],
-            variadic: Some(partition),
+            variadic: Some(options),
             return_type: well_known_type(),
-            summary: "A well-known IAM policy: inline document and managed policy ARNs.".into(),
-            description: "Returns `{ policy_json, managed_policy_arns }` for one entry of the catalogue that `well_known_policies` uses: the inline policy document (null when the entry is managed policies only) and the AWS managed policies, for a partition.".into(),
+            summary: "A well-known IAM policy: inline document and managed policy ARNs, optionally scoped.".into(),
+            description: "Returns `{ policy_json, managed_policy_arns }` for one entry of the catalogue that `well_known_policies` uses: the inline policy document (null when the entry is managed policies only) and the AWS managed policies, for a partition, with the scopes applied as `well_known_policy_scopes` applies them on the roles this provider makes. Scopes are checked as there: known keys, ARNs of the right service, resource type and partition, keys the entry takes, and the keys it needs.".into(),
             deprecation: None,
         }
     }
     async fn call(&self, args: Vec<Value>) -> Result<Value, FunctionError> {
         let name = string_arg(&args, 0)?;
-        if args.len() > 2 {
-            return Err(error(2, "at most one partition may follow the name".into()));
+        let (mut scopes, mut partition) = (None, None);
+        for (i, arg) in args.iter().enumerate().skip(1) {
+            match arg {
+                Value::Null => {}
+                Value::String(p) if partition.is_none() => partition = Some((i, p.as_str())),
+                Value::Map(_) if scopes.is_none() => {
+                    let serde_json::Value::Object(m) = arg.to_json() else {
+                        continue;
+                    };
+                    scopes = Some((i, m));
+                }
+                _ => {
+                    return Err(error(
+                        i as i64,
+                        "after the name come at most one scopes object and one partition string"
+                            .into(),
+                    ));
+                }
+            }
         }
-        let partition = args.get(1).and_then(Value::as_str);
-        let (doc, managed) = f::well_known_policy(&name, partition).map_err(|e| {
-            let arg = if e.contains("partition") { 1 } else { 0 };
-            error(arg, e)
+        let (doc, managed) = f::well_known_policy(
+            &name,
+            scopes.as_ref().map(|(_, m)| m),
+            partition.map(|(_, p)| p),
+        )
+        .map_err(|(arg, e)| {
+            let at = match arg {
+                f::WellKnownArg::Name => 0,
+                f::WellKnownArg::Scopes => scopes.as_ref().map_or(1, |(i, _)| *i),
+                f::WellKnownArg::Partition => partition.map_or(1, |(i, _)| i),
+            };
+            error(at as i64, e)
         })?;
         let mut out = Value::Null;
         out.set("policy_json", doc.map_or(Value::Null, Value::string));
@@ -237,5 +266,51 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.argument, Some(0));
+    }
+
+    #[tokio::test]
+    async fn well_known_policy_with_scopes_in_either_order() {
+        let mut scopes = Value::Null;
+        scopes.set(
+            "hosted_zone_arns",
+            Value::List(vec![Value::string("arn:aws-cn:route53:::hostedzone/Z1")]),
+        );
+        for args in [
+            vec![
+                Value::string("external-dns"),
+                scopes.clone(),
+                Value::string("aws-cn"),
+            ],
+            vec![
+                Value::string("external-dns"),
+                Value::string("aws-cn"),
+                scopes.clone(),
+            ],
+            vec![Value::string("external-dns"), scopes.clone()],
+        ] {
+            let out = WellKnownPolicy.call(args).await.unwrap();
+            let doc = out
+                .get("policy_json")
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            assert!(doc.contains("arn:aws-cn:route53:::hostedzone/Z1"), "{doc}");
+            assert!(!doc.contains("hostedzone/*"), "{doc}");
+        }
+        let e = WellKnownPolicy
+            .call(vec![
+                Value::string("external-dns"),
+                Value::string("aws"),
+                scopes.clone(),
+            ])
+            .await
+            .unwrap_err();
+        assert_eq!(e.argument, Some(2), "{}", e.text);
+        assert!(e.text.contains("another partition"), "{}", e.text);
+        let e = WellKnownPolicy
+            .call(vec![Value::string("external-dns"), scopes.clone(), scopes])
+            .await
+            .unwrap_err();
+        assert_eq!(e.argument, Some(2));
     }
 }

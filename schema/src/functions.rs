@@ -30,7 +30,7 @@ pub const FUNCTION_NAMES: [&str; 3] = [
 pub const TRUST_POLICY_FUNCTION: &str = "pod_identity_trust_policy";
 /// `provider::eks::role_name(cluster_arn, namespace, service_account)`.
 pub const ROLE_NAME_FUNCTION: &str = "role_name";
-/// `provider::eks::well_known_policy(name, [partition])`.
+/// `provider::eks::well_known_policy(name, [scopes], [partition])`.
 pub const WELL_KNOWN_POLICY_FUNCTION: &str = "well_known_policy";
 
 /// Each function's signature and one-line summary, for the docs (the
@@ -48,8 +48,8 @@ pub const SIGNATURES: [(&str, &str, &str); 3] = [
     ),
     (
         WELL_KNOWN_POLICY_FUNCTION,
-        "well_known_policy(name string, partition string...) object({policy_json = string, managed_policy_arns = list(string)})",
-        "A well-known IAM policy: its inline document and managed policy ARNs, for a partition.",
+        "well_known_policy(name string, options dynamic...) object({policy_json = string, managed_policy_arns = list(string)})",
+        "A well-known IAM policy: its inline document and managed policy ARNs, scoped to your resources, for a partition.",
     ),
 ];
 
@@ -171,17 +171,83 @@ pub fn role_name(
     ))
 }
 
-/// A well-known policy for `partition` (default `aws`): the inline
-/// document (null when the entry is managed policies only) and the managed
-/// policy ARNs.
+/// The argument of `well_known_policy` an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WellKnownArg {
+    /// The name.
+    Name,
+    /// The scopes object.
+    Scopes,
+    /// The partition.
+    Partition,
+}
+
+/// A well-known policy with `scopes` (an object of
+/// `well_known_policy_scopes` keys, each a list of strings; null or absent
+/// for none) applied, for `partition`: when not given, the partition of
+/// the scopes' ARNs, else `aws`. Returns the inline document (null when
+/// the entry is managed policies only) and the managed policy ARNs. The
+/// scopes are checked as on a made role at plan: known keys, values of the
+/// right service, resource type and partition, keys the entry takes, and
+/// the keys it needs (`karpenter`'s `cluster_arns`).
 pub fn well_known_policy(
     name: &str,
+    scopes: Option<&Map<String, Value>>,
     partition: Option<&str>,
-) -> Result<(Option<String>, Vec<String>), String> {
-    let partition = partition.unwrap_or("aws");
-    well_known::check_partition(partition)?;
-    let p = well_known::lookup(name, partition)?;
+) -> Result<(Option<String>, Vec<String>), (WellKnownArg, String)> {
+    use WellKnownArg as A;
+    let scopes = match scopes {
+        Some(m) => scopes_of(m).map_err(|e| (A::Scopes, e))?,
+        None => well_known::WellKnownScopes::default(),
+    };
+    let partition = match partition {
+        Some(p) => p.to_string(),
+        None => scopes
+            .entries()
+            .into_iter()
+            .flat_map(|(_, v)| v.into_iter().flatten())
+            .find_map(|v| crate::role::arn_partition(v))
+            .unwrap_or("aws")
+            .to_string(),
+    };
+    well_known::check_partition(&partition).map_err(|e| (A::Partition, e))?;
+    well_known::check_name(name).map_err(|e| (A::Name, e))?;
+    let names = [name.to_string()];
+    let mut problems = scopes.problems(&partition);
+    problems.extend(well_known::check_scopes(&names, &scopes));
+    problems.extend(well_known::missing_scopes(&names, &scopes));
+    if !problems.is_empty() {
+        return Err((A::Scopes, problems.join(" ")));
+    }
+    let p = well_known::render(name, &scopes, &partition).map_err(|e| (A::Scopes, e))?;
     Ok((well_known::policy_json(&p), p.managed_policy_arns.clone()))
+}
+
+/// The scopes of an object written in HCL: every key a scope kind, every
+/// value a list of strings or null (not given).
+fn scopes_of(m: &Map<String, Value>) -> Result<well_known::WellKnownScopes, String> {
+    let attr = crate::well_known_scope::ATTR;
+    let mut given = Map::new();
+    for (key, value) in m {
+        if crate::well_known_scope::kind(key).is_none() {
+            let keys: Vec<&str> = crate::well_known_scope::KINDS
+                .iter()
+                .map(|k| k.key)
+                .collect();
+            return Err(format!(
+                "{key:?} is not a scope; the keys of {attr} are {}.",
+                keys.join(", ")
+            ));
+        }
+        match value {
+            Value::Null => {}
+            Value::Array(items) if items.iter().all(Value::is_string) => {
+                given.insert(key.clone(), value.clone());
+            }
+            _ => return Err(format!("{attr}.{key} must be a list of strings.")),
+        }
+    }
+    serde_json::from_value(Value::Object(given)).map_err(|e| format!("{attr}: {e}"))
 }
 
 #[cfg(test)]
@@ -281,15 +347,66 @@ mod tests {
 
     #[test]
     fn well_known_policy_per_partition() {
-        let (doc, managed) = well_known_policy("external-dns", None).unwrap();
+        let (doc, managed) = well_known_policy("external-dns", None, None).unwrap();
         assert!(doc.unwrap_or_default().contains("route53"));
         assert!(managed.is_empty());
-        let (_, managed) = well_known_policy("ebs-csi-controller", Some("aws-cn")).unwrap();
+        let (_, managed) = well_known_policy("ebs-csi-controller", None, Some("aws-cn")).unwrap();
         assert!(
             managed.iter().all(|a| a.starts_with("arn:aws-cn:")),
             "{managed:?}"
         );
-        assert!(well_known_policy("nope", None).is_err());
-        assert!(well_known_policy("external-dns", Some("mars")).is_err());
+        let err = |r: Result<_, (WellKnownArg, String)>| r.map(|_| ()).unwrap_err().0;
+        assert_eq!(
+            err(well_known_policy("nope", None, None)),
+            WellKnownArg::Name
+        );
+        assert_eq!(
+            err(well_known_policy("external-dns", None, Some("mars"))),
+            WellKnownArg::Partition
+        );
+    }
+
+    #[test]
+    fn well_known_policy_scoped_takes_the_partition_of_its_arns() {
+        let scopes = opts(json!({
+            "cluster_arns": ["arn:aws-us-gov:eks:us-gov-west-1:123456789012:cluster/prod"],
+            "node_role_arns": ["arn:aws-us-gov:iam::123456789012:role/nodes"],
+            "sqs_queue_arns": null,
+        }));
+        let (doc, managed) = well_known_policy("karpenter", Some(&scopes), None).unwrap();
+        let doc = doc.unwrap_or_default();
+        assert!(managed.is_empty());
+        assert!(
+            doc.contains("arn:aws-us-gov:iam::123456789012:role/nodes"),
+            "{doc}"
+        );
+        assert!(
+            doc.contains("arn:aws-us-gov:sqs:us-gov-west-1:123456789012:prod"),
+            "{doc}"
+        );
+        assert!(!doc.contains("arn:aws:"), "{doc}");
+        let (e_arg, e) = well_known_policy("karpenter", Some(&scopes), Some("aws")).unwrap_err();
+        assert_eq!(e_arg, WellKnownArg::Scopes);
+        assert!(e.contains("another partition"), "{e}");
+        let (_, e) = well_known_policy("karpenter", None, None).unwrap_err();
+        assert!(e.contains("cluster_arns"), "{e}");
+        let (_, e) = well_known_policy("karpenter", Some(&opts(json!({"clusters": ["x"]}))), None)
+            .unwrap_err();
+        assert!(
+            e.contains("\"clusters\" is not a scope") && e.contains("cluster_arns"),
+            "{e}"
+        );
+        let (_, e) = well_known_policy(
+            "velero",
+            Some(&opts(
+                json!({"hosted_zone_arns": ["arn:aws:route53:::hostedzone/Z"]}),
+            )),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.contains("external-dns"), "{e}");
+        let (_, e) = well_known_policy("velero", Some(&opts(json!({"s3_bucket_arns": "b"}))), None)
+            .unwrap_err();
+        assert!(e.contains("list of strings"), "{e}");
     }
 }

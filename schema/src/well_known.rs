@@ -18,7 +18,12 @@
 //! entry uses the documented ARN form with `*` and its `notes` say so; its
 //! `scopes` declare how `well_known_policy_scopes`
 //! ([`crate::well_known_scope`]) puts the user's ARNs back
-//! ([`combine_scoped`]). Without scopes every entry renders as before.
+//! ([`combine_scoped`]). Without scopes every entry renders as before,
+//! except one written per cluster (`karpenter`, from Karpenter's own
+//! CloudFormation template): its `${cluster_name}`, `${region}` and
+//! `${account_id}` come from each ARN of the required `cluster_arns`
+//! (`per_cluster` in the catalogue), and it cannot be rendered without them
+//! ([`render`], [`combine_scoped`] and [`missing_scopes`] say so).
 //!
 //! Sizes (compact JSON, which is also how IAM counts, since IAM ignores
 //! whitespace; measured for `aws-us-gov`, the longest partition name):
@@ -69,6 +74,11 @@ pub struct WellKnownPolicy {
     pub notes: Option<&'static str>,
     /// The scopes (`well_known_policy_scopes` keys) this entry takes, sorted.
     pub scopes: Vec<&'static str>,
+    /// The scopes this entry cannot be rendered without (`cluster_arns`
+    /// for an entry written per cluster); while one is missing,
+    /// `statements` keep the entry's placeholders and [`combine_scoped`]
+    /// refuses it.
+    pub required_scopes: Vec<&'static str>,
 }
 
 /// How one scope changes an entry's statements, as declared in the
@@ -91,6 +101,11 @@ struct ScopeRule {
     /// a condition naming the value (a tag condition per cluster).
     #[serde(default)]
     split: Option<SplitRule>,
+    /// The scope (`cluster_arns`, required) names the clusters the entry
+    /// is written for: every statement that uses [`CLUSTER_PLACEHOLDERS`]
+    /// is written once per cluster ARN, with its name, region and account.
+    #[serde(default)]
+    per_cluster: bool,
 }
 
 /// See [`ScopeRule::split`].
@@ -110,6 +125,12 @@ struct SplitRule {
 
 /// The placeholder of a scope value in a [`SplitRule`] condition.
 const VALUE_PLACEHOLDER: &str = "${value}";
+
+/// The placeholders of a per-cluster entry (`per_cluster` in the catalogue):
+/// the cluster's name, region and account, as Karpenter's CloudFormation
+/// template writes `${ClusterName}`, `${AWS::Region}` and
+/// `${AWS::AccountId}`.
+pub const CLUSTER_PLACEHOLDERS: [&str; 3] = ["${cluster_name}", "${region}", "${account_id}"];
 
 /// The catalogue file as stored.
 #[derive(Deserialize)]
@@ -191,14 +212,26 @@ fn check_rule(e: &Entry, r: &ScopeRule) -> Result<(), String> {
     if crate::well_known_scope::kind(&r.scope).is_none() {
         return Err("no such scope kind".into());
     }
-    if r.resource_of.is_empty() && r.add.is_empty() && r.split.is_none() {
+    if r.resource_of.is_empty() && r.add.is_empty() && r.split.is_none() && !r.per_cluster {
         return Err("changes nothing".into());
+    }
+    if r.per_cluster
+        && (r.scope != "cluster_arns"
+            || !Value::Array(e.inline.clone())
+                .to_string()
+                .contains(CLUSTER_PLACEHOLDERS[0]))
+    {
+        return Err(
+            "per_cluster is for cluster_arns, on an entry that uses ${cluster_name}".into(),
+        );
     }
     for &i in &r.resource_of {
         let s = e.inline.get(i).ok_or(format!("no statement {i}"))?;
         let mut res = Vec::new();
         strings_of(&s["Resource"], &mut res);
-        if !res.iter().any(|r| r.contains('*')) {
+        // A placeholder stands for the template's own resource, which the
+        // scope replaces as it replaces a wildcard.
+        if !res.iter().any(|r| r.contains('*') || r.contains("${")) {
             return Err(format!("statement {i} has no wildcard resource to scope"));
         }
     }
@@ -324,16 +357,80 @@ fn materialize(e: &'static Entry, partition: &str) -> WellKnownPolicy {
 
 /// Replaces `${value}` in every key and string of `v`.
 fn with_value(v: &Value, value: &str) -> Value {
+    replace_all(v, &[(VALUE_PLACEHOLDER, value)])
+}
+
+/// Replaces each placeholder with its value in every key and string of `v`.
+fn replace_all(v: &Value, pairs: &[(&str, &str)]) -> Value {
+    let text = |s: &str| {
+        pairs
+            .iter()
+            .fold(s.to_string(), |acc, (p, value)| acc.replace(p, value))
+    };
     match v {
-        Value::String(s) => Value::String(s.replace(VALUE_PLACEHOLDER, value)),
-        Value::Array(items) => Value::Array(items.iter().map(|i| with_value(i, value)).collect()),
+        Value::String(s) => Value::String(text(s)),
+        Value::Array(items) => Value::Array(items.iter().map(|i| replace_all(i, pairs)).collect()),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| (k.replace(VALUE_PLACEHOLDER, value), with_value(v, value)))
+                .map(|(k, v)| (text(k), replace_all(v, pairs)))
                 .collect(),
         ),
         other => other.clone(),
     }
+}
+
+/// The statements of a per-cluster entry for the given cluster ARNs: a
+/// statement that uses a [`CLUSTER_PLACEHOLDERS`] once per cluster (an
+/// ARN that is not a cluster ARN is skipped; [`check_required`] refuses it
+/// first), every other statement once, repeats dropped.
+fn per_cluster(statements: Vec<Value>, clusters: &[String]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut push = |s: Value| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    for s in statements {
+        let text = s.to_string();
+        if !CLUSTER_PLACEHOLDERS.iter().any(|p| text.contains(p)) {
+            push(s);
+            continue;
+        }
+        for arn in clusters {
+            let Some(c) = crate::well_known_scope::ClusterArn::parse(arn) else {
+                continue;
+            };
+            let [name, region, account] = CLUSTER_PLACEHOLDERS;
+            push(replace_all(
+                &s,
+                &[(name, c.name), (region, c.region), (account, c.account)],
+            ));
+        }
+    }
+    out
+}
+
+/// An entry's required scopes ([`ScopeRule::per_cluster`]) are given, and
+/// each value is of the form the statements need.
+fn check_required(e: &Entry, scopes: &WellKnownScopes) -> Result<(), String> {
+    for r in e.scopes.iter().filter(|r| r.per_cluster) {
+        let key = &r.scope;
+        let Some(values) = scopes.values(key) else {
+            return Err(format!(
+                "{name} needs well_known_policy_scopes.{key}: its statements name the cluster, its region and its account in tag conditions and ARNs, which have no wildcard form. Add {key} = [the cluster's ARN] (such as data.aws_eks_cluster.this.arn; one ARN per cluster the role serves) to well_known_policy_scopes.",
+                name = e.name
+            ));
+        };
+        if let Some(bad) = values
+            .iter()
+            .find(|v| crate::well_known_scope::ClusterArn::parse(v).is_none())
+        {
+            return Err(format!(
+                "well_known_policy_scopes.{key}: {bad:?} is not an EKS cluster ARN (arn:PARTITION:eks:REGION:ACCOUNT:cluster/NAME)."
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// An entry's statements with the given scopes applied (see
@@ -395,7 +492,14 @@ fn scoped_statements(e: &Entry, scopes: &WellKnownScopes) -> Vec<Value> {
             }
         }
     }
-    own.into_iter().flatten().chain(added).collect()
+    let statements: Vec<Value> = own.into_iter().flatten().chain(added).collect();
+    match e.scopes.iter().find(|r| r.per_cluster) {
+        Some(r) => match scopes.values(&r.scope) {
+            Some(clusters) => per_cluster(statements, &clusters),
+            None => statements,
+        },
+        None => statements,
+    }
 }
 
 /// One entry resolved for a partition with scopes applied.
@@ -411,6 +515,12 @@ fn materialize_scoped(
         .collect();
     taken.sort_unstable();
     taken.dedup();
+    let required_scopes = e
+        .scopes
+        .iter()
+        .filter(|r| r.per_cluster)
+        .filter_map(|r| crate::well_known_scope::kind(&r.scope).map(|k| k.key))
+        .collect();
     WellKnownPolicy {
         name: &e.name,
         eksctl_name: e.eksctl_name.as_deref(),
@@ -426,12 +536,14 @@ fn materialize_scoped(
         source: &e.source,
         notes: e.notes.as_deref(),
         scopes: taken,
+        required_scopes,
     }
 }
 
 /// Resolves a canonical or eksctl name for a partition; unknown names give
 /// `Err(String)` whose text lists every valid canonical name and says how to
-/// fix it.
+/// fix it. An entry with required scopes keeps its placeholders here (see
+/// [`WellKnownPolicy::required_scopes`]); [`render`] fills them.
 pub fn lookup(name: &str, partition: &str) -> Result<WellKnownPolicy, String> {
     check_partition(partition)?;
     Ok(materialize(resolve(name)?, partition))
@@ -554,6 +666,7 @@ pub fn combine_scoped(
     let mut chosen: BTreeMap<&'static str, &'static Entry> = BTreeMap::new();
     for name in names {
         let e = resolve(name)?;
+        check_required(e, scopes)?;
         chosen.insert(&e.name, e);
     }
     let mut managed = BTreeSet::new();
@@ -591,6 +704,48 @@ pub fn combine_scoped(
         ));
     }
     Ok((managed, Some(doc)))
+}
+
+/// The chosen entries' required scopes that are missing or malformed
+/// (a per-cluster entry without `cluster_arns`), one message each, each
+/// naming the scope key and how to fix it. Unknown names are left to
+/// [`check_names`].
+pub fn missing_scopes(names: &[String], scopes: &WellKnownScopes) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    names
+        .iter()
+        .filter_map(|n| resolve(n).ok())
+        .filter(|e| seen.insert(e.name.as_str()))
+        .filter_map(|e| check_required(e, scopes).err())
+        .collect()
+}
+
+/// A single entry with `scopes` applied, for the data source and the
+/// function: as [`lookup`], refusing what [`combine_scoped`] refuses (a
+/// required scope missing).
+pub fn render(
+    name: &str,
+    scopes: &WellKnownScopes,
+    partition: &str,
+) -> Result<WellKnownPolicy, String> {
+    check_partition(partition)?;
+    let e = resolve(name)?;
+    check_required(e, scopes)?;
+    Ok(materialize_scoped(e, partition, scopes))
+}
+
+/// The AWS managed policies of several names (sorted, deduplicated),
+/// which no scope changes: what an import needs to tell a role's own
+/// managed policies from those of its well-known policies, whatever the
+/// scopes (which a role does not record) were.
+pub fn managed_policy_arns(names: &[String], partition: &str) -> Result<Vec<String>, String> {
+    check_partition(partition)?;
+    let mut managed = BTreeSet::new();
+    for name in names {
+        let e = resolve(name)?;
+        managed.extend(materialize(e, partition).managed_policy_arns);
+    }
+    Ok(managed.into_iter().collect())
 }
 
 /// Every scope that no chosen entry takes, one message each, naming the
@@ -859,16 +1014,16 @@ mod tests {
 
     #[test]
     fn well_known_unknown_name_lists_valid_ones() {
-        let err = lookup("karpenter", "aws").unwrap_err();
+        let err = lookup("kyverno", "aws").unwrap_err();
         for name in names() {
             assert!(err.contains(name), "{name} missing from: {err}");
         }
-        assert!(err.contains("\"karpenter\""));
+        assert!(err.contains("\"kyverno\""));
         assert!(err.contains("imageBuilder"));
         assert!(!err.contains("Did you mean"));
-        assert_eq!(check_name("karpenter").unwrap_err(), err);
+        assert_eq!(check_name("kyverno").unwrap_err(), err);
         assert_eq!(
-            combine(&owned(&["velero", "karpenter"]), "aws").unwrap_err(),
+            combine(&owned(&["velero", "kyverno"]), "aws").unwrap_err(),
             err
         );
         for (typo, want) in [
@@ -998,9 +1153,11 @@ mod tests {
     #[test]
     fn well_known_combine_of_every_entry_is_over_the_limit() {
         let every: Vec<String> = names().into_iter().map(String::from).collect();
+        // With every scope (karpenter needs its cluster), each kind once.
+        let scopes = every_scope();
         let mut statements = Vec::new();
-        for p in all("aws-us-gov").unwrap() {
-            for s in p.statements {
+        for e in catalogue().unwrap() {
+            for s in materialize_scoped(e, "aws-us-gov", &scopes).statements {
                 if !statements.contains(&s) {
                     statements.push(s);
                 }
@@ -1008,7 +1165,7 @@ mod tests {
         }
         let size = policy_chars(&render_document(&statements));
         eprintln!("every inline entry combined (aws-us-gov): {size} characters");
-        let err = combine(&every, "aws-us-gov").unwrap_err();
+        let err = combine_scoped(&every, &scopes, "aws-us-gov").unwrap_err();
         assert!(err.contains(&size.to_string()), "{err}");
         assert!(err.contains("10240"), "{err}");
         assert!(err.contains("aws-load-balancer-controller 5287"), "{err}");
@@ -1040,6 +1197,8 @@ mod tests {
             prometheus_workspace_arns: one("prometheus_workspace_arns"),
             fsx_lustre_service_role_arns: one("fsx_lustre_service_role_arns"),
             target_group_arns: one("target_group_arns"),
+            cluster_arns: one("cluster_arns"),
+            node_role_arns: one("node_role_arns"),
         }
     }
 
@@ -1234,5 +1393,227 @@ mod tests {
             serde_json::to_string_pretty(&serde_json::from_str::<Value>(&doc).unwrap()).unwrap();
         assert_eq!(policy_chars(&pretty), policy_chars(&doc));
         assert_eq!(policy_chars(&doc), doc.chars().count());
+    }
+}
+
+#[cfg(test)]
+mod karpenter_tests {
+    //! The `karpenter` entry: Karpenter's CloudFormation template written
+    //! per cluster (`cluster_arns`), its node role and queue replaceable.
+    use super::*;
+    use serde_json::json;
+
+    const CLUSTER: &str = "arn:aws:eks:eu-west-1:123456789012:cluster/prod";
+    const NODE_ROLE: &str = "arn:aws:iam::123456789012:role/prod-nodes";
+    const QUEUE: &str = "arn:aws:sqs:eu-west-1:123456789012:prod-interruptions";
+
+    fn set(items: &[&str]) -> Option<BTreeSet<String>> {
+        Some(items.iter().map(|s| s.to_string()).collect())
+    }
+
+    fn karpenter(scopes: &WellKnownScopes) -> Result<Vec<Value>, String> {
+        render("karpenter", scopes, "aws").map(|p| p.statements)
+    }
+
+    /// The statement granting `action` (the first that does).
+    fn granting<'a>(statements: &'a [Value], action: &str) -> Vec<&'a Value> {
+        statements
+            .iter()
+            .filter(|s| {
+                let mut a = Vec::new();
+                strings_of(&s["Action"], &mut a);
+                a.iter().any(|x| x == action)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn karpenter_needs_its_cluster() {
+        let err = karpenter(&WellKnownScopes::default()).unwrap_err();
+        assert!(
+            err.contains("well_known_policy_scopes.cluster_arns"),
+            "{err}"
+        );
+        assert!(err.contains("data.aws_eks_cluster"), "{err}");
+        let names = vec!["karpenter".to_string(), "external-dns".to_string()];
+        let combined = combine_scoped(&names, &WellKnownScopes::default(), "aws").unwrap_err();
+        assert_eq!(combined, err);
+        assert_eq!(missing_scopes(&names, &WellKnownScopes::default()), [err]);
+        let given = WellKnownScopes {
+            cluster_arns: set(&[CLUSTER]),
+            ..Default::default()
+        };
+        assert!(missing_scopes(&names, &given).is_empty());
+        // An import tells managed policies apart without the scopes.
+        let with_ebs = vec!["karpenter".to_string(), "ebs-csi-controller".to_string()];
+        assert_eq!(
+            managed_policy_arns(&with_ebs, "aws").unwrap(),
+            ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"]
+        );
+        let p = lookup("karpenter", "aws").unwrap();
+        assert_eq!(p.required_scopes, ["cluster_arns"]);
+        assert_eq!(
+            p.scopes,
+            ["cluster_arns", "node_role_arns", "sqs_queue_arns"]
+        );
+        let mut text = Vec::new();
+        p.statements
+            .iter()
+            .for_each(|s| strings_of(&s["Resource"], &mut text));
+        assert!(
+            text.iter().any(|r| r.contains("${cluster_name}")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn karpenter_is_the_template_for_one_cluster() {
+        let scopes = WellKnownScopes {
+            cluster_arns: set(&[CLUSTER]),
+            node_role_arns: set(&[NODE_ROLE]),
+            sqs_queue_arns: set(&[QUEUE]),
+            ..Default::default()
+        };
+        let s = karpenter(&scopes).unwrap();
+        // The template's eighteen statements, each once.
+        assert_eq!(s.len(), 18);
+        let doc = render_document(&s);
+        assert!(!doc.contains("${"), "{doc}");
+        assert!(!doc.contains("Sid"), "{doc}");
+        let pass = granting(&s, "iam:PassRole");
+        assert_eq!(pass.len(), 1);
+        assert_eq!(pass[0]["Resource"], json!([NODE_ROLE]));
+        assert_eq!(
+            pass[0]["Condition"],
+            json!({"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}})
+        );
+        let queue = granting(&s, "sqs:ReceiveMessage");
+        assert_eq!(queue.len(), 1);
+        assert_eq!(queue[0]["Resource"], json!([QUEUE]));
+        assert_eq!(
+            granting(&s, "eks:DescribeCluster")[0]["Resource"],
+            json!(CLUSTER)
+        );
+        let delete = granting(&s, "ec2:TerminateInstances")[0];
+        assert_eq!(
+            delete["Condition"],
+            json!({
+                "StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/prod": "owned"},
+                "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}
+            })
+        );
+        assert_eq!(
+            delete["Resource"],
+            json!([
+                "arn:aws:ec2:eu-west-1:*:instance/*",
+                "arn:aws:ec2:eu-west-1:*:launch-template/*"
+            ])
+        );
+        let profiles = granting(&s, "iam:CreateInstanceProfile")[0];
+        assert_eq!(
+            profiles["Resource"],
+            "arn:aws:iam::123456789012:instance-profile/*"
+        );
+        assert_eq!(
+            profiles["Condition"]["StringEquals"],
+            json!({
+                "aws:RequestTag/kubernetes.io/cluster/prod": "owned",
+                "aws:RequestTag/eks:eks-cluster-name": "prod",
+                "aws:RequestTag/topology.kubernetes.io/region": "eu-west-1"
+            })
+        );
+        assert_eq!(
+            granting(&s, "arc-zonal-shift:GetManagedResource")[0]["Condition"],
+            json!({"StringEquals": {"arc-zonal-shift:ResourceIdentifier": CLUSTER}})
+        );
+        let size = policy_chars(&doc);
+        eprintln!("karpenter, one cluster: {size} characters");
+        assert!(size <= INLINE_POLICY_MAX_CHARS);
+    }
+
+    #[test]
+    fn karpenter_defaults_to_the_templates_node_role_and_queue() {
+        let scopes = WellKnownScopes {
+            cluster_arns: set(&[CLUSTER]),
+            ..Default::default()
+        };
+        let s = karpenter(&scopes).unwrap();
+        assert_eq!(
+            granting(&s, "iam:PassRole")[0]["Resource"],
+            "arn:aws:iam::123456789012:role/KarpenterNodeRole-prod"
+        );
+        assert_eq!(
+            granting(&s, "sqs:DeleteMessage")[0]["Resource"],
+            "arn:aws:sqs:eu-west-1:123456789012:prod"
+        );
+        let no_queue = WellKnownScopes {
+            sqs_queue_arns: set(&[]),
+            ..scopes
+        };
+        let s = karpenter(&no_queue).unwrap();
+        assert!(granting(&s, "sqs:DeleteMessage").is_empty());
+        assert_eq!(s.len(), 17);
+    }
+
+    #[test]
+    fn karpenter_writes_cluster_statements_once_per_cluster() {
+        let other = "arn:aws:eks:us-east-1:123456789012:cluster/dev";
+        let scopes = WellKnownScopes {
+            cluster_arns: set(&[CLUSTER, other]),
+            node_role_arns: set(&[NODE_ROLE]),
+            ..Default::default()
+        };
+        let s = karpenter(&scopes).unwrap();
+        let describe = granting(&s, "eks:DescribeCluster");
+        let arns: Vec<&Value> = describe.iter().map(|s| &s["Resource"]).collect();
+        assert_eq!(arns, [&json!(CLUSTER), &json!(other)]);
+        // Pricing and ListInstanceProfiles name no cluster: once.
+        assert_eq!(granting(&s, "pricing:GetProducts").len(), 1);
+        assert_eq!(granting(&s, "iam:ListInstanceProfiles").len(), 1);
+        // PassRole was replaced by the node roles: the same for both.
+        assert_eq!(granting(&s, "iam:PassRole").len(), 1);
+        // GetInstanceProfile names only the account, the same for both:
+        // once. The other fourteen name the cluster or its region: twice.
+        assert_eq!(granting(&s, "iam:GetInstanceProfile").len(), 1);
+        assert_eq!(s.len(), 2 + 1 + 1 + 14 * 2);
+        let unique: BTreeSet<String> = s.iter().map(Value::to_string).collect();
+        assert_eq!(unique.len(), s.len());
+        let size = policy_chars(&render_document(&s));
+        eprintln!("karpenter, two clusters: {size} characters");
+        let names = ["karpenter".to_string()];
+        let combined = combine_scoped(&names, &scopes, "aws");
+        assert_eq!(
+            combined.is_ok(),
+            size <= INLINE_POLICY_MAX_CHARS,
+            "{combined:?}"
+        );
+    }
+
+    #[test]
+    fn karpenter_in_another_partition() {
+        let scopes = WellKnownScopes {
+            cluster_arns: set(&["arn:aws-cn:eks:cn-north-1:123456789012:cluster/prod"]),
+            ..Default::default()
+        };
+        let p = render("karpenter", &scopes, "aws-cn").unwrap();
+        let doc = render_document(&p.statements);
+        assert!(!doc.contains("arn:aws:"), "{doc}");
+        assert!(
+            doc.contains("arn:aws-cn:ec2:cn-north-1:*:instance/*"),
+            "{doc}"
+        );
+        assert!(
+            scopes.problems("aws")[0].contains("another partition"),
+            "the plan refuses a cluster of another partition"
+        );
+        let bad = WellKnownScopes {
+            cluster_arns: set(&["arn:aws:eks:eu-west-1:*:cluster/prod"]),
+            ..Default::default()
+        };
+        assert!(
+            bad.problems("aws")[0].contains("no wildcard"),
+            "{:?}",
+            bad.problems("aws")
+        );
     }
 }

@@ -67,6 +67,12 @@ pub struct WellKnownScopes {
     /// Elastic Load Balancing target groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_group_arns: Option<BTreeSet<String>>,
+    /// EKS clusters (Karpenter: its cluster, region and account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_arns: Option<BTreeSet<String>>,
+    /// IAM roles that may be passed to EC2 (Karpenter's node roles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_role_arns: Option<BTreeSet<String>>,
 }
 
 /// One kind of scope: its key (an attribute of [`ATTR`]), what it holds,
@@ -84,7 +90,7 @@ pub struct ScopeKind {
 }
 
 /// Every scope kind, in attribute order.
-pub const KINDS: [ScopeKind; 12] = [
+pub const KINDS: [ScopeKind; 14] = [
     ScopeKind {
         key: "hosted_zone_arns",
         what: "Route 53 hosted zone ARN",
@@ -195,7 +201,78 @@ pub const KINDS: [ScopeKind; 12] = [
             )
         },
     },
+    ScopeKind {
+        key: "cluster_arns",
+        what: "EKS cluster ARN",
+        example: "arn:aws:eks:eu-west-1:123456789012:cluster/my-cluster",
+        check: check_cluster_arn,
+    },
+    ScopeKind {
+        key: "node_role_arns",
+        what: "IAM role ARN (a node role)",
+        example: "arn:aws:iam::123456789012:role/KarpenterNodeRole-my-cluster",
+        check: |s| arn(s, "iam", Where::Account, Some("role/")),
+    },
 ];
+
+/// A cluster ARN names one cluster exactly: its name, region and account
+/// are written into tag conditions and ARNs (`StringEquals`), where a
+/// wildcard would match nothing or too much.
+fn check_cluster_arn(s: &str) -> Result<(), String> {
+    arn(s, "eks", Where::Regional, Some("cluster/"))?;
+    let exact = || {
+        format!(
+            "{s:?} is not one cluster's ARN: write arn:PARTITION:eks:REGION:ACCOUNT:cluster/NAME with no wildcard (the policy puts the name, region and account into exact conditions)."
+        )
+    };
+    let Some(c) = ClusterArn::parse(s) else {
+        return Err(exact());
+    };
+    let account_ok = c.account.len() == 12 && c.account.bytes().all(|b| b.is_ascii_digit());
+    let region_ok = c
+        .region
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !account_ok || !region_ok || crate::names::check_cluster_name(c.name).is_err() {
+        return Err(exact());
+    }
+    Ok(())
+}
+
+/// The parts of an EKS cluster ARN
+/// (`arn:PARTITION:eks:REGION:ACCOUNT:cluster/NAME`) that a per-cluster
+/// policy is written with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterArn<'a> {
+    /// Partition.
+    pub partition: &'a str,
+    /// Region.
+    pub region: &'a str,
+    /// Account ID.
+    pub account: &'a str,
+    /// Cluster name.
+    pub name: &'a str,
+}
+
+impl<'a> ClusterArn<'a> {
+    /// The parts of `s`, when it has the form of a cluster ARN (values are
+    /// not checked further; [`KINDS`] does that at validation).
+    pub fn parse(s: &'a str) -> Option<Self> {
+        match s.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+            ["arn", partition, "eks", region, account, resource] => {
+                let name = resource.strip_prefix("cluster/")?;
+                let all = [*partition, *region, *account, name];
+                (!all.iter().any(|p| p.is_empty())).then_some(ClusterArn {
+                    partition,
+                    region,
+                    account,
+                    name,
+                })
+            }
+            _ => None,
+        }
+    }
+}
 
 /// The scope kind named `key`.
 pub fn kind(key: &str) -> Option<&'static ScopeKind> {
@@ -261,7 +338,7 @@ fn arn(s: &str, service: &str, place: Where, prefix: Option<&str>) -> Result<(),
 
 impl WellKnownScopes {
     /// Each scope kind with its value, in [`KINDS`] order.
-    pub fn entries(&self) -> [(&'static str, Option<&BTreeSet<String>>); 12] {
+    pub fn entries(&self) -> [(&'static str, Option<&BTreeSet<String>>); 14] {
         [
             ("hosted_zone_arns", self.hosted_zone_arns.as_ref()),
             (
@@ -284,6 +361,8 @@ impl WellKnownScopes {
                 self.fsx_lustre_service_role_arns.as_ref(),
             ),
             ("target_group_arns", self.target_group_arns.as_ref()),
+            ("cluster_arns", self.cluster_arns.as_ref()),
+            ("node_role_arns", self.node_role_arns.as_ref()),
         ]
     }
 
@@ -391,7 +470,7 @@ fn description(key: &str) -> &'static str {
             "Secrets Manager secrets (`arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME`) that `external-secrets` and `secrets-store-csi-provider-aws` may read and `external-secrets-push` may write. Unscoped: every secret."
         }
         "sqs_queue_arns" => {
-            "SQS queues (`arn:PARTITION:sqs:REGION:ACCOUNT:NAME`) that `node-termination-handler` may receive from and delete messages of. Unscoped: every queue."
+            "SQS queues (`arn:PARTITION:sqs:REGION:ACCOUNT:NAME`) that `node-termination-handler` may receive from and delete messages of (unscoped: every queue), and that `karpenter` reads interruption events from (not given: the queue of Karpenter's CloudFormation template, named after each cluster; empty: no interruption statement)."
         }
         "acm_pca_arns" => {
             "Private certificate authorities (`arn:PARTITION:acm-pca:REGION:ACCOUNT:certificate-authority/ID`) that `privateca-issuer` may issue from. Unscoped: every CA."
@@ -404,6 +483,12 @@ fn description(key: &str) -> &'static str {
         }
         "target_group_arns" => {
             "Target groups (`arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID`) that `lb-controller-targetgroup-binding-only` may modify and register targets in. Unscoped: every target group."
+        }
+        "cluster_arns" => {
+            "EKS clusters (`arn:PARTITION:eks:REGION:ACCOUNT:cluster/NAME`, exact, no wildcard) that `karpenter` manages nodes for: required by `karpenter`, whose statements name the cluster, its region and account in tag conditions and ARNs (Karpenter's CloudFormation template's `${ClusterName}`, `${AWS::Region}`, `${AWS::AccountId}`); they are written once per cluster. Not filled in from the association's own cluster: write it, such as `[data.aws_eks_cluster.this.arn]`."
+        }
+        "node_role_arns" => {
+            "Node roles (`arn:PARTITION:iam::ACCOUNT:role/NAME`) that `karpenter` may pass to EC2 (`iam:PassRole`) for the nodes it launches. Not given: the node role of Karpenter's CloudFormation template, `KarpenterNodeRole-<cluster>` in each cluster's account."
         }
         _ => "",
     }

@@ -1,5 +1,5 @@
 //! Data source `eks_well_known_policy` (design §5): a catalogue entry
-//! rendered for a partition. No AWS call. State and spec:
+//! rendered for a partition, with the user's scopes applied. No AWS call. State and spec:
 //! `schema::well_known_data`.
 
 use crate::aws::Clients;
@@ -40,6 +40,17 @@ impl DataSource for WellKnownPolicy {
             (None, Some(c)) => c.partition.to_string(),
             (None, None) => "aws".to_string(),
         };
+        let problems = spec::scope_problems(&data, &partition);
+        if !problems.is_empty() {
+            let attr = schema::well_known_scope::ATTR;
+            for p in problems {
+                resp.diagnostics.push(
+                    Diagnostic::error(format!("Invalid value for {attr}"), p)
+                        .at(AttrPath::root(attr)),
+                );
+            }
+            return resp;
+        }
         match spec::resolve(data, &partition) {
             Ok(d) => match spec_map::to_value(&d, &self.schema()) {
                 Ok(v) => resp.state = v,

@@ -369,13 +369,32 @@ fn check_made_role_values(
     problems.extend(scope_problems(cfg, stage, &scopes));
     if let Input::Known(names) = &cfg.well_known_policies {
         let names: Vec<String> = names.iter().cloned().collect();
-        let checked = well_known::check_names(&names)
-            .and_then(|()| well_known::combine_scoped(&names, &scopes, &cfg.partition));
+        // A required scope (karpenter's cluster_arns) missing is an error
+        // at the scopes when they are known; while they are not (a cluster
+        // made in the same apply), the policy can be neither rendered nor
+        // measured, and apply checks again.
+        let missing = well_known::missing_scopes(&names, &scopes);
+        if !matches!(cfg.well_known_policy_scopes, Input::Unknown) {
+            let attr = crate::well_known_scope::ATTR;
+            problems.extend(
+                missing
+                    .iter()
+                    .map(|d| Problem::new(attr, format!("Missing value in {attr}"), d.clone())),
+            );
+        }
+        let checked = well_known::check_names(&names).and_then(|()| {
+            if missing.is_empty() {
+                well_known::combine_scoped(&names, &scopes, &cfg.partition).map(Some)
+            } else {
+                Ok(None)
+            }
+        });
         match checked {
-            Ok((arns, doc)) => {
+            Ok(Some((arns, doc))) => {
                 managed.extend(arns);
                 inline_chars += doc.map(|d| well_known::policy_chars(&d)).unwrap_or(0);
             }
+            Ok(None) => {}
             Err(e) => problems.push(Problem::new(
                 "well_known_policies",
                 "Invalid value for well_known_policies",
@@ -551,6 +570,40 @@ mod config_tests {
                 .any(|p| !p.warning && p.summary == "Too many managed policies"),
             "{over:?}"
         );
+    }
+
+    /// Issue 25: karpenter without cluster_arns is an error at the scopes
+    /// naming the key and the fix; unknown scopes defer it to apply; with
+    /// the cluster it plans cleanly.
+    #[test]
+    fn karpenter_needs_cluster_arns_unless_the_scopes_are_unknown() {
+        let c = RoleConfig {
+            well_known_policies: set(&["karpenter"]),
+            ..cfg()
+        };
+        let problems = check_role_config(&c, Stage::Plan);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].attr, crate::well_known_scope::ATTR);
+        assert!(
+            problems[0].detail.contains("cluster_arns") && !problems[0].warning,
+            "{}",
+            problems[0].detail
+        );
+        let unknown = RoleConfig {
+            well_known_policy_scopes: Input::Unknown,
+            ..c.clone()
+        };
+        assert_eq!(check_role_config(&unknown, Stage::Plan), vec![]);
+        let given = RoleConfig {
+            well_known_policy_scopes: Input::Known(WellKnownScopes {
+                cluster_arns: Some(
+                    ["arn:aws:eks:eu-west-1:123456789012:cluster/prod".to_string()].into(),
+                ),
+                ..Default::default()
+            }),
+            ..c
+        };
+        assert_eq!(check_role_config(&given, Stage::Plan), vec![]);
     }
 
     /// Issue 25 item 4: a trust policy over IAM's default 2,048 characters

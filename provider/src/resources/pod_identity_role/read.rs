@@ -134,7 +134,7 @@ async fn import_state(ctx: &Ctx, req: &ImportRequest) -> Result<ImportedResource
         .map(|t| t.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
     let name_list: Vec<String> = names.iter().cloned().collect();
-    let (wk_arns, _) = well_known::combine(&name_list, c.partition).unwrap_or_default();
+    let wk_arns = well_known::managed_policy_arns(&name_list, c.partition).unwrap_or_default();
     let own_arns: BTreeSet<String> = found
         .shape
         .managed_policy_arns
