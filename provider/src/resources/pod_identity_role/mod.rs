@@ -3,8 +3,9 @@
 //! use through their `role_arn`.
 //!
 //! Owns the resource, one file a step: [`plan`] (validate and plan),
-//! [`apply`] (create, update, delete), [`read`] (read and import), and the
-//! state they share ([`state`]).
+//! [`apply`] (create, update, delete), [`read`] (read and import), the
+//! state they share ([`state`]), and names made from `name_prefix`
+//! ([`naming`]).
 //!
 //! Ownership (docs/guides/ownership.md): the role carries the owner tag
 //! `eks-tools:pod-identity` = `pod-identity-role:<name>`
@@ -15,6 +16,7 @@
 //! `crate::ownership::made_role`'s, shared with the association.
 
 mod apply;
+mod naming;
 mod plan;
 mod read;
 mod state;
