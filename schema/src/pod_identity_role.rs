@@ -73,7 +73,7 @@ pub fn spec() -> ResourceSpec {
         attrs: vec![
             Attr::computed("id", Kind::String, "The role name (same as `name`).").stable(),
             Attr::optional_computed("name", Kind::String, "Name of the role (at most 64 characters: letters, digits and `+=,.@_-`). Set either `name` or `name_prefix`. Changing it replaces the role.").replace().stable().check(role::check_name),
-            Attr::optional_computed("name_prefix", Kind::String, "Makes a unique name that begins with this prefix (at most 38 characters, as in the AWS provider: the provider adds 26 characters of time and randomness, and IAM allows 64). Conflicts with `name`. The name is made when the role is created, recorded in `name` and kept; changing the prefix replaces the role. An import sets it from the name when the name ends with such a suffix.").replace().stable().check(check_name_prefix),
+            Attr::optional_computed("name_prefix", Kind::String, "Makes a unique name that begins with this prefix (at most 38 characters, as in the AWS provider: the provider adds 26 characters of time and randomness, and IAM allows 64). Conflicts with `name`, unless `name` begins with it (as in a configuration generated from an imported role). The name is made when the role is created, recorded in `name` and kept; changing the prefix replaces the role. An import sets it from the name when the name ends with such a suffix.").replace().stable().check(check_name_prefix),
             Attr::optional("description", Kind::String, "Description of the role: at most 1000 characters of IAM's set (tab, newline, and the printable characters of Latin-1). Changed in place; a description changed outside Terraform shows in the next plan, and apply puts it back.").check(check_description),
             Attr::optional_computed("max_session_duration", Kind::Number, "Longest session, in seconds, that assuming the role gives: 3600 (one hour, IAM's default) to 43200 (12 hours). Changed in place; when set, a value changed outside Terraform shows in the next plan, and apply puts it back. When not set, the role keeps what it has (3600 for a new role)."),
             Attr::optional_computed("path", Kind::String, "Path of the role, such as `/pod-identity/`. Defaults to `/`. Changing it replaces the role.").replace().check(role::check_role_path),
@@ -194,10 +194,15 @@ fn own_problems(input: &RoleResourceConfig) -> Vec<Problem> {
             "Set name to name the role, or name_prefix to have the provider make a unique name that begins with it.",
         )),
         (Input::Null, _) | (_, Input::Null) => {}
+        // What an import or `terraform query -generate-config-out` writes
+        // for a made name: both, the name made from the prefix. The name
+        // decides; nothing conflicts.
+        (Input::Known(name), Input::Known(prefix)) if name.starts_with(prefix.as_str()) => {}
+        (Input::Unknown, _) | (_, Input::Unknown) => {}
         _ => problems.push(Problem::new(
             "name_prefix",
             "Conflicting configuration arguments",
-            "name and name_prefix cannot both be set: set name for a fixed name, or name_prefix for a unique name made from it.",
+            "name and name_prefix cannot both be set (unless name begins with name_prefix, as in a configuration generated from an imported role): set name for a fixed name, or name_prefix for a unique name made from it.",
         )),
     }
     if let Input::Known(d) = input.max_session_duration {
@@ -425,6 +430,11 @@ mod tests {
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(p[0].attr, "name_prefix");
         assert!(p[0].detail.contains("cannot both be set"));
+        // A name made from the prefix, as a generated configuration has it.
+        let mut generated = base.clone();
+        generated.role.role_name = Input::Known(generated_name("p-", 1, 2));
+        generated.name_prefix = Input::Known("p-".into());
+        assert_eq!(ok(&generated), vec![]);
         let mut prefix = base.clone();
         prefix.name_prefix = Input::Known("p-".into());
         assert_eq!(ok(&prefix), vec![]);

@@ -137,10 +137,29 @@ pub async fn find_own_role(
 /// that path prefix, every page). ListRoles reports no tags: a caller that
 /// judges ownership reads each role's ([`find_role_tags`]).
 pub async fn list_role_names(c: &Clients, path: &str) -> Result<Vec<String>, AwsError> {
+    Ok(list_roles_under(c, path)
+        .await?
+        .into_iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.name)
+        .collect())
+}
+
+/// A role as ListRoles reports it: where it is, not what it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedRole {
+    /// Role name.
+    pub name: String,
+    /// Role path.
+    pub path: String,
+}
+
+/// The roles whose path begins with `path_prefix` (ListRoles, every page).
+pub async fn list_roles_under(c: &Clients, path_prefix: &str) -> Result<Vec<ListedRole>, AwsError> {
     let pages = c
         .iam
         .list_roles()
-        .path_prefix(path)
+        .path_prefix(path_prefix)
         .into_paginator()
         .send()
         .try_collect()
@@ -149,8 +168,10 @@ pub async fn list_role_names(c: &Clients, path: &str) -> Result<Vec<String>, Aws
     Ok(pages
         .into_iter()
         .flat_map(|p| p.roles)
-        .filter(|r| r.path == path)
-        .map(|r| r.role_name)
+        .map(|r| ListedRole {
+            name: r.role_name,
+            path: r.path,
+        })
         .collect())
 }
 

@@ -4,8 +4,8 @@
 //!
 //! Owns the resource, one file a step: [`plan`] (validate and plan),
 //! [`apply`] (create, update, delete), [`read`] (read and import), the
-//! state they share ([`state`]), and names made from `name_prefix`
-//! ([`naming`]).
+//! state they share ([`state`]), names made from `name_prefix`
+//! ([`naming`]), and the list resource ([`list`]).
 //!
 //! Ownership (docs/guides/ownership.md): the role carries the owner tag
 //! `eks-tools:pod-identity` = `pod-identity-role:<name>`
@@ -16,6 +16,7 @@
 //! `crate::ownership::made_role`'s, shared with the association.
 
 mod apply;
+mod list;
 mod naming;
 mod plan;
 mod read;
@@ -26,7 +27,8 @@ use async_trait::async_trait;
 use schema::pod_identity_role as rules;
 use tfplugin::{
     ApplyRequest, ApplyResponse, Ctx, DeleteRequest, Diagnostics, ImportRequest, ImportResponse,
-    PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
+    ListRequest, ListResource, ListSink, PlanRequest, PlanResponse, ReadRequest, ReadResponse,
+    Resource, Schema, Value,
 };
 
 /// The resource.
@@ -82,5 +84,23 @@ impl Resource for PodIdentityRole {
 
     async fn import(&self, ctx: &Ctx, req: ImportRequest) -> ImportResponse {
         read::import(ctx, req).await
+    }
+}
+
+/// The list resource of the same type (`terraform query`).
+pub struct PodIdentityRoleList;
+
+#[async_trait]
+impl ListResource for PodIdentityRoleList {
+    fn type_name(&self) -> &'static str {
+        rules::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        crate::spec_map::to_schema(&schema::lists::role_spec())
+    }
+
+    async fn list(&self, ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Diagnostics {
+        list::list(ctx, req, sink).await
     }
 }

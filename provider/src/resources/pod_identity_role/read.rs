@@ -3,7 +3,8 @@
 //! Owns: drift detection (policies, trust, boundary and tags as IAM has
 //! them; the provider's own tags changed are recorded in the private state
 //! for the plan to show) and the import, which accepts only a role that
-//! carries this resource kind's owner tag. A vanished role leaves the state
+//! carries this resource kind's owner tag (its state is also what the list
+//! resource's objects are: [`imported_state`]). A vanished role leaves the state
 //! with a warning, so the next apply makes it again.
 
 use super::state::{self, drifted_private, identity, state_from, tf_schema};
@@ -124,6 +125,23 @@ async fn import_state(ctx: &Ctx, req: &ImportRequest) -> Result<ImportedResource
             ),
         });
     };
+    let s = imported_state(&c, &name, found);
+    Ok(ImportedResource {
+        state: spec_map::to_value(&s, &tf_schema())?,
+        private: state::private(false),
+        identity: Some(identity(&s)),
+    })
+}
+
+/// The state an import gives for the role `name` found in IAM (carrying
+/// this kind's owner tag): the configuration attributes read back from the
+/// role (its well-known policies by the provider's tag, `name_prefix` from
+/// a made name). Also each object of the list resource.
+pub(super) fn imported_state(
+    c: &Clients,
+    name: &str,
+    found: iam::FoundRole,
+) -> PodIdentityRoleState {
     let found = found.as_imported();
     let names: BTreeSet<String> = found
         .shape
@@ -142,7 +160,7 @@ async fn import_state(ctx: &Ctx, req: &ImportRequest) -> Result<ImportedResource
         .collect();
     let (conditions, _) = role::split_trust(&found.shape.trust_policy);
     let base = PodIdentityRoleState {
-        name: name.clone(),
+        name: name.to_string(),
         name_prefix: rules::prefix_of_generated(&name).map(str::to_string),
         permission_policy_arns: (!own_arns.is_empty()).then_some(own_arns),
         well_known_policies: (!names.is_empty()).then_some(names),
@@ -151,12 +169,7 @@ async fn import_state(ctx: &Ctx, req: &ImportRequest) -> Result<ImportedResource
         trust_conditions: conditions,
         ..Default::default()
     };
-    let s = state_from(&found, &base, &c.default_tags);
-    Ok(ImportedResource {
-        state: spec_map::to_value(&s, &tf_schema())?,
-        private: state::private(false),
-        identity: Some(identity(&s)),
-    })
+    state_from(&found, &base, &c.default_tags)
 }
 
 #[cfg(test)]
