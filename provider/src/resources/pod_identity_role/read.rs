@@ -161,7 +161,7 @@ pub(super) fn imported_state(
     let (conditions, _) = role::split_trust(&found.shape.trust_policy);
     let base = PodIdentityRoleState {
         name: name.to_string(),
-        name_prefix: rules::prefix_of_generated(&name).map(str::to_string),
+        name_prefix: rules::prefix_of_generated(name).map(str::to_string),
         permission_policy_arns: (!own_arns.is_empty()).then_some(own_arns),
         well_known_policies: (!names.is_empty()).then_some(names),
         permission_policy: found.shape.permission_policy.clone(),
