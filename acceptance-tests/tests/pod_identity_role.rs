@@ -744,11 +744,26 @@ fn example_pod_identity_role() {
             .is_some_and(|a| a.ends_with(":role/pod-identity/orders-app")),
         "{arn}"
     );
+    let orders = tf.resource("eks_pod_identity_role.orders");
+    assert_eq!(orders["max_session_duration"], 7200);
+    assert_eq!(
+        settings(w, "orders-app"),
+        (
+            Some("Orders application, every cluster".into()),
+            Some("7200".into())
+        )
+    );
+    let reports = tf.resource("eks_pod_identity_role.reports");
+    let reports_name = reports["name"].as_str().unwrap_or_default().to_string();
+    assert!(reports_name.starts_with("reports-"), "{reports}");
     let mut used = 0;
     for c in [&one, &two] {
         for a in w.list_associations(c) {
             let id = a["associationId"].as_str().unwrap_or_default().to_string();
             let d = w.describe_association(c, &id).unwrap_or(Value::Null);
+            if d["roleArn"] == reports["arn"] {
+                continue;
+            }
             assert_eq!(d["roleArn"], arn, "{d}");
             used += 1;
         }
@@ -762,7 +777,7 @@ fn example_pod_identity_role() {
     tf.destroy();
     assert!(w.list_associations(&one).is_empty() && w.list_associations(&two).is_empty());
     assert!(
-        w.get_role("orders-app").is_none(),
+        w.get_role("orders-app").is_none() && w.get_role(&reports_name).is_none(),
         "role left after destroy"
     );
 }
