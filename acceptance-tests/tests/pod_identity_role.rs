@@ -604,6 +604,70 @@ fn pod_identity_role_name_prefix_left_by_a_dead_apply_is_adopted() {
     w.delete_role_and_policies(&finished);
 }
 
+/// An import reads the well-known policies' scopes back from the inline
+/// policy they render (the role's tag holds only the names): the imported
+/// state equals the applied one and plans nothing. A scoped policy edited
+/// by hand shows in the plan and is put back.
+#[test]
+fn pod_identity_role_import_reads_back_scopes() {
+    let Some(w) = acc("pod_identity_role_import_reads_back_scopes") else {
+        return;
+    };
+    let name = random_name();
+    let zone = "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ";
+    let mut tf = Tf::new(w);
+    tf.write(&role(
+        &name,
+        &[
+            ("well_known_policies", set(&["external-dns", "auto-scaler"])),
+            (
+                "well_known_policy_scopes",
+                format!(
+                    "{{\n    hosted_zone_arns = {}\n    autoscaler_cluster_names = {}\n  }}",
+                    set(&[zone]),
+                    set(&["blue", "green"])
+                ),
+            ),
+        ],
+    ));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    assert_eq!(
+        r["well_known_policy_scopes"],
+        json!({"hosted_zone_arns": [zone], "autoscaler_cluster_names": ["blue", "green"]}),
+        "{r}"
+    );
+    tf.assert_plan_empty();
+    tf.import_verify(ADDRESS, &name, &[]);
+
+    // Widened by hand: the plan shows it, apply scopes it again, and an
+    // import still reads the scopes back.
+    let answer = w.iam(
+        "GetRolePolicy",
+        &[("RoleName", &name), ("PolicyName", "well-known-policies")],
+    );
+    let doc = decode(&xml_first(&answer.body, "PolicyDocument").unwrap_or_default());
+    assert!(doc.contains(zone), "{doc}");
+    w.iam(
+        "PutRolePolicy",
+        &[
+            ("RoleName", &name),
+            ("PolicyName", "well-known-policies"),
+            (
+                "PolicyDocument",
+                &doc.replace(zone, "arn:aws:route53:::hostedzone/*"),
+            ),
+        ],
+    );
+    let plan = tf.plan_output();
+    assert!(plan.contains("inline_policies"), "{plan}");
+    tf.apply();
+    tf.assert_plan_empty();
+    tf.import_verify(ADDRESS, &name, &[]);
+    tf.destroy();
+    assert!(w.get_role(&name).is_none());
+}
+
 /// The settings' limits are refused at plan, naming the attribute.
 #[test]
 fn pod_identity_role_settings_checked_at_plan() {

@@ -306,6 +306,97 @@ pub fn wanted_role(s: &PodIdentityRoleState, partition: &str) -> Result<WantedRo
     Ok(w)
 }
 
+/// The tag-key prefix of the cluster autoscaler's scope condition.
+const AUTOSCALER_TAG: &str = "aws:ResourceTag/k8s.io/cluster-autoscaler/";
+
+/// The `well_known_policy_scopes` that render `found` (the role's inline
+/// well-known policy, as IAM has it) for the well-known policies `names`,
+/// or `None` when no scopes (or none found) render it: an import reads the
+/// scopes back from the document, since the role's tag holds the names
+/// only. Candidates are the document's strings that are values of a scope
+/// kind (ARNs of its service and resource type; for the autoscaler, the
+/// clusters of its tag conditions); the smallest set of them whose render
+/// means the same as `found` is taken, and only then: a document no
+/// scopes reproduce (edited by hand) yields `None`, and the plan shows it.
+pub fn scopes_from_policy(
+    names: &BTreeSet<String>,
+    found: &str,
+    partition: &str,
+) -> Option<crate::well_known::WellKnownScopes> {
+    let renders = |scopes: Option<&crate::well_known::WellKnownScopes>| {
+        let s = PodIdentityRoleState {
+            name: "r".into(),
+            well_known_policies: Some(names.clone()),
+            well_known_policy_scopes: scopes.cloned(),
+            ..Default::default()
+        };
+        wanted_role(&s, partition)
+            .ok()
+            .and_then(|w| w.shape.well_known_policy)
+            .is_some_and(|doc| policy::equivalent(&doc, found))
+    };
+    if names.is_empty() || renders(None) {
+        return None;
+    }
+    let doc: serde_json::Value = serde_json::from_str(found).ok()?;
+    let mut strings = BTreeSet::new();
+    collect_strings(&doc, &mut strings);
+    let mut map = serde_json::Map::new();
+    for kind in crate::well_known_scope::KINDS.iter() {
+        let values: BTreeSet<String> = if kind.key == "autoscaler_cluster_names" {
+            strings
+                .iter()
+                .filter_map(|s| s.strip_prefix(AUTOSCALER_TAG))
+                .map(str::to_string)
+                .collect()
+        } else {
+            strings
+                .iter()
+                .filter(|s| (kind.check)(s).is_ok())
+                .cloned()
+                .collect()
+        };
+        if !values.is_empty() {
+            map.insert(kind.key.to_string(), serde_json::json!(values));
+        }
+    }
+    let mut scopes: crate::well_known::WellKnownScopes =
+        serde_json::from_value(serde_json::Value::Object(map)).ok()?;
+    if !renders(Some(&scopes)) {
+        return None;
+    }
+    // The smallest set: a kind whose values the policy has anyway (such
+    // as an unscoped entry's fixed ARN) goes.
+    for kind in crate::well_known_scope::KINDS.iter() {
+        let mut without = serde_json::to_value(&scopes).ok()?;
+        if let Some(m) = without.as_object_mut()
+            && m.remove(kind.key).is_some()
+            && let Ok(w) = serde_json::from_value::<crate::well_known::WellKnownScopes>(without)
+            && renders((!w.is_empty()).then_some(&w))
+        {
+            scopes = w;
+        }
+    }
+    (!scopes.is_empty()).then_some(scopes)
+}
+
+/// Every string of a JSON document, object keys included.
+fn collect_strings(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::String(s) => {
+            out.insert(s.clone());
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                out.insert(k.clone());
+                collect_strings(x, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The inline policies of a role shape as the `inline_policies` attribute shows them.
 pub fn inline_policies_of(shape: &RoleShape) -> BTreeMap<String, String> {
     crate::association::inline_policies_of(shape)
@@ -528,5 +619,73 @@ mod tests {
         let w = wanted_role(&s, "aws").expect("wanted");
         assert_eq!(w.shape.description.as_deref(), Some("d"));
         assert_eq!(w.shape.max_session_duration, Some(7200));
+    }
+
+    fn rendered(
+        names: &BTreeSet<String>,
+        scopes: Option<&crate::well_known::WellKnownScopes>,
+    ) -> String {
+        let s = PodIdentityRoleState {
+            name: "r".into(),
+            well_known_policies: Some(names.clone()),
+            well_known_policy_scopes: scopes.cloned(),
+            ..Default::default()
+        };
+        wanted_role(&s, "aws")
+            .expect("wanted")
+            .shape
+            .well_known_policy
+            .expect("an inline well-known policy")
+    }
+
+    #[test]
+    fn scopes_are_read_back_from_the_policy_they_render() {
+        let names: BTreeSet<String> = ["external-dns", "auto-scaler", "ebs-csi-controller"]
+            .map(str::to_string)
+            .into();
+        let scopes = crate::well_known::WellKnownScopes {
+            hosted_zone_arns: Some(
+                ["arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ".to_string()].into(),
+            ),
+            autoscaler_cluster_names: Some(["a".to_string(), "b".to_string()].into()),
+            kms_key_arns: Some(
+                [
+                    "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+                        .to_string(),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        };
+        let doc = rendered(&names, Some(&scopes));
+        assert_eq!(scopes_from_policy(&names, &doc, "aws"), Some(scopes));
+        // Unscoped: none, though the policy has the entries' own ARNs.
+        let doc = rendered(&names, None);
+        assert_eq!(scopes_from_policy(&names, &doc, "aws"), None);
+        // A document no scopes render (edited by hand): none, and the plan
+        // shows the difference.
+        let edited = doc.replace("route53:ChangeResourceRecordSets", "route53:*");
+        assert_ne!(edited, doc);
+        assert_eq!(scopes_from_policy(&names, &edited, "aws"), None);
+        assert_eq!(scopes_from_policy(&BTreeSet::new(), &doc, "aws"), None);
+    }
+
+    #[test]
+    fn bucket_scopes_come_back_as_given() {
+        let names: BTreeSet<String> = ["velero"].map(str::to_string).into();
+        for scopes in [
+            crate::well_known::WellKnownScopes {
+                s3_bucket_arns: Some(["arn:aws:s3:::backups".to_string()].into()),
+                ..Default::default()
+            },
+            crate::well_known::WellKnownScopes {
+                s3_bucket_arns: Some(["arn:aws:s3:::backups".to_string()].into()),
+                s3_bucket_path_arns: Some(["arn:aws:s3:::backups/cluster-a/*".to_string()].into()),
+                ..Default::default()
+            },
+        ] {
+            let doc = rendered(&names, Some(&scopes));
+            assert_eq!(scopes_from_policy(&names, &doc, "aws"), Some(scopes));
+        }
     }
 }

@@ -135,8 +135,8 @@ async fn import_state(ctx: &Ctx, req: &ImportRequest) -> Result<ImportedResource
 
 /// The state an import gives for the role `name` found in IAM (carrying
 /// this kind's owner tag): the configuration attributes read back from the
-/// role (its well-known policies by the provider's tag, `name_prefix` from
-/// a made name). Also each object of the list resource.
+/// role (its well-known policies by the provider's tag, their scopes from
+/// the inline policy they render, `name_prefix` from a made name). Also each object of the list resource.
 pub(super) fn imported_state(
     c: &Clients,
     name: &str,
@@ -159,11 +159,19 @@ pub(super) fn imported_state(
         .cloned()
         .collect();
     let (conditions, _) = role::split_trust(&found.shape.trust_policy);
+    // The tag holds the names only: the scopes are read back from the
+    // inline policy they render (none when no scopes reproduce it).
+    let scopes = found
+        .shape
+        .well_known_policy
+        .as_deref()
+        .and_then(|doc| rules::scopes_from_policy(&names, doc, c.partition));
     let base = PodIdentityRoleState {
         name: name.to_string(),
         name_prefix: rules::prefix_of_generated(name).map(str::to_string),
         permission_policy_arns: (!own_arns.is_empty()).then_some(own_arns),
         well_known_policies: (!names.is_empty()).then_some(names),
+        well_known_policy_scopes: scopes,
         permission_policy: found.shape.permission_policy.clone(),
         permission_policy_name: found.shape.permission_policy_name.clone(),
         trust_conditions: conditions,
