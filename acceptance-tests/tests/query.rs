@@ -817,20 +817,13 @@ fn query_of_pod_identity_roles_lists_only_what_that_kind_made() {
         "{e}: an object without include_resource"
     );
 
-    // The owner lets go; the query's generated configuration takes them.
+    // The owner lets go; the list example's generated configuration
+    // (examples/list-resources/eks_pod_identity_role) takes them.
     for address in ["eks_pod_identity_role.named", "eks_pod_identity_role.made"] {
         let run = owner.run(&["state", "rm", address]);
         assert_eq!(run.code, Some(0), "{}", run.output);
     }
-    write_query(
-        &tf,
-        &list_block(
-            "eks_pod_identity_role",
-            "mine",
-            &[("name_prefix", string(&prefix))],
-            "",
-        ),
-    );
+    let tf = example_dir(w, "eks_pod_identity_role", &json!({"name_prefix": prefix}));
     let generated = generate_import_destroy(&tf, 2);
     assert!(generated.contains(&made), "{e}: {generated}");
     for gone in [&named, &made] {
