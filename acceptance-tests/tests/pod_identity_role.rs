@@ -604,6 +604,52 @@ fn pod_identity_role_name_prefix_left_by_a_dead_apply_is_adopted() {
     w.delete_role_and_policies(&finished);
 }
 
+/// Three roles from one prefix in one apply (created concurrently): each
+/// create sees the others' live leases and leaves those roles alone, so
+/// there are three roles, one per resource, and the plan is empty.
+#[test]
+fn pod_identity_role_name_prefix_shared_by_concurrent_creates() {
+    let Some(w) = acc("pod_identity_role_name_prefix_shared_by_concurrent_creates") else {
+        return;
+    };
+    let prefix = format!("{}-", random_name());
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_role",
+            "test",
+            &[
+                ("for_each", format!("toset({})", set(&["a", "b", "c"]))),
+                ("name_prefix", string(&prefix)),
+                ("description", "each.key".into()),
+                ("permission_policy_arns", set(&[READ_ONLY])),
+            ],
+        ),
+    ]));
+    tf.apply();
+    let mut names: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|k| {
+            let r = tf.resource(&format!("{ADDRESS}[\"{k}\"]"));
+            assert_eq!(r["description"], *k, "{r}");
+            r["name"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 3, "one role per resource: {names:?}");
+    let mut found = roles_with_prefix(w, &prefix);
+    found.sort();
+    assert_eq!(found, names, "no role beside the three");
+    for n in &names {
+        assert_eq!(tag(w, n, "eks-tools:creating"), None);
+    }
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert_eq!(roles_with_prefix(w, &prefix), Vec::<String>::new());
+}
+
 /// An import reads the well-known policies' scopes back from the inline
 /// policy they render (the role's tag holds only the names): the imported
 /// state equals the applied one and plans nothing. A scoped policy edited
