@@ -1,10 +1,11 @@
 //! IAM roles: finders and the calls that create, change and delete a role.
 //!
 //! Owns: reading a made role into a [`RoleShape`] (documents
-//! percent-decoded), reading any role's trust by ARN ([`find_trust_by_arn`],
-//! for the migration), listing role names under a path, applying a [`RoleChange`] (only the calls it lists,
-//! independent ones concurrently), creating a role, replacing a trust
-//! policy, and deleting a role with everything attached to it. Does not
+//! percent-decoded; description and longest session included), reading
+//! any role's trust by ARN ([`find_trust_by_arn`], for the migration),
+//! listing roles under a path, applying a [`RoleChange`] (only the calls
+//! it lists, independent ones concurrently), creating a role, replacing a
+//! trust policy, and deleting a role with everything attached to it. Does not
 //! own: deciding what the role should be (`schema::role`), the life of a
 //! made role (`crate::ownership::made_role`), or whether a role may be written: every
 //! write here takes a [`Grant`] that only the ownership gate

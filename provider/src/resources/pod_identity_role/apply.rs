@@ -4,10 +4,11 @@
 //! `name_prefix`: [`super::naming`]), makes it with the creation lease
 //! (`crate::ownership::made_role::make`: a taken name goes to the gate,
 //! which adopts only what a dead apply of this resource kind left), renews
-//! the lease while it works, and releases it once the role is whole. Update reads the role
-//! and brings it to the plan (drift included). Delete removes it with its
-//! policies, only while it is still ours; gone counts as done. Does not
-//! own: the role's life itself (`crate::ownership::made_role`).
+//! the lease while it works, and releases it once the role is whole.
+//! Update reads the role and brings it to the plan (drift included; the
+//! description and longest session through UpdateRole). Delete removes it
+//! with its policies, only while it is still ours; gone counts as done.
+//! Does not own: the role's life itself (`crate::ownership::made_role`).
 
 use super::naming;
 use super::state::{self, subject};
