@@ -188,4 +188,69 @@ mod tests {
         assert!(d.has_errors(), "{d:?}");
         assert!(d.0.iter().all(|d| !d.detail.contains("role_name")), "{d:?}");
     }
+
+    fn request(prior: Option<Value>, config: Value) -> PlanRequest {
+        PlanRequest {
+            prior_state: prior,
+            proposed: config.clone(),
+            config,
+            prior_private: vec![],
+            prior_identity: None,
+        }
+    }
+
+    fn response(planned: Value, requires_replace: Vec<AttrPath>) -> PlanResponse {
+        PlanResponse {
+            planned,
+            requires_replace,
+            private: vec![],
+            diagnostics: Diagnostics::default(),
+            identity: None,
+        }
+    }
+
+    #[test]
+    fn a_name_prefix_left_out_keeps_the_states_and_replaces_nothing() {
+        // Imported: the state has the prefix read from the name; the
+        // configuration names the role instead.
+        let mut prior = Value::Null;
+        prior.set("name", Value::string("app-0190000000000123456789abcd"));
+        prior.set("name_prefix", Value::string("app-"));
+        let mut config = Value::Null;
+        config.set("name", Value::string("app-0190000000000123456789abcd"));
+        let req = request(Some(prior.clone()), config);
+        let mut planned = prior.clone();
+        planned.set("name_prefix", Value::Unknown);
+        let mut resp = response(planned, vec![AttrPath::root("name_prefix")]);
+        plan_name(&req, &mut resp);
+        assert_eq!(resp.planned.get("name_prefix").as_str(), Some("app-"));
+        assert_eq!(resp.requires_replace, vec![]);
+        assert_eq!(
+            resp.planned.get("id").as_str(),
+            Some("app-0190000000000123456789abcd")
+        );
+    }
+
+    #[test]
+    fn a_name_made_at_apply_is_unknown_and_so_is_the_id() {
+        let mut config = Value::Null;
+        config.set("name_prefix", Value::string("app-"));
+        let req = request(None, config.clone());
+        let mut planned = config;
+        planned.set("name", Value::Unknown);
+        let mut resp = response(planned, vec![]);
+        plan_name(&req, &mut resp);
+        assert!(!resp.planned.get("id").is_fully_known());
+        assert_eq!(resp.planned.get("name_prefix").as_str(), Some("app-"));
+        // A create that names the role: no prefix.
+        let mut config = Value::Null;
+        config.set("name", Value::string("r"));
+        let req = request(None, config.clone());
+        let mut planned = config;
+        planned.set("name_prefix", Value::Unknown);
+        let mut resp = response(planned, vec![]);
+        plan_name(&req, &mut resp);
+        assert!(resp.planned.get("name_prefix").is_null());
+        assert_eq!(resp.planned.get("id").as_str(), Some("r"));
+    }
 }
