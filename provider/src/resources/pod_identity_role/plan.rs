@@ -231,25 +231,26 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_name_made_at_apply_is_unknown_and_so_is_the_id() {
+    /// `plan_name` of a create configured with `key` = `value`, the other
+    /// of name and name_prefix unknown as the framework plans it.
+    fn create_with(key: &str, value: &str, other: &str) -> PlanResponse {
         let mut config = Value::Null;
-        config.set("name_prefix", Value::string("app-"));
+        config.set(key, Value::string(value));
         let req = request(None, config.clone());
         let mut planned = config;
-        planned.set("name", Value::Unknown);
+        planned.set(other, Value::Unknown);
         let mut resp = response(planned, vec![]);
         plan_name(&req, &mut resp);
+        resp
+    }
+
+    #[test]
+    fn a_name_made_at_apply_is_unknown_and_so_is_the_id() {
+        let resp = create_with("name_prefix", "app-", "name");
         assert!(!resp.planned.get("id").is_fully_known());
         assert_eq!(resp.planned.get("name_prefix").as_str(), Some("app-"));
         // A create that names the role: no prefix.
-        let mut config = Value::Null;
-        config.set("name", Value::string("r"));
-        let req = request(None, config.clone());
-        let mut planned = config;
-        planned.set("name_prefix", Value::Unknown);
-        let mut resp = response(planned, vec![]);
-        plan_name(&req, &mut resp);
+        let resp = create_with("name", "r", "name_prefix");
         assert!(resp.planned.get("name_prefix").is_null());
         assert_eq!(resp.planned.get("id").as_str(), Some("r"));
     }
