@@ -538,14 +538,14 @@ fn pod_identity_role_settings_and_name_prefix() {
 }
 
 /// What a kill right after CreateRole leaves under a name made from a
-/// prefix: the owner tag for that name and an expired creation lease. The
-/// next apply finds it by the prefix and adopts it (one role, no orphan);
-/// a finished role of this kind under the same prefix (another state's)
-/// is left alone.
-#[test]
-fn pod_identity_role_name_prefix_left_by_a_dead_apply_is_adopted() {
-    let Some(w) = acc("pod_identity_role_name_prefix_left_by_a_dead_apply_is_adopted") else {
-        return;
+/// prefix: the owner tag for that name and a creation lease nobody renews.
+/// The next apply finds it by the prefix and adopts it (one role, no
+/// orphan); a finished role of this kind under the same prefix (another
+/// state's) is left alone. `lease`: the dead apply's lease tag value.
+/// False when the test did not run.
+fn name_prefix_left_role_is_adopted(test: &str, lease: &str) -> bool {
+    let Some(w) = acc(test) else {
+        return false;
     };
     let prefix = format!("{}-", random_name());
     let left = format!("{prefix}0190000000000123456789abcd");
@@ -568,14 +568,12 @@ fn pod_identity_role_name_prefix_left_by_a_dead_apply_is_adopted() {
         &[
             ("RoleName", &left),
             ("Tags.member.1.Key", "eks-tools:creating"),
-            (
-                "Tags.member.1.Value",
-                "2020-01-01T00:00:00Z/0123456789abcdef",
-            ),
+            ("Tags.member.1.Value", lease),
         ],
     );
     let before = w.role_snapshot(&finished);
     let mut tf = Tf::new(w);
+    tf.set_env("EKS_POD_IDENTITY_LEASE_SECONDS", "10");
     tf.write(&prefixed(
         &prefix,
         &[
@@ -602,6 +600,35 @@ fn pod_identity_role_name_prefix_left_by_a_dead_apply_is_adopted() {
     assert!(w.get_role(&left).is_none());
     assert_eq!(w.role_snapshot(&finished), before);
     w.delete_role_and_policies(&finished);
+    true
+}
+
+/// The apply came long after the kill: the lease has expired.
+#[test]
+fn pod_identity_role_name_prefix_left_by_a_dead_apply_is_adopted() {
+    name_prefix_left_role_is_adopted(
+        "pod_identity_role_name_prefix_left_by_a_dead_apply_is_adopted",
+        "2020-01-01T00:00:00Z/0123456789abcdef",
+    );
+}
+
+/// The apply came right after the kill: the lease is not expired by its
+/// time (here one in the future, as a skewed clock could write), so the
+/// apply waits until nobody renewed it for a whole lease (10 s here), then
+/// adopts the role.
+#[test]
+fn pod_identity_role_name_prefix_fresh_lease_is_waited_out_then_adopted() {
+    let started = std::time::Instant::now();
+    let ran = name_prefix_left_role_is_adopted(
+        "pod_identity_role_name_prefix_fresh_lease_is_waited_out_then_adopted",
+        "2999-01-01T00:00:00Z/0123456789abcdef",
+    );
+    if ran {
+        assert!(
+            started.elapsed() >= std::time::Duration::from_secs(10),
+            "the live-looking lease was not waited out"
+        );
+    }
 }
 
 /// Three roles from one prefix in one apply (created concurrently): each
