@@ -2,7 +2,11 @@
 //! and owns, used by many associations through `role_arn`. Its lifecycle
 //! (create, in-place update, import, deleted by hand, drift, destroy), a
 //! taken name left untouched, a role a dead apply left adopted, and the
-//! example (one role, three associations, two clusters).
+//! example (one role, three associations, two clusters). The role's own
+//! settings (issue 25 item 3): `description`, `max_session_duration` and
+//! `name_prefix` through create, update in place, drift, import and
+//! destroy; a name made from a prefix that a dead apply left, adopted; and
+//! their limits refused at plan.
 
 use acceptance_tests::hcl::{config, json, map, provider, resource, string};
 use acceptance_tests::{Tf, World, acc, contains_ignoring_wrap, engine, random_name};
@@ -374,6 +378,431 @@ fn pod_identity_role_left_by_a_dead_apply_is_adopted() {
     assert!(w.get_role(&name).is_none());
 }
 
+/// The role made from `prefix` with `attrs` (no `name`).
+fn prefixed(prefix: &str, attrs: &[(&str, String)]) -> String {
+    let mut all = vec![("name_prefix", string(prefix))];
+    all.extend(attrs.iter().cloned());
+    config(&[
+        provider(&[]),
+        resource("eks_pod_identity_role", "test", &all),
+    ])
+}
+
+/// The role's Description and MaxSessionDuration as IAM's GetRole says.
+fn settings(w: &World, role: &str) -> (Option<String>, Option<String>) {
+    let xml = w.iam("GetRole", &[("RoleName", role)]).body;
+    (
+        xml_first(&xml, "Description").filter(|d| !d.is_empty()),
+        xml_first(&xml, "MaxSessionDuration"),
+    )
+}
+
+/// The roles whose names begin with `prefix`.
+fn roles_with_prefix(w: &World, prefix: &str) -> Vec<String> {
+    w.list_roles()
+        .into_iter()
+        .filter(|n| n.starts_with(prefix))
+        .collect()
+}
+
+#[test]
+fn pod_identity_role_settings_and_name_prefix() {
+    let Some(w) = acc("pod_identity_role_settings_and_name_prefix") else {
+        return;
+    };
+    let prefix = format!("{}-", random_name());
+    let mut tf = Tf::new(w);
+    let body = |description: Option<&str>, seconds: Option<u32>| {
+        let mut attrs = vec![("permission_policy_arns", set(&[READ_ONLY]))];
+        if let Some(d) = description {
+            attrs.push(("description", string(d)));
+        }
+        if let Some(s) = seconds {
+            attrs.push(("max_session_duration", s.to_string()));
+        }
+        prefixed(&prefix, &attrs)
+    };
+    tf.write(&body(Some("Shared by web"), Some(7200)));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    let name = r["name"].as_str().unwrap_or_default().to_string();
+    assert!(name.starts_with(&prefix), "{r}");
+    assert_eq!(name.len(), prefix.len() + 26, "{r}");
+    assert_eq!(r["id"], name.as_str());
+    assert_eq!(r["name_prefix"], prefix.as_str());
+    assert_eq!(r["description"], "Shared by web");
+    assert_eq!(r["max_session_duration"], 7200);
+    assert_eq!(
+        settings(w, &name),
+        (Some("Shared by web".into()), Some("7200".into()))
+    );
+    assert_eq!(
+        tag(w, &name, OWNER_TAG),
+        Some(format!("pod-identity-role:{name}"))
+    );
+    assert_eq!(tag(w, &name, "eks-tools:creating"), None);
+    assert_eq!(roles_with_prefix(w, &prefix), vec![name.clone()]);
+    // The made name is stable across plans.
+    tf.assert_plan_empty();
+    tf.assert_plan_empty();
+    let arn = r["arn"].clone();
+
+    // In place: both settings.
+    tf.write(&body(Some("Shared by web and api"), Some(10800)));
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions.get(ADDRESS).map(Vec::as_slice),
+        Some(&["update".to_string()][..]),
+        "{actions:?}"
+    );
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    assert_eq!((&r["arn"], &r["name"]), (&arn, &json!(name)), "replaced");
+    assert_eq!(
+        settings(w, &name),
+        (Some("Shared by web and api".into()), Some("10800".into()))
+    );
+    tf.assert_plan_empty();
+
+    // Changed outside Terraform: shown, and put back.
+    w.iam(
+        "UpdateRole",
+        &[
+            ("RoleName", &name),
+            ("Description", "changed by hand"),
+            ("MaxSessionDuration", "3600"),
+        ],
+    );
+    let plan = tf.plan_output();
+    assert!(plan.contains("changed by hand"), "{plan}");
+    assert!(plan.contains("max_session_duration"), "{plan}");
+    assert!(plan.contains("3600 -> 10800"), "{plan}");
+    tf.apply();
+    assert_eq!(
+        settings(w, &name),
+        (Some("Shared by web and api".into()), Some("10800".into()))
+    );
+    tf.assert_plan_empty();
+
+    // Import: by the made name, equal to the applied state (name_prefix
+    // read back from the name), and an empty plan.
+    tf.import_verify(ADDRESS, &name, &[]);
+
+    // The description removed: cleared in place; the session length, no
+    // longer configured, stays.
+    tf.write(&body(None, None));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    assert_eq!(r["arn"], arn, "replaced");
+    assert_eq!(r["description"], Value::Null);
+    assert_eq!(settings(w, &name), (None, Some("10800".into())));
+    tf.assert_plan_empty();
+
+    // A description added by hand to a role without one shows too.
+    w.iam(
+        "UpdateRole",
+        &[
+            ("RoleName", &name),
+            ("Description", "added by hand"),
+            ("MaxSessionDuration", "10800"),
+        ],
+    );
+    let plan = tf.plan_output();
+    assert!(plan.contains("added by hand"), "{plan}");
+    tf.apply();
+    assert_eq!(settings(w, &name), (None, Some("10800".into())));
+    tf.assert_plan_empty();
+
+    // Another prefix replaces the role.
+    let other = format!("{prefix}b-");
+    tf.write(&prefixed(
+        &other,
+        &[("permission_policy_arns", set(&[READ_ONLY]))],
+    ));
+    let actions = tf.plan_actions();
+    assert_eq!(
+        actions.get(ADDRESS).map(Vec::as_slice),
+        Some(&["delete".to_string(), "create".to_string()][..]),
+        "{actions:?}"
+    );
+    tf.apply();
+    let replaced = tf.resource(ADDRESS)["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(replaced.starts_with(&other), "{replaced}");
+    assert_eq!(roles_with_prefix(w, &prefix), vec![replaced.clone()]);
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert_eq!(roles_with_prefix(w, &prefix), Vec::<String>::new());
+}
+
+/// What a kill right after CreateRole leaves under a name made from a
+/// prefix: the owner tag for that name and a creation lease nobody renews.
+/// The next apply finds it by the prefix and adopts it (one role, no
+/// orphan); a finished role of this kind under the same prefix (another
+/// state's) is left alone. `lease`: the dead apply's lease tag value.
+/// False when the test did not run.
+fn name_prefix_left_role_is_adopted(test: &str, lease: &str) -> bool {
+    let Some(w) = acc(test) else {
+        return false;
+    };
+    let prefix = format!("{}-", random_name());
+    let left = format!("{prefix}0190000000000123456789abcd");
+    let finished = format!("{prefix}0190000000000fedcba9876543");
+    let trust = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]});
+    for name in [&left, &finished] {
+        w.create_role(name, &trust);
+        let owner = format!("pod-identity-role:{name}");
+        w.iam(
+            "TagRole",
+            &[
+                ("RoleName", name),
+                ("Tags.member.1.Key", OWNER_TAG),
+                ("Tags.member.1.Value", &owner),
+            ],
+        );
+    }
+    w.iam(
+        "TagRole",
+        &[
+            ("RoleName", &left),
+            ("Tags.member.1.Key", "eks-tools:creating"),
+            ("Tags.member.1.Value", lease),
+        ],
+    );
+    let before = w.role_snapshot(&finished);
+    let mut tf = Tf::new(w);
+    tf.set_env("EKS_POD_IDENTITY_LEASE_SECONDS", "10");
+    tf.write(&prefixed(
+        &prefix,
+        &[
+            ("permission_policy_arns", set(&[READ_ONLY])),
+            ("description", string("adopted")),
+        ],
+    ));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    assert_eq!(r["name"], left.as_str(), "{r}");
+    assert_eq!(attached(w, &left), set_of(&[READ_ONLY]));
+    assert_eq!(settings(w, &left).0.as_deref(), Some("adopted"));
+    assert_eq!(tag(w, &left, "eks-tools:creating"), None);
+    let mut all = roles_with_prefix(w, &prefix);
+    all.sort();
+    assert_eq!(all, vec![left.clone(), finished.clone()]);
+    assert_eq!(
+        w.role_snapshot(&finished),
+        before,
+        "a finished role was changed"
+    );
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert!(w.get_role(&left).is_none());
+    assert_eq!(w.role_snapshot(&finished), before);
+    w.delete_role_and_policies(&finished);
+    true
+}
+
+/// The apply came long after the kill: the lease has expired.
+#[test]
+fn pod_identity_role_name_prefix_left_by_a_dead_apply_is_adopted() {
+    name_prefix_left_role_is_adopted(
+        "pod_identity_role_name_prefix_left_by_a_dead_apply_is_adopted",
+        "2020-01-01T00:00:00Z/0123456789abcdef",
+    );
+}
+
+/// The apply came right after the kill: the lease is not expired by its
+/// time (here one in the future, as a skewed clock could write), so the
+/// apply waits until nobody renewed it for a whole lease (10 s here), then
+/// adopts the role.
+#[test]
+fn pod_identity_role_name_prefix_fresh_lease_is_waited_out_then_adopted() {
+    let started = std::time::Instant::now();
+    let ran = name_prefix_left_role_is_adopted(
+        "pod_identity_role_name_prefix_fresh_lease_is_waited_out_then_adopted",
+        "2999-01-01T00:00:00Z/0123456789abcdef",
+    );
+    if ran {
+        assert!(
+            started.elapsed() >= std::time::Duration::from_secs(10),
+            "the live-looking lease was not waited out"
+        );
+    }
+}
+
+/// Three roles from one prefix in one apply (created concurrently): each
+/// create sees the others' live leases and leaves those roles alone, so
+/// there are three roles, one per resource, and the plan is empty.
+#[test]
+fn pod_identity_role_name_prefix_shared_by_concurrent_creates() {
+    let Some(w) = acc("pod_identity_role_name_prefix_shared_by_concurrent_creates") else {
+        return;
+    };
+    let prefix = format!("{}-", random_name());
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_role",
+            "test",
+            &[
+                ("for_each", format!("toset({})", set(&["a", "b", "c"]))),
+                ("name_prefix", string(&prefix)),
+                ("description", "each.key".into()),
+                ("permission_policy_arns", set(&[READ_ONLY])),
+            ],
+        ),
+    ]));
+    tf.apply();
+    let mut names: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|k| {
+            let r = tf.resource(&format!("{ADDRESS}[\"{k}\"]"));
+            assert_eq!(r["description"], *k, "{r}");
+            r["name"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 3, "one role per resource: {names:?}");
+    let mut found = roles_with_prefix(w, &prefix);
+    found.sort();
+    assert_eq!(found, names, "no role beside the three");
+    for n in &names {
+        assert_eq!(tag(w, n, "eks-tools:creating"), None);
+    }
+    tf.assert_plan_empty();
+    tf.destroy();
+    assert_eq!(roles_with_prefix(w, &prefix), Vec::<String>::new());
+}
+
+/// An import reads the well-known policies' scopes back from the inline
+/// policy they render (the role's tag holds only the names): the imported
+/// state equals the applied one and plans nothing. A scoped policy edited
+/// by hand shows in the plan and is put back.
+#[test]
+fn pod_identity_role_import_reads_back_scopes() {
+    let Some(w) = acc("pod_identity_role_import_reads_back_scopes") else {
+        return;
+    };
+    let name = random_name();
+    let zone = "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ";
+    let mut tf = Tf::new(w);
+    tf.write(&role(
+        &name,
+        &[
+            ("well_known_policies", set(&["external-dns", "auto-scaler"])),
+            (
+                "well_known_policy_scopes",
+                format!(
+                    "{{\n    hosted_zone_arns = {}\n    autoscaler_cluster_names = {}\n  }}",
+                    set(&[zone]),
+                    set(&["blue", "green"])
+                ),
+            ),
+        ],
+    ));
+    tf.apply();
+    let r = tf.resource(ADDRESS);
+    assert_eq!(
+        r["well_known_policy_scopes"],
+        json!({"hosted_zone_arns": [zone], "autoscaler_cluster_names": ["blue", "green"]}),
+        "{r}"
+    );
+    tf.assert_plan_empty();
+    tf.import_verify(ADDRESS, &name, &[]);
+
+    // Widened by hand: the plan shows it, apply scopes it again, and an
+    // import still reads the scopes back.
+    let answer = w.iam(
+        "GetRolePolicy",
+        &[("RoleName", &name), ("PolicyName", "well-known-policies")],
+    );
+    let doc = decode(&xml_first(&answer.body, "PolicyDocument").unwrap_or_default());
+    assert!(doc.contains(zone), "{doc}");
+    w.iam(
+        "PutRolePolicy",
+        &[
+            ("RoleName", &name),
+            ("PolicyName", "well-known-policies"),
+            (
+                "PolicyDocument",
+                &doc.replace(zone, "arn:aws:route53:::hostedzone/*"),
+            ),
+        ],
+    );
+    let plan = tf.plan_output();
+    assert!(plan.contains("inline_policies"), "{plan}");
+    tf.apply();
+    tf.assert_plan_empty();
+    tf.import_verify(ADDRESS, &name, &[]);
+    tf.destroy();
+    assert!(w.get_role(&name).is_none());
+}
+
+/// The settings' limits are refused at plan, naming the attribute.
+#[test]
+fn pod_identity_role_settings_checked_at_plan() {
+    let Some(w) = acc("pod_identity_role_settings_checked_at_plan") else {
+        return;
+    };
+    let mut tf = Tf::new(w);
+    let policy = ("permission_policy_arns", set(&[READ_ONLY]));
+    let cases: Vec<(String, &str)> = vec![
+        (
+            role(
+                "r",
+                &[policy.clone(), ("max_session_duration", "1800".into())],
+            ),
+            "max_session_duration is 1800",
+        ),
+        (
+            role(
+                "r",
+                &[policy.clone(), ("max_session_duration", "43201".into())],
+            ),
+            "43200",
+        ),
+        (
+            prefixed(&"p".repeat(39), std::slice::from_ref(&policy)),
+            "at most 38",
+        ),
+        (
+            role("r", &[policy.clone(), ("name_prefix", string("p-"))]),
+            "cannot both be set",
+        ),
+        (
+            role("r", &[policy.clone(), ("description", string("snow ☃"))]),
+            "U+2603",
+        ),
+        (
+            role(
+                "r",
+                &[policy.clone(), ("description", string(&"d".repeat(1001)))],
+            ),
+            "at most 1000",
+        ),
+        (
+            config(&[
+                provider(&[]),
+                resource(
+                    "eks_pod_identity_role",
+                    "test",
+                    std::slice::from_ref(&policy),
+                ),
+            ]),
+            "Set name to name the role",
+        ),
+    ];
+    for (body, error) in cases {
+        tf.write(&body);
+        let out = tf.plan_expect_error(error);
+        assert!(!out.contains("Apply complete"), "{out}");
+    }
+    assert!(w.get_role("r").is_none());
+}
+
 /// `import { identity = { name } }` (Terraform and OpenTofu 1.12 and later):
 /// the role is imported by its identity, the state records it, and the
 /// plan is empty.
@@ -452,11 +881,26 @@ fn example_pod_identity_role() {
             .is_some_and(|a| a.ends_with(":role/pod-identity/orders-app")),
         "{arn}"
     );
+    let orders = tf.resource("eks_pod_identity_role.orders");
+    assert_eq!(orders["max_session_duration"], 7200);
+    assert_eq!(
+        settings(w, "orders-app"),
+        (
+            Some("Orders application, every cluster".into()),
+            Some("7200".into())
+        )
+    );
+    let reports = tf.resource("eks_pod_identity_role.reports");
+    let reports_name = reports["name"].as_str().unwrap_or_default().to_string();
+    assert!(reports_name.starts_with("reports-"), "{reports}");
     let mut used = 0;
     for c in [&one, &two] {
         for a in w.list_associations(c) {
             let id = a["associationId"].as_str().unwrap_or_default().to_string();
             let d = w.describe_association(c, &id).unwrap_or(Value::Null);
+            if d["roleArn"] == reports["arn"] {
+                continue;
+            }
             assert_eq!(d["roleArn"], arn, "{d}");
             used += 1;
         }
@@ -470,7 +914,7 @@ fn example_pod_identity_role() {
     tf.destroy();
     assert!(w.list_associations(&one).is_empty() && w.list_associations(&two).is_empty());
     assert!(
-        w.get_role("orders-app").is_none(),
+        w.get_role("orders-app").is_none() && w.get_role(&reports_name).is_none(),
         "role left after destroy"
     );
 }

@@ -677,3 +677,160 @@ fn import_of_an_association_another_workspace_made_warns() {
     owner.assert_plan_empty();
     owner.destroy();
 }
+
+/// `list "eks_pod_identity_role"` lists only the roles that resource kind
+/// made (a fixed name and one made from `name_prefix`), in path and name
+/// order, with identities and objects equal to the applied state; it
+/// leaves out a role anybody else made, a service account's made role, and
+/// (with a warning) one still being created. Once the owning state lets go
+/// of them (`state rm`), `-generate-config-out` imports both with an empty
+/// plan, and destroy deletes them.
+#[test]
+fn query_of_pod_identity_roles_lists_only_what_that_kind_made() {
+    let Some(w) = query_world("query_of_pod_identity_roles_lists_only_what_that_kind_made") else {
+        return;
+    };
+    let e = engine();
+    let prefix = format!("{}-", random_name());
+    let (named, made_prefix) = (format!("{prefix}named"), format!("{prefix}made-"));
+    let mut owner = Tf::new(w);
+    let policies = ("permission_policy_arns", format!("[{}]", string(READ_ONLY)));
+    owner.write(&config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_role",
+            "named",
+            &[
+                ("name", string(&named)),
+                ("description", string("fixed name")),
+                policies.clone(),
+            ],
+        ),
+        resource(
+            "eks_pod_identity_role",
+            "made",
+            &[
+                ("name_prefix", string(&made_prefix)),
+                ("max_session_duration", "7200".into()),
+                policies.clone(),
+            ],
+        ),
+    ]));
+    owner.apply();
+    let named_state = owner.resource("eks_pod_identity_role.named");
+    let made_state = owner.resource("eks_pod_identity_role.made");
+    let made = made_state["name"].as_str().unwrap_or_default().to_string();
+
+    // Not this kind's: no owner tag, a service account's, and one being made.
+    let trust = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]});
+    let (foreign, sa_role, creating) = (
+        format!("{prefix}foreign"),
+        format!("{prefix}sa"),
+        format!("{prefix}creating"),
+    );
+    for r in [&foreign, &sa_role, &creating] {
+        w.create_role(r, &trust);
+    }
+    let tag = |role: &str, key: &str, value: &str| {
+        w.iam(
+            "TagRole",
+            &[
+                ("RoleName", role),
+                ("Tags.member.1.Key", key),
+                ("Tags.member.1.Value", value),
+            ],
+        );
+    };
+    tag(&sa_role, "eks-tools:pod-identity", "c/ns/sa");
+    tag(
+        &creating,
+        "eks-tools:pod-identity",
+        &format!("pod-identity-role:{creating}"),
+    );
+    tag(
+        &creating,
+        "eks-tools:creating",
+        "2999-01-01T00:00:00Z/0123456789abcdef",
+    );
+
+    let mut tf = Tf::new(w);
+    tf.write(&config(&[provider(&[])]));
+    write_query(
+        &tf,
+        &[
+            list_block(
+                "eks_pod_identity_role",
+                "mine",
+                &[("name_prefix", string(&prefix))],
+                "  include_resource = true\n",
+            ),
+            list_block(
+                "eks_pod_identity_role",
+                "ids",
+                &[
+                    ("path_prefix", string("/")),
+                    ("name_prefix", string(&made_prefix)),
+                ],
+                "",
+            ),
+        ]
+        .concat(),
+    );
+    let human = tf.run(&["query", "-no-color"]);
+    assert_eq!(human.code, Some(0), "{e}: query failed:\n{}", human.output);
+    assert!(
+        contains_ignoring_wrap(&human.output, "1 IAM role(s) being created left out"),
+        "{e}: no warning for the role being created:\n{}",
+        human.output
+    );
+    let (found, raw) = query_json(&tf);
+    let mine: Vec<_> = found
+        .iter()
+        .filter(|f| f.0 == "list.eks_pod_identity_role.mine")
+        .collect();
+    let names: Vec<&str> = mine.iter().map(|f| f.1.as_str()).collect();
+    let mut expected = vec![format!("/{made}"), format!("/{named}")];
+    expected.sort();
+    assert_eq!(names, expected, "{e}: only this kind's, sorted:\n{raw}");
+    for (listed, state) in [(&named, &named_state), (&made, &made_state)] {
+        let f = mine
+            .iter()
+            .find(|f| f.1 == format!("/{listed}"))
+            .unwrap_or_else(|| panic!("{e}: {listed} not listed:\n{raw}"));
+        assert_eq!(f.2, json!({ "name": listed }), "{e}: identity of {listed}");
+        for (k, v) in state.as_object().into_iter().flatten() {
+            assert_eq!(
+                &f.3[k], v,
+                "{e}: the listed {listed}'s {k} differs: {}",
+                f.3
+            );
+        }
+    }
+    let ids: Vec<_> = found
+        .iter()
+        .filter(|f| f.0 == "list.eks_pod_identity_role.ids")
+        .collect();
+    assert_eq!(ids.len(), 1, "{e}: the name_prefix filter:\n{raw}");
+    assert_eq!(ids[0].2, json!({ "name": made }));
+    assert!(
+        ids[0].3.is_null(),
+        "{e}: an object without include_resource"
+    );
+
+    // The owner lets go; the list example's generated configuration
+    // (examples/list-resources/eks_pod_identity_role) takes them.
+    for address in ["eks_pod_identity_role.named", "eks_pod_identity_role.made"] {
+        let run = owner.run(&["state", "rm", address]);
+        assert_eq!(run.code, Some(0), "{}", run.output);
+    }
+    let tf = example_dir(w, "eks_pod_identity_role", &json!({"name_prefix": prefix}));
+    let generated = generate_import_destroy(&tf, 2);
+    assert!(generated.contains(&made), "{e}: {generated}");
+    for gone in [&named, &made] {
+        assert!(w.get_role(gone).is_none(), "{e}: {gone} outlived destroy");
+    }
+    for r in [&foreign, &sa_role, &creating] {
+        assert!(w.get_role(r).is_some(), "{e}: {r} was touched");
+        w.delete_role_and_policies(r);
+    }
+}

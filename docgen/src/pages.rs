@@ -46,6 +46,7 @@ pub fn list_spec(type_name: &str) -> Option<ResourceSpec> {
     match type_name {
         schema::association::TYPE_NAME => Some(schema::lists::association_spec()),
         schema::addon::TYPE_NAME => Some(schema::lists::addon_spec()),
+        schema::pod_identity_role::TYPE_NAME => Some(schema::lists::role_spec()),
         _ => None,
     }
 }

@@ -72,6 +72,7 @@ impl Provider for EksProvider {
         vec![
             Arc::new(crate::resources::pod_identity_association::PodIdentityAssociationList),
             Arc::new(crate::resources::addon_pod_identity::AddonPodIdentityList),
+            Arc::new(crate::resources::pod_identity_role::PodIdentityRoleList),
         ]
     }
 

@@ -2,7 +2,7 @@
 //! query`, Terraform >= 1.14): the `config` block of each, and what each
 //! event shows people.
 //!
-//! Owns: the specs and state structs of the two `config` blocks, and the
+//! Owns: the specs and state structs of the three `config` blocks, and the
 //! display names. The provider's list code finds the objects; the events'
 //! identities and objects are those of the managed resources.
 
@@ -119,6 +119,58 @@ pub fn association_display_name(cluster: &str, namespace: &str, service_account:
     format!("{cluster}: {namespace}/{service_account}")
 }
 
+/// The `config` block of `list "eks_pod_identity_role"`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RoleListConfig {
+    /// Only roles whose path begins with this (null: `/`, every path).
+    pub path_prefix: Option<String>,
+    /// Only roles whose name begins with this.
+    pub name_prefix: Option<String>,
+}
+
+/// Checks a `path_prefix` by IAM's ListRoles rules: begins with `/`, then
+/// at most 511 characters from `!` to `~`.
+fn check_path_prefix(p: &str) -> Result<(), String> {
+    let printable = p
+        .chars()
+        .skip(1)
+        .all(|c| ('\u{21}'..='\u{7e}').contains(&c));
+    if !p.starts_with('/') || p.len() > 512 || !printable {
+        return Err(format!(
+            "{p:?} is not an IAM path prefix: it begins with '/', such as \"/\" or \"/pod-identity/\", with at most 512 printable characters."
+        ));
+    }
+    Ok(())
+}
+
+/// The `config` block's spec for `eks_pod_identity_role`.
+pub fn role_spec() -> ResourceSpec {
+    ResourceSpec {
+        name: crate::pod_identity_role::TYPE_NAME,
+        description: "Finds the IAM roles that `eks_pod_identity_role` made, for `terraform query`: only roles carrying this resource kind's owner tag (`eks-tools:pod-identity` = `pod-identity-role:<name>`); roles anybody else made, and the roles an association or addon entry made for its service account, are never listed. Each result is a role with its resource identity, and with `include_resource = true` (or `-generate-config-out`) its whole state, exactly as an import gives it. A role listed here was made by some Terraform state: use it to find one whose state was lost (or that a kill left between its creation and the state's write) and import it, never to import a role another state still manages (destroying either would delete it under the other). A role still being created (it carries the creation lease `eks-tools:creating`) is left out, with a warning that counts them. IAM's ListRoles does not report tags, so the listing reads each role under `path_prefix` (GetRole, a few at a time): narrow it with `path_prefix` or `name_prefix` in a large account.",
+        version: 0,
+        attrs: vec![
+            Attr::optional(
+                "path_prefix",
+                Kind::String,
+                "Only roles whose path begins with this, such as `/pod-identity/`. Default `/`: every path.",
+            )
+            .check(check_path_prefix),
+            Attr::optional(
+                "name_prefix",
+                Kind::String,
+                "Only roles whose name begins with this (such as an `eks_pod_identity_role`'s `name_prefix`). Filtered before any GetRole.",
+            ),
+        ],
+        blocks: vec![],
+    }
+}
+
+/// What `terraform query` shows for a role: its path and name.
+pub fn role_display_name(path: &str, name: &str) -> String {
+    format!("{path}{name}")
+}
+
 /// What `terraform query` shows for an addon.
 pub fn addon_display_name(cluster: &str, addon: &str) -> String {
     format!("{cluster}: {addon}")
@@ -135,6 +187,19 @@ mod tests {
             "prod: kube-system/external-dns"
         );
         assert_eq!(addon_display_name("prod", "vpc-cni"), "prod: vpc-cni");
+        assert_eq!(role_display_name("/pi/", "shared"), "/pi/shared");
+    }
+
+    #[test]
+    fn role_list_path_prefix_follows_iam() {
+        for ok in ["/", "/pod-identity/", "/pod"] {
+            assert!(check_path_prefix(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "pod/", "/a b", &format!("/{}", "a".repeat(512))] {
+            assert!(check_path_prefix(bad).is_err(), "{bad}");
+        }
+        let names: Vec<_> = role_spec().attrs.iter().map(|x| x.name).collect();
+        assert_eq!(names, ["path_prefix", "name_prefix"]);
     }
 
     #[test]

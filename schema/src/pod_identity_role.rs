@@ -24,8 +24,14 @@ pub const TYPE_NAME: &str = "eks_pod_identity_role";
 pub struct PodIdentityRoleState {
     /// Same as `name`.
     pub id: Option<String>,
-    /// Role name.
+    /// Role name (given, or generated from `name_prefix`).
     pub name: String,
+    /// Prefix of a generated name.
+    pub name_prefix: Option<String>,
+    /// Role description.
+    pub description: Option<String>,
+    /// Longest session of the role, in seconds.
+    pub max_session_duration: Option<i64>,
     /// Role path.
     pub path: Option<String>,
     /// Managed policies.
@@ -66,7 +72,10 @@ pub fn spec() -> ResourceSpec {
         version: 0,
         attrs: vec![
             Attr::computed("id", Kind::String, "The role name (same as `name`).").stable(),
-            Attr::required("name", Kind::String, "Name of the role (at most 64 characters: letters, digits and `+=,.@_-`). Changing it replaces the role.").replace().check(role::check_name),
+            Attr::optional_computed("name", Kind::String, "Name of the role (at most 64 characters: letters, digits and `+=,.@_-`). Set either `name` or `name_prefix`. Changing it replaces the role.").replace().stable().check(role::check_name),
+            Attr::optional_computed("name_prefix", Kind::String, "Makes a unique name that begins with this prefix (at most 38 characters, as in the AWS provider: the provider adds 26 characters of time and randomness, and IAM allows 64). Conflicts with `name`, unless `name` begins with it (as in a configuration generated from an imported role). The name is made when the role is created, recorded in `name` and kept; changing the prefix replaces the role. An import sets it from the name when the name ends with such a suffix.").replace().stable().check(check_name_prefix),
+            Attr::optional("description", Kind::String, "Description of the role: at most 1000 characters of IAM's set (tab, newline, and the printable characters of Latin-1). Changed in place; a description changed outside Terraform shows in the next plan, and apply puts it back.").check(check_description),
+            Attr::optional_computed("max_session_duration", Kind::Number, "Longest session, in seconds, that assuming the role gives: 3600 (one hour, IAM's default) to 43200 (12 hours). Changed in place; when set, a value changed outside Terraform shows in the next plan, and apply puts it back. When not set, the role keeps what it has (3600 for a new role)."),
             Attr::optional_computed("path", Kind::String, "Path of the role, such as `/pod-identity/`. Defaults to `/`. Changing it replaces the role.").replace().check(role::check_role_path),
             Attr::optional("permission_policy_arns", Kind::StringSet, "Managed policies to attach to the role. Changes attach and detach only what changed.").check(role::check_policy_arn),
             Attr::optional("permission_policy", Kind::String, "An inline policy (JSON) for the role, stored as the inline policy `permission-policy` (see `permission_policy_name`). Compared by meaning, not text.").check(role::check_permission_policy).equivalent_by(policy::equivalent),
@@ -95,8 +104,123 @@ pub struct RoleResourceConfig {
     /// `role_name`, `path` as `role_path`; `role_arn` and
     /// `restrict_to_cluster` always null).
     pub role: RoleConfig,
+    /// `name_prefix`.
+    pub name_prefix: Input<String>,
+    /// `max_session_duration` (a number: whole or not, checked here).
+    pub max_session_duration: Input<f64>,
     /// `tags` merged with the provider's `default_tags`, when known.
     pub tags_all: Input<Tags>,
+}
+
+/// The longest `name_prefix`: IAM's 64 characters of a role name less the
+/// [`UNIQUE_SUFFIX_LEN`] characters the provider adds (the AWS provider's
+/// `roleNamePrefixMaxLen` is the same 64 - 26).
+pub const NAME_PREFIX_MAX_LEN: usize = 64 - UNIQUE_SUFFIX_LEN;
+
+/// Length of the suffix a generated name gets: 12 hex digits of the time
+/// in milliseconds and 14 random hex digits.
+pub const UNIQUE_SUFFIX_LEN: usize = 26;
+
+/// IAM's longest role description (CreateRole, UpdateRole).
+pub const DESCRIPTION_MAX_LEN: usize = 1000;
+
+/// IAM's range of MaxSessionDuration, in seconds (CreateRole, UpdateRole).
+pub const MAX_SESSION_DURATION_RANGE: std::ops::RangeInclusive<i64> = 3600..=43200;
+
+/// Checks a `name_prefix`: role-name characters, at most [`NAME_PREFIX_MAX_LEN`].
+pub fn check_name_prefix(s: &str) -> Result<(), String> {
+    if s.len() > NAME_PREFIX_MAX_LEN {
+        return Err(format!(
+            "{s:?} is {} characters long; a name_prefix may have at most {NAME_PREFIX_MAX_LEN}: the provider adds {UNIQUE_SUFFIX_LEN} and an IAM role name may have 64.",
+            s.len()
+        ));
+    }
+    role::check_name(s).map_err(|_| {
+        format!("{s:?} is not a valid name_prefix: 1 to {NAME_PREFIX_MAX_LEN} letters, digits or _+=,.@- characters.")
+    })
+}
+
+/// Checks a `description` by IAM's rules: at most [`DESCRIPTION_MAX_LEN`]
+/// characters matching `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`.
+pub fn check_description(s: &str) -> Result<(), String> {
+    let n = s.chars().count();
+    if n > DESCRIPTION_MAX_LEN {
+        return Err(format!(
+            "The description is {n} characters long; IAM allows at most {DESCRIPTION_MAX_LEN}."
+        ));
+    }
+    let ok = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a1}'..='\u{ff}');
+    match s.chars().find(|c| !ok(*c)) {
+        Some(c) => Err(format!(
+            "The description contains {c:?} (U+{:04X}), which IAM does not allow: only tab, newline, carriage return, and the printable characters U+0020 to U+007E and U+00A1 to U+00FF.",
+            c as u32
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A generated role name: `prefix`, then [`UNIQUE_SUFFIX_LEN`] lowercase
+/// hex digits (12 of `millis`, the time, and 14 of `random`).
+pub fn generated_name(prefix: &str, millis: u64, random: u64) -> String {
+    format!(
+        "{prefix}{:012x}{:014x}",
+        millis & 0xffff_ffff_ffff,
+        random & 0x00ff_ffff_ffff_ffff
+    )
+}
+
+/// The prefix of a name [`generated_name`] could have made (`None` when the
+/// name does not end with such a suffix after at least one character).
+pub fn prefix_of_generated(name: &str) -> Option<&str> {
+    let cut = name
+        .len()
+        .checked_sub(UNIQUE_SUFFIX_LEN)
+        .filter(|c| *c > 0)?;
+    let (prefix, suffix) = (name.get(..cut)?, name.get(cut..)?);
+    suffix
+        .chars()
+        .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        .then_some(prefix)
+}
+
+/// The rules of the resource's own attributes: `name` or `name_prefix`
+/// (exactly one) and `max_session_duration` in IAM's range.
+fn own_problems(input: &RoleResourceConfig) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    match (&input.role.role_name, &input.name_prefix) {
+        (Input::Null, Input::Null) => problems.push(Problem::new(
+            "name",
+            "Missing role name",
+            "Set name to name the role, or name_prefix to have the provider make a unique name that begins with it.",
+        )),
+        (Input::Null, _) | (_, Input::Null) => {}
+        // What an import or `terraform query -generate-config-out` writes
+        // for a made name: both, the name made from the prefix. The name
+        // decides; nothing conflicts.
+        (Input::Known(name), Input::Known(prefix)) if name.starts_with(prefix.as_str()) => {}
+        (Input::Unknown, _) | (_, Input::Unknown) => {}
+        _ => problems.push(Problem::new(
+            "name_prefix",
+            "Conflicting configuration arguments",
+            "name and name_prefix cannot both be set (unless name begins with name_prefix, as in a configuration generated from an imported role): set name for a fixed name, or name_prefix for a unique name made from it.",
+        )),
+    }
+    if let Input::Known(d) = input.max_session_duration {
+        let range = MAX_SESSION_DURATION_RANGE;
+        let whole = d.fract() == 0.0;
+        if !whole || d < *range.start() as f64 || d > *range.end() as f64 {
+            problems.push(Problem::new(
+                "max_session_duration",
+                "Invalid max_session_duration",
+                format!(
+                    "max_session_duration is {d}; IAM accepts a whole number of seconds from {} (one hour) to {} (12 hours).",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+        }
+    }
+    problems
 }
 
 /// The rules of `eks_pod_identity_role` for `stage`: those of every made
@@ -124,6 +248,7 @@ pub fn check_config(input: &RoleResourceConfig, stage: Stage) -> Vec<Problem> {
             p
         })
         .collect();
+    problems.extend(own_problems(input));
     if let Input::Known(all) = &input.tags_all {
         let mut details = reserved_tags::made_role_tag_problems(all);
         if all.len() <= tags::MAX_TAGS
@@ -167,12 +292,109 @@ impl PodIdentityRoleState {
 
 /// The role a (known) planned state asks for, with this resource kind's
 /// owner tag ([`shared_role_owner_value`]).
+///
+/// The description is always managed (none is the empty one IAM reports
+/// for a role without); the longest session only when known (a create
+/// without one leaves IAM's default, which read records).
 pub fn wanted_role(s: &PodIdentityRoleState, partition: &str) -> Result<WantedRole, String> {
     let mut w = role::wanted_role(&s.role_request(), partition, None)?;
+    w.shape.description = Some(s.description.clone().unwrap_or_default());
+    w.shape.max_session_duration = s.max_session_duration;
     w.shape
         .tags
         .insert(OWNER_TAG.to_string(), shared_role_owner_value(&s.name));
     Ok(w)
+}
+
+/// The tag-key prefix of the cluster autoscaler's scope condition.
+const AUTOSCALER_TAG: &str = "aws:ResourceTag/k8s.io/cluster-autoscaler/";
+
+/// The `well_known_policy_scopes` that render `found` (the role's inline
+/// well-known policy, as IAM has it) for the well-known policies `names`,
+/// or `None` when no scopes (or none found) render it: an import reads the
+/// scopes back from the document, since the role's tag holds the names
+/// only. Candidates are the document's strings that are values of a scope
+/// kind (ARNs of its service and resource type; for the autoscaler, the
+/// clusters of its tag conditions); the smallest set of them whose render
+/// means the same as `found` is taken, and only then: a document no
+/// scopes reproduce (edited by hand) yields `None`, and the plan shows it.
+pub fn scopes_from_policy(
+    names: &BTreeSet<String>,
+    found: &str,
+    partition: &str,
+) -> Option<crate::well_known::WellKnownScopes> {
+    let renders = |scopes: Option<&crate::well_known::WellKnownScopes>| {
+        let s = PodIdentityRoleState {
+            name: "r".into(),
+            well_known_policies: Some(names.clone()),
+            well_known_policy_scopes: scopes.cloned(),
+            ..Default::default()
+        };
+        wanted_role(&s, partition)
+            .ok()
+            .and_then(|w| w.shape.well_known_policy)
+            .is_some_and(|doc| policy::equivalent(&doc, found))
+    };
+    if names.is_empty() || renders(None) {
+        return None;
+    }
+    let doc: serde_json::Value = serde_json::from_str(found).ok()?;
+    let mut strings = BTreeSet::new();
+    collect_strings(&doc, &mut strings);
+    let mut map = serde_json::Map::new();
+    for kind in crate::well_known_scope::KINDS.iter() {
+        let values: BTreeSet<String> = if kind.key == "autoscaler_cluster_names" {
+            strings
+                .iter()
+                .filter_map(|s| s.strip_prefix(AUTOSCALER_TAG))
+                .map(str::to_string)
+                .collect()
+        } else {
+            strings
+                .iter()
+                .filter(|s| (kind.check)(s).is_ok())
+                .cloned()
+                .collect()
+        };
+        if !values.is_empty() {
+            map.insert(kind.key.to_string(), serde_json::json!(values));
+        }
+    }
+    let mut scopes: crate::well_known::WellKnownScopes =
+        serde_json::from_value(serde_json::Value::Object(map)).ok()?;
+    if !renders(Some(&scopes)) {
+        return None;
+    }
+    // The smallest set: a kind whose values the policy has anyway (such
+    // as an unscoped entry's fixed ARN) goes.
+    for kind in crate::well_known_scope::KINDS.iter() {
+        let mut without = serde_json::to_value(&scopes).ok()?;
+        if let Some(m) = without.as_object_mut()
+            && m.remove(kind.key).is_some()
+            && let Ok(w) = serde_json::from_value::<crate::well_known::WellKnownScopes>(without)
+            && renders((!w.is_empty()).then_some(&w))
+        {
+            scopes = w;
+        }
+    }
+    (!scopes.is_empty()).then_some(scopes)
+}
+
+/// Every string of a JSON document, object keys included.
+fn collect_strings(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::String(s) => {
+            out.insert(s.clone());
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                out.insert(k.clone());
+                collect_strings(x, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The inline policies of a role shape as the `inline_policies` attribute shows them.
@@ -203,6 +425,7 @@ mod tests {
                 ..role
             },
             tags_all: Input::Known(Tags::new()),
+            ..Default::default()
         }
     }
 
@@ -268,5 +491,201 @@ mod tests {
             inline_policies_of(&w.shape).keys().collect::<Vec<_>>(),
             vec![role::WELL_KNOWN_POLICY_NAME]
         );
+    }
+
+    #[test]
+    fn name_or_name_prefix_exactly_one() {
+        let ok = |c: &RoleResourceConfig| {
+            check_config(c, Stage::Plan)
+                .into_iter()
+                .filter(|p| p.attr == "name" || p.attr == "name_prefix")
+                .collect::<Vec<_>>()
+        };
+        let base = RoleResourceConfig {
+            role: RoleConfig {
+                partition: "aws".into(),
+                permission_policy_arns: Input::Known(
+                    ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into(),
+                ),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let neither = ok(&base);
+        assert_eq!(neither.len(), 1, "{neither:?}");
+        assert_eq!(neither[0].attr, "name");
+        let mut both = base.clone();
+        both.role.role_name = Input::Known("r".into());
+        both.name_prefix = Input::Known("p-".into());
+        let p = ok(&both);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].attr, "name_prefix");
+        assert!(p[0].detail.contains("cannot both be set"));
+        // A name made from the prefix, as a generated configuration has it.
+        let mut generated = base.clone();
+        generated.role.role_name = Input::Known(generated_name("p-", 1, 2));
+        generated.name_prefix = Input::Known("p-".into());
+        assert_eq!(ok(&generated), vec![]);
+        let mut prefix = base.clone();
+        prefix.name_prefix = Input::Known("p-".into());
+        assert_eq!(ok(&prefix), vec![]);
+        // Unknown until apply: decided then.
+        let mut unknown = base;
+        unknown.role.role_name = Input::Unknown;
+        assert_eq!(ok(&unknown), vec![]);
+    }
+
+    #[test]
+    fn name_prefix_is_at_most_38_characters_of_role_name_characters() {
+        assert!(check_name_prefix(&"p".repeat(38)).is_ok());
+        let e = check_name_prefix(&"p".repeat(39)).expect_err("too long");
+        assert!(e.contains("at most 38"), "{e}");
+        assert!(check_name_prefix("a/b").is_err());
+        assert!(check_name_prefix("").is_err());
+        let name = generated_name(&"p".repeat(38), 1_765_000_000_000, u64::MAX);
+        assert_eq!(name.len(), 64);
+        assert!(role::check_name(&name).is_ok());
+        assert_eq!(prefix_of_generated(&name), Some("p".repeat(38).as_str()));
+    }
+
+    #[test]
+    fn generated_names_differ_and_are_recognised() {
+        let a = generated_name("app-", 1, 2);
+        let b = generated_name("app-", 1, 3);
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 4 + UNIQUE_SUFFIX_LEN);
+        assert_eq!(prefix_of_generated(&a), Some("app-"));
+        // A name without such a suffix, or the suffix alone, has no prefix.
+        assert_eq!(prefix_of_generated("app-role"), None);
+        assert_eq!(prefix_of_generated(&a["app-".len()..]), None);
+        assert_eq!(prefix_of_generated(&format!("x{}", "G".repeat(26))), None);
+    }
+
+    #[test]
+    fn description_follows_iams_length_and_characters() {
+        assert!(check_description("").is_ok());
+        assert!(check_description("Shared role for web, café\tand\nmore").is_ok());
+        assert!(check_description(&"é".repeat(1000)).is_ok());
+        let e = check_description(&"x".repeat(1001)).expect_err("too long");
+        assert!(e.contains("1001") && e.contains("1000"), "{e}");
+        let e = check_description("snow ☃").expect_err("outside Latin-1");
+        assert!(e.contains("U+2603"), "{e}");
+        assert!(check_description("bell \u{7}").is_err());
+        assert!(check_description("del \u{7f}").is_err());
+    }
+
+    #[test]
+    fn max_session_duration_in_iams_range_names_the_attribute() {
+        let at = |d: f64| {
+            let c = RoleResourceConfig {
+                role: RoleConfig {
+                    partition: "aws".into(),
+                    role_name: Input::Known("r".into()),
+                    permission_policy_arns: Input::Known(
+                        ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into(),
+                    ),
+                    ..Default::default()
+                },
+                max_session_duration: Input::Known(d),
+                ..Default::default()
+            };
+            check_config(&c, Stage::Validate)
+        };
+        assert_eq!(at(3600.0), vec![]);
+        assert_eq!(at(43200.0), vec![]);
+        for bad in [3599.0, 43201.0, 7200.5, 0.0] {
+            let p = at(bad);
+            assert_eq!(p.len(), 1, "{bad}: {p:?}");
+            assert_eq!(p[0].attr, "max_session_duration");
+            assert!(p[0].detail.contains("max_session_duration"), "{:?}", p[0]);
+            assert!(p[0].detail.contains("3600") && p[0].detail.contains("43200"));
+        }
+    }
+
+    #[test]
+    fn wanted_role_manages_description_always_and_duration_when_known() {
+        let mut s = PodIdentityRoleState {
+            name: "r".into(),
+            permission_policy_arns: Some(
+                ["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()].into(),
+            ),
+            ..Default::default()
+        };
+        let w = wanted_role(&s, "aws").expect("wanted");
+        assert_eq!(w.shape.description.as_deref(), Some(""));
+        assert_eq!(w.shape.max_session_duration, None);
+        s.description = Some("d".into());
+        s.max_session_duration = Some(7200);
+        let w = wanted_role(&s, "aws").expect("wanted");
+        assert_eq!(w.shape.description.as_deref(), Some("d"));
+        assert_eq!(w.shape.max_session_duration, Some(7200));
+    }
+
+    fn rendered(
+        names: &BTreeSet<String>,
+        scopes: Option<&crate::well_known::WellKnownScopes>,
+    ) -> String {
+        let s = PodIdentityRoleState {
+            name: "r".into(),
+            well_known_policies: Some(names.clone()),
+            well_known_policy_scopes: scopes.cloned(),
+            ..Default::default()
+        };
+        wanted_role(&s, "aws")
+            .expect("wanted")
+            .shape
+            .well_known_policy
+            .expect("an inline well-known policy")
+    }
+
+    #[test]
+    fn scopes_are_read_back_from_the_policy_they_render() {
+        let names: BTreeSet<String> = ["external-dns", "auto-scaler", "ebs-csi-controller"]
+            .map(str::to_string)
+            .into();
+        let scopes = crate::well_known::WellKnownScopes {
+            hosted_zone_arns: Some(
+                ["arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ".to_string()].into(),
+            ),
+            autoscaler_cluster_names: Some(["a".to_string(), "b".to_string()].into()),
+            kms_key_arns: Some(
+                [
+                    "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+                        .to_string(),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        };
+        let doc = rendered(&names, Some(&scopes));
+        assert_eq!(scopes_from_policy(&names, &doc, "aws"), Some(scopes));
+        // Unscoped: none, though the policy has the entries' own ARNs.
+        let doc = rendered(&names, None);
+        assert_eq!(scopes_from_policy(&names, &doc, "aws"), None);
+        // A document no scopes render (edited by hand): none, and the plan
+        // shows the difference.
+        let edited = doc.replace("route53:ChangeResourceRecordSets", "route53:*");
+        assert_ne!(edited, doc);
+        assert_eq!(scopes_from_policy(&names, &edited, "aws"), None);
+        assert_eq!(scopes_from_policy(&BTreeSet::new(), &doc, "aws"), None);
+    }
+
+    #[test]
+    fn bucket_scopes_come_back_as_given() {
+        let names: BTreeSet<String> = ["velero"].map(str::to_string).into();
+        for scopes in [
+            crate::well_known::WellKnownScopes {
+                s3_bucket_arns: Some(["arn:aws:s3:::backups".to_string()].into()),
+                ..Default::default()
+            },
+            crate::well_known::WellKnownScopes {
+                s3_bucket_arns: Some(["arn:aws:s3:::backups".to_string()].into()),
+                s3_bucket_path_arns: Some(["arn:aws:s3:::backups/cluster-a/*".to_string()].into()),
+                ..Default::default()
+            },
+        ] {
+            let doc = rendered(&names, Some(&scopes));
+            assert_eq!(scopes_from_policy(&names, &doc, "aws"), Some(scopes));
+        }
     }
 }

@@ -26,7 +26,11 @@ pub const EPHEMERAL_TYPES: [&str; 1] = [crate::cluster_auth::TYPE_NAME];
 
 /// Type names of the list resources (each a managed resource's), in
 /// registration order.
-pub const LIST_TYPES: [&str; 2] = [crate::association::TYPE_NAME, crate::addon::TYPE_NAME];
+pub const LIST_TYPES: [&str; 3] = [
+    crate::association::TYPE_NAME,
+    crate::addon::TYPE_NAME,
+    crate::pod_identity_role::TYPE_NAME,
+];
 
 /// Names of the provider-defined functions, in registration order.
 pub const FUNCTIONS: [&str; 3] = crate::functions::FUNCTION_NAMES;

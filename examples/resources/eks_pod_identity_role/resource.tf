@@ -11,8 +11,12 @@ variable "other_cluster_name" {
 # One role for the orders application wherever it runs: the provider makes
 # it, owns it, and puts it back when it is changed outside Terraform.
 resource "eks_pod_identity_role" "orders" {
-  name = "orders-app"
-  path = "/pod-identity/"
+  name        = "orders-app"
+  path        = "/pod-identity/"
+  description = "Orders application, every cluster"
+
+  # Sessions of up to two hours (IAM allows 3600 to 43200 seconds).
+  max_session_duration = 7200
 
   well_known_policies    = ["external-dns"]
   permission_policy_arns = ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
@@ -56,4 +60,18 @@ resource "eks_pod_identity_association" "api_other_cluster" {
   namespace       = "orders"
   service_account = "api"
   role_arn        = eks_pod_identity_role.orders.arn
+}
+
+# A role whose name the provider makes from a prefix (at most 38
+# characters; 26 are added), recorded in state and kept across plans.
+resource "eks_pod_identity_role" "reports" {
+  name_prefix            = "reports-"
+  permission_policy_arns = ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
+}
+
+resource "eks_pod_identity_association" "reports" {
+  cluster_name    = var.cluster_name
+  namespace       = "reports"
+  service_account = "nightly"
+  role_arn        = eks_pod_identity_role.reports.arn
 }

@@ -126,6 +126,8 @@ async fn attach_after_create(
         trust_policy: marked.shape.trust_policy.clone(),
         permissions_boundary_arn: marked.shape.permissions_boundary_arn.clone(),
         tags: marked.shape.tags.clone(),
+        description: marked.shape.description.clone(),
+        max_session_duration: marked.shape.max_session_duration,
         ..Default::default()
     };
     let change = plan_role_change(&created, &marked.shape);

@@ -158,6 +158,11 @@ impl Source<'_> {
             .map(str::to_string)
     }
 
+    /// A whole-number attribute (null, absent or not a whole number: `None`).
+    pub(crate) fn number(&self, attribute: &str) -> Option<i64> {
+        self.attrs.get(attribute).and_then(Json::as_i64)
+    }
+
     /// A bool attribute (null or absent: `None`).
     pub(crate) fn flag(&self, attribute: &str) -> Option<bool> {
         self.attrs.get(attribute).and_then(Json::as_bool)

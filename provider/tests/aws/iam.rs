@@ -453,3 +453,73 @@ async fn two_applies_racing_for_a_dead_lease_one_adopts() {
         .await
         .expect("deleted");
 }
+
+/// A service account's made role does not manage its description or
+/// longest session: converging it leaves what was set outside (no
+/// UpdateRole). A shape that manages them (`eks_pod_identity_role`) is
+/// created with them and has them put back, both sent together.
+#[tokio::test]
+async fn description_and_session_are_managed_only_when_wanted() {
+    let Some(w) = World::with_iam().await else {
+        return;
+    };
+    let name = unique("settings");
+    let want = wanted(&name, "c/ns/sa");
+    let placed = made_role::make(&w.clients, &want, &subject("sa"), &Lease::new(), false)
+        .await
+        .expect("made");
+    let found = |n: String| {
+        let c = &w.clients;
+        async move {
+            iam::find_role_by_name(c, &n)
+                .await
+                .ok()
+                .flatten()
+                .expect("found")
+        }
+    };
+    assert_eq!(found(name.clone()).await.shape.description, None);
+    let by_hand = RoleChange {
+        settings: Some(schema::role::RoleSettings {
+            description: Some("set by hand".into()),
+            max_session_duration: Some(7200),
+        }),
+        ..Default::default()
+    };
+    iam::apply_change(&w.clients, &placed.grant, &name, &by_hand)
+        .await
+        .expect("set by hand");
+    let grant = ownership::recorded_role(Some(true), Some(&name), &name).expect("recorded");
+    let kept = made_role::converge_read(&w.clients, &grant, &want, &subject("sa"), None).await;
+    assert!(matches!(kept, Ok(Some(Ensured::Kept(_)))), "{kept:?}");
+    let f = found(name.clone()).await;
+    assert_eq!(f.shape.description.as_deref(), Some("set by hand"));
+    assert_eq!(f.shape.max_session_duration, Some(7200));
+    iam::delete_role(&w.clients, &grant, &name)
+        .await
+        .expect("deleted");
+
+    // Managed: created with both, and put back after a change by hand.
+    let name = unique("settings");
+    let mut managed = wanted(&name, "c/ns/sa");
+    managed.shape.description = Some("shared".into());
+    managed.shape.max_session_duration = Some(10800);
+    let placed = made_role::make(&w.clients, &managed, &subject("sa"), &Lease::new(), false)
+        .await
+        .expect("made");
+    let f = found(name.clone()).await;
+    assert_eq!(f.shape.description.as_deref(), Some("shared"));
+    assert_eq!(f.shape.max_session_duration, Some(10800));
+    iam::apply_change(&w.clients, &placed.grant, &name, &by_hand)
+        .await
+        .expect("set by hand");
+    let grant = ownership::recorded_role(Some(true), Some(&name), &name).expect("recorded");
+    let kept = made_role::converge_read(&w.clients, &grant, &managed, &subject("sa"), None).await;
+    assert!(matches!(kept, Ok(Some(Ensured::Kept(_)))), "{kept:?}");
+    let f = found(name.clone()).await;
+    assert_eq!(f.shape.description.as_deref(), Some("shared"));
+    assert_eq!(f.shape.max_session_duration, Some(10800));
+    iam::delete_role(&w.clients, &grant, &name)
+        .await
+        .expect("deleted");
+}

@@ -26,6 +26,23 @@ pub struct RoleShape {
     pub trust_policy: String,
     /// Tags (owner tag included).
     pub tags: Tags,
+    /// Description (IAM reports none as empty or absent). `None` in a wanted
+    /// shape: not managed, left as IAM has it (the made role of an
+    /// association or addon entry).
+    pub description: Option<String>,
+    /// MaxSessionDuration in seconds. `None` in a wanted shape: not managed.
+    pub max_session_duration: Option<i64>,
+}
+
+/// The settings UpdateRole writes: both are sent, each the wanted value or
+/// the one found (UpdateRole's parameters are optional, but an
+/// implementation that resets an omitted one must not lose it).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RoleSettings {
+    /// Description (`None`: send none).
+    pub description: Option<String>,
+    /// MaxSessionDuration (`None`: send none).
+    pub max_session_duration: Option<i64>,
 }
 
 /// The IAM calls that turn one [`RoleShape`] into another, never more.
@@ -45,6 +62,8 @@ pub struct RoleChange {
     pub trust_policy: Option<String>,
     /// TagRole / UntagRole.
     pub tags: TagChange,
+    /// UpdateRole (description, longest session).
+    pub settings: Option<RoleSettings>,
 }
 
 impl RoleChange {
@@ -57,6 +76,7 @@ impl RoleChange {
             && self.boundary.is_none()
             && self.trust_policy.is_none()
             && self.tags.is_empty()
+            && self.settings.is_none()
     }
 }
 
@@ -128,7 +148,28 @@ pub fn plan_role_change(actual: &RoleShape, wanted: &RoleShape) -> RoleChange {
         c.trust_policy = Some(wanted.trust_policy.clone());
     }
     c.tags = tags::diff(&actual.tags, &wanted.tags);
+    c.settings = settings_change(actual, wanted);
     c
+}
+
+/// UpdateRole's settings when a managed description or longest session
+/// differs from what was found (an absent description is the empty one).
+fn settings_change(actual: &RoleShape, wanted: &RoleShape) -> Option<RoleSettings> {
+    let found_description = actual.description.clone().unwrap_or_default();
+    let description_differs = wanted
+        .description
+        .as_ref()
+        .is_some_and(|d| *d != found_description);
+    let duration_differs = wanted
+        .max_session_duration
+        .is_some_and(|m| actual.max_session_duration != Some(m));
+    (description_differs || duration_differs).then(|| RoleSettings {
+        description: wanted
+            .description
+            .clone()
+            .or_else(|| actual.description.clone()),
+        max_session_duration: wanted.max_session_duration.or(actual.max_session_duration),
+    })
 }
 
 #[cfg(test)]
@@ -180,5 +221,47 @@ mod tests {
         let mut explicit = actual.clone();
         explicit.permission_policy_name = Some(INLINE_POLICY_NAME.into());
         assert!(plan_role_change(&actual, &explicit).is_empty());
+    }
+
+    #[test]
+    fn settings_change_only_when_managed_and_different() {
+        let found = RoleShape {
+            description: None,
+            max_session_duration: Some(3600),
+            ..Default::default()
+        };
+        // Not managed (an association's made role): never an UpdateRole.
+        assert!(plan_role_change(&found, &RoleShape::default()).is_empty());
+        // No description is the empty one.
+        let none = RoleShape {
+            description: Some(String::new()),
+            ..Default::default()
+        };
+        assert!(plan_role_change(&found, &none).is_empty());
+        // A description: both settings are sent, the duration as found.
+        let described = RoleShape {
+            description: Some("d".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            plan_role_change(&found, &described).settings,
+            Some(RoleSettings {
+                description: Some("d".into()),
+                max_session_duration: Some(3600),
+            })
+        );
+        // A longer session: the description as wanted.
+        let longer = RoleShape {
+            description: Some(String::new()),
+            max_session_duration: Some(7200),
+            ..Default::default()
+        };
+        assert_eq!(
+            plan_role_change(&found, &longer).settings,
+            Some(RoleSettings {
+                description: Some(String::new()),
+                max_session_duration: Some(7200),
+            })
+        );
     }
 }

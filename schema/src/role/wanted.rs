@@ -133,6 +133,9 @@ pub fn wanted_role_in(
             permissions_boundary_arn: r.permissions_boundary_arn.map(str::to_string),
             trust_policy: trust_policy(conditions.as_ref(), restrict).to_string(),
             tags,
+            // A service account's made role leaves these as IAM has them.
+            description: None,
+            max_session_duration: None,
         },
     })
 }

@@ -1,10 +1,11 @@
 //! IAM roles: finders and the calls that create, change and delete a role.
 //!
 //! Owns: reading a made role into a [`RoleShape`] (documents
-//! percent-decoded), reading any role's trust by ARN ([`find_trust_by_arn`],
-//! for the migration), applying a [`RoleChange`] (only the calls it lists,
-//! independent ones concurrently), creating a role, replacing a trust
-//! policy, and deleting a role with everything attached to it. Does not
+//! percent-decoded; description and longest session included), reading
+//! any role's trust by ARN ([`find_trust_by_arn`], for the migration),
+//! listing roles under a path, applying a [`RoleChange`] (only the calls
+//! it lists, independent ones concurrently), creating a role, replacing a
+//! trust policy, and deleting a role with everything attached to it. Does not
 //! own: deciding what the role should be (`schema::role`), the life of a
 //! made role (`crate::ownership::made_role`), or whether a role may be written: every
 //! write here takes a [`Grant`] that only the ownership gate
@@ -18,7 +19,9 @@ use aws_sdk_iam::types::Tag;
 use futures::future::try_join_all;
 use schema::names::parse_role_arn;
 use schema::policy;
-use schema::role::{INLINE_POLICY_NAME, RoleChange, RoleShape, WELL_KNOWN_POLICY_NAME};
+use schema::role::{
+    INLINE_POLICY_NAME, RoleChange, RoleSettings, RoleShape, WELL_KNOWN_POLICY_NAME,
+};
 use schema::tags::Tags;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,6 +134,48 @@ pub async fn find_own_role(
     with_policies(c, name, role).await
 }
 
+/// The names of the roles whose path is exactly `path` (ListRoles under
+/// that path prefix, every page). ListRoles reports no tags: a caller that
+/// judges ownership reads each role's ([`find_role_tags`]).
+pub async fn list_role_names(c: &Clients, path: &str) -> Result<Vec<String>, AwsError> {
+    Ok(list_roles_under(c, path)
+        .await?
+        .into_iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.name)
+        .collect())
+}
+
+/// A role as ListRoles reports it: where it is, not what it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedRole {
+    /// Role name.
+    pub name: String,
+    /// Role path.
+    pub path: String,
+}
+
+/// The roles whose path begins with `path_prefix` (ListRoles, every page).
+pub async fn list_roles_under(c: &Clients, path_prefix: &str) -> Result<Vec<ListedRole>, AwsError> {
+    let pages = c
+        .iam
+        .list_roles()
+        .path_prefix(path_prefix)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| AwsError::from_sdk("ListRoles", e))?;
+    Ok(pages
+        .into_iter()
+        .flat_map(|p| p.roles)
+        .map(|r| ListedRole {
+            name: r.role_name,
+            path: r.path,
+        })
+        .collect())
+}
+
 /// GetRole, `None` when there is no such role.
 async fn get_role(c: &Clients, name: &str) -> Result<Option<aws_sdk_iam::types::Role>, AwsError> {
     let got = not_found_is_none(
@@ -190,6 +235,8 @@ async fn with_policies(
             .into_iter()
             .map(|t| (t.key, t.value))
             .collect(),
+        description: role.description.filter(|d| !d.is_empty()),
+        max_session_duration: role.max_session_duration.map(i64::from),
         ..Default::default()
     };
     for (n, doc) in wanted_inline.iter().zip(docs) {
@@ -251,8 +298,9 @@ async fn get_inline(c: &Clients, role: &str, policy: &str) -> Result<Option<Stri
     Ok(got.map(|g| decode(&g.policy_document)))
 }
 
-/// Creates a role with its trust policy, boundary and tags (policies are
-/// attached afterwards with [`apply_change`]). Returns the role ARN.
+/// Creates a role with its trust policy, boundary, tags, and the
+/// description and longest session when the shape manages them (policies
+/// are attached afterwards with [`apply_change`]). Returns the role ARN.
 pub async fn create_role(
     c: &Clients,
     _grant: &Grant,
@@ -268,6 +316,8 @@ pub async fn create_role(
         .assume_role_policy_document(&shape.trust_policy)
         .set_permissions_boundary(shape.permissions_boundary_arn.clone())
         .set_tags(Some(iam_tags(&shape.tags)?))
+        .set_description(shape.description.clone().filter(|d| !d.is_empty()))
+        .set_max_session_duration(session_seconds("CreateRole", shape.max_session_duration)?)
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("CreateRole", e))?;
@@ -345,6 +395,7 @@ pub async fn apply_change(
         },
         tag(c, role, &change.tags.set),
         untag(c, role, &change.tags.remove),
+        update_settings(c, role, change.settings.as_ref()),
     )?;
     tokio::try_join!(try_join_all(detach), try_join_all(delete))?;
     Ok(())
@@ -379,6 +430,42 @@ async fn set_boundary(
         .map(|_| ()),
         None => Ok(()),
     }
+}
+
+/// MaxSessionDuration as IAM's API types it (plan checks the range, so a
+/// value that does not fit is a bug reported as such, never truncated).
+fn session_seconds(operation: &'static str, seconds: Option<i64>) -> Result<Option<i32>, AwsError> {
+    seconds
+        .map(|s| {
+            i32::try_from(s).map_err(|_| AwsError::Service {
+                operation,
+                code: "ValidationError".into(),
+                message: format!("MaxSessionDuration {s} does not fit IAM's type (a bug in the provider: plan checks the range)"),
+                request_id: None,
+                status: None,
+            })
+        })
+        .transpose()
+}
+
+/// UpdateRole with both settings (see [`RoleSettings`]), when any changed.
+async fn update_settings(
+    c: &Clients,
+    role: &str,
+    settings: Option<&RoleSettings>,
+) -> Result<(), AwsError> {
+    let Some(s) = settings else {
+        return Ok(());
+    };
+    c.iam
+        .update_role()
+        .role_name(role)
+        .set_description(s.description.clone())
+        .set_max_session_duration(session_seconds("UpdateRole", s.max_session_duration)?)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("UpdateRole", e))
 }
 
 /// TagRole, when there is anything to set.

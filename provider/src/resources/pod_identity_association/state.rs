@@ -289,6 +289,9 @@ pub(super) fn known_made_role(
         permissions_boundary_arn: prior.permissions_boundary_arn.clone(),
         trust_policy: prior.trust_policy.clone()?,
         tags: written.shape.tags,
+        // Not managed on a service account's made role.
+        description: None,
+        max_session_duration: None,
     };
     Some(KnownRole {
         // The made role's own ARN: read shows the association's role in

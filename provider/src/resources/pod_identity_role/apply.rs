@@ -1,21 +1,24 @@
 //! Create, update and delete of `eks_pod_identity_role`.
 //!
-//! Owns: the order of the steps. Create makes the role with the creation
-//! lease (`crate::ownership::made_role::make`: a taken name goes to the
-//! gate, which adopts only what a dead apply of this resource kind left)
-//! and releases the lease once the role is whole. Update reads the role
-//! and brings it to the plan (drift included); a role a `moved` block
-//! handed over is tagged as this resource's own on its first update,
-//! through the gate's rule for moved roles. Delete removes it with its
-//! policies, only while it is still ours; gone counts as done. Does not
-//! own: the role's life itself (`crate::ownership::made_role`).
+//! Owns: the order of the steps. Create names the role (a name made from
+//! `name_prefix`: [`super::naming`]), makes it with the creation lease
+//! (`crate::ownership::made_role::make`: a taken name goes to the gate,
+//! which adopts only what a dead apply of this resource kind left), renews
+//! the lease while it works, and releases it once the role is whole.
+//! Update reads the role and brings it to the plan (drift included; the
+//! description and longest session through UpdateRole); a role a `moved`
+//! block handed over is tagged as this resource's own on its first update,
+//! through the gate's rule for moved roles. Delete removes it
+//! with its policies, only while it is still ours; gone counts as done.
+//! Does not own: the role's life itself (`crate::ownership::made_role`).
 
+use super::naming;
 use super::state::{self, subject};
 use crate::aws::Clients;
 use crate::aws::iam::role as iam;
 use crate::errors::to_diagnostic;
 use crate::ownership::made_role;
-use crate::ownership::{self, Grant, Lease, Refused};
+use crate::ownership::{self, Grant, Heartbeat, Lease, Leased, Refused};
 use crate::resources::unconfigured;
 use crate::spec_map::{self, input_string_map};
 use schema::Input;
@@ -23,21 +26,23 @@ use schema::pod_identity_role::{self as rules, PodIdentityRoleState};
 use schema::tags;
 use std::sync::Arc;
 use tfplugin::{
-    ApplyRequest, ApplyResponse, AttrPath, Ctx, DeleteRequest, Diagnostic, Diagnostics,
+    ApplyRequest, ApplyResponse, AttrPath, Ctx, DeleteRequest, Diagnostic, Diagnostics, Value,
 };
 
 fn failed(d: Diagnostic) -> ApplyResponse {
     ApplyResponse::failed(d.into())
 }
 
-/// The clients and the planned state, with `tags_all` as apply knows it.
+/// The clients and the planned state, with `tags_all` as apply knows it
+/// (the name must be known: a create names the role first).
 fn planned_state(
     ctx: &Ctx,
-    req: &ApplyRequest,
+    planned: &Value,
+    config: &Value,
 ) -> Result<(Arc<Clients>, PodIdentityRoleState), Diagnostic> {
     let clients = ctx.data::<Clients>().ok_or_else(unconfigured)?;
-    let mut planned: PodIdentityRoleState = spec_map::from_value(&req.planned, "plan")?;
-    planned.tags_all = Some(match input_string_map(&req.config, "tags") {
+    let mut planned: PodIdentityRoleState = spec_map::from_value(planned, "plan")?;
+    planned.tags_all = Some(match input_string_map(config, "tags") {
         Input::Known(t) => tags::merge(&clients.default_tags, &t),
         _ => clients.default_tags.clone(),
     });
@@ -80,27 +85,76 @@ fn refusal(summary: String, name: &str, e: &Refused) -> Diagnostic {
 
 /// ApplyResourceChange without prior state.
 pub(super) async fn create(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
-    let (clients, planned) = match planned_state(ctx, &req) {
+    let lease = Lease::new();
+    let planned = match named(ctx, &req, &lease).await {
         Ok(v) => v,
         Err(d) => return failed(d),
     };
-    match make(&clients, &planned).await {
+    let (clients, planned) = match planned_state(ctx, &planned, &req.config) {
+        Ok(v) => v,
+        Err(d) => return failed(d),
+    };
+    match make(&clients, &planned, lease).await {
         Ok(()) => finish(&clients, &planned, Diagnostics::default()).await,
         Err(d) => failed(d),
     }
 }
 
-/// Makes the role (or adopts what a dead apply left) and releases its lease.
-async fn make(c: &Arc<Clients>, planned: &PodIdentityRoleState) -> Result<(), Diagnostic> {
+/// The planned value with the role's name: the configured one, or one made
+/// from `name_prefix` (a role a dead apply left under the prefix is taken
+/// over with `lease` and its name used: [`naming::name_for_create`]).
+async fn named(ctx: &Ctx, req: &ApplyRequest, lease: &Lease) -> Result<Value, Diagnostic> {
+    let mut planned = req.planned.clone();
+    if planned.get("name").as_str().is_some() {
+        return Ok(planned);
+    }
+    let clients = ctx.data::<Clients>().ok_or_else(unconfigured)?;
+    let Some(prefix) = req.config.get("name_prefix").as_str() else {
+        return Err(Diagnostic::error(
+            format!("creating {}", rules::TYPE_NAME),
+            "Neither name nor name_prefix is known at apply. This is a bug in the provider or Terraform.",
+        ));
+    };
+    let path = planned.get("path").as_str().unwrap_or("/").to_string();
+    let name = naming::name_for_create(&clients, prefix, &path, lease)
+        .await
+        .map_err(|e| {
+            to_diagnostic(
+                format!("naming IAM role {prefix}… ({})", rules::TYPE_NAME),
+                &e,
+            )
+        })?;
+    planned.set("name", Value::string(&name));
+    planned.set("id", Value::string(&name));
+    Ok(planned)
+}
+
+/// Makes the role (or adopts what a dead apply left) under `lease`, renewed
+/// while it works (a rival create with the same `name_prefix` sees a live
+/// apply, not a dead one), and releases the lease once the role is whole.
+async fn make(
+    c: &Arc<Clients>,
+    planned: &PodIdentityRoleState,
+    lease: Lease,
+) -> Result<(), Diagnostic> {
     let wanted = wanted(c, planned)?;
     let summary = format!("creating IAM role {} ({})", wanted.name, rules::TYPE_NAME);
-    // The role is whole when make returns (no association follows it, as
-    // one does a service account's made role), so no heartbeat is needed:
-    // the lease goes at once.
-    let lease = Lease::new();
+    let heartbeat = Heartbeat::start(c.clone(), lease.clone());
+    let leased = Leased::Role(wanted.name.clone());
+    heartbeat.add(leased.clone());
     let placed = made_role::make(c, &wanted, &subject(&wanted.name), &lease, false)
         .await
         .map_err(|e| refusal(summary.clone(), &wanted.name, &e))?;
+    heartbeat.remove(&leased).await;
+    if heartbeat.lost() {
+        return Err(refusal(
+            summary,
+            &wanted.name,
+            &Refused::Lost {
+                what: format!("the IAM role {}", wanted.name),
+            },
+        ));
+    }
     ownership::release_role(c, &placed.grant, &wanted.name)
         .await
         .map_err(|e| to_diagnostic(summary, &e))
@@ -110,7 +164,7 @@ async fn make(c: &Arc<Clients>, planned: &PodIdentityRoleState) -> Result<(), Di
 /// brings it to the plan (what changed in the configuration and what
 /// changed outside Terraform); a role gone meanwhile is made again.
 pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
-    let (clients, planned) = match planned_state(ctx, &req) {
+    let (clients, planned) = match planned_state(ctx, &req.planned, &req.config) {
         Ok(v) => v,
         Err(d) => return failed(d),
     };
@@ -163,7 +217,7 @@ pub(super) async fn update(ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
 
 /// The role is gone: it is made again (create's path).
 async fn made_again(c: &Arc<Clients>, planned: &PodIdentityRoleState) -> ApplyResponse {
-    match make(c, planned).await {
+    match make(c, planned, Lease::new()).await {
         Ok(()) => finish(c, planned, Diagnostics::default()).await,
         Err(d) => failed(d),
     }

@@ -3,9 +3,10 @@
 //! use through their `role_arn`.
 //!
 //! Owns the resource, one file a step: [`plan`] (validate and plan),
-//! [`apply`] (create, update, delete), [`read`] (read and import),
-//! [`moves`] (taking over the AWS provider's `aws_iam_role` by a `moved`
-//! block), and the state they share ([`state`]).
+//! [`apply`] (create, update, delete), [`read`] (read and import), the
+//! state they share ([`state`]), names made from `name_prefix`
+//! ([`naming`]), the list resource ([`list`]), and [`moves`] (taking over
+//! the AWS provider's `aws_iam_role` by a `moved` block).
 //!
 //! Ownership (docs/guides/ownership.md): the role carries the owner tag
 //! `eks-tools:pod-identity` = `pod-identity-role:<name>`
@@ -16,7 +17,9 @@
 //! `crate::ownership::made_role`'s, shared with the association.
 
 mod apply;
+mod list;
 mod moves;
+mod naming;
 mod plan;
 mod read;
 mod state;
@@ -26,8 +29,8 @@ use async_trait::async_trait;
 use schema::pod_identity_role as rules;
 use tfplugin::{
     ApplyRequest, ApplyResponse, Ctx, DeleteRequest, Diagnostics, ImportRequest, ImportResponse,
-    MoveRequest, MoveResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource,
-    Schema, Value,
+    ListRequest, ListResource, ListSink, MoveRequest, MoveResponse, PlanRequest, PlanResponse,
+    ReadRequest, ReadResponse, Resource, Schema, Value,
 };
 
 /// The resource.
@@ -87,5 +90,23 @@ impl Resource for PodIdentityRole {
 
     async fn move_state(&self, _ctx: &Ctx, req: MoveRequest) -> MoveResponse {
         moves::move_state(&req)
+    }
+}
+
+/// The list resource of the same type (`terraform query`).
+pub struct PodIdentityRoleList;
+
+#[async_trait]
+impl ListResource for PodIdentityRoleList {
+    fn type_name(&self) -> &'static str {
+        rules::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        crate::spec_map::to_schema(&schema::lists::role_spec())
+    }
+
+    async fn list(&self, ctx: &Ctx, req: ListRequest, sink: &mut ListSink) -> Diagnostics {
+        list::list(ctx, req, sink).await
     }
 }

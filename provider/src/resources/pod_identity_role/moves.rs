@@ -54,9 +54,9 @@ pub(super) fn move_state(req: &MoveRequest) -> MoveResponse {
 
 /// The state an `aws_iam_role` state translates to: what the role is,
 /// written as this resource's configuration would say it, so that the
-/// first plan shows only what really differs. `description` and
-/// `max_session_duration` of the source map to the attributes of the same
-/// names once this resource has them.
+/// first plan shows only what really differs. `name_prefix`,
+/// `description` and `max_session_duration` map to the attributes of the
+/// same names.
 fn from_aws(req: &MoveRequest) -> Result<PodIdentityRoleState, MoveError> {
     let s = aws_source(req, AWS_TYPE, TYPE_NAME)?;
     let name = s.text("name").map_or_else(|| s.required("id"), Ok)?;
@@ -66,6 +66,9 @@ fn from_aws(req: &MoveRequest) -> Result<PodIdentityRoleState, MoveError> {
     Ok(PodIdentityRoleState {
         id: Some(name.clone()),
         name,
+        name_prefix: s.text("name_prefix"),
+        description: s.text("description"),
+        max_session_duration: s.number("max_session_duration"),
         path: Some(s.text("path").unwrap_or_else(|| "/".to_string())),
         permission_policy_arns: (!managed.is_empty()).then(|| managed.clone()),
         permission_policy: inline.policy,

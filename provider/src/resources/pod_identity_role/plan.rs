@@ -1,7 +1,8 @@
 //! Validation and planning of `eks_pod_identity_role`: the checks of every
-//! made role, `tags_all`, the default path, and the role's expected
-//! policies and trust (so that a plan after apply is empty and drift read
-//! from IAM shows as a change).
+//! made role and of the role's own settings, `tags_all`, the default path,
+//! the name (unknown until apply when made from `name_prefix`, then kept),
+//! and the role's expected policies and trust (so that a plan after apply
+//! is empty and drift read from IAM shows as a change).
 //!
 //! Owns: ValidateResourceConfig and PlanResourceChange of this resource.
 //! Does not own: the rules (`schema::pod_identity_role`, `schema::role`).
@@ -17,11 +18,11 @@ use schema::pod_identity_role::{self as rules, PodIdentityRoleState, RoleResourc
 use schema::policy;
 use schema::role::RoleConfig;
 use schema::tags::{self, Tags};
-use tfplugin::{Diagnostics, PlanRequest, PlanResponse, Value};
+use tfplugin::{AttrPath, Diagnostics, PlanRequest, PlanResponse, Value};
 
-/// The attributes the role's expected policies and trust depend on.
-const SHAPE_INPUTS: [&str; 8] = [
-    "name",
+/// The attributes the role's expected policies and trust depend on (not
+/// the name: the owner tag is not among them).
+const SHAPE_INPUTS: [&str; 7] = [
     "permission_policy_arns",
     "permission_policy",
     "permission_policy_name",
@@ -47,6 +48,12 @@ fn config_of(config: &Value, tags_all: Input<Tags>, partition: &str) -> RoleReso
             trust_conditions: input_str(config, "trust_conditions"),
             restrict_to_cluster: Input::Null,
             partition: partition.to_string(),
+        },
+        name_prefix: input_str(config, "name_prefix"),
+        max_session_duration: match config.get("max_session_duration") {
+            Value::Null => Input::Null,
+            Value::Number(n) => Input::Known(n.as_f64()),
+            _ => Input::Unknown,
         },
         tags_all,
     }
@@ -93,7 +100,7 @@ pub(super) fn plan(clients: &Clients, req: &PlanRequest, resp: &mut PlanResponse
             _ => Value::Unknown,
         },
     );
-    resp.planned.set("id", req.config.get("name").clone());
+    plan_name(req, resp);
     if req.config.get("path").is_null() {
         resp.planned.set("path", Value::string("/"));
     }
@@ -146,12 +153,37 @@ fn moved_in_warning(prior: &PodIdentityRoleState, private: &[u8], resp: &mut Pla
     ));
 }
 
+/// `id`, `name` and `name_prefix`. A name made from `name_prefix` is
+/// unknown until the create makes it, then kept (the framework keeps a
+/// computed value whose configuration is null). A `name_prefix` not
+/// configured stays what the state has (null, or what an import read from
+/// the name): left out of the configuration it asks for nothing, so it
+/// replaces nothing.
+fn plan_name(req: &PlanRequest, resp: &mut PlanResponse) {
+    if req.config.get("name_prefix").is_null() {
+        let prior = req
+            .prior_state
+            .as_ref()
+            .map(|p| p.get("name_prefix").clone())
+            .unwrap_or(Value::Null);
+        resp.planned.set("name_prefix", prior);
+        let at = AttrPath::root("name_prefix");
+        resp.requires_replace.retain(|p| *p != at);
+    }
+    resp.planned.set("id", resp.planned.get("name").clone());
+}
+
 /// The role the plan asks for, when everything it depends on is known.
 fn expected(c: &Clients, planned: &Value) -> Option<schema::role::WantedRole> {
     if !SHAPE_INPUTS.iter().all(|k| planned.get(k).is_fully_known()) {
         return None;
     }
     let mut v = planned.clone();
+    if !planned.get("name").is_fully_known() {
+        // Made at apply from name_prefix; the policies and trust do not
+        // depend on it.
+        v.set("name", Value::string("name-made-at-apply"));
+    }
     // tags do not shape the policies; an unknown tags_all must not stop it.
     v.set("tags_all", Value::Null);
     v.set("tags", Value::Null);
@@ -176,5 +208,71 @@ mod tests {
         let d = validate(&cfg);
         assert!(d.has_errors(), "{d:?}");
         assert!(d.0.iter().all(|d| !d.detail.contains("role_name")), "{d:?}");
+    }
+
+    fn request(prior: Option<Value>, config: Value) -> PlanRequest {
+        PlanRequest {
+            prior_state: prior,
+            proposed: config.clone(),
+            config,
+            prior_private: vec![],
+            prior_identity: None,
+        }
+    }
+
+    fn response(planned: Value, requires_replace: Vec<AttrPath>) -> PlanResponse {
+        PlanResponse {
+            planned,
+            requires_replace,
+            private: vec![],
+            diagnostics: Diagnostics::default(),
+            identity: None,
+        }
+    }
+
+    #[test]
+    fn a_name_prefix_left_out_keeps_the_states_and_replaces_nothing() {
+        // Imported: the state has the prefix read from the name; the
+        // configuration names the role instead.
+        let mut prior = Value::Null;
+        prior.set("name", Value::string("app-0190000000000123456789abcd"));
+        prior.set("name_prefix", Value::string("app-"));
+        let mut config = Value::Null;
+        config.set("name", Value::string("app-0190000000000123456789abcd"));
+        let req = request(Some(prior.clone()), config);
+        let mut planned = prior.clone();
+        planned.set("name_prefix", Value::Unknown);
+        let mut resp = response(planned, vec![AttrPath::root("name_prefix")]);
+        plan_name(&req, &mut resp);
+        assert_eq!(resp.planned.get("name_prefix").as_str(), Some("app-"));
+        assert_eq!(resp.requires_replace, vec![]);
+        assert_eq!(
+            resp.planned.get("id").as_str(),
+            Some("app-0190000000000123456789abcd")
+        );
+    }
+
+    /// `plan_name` of a create configured with `key` = `value`, the other
+    /// of name and name_prefix unknown as the framework plans it.
+    fn create_with(key: &str, value: &str, other: &str) -> PlanResponse {
+        let mut config = Value::Null;
+        config.set(key, Value::string(value));
+        let req = request(None, config.clone());
+        let mut planned = config;
+        planned.set(other, Value::Unknown);
+        let mut resp = response(planned, vec![]);
+        plan_name(&req, &mut resp);
+        resp
+    }
+
+    #[test]
+    fn a_name_made_at_apply_is_unknown_and_so_is_the_id() {
+        let resp = create_with("name_prefix", "app-", "name");
+        assert!(!resp.planned.get("id").is_fully_known());
+        assert_eq!(resp.planned.get("name_prefix").as_str(), Some("app-"));
+        // A create that names the role: no prefix.
+        let resp = create_with("name", "r", "name_prefix");
+        assert!(resp.planned.get("name_prefix").is_null());
+        assert_eq!(resp.planned.get("id").as_str(), Some("r"));
     }
 }

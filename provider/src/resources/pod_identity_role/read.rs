@@ -3,7 +3,8 @@
 //! Owns: drift detection (policies, trust, boundary and tags as IAM has
 //! them; the provider's own tags changed, and a role moved in but not yet
 //! tagged, are recorded in the private state for the plan to show) and the import, which accepts only a role that
-//! carries this resource kind's owner tag. A vanished role leaves the state
+//! carries this resource kind's owner tag (its state is also what the list
+//! resource's objects are: [`imported_state`]). A vanished role leaves the state
 //! with a warning, so the next apply makes it again.
 
 use super::state::{self, drifted_private, identity, state_from, tf_schema};
@@ -126,6 +127,23 @@ async fn import_state(ctx: &Ctx, req: &ImportRequest) -> Result<ImportedResource
             ),
         });
     };
+    let s = imported_state(&c, &name, found);
+    Ok(ImportedResource {
+        state: spec_map::to_value(&s, &tf_schema())?,
+        private: state::private(false, None),
+        identity: Some(identity(&s)),
+    })
+}
+
+/// The state an import gives for the role `name` found in IAM (carrying
+/// this kind's owner tag): the configuration attributes read back from the
+/// role (its well-known policies by the provider's tag, their scopes from
+/// the inline policy they render, `name_prefix` from a made name). Also each object of the list resource.
+pub(super) fn imported_state(
+    c: &Clients,
+    name: &str,
+    found: iam::FoundRole,
+) -> PodIdentityRoleState {
     let found = found.as_imported();
     let names: BTreeSet<String> = found
         .shape
@@ -143,21 +161,25 @@ async fn import_state(ctx: &Ctx, req: &ImportRequest) -> Result<ImportedResource
         .cloned()
         .collect();
     let (conditions, _) = role::split_trust(&found.shape.trust_policy);
+    // The tag holds the names only: the scopes are read back from the
+    // inline policy they render (none when no scopes reproduce it).
+    let scopes = found
+        .shape
+        .well_known_policy
+        .as_deref()
+        .and_then(|doc| rules::scopes_from_policy(&names, doc, c.partition));
     let base = PodIdentityRoleState {
-        name: name.clone(),
+        name: name.to_string(),
+        name_prefix: rules::prefix_of_generated(name).map(str::to_string),
         permission_policy_arns: (!own_arns.is_empty()).then_some(own_arns),
         well_known_policies: (!names.is_empty()).then_some(names),
+        well_known_policy_scopes: scopes,
         permission_policy: found.shape.permission_policy.clone(),
         permission_policy_name: found.shape.permission_policy_name.clone(),
         trust_conditions: conditions,
         ..Default::default()
     };
-    let s = state_from(&found, &base, &c.default_tags);
-    Ok(ImportedResource {
-        state: spec_map::to_value(&s, &tf_schema())?,
-        private: state::private(false, None),
-        identity: Some(identity(&s)),
-    })
+    state_from(&found, &base, &c.default_tags)
 }
 
 #[cfg(test)]

@@ -121,6 +121,16 @@ pub(super) fn state_from(
         unique_id: Some(found.role_id.clone()),
         attached_policy_arns: Some(found.shape.managed_policy_arns.clone()),
         inline_policies: Some(inline),
+        description: match &found.shape.description {
+            Some(d) => Some(d.clone()),
+            // IAM reports no description as none; an empty one configured
+            // is that.
+            None => base.description.clone().filter(|d| d.is_empty()),
+        },
+        max_session_duration: found
+            .shape
+            .max_session_duration
+            .or(base.max_session_duration),
         trust_policy: Some(match &base.trust_policy {
             Some(ours) if policy::equivalent(ours, &found.shape.trust_policy) => ours.clone(),
             _ => found.shape.trust_policy.clone(),
