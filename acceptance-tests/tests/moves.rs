@@ -172,6 +172,9 @@ fn role_id(w: &World, name: &str) -> String {
         .unwrap_or_else(|| panic!("GetRole {name}: no RoleId in {body}"))
 }
 
+/// The description of the role `moves_from` moves.
+const MOVED_ROLE_DESCRIPTION: &str = "App role, made by the AWS provider";
+
 /// The `aws_iam_role` instance the AWS provider writes
 /// (internal/service/iam/role.go at 0040ea6911af; SDKv2: unset strings are
 /// `""`; `managed_policy_arns` and `inline_policy` are computed and hold
@@ -418,24 +421,32 @@ fn removed_attachments(address: &str) -> String {
     format!("removed {{\n  from = {address}\n  lifecycle {{\n    destroy = false\n  }}\n}}\n")
 }
 
-/// `eks_pod_identity_role.x` of the role `name` made by [`create_aws_role`],
-/// and its `moved` block from `aws_iam_role.x`.
-fn moved_role_config(name: &str) -> String {
+/// `eks_pod_identity_role.x` of the role `name` made by [`create_aws_role`]
+/// (with its `description`, if it has one), and its `moved` block from
+/// `aws_iam_role.x`.
+fn moved_role_config(name: &str, description: Option<&str>) -> String {
+    let mut attrs = vec![("name", string(name))];
+    if let Some(d) = description {
+        attrs.push(("description", string(d)));
+    }
     let role = resource(
         "eks_pod_identity_role",
         "x",
         &[
-            ("name", string(name)),
-            (
-                "permission_policy_arns",
-                format!(
-                    "[{}, {}]",
-                    string(ROLE_POLICIES[0]),
-                    string(ROLE_POLICIES[1])
+            attrs,
+            vec![
+                (
+                    "permission_policy_arns",
+                    format!(
+                        "[{}, {}]",
+                        string(ROLE_POLICIES[0]),
+                        string(ROLE_POLICIES[1])
+                    ),
                 ),
-            ),
-            ("tags", map(&[("team", "platform")])),
-        ],
+                ("tags", map(&[("team", "platform")])),
+            ],
+        ]
+        .concat(),
     );
     let moved = block(
         "moved",
@@ -493,7 +504,7 @@ fn moved_config(cluster: &str, a: &Value, roles: [&str; 2], moved_role: &str) ->
                 ("to", "eks_addon_pod_identity.x".into()),
             ],
         ),
-        moved_role_config(moved_role),
+        moved_role_config(moved_role, Some(MOVED_ROLE_DESCRIPTION)),
         removed_attachments("aws_iam_role_policy_attachment.x"),
     ])
 }
@@ -524,7 +535,21 @@ fn moves_from(test: &str, release: Release) {
     let addon = install_addon(w, &cluster, roles);
     let before = snapshot(w, &cluster, &id);
     let (moved_role, moved_role_id) = create_aws_role(w);
+    // A description and a longer session, as `aws_iam_role` would set
+    // them: both move with the role and are left as they are.
+    let u = w.iam(
+        "UpdateRole",
+        &[
+            ("RoleName", &moved_role.name),
+            ("Description", MOVED_ROLE_DESCRIPTION),
+            ("MaxSessionDuration", "7200"),
+        ],
+    );
+    assert!(u.ok(), "UpdateRole: {}", u.body);
     let role_before = role_without_tags(w, &moved_role.name);
+    let mut moved_role_instance = role_instance(&moved_role, &moved_role_id);
+    moved_role_instance["attributes"]["description"] = json!(MOVED_ROLE_DESCRIPTION);
+    moved_role_instance["attributes"]["max_session_duration"] = json!(7200);
 
     let mut tf = with_stand_in(w);
     let state = state_file(vec![
@@ -540,12 +565,7 @@ fn moves_from(test: &str, release: Release) {
             "x",
             vec![addon_instance(release, &addon, roles)],
         ),
-        aws_resource(
-            None,
-            "aws_iam_role",
-            "x",
-            vec![role_instance(&moved_role, &moved_role_id)],
-        ),
+        aws_resource(None, "aws_iam_role", "x", vec![moved_role_instance]),
         aws_resource(
             None,
             "aws_iam_role_policy_attachment",
@@ -575,6 +595,19 @@ fn moves_from(test: &str, release: Release) {
         assert_moved(&plan, from, to);
     }
     assert_role_plan(&tf, &plan, &moved_role.name, &["eks_pod_identity_role.x"]);
+    // The description and the session length moved with the role: the
+    // plan changes neither.
+    for attr in ["description", "max_session_duration"] {
+        assert!(
+            !plan.lines().any(|l| {
+                let l = l.trim_start();
+                ["~ ", "+ ", "- "]
+                    .iter()
+                    .any(|sign| l.starts_with(&format!("{sign}{attr} ")))
+            }),
+            "the plan changes {attr} of the moved role:\n{plan}"
+        );
+    }
 
     // Apply records the moves; nothing else is planned after it.
     tf.apply();
@@ -598,6 +631,8 @@ fn moves_from(test: &str, release: Release) {
     let role_state = tf.resource("eks_pod_identity_role.x");
     assert_eq!(role_state["unique_id"], moved_role_id.as_str());
     assert_eq!(role_state["arn"], moved_role.arn.as_str());
+    assert_eq!(role_state["description"], MOVED_ROLE_DESCRIPTION);
+    assert_eq!(role_state["max_session_duration"], 7200);
     tf.assert_plan_empty();
     let listed = tf.run(&["state", "list"]).output;
     assert!(
@@ -605,6 +640,13 @@ fn moves_from(test: &str, release: Release) {
         "AWS provider resources left:\n{listed}"
     );
     assert_role_kept(w, &moved_role.name, &role_before);
+    let got = w.iam("GetRole", &[("RoleName", &moved_role.name)]).body;
+    assert!(
+        got.contains(&format!(
+            "<Description>{MOVED_ROLE_DESCRIPTION}</Description>"
+        )) && got.contains("<MaxSessionDuration>7200</MaxSessionDuration>"),
+        "the moved role's description and session length changed:\n{got}"
+    );
 
     // The objects are what they were (an UpdateAddon or a tag change
     // would show in modifiedAt, tags or the associations).
@@ -877,7 +919,10 @@ fn moves_refuse_a_role_another_resource_owns() {
     )]);
     std::fs::write(tf.path().join("terraform.tfstate"), state.to_string())
         .unwrap_or_else(|e| panic!("writing the state: {e}"));
-    tf.write(&config(&[provider(&[]), moved_role_config(&role.name)]));
+    tf.write(&config(&[
+        provider(&[]),
+        moved_role_config(&role.name, None),
+    ]));
     let out = tf.apply_expect_error("did not make it as an eks_pod_identity_role");
     assert!(
         contains_ignoring_wrap(&out, "pod-identity-role:another"),
