@@ -485,7 +485,7 @@ fn query_form(action: &str, version: &str, params: &[(&str, &str)]) -> String {
 pub fn record(test: &str, skipped: Option<&str>) {
     let path = match std::env::var_os("EKS_TEST_AWS_RECORD") {
         Some(p) => std::path::PathBuf::from(p),
-        None => match crate::world::target_dir() {
+        None => match crate::place::target_dir() {
             Ok(t) => t.join("aws-acc").join("record.tsv"),
             Err(_) => return,
         },

@@ -38,6 +38,7 @@ pub mod aws;
 pub mod engine;
 pub mod hcl;
 mod http;
+mod place;
 mod tf;
 mod world;
 

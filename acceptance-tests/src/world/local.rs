@@ -6,6 +6,7 @@
 //! the world does once it runs (`super`).
 
 use super::*;
+use crate::place::repo_root;
 
 // ---- processes ---------------------------------------------------------------
 
@@ -107,37 +108,6 @@ pub(super) fn find_url(text: &str) -> Option<String> {
         .take_while(char::is_ascii_digit)
         .collect();
     (!port.is_empty()).then(|| format!("{PREFIX}{port}"))
-}
-
-// ---- where things are --------------------------------------------------------
-
-/// The workspace root (this crate's parent folder).
-pub fn repo_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
-}
-
-/// The cargo target dir this test binary was built into
-/// (`<target>/debug/deps/<binary>` → `<target>`).
-pub(crate) fn target_dir() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    exe.ancestors()
-        .nth(3)
-        .map(Path::to_path_buf)
-        .ok_or_else(|| format!("no target dir above {}", exe.display()))
-}
-
-/// The test binary's name without cargo's hash (`association-1a2b…` → `association`).
-pub(crate) fn binary_name() -> String {
-    let exe = std::env::current_exe().ok();
-    let stem = exe
-        .as_deref()
-        .and_then(Path::file_stem)
-        .and_then(|s| s.to_str())
-        .unwrap_or("tests");
-    stem.rsplit_once('-')
-        .map_or(stem, |(name, _)| name)
-        .to_string()
 }
 
 /// Builds `package` with cargo into this workspace's target dir, once per process.

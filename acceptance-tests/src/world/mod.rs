@@ -30,8 +30,8 @@ use crate::aws::{self, Client, Endpoints, Signer};
 use crate::http::{Answer, decode, encode, xml_all, xml_first};
 
 mod local;
+pub(crate) use crate::place::{binary_name, target_dir};
 use local::*;
-pub(crate) use local::{binary_name, target_dir};
 pub use local::{fixture_dir, provider_dir};
 
 /// How long a server may take to print its address. moto needs about a
