@@ -38,13 +38,14 @@ pub mod aws;
 pub mod engine;
 pub mod hcl;
 mod http;
+pub mod release;
 mod tf;
 mod world;
 
 pub use engine::{Engine, Kind, engine};
 pub use http::Answer;
 pub use tf::{PlanAction, Tf, contains_ignoring_wrap, dev_overrides_config};
-pub use world::{ACCOUNT_ID, REGION, Role, World, fixture_dir, provider_dir, world};
+pub use world::{ACCOUNT_ID, REGION, Role, World, fixture_dir, provider_dir, spawn_logged, world};
 
 use std::cell::RefCell;
 
