@@ -384,7 +384,7 @@ fn tf_for(w: &'static World, registry: &Registry) -> Tf {
     tf
 }
 
-/// `init` must fail with `error` and install nothing.
+/// `init` must fail with `error` and install no provider binary.
 fn assert_init_fails(tf: &Tf, registry: &Registry, error: &str) {
     let run = tf.run(&["init", "-input=false", "-no-color"]);
     assert_ne!(
@@ -400,12 +400,18 @@ fn assert_init_fails(tf: &Tf, registry: &Registry, error: &str) {
         engine().command(),
         run.output
     );
+    // (OpenTofu leaves an empty platform dir with a lock file behind.)
+    let installed = tf
+        .path()
+        .join(".terraform/providers")
+        .join(registry.source())
+        .join(version())
+        .join(platform())
+        .join(format!("{NAME}_v{}", version()));
     assert!(
-        !tf.path()
-            .join(".terraform/providers")
-            .join(&registry.host)
-            .exists(),
-        "init left the provider installed after: {error}"
+        !installed.exists(),
+        "init left {} installed after: {error}",
+        installed.display()
     );
 }
 
