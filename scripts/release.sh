@@ -170,7 +170,8 @@ zip_one() {
   if command -v zip >/dev/null; then
     (cd "$(dirname "$file")" && TZ=UTC zip -q -X -9 "$zip" "$(basename "$file")")
   else
-    python3 - "$zip" "$file" <<'PY'
+    # (Git Bash on the Windows runner has no zip; its Python may be `python`.)
+    "$(command -v python3 || command -v python)" - "$zip" "$file" <<'PY'
 import os, sys, zipfile
 zip_path, file_path = sys.argv[1], sys.argv[2]
 info = zipfile.ZipInfo(os.path.basename(file_path), date_time=(2000, 1, 1, 0, 0, 0))

@@ -37,6 +37,8 @@ python3 -m venv "$dest/venv"
 # the wrapper puts the venv first so that python3 is the venv's.
 cat >"$wrapper.tmp" <<SH
 #!/usr/bin/env bash
+# Zig's cache (glibc stubs per version) beside it, not in \$HOME.
+export ZIG_GLOBAL_CACHE_DIR="\${ZIG_GLOBAL_CACHE_DIR:-$dest/zig-cache}"
 PATH="$dest/venv/bin:\$PATH" exec "$dest/venv/bin/cargo-zigbuild" "\$@"
 SH
 chmod 0755 "$wrapper.tmp"
