@@ -9,7 +9,14 @@
 # then again with Terraform 1.0.3, then with OpenTofu (built from its Go
 # module by scripts/opentofu.sh), then the engine tests (resource identity)
 # with a newer Terraform built from its module (scripts/terraform-src.sh);
-# both builds run in the background while the other steps run. Every step
+# both builds run in the background while the other steps run; the release
+# workflow is linted by actionlint (scripts/actionlint.sh, built from its Go
+# module in the background too). Every acceptance run includes the release
+# tests: install from a filesystem mirror (tests/release.rs) and from a
+# loopback TLS registry with a signed SHA256SUMS, a tampered zip and bad
+# signatures refused (tests/registry.rs), and the glibc floor check
+# (tests/glibc.rs; the glibc-2.17 release build itself is not run here:
+# `TF_ACC_RELEASE=1 cargo test -p acceptance-tests --test release`). Every step
 # runs even after a failure (a failed build skips the tests); the exit code
 # is non-zero if any failed.
 # Ends with a summary: each step's result and time, and the test counts.
@@ -167,13 +174,14 @@ finish() {
 # on the network and the cargo steps often use one core (large crates
 # compiled alone), so the builds cost less wall time there.
 #
-# bg_start NAME SCRIPT: runs SCRIPT in the background, its output in
-# $logs/build-NAME.log; the job writes its own duration beside it.
+# bg_start NAME SCRIPT [ARG...]: runs SCRIPT in the background, its output
+# in $logs/build-NAME.log; the job writes its own duration beside it.
 bg_start() {
-  local log="$logs/build-$1.log"
-  bash -c 'start=$(date +%s); "$2"; rc=$?; echo $(($(date +%s) - start)) >"$1.secs"; exit $rc' \
-    - "$log" "$2" >"$log" 2>&1 &
-  bg_pid[$1]=$!
+  local name=$1 log="$logs/build-$1.log"
+  shift
+  bash -c 'start=$(date +%s); "${@:2}"; rc=$?; echo $(($(date +%s) - start)) >"$1.secs"; exit $rc' \
+    - "$log" "$@" >"$log" 2>&1 &
+  bg_pid[$name]=$!
 }
 
 # bg_wait NAME LABEL: waits for the build NAME, records it as a step (with
@@ -199,6 +207,7 @@ bg_wait() {
 bg_start tofu scripts/opentofu.sh
 bg_start terraform-src scripts/terraform-src.sh
 bg_start tfplugindocs scripts/tfplugindocs.sh
+bg_start actionlint scripts/actionlint.sh --build
 
 step "setup" "$logs/setup.log" env EKS_SETUP_SKIP_GO_BUILDS=1 scripts/setup.sh || finish
 
@@ -217,6 +226,14 @@ else
   step "cargo fmt --check" "$logs/fmt.log" cargo fmt --all -- --check
   step "cargo clippy -D warnings" "$logs/clippy.log" \
     cargo clippy --workspace --all-targets -- -D warnings
+fi
+
+# The release workflow (.github/workflows/release.yml), as GitHub would
+# parse it; needs no cargo build.
+if bg_wait actionlint "actionlint $EKS_ACTIONLINT_VERSION"; then
+  step "release workflow: actionlint" "$logs/actionlint.log" scripts/actionlint.sh
+else
+  skip "release workflow: actionlint" "its build failed"
 fi
 
 if step "cargo build" "$logs/build.log" cargo build --workspace; then
