@@ -63,9 +63,9 @@ fn run_ok(program: &str, args: &[&str], env: &[(&str, &Path)]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A new RSA signing key (no passphrase) in `home`; returns its fingerprint.
-/// Stops the agent gpg started for `home`, so no daemon outlives the test.
-fn gpg_key(home: &Path, uid: &str) -> String {
+/// A new RSA signing key in `home`, protected by `passphrase` (none when
+/// empty); returns its fingerprint.
+fn gpg_key(home: &Path, uid: &str, passphrase: &str) -> String {
     std::fs::create_dir_all(home).unwrap_or_else(|e| panic!("creating {}: {e}", home.display()));
     set_private(home);
     let env = [("GNUPGHOME", home)];
@@ -73,8 +73,10 @@ fn gpg_key(home: &Path, uid: &str) -> String {
         "gpg",
         &[
             "--batch",
+            "--pinentry-mode",
+            "loopback",
             "--passphrase",
-            "",
+            passphrase,
             "--quick-gen-key",
             uid,
             "rsa3072",
@@ -106,6 +108,7 @@ fn gpg_sign(home: &Path, file: &Path, sig: &Path) {
     );
 }
 
+/// Stops the agent gpg started for `home`, so no daemon outlives the test.
 fn stop_gpg_agent(home: &Path) {
     // Best effort: a missing gpgconf or agent leaves nothing to stop.
     let _ = Command::new("gpgconf")
@@ -216,7 +219,7 @@ fn published() -> &'static Published {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
         let home = dir.join("gnupg");
-        let fingerprint = gpg_key(&home, "eks acceptance test <tf-acc@example.invalid>");
+        let fingerprint = gpg_key(&home, "eks acceptance test <tf-acc@example.invalid>", "");
         let (ca, cert, key) = test_ca(&dir);
         // A stripped copy: a third of the debug build's size, so the zip is quick.
         let binary = dir.join(NAME);
@@ -514,7 +517,7 @@ fn registry_rejects_signature_by_another_key() {
     };
     let other = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
     let home = other.path().join("gnupg");
-    gpg_key(&home, "someone else <other@example.invalid>");
+    gpg_key(&home, "someone else <other@example.invalid>", "");
     let registry = Registry::start(|dist| {
         let sums = artefact(dist, "SHA256SUMS");
         gpg_sign(&home, &sums, &artefact(dist, "SHA256SUMS.sig"));
@@ -553,4 +556,91 @@ fn flip_byte(path: &Path) {
         None => panic!("{} is empty", path.display()),
     }
     std::fs::write(path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+/// `scripts/release.sh` of a tiny stand-in binary into `dist` (seconds, not
+/// the provider's zip), with `env` added.
+fn release_stand_in(dist: &Path, env: &[(&str, &OsStr)]) -> std::process::Output {
+    let binary = dist.with_file_name("stand-in");
+    std::fs::copy("/bin/true", &binary).unwrap_or_else(|e| panic!("copying /bin/true: {e}"));
+    let mut all: Vec<(&str, &OsStr)> = vec![
+        ("RELEASE_BINARY", binary.as_os_str()),
+        ("RELEASE_PLATFORMS", OsStr::new("linux_amd64")),
+        ("RELEASE_GLIBC_CHECK", OsStr::new("0")),
+        ("RELEASE_DIST", dist.as_os_str()),
+    ];
+    all.extend_from_slice(env);
+    run_script("release.sh", &[&version()], &all)
+}
+
+/// Without a key the release says loudly that it is unsigned, and with
+/// RELEASE_REQUIRE_SIGNATURE=1 (the workflow's setting) it fails.
+#[test]
+fn release_without_key_is_unsigned_or_fails() {
+    if !acceptance_tests::enabled() {
+        eprintln!("release_without_key_is_unsigned_or_fails: skipped (set TF_ACC=1)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+    let dist = tmp.path().join("dist");
+    let out = release_stand_in(&dist, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("is UNSIGNED"), "{}", text(&out));
+    assert!(artefact(&dist, "SHA256SUMS").is_file());
+    assert!(!artefact(&dist, "SHA256SUMS.sig").exists());
+    let out = release_stand_in(&dist, &[("RELEASE_REQUIRE_SIGNATURE", OsStr::new("1"))]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("no signing key"), "{}", text(&out));
+}
+
+/// A key with a passphrase, given as the workflow gives it (goreleaser's
+/// names GPG_FINGERPRINT and PASSPHRASE): the signature verifies, and the
+/// exported public key is that key.
+#[test]
+fn release_signs_with_passphrase_key() {
+    if !acceptance_tests::enabled() {
+        eprintln!("release_signs_with_passphrase_key: skipped (set TF_ACC=1)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+    let home = tmp.path().join("gnupg");
+    let fingerprint = gpg_key(
+        &home,
+        "with passphrase <pass@example.invalid>",
+        "s3cret pass",
+    );
+    let dist = tmp.path().join("dist");
+    let out = release_stand_in(
+        &dist,
+        &[
+            ("GNUPGHOME", home.as_os_str()),
+            ("GPG_FINGERPRINT", OsStr::new(&fingerprint)),
+            ("PASSPHRASE", OsStr::new("s3cret pass")),
+        ],
+    );
+    let verify = Command::new("gpg")
+        .args(["--batch", "--status-fd", "1", "--verify"])
+        .arg(artefact(&dist, "SHA256SUMS.sig"))
+        .arg(artefact(&dist, "SHA256SUMS"))
+        .env("GNUPGHOME", &home)
+        .output();
+    let shown = Command::new("gpg")
+        .args(["--batch", "--with-colons", "--show-keys"])
+        .arg(artefact(&dist, "signing-key.asc"))
+        .env("GNUPGHOME", &home)
+        .output();
+    stop_gpg_agent(&home);
+    assert!(out.status.success(), "{}", text(&out));
+    let verify = verify.unwrap_or_else(|e| panic!("running gpg --verify: {e}"));
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains(&format!("VALIDSIG {fingerprint}")),
+        "{}",
+        text(&verify)
+    );
+    let shown = shown.unwrap_or_else(|e| panic!("running gpg --show-keys: {e}"));
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains(&format!("fpr:::::::::{fingerprint}:")),
+        "{}",
+        text(&shown)
+    );
 }
