@@ -116,7 +116,7 @@ can_build() {
     eks_log "$p: needs a $os machine (the release workflow builds it on one)"
     return 1
   fi
-  rustup target list --installed 2>/dev/null | grep -qx "$triple" || {
+  rustup target list --installed 2>/dev/null | tr -d '\r' | grep -qx "$triple" || {
     eks_log "$p: Rust target $triple is not installed (rustup target add $triple)"
     return 1
   }
@@ -165,7 +165,8 @@ check() {
 # zip_one ZIP FILE: a zip holding FILE (by its base name) only, reproducibly.
 zip_one() {
   local zip=$1 file=$2
-  touch -d '2000-01-01 00:00:00 UTC' "$file"
+  # -t, not GNU's -d: the macOS runner's touch is BSD's.
+  TZ=UTC touch -t 200001010000.00 "$file"
   rm -f "$zip"
   if command -v zip >/dev/null; then
     (cd "$(dirname "$file")" && TZ=UTC zip -q -X -9 "$zip" "$(basename "$file")")
@@ -303,7 +304,7 @@ eks_log "release $version in $dist:"
 (
   cd "$dist"
   for f in "${prefix}"_* mirror/registry.*/eks-tools/eks/"$version"/*/*; do
-    [ -e "$f" ] && printf '  %10s  %s\n' "$(stat -c %s "$f")" "$f"
+    [ -e "$f" ] && printf '  %10s  %s\n' "$(wc -c <"$f" | tr -d ' ')" "$f"
   done
 ) >&2
 printf '%s\n' "$dist"
