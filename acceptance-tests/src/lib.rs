@@ -64,6 +64,23 @@ pub fn acc(test: &str) -> Option<&'static World> {
     acc_local(test, local_only_reason(&world::binary_name()))
 }
 
+/// For an acceptance test that needs no world (it runs the release scripts
+/// and local tools: tests/glibc.rs, tests/registry.rs): whether to run it.
+/// Skipped, as [`acc`] skips, without `TF_ACC` and in AWS mode.
+pub fn acc_no_world(test: &str) -> bool {
+    if !enabled() {
+        eprintln!("{test}: skipped (acceptance test; set TF_ACC=1 to run it)");
+        return false;
+    }
+    if aws::enabled() {
+        let why = local_only_reason(&world::binary_name());
+        eprintln!("[tf-acc] {test}: skipped in AWS mode: {why}");
+        aws::record(test, Some(why));
+        return false;
+    }
+    true
+}
+
 /// As [`acc`], with the reason this test needs the local world (for tests
 /// in binaries whose other tests run in AWS mode).
 pub fn acc_local(test: &str, why: &str) -> Option<&'static World> {
@@ -126,6 +143,9 @@ pub fn local_only_reason(binary: &str) -> &'static str {
             "writes to the cluster's Kubernetes API (namespaces, service accounts) with minted tokens"
         }
         "security" => "points the provider at local listeners and at endpoints that never answer",
+        "registry" | "glibc" => {
+            "tests the release tooling on this machine (a loopback registry, gpg, the glibc check)"
+        }
         "engines" | "query" | "examples" | "release" | "ownership" | "bad_input" => {
             "makes several clusters or reads the emulator's state (not yet declared AWS-safe)"
         }

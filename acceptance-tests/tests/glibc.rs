@@ -12,16 +12,16 @@
 //! minutes on two cores): `TF_ACC_RELEASE=1 cargo test -p acceptance-tests
 //! --test release` builds it through scripts/release.sh (which runs the
 //! check) and installs and runs it with terraform.
-//! Run with `TF_ACC=1` like the other acceptance tests (no world needed).
+//! Run with `TF_ACC=1` like the other acceptance tests (no world needed;
+//! skipped in AWS mode).
 
-use acceptance_tests::enabled;
+use acceptance_tests::acc_no_world;
 use acceptance_tests::release::{provider_binary, run_script, text};
 use std::process::Command;
 
 #[test]
 fn check_glibc_refuses_host_build() {
-    if !enabled() {
-        eprintln!("check_glibc_refuses_host_build: skipped (set TF_ACC=1)");
+    if !acc_no_world("check_glibc_refuses_host_build") {
         return;
     }
     let binary = provider_binary();
@@ -47,8 +47,7 @@ fn check_glibc_refuses_host_build() {
 
 #[test]
 fn check_glibc_refuses_what_is_not_elf() {
-    if !enabled() {
-        eprintln!("check_glibc_refuses_what_is_not_elf: skipped (set TF_ACC=1)");
+    if !acc_no_world("check_glibc_refuses_what_is_not_elf") {
         return;
     }
     let out = run_script("check-glibc.sh", &["Cargo.toml", "2.17"], &[]);
@@ -57,8 +56,7 @@ fn check_glibc_refuses_what_is_not_elf() {
 
 #[test]
 fn check_glibc_accepts_zig_2_17() {
-    if !enabled() {
-        eprintln!("check_glibc_accepts_zig_2_17: skipped (set TF_ACC=1)");
+    if !acc_no_world("check_glibc_accepts_zig_2_17") {
         return;
     }
     let zigbuild = run_script("zigbuild.sh", &[], &[]);

@@ -17,7 +17,7 @@
 
 use acceptance_tests::hcl::{data, output, provider, string};
 use acceptance_tests::release::{NAME, init, platform, provider_binary, run_script, text, version};
-use acceptance_tests::{Tf, World, acc, engine, spawn_logged};
+use acceptance_tests::{Tf, World, acc, acc_no_world, engine, spawn_logged};
 use std::ffi::OsStr;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -577,8 +577,7 @@ fn release_stand_in(dist: &Path, env: &[(&str, &OsStr)]) -> std::process::Output
 /// RELEASE_REQUIRE_SIGNATURE=1 (the workflow's setting) it fails.
 #[test]
 fn release_without_key_is_unsigned_or_fails() {
-    if !acceptance_tests::enabled() {
-        eprintln!("release_without_key_is_unsigned_or_fails: skipped (set TF_ACC=1)");
+    if !acc_no_world("release_without_key_is_unsigned_or_fails") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
@@ -598,8 +597,7 @@ fn release_without_key_is_unsigned_or_fails() {
 /// exported public key is that key.
 #[test]
 fn release_signs_with_passphrase_key() {
-    if !acceptance_tests::enabled() {
-        eprintln!("release_signs_with_passphrase_key: skipped (set TF_ACC=1)");
+    if !acc_no_world("release_signs_with_passphrase_key") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
