@@ -13,7 +13,7 @@
 //! free loopback port, trusted through `SSL_CERT_FILE`, and the engine
 //! installs `localhost:<port>/eks-tools/eks` from it. The negative tests
 //! change the copy first: init must fail with the engine's own checksum or
-//! signature error and install nothing.
+//! signature error and install no provider binary.
 
 use acceptance_tests::hcl::{data, output, provider, string};
 use acceptance_tests::release::{NAME, init, platform, provider_binary, run_script, text, version};
