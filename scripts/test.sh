@@ -35,7 +35,9 @@
 # Knobs: TF_ACC_THREADS (parallel acceptance tests, default 4),
 # TF_SRC_TESTS (cargo test selection for the Terraform built from source,
 # default `--test engines`; empty: the whole suite),
-# TEST_SKIP_LINT=1 (skip fmt and clippy, for quick local runs).
+# TEST_SKIP_LINT=1 (skip fmt and clippy, for quick local runs),
+# TEST_ZIGBUILD=1 (also build the provider against glibc 2.17 with
+# cargo-zigbuild and run the release and registry tests with it).
 set -uo pipefail
 set -m # each step in its own process group, so an interrupt ends all of it
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -299,6 +301,29 @@ if step "cargo build" "$logs/build.log" cargo build --workspace; then
       scripts/docs-validate.sh "$tf_src_bin" "$built"
   else
     skip "docs: tfplugindocs validate" "its build failed"
+  fi
+  # The provider linked against glibc 2.17 as the release links it
+  # (cargo-zigbuild), in the debug profile: the glibc check on it, then the
+  # release and registry tests with it. Opt-in: a cold build of that target
+  # is about 3 minutes of both cores (a release build, many more).
+  if [ "${TEST_ZIGBUILD:-}" = 1 ]; then
+    zigbuild_debug() {
+      local zb
+      zb=$(scripts/zigbuild.sh | tail -n 1) || return 1
+      "$zb" zigbuild --locked -p terraform-provider-eks --target "x86_64-unknown-linux-gnu.$EKS_GLIBC_FLOOR" &&
+        scripts/check-glibc.sh "$EKS_TARGET/x86_64-unknown-linux-gnu/debug/terraform-provider-eks"
+    }
+    acceptance_glibc_floor() {
+      EKS_PROVIDER_DIR="$EKS_TARGET/x86_64-unknown-linux-gnu/debug" acceptance "$@"
+    }
+    if step "glibc $EKS_GLIBC_FLOOR build (zigbuild, debug)" "$logs/zigbuild.log" zigbuild_debug; then
+      step "acceptance (glibc $EKS_GLIBC_FLOOR build: release, registry)" \
+        "$logs/test-acceptance-glibc.log" acceptance_glibc_floor "$tf_new" --test release --test registry
+    else
+      skip "acceptance (glibc $EKS_GLIBC_FLOOR build)" "its build failed"
+    fi
+  else
+    skip "glibc $EKS_GLIBC_FLOOR build (zigbuild, debug)" "TEST_ZIGBUILD=1 runs it: ~3 min more"
   fi
   step "no servers left behind" "$logs/leftovers.log" leftovers
 else
