@@ -47,6 +47,8 @@ EKS_TF_SRC_SUM="h1:0yyJB6OufO0kqoNg95TGhf+41NsG77th1DPSnKBD878="
 # The Linux release build (scripts/zigbuild.sh, from PyPI): glibc 2.17 symbol
 # versions through Zig's linker. EKS_GLIBC_FLOOR is the newest glibc the
 # Linux binaries may need (scripts/check-glibc.sh fails the release above it).
+# This pair built the provider here (glibc 2.17 debug and release, musl debug;
+# aarch64 glibc 2.17 debug); try a newer Zig with care.
 EKS_ZIGBUILD_VERSION="0.24.1"
 EKS_ZIG_VERSION="0.15.2"
 EKS_GLIBC_FLOOR="2.17"
