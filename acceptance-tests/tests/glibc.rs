@@ -31,7 +31,11 @@ fn check_glibc_refuses_host_build() {
         &[],
     );
     let report = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{report}\n(this test wants the host build: TF_ACC_PROVIDER_DIR must not name a zigbuild or musl binary)"
+    );
     // Debian 12's glibc is 2.36; any host build needs at least 2.34's
     // __libc_start_main.
     assert!(report.contains("too new: GLIBC_2.3"), "{report}");
