@@ -44,6 +44,17 @@ EKS_TF_SRC_VERSION="1.16.4"
 # (scripts/tfplugindocs.sh) and run by scripts/docs-validate.sh.
 EKS_TFPLUGINDOCS_VERSION="0.25.0"
 EKS_TF_SRC_SUM="h1:0yyJB6OufO0kqoNg95TGhf+41NsG77th1DPSnKBD878="
+# The Linux release build (scripts/zigbuild.sh, from PyPI): glibc 2.17 symbol
+# versions through Zig's linker. EKS_GLIBC_FLOOR is the newest glibc the
+# Linux binaries may need (scripts/check-glibc.sh fails the release above it).
+# This pair built the provider here (glibc 2.17 debug and release, musl debug;
+# aarch64 glibc 2.17 debug); try a newer Zig with care.
+EKS_ZIGBUILD_VERSION="0.24.1"
+EKS_ZIG_VERSION="0.15.2"
+EKS_GLIBC_FLOOR="2.17"
+# rhysd/actionlint, built from its Go module (scripts/actionlint.sh): checks
+# .github/workflows/release.yml.
+EKS_ACTIONLINT_VERSION="1.7.12"
 
 eks_log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 eks_die() { eks_log "error: $*"; exit 1; }

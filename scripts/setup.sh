@@ -98,4 +98,19 @@ else
   eks_log "curl: installing"
   apt-get update -qq && apt-get install -y -qq curl >/dev/null
 fi
+# --- the release tests' tools -----------------------------------------------
+# gpg signs SHA256SUMS, openssl makes the test registry's CA, readelf and
+# strip (binutils) check and shrink binaries (tests/registry.rs, tests/glibc.rs,
+# scripts/release.sh). cargo-zigbuild and Zig come from PyPI when a release
+# or tests/glibc.rs first needs them (scripts/zigbuild.sh).
+missing=()
+for tool in gpg:gnupg openssl:openssl readelf:binutils strip:binutils; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  eks_log "gpg, openssl, binutils: present"
+else
+  eks_log "installing ${missing[*]}"
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 eks_log "setup: done"

@@ -9,7 +9,14 @@
 # then again with Terraform 1.0.3, then with OpenTofu (built from its Go
 # module by scripts/opentofu.sh), then the engine tests (resource identity)
 # with a newer Terraform built from its module (scripts/terraform-src.sh);
-# both builds run in the background while the other steps run. Every step
+# both builds run in the background while the other steps run; the release
+# workflow is linted by actionlint (scripts/actionlint.sh, built from its Go
+# module in the background too). Every acceptance run includes the release
+# tests: install from a filesystem mirror (tests/release.rs) and from a
+# loopback TLS registry with a signed SHA256SUMS, a tampered zip and bad
+# signatures refused (tests/registry.rs), and the glibc floor check
+# (tests/glibc.rs; the glibc-2.17 release build itself is not run here:
+# `TF_ACC_RELEASE=1 cargo test -p acceptance-tests --test release`). Every step
 # runs even after a failure (a failed build skips the tests); the exit code
 # is non-zero if any failed.
 # Ends with a summary: each step's result and time, and the test counts.
@@ -29,7 +36,9 @@
 # TF_SRC_TESTS (cargo test selection for the Terraform built from source,
 # default `--test engines --test query --test moves --test guides`; empty:
 # the whole suite),
-# TEST_SKIP_LINT=1 (skip fmt and clippy, for quick local runs).
+# TEST_SKIP_LINT=1 (skip fmt and clippy, for quick local runs),
+# TEST_ZIGBUILD=1 (also build the provider against glibc 2.17 with
+# cargo-zigbuild and run the release and registry tests with it).
 set -uo pipefail
 set -m # each step in its own process group, so an interrupt ends all of it
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -169,13 +178,14 @@ finish() {
 # on the network and the cargo steps often use one core (large crates
 # compiled alone), so the builds cost less wall time there.
 #
-# bg_start NAME SCRIPT: runs SCRIPT in the background, its output in
-# $logs/build-NAME.log; the job writes its own duration beside it.
+# bg_start NAME SCRIPT [ARG...]: runs SCRIPT in the background, its output
+# in $logs/build-NAME.log; the job writes its own duration beside it.
 bg_start() {
-  local log="$logs/build-$1.log"
-  bash -c 'start=$(date +%s); "$2"; rc=$?; echo $(($(date +%s) - start)) >"$1.secs"; exit $rc' \
-    - "$log" "$2" >"$log" 2>&1 &
-  bg_pid[$1]=$!
+  local name=$1 log="$logs/build-$1.log"
+  shift
+  bash -c 'start=$(date +%s); "${@:2}"; rc=$?; echo $(($(date +%s) - start)) >"$1.secs"; exit $rc' \
+    - "$log" "$@" >"$log" 2>&1 &
+  bg_pid[$name]=$!
 }
 
 # bg_wait NAME LABEL: waits for the build NAME, records it as a step (with
@@ -201,6 +211,7 @@ bg_wait() {
 bg_start tofu scripts/opentofu.sh
 bg_start terraform-src scripts/terraform-src.sh
 bg_start tfplugindocs scripts/tfplugindocs.sh
+bg_start actionlint scripts/actionlint.sh --build
 
 step "setup" "$logs/setup.log" env EKS_SETUP_SKIP_GO_BUILDS=1 scripts/setup.sh || finish
 
@@ -219,6 +230,14 @@ else
   step "cargo fmt --check" "$logs/fmt.log" cargo fmt --all -- --check
   step "cargo clippy -D warnings" "$logs/clippy.log" \
     cargo clippy --workspace --all-targets -- -D warnings
+fi
+
+# The release workflow (.github/workflows/release.yml), as GitHub would
+# parse it; needs no cargo build.
+if bg_wait actionlint "actionlint $EKS_ACTIONLINT_VERSION"; then
+  step "release workflow: actionlint" "$logs/actionlint.log" scripts/actionlint.sh
+else
+  skip "release workflow: actionlint" "its build failed"
 fi
 
 if step "cargo build" "$logs/build.log" cargo build --workspace; then
@@ -284,6 +303,29 @@ if step "cargo build" "$logs/build.log" cargo build --workspace; then
       scripts/docs-validate.sh "$tf_src_bin" "$built"
   else
     skip "docs: tfplugindocs validate" "its build failed"
+  fi
+  # The provider linked against glibc 2.17 as the release links it
+  # (cargo-zigbuild), in the debug profile: the glibc check on it, then the
+  # release and registry tests with it. Opt-in: a cold build of that target
+  # is about 3 minutes of both cores (a release build, many more).
+  if [ "${TEST_ZIGBUILD:-}" = 1 ]; then
+    zigbuild_debug() {
+      local zb
+      zb=$(scripts/zigbuild.sh | tail -n 1) || return 1
+      "$zb" zigbuild --locked -p terraform-provider-eks --target "x86_64-unknown-linux-gnu.$EKS_GLIBC_FLOOR" &&
+        scripts/check-glibc.sh "$EKS_TARGET/x86_64-unknown-linux-gnu/debug/terraform-provider-eks"
+    }
+    acceptance_glibc_floor() {
+      EKS_PROVIDER_DIR="$EKS_TARGET/x86_64-unknown-linux-gnu/debug" acceptance "$@"
+    }
+    if step "glibc $EKS_GLIBC_FLOOR build (zigbuild, debug)" "$logs/zigbuild.log" zigbuild_debug; then
+      step "acceptance (glibc $EKS_GLIBC_FLOOR build: release, registry)" \
+        "$logs/test-acceptance-glibc.log" acceptance_glibc_floor "$tf_new" --test release --test registry
+    else
+      skip "acceptance (glibc $EKS_GLIBC_FLOOR build)" "its build failed"
+    fi
+  else
+    skip "glibc $EKS_GLIBC_FLOOR build (zigbuild, debug)" "TEST_ZIGBUILD=1 runs it: ~3 min more"
   fi
   step "no servers left behind" "$logs/leftovers.log" leftovers
 else

@@ -39,13 +39,14 @@ pub mod engine;
 pub mod hcl;
 mod http;
 mod place;
+pub mod release;
 mod tf;
 mod world;
 
 pub use engine::{Engine, Kind, engine};
 pub use http::Answer;
 pub use tf::{PlanAction, Tf, contains_ignoring_wrap, dev_overrides_config};
-pub use world::{ACCOUNT_ID, REGION, Role, World, fixture_dir, provider_dir, world};
+pub use world::{ACCOUNT_ID, REGION, Role, World, fixture_dir, provider_dir, spawn_logged, world};
 
 use std::cell::RefCell;
 
@@ -62,6 +63,23 @@ pub fn enabled() -> bool {
 /// `let Some(w) = acceptance_tests::acc("name") else { return };`.
 pub fn acc(test: &str) -> Option<&'static World> {
     acc_local(test, local_only_reason(&world::binary_name()))
+}
+
+/// For an acceptance test that needs no world (it runs the release scripts
+/// and local tools: tests/glibc.rs, tests/registry.rs): whether to run it.
+/// Skipped, as [`acc`] skips, without `TF_ACC` and in AWS mode.
+pub fn acc_no_world(test: &str) -> bool {
+    if !enabled() {
+        eprintln!("{test}: skipped (acceptance test; set TF_ACC=1 to run it)");
+        return false;
+    }
+    if aws::enabled() {
+        let why = local_only_reason(&world::binary_name());
+        eprintln!("[tf-acc] {test}: skipped in AWS mode: {why}");
+        aws::record(test, Some(why));
+        return false;
+    }
+    true
 }
 
 /// As [`acc`], with the reason this test needs the local world (for tests
@@ -126,6 +144,9 @@ pub fn local_only_reason(binary: &str) -> &'static str {
             "writes to the cluster's Kubernetes API (namespaces, service accounts) with minted tokens"
         }
         "security" => "points the provider at local listeners and at endpoints that never answer",
+        "registry" | "glibc" => {
+            "tests the release tooling on this machine (a loopback registry, gpg, the glibc check)"
+        }
         "engines" | "query" | "examples" | "release" | "ownership" | "bad_input" => {
             "makes several clusters or reads the emulator's state (not yet declared AWS-safe)"
         }

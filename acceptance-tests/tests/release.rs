@@ -15,72 +15,34 @@
 //! temp dir, so the normal suite stays fast.
 
 use acceptance_tests::hcl::{data, provider, resource, string};
+use acceptance_tests::release::{NAME, init, platform, provider_binary, repo_root, version};
 use acceptance_tests::{Tf, acc, engine, random_name};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const NAME: &str = "terraform-provider-eks";
-
-fn repo_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
-}
-
-/// The workspace version (`[workspace.package] version`).
-fn version() -> String {
-    let toml = std::fs::read_to_string(repo_root().join("Cargo.toml"))
-        .unwrap_or_else(|e| panic!("reading Cargo.toml: {e}"));
-    let mut in_package = false;
-    for line in toml.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_package = line == "[workspace.package]";
-        } else if in_package && let Some(rest) = line.strip_prefix("version") {
-            return rest
-                .trim_start_matches([' ', '='])
-                .trim()
-                .trim_matches('"')
-                .to_string();
-        }
-    }
-    panic!("no [workspace.package] version in Cargo.toml")
-}
-
-/// Terraform's name for this machine's platform.
-fn platform() -> String {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    };
-    format!("{}_{arch}", std::env::consts::OS)
-}
-
-/// The provider the harness uses: in `TF_ACC_PROVIDER_DIR`, else the one it
-/// builds into this target dir (`Tf::new` has built it by now).
-fn provider_binary() -> PathBuf {
-    let dir = std::env::var_os("TF_ACC_PROVIDER_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            // <target>/debug/deps/release-<hash> → <target>/debug
-            std::env::current_exe()
-                .ok()
-                .and_then(|e| e.ancestors().nth(2).map(Path::to_path_buf))
-        })
-        .unwrap_or_else(|| panic!("cannot tell where the provider was built"));
-    dir.join(NAME)
+/// `scripts/release.sh VERSION` into `dist/`, for this machine's platform
+/// only (each platform is a release build: minutes); RELEASE_PLATFORMS in
+/// the environment overrides that. Linux builds are linked against glibc
+/// 2.17 with cargo-zigbuild and checked (scripts/check-glibc.sh), so the
+/// install below proves that binary completes the plugin handshake.
+fn build_release(version: &str) {
+    let status = Command::new(repo_root().join("scripts/release.sh"))
+        .arg(version)
+        .env(
+            "RELEASE_PLATFORMS",
+            std::env::var("RELEASE_PLATFORMS").unwrap_or_else(|_| platform()),
+        )
+        .current_dir(repo_root())
+        .status()
+        .unwrap_or_else(|e| panic!("running scripts/release.sh: {e}"));
+    assert!(status.success(), "scripts/release.sh {version}: {status}");
 }
 
 /// `scripts/release.sh`'s mirror, or one made of the debug binary in `tmp`.
 fn mirror(tmp: &Path, version: &str) -> PathBuf {
     if std::env::var("TF_ACC_RELEASE").is_ok_and(|v| v == "1") {
-        let status = Command::new(repo_root().join("scripts/release.sh"))
-            .arg(version)
-            .current_dir(repo_root())
-            .status()
-            .unwrap_or_else(|e| panic!("running scripts/release.sh: {e}"));
-        assert!(status.success(), "scripts/release.sh {version}: {status}");
+        build_release(version);
         return repo_root().join("dist/mirror");
     }
     let built = provider_binary();
@@ -151,23 +113,16 @@ fn release_install_from_filesystem_mirror() {
     let mirror = mirror(tmp.path(), &version);
     use_mirror(&tf, &mirror);
     tf.write(&release_config(&version, &cluster, &role.arn));
-    let init = tf.run(&["init", "-input=false", "-no-color"]);
-    assert_eq!(
-        init.code,
-        Some(0),
-        "{} init failed:\n{}",
-        engine().command(),
-        init.output
-    );
+    let init = init(&tf);
     assert!(
-        init.output.contains(&format!("eks-tools/eks v{version}")),
+        init.contains(&format!("eks-tools/eks v{version}")),
         "init did not install eks-tools/eks v{version}:\n{}",
-        init.output
+        init
     );
     assert!(
-        !init.output.contains("development overrides"),
+        !init.contains("development overrides"),
         "dev_overrides still in effect:\n{}",
-        init.output
+        init
     );
     let lock = std::fs::read_to_string(tf.path().join(".terraform.lock.hcl"))
         .unwrap_or_else(|e| panic!("no lock file after init: {e}"));
@@ -199,12 +154,7 @@ fn release_artefacts_are_complete() {
     let version = version();
     let dist = repo_root().join("dist");
     if !dist.join(format!("{NAME}_{version}_SHA256SUMS")).is_file() {
-        let status = Command::new(repo_root().join("scripts/release.sh"))
-            .arg(&version)
-            .current_dir(repo_root())
-            .status()
-            .unwrap_or_else(|e| panic!("running scripts/release.sh: {e}"));
-        assert!(status.success(), "scripts/release.sh: {status}");
+        build_release(&version);
     }
     let sums = std::fs::read_to_string(dist.join(format!("{NAME}_{version}_SHA256SUMS")))
         .unwrap_or_else(|e| panic!("reading SHA256SUMS: {e}"));

@@ -43,8 +43,11 @@ pub(super) fn spawn_servers(
     Ok((moto_url, eks_url))
 }
 
-/// Spawns with stdout and stderr into `log`, dying with this process.
-pub(super) fn spawn_logged(mut command: Command, log: &Path) -> Result<Child, String> {
+/// Spawns with stdout and stderr into `log`, dying with the thread that
+/// spawns it (`PR_SET_PDEATHSIG`): the world's thread lives as long as the
+/// process, and a server a test starts (tests/registry.rs) dies with that
+/// test's thread. Also writes its pid to `log` with extension `acc-pid`.
+pub fn spawn_logged(mut command: Command, log: &Path) -> Result<Child, String> {
     let file = File::create(log).map_err(|e| format!("creating {}: {e}", log.display()))?;
     let err = file
         .try_clone()

@@ -32,7 +32,7 @@ use crate::http::{Answer, decode, encode, xml_all, xml_first};
 mod local;
 pub(crate) use crate::place::{binary_name, target_dir};
 use local::*;
-pub use local::{fixture_dir, provider_dir};
+pub use local::{fixture_dir, provider_dir, spawn_logged};
 
 /// How long a server may take to print its address. moto needs about a
 /// second; a cold machine under a parallel build more.
