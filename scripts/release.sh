@@ -33,11 +33,12 @@
 #   linux_amd64_musl, linux_arm64_musl
 #                              cargo-zigbuild, static musl
 #   darwin_amd64, darwin_arm64 cargo on macOS
-#   windows_amd64              cargo on Windows (Git Bash)
+#   windows_amd64              cargo on Windows (Git Bash; MSVC), or on Linux
+#                              cargo-zigbuild for x86_64-pc-windows-gnu
 # Each needs its Rust target (`rustup target add …`). A platform this machine
 # cannot build fails the release, unless RELEASE_SKIP_MISSING=1 (then it is
 # skipped, loudly): on Linux, `RELEASE_SKIP_MISSING=1 scripts/release.sh`
-# builds the four Linux platforms.
+# builds the four Linux platforms and windows_amd64.
 #
 # Signing: RELEASE_GPG_KEY_ID (or GPG_FINGERPRINT, goreleaser's name) names the
 # key in the keyring (GNUPGHOME as usual); RELEASE_GPG_PASSPHRASE (or
@@ -81,7 +82,9 @@ triple_of() {
     linux_arm64_musl) echo aarch64-unknown-linux-musl ;;
     darwin_amd64) echo x86_64-apple-darwin ;;
     darwin_arm64) echo aarch64-apple-darwin ;;
-    windows_amd64) echo x86_64-pc-windows-msvc ;;
+    windows_amd64)
+      if [ "$(host_os)" = windows ]; then echo x86_64-pc-windows-msvc; else echo x86_64-pc-windows-gnu; fi
+      ;;
     *) eks_die "unknown platform $1 (known: $all_platforms)" ;;
   esac
 }
@@ -106,13 +109,17 @@ binary_of() {
   esac
 }
 
+# cross_with_zig PLATFORM: built here by cargo-zigbuild for another OS
+# (windows_amd64 from Linux: x86_64-pc-windows-gnu, linked by Zig).
+cross_with_zig() { [ "$1" = windows_amd64 ] && [ "$(host_os)" = linux ]; }
+
 # can_build PLATFORM: this machine has the OS, the Rust target and the tools.
 can_build() {
   local p=$1 os triple
   os=${p%%_*}
   triple=$(rust_target "$p")
   [ -n "${RELEASE_BINARY:-}" ] && return 0
-  if [ "$os" != "$(host_os)" ]; then
+  if [ "$os" != "$(host_os)" ] && ! cross_with_zig "$p"; then
     eks_log "$p: needs a $os machine (the release workflow builds it on one)"
     return 1
   fi
@@ -120,7 +127,7 @@ can_build() {
     eks_log "$p: Rust target $triple is not installed (rustup target add $triple)"
     return 1
   }
-  if [ "$os" = linux ]; then
+  if [ "$os" = linux ] || cross_with_zig "$p"; then
     zigbuild=$(scripts/zigbuild.sh | tail -n 1) || {
       eks_log "$p: cargo-zigbuild could not be installed (scripts/zigbuild.sh)"
       return 1
@@ -135,6 +142,11 @@ build() { # build PLATFORM: prints the path of the release binary
   eks_log "building $name $version for $p ($triple)"
   case "$p" in
     linux_*) "$zigbuild" zigbuild --release --locked -q -p "$name" --target "$triple" >&2 ;;
+    windows_*) if cross_with_zig "$p"; then
+      "$zigbuild" zigbuild --release --locked -q -p "$name" --target "$triple" >&2
+    else
+      cargo build --release --locked -q -p "$name" --target "$triple" >&2
+    fi ;;
     *) cargo build --release --locked -q -p "$name" --target "$triple" >&2 ;;
   esac
   case "$p" in

@@ -1,12 +1,15 @@
 //! Process lifecycle as go-plugin expects it: magic cookie, protocol version
-//! negotiation, AutoMTLS, the listener (unix socket, TCP fallback), the
+//! negotiation, AutoMTLS, the listener (unix socket, TCP fallback; TCP on
+//! Windows, as go-plugin does there), the
 //! handshake line on stdout, the go-plugin side services (controller, stdio,
 //! broker, health), debug/reattach mode and clean exit.
 //!
 //! Owns: everything between `main` and the protocol 6 service. Does not own:
 //! the RPCs themselves (see `server`).
 
-use std::path::{Path, PathBuf};
+#[cfg(unix)]
+use std::path::Path;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -14,7 +17,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::TcpListener;
+#[cfg(unix)]
+use tokio::net::UnixListener;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -40,6 +45,7 @@ pub const PROTOCOL_VERSION: u32 = 6;
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
 /// How often the parent process is checked (Terraform does not reliably close
 /// stdin when it dies, so a changed parent pid is the signal).
+#[cfg(unix)]
 const PARENT_POLL: Duration = Duration::from_secs(1);
 /// How long in-flight calls get to finish after Shutdown. go-plugin kills
 /// the process 2 s after asking it to shut down, so we give up before that.
@@ -205,6 +211,7 @@ fn server_tls(debug: bool) -> Result<Option<(tokio_rustls::TlsAcceptor, Vec<u8>)
 /// SIGINT stops it in debug mode; otherwise it is ignored: Terraform
 /// forwards Ctrl-C to the whole process group and then calls StopProvider,
 /// and go-plugin ignores SIGINT itself too.
+#[cfg(unix)]
 fn on_signals(debug: bool, shutdown: &CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
     if let Ok(mut term) = signal(SignalKind::terminate()) {
@@ -268,6 +275,24 @@ async fn run(
     Ok(())
 }
 
+/// On Windows: Ctrl-C (and Ctrl-Break) stops the server in debug mode;
+/// otherwise it is ignored, as on Unix (Terraform stops the provider), so
+/// the console's default handler does not kill us mid-call.
+#[cfg(not(unix))]
+fn on_signals(debug: bool, shutdown: &CancellationToken) {
+    let s = shutdown.clone();
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if debug {
+                s.cancel();
+                return;
+            }
+            tracing::debug!("ignoring Ctrl-C; Terraform will stop the provider");
+        }
+    });
+}
+
+#[cfg(unix)]
 async fn watch_parent(shutdown: CancellationToken) {
     let parent = std::os::unix::process::parent_id();
     let mut tick = tokio::time::interval(PARENT_POLL);
@@ -285,6 +310,14 @@ async fn watch_parent(shutdown: CancellationToken) {
     }
 }
 
+/// On Windows the parent is not watched: std has no parent-pid call there,
+/// and go-plugin's client kills the plugin process when it is done with it
+/// (its `Kill`), which is what ends us. Returns when serving ends.
+#[cfg(not(unix))]
+async fn watch_parent(shutdown: CancellationToken) {
+    shutdown.cancelled().await;
+}
+
 /// Removes the socket directory when serving ends.
 struct Cleanup(Option<PathBuf>);
 
@@ -297,6 +330,7 @@ impl Drop for Cleanup {
 }
 
 enum Listener {
+    #[cfg(unix)]
     Unix(UnixListener, String),
     Tcp(TcpListener, String),
 }
@@ -304,12 +338,22 @@ enum Listener {
 impl Listener {
     fn address(&self) -> (&'static str, String) {
         match self {
+            #[cfg(unix)]
             Listener::Unix(_, a) => ("unix", a.clone()),
             Listener::Tcp(_, a) => ("tcp", a.clone()),
         }
     }
 }
 
+/// TCP on loopback: go-plugin's only network on Windows.
+#[cfg(not(unix))]
+fn listen() -> std::io::Result<(Listener, Cleanup)> {
+    let l = listen_tcp()?;
+    let addr = l.local_addr()?.to_string();
+    Ok((Listener::Tcp(l, addr), Cleanup(None)))
+}
+
+#[cfg(unix)]
 fn listen() -> std::io::Result<(Listener, Cleanup)> {
     let base = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
         .map(PathBuf::from)
@@ -334,6 +378,7 @@ fn listen() -> std::io::Result<(Listener, Cleanup)> {
     }
 }
 
+#[cfg(unix)]
 fn make_socket_dir(base: &Path) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
     let nanos = std::time::SystemTime::now()
@@ -439,6 +484,7 @@ async fn accept_loop(
             _ = shutdown.cancelled() => return,
             r = async {
                 match &listener {
+                    #[cfg(unix)]
                     Listener::Unix(l, _) => l.accept().await.map(|(s, _)| Box::pin(s) as Pin<Box<dyn Io>>),
                     Listener::Tcp(l, _) => l.accept().await.and_then(|(s, _)| {
                         s.set_nodelay(true)?;
