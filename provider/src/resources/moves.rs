@@ -13,7 +13,7 @@
 //! resource's translation (its own `moves.rs`).
 
 use serde_json::{Map, Value as Json};
-use tfplugin::{Diagnostic, MoveRequest};
+use tfplugin::{Diagnostic, MoveRequest, MoveResponse, Schema, Value};
 
 /// The provider addresses the AWS provider is installed from (Terraform's
 /// registry, OpenTofu's).
@@ -226,6 +226,31 @@ impl Source<'_> {
                 .filter(|r| !r.is_empty())
                 .map(str::to_string)
         })
+    }
+}
+
+/// The answer to a move: the translated state `moved` (or the refusal),
+/// in the target's `schema`, with the target's private state and identity
+/// (`None`: derived from the state by Terraform) made from it.
+pub(crate) fn respond<S: serde::Serialize>(
+    moved: Result<S, MoveError>,
+    target: &str,
+    schema: &Schema,
+    private: impl FnOnce(&S) -> Vec<u8>,
+    identity: impl FnOnce(&S) -> Option<Value>,
+) -> MoveResponse {
+    let state = match moved {
+        Ok(s) => s,
+        Err(e) => return MoveResponse::refused(e.to_diagnostic(target).into()),
+    };
+    match crate::spec_map::to_value(&state, schema) {
+        Ok(v) => MoveResponse {
+            target_state: v,
+            target_private: private(&state),
+            target_identity: identity(&state),
+            diagnostics: Default::default(),
+        },
+        Err(d) => MoveResponse::refused(d.into()),
     }
 }
 

@@ -29,8 +29,7 @@
 //! (`crate::resources::moves`).
 
 use super::state::tf_schema;
-use crate::resources::moves::{MoveError, Source, aws_source};
-use crate::spec_map;
+use crate::resources::moves::{MoveError, Source, aws_source, respond};
 use schema::addon::{AddonAssociation, AddonState, NamespaceConfig, TYPE_NAME, Timeouts};
 use tfplugin::{MoveRequest, MoveResponse};
 
@@ -39,20 +38,8 @@ pub(super) const AWS_TYPE: &str = "aws_eks_addon";
 
 /// MoveResourceState.
 pub(super) fn move_state(req: &MoveRequest) -> MoveResponse {
-    let state = match from_aws(req) {
-        Ok(s) => s,
-        Err(e) => return MoveResponse::refused(e.to_diagnostic(TYPE_NAME).into()),
-    };
-    match spec_map::to_value(&state, &tf_schema()) {
-        Ok(v) => MoveResponse {
-            target_state: v,
-            target_private: vec![],
-            // Derived from the state (cluster_name, addon_name, region).
-            target_identity: None,
-            diagnostics: Default::default(),
-        },
-        Err(d) => MoveResponse::refused(d.into()),
-    }
+    // The identity is derived from the state (cluster_name, addon_name, region).
+    respond(from_aws(req), TYPE_NAME, &tf_schema(), |_| vec![], |_| None)
 }
 
 /// The state an `aws_eks_addon` state translates to.
@@ -193,7 +180,7 @@ mod tests {
             Some("arn:aws:iam::111122223333:role/b")
         );
         assert!(entries.iter().all(|e| e.created_role == Some(false)));
-        assert!(spec_map::to_value(&s, &tf_schema()).is_ok());
+        assert!(crate::spec_map::to_value(&s, &tf_schema()).is_ok());
     }
 
     #[test]

@@ -23,8 +23,7 @@
 //! (`crate::resources::moves`).
 
 use super::state::{identity, tf_schema};
-use crate::resources::moves::{MoveError, aws_source};
-use crate::spec_map;
+use crate::resources::moves::{MoveError, aws_source, respond};
 use schema::association::{AssociationState, TYPE_NAME};
 use tfplugin::{MoveRequest, MoveResponse};
 
@@ -33,19 +32,13 @@ pub(super) const AWS_TYPE: &str = "aws_eks_pod_identity_association";
 
 /// MoveResourceState.
 pub(super) fn move_state(req: &MoveRequest) -> MoveResponse {
-    let state = match from_aws(req) {
-        Ok(s) => s,
-        Err(e) => return MoveResponse::refused(e.to_diagnostic(TYPE_NAME).into()),
-    };
-    match spec_map::to_value(&state, &tf_schema()) {
-        Ok(v) => MoveResponse {
-            target_state: v,
-            target_private: vec![],
-            target_identity: Some(identity(&state)),
-            diagnostics: Default::default(),
-        },
-        Err(d) => MoveResponse::refused(d.into()),
-    }
+    respond(
+        from_aws(req),
+        TYPE_NAME,
+        &tf_schema(),
+        |_| vec![],
+        |s| Some(identity(s)),
+    )
 }
 
 /// The state an `aws_eks_pod_identity_association` state translates to.
@@ -126,7 +119,7 @@ mod tests {
         assert_eq!(s.region.as_deref(), Some("eu-west-1"));
         assert_eq!(s.created_role, Some(false), "a given role: never deleted");
         assert_eq!(s.disable_session_tags, Some(false));
-        assert!(spec_map::to_value(&s, &tf_schema()).is_ok());
+        assert!(crate::spec_map::to_value(&s, &tf_schema()).is_ok());
         assert_eq!((s.tags, s.tags_all), (None, Some(Default::default())));
     }
 

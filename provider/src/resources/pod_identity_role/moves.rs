@@ -23,8 +23,7 @@
 //! (`crate::resources::moves`) or the ownership decision.
 
 use super::state::{identity, private, tf_schema};
-use crate::resources::moves::{MoveError, Source, aws_source};
-use crate::spec_map;
+use crate::resources::moves::{MoveError, Source, aws_source, respond};
 use schema::pod_identity_role::{PodIdentityRoleState, TYPE_NAME};
 use schema::role::{INLINE_POLICY_NAME, split_trust};
 use std::collections::BTreeMap;
@@ -35,21 +34,15 @@ pub(super) const AWS_TYPE: &str = "aws_iam_role";
 
 /// MoveResourceState.
 pub(super) fn move_state(req: &MoveRequest) -> MoveResponse {
-    let state = match from_aws(req) {
-        Ok(s) => s,
-        Err(e) => return MoveResponse::refused(e.to_diagnostic(TYPE_NAME).into()),
-    };
-    match spec_map::to_value(&state, &tf_schema()) {
-        Ok(v) => MoveResponse {
-            target_state: v,
-            // The user's statement of ownership, until the first apply
-            // tags the role (the RoleId: only this very role).
-            target_private: private(false, state.unique_id.as_deref()),
-            target_identity: Some(identity(&state)),
-            diagnostics: Default::default(),
-        },
-        Err(d) => MoveResponse::refused(d.into()),
-    }
+    // The private state carries the user's statement of ownership until
+    // the first apply tags the role (the RoleId: only this very role).
+    respond(
+        from_aws(req),
+        TYPE_NAME,
+        &tf_schema(),
+        |s| private(false, s.unique_id.as_deref()),
+        |s| Some(identity(s)),
+    )
 }
 
 /// The state an `aws_iam_role` state translates to: what the role is,
