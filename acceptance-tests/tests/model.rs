@@ -24,7 +24,9 @@
 //! Steps: apply, plan, destroy, import (of an association no state records),
 //! `state rm`, config edits (add, remove, given↔made role, policies,
 //! `role_name` — derived, from a pool the configs share, or a foreign role's
-//! name —, move a resource to the other workspace, the addon on or off),
+//! name —, move a resource to the other workspace, the addon on or off, an
+//! `eks_pod_identity_role` on or off — named from the same pool, a foreign
+//! role's name or its own — and associations using it by `role_arn`),
 //! out-of-band edits (delete an association or a made role, edit a made
 //! role's trust, add an inline policy to it, create a foreign role or an
 //! association), applies under faults (throttling, 5xx, lost answers,
@@ -68,11 +70,12 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 /// The seeds CI runs: fixed, so a run is reproducible. Chosen from
-/// `EKS_MODEL_SEEDS=40` for what they reach: 19 switches a given role to a
-/// foreign role's name; 22 makes a role for a service account another
-/// workspace has; 38 kills an apply between the role's and the
-/// association's pending markers (and imports in us-west-2); 11 and 31
-/// cover faults, kills, moves, `state rm` and import.
+/// `EKS_MODEL_SEEDS=40` for what they reached before the shared role joined
+/// the model (a foreign role's name, a role for a service account another
+/// workspace has, a kill between the role's and the association's pending
+/// markers, faults, moves, `state rm`, import); the draws changed with it,
+/// so `EKS_MODEL_SEEDS=N` is the way to explore (16 seeds: 0 failures, a
+/// shared role in 9 of them, one under a foreign role's name).
 const DEFAULT_SEEDS: [u64; 5] = [11, 19, 22, 31, 38];
 /// Steps per sequence, before the final destroy.
 const STEPS: usize = 12;
@@ -84,6 +87,8 @@ const SERVICE_ACCOUNTS: [&str; 3] = ["app-a", "app-b", "app-c"];
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 const CNI: &str = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy";
 const ASSOCIATION: &str = "eks_pod_identity_association";
+/// The shared role resource (issue 25): one per workspace at most.
+const SHARED_ROLE: &str = "eks_pod_identity_role";
 /// What a diagnostic never says (I5).
 const NOT_DIAGNOSTICS: [&str; 4] = [
     "panicked",
@@ -158,6 +163,8 @@ fn side(west: bool) -> &'static str {
 enum RoleSpec {
     Given(usize),
     Made(Policies, Name),
+    /// The workspace's `eks_pod_identity_role` (`role_arn` = its ARN).
+    Shared,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -184,6 +191,7 @@ impl fmt::Display for RoleSpec {
             RoleSpec::Made(p, Name::Derived) => write!(f, "made({p:?})"),
             RoleSpec::Made(p, Name::Pool(i)) => write!(f, "made({p:?}, role_name=pool#{i})"),
             RoleSpec::Made(p, Name::Foreign(i)) => write!(f, "made({p:?}, role_name=foreign#{i})"),
+            RoleSpec::Shared => write!(f, "shared"),
         }
     }
 }
@@ -194,6 +202,9 @@ struct Workspace {
     assocs: BTreeMap<Slot, RoleSpec>,
     /// vpc-cni on the east cluster, its aws-node entry on a made role.
     addon: Option<Name>,
+    /// An `eks_pod_identity_role` and its name (derived: the workspace's
+    /// own, `<token>-s<ws>`).
+    shared: Option<Name>,
     /// `terraform show -json`, read again after any command here.
     state: Option<Value>,
     /// A kill hit its last apply: the next step applies again.
@@ -305,6 +316,7 @@ impl<'a> Sequence<'a> {
                 tf,
                 assocs,
                 addon,
+                shared: None,
                 state,
                 needs_recovery: false,
                 equivalent: false,
@@ -330,11 +342,14 @@ impl<'a> Sequence<'a> {
             stats,
         };
         // Up to two resources in ws0 and one in ws1 (no slot in both),
-        // mostly on given roles.
+        // mostly on given roles; half the time a shared role in ws0.
         let mut configs = Vec::new();
+        if s.rng.random_bool(0.5) {
+            s.ws[0].shared = Some(s.random_name(25));
+        }
         for (ws, count) in [(0, 2), (1, 1)] {
             for _ in 0..count {
-                let (slot, spec) = (s.random_slot(), s.random_spec());
+                let (slot, spec) = (s.random_slot(), s.random_spec(ws));
                 if !s.ws.iter().any(|w| w.assocs.contains_key(&slot)) {
                     s.ws[ws].assocs.insert(slot, spec);
                 }
@@ -419,8 +434,12 @@ impl<'a> Sequence<'a> {
         }
     }
 
-    fn random_spec(&mut self) -> RoleSpec {
-        if self.rng.random_bool(0.55) {
+    /// An association's role in `ws`: given, made, or (a quarter of the
+    /// time, when `ws` has one) the shared role.
+    fn random_spec(&mut self, ws: usize) -> RoleSpec {
+        if self.ws[ws].shared.is_some() && self.rng.random_bool(0.25) {
+            RoleSpec::Shared
+        } else if self.rng.random_bool(0.55) {
             RoleSpec::Given(self.rng.random_range(0..self.given.len()))
         } else {
             RoleSpec::Made(self.random_policies(), self.random_name(15))
@@ -485,7 +504,7 @@ impl<'a> Sequence<'a> {
         let slot = match self.pick(&slots) {
             Some(slot) if roll >= 18 => slot,
             _ => {
-                let (slot, spec) = (self.free_slot(ws), self.random_spec());
+                let (slot, spec) = (self.free_slot(ws), self.random_spec(ws));
                 return Some(self.put(ws, "edit: add", slot, Some(spec)));
             }
         };
@@ -495,7 +514,7 @@ impl<'a> Sequence<'a> {
                 let spec = RoleSpec::Made(self.random_policies(), self.random_name(50));
                 self.put(ws, "edit: given→made", slot, Some(spec))
             }
-            (18..42, RoleSpec::Made(..)) => {
+            (18..42, RoleSpec::Made(..) | RoleSpec::Shared) => {
                 let spec = RoleSpec::Given(self.rng.random_range(0..self.given.len()));
                 self.put(ws, "edit: made→given", slot, Some(spec))
             }
@@ -512,12 +531,18 @@ impl<'a> Sequence<'a> {
             (68..80, spec) if !self.ws[other].assocs.contains_key(&slot) => {
                 self.begin(Some(ws), "edit: move", &format!(" {slot} to ws{other}"));
                 self.ws[ws].assocs.remove(&slot);
+                // The other workspace's config may have no shared role.
+                let spec = match spec {
+                    RoleSpec::Shared if self.ws[other].shared.is_none() => RoleSpec::Given(0),
+                    spec => spec,
+                };
                 self.ws[other].assocs.insert(slot, spec);
                 let (this, that) = (self.write_config(ws), self.write_config(other));
                 Ok(format!("{this}; {that}"))
             }
-            (80..88, _) => self.put(ws, "edit: remove", slot, None),
-            (88.., _) => {
+            (80..86, _) => self.put(ws, "edit: remove", slot, None),
+            (86..94, _) => self.edit_shared(ws, slot),
+            (94.., _) => {
                 let addon = match self.ws[ws].addon {
                     Some(_) => None,
                     None => Some(self.random_name(25)),
@@ -530,6 +555,41 @@ impl<'a> Sequence<'a> {
             }
             _ => return None,
         })
+    }
+
+    /// The shared role on or off in `ws` (off: its associations move to a
+    /// given role), or, when it is on, `slot`'s association onto it.
+    fn edit_shared(&mut self, ws: usize, slot: Slot) -> Done {
+        if self.ws[ws].shared.is_some() && self.rng.random_bool(0.6) {
+            return self.put(ws, "edit: onto shared role", slot, Some(RoleSpec::Shared));
+        }
+        let shared = match self.ws[ws].shared {
+            Some(_) => None,
+            None => Some(self.random_name(25)),
+        };
+        let detail = shared.map_or(" (none)".into(), |n| {
+            format!(" {}", self.shared_name(ws, n))
+        });
+        self.begin(Some(ws), "edit: shared role", &detail);
+        self.ws[ws].shared = shared;
+        if shared.is_none() {
+            for spec in self.ws[ws].assocs.values_mut() {
+                if *spec == RoleSpec::Shared {
+                    *spec = RoleSpec::Given(0);
+                }
+            }
+        }
+        Ok(self.write_config(ws))
+    }
+
+    /// The name of `ws`'s shared role for `name`.
+    fn shared_name(&self, ws: usize, name: Name) -> String {
+        let token = &self.token;
+        match name {
+            Name::Derived => format!("{token}-s{ws}"),
+            Name::Pool(i) => format!("{token}-r{i}"),
+            Name::Foreign(i) => self.foreign[i].name.clone(),
+        }
     }
 
     /// Sets (or with `None` removes) a slot's resource in `ws`'s config.
@@ -763,6 +823,10 @@ impl<'a> Sequence<'a> {
             // The last command: a general form with placeholders may come first.
             let command = error.rsplit("terraform import ").next()?;
             let id = command.split_whitespace().nth(1)?;
+            if address.starts_with(SHARED_ROLE) {
+                // A finished role no state records: its name is the ID.
+                return (!id.contains('<')).then(|| (address.to_string(), id.to_string()));
+            }
             let association = id.split(',').nth(1)?.split('@').next()?;
             let fit = !id.contains('<') && !known(association);
             fit.then(|| (address.to_string(), id.to_string()))
@@ -1183,8 +1247,18 @@ impl<'a> Sequence<'a> {
                 RoleSpec::Made(policies, name) => {
                     attrs.extend(self.made_attributes(policies, name, equivalent))
                 }
+                RoleSpec::Shared => attrs.push(("role_arn", format!("{SHARED_ROLE}.shared.arn"))),
             }
             blocks.push(resource(ASSOCIATION, &slot.label(), &attrs));
+        }
+        if let Some(name) = self.ws[ws].shared {
+            let name = self.shared_name(ws, name);
+            brief.push(format!("shared role {name}"));
+            let attrs = [
+                ("name", string(&name)),
+                ("permission_policy_arns", format!("[{}]", string(READ_ONLY))),
+            ];
+            blocks.push(resource(SHARED_ROLE, "shared", &attrs));
         }
         if let Some(name) = self.ws[ws].addon {
             brief.push(format!(
@@ -1213,12 +1287,13 @@ impl<'a> Sequence<'a> {
 
 // ---- helpers without a sequence --------------------------------------------------
 
-/// Every resource of a state (not its addon entries): address, and
-/// whether it is in the west region.
+/// Every regional resource of a state (not its addon entries, not the
+/// shared role: IAM is global): address, and whether it is in the west
+/// region.
 fn resources_in(state: &Value) -> Vec<(String, bool)> {
     let resources = state["values"]["root_module"]["resources"].as_array();
     (resources.into_iter().flatten())
-        .filter(|r| r["mode"] == "managed")
+        .filter(|r| r["mode"] == "managed" && r["type"] != SHARED_ROLE)
         .map(|r| {
             let address = r["address"].as_str().unwrap_or_default().to_string();
             (address, r["values"]["region"] == WEST)
@@ -1226,7 +1301,8 @@ fn resources_in(state: &Value) -> Vec<(String, bool)> {
         .collect()
 }
 
-/// What a state records: every association resource and addon entry.
+/// What a state records: every association resource and addon entry, and
+/// the shared role (a made role no association records).
 fn recorded_in(state: &Value) -> Vec<Recorded> {
     let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_string);
     let made = |e: &Value| text(&e["role_name"]).filter(|_| e["created_role"] == true);
@@ -1242,6 +1318,15 @@ fn recorded_in(state: &Value) -> Vec<Recorded> {
                 .flatten()
                 .map(|e| (format!("{address}[{}]", e["service_account"]), e))
                 .collect(),
+            Some(SHARED_ROLE) => {
+                out.push(Recorded {
+                    address: address.to_string(),
+                    west: false,
+                    association: None,
+                    made_role: text(&v["name"]),
+                });
+                vec![]
+            }
             _ => vec![],
         };
         for (address, e) in entries {
