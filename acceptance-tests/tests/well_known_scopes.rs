@@ -1,6 +1,6 @@
 //! `well_known_policy_scopes` against IAM (moto): every scope on a made
-//! role of `eks_pod_identity_association` and on an entry of
-//! `eks_addon_pod_identity`, in two steps (the second an in-place update),
+//! role of `eks_pod_identity_association`, on an entry of
+//! `eks_addon_pod_identity` and on `eks_pod_identity_role`, in two steps (the second an in-place update),
 //! each checking that the statements that grant on the scoped kind of
 //! resource carry exactly the given ARNs (and conditions) in IAM, and no
 //! wildcard of that kind is left; then the plan-time errors. Karpenter
@@ -141,6 +141,21 @@ fn addon(cluster: &str, names: &str, scopes: &str) -> String {
                 ("cluster_name", string(cluster)),
                 ("addon_name", string("aws-ebs-csi-driver")),
                 ("pod_identity_associations", entry),
+            ],
+        ),
+    ])
+}
+
+fn shared_role(name: &str, names: &str, scopes: &str) -> String {
+    config(&[
+        provider(&[]),
+        resource(
+            "eks_pod_identity_role",
+            "test",
+            &[
+                ("name", string(name)),
+                ("well_known_policies", names.to_string()),
+                ("well_known_policy_scopes", scopes.to_string()),
             ],
         ),
     ])
@@ -523,6 +538,40 @@ impl Karpenter<'_> {
             format!("arn:aws:ssm:{r}::parameter/aws/service/*")
         );
     }
+}
+
+/// Every scope of steps A and B on `eks_pod_identity_role` (issue 25: the
+/// same inputs on the role resource), the second step in place.
+#[test]
+fn well_known_scopes_shared_role() {
+    let Some(w) = acc("well_known_scopes_shared_role") else {
+        return;
+    };
+    let a = arns(w);
+    let cluster = w.new_cluster();
+    let role = acceptance_tests::random_name();
+    let mut tf = Tf::new(w);
+
+    let (names, scopes) = step_a(&a, &cluster);
+    tf.write(&shared_role(&role, &names, &scopes));
+    tf.apply();
+    check_step_a(&well_known_doc(w, &role), &a, &cluster);
+    tf.assert_plan_empty();
+    let id = tf.resource("eks_pod_identity_role.test")["unique_id"].clone();
+
+    let (names, scopes) = step_b(&a);
+    tf.write(&shared_role(&role, &names, &scopes));
+    tf.apply();
+    assert_eq!(
+        tf.resource("eks_pod_identity_role.test")["unique_id"],
+        id,
+        "replaced"
+    );
+    check_step_b(&well_known_doc(w, &role), &a);
+    tf.assert_plan_empty();
+
+    tf.destroy();
+    assert!(w.get_role(&role).is_none(), "role {role} left behind");
 }
 
 /// A made role of an association and an `eks_pod_identity_role`, both
